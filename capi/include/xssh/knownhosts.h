@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file xssh/knownhosts.h
+ * @brief Known-hosts collections (OpenSSH known_hosts format).
+ * @defgroup knownhosts Known hosts
+ *
+ * Entries returned by xssh_knownhosts_get() are copies; deleting one removes
+ * the collection's matching entry.
+ * @{
+ */
+#ifndef XSSH_KNOWNHOSTS_H
+#define XSSH_KNOWNHOSTS_H
+
+#include "common.h"
+#include "types.h"
+
+XSSH_BEGIN_DECL
+
+/* Type-mask bits (same values as LIBSSH2_KNOWNHOST_*). */
+#define XSSH_KNOWNHOST_TYPE_MASK 0xffff
+#define XSSH_KNOWNHOST_TYPE_PLAIN 1
+#define XSSH_KNOWNHOST_TYPE_SHA1 2
+#define XSSH_KNOWNHOST_TYPE_CUSTOM 3
+#define XSSH_KNOWNHOST_KEYENC_MASK (3 << 16)
+#define XSSH_KNOWNHOST_KEYENC_RAW (1 << 16)
+#define XSSH_KNOWNHOST_KEYENC_BASE64 (2 << 16)
+#define XSSH_KNOWNHOST_KEY_MASK (15 << 18)
+#define XSSH_KNOWNHOST_KEY_SHIFT 18
+#define XSSH_KNOWNHOST_KEY_RSA1 (1 << 18)
+#define XSSH_KNOWNHOST_KEY_SSHRSA (2 << 18)
+#define XSSH_KNOWNHOST_KEY_SSHDSS (3 << 18)
+#define XSSH_KNOWNHOST_KEY_ECDSA_256 (4 << 18)
+#define XSSH_KNOWNHOST_KEY_ECDSA_384 (5 << 18)
+#define XSSH_KNOWNHOST_KEY_ECDSA_521 (6 << 18)
+#define XSSH_KNOWNHOST_KEY_ED25519 (7 << 18)
+#define XSSH_KNOWNHOST_KEY_UNKNOWN (15 << 18)
+/** The only file format: OpenSSH's. */
+#define XSSH_KNOWNHOST_FILE_OPENSSH 1
+
+/** Result of a check (same values as LIBSSH2_KNOWNHOST_CHECK_*). */
+#define XSSH_KNOWNHOST_CHECK_MATCH 0
+#define XSSH_KNOWNHOST_CHECK_MISMATCH 1
+#define XSSH_KNOWNHOST_CHECK_NOTFOUND 2
+#define XSSH_KNOWNHOST_CHECK_FAILURE 3
+
+/**
+ * Create an empty collection bound to @p session (holds a reference on it).
+ * @param[out] out new reference; release with xssh_knownhosts_unref()
+ */
+XSSH_EXTERN(int) xssh_knownhosts_new(xssh_knownhosts **out, xssh_session *session);
+/** Take one more reference; returns @p kh. NULL-safe. */
+XSSH_EXTERN(xssh_knownhosts *) xssh_knownhosts_ref(xssh_knownhosts *kh);
+/** Drop a reference. NULL-safe. */
+XSSH_EXTERN(void) xssh_knownhosts_unref(xssh_knownhosts *kh);
+/**
+ * Read a known_hosts file into the collection.
+ * @param[out] count_out entries read (may be NULL)
+ * @return XSSH_OK or XSSH_EKNOWNHOST_READFILE
+ */
+XSSH_EXTERN(int) xssh_knownhosts_readfile(xssh_knownhosts *kh, const char *path, int file_type, size_t *count_out);
+/** Parse one known_hosts line into the collection. @return XSSH_OK or XSSH_EKNOWNHOST_READLINE */
+XSSH_EXTERN(int) xssh_knownhosts_readline(xssh_knownhosts *kh, const char *line, size_t len, int file_type);
+/** Write every entry to @p path (replacing it). @return XSSH_OK or XSSH_EKNOWNHOST_WRITEFILE */
+XSSH_EXTERN(int) xssh_knownhosts_writefile(xssh_knownhosts *kh, const char *path, int file_type);
+/**
+ * Format one entry as a known_hosts line (with trailing newline).
+ * @param[out] out allocated; free with xssh_free()
+ */
+XSSH_EXTERN(int) xssh_knownhosts_writeline(xssh_knownhosts *kh, xssh_knownhost *entry, int file_type, char **out);
+/**
+ * Add a host and key.
+ * @param host host name, or "[host]:port"; with XSSH_KNOWNHOST_TYPE_SHA1 the base64 hash
+ * @param key key data (raw blob with KEYENC_RAW, base64 text with KEYENC_BASE64)
+ * @param salt base64 salt for TYPE_SHA1, else NULL
+ * @param comment optional comment (NULL for none)
+ * @param[out] out the added entry, new reference (may be NULL)
+ */
+XSSH_EXTERN(int) xssh_knownhosts_addc(xssh_knownhosts *kh, const char *host, const char *salt, const void *key,
+                                      size_t key_len, const char *comment, int typemask, xssh_knownhost **out);
+/**
+ * Check a host:port and key against the collection.
+ * @param[out] result_out XSSH_KNOWNHOST_CHECK_* (may be NULL)
+ * @param[out] entry_out the matching (or mismatching) entry, new reference (may be NULL)
+ * @return XSSH_OK on a match, XSSH_EHOSTKEY_CHANGED, XSSH_EHOSTKEY_UNKNOWN or XSSH_EKNOWNHOST_CHECK
+ */
+XSSH_EXTERN(int) xssh_knownhosts_checkp(xssh_knownhosts *kh, const char *host, int port, const void *key,
+                                        size_t key_len, int typemask, int *result_out, xssh_knownhost **entry_out);
+/** @param[out] out number of entries in the collection. */
+XSSH_EXTERN(int) xssh_knownhosts_count(xssh_knownhosts *kh, size_t *out);
+/**
+ * Entry @p index of the collection (in file order).
+ * @param[out] out new reference (a copy); release with xssh_knownhost_unref()
+ * @return XSSH_OK, XSSH_EITEROVER past the end, XSSH_EKNOWNHOST_GET
+ */
+XSSH_EXTERN(int) xssh_knownhosts_get(xssh_knownhosts *kh, size_t index, xssh_knownhost **out);
+/** Remove the collection's entry equal to @p entry. @return XSSH_OK or XSSH_EKNOWNHOST_DELETE */
+XSSH_EXTERN(int) xssh_knownhosts_delete(xssh_knownhosts *kh, xssh_knownhost *entry);
+
+/** Take one more reference; returns @p entry. NULL-safe. */
+XSSH_EXTERN(xssh_knownhost *) xssh_knownhost_ref(xssh_knownhost *entry);
+/** Drop a reference. NULL-safe. */
+XSSH_EXTERN(void) xssh_knownhost_unref(xssh_knownhost *entry);
+/** @param[out] out borrowed host name ("" for hashed entries), valid while @p entry lives. */
+XSSH_EXTERN(int) xssh_knownhost_name(xssh_knownhost *entry, const char **out);
+/** @param[out] out borrowed key as stored (base64 text for file entries), valid while @p entry lives. */
+XSSH_EXTERN(int) xssh_knownhost_key(xssh_knownhost *entry, const char **out);
+/** @param[out] out the entry's type mask (XSSH_KNOWNHOST_TYPE_* | KEYENC_* | KEY_*). */
+XSSH_EXTERN(int) xssh_knownhost_typemask(xssh_knownhost *entry, int *out);
+/** @param[out] out libssh2's magic number of the entry. */
+XSSH_EXTERN(int) xssh_knownhost_magic(xssh_knownhost *entry, unsigned int *out);
+
+XSSH_END_DECL
+
+/** @} */
+#endif /* XSSH_KNOWNHOSTS_H */

@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* User authentication: list, password, public key, keyboard-interactive, host-based, agent. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define BEGIN_AUTH(user)                                              \
+    XSSH__ARG(NULL, s, "session is NULL");                            \
+    XSSH__ARG(s, (user) && *(user), "username is NULL or empty");     \
+    xssh__op op;                                                      \
+    int e_ = xssh__op_begin(&op, s, 1, NULL);                         \
+    if (e_)                                                           \
+        return e_
+
+static const char *who(xssh_session *s) { return s->host ? s->host : "the server"; }
+
+/* Turn an auth failure into an error with context. */
+static int auth_fail(xssh_session *s, int rc, const char *method, const char *user)
+{
+    if (rc == XSSH_ETIMEOUT)
+        return xssh__fail(s, XSSH_ETIMEOUT, LIBSSH2_ERROR_TIMEOUT, "%s authentication for user '%s' on %s timed out",
+                          method, user, who(s));
+    if (rc == XSSH_ECLOSED)
+        return xssh__fail(s, XSSH_ECLOSED, 0, "%s authentication: the session was closed meanwhile", method);
+    return xssh__fail_ssh(s, rc, "%s authentication for user '%s' on %s failed", method, user, who(s));
+}
+
+int xssh_session_userauth_list(xssh_session *s, const char *username, char **out)
+{
+    XSSH__ARG(s, out, "out is NULL");
+    BEGIN_AUTH(username);
+    char *list;
+    int rc;
+    for (;;) {
+        list = libssh2_userauth_list(s->ssh, username, (unsigned)strlen(username));
+        rc = list ? 0 : libssh2_session_last_errno(s->ssh);
+        if (!xssh__op_again(&op, &rc))
+            break;
+    }
+    if (!list && rc == 0 && libssh2_userauth_authenticated(s->ssh)) {
+        /* the "none" method succeeded: no methods to list */
+        xssh__op_end(&op);
+        *out = xssh__strdup("");
+        return xssh__ok();
+    }
+    xssh__op_end(&op);
+    if (!list)
+        return auth_fail(s, rc ? rc : LIBSSH2_ERROR_PROTO, "listing methods for", username);
+    *out = xssh__strdup(list);
+    return *out ? xssh__ok() : xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
+}
+
+int xssh_session_userauth_authenticated(xssh_session *s, int *out)
+{
+    XSSH__ARG(s, out, "out is NULL");
+    XSSH__ARG(NULL, s, "session is NULL");
+    xssh__op op;
+    int e = xssh__op_begin(&op, s, 1, NULL);
+    if (e)
+        return e;
+    *out = libssh2_userauth_authenticated(s->ssh) ? 1 : 0;
+    xssh__op_end(&op);
+    return xssh__ok();
+}
+
+int xssh_session_userauth_password(xssh_session *s, const char *username, const char *password)
+{
+    XSSH__ARG(s, password, "password is NULL");
+    BEGIN_AUTH(username);
+    int rc;
+    do {
+        rc = libssh2_userauth_password_ex(s->ssh, username, (unsigned)strlen(username), password,
+                                          (unsigned)strlen(password), NULL);
+    } while (xssh__op_again(&op, &rc));
+    xssh__op_end(&op);
+    return rc ? auth_fail(s, rc, "password", username) : xssh__ok();
+}
+
+/* ---- public keys -------------------------------------------------------- */
+
+static int blob_is_rsa(const unsigned char *b, size_t n)
+{
+    /* an SSH key blob starts with the string "ssh-rsa" */
+    return n > 11 && b[0] == 0 && b[1] == 0 && b[2] == 0 && b[3] == 7 && memcmp(b + 4, "ssh-rsa", 7) == 0;
+}
+
+/* Is this key material (public key line, PEM or OpenSSH private key) an RSA key? */
+static int text_is_rsa(const char *t, size_t n)
+{
+    if (!t || !n)
+        return 0;
+    if (n >= 8 && memcmp(t, "ssh-rsa ", 8) == 0)
+        return 1;
+    if (memmem(t, n, "BEGIN RSA PRIVATE KEY", 21))
+        return 1;
+    const char *hdr = memmem(t, n, "BEGIN OPENSSH PRIVATE KEY-----", 30);
+    if (hdr) {
+        const char *p = hdr + 30;
+        char b64[200];
+        size_t k = 0;
+        while (p < t + n && k < sizeof b64 - 1 && *p != '-') {
+            if (*p != '\n' && *p != '\r')
+                b64[k++] = *p;
+            p++;
+        }
+        k -= k % 4;
+        b64[k] = '\0';
+        unsigned char raw[160];
+        int rl = EVP_DecodeBlock(raw, (unsigned char *)b64, (int)k);
+        if (rl > 0 && memmem(raw, (size_t)rl, "\0\0\0\x07ssh-rsa", 11))
+            return 1;
+    }
+    return 0;
+}
+
+static int file_is_rsa(const char *path)
+{
+    if (!path)
+        return 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    char buf[512];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    return text_is_rsa(buf, n);
+}
+
+/* A public-key failure with an RSA key and a libssh2 that only signs ssh-rsa:
+   say what is really going on. */
+static int pubkey_fail(xssh_session *s, int rc, int is_rsa, const char *user, const char *keydesc)
+{
+    if (is_rsa && !(xssh_features() & XSSH_FEATURE_RSA_SHA2) &&
+        (rc == LIBSSH2_ERROR_AUTHENTICATION_FAILED || rc == LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED))
+        return xssh__fail(s, XSSH_ERSA_SHA1_REFUSED, rc,
+                          "public-key authentication for user '%s' on %s with RSA key %s failed: the server refuses "
+                          "ssh-rsa (SHA-1) signatures (OpenSSH >= 8.8 does by default) and this libssh2 (%s) cannot "
+                          "sign with RSA-SHA2, which needs libssh2 >= 1.11; use an Ed25519 or ECDSA key (or the key "
+                          "is simply not authorized)",
+                          user, who(s), keydesc, xssh_libssh2_version());
+    if (rc == LIBSSH2_ERROR_FILE || rc == LIBSSH2_ERROR_KEYFILE_AUTH_FAILED)
+        return xssh__fail(s, XSSH_EKEYFILE_AUTH_FAILED, rc,
+                          "public-key authentication for user '%s': cannot use private key %s: wrong passphrase, "
+                          "or an unreadable or unsupported key format",
+                          user, keydesc);
+    return auth_fail(s, rc, "public-key", user);
+}
+
+int xssh_session_userauth_publickey_fromfile(xssh_session *s, const char *username, const char *privatekey,
+                                             const char *publickey, const char *passphrase)
+{
+    XSSH__ARG(s, privatekey && *privatekey, "private key path is NULL or empty");
+    XSSH__ARG(s, !publickey || *publickey, "public key path is empty");
+    if (access(privatekey, R_OK) != 0)
+        return xssh__fail(s, XSSH_EFILE, 0, "cannot read private key file '%s': %s", privatekey, strerror(errno));
+    if (publickey && access(publickey, R_OK) != 0)
+        return xssh__fail(s, XSSH_EFILE, 0, "cannot read public key file '%s': %s", publickey, strerror(errno));
+    BEGIN_AUTH(username);
+    int rc;
+    do {
+        rc = libssh2_userauth_publickey_fromfile_ex(s->ssh, username, (unsigned)strlen(username), publickey,
+                                                    privatekey, passphrase ? passphrase : "");
+    } while (xssh__op_again(&op, &rc));
+    xssh__op_end(&op);
+    if (!rc)
+        return xssh__ok();
+    char desc[600];
+    snprintf(desc, sizeof desc, "'%s'", privatekey);
+    return pubkey_fail(s, rc, file_is_rsa(publickey) || file_is_rsa(privatekey), username, desc);
+}
+
+int xssh_session_userauth_publickey_frommemory(xssh_session *s, const char *username, const void *privatekey,
+                                               size_t privatekey_len, const void *publickey, size_t publickey_len,
+                                               const char *passphrase)
+{
+    XSSH__ARG(s, privatekey && privatekey_len, "private key data is NULL or empty");
+    XSSH__ARG(s, !publickey_len || publickey, "public key data is NULL with a non-zero length");
+    BEGIN_AUTH(username);
+    int rc;
+    do {
+        rc = libssh2_userauth_publickey_frommemory(s->ssh, username, strlen(username), publickey_len ? publickey : NULL,
+                                                   publickey_len, privatekey, privatekey_len,
+                                                   passphrase ? passphrase : "");
+    } while (xssh__op_again(&op, &rc));
+    xssh__op_end(&op);
+    if (!rc)
+        return xssh__ok();
+    int rsa = text_is_rsa(privatekey, privatekey_len) || text_is_rsa(publickey, publickey_len) ||
+              (publickey_len && blob_is_rsa(publickey, publickey_len));
+    return pubkey_fail(s, rc, rsa, username, "(from memory)");
+}
+
+/* ---- keyboard-interactive ----------------------------------------------- */
+
+typedef struct kbd_ctx {
+    const char *const *responses;
+    size_t count;
+} kbd_ctx;
+
+static _Thread_local kbd_ctx *tls_kbd; /* set for the duration of the call, lock held */
+
+static void kbd_cb(const char *name, int name_len, const char *instruction, int instruction_len, int num_prompts,
+                   const LIBSSH2_USERAUTH_KBDINT_PROMPT *prompts, LIBSSH2_USERAUTH_KBDINT_RESPONSE *responses,
+                   void **abstract)
+{
+    kbd_ctx *k = tls_kbd;
+    for (int i = 0; i < num_prompts; i++) {
+        const char *r = "";
+        if (k && k->count)
+            r = k->responses[(size_t)i < k->count ? (size_t)i : k->count - 1];
+        responses[i].text = strdup(r ? r : "");
+        responses[i].length = responses[i].text ? (unsigned)strlen(responses[i].text) : 0;
+    }
+}
+
+int xssh_session_userauth_keyboard_interactive_responses(xssh_session *s, const char *username,
+                                                         const char *const *responses, size_t count)
+{
+    XSSH__ARG(s, responses || !count, "responses is NULL");
+    for (size_t i = 0; i < count; i++)
+        XSSH__ARG(s, responses[i], "a response is NULL");
+    BEGIN_AUTH(username);
+    kbd_ctx k = {responses, count};
+    kbd_ctx *prev = tls_kbd;
+    tls_kbd = &k;
+    int rc;
+    do {
+        rc = libssh2_userauth_keyboard_interactive_ex(s->ssh, username, (unsigned)strlen(username), kbd_cb);
+    } while (xssh__op_again(&op, &rc));
+    tls_kbd = prev;
+    xssh__op_end(&op);
+    return rc ? auth_fail(s, rc, "keyboard-interactive", username) : xssh__ok();
+}
+
+int xssh_session_userauth_keyboard_interactive(xssh_session *s, const char *username, const char *password)
+{
+    XSSH__ARG(s, password, "password is NULL");
+    const char *one[1] = {password};
+    return xssh_session_userauth_keyboard_interactive_responses(s, username, one, 1);
+}
+
+/* ---- host-based ------------------------------------------------------------ */
+
+int xssh_session_userauth_hostbased_fromfile(xssh_session *s, const char *username, const char *privatekey,
+                                             const char *publickey, const char *passphrase, const char *hostname,
+                                             const char *local_username)
+{
+    XSSH__ARG(s, privatekey && *privatekey, "private key path is NULL or empty");
+    XSSH__ARG(s, hostname && *hostname, "hostname is NULL or empty");
+    if (access(privatekey, R_OK) != 0)
+        return xssh__fail(s, XSSH_EFILE, 0, "cannot read private key file '%s': %s", privatekey, strerror(errno));
+    char pubpath[4096];
+    if (!publickey) {
+        snprintf(pubpath, sizeof pubpath, "%s.pub", privatekey);
+        publickey = pubpath;
+    }
+    if (!local_username)
+        local_username = username;
+    BEGIN_AUTH(username);
+    int rc;
+    do {
+        rc = libssh2_userauth_hostbased_fromfile_ex(s->ssh, username, (unsigned)strlen(username), publickey, privatekey,
+                                                    passphrase ? passphrase : "", hostname,
+                                                    (unsigned)strlen(hostname), local_username,
+                                                    (unsigned)strlen(local_username));
+    } while (xssh__op_again(&op, &rc));
+    xssh__op_end(&op);
+    return rc ? auth_fail(s, rc, "host-based", username) : xssh__ok();
+}
+
+/* ---- agent ------------------------------------------------------------------ */
+
+int xssh__agent_blocking_begin(xssh_session *s)
+{
+    /* libssh2's agent code is only reliable in blocking mode: run it so,
+       bounded by the session timeout, with the lock held */
+    libssh2_session_set_timeout(s->ssh, s->timeout_ms);
+    libssh2_session_set_blocking(s->ssh, 1);
+    return 0;
+}
+
+void xssh__agent_blocking_end(xssh_session *s)
+{
+    libssh2_session_set_blocking(s->ssh, 0);
+    libssh2_session_set_timeout(s->ssh, 0);
+}
+
+int xssh_session_agent_auth(xssh_session *s, const char *username)
+{
+    BEGIN_AUTH(username);
+    int rc = XSSH_OK;
+    LIBSSH2_AGENT *agent = libssh2_agent_init(s->ssh);
+    if (!agent) {
+        xssh__op_end(&op);
+        return xssh__fail(s, XSSH_ENOMEM, 0, "agent_auth: cannot initialise the agent");
+    }
+    xssh__agent_blocking_begin(s);
+    if (libssh2_agent_connect(agent) != 0) {
+        const char *sock = getenv("SSH_AUTH_SOCK");
+        rc = xssh__fail(s, XSSH_EAGENT_CONNECT, 0, "agent_auth: cannot connect to the SSH agent at %s",
+                        sock && *sock ? sock : "$SSH_AUTH_SOCK (not set)");
+        goto out;
+    }
+    if (libssh2_agent_list_identities(agent) != 0) {
+        rc = xssh__fail(s, XSSH_EAGENT_LIST, 0, "agent_auth: cannot list the agent's identities");
+        goto disc;
+    }
+    struct libssh2_agent_publickey *id = NULL, *prev = NULL;
+    int tried = 0, last = 0;
+    for (;;) {
+        int g = libssh2_agent_get_identity(agent, &id, prev);
+        if (g == 1)
+            break;
+        if (g < 0) {
+            rc = xssh__fail(s, XSSH_EAGENT_IDENTITY, g, "agent_auth: cannot get an identity from the agent");
+            goto disc;
+        }
+        tried++;
+        last = libssh2_agent_userauth(agent, username, id);
+        if (last == 0)
+            goto disc;
+        prev = id;
+    }
+    rc = xssh__fail(s, XSSH_EAGENT_AUTH, last,
+                    "agent_auth: none of the agent's %d identities authenticated user '%s' on %s", tried, username,
+                    who(s));
+disc:
+    libssh2_agent_disconnect(agent);
+out:
+    libssh2_agent_free(agent);
+    xssh__agent_blocking_end(s);
+    xssh__op_end(&op);
+    return rc ? rc : xssh__ok();
+}

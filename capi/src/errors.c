@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The one error table: codes, names, messages and binding exception classes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define ROW(code, msg, exc) {code, #code, msg, exc}
+
+static const xssh_err_info err_table[] = {
+    ROW(XSSH_ESOCKET_NONE, "no socket or socket failure", "SocketNoneError"),
+    ROW(XSSH_EBANNER_RECV, "could not receive the server's banner", "BannerRecvError"),
+    ROW(XSSH_EBANNER_SEND, "could not send the banner", "BannerSendError"),
+    ROW(XSSH_EINVALID_MAC, "a packet failed MAC verification", "InvalidMACError"),
+    ROW(XSSH_EKEX_FAILURE, "key exchange method negotiation failed", "KexFailureError"),
+    ROW(XSSH_EALLOC, "libssh2 could not allocate memory", "AllocError"),
+    ROW(XSSH_ESOCKET_SEND, "sending on the socket failed", "SocketSendError"),
+    ROW(XSSH_EKEY_EXCHANGE_FAILURE, "key exchange failed", "KeyExchangeError"),
+    ROW(XSSH_ETIMEOUT, "the operation timed out", "Timeout"),
+    ROW(XSSH_EHOSTKEY_INIT, "host key initialisation failed", "HostkeyInitError"),
+    ROW(XSSH_EHOSTKEY_SIGN, "host key signature verification failed", "HostkeySignError"),
+    ROW(XSSH_EDECRYPT, "decryption failed", "DecryptError"),
+    ROW(XSSH_ESOCKET_DISCONNECT, "the connection was closed by the remote side", "SocketDisconnectError"),
+    ROW(XSSH_EPROTO, "SSH protocol error", "ProtocolError"),
+    ROW(XSSH_EPASSWORD_EXPIRED, "the password has expired", "PasswordExpiredError"),
+    ROW(XSSH_EFILE, "a local file could not be used", "FileError"),
+    ROW(XSSH_EMETHOD_NONE, "no method was negotiated", "MethodNoneError"),
+    ROW(XSSH_EAUTHENTICATION_FAILED, "authentication failed", "AuthenticationError"),
+    ROW(XSSH_EPUBLICKEY_UNVERIFIED, "the public key was not verified by the server", "PublickeyUnverifiedError"),
+    ROW(XSSH_ECHANNEL_OUTOFORDER, "channel packets out of order", "ChannelOutOfOrderError"),
+    ROW(XSSH_ECHANNEL_FAILURE, "the channel request failed", "ChannelFailure"),
+    ROW(XSSH_ECHANNEL_REQUEST_DENIED, "the server denied the channel request", "ChannelRequestDenied"),
+    ROW(XSSH_ECHANNEL_UNKNOWN, "unknown channel", "ChannelUnknownError"),
+    ROW(XSSH_ECHANNEL_WINDOW_EXCEEDED, "channel window exceeded", "ChannelWindowExceeded"),
+    ROW(XSSH_ECHANNEL_PACKET_EXCEEDED, "channel packet size exceeded", "ChannelPacketExceeded"),
+    ROW(XSSH_ECHANNEL_CLOSED, "the channel was closed", "ChannelClosedError"),
+    ROW(XSSH_ECHANNEL_EOF_SENT, "EOF was already sent on this channel", "ChannelEOFSentError"),
+    ROW(XSSH_ESCP_PROTOCOL, "SCP protocol error", "SCPProtocolError"),
+    ROW(XSSH_EZLIB, "zlib error", "ZlibError"),
+    ROW(XSSH_ESOCKET_TIMEOUT, "socket timeout", "SocketTimeout"),
+    ROW(XSSH_ESFTP_PROTOCOL, "SFTP protocol error", "SFTPProtocolError"),
+    ROW(XSSH_EREQUEST_DENIED, "the server denied the request", "RequestDeniedError"),
+    ROW(XSSH_EMETHOD_NOT_SUPPORTED, "method or flag not supported", "MethodNotSupported"),
+    ROW(XSSH_EINVAL, "invalid request", "InvalidRequestError"),
+    ROW(XSSH_EINVALID_POLL_TYPE, "invalid poll type", "InvalidPollTypeError"),
+    ROW(XSSH_EPUBLICKEY_PROTOCOL, "public-key subsystem protocol error", "PublicKeyProtocolError"),
+    ROW(XSSH_EAGAIN, "would block; retry when the socket is ready", "WouldBlock"),
+    ROW(XSSH_EBUFFER_TOO_SMALL, "buffer too small", "BufferTooSmallError"),
+    ROW(XSSH_EBAD_USE, "call not valid in this state", "BadUseError"),
+    ROW(XSSH_ECOMPRESS, "compression error", "CompressError"),
+    ROW(XSSH_EOUT_OF_BOUNDARY, "out of boundary", "OutOfBoundaryError"),
+    ROW(XSSH_EAGENT_PROTOCOL, "agent protocol error", "AgentProtocolError"),
+    ROW(XSSH_ESOCKET_RECV, "receiving from the socket failed", "SocketRecvError"),
+    ROW(XSSH_EENCRYPT, "encryption failed", "EncryptError"),
+    ROW(XSSH_EBAD_SOCKET, "bad socket", "BadSocketError"),
+    ROW(XSSH_EKNOWN_HOSTS, "known-hosts error", "KnownHostError"),
+    ROW(XSSH_ECHANNEL_WINDOW_FULL, "channel window full", "ChannelWindowFullError"),
+    ROW(XSSH_EKEYFILE_AUTH_FAILED, "the key file could not be used (unreadable, bad format or wrong passphrase)",
+        "KeyfileAuthFailedError"),
+    ROW(XSSH_ERANDGEN, "random number generation failed", "RandGenError"),
+    ROW(XSSH_EMISSING_USERAUTH_BANNER, "no user-auth banner", "MissingUserauthBannerError"),
+    ROW(XSSH_EALGO_UNSUPPORTED, "algorithm unsupported", "AlgoUnsupportedError"),
+    ROW(XSSH_EUNKNOWN, "unknown libssh2 error", "UnknownError"),
+    ROW(XSSH_EARG, "invalid argument", "InvalidArgumentError"),
+    ROW(XSSH_ECLOSED, "the object or its session is closed", "ClosedError"),
+    ROW(XSSH_ENOTCONNECTED, "the session is not connected (call connect or handshake first)", "NotConnectedError"),
+    ROW(XSSH_ERESOLVE, "the host name could not be resolved", "ResolveError"),
+    ROW(XSSH_ECONNECT, "the TCP connection failed", "ConnectError"),
+    ROW(XSSH_EHOSTKEY_UNKNOWN, "the server's host key is not in known_hosts", "KnownHostCheckNotFoundError"),
+    ROW(XSSH_EHOSTKEY_CHANGED, "the server's host key does not match known_hosts", "KnownHostCheckMisMatchError"),
+    ROW(XSSH_ENOTSUPPORTED, "not supported by this libssh2 build", "NotSupportedError"),
+    ROW(XSSH_ENOMEM, "out of memory", "OutOfMemoryError"),
+    ROW(XSSH_ECANCELLED, "cancelled", "CancelledError"),
+    ROW(XSSH_EITEROVER, "iteration finished", "IterOver"),
+    ROW(XSSH_EAGENT_CONNECT, "could not connect to the SSH agent", "AgentConnectionError"),
+    ROW(XSSH_EAGENT_LIST, "could not list the agent's identities", "AgentListIdentitiesError"),
+    ROW(XSSH_EAGENT_IDENTITY, "no such identity in the agent", "AgentGetIdentityError"),
+    ROW(XSSH_EAGENT_AUTH, "no agent identity could authenticate", "AgentAuthenticationError"),
+    ROW(XSSH_EKNOWNHOST_ADD, "could not add the known-hosts entry", "KnownHostAddError"),
+    ROW(XSSH_EKNOWNHOST_CHECK, "the known-hosts check could not be made", "KnownHostCheckFailure"),
+    ROW(XSSH_EKNOWNHOST_DELETE, "could not delete the known-hosts entry", "KnownHostDeleteError"),
+    ROW(XSSH_EKNOWNHOST_GET, "could not get the known-hosts entries", "KnownHostGetError"),
+    ROW(XSSH_EKNOWNHOST_READFILE, "could not read the known_hosts file", "KnownHostReadFileError"),
+    ROW(XSSH_EKNOWNHOST_READLINE, "could not parse the known_hosts line", "KnownHostReadLineError"),
+    ROW(XSSH_EKNOWNHOST_WRITEFILE, "could not write the known_hosts file", "KnownHostWriteFileError"),
+    ROW(XSSH_EKNOWNHOST_WRITELINE, "could not format the known_hosts line", "KnownHostWriteLineError"),
+    ROW(XSSH_EHANDSHAKE, "the SSH handshake failed", "SessionHandshakeError"),
+    ROW(XSSH_ESESSION_HOSTKEY, "the server's host key is not available", "SessionHostKeyError"),
+    ROW(XSSH_ERSA_SHA1_REFUSED,
+        "the server refused the ssh-rsa (SHA-1) signature; RSA keys need RSA-SHA2, which needs libssh2 >= 1.11 "
+        "(use an Ed25519 or ECDSA key)",
+        "RSASHA1RefusedError"),
+    ROW(XSSH_ESFTP_EOF, "SFTP: end of file", "SFTPEOFError"),
+    ROW(XSSH_ESFTP_NO_SUCH_FILE, "SFTP: no such file", "SFTPNoSuchFileError"),
+    ROW(XSSH_ESFTP_PERMISSION_DENIED, "SFTP: permission denied", "SFTPPermissionDeniedError"),
+    ROW(XSSH_ESFTP_FAILURE, "SFTP: failure", "SFTPFailureError"),
+    ROW(XSSH_ESFTP_BAD_MESSAGE, "SFTP: bad message", "SFTPBadMessageError"),
+    ROW(XSSH_ESFTP_NO_CONNECTION, "SFTP: no connection", "SFTPNoConnectionError"),
+    ROW(XSSH_ESFTP_CONNECTION_LOST, "SFTP: connection lost", "SFTPConnectionLostError"),
+    ROW(XSSH_ESFTP_OP_UNSUPPORTED, "SFTP: operation unsupported", "SFTPOpUnsupportedError"),
+    ROW(XSSH_ESFTP_INVALID_HANDLE, "SFTP: invalid handle", "SFTPInvalidHandleError"),
+    ROW(XSSH_ESFTP_NO_SUCH_PATH, "SFTP: no such path", "SFTPNoSuchPathError"),
+    ROW(XSSH_ESFTP_FILE_ALREADY_EXISTS, "SFTP: file already exists", "SFTPFileAlreadyExistsError"),
+    ROW(XSSH_ESFTP_WRITE_PROTECT, "SFTP: write protected", "SFTPWriteProtectError"),
+    ROW(XSSH_ESFTP_NO_MEDIA, "SFTP: no media", "SFTPNoMediaError"),
+    ROW(XSSH_ESFTP_NO_SPACE, "SFTP: no space left on the file system", "SFTPNoSpaceError"),
+    ROW(XSSH_ESFTP_QUOTA_EXCEEDED, "SFTP: quota exceeded", "SFTPQuotaExceededError"),
+    ROW(XSSH_ESFTP_UNKNOWN_PRINCIPAL, "SFTP: unknown principal", "SFTPUnknownPrincipalError"),
+    ROW(XSSH_ESFTP_LOCK_CONFLICT, "SFTP: lock conflict", "SFTPLockConflictError"),
+    ROW(XSSH_ESFTP_DIR_NOT_EMPTY, "SFTP: directory not empty", "SFTPDirNotEmptyError"),
+    ROW(XSSH_ESFTP_NOT_A_DIRECTORY, "SFTP: not a directory", "SFTPNotADirectoryError"),
+    ROW(XSSH_ESFTP_INVALID_FILENAME, "SFTP: invalid file name", "SFTPInvalidFilenameError"),
+    ROW(XSSH_ESFTP_LINK_LOOP, "SFTP: too many symbolic links", "SFTPLinkLoopError"),
+};
+
+/* Exception classes, parent first. Follows ssh2-python's tree (all 68 of its
+   classes) plus one class per xssh error that ssh2-python has no class for. */
+static const struct { const char *name, *parent; } exc_classes[] = {
+    {"SSH2Error", ""},
+    {"AgentError", "SSH2Error"},
+    {"AgentConnectionError", "AgentError"},
+    {"AgentGetIdentityError", "AgentError"},
+    {"AgentListIdentitiesError", "AgentError"},
+    {"AgentProtocolError", "SSH2Error"},
+    {"AuthenticationError", "SSH2Error"},
+    {"AgentAuthenticationError", "AuthenticationError"},
+    {"PasswordExpiredError", "AuthenticationError"},
+    {"PublickeyUnverifiedError", "AuthenticationError"},
+    {"KeyfileAuthFailedError", "AuthenticationError"},
+    {"RSASHA1RefusedError", "AuthenticationError"},
+    {"BadSocketError", "SSH2Error"},
+    {"BadUseError", "SSH2Error"},
+    {"BufferTooSmallError", "SSH2Error"},
+    {"ChannelError", "SSH2Error"},
+    {"ChannelClosedError", "ChannelError"},
+    {"ChannelEOFSentError", "ChannelError"},
+    {"ChannelFailure", "ChannelError"},
+    {"ChannelOutOfOrderError", "ChannelError"},
+    {"ChannelPacketExceeded", "ChannelError"},
+    {"ChannelRequestDenied", "ChannelError"},
+    {"ChannelUnknownError", "ChannelError"},
+    {"ChannelWindowExceeded", "ChannelError"},
+    {"ChannelWindowFullError", "ChannelError"},
+    {"FileError", "SSH2Error"},
+    {"InvalidPollTypeError", "SSH2Error"},
+    {"InvalidRequestError", "SSH2Error"},
+    {"KnownHostError", "SSH2Error"},
+    {"KnownHostAddError", "KnownHostError"},
+    {"KnownHostCheckError", "KnownHostError"},
+    {"KnownHostCheckFailure", "KnownHostCheckError"},
+    {"KnownHostCheckMisMatchError", "KnownHostCheckError"},
+    {"KnownHostCheckNotFoundError", "KnownHostCheckError"},
+    {"KnownHostDeleteError", "KnownHostError"},
+    {"KnownHostGetError", "KnownHostError"},
+    {"KnownHostReadFileError", "KnownHostError"},
+    {"KnownHostReadLineError", "KnownHostError"},
+    {"KnownHostWriteFileError", "KnownHostError"},
+    {"KnownHostWriteLineError", "KnownHostError"},
+    {"MethodNoneError", "SSH2Error"},
+    {"OutOfBoundaryError", "SSH2Error"},
+    {"ProtocolError", "SSH2Error"},
+    {"PublicKeyError", "SSH2Error"},
+    {"PublicKeyInitError", "PublicKeyError"},
+    {"PublicKeyProtocolError", "SSH2Error"},
+    {"SFTPError", "SSH2Error"},
+    {"SFTPHandleError", "SFTPError"},
+    {"SFTPProtocolError", "SFTPError"},
+    {"SFTPEOFError", "SFTPProtocolError"},
+    {"SFTPNoSuchFileError", "SFTPProtocolError"},
+    {"SFTPPermissionDeniedError", "SFTPProtocolError"},
+    {"SFTPFailureError", "SFTPProtocolError"},
+    {"SFTPBadMessageError", "SFTPProtocolError"},
+    {"SFTPNoConnectionError", "SFTPProtocolError"},
+    {"SFTPConnectionLostError", "SFTPProtocolError"},
+    {"SFTPOpUnsupportedError", "SFTPProtocolError"},
+    {"SFTPInvalidHandleError", "SFTPProtocolError"},
+    {"SFTPNoSuchPathError", "SFTPProtocolError"},
+    {"SFTPFileAlreadyExistsError", "SFTPProtocolError"},
+    {"SFTPWriteProtectError", "SFTPProtocolError"},
+    {"SFTPNoMediaError", "SFTPProtocolError"},
+    {"SFTPNoSpaceError", "SFTPProtocolError"},
+    {"SFTPQuotaExceededError", "SFTPProtocolError"},
+    {"SFTPUnknownPrincipalError", "SFTPProtocolError"},
+    {"SFTPLockConflictError", "SFTPProtocolError"},
+    {"SFTPDirNotEmptyError", "SFTPProtocolError"},
+    {"SFTPNotADirectoryError", "SFTPProtocolError"},
+    {"SFTPInvalidFilenameError", "SFTPProtocolError"},
+    {"SFTPLinkLoopError", "SFTPProtocolError"},
+    {"SessionError", "SSH2Error"},
+    {"BannerRecvError", "SessionError"},
+    {"BannerSendError", "SessionError"},
+    {"CompressError", "SessionError"},
+    {"DecryptError", "SessionError"},
+    {"EncryptError", "SessionError"},
+    {"HostkeyInitError", "SessionError"},
+    {"HostkeySignError", "SessionError"},
+    {"KeyExchangeError", "SessionError"},
+    {"KexFailureError", "KeyExchangeError"},
+    {"MethodNotSupported", "SessionError"},
+    {"RequestDeniedError", "SessionError"},
+    {"SCPProtocolError", "SessionError"},
+    {"SessionHandshakeError", "SessionError"},
+    {"SessionHostKeyError", "SessionError"},
+    {"SessionStartupError", "SessionError"},
+    {"SocketTimeout", "SessionError"},
+    {"Timeout", "SessionError"},
+    {"ZlibError", "SessionError"},
+    {"InvalidMACError", "SessionError"},
+    {"NotConnectedError", "SessionError"},
+    {"ConnectError", "SessionError"},
+    {"ResolveError", "ConnectError"},
+    {"MissingUserauthBannerError", "SessionError"},
+    {"AlgoUnsupportedError", "SessionError"},
+    {"SocketDisconnectError", "SSH2Error"},
+    {"SocketNoneError", "SocketDisconnectError"},
+    {"SocketRecvError", "SSH2Error"},
+    {"SocketSendError", "SSH2Error"},
+    {"UnknownError", "SSH2Error"},
+    {"InvalidArgumentError", "SSH2Error"},
+    {"ClosedError", "SSH2Error"},
+    {"NotSupportedError", "SSH2Error"},
+    {"OutOfMemoryError", "SSH2Error"},
+    {"AllocError", "SSH2Error"},
+    {"CancelledError", "SSH2Error"},
+    {"RandGenError", "SSH2Error"},
+    {"WouldBlock", "SSH2Error"},
+    {"IterOver", "SSH2Error"},
+};
+
+#define N_ERRS (sizeof(err_table) / sizeof(err_table[0]))
+#define N_CLASSES (sizeof(exc_classes) / sizeof(exc_classes[0]))
+
+const xssh_err_info *xssh_err_info_get(int code)
+{
+    for (size_t i = 0; i < N_ERRS; i++)
+        if (err_table[i].code == code)
+            return &err_table[i];
+    return NULL;
+}
+
+size_t xssh_err_count(void) { return N_ERRS; }
+
+const xssh_err_info *xssh_err_info_at(size_t index) { return index < N_ERRS ? &err_table[index] : NULL; }
+
+int xssh_exception_class_at(size_t index, const char **name_out, const char **parent_out)
+{
+    if (index >= N_CLASSES)
+        return 0;
+    if (name_out)
+        *name_out = exc_classes[index].name;
+    if (parent_out)
+        *parent_out = exc_classes[index].parent;
+    return 1;
+}
+
+const char *xssh_strerror(int code)
+{
+    if (code == XSSH_OK)
+        return "success";
+    const xssh_err_info *e = xssh_err_info_get(code);
+    return e ? e->message : "unknown error code";
+}
+
+const char *xssh_err_name(int code)
+{
+    if (code == XSSH_OK)
+        return "XSSH_OK";
+    const xssh_err_info *e = xssh_err_info_get(code);
+    return e ? e->name : "XSSH_EUNKNOWN";
+}
+
+int xssh_err_from_libssh2(int rc)
+{
+    if (rc >= 0)
+        return XSSH_OK;
+    if (rc >= XSSH_EALGO_UNSUPPORTED) /* -1 .. -51 are all rows */
+        return rc;
+    return XSSH_EUNKNOWN;
+}
+
+/* ---- last error ---------------------------------------------------------- */
+
+#define MSG_CAP 1024
+static _Thread_local char tls_msg[MSG_CAP];
+static _Thread_local xssh_error tls_err = {0, 0, 0, NULL};
+
+const xssh_error *xssh_error_last(void)
+{
+    if (!tls_err.message) {
+        tls_msg[0] = '\0';
+        tls_err.message = tls_msg;
+    }
+    return &tls_err;
+}
+
+void xssh_error_clear(void)
+{
+    tls_err.code = 0;
+    tls_err.libssh2_code = 0;
+    tls_err.sftp_status = 0;
+    tls_msg[0] = '\0';
+    tls_err.message = tls_msg;
+}
+
+int xssh__ok(void)
+{
+    /* success does not erase the last failure's details (libgit2 style), but
+       the code goes back to OK so a binding never raises a stale error */
+    tls_err.code = XSSH_OK;
+    return XSSH_OK;
+}
+
+int xssh__vfail(xssh_session *s, int code, int libssh2_code, int sftp_status, const char *fmt, va_list ap)
+{
+    vsnprintf(tls_msg, MSG_CAP, fmt, ap);
+    tls_err.code = code;
+    tls_err.libssh2_code = libssh2_code;
+    tls_err.sftp_status = sftp_status;
+    tls_err.message = tls_msg;
+    if (s) {
+        char *copy = xssh__strdup(tls_msg);
+        pthread_mutex_lock(&s->err_lock);
+        free(s->last_error);
+        s->last_error = copy;
+        pthread_mutex_unlock(&s->err_lock);
+    }
+    return code;
+}
+
+int xssh__fail(xssh_session *s, int code, int libssh2_code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    xssh__vfail(s, code, libssh2_code, 0, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int xssh__fail_ssh(xssh_session *s, int rc, const char *fmt, ...)
+{
+    char ctx[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx, sizeof ctx, fmt, ap);
+    va_end(ap);
+    char *lmsg = NULL;
+    if (s && s->ssh)
+        libssh2_session_last_error(s->ssh, &lmsg, NULL, 0);
+    int code = xssh_err_from_libssh2(rc);
+    if (lmsg && *lmsg)
+        return xssh__fail(s, code, rc, "%s: %s (%s)", ctx, lmsg, xssh_err_name(code));
+    return xssh__fail(s, code, rc, "%s: %s (%s)", ctx, xssh_strerror(code), xssh_err_name(code));
+}
+
+void xssh_free(void *ptr) { free(ptr); }

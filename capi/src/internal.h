@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Internal object model shared by every capi/src file. Not installed.
+ *
+ * Locking: one recursive mutex per session (s->lock) serialises every libssh2
+ * call on the session and its children. libssh2 itself always runs in
+ * non-blocking mode; blocking behaviour is implemented here (xssh__op_again):
+ * on EAGAIN the lock is released while polling the socket, so other threads can
+ * use other channels of the same session meanwhile.
+ *
+ * Freeing never does network I/O: a child whose libssh2 object still needs a
+ * close message is "orphaned" onto the session (s->orphans, its own small lock)
+ * and closed at the start of the next call that holds the session lock; the
+ * session's final free disables socket I/O (our send/recv callbacks) before
+ * libssh2_session_free, which then frees whatever is left without writing.
+ */
+#ifndef XSSH_INTERNAL_H
+#define XSSH_INTERNAL_H
+
+#include <libssh2.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdarg.h>
+#include <stdint.h>
+
+#include "xssh.h"
+#include "xssh_config.h"
+
+/* ---- reference counts ---------------------------------------------------- */
+
+typedef struct xssh__refcount {
+    atomic_int n;
+} xssh__refcount;
+
+static inline void xssh__ref_init(xssh__refcount *r) { atomic_init(&r->n, 1); }
+static inline void xssh__ref_inc(xssh__refcount *r) { atomic_fetch_add_explicit(&r->n, 1, memory_order_relaxed); }
+/* true when this was the last reference */
+static inline int xssh__ref_dec(xssh__refcount *r)
+{
+    return atomic_fetch_sub_explicit(&r->n, 1, memory_order_acq_rel) == 1;
+}
+
+/* ---- orphaned libssh2 objects (closed lazily, under the session lock) ---- */
+
+typedef enum xssh__orphan_kind {
+    XSSH__ORPHAN_CHANNEL = 1,
+    XSSH__ORPHAN_SFTP_HANDLE,
+    XSSH__ORPHAN_SFTP,
+    XSSH__ORPHAN_LISTENER
+} xssh__orphan_kind;
+
+typedef struct xssh__orphan {
+    struct xssh__orphan *next;
+    xssh__orphan_kind kind;
+    void *ptr;
+} xssh__orphan;
+
+/* ---- the session ----------------------------------------------------------- */
+
+typedef enum xssh__state {
+    XSSH__STATE_NEW = 0,   /* no handshake yet */
+    XSSH__STATE_READY,     /* handshake done */
+    XSSH__STATE_CLOSED     /* disconnected/closed (or failed handshake) */
+} xssh__state;
+
+struct xssh_session {
+    xssh__refcount refs;
+    pthread_mutex_t lock;        /* recursive; serialises libssh2 calls */
+    LIBSSH2_SESSION *ssh;
+    int fd;                      /* -1 until connected */
+    int owns_fd;                 /* connect() opened it */
+    _Atomic int state;           /* xssh__state */
+    _Atomic int io_disabled;     /* send/recv callbacks fail (final free) */
+    int blocking;                /* user's mode */
+    long timeout_ms;             /* 0: none */
+    char *host;                  /* as given to connect(), for verify_host and messages */
+    int port;
+    /* last detailed error of this session */
+    pthread_mutex_t err_lock;
+    char *last_error;
+    /* orphans */
+    pthread_mutex_t orphan_lock;
+    xssh__orphan *orphans;
+    /* waking other waiters when one thread consumed socket input */
+    int wake_pipe[2];
+    atomic_int waiters;
+    atomic_ulong rx_count;       /* bumped by the recv callback */
+    int lock_depth;              /* recursion depth of s->lock (owner only) */
+    unsigned long rx_at_lock;    /* rx_count when the lock was taken */
+};
+
+/* ---- errors -------------------------------------------------------------- */
+
+/* Set the thread-local last error (and the session's copy when s != NULL).
+   Returns code, so callers can `return xssh__fail(...)`. */
+int xssh__fail(xssh_session *s, int code, int libssh2_code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int xssh__vfail(xssh_session *s, int code, int libssh2_code, int sftp_status, const char *fmt, va_list ap);
+/* Like xssh__fail for a libssh2 failure: maps rc and appends libssh2's own message. */
+int xssh__fail_ssh(xssh_session *s, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Mark success on the calling thread. Returns XSSH_OK. */
+int xssh__ok(void);
+/* Argument check: `if (!(cond)) return xssh__fail(s, XSSH_EARG, ...)` */
+#define XSSH__ARG(s, cond, what)                                                          \
+    do {                                                                                  \
+        if (!(cond))                                                                      \
+            return xssh__fail((s), XSSH_EARG, 0, "%s: invalid argument: %s", __func__, (what)); \
+    } while (0)
+
+/* ---- library init -------------------------------------------------------- */
+
+int xssh__global_init(void); /* libssh2_init once (pthread_once) */
+
+/* ---- operations on a session (lock + blocking loop) ---------------------- */
+
+typedef struct xssh__op {
+    xssh_session *s;
+    int64_t deadline_ms;   /* monotonic ms; 0: none */
+    int blocking;
+    const _Atomic int *closed; /* the child's closed flag, or NULL */
+} xssh__op;
+
+int64_t xssh__now_ms(void);
+
+/* Lock the session, check it is usable (need_ready: handshake done), process
+   orphans. On failure the lock is not held and the error is recorded. */
+int xssh__op_begin(xssh__op *op, xssh_session *s, int need_ready, const _Atomic int *child_closed);
+/* After a libssh2 call returned rc: if rc is EAGAIN and the op is blocking,
+   wait for the socket (lock released meanwhile) and return 1 to retry. Returns 0
+   otherwise; *rc is replaced by XSSH_ETIMEOUT / XSSH_ECLOSED when the wait
+   ran out or the object was closed meanwhile. */
+int xssh__op_again(xssh__op *op, int *rc);
+/* Unlock (draining nothing else). */
+void xssh__op_end(xssh__op *op);
+
+/* Lock/unlock the session without state checks (for local-only work). */
+void xssh__lock(xssh_session *s);
+void xssh__unlock(xssh_session *s);
+
+/* Queue a libssh2 object for a lazy close/free under the session lock.
+   Never blocks on I/O. */
+void xssh__session_orphan(xssh_session *s, xssh__orphan_kind kind, void *ptr);
+
+/* ---- small helpers ------------------------------------------------------- */
+
+char *xssh__strdup(const char *s);
+void *xssh__memdup(const void *p, size_t n);
+/* securely wipe and free a secret */
+void xssh__free_secret(char *p);
+size_t xssh__base64_encode(const unsigned char *in, size_t len, char *out, int pad);
+
+/* known_hosts helpers shared by hostkey.c and knownhosts.c */
+char *xssh__default_known_hosts(void);
+int xssh__knownhosts_load(LIBSSH2_KNOWNHOSTS *kh, const char *path, size_t *count_out);
+
+/* libssh2's agent code runs in its own blocking mode (lock held) */
+int xssh__agent_blocking_begin(xssh_session *s);
+void xssh__agent_blocking_end(xssh_session *s);
+
+#endif /* XSSH_INTERNAL_H */

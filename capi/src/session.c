@@ -1,0 +1,742 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Sessions: lifetime, the lock and the blocking loop, connecting, options. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* ---- library init -------------------------------------------------------- */
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static int init_rc;
+
+static void do_init(void) { init_rc = libssh2_init(0); }
+
+int xssh__global_init(void)
+{
+    pthread_once(&init_once, do_init);
+    return init_rc == 0 ? XSSH_OK : XSSH_EALLOC;
+}
+
+/* ---- helpers --------------------------------------------------------------- */
+
+char *xssh__strdup(const char *s) { return s ? strdup(s) : NULL; }
+
+void *xssh__memdup(const void *p, size_t n)
+{
+    void *q = malloc(n ? n : 1);
+    if (q && n)
+        memcpy(q, p, n);
+    return q;
+}
+
+void xssh__free_secret(char *p)
+{
+    if (!p)
+        return;
+    size_t n = strlen(p);
+    volatile char *v = p;
+    while (n--)
+        *v++ = 0;
+    free(p);
+}
+
+int64_t xssh__now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- socket callbacks: count input, refuse I/O once freeing -------------- */
+
+static ssize_t cb_send(libssh2_socket_t fd, const void *buf, size_t len, int flags, void **abstract)
+{
+    xssh_session *s = (xssh_session *)*abstract;
+    if (atomic_load(&s->io_disabled))
+        return -EPIPE;
+    for (;;) {
+        ssize_t n = send(fd, buf, len, flags | MSG_NOSIGNAL);
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    }
+}
+
+static ssize_t cb_recv(libssh2_socket_t fd, void *buf, size_t len, int flags, void **abstract)
+{
+    xssh_session *s = (xssh_session *)*abstract;
+    if (atomic_load(&s->io_disabled))
+        return -ENOTCONN;
+    for (;;) {
+        ssize_t n = recv(fd, buf, len, flags);
+        if (n > 0)
+            atomic_fetch_add(&s->rx_count, 1);
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    }
+}
+
+/* ---- lifetime -------------------------------------------------------------- */
+
+int xssh_session_new(xssh_session **out)
+{
+    if (!out)
+        return xssh__fail(NULL, XSSH_EARG, 0, "xssh_session_new: out is NULL");
+    *out = NULL;
+    if (xssh__global_init() != XSSH_OK)
+        return xssh__fail(NULL, XSSH_EALLOC, 0, "libssh2_init failed");
+    xssh_session *s = calloc(1, sizeof *s);
+    if (!s)
+        return xssh__fail(NULL, XSSH_ENOMEM, 0, "out of memory allocating a session");
+    xssh__ref_init(&s->refs);
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&s->lock, &a);
+    pthread_mutexattr_destroy(&a);
+    pthread_mutex_init(&s->err_lock, NULL);
+    pthread_mutex_init(&s->orphan_lock, NULL);
+    s->fd = -1;
+    s->blocking = 1;
+    s->wake_pipe[0] = s->wake_pipe[1] = -1;
+    if (pipe2(s->wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+        xssh_session_unref(s);
+        return xssh__fail(NULL, XSSH_ENOMEM, 0, "cannot create the session's wake pipe: %s", strerror(errno));
+    }
+    s->ssh = libssh2_session_init_ex(NULL, NULL, NULL, s);
+    if (!s->ssh) {
+        xssh_session_unref(s);
+        return xssh__fail(NULL, XSSH_EALLOC, 0, "libssh2_session_init failed");
+    }
+    libssh2_session_callback_set(s->ssh, LIBSSH2_CALLBACK_SEND, (void *)cb_send);
+    libssh2_session_callback_set(s->ssh, LIBSSH2_CALLBACK_RECV, (void *)cb_recv);
+    libssh2_session_set_blocking(s->ssh, 0);
+    *out = s;
+    return xssh__ok();
+}
+
+xssh_session *xssh_session_ref(xssh_session *s)
+{
+    if (s)
+        xssh__ref_inc(&s->refs);
+    return s;
+}
+
+void xssh_session_unref(xssh_session *s)
+{
+    if (!s || !xssh__ref_dec(&s->refs))
+        return;
+    /* last reference: no child is alive (each holds a reference) */
+    atomic_store(&s->io_disabled, 1);
+    if (s->ssh)
+        libssh2_session_free(s->ssh); /* frees orphans too, without I/O */
+    xssh__orphan *o = s->orphans;
+    while (o) {
+        xssh__orphan *next = o->next;
+        free(o);
+        o = next;
+    }
+    if (s->owns_fd && s->fd >= 0)
+        close(s->fd);
+    if (s->wake_pipe[0] >= 0)
+        close(s->wake_pipe[0]);
+    if (s->wake_pipe[1] >= 0)
+        close(s->wake_pipe[1]);
+    free(s->host);
+    free(s->last_error);
+    pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->err_lock);
+    pthread_mutex_destroy(&s->orphan_lock);
+    free(s);
+}
+
+/* ---- locking, orphans, the blocking loop ---------------------------------- */
+
+void xssh__lock(xssh_session *s)
+{
+    pthread_mutex_lock(&s->lock);
+    if (s->lock_depth++ == 0)
+        s->rx_at_lock = atomic_load(&s->rx_count);
+}
+
+static void wake_waiters(xssh_session *s)
+{
+    int n = atomic_load(&s->waiters);
+    if (n <= 0)
+        return;
+    char buf[64];
+    memset(buf, 'w', sizeof buf);
+    if (n > (int)sizeof buf)
+        n = sizeof buf;
+    ssize_t w = write(s->wake_pipe[1], buf, (size_t)n);
+    (void)w;
+}
+
+void xssh__unlock(xssh_session *s)
+{
+    int wake = 0;
+    if (--s->lock_depth == 0)
+        wake = atomic_load(&s->rx_count) != s->rx_at_lock;
+    pthread_mutex_unlock(&s->lock);
+    if (wake)
+        wake_waiters(s);
+}
+
+void xssh__session_orphan(xssh_session *s, xssh__orphan_kind kind, void *ptr)
+{
+    xssh__orphan *o = malloc(sizeof *o);
+    if (!o)
+        return; /* libssh2_session_free will still free ptr */
+    o->kind = kind;
+    o->ptr = ptr;
+    pthread_mutex_lock(&s->orphan_lock);
+    o->next = s->orphans;
+    s->orphans = o;
+    pthread_mutex_unlock(&s->orphan_lock);
+}
+
+/* Close/free orphans without waiting; keep the ones that would block. Lock held. */
+static void process_orphans(xssh_session *s)
+{
+    pthread_mutex_lock(&s->orphan_lock);
+    xssh__orphan *list = s->orphans;
+    s->orphans = NULL;
+    pthread_mutex_unlock(&s->orphan_lock);
+    xssh__orphan *keep = NULL;
+    while (list) {
+        xssh__orphan *o = list;
+        list = o->next;
+        int rc = 0;
+        switch (o->kind) {
+        case XSSH__ORPHAN_CHANNEL:
+            rc = libssh2_channel_free((LIBSSH2_CHANNEL *)o->ptr);
+            break;
+        default:
+            rc = 0; /* other kinds are registered by their own modules later */
+            break;
+        }
+        if (rc == LIBSSH2_ERROR_EAGAIN) {
+            o->next = keep;
+            keep = o;
+        } else {
+            free(o);
+        }
+    }
+    if (keep) {
+        pthread_mutex_lock(&s->orphan_lock);
+        xssh__orphan *t = keep;
+        while (t->next)
+            t = t->next;
+        t->next = s->orphans;
+        s->orphans = keep;
+        pthread_mutex_unlock(&s->orphan_lock);
+    }
+}
+
+int xssh__op_begin(xssh__op *op, xssh_session *s, int need_ready, const _Atomic int *child_closed)
+{
+    op->s = s;
+    op->closed = child_closed;
+    xssh__lock(s);
+    int st = atomic_load(&s->state);
+    if (st == XSSH__STATE_CLOSED || (child_closed && atomic_load(child_closed))) {
+        xssh__unlock(s);
+        return xssh__fail(s, XSSH_ECLOSED, 0, "%s is closed",
+                          st == XSSH__STATE_CLOSED ? "the session" : "the object");
+    }
+    if (need_ready && st != XSSH__STATE_READY) {
+        xssh__unlock(s);
+        return xssh__fail(s, XSSH_ENOTCONNECTED, 0, "the session is not connected (call connect or handshake first)");
+    }
+    op->blocking = s->blocking;
+    op->deadline_ms = s->timeout_ms > 0 ? xssh__now_ms() + s->timeout_ms : 0;
+    if (st == XSSH__STATE_READY && s->orphans)
+        process_orphans(s);
+    return XSSH_OK;
+}
+
+void xssh__op_end(xssh__op *op) { xssh__unlock(op->s); }
+
+int xssh__op_again(xssh__op *op, int *rc)
+{
+    if (*rc != LIBSSH2_ERROR_EAGAIN || !op->blocking)
+        return 0;
+    xssh_session *s = op->s;
+    int dirs = s->ssh ? libssh2_session_block_directions(s->ssh) : 0;
+    short events = 0;
+    if (dirs & LIBSSH2_SESSION_BLOCK_INBOUND)
+        events |= POLLIN;
+    if (dirs & LIBSSH2_SESSION_BLOCK_OUTBOUND)
+        events |= POLLOUT;
+    if (!events)
+        events = POLLIN;
+    int timeout = -1;
+    if (op->deadline_ms) {
+        int64_t left = op->deadline_ms - xssh__now_ms();
+        if (left <= 0) {
+            *rc = XSSH_ETIMEOUT;
+            return 0;
+        }
+        timeout = left > 0x7fffffff ? 0x7fffffff : (int)left;
+    }
+    unsigned long gen = atomic_load(&s->rx_count);
+    int fd = s->fd;
+    xssh__unlock(s);
+    atomic_fetch_add(&s->waiters, 1);
+    if (atomic_load(&s->rx_count) == gen) {
+        struct pollfd p[2] = {{fd, events, 0}, {s->wake_pipe[0], POLLIN, 0}};
+        int n;
+        do {
+            n = poll(p, 2, timeout);
+        } while (n < 0 && errno == EINTR);
+        if (n > 0 && (p[1].revents & POLLIN)) {
+            char c;
+            ssize_t r = read(s->wake_pipe[0], &c, 1);
+            (void)r;
+        }
+    }
+    atomic_fetch_sub(&s->waiters, 1);
+    xssh__lock(s);
+    if (atomic_load(&s->state) == XSSH__STATE_CLOSED || (op->closed && atomic_load(op->closed))) {
+        *rc = XSSH_ECLOSED;
+        return 0;
+    }
+    return 1;
+}
+
+/* Record a failure of a libssh2 call made inside an op (rc may already be an
+   xssh code from op_again). */
+static int op_fail(xssh_session *s, int rc, const char *what)
+{
+    if (rc == XSSH_ETIMEOUT)
+        return xssh__fail(s, XSSH_ETIMEOUT, LIBSSH2_ERROR_TIMEOUT, "%s: timed out", what);
+    if (rc == XSSH_ECLOSED)
+        return xssh__fail(s, XSSH_ECLOSED, 0, "%s: the session was closed meanwhile", what);
+    if (rc == LIBSSH2_ERROR_EAGAIN)
+        return xssh__fail(s, XSSH_EAGAIN, rc, "%s: would block", what);
+    return xssh__fail_ssh(s, rc, "%s", what);
+}
+
+/* ---- connecting ------------------------------------------------------------- */
+
+static int set_nonblock(int fd, int on)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0)
+        return -1;
+    return fcntl(fd, F_SETFL, on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK));
+}
+
+static int do_handshake(xssh_session *s, int fd, int64_t deadline_ms, const char *who)
+{
+    xssh__op op;
+    int e = xssh__op_begin(&op, s, 0, NULL);
+    if (e)
+        return e;
+    if (atomic_load(&s->state) != XSSH__STATE_NEW) {
+        xssh__op_end(&op);
+        return xssh__fail(s, XSSH_EBAD_USE, 0, "handshake: the session has already done its handshake");
+    }
+    if (deadline_ms)
+        op.deadline_ms = deadline_ms;
+    op.blocking = 1; /* the handshake is always completed here */
+    s->fd = fd;
+    set_nonblock(fd, 1); /* so libssh2 never restores flags on a possibly reused fd at free */
+    int rc;
+    do {
+        rc = libssh2_session_handshake(s->ssh, fd);
+    } while (xssh__op_again(&op, &rc));
+    if (rc != 0) {
+        char *lmsg = NULL;
+        libssh2_session_last_error(s->ssh, &lmsg, NULL, 0);
+        atomic_store(&s->state, XSSH__STATE_CLOSED);
+        xssh__op_end(&op);
+        if (rc == XSSH_ETIMEOUT)
+            return xssh__fail(s, XSSH_ETIMEOUT, LIBSSH2_ERROR_TIMEOUT, "SSH handshake with %s timed out", who);
+        return xssh__fail(s, XSSH_EHANDSHAKE, rc, "SSH handshake with %s failed: %s (%s)", who,
+                          lmsg && *lmsg ? lmsg : xssh_strerror(xssh_err_from_libssh2(rc)),
+                          xssh_err_name(xssh_err_from_libssh2(rc)));
+    }
+    atomic_store(&s->state, XSSH__STATE_READY);
+    xssh__op_end(&op);
+    return xssh__ok();
+}
+
+int xssh_session_handshake(xssh_session *s, int fd)
+{
+    XSSH__ARG(NULL, s, "session is NULL");
+    XSSH__ARG(s, fd >= 0, "socket descriptor is negative");
+    return do_handshake(s, fd, 0, "the server");
+}
+
+static int connect_one(const struct addrinfo *ai, int64_t deadline, int *err_out, int *timed_out)
+{
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+    if (fd < 0) {
+        *err_out = errno;
+        return -1;
+    }
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+        return fd;
+    if (errno != EINPROGRESS) {
+        *err_out = errno;
+        close(fd);
+        return -1;
+    }
+    for (;;) {
+        int timeout = -1;
+        if (deadline) {
+            int64_t left = deadline - xssh__now_ms();
+            if (left <= 0) {
+                *timed_out = 1;
+                close(fd);
+                return -1;
+            }
+            timeout = (int)left;
+        }
+        struct pollfd p = {fd, POLLOUT, 0};
+        int n = poll(&p, 1, timeout);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == 0)
+            continue; /* the deadline check above ends it */
+        int soerr = 0;
+        socklen_t sl = sizeof soerr;
+        if (n < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr != 0) {
+            *err_out = soerr ? soerr : errno;
+            close(fd);
+            return -1;
+        }
+        return fd;
+    }
+}
+
+int xssh_session_connect(xssh_session *s, const char *host, int port, int timeout_ms)
+{
+    XSSH__ARG(NULL, s, "session is NULL");
+    XSSH__ARG(s, host && *host, "host is NULL or empty");
+    XSSH__ARG(s, port > 0 && port < 65536, "port must be 1..65535");
+    XSSH__ARG(s, timeout_ms >= 0, "timeout must be >= 0");
+    int st = atomic_load(&s->state);
+    if (st == XSSH__STATE_CLOSED)
+        return xssh__fail(s, XSSH_ECLOSED, 0, "connect: the session is closed");
+    if (st != XSSH__STATE_NEW || s->fd >= 0)
+        return xssh__fail(s, XSSH_EBAD_USE, 0, "connect: the session is already connected");
+    int64_t deadline = timeout_ms > 0 ? xssh__now_ms() + timeout_ms : 0;
+    char portstr[16];
+    snprintf(portstr, sizeof portstr, "%d", port);
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_ADDRCONFIG;
+    int g = getaddrinfo(host, portstr, &hints, &res);
+    if (g != 0)
+        return xssh__fail(s, XSSH_ERESOLVE, 0, "cannot resolve host '%s': %s", host, gai_strerror(g));
+    int fd = -1, err = 0, timed_out = 0;
+    for (struct addrinfo *ai = res; ai && fd < 0 && !timed_out; ai = ai->ai_next)
+        fd = connect_one(ai, deadline, &err, &timed_out);
+    freeaddrinfo(res);
+    if (fd < 0) {
+        if (timed_out)
+            return xssh__fail(s, XSSH_ETIMEOUT, 0, "connecting to %s port %d timed out after %d ms", host, port,
+                              timeout_ms);
+        return xssh__fail(s, XSSH_ECONNECT, 0, "cannot connect to %s port %d: %s", host, port, strerror(err));
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    free(s->host);
+    s->host = xssh__strdup(host);
+    s->port = port;
+    s->owns_fd = 1;
+    char who[300];
+    snprintf(who, sizeof who, "%s port %d", host, port);
+    int e = do_handshake(s, fd, deadline, who);
+    if (e && s->fd == -1) /* handshake refused before taking the fd */
+        close(fd);
+    return e;
+}
+
+static int close_common(xssh_session *s, int send_disconnect, int reason, const char *desc)
+{
+    XSSH__ARG(NULL, s, "session is NULL");
+    xssh__lock(s);
+    int st = atomic_load(&s->state);
+    int rc = 0;
+    if (st == XSSH__STATE_CLOSED) {
+        xssh__unlock(s);
+        if (send_disconnect)
+            return xssh__fail(s, XSSH_ECLOSED, 0, "disconnect: the session is already closed");
+        return xssh__ok();
+    }
+    if (send_disconnect && st == XSSH__STATE_READY) {
+        xssh__op op = {s, s->timeout_ms > 0 ? xssh__now_ms() + s->timeout_ms : xssh__now_ms() + 5000, 1, NULL};
+        do {
+            rc = libssh2_session_disconnect_ex(s->ssh, reason, desc ? desc : "", "");
+        } while (xssh__op_again(&op, &rc));
+    }
+    atomic_store(&s->state, XSSH__STATE_CLOSED);
+    if (s->fd >= 0) {
+        if (s->owns_fd)
+            shutdown(s->fd, SHUT_RDWR);
+        else
+            set_nonblock(s->fd, 0);
+    }
+    xssh__unlock(s);
+    wake_waiters(s);
+    if (send_disconnect && st == XSSH__STATE_NEW)
+        return xssh__fail(s, XSSH_ENOTCONNECTED, 0, "disconnect: the session was never connected");
+    if (rc < 0)
+        return op_fail(s, rc, "disconnect");
+    return xssh__ok();
+}
+
+int xssh_session_disconnect(xssh_session *s) { return close_common(s, 1, XSSH_DISCONNECT_BY_APPLICATION, "bye"); }
+
+int xssh_session_disconnect_ex(xssh_session *s, int reason, const char *description)
+{
+    return close_common(s, 1, reason, description);
+}
+
+int xssh_session_close(xssh_session *s) { return close_common(s, 0, 0, NULL); }
+
+int xssh_session_is_closed(xssh_session *s, int *out)
+{
+    XSSH__ARG(NULL, s, "session is NULL");
+    XSSH__ARG(s, out, "out is NULL");
+    *out = atomic_load(&s->state) == XSSH__STATE_CLOSED;
+    return xssh__ok();
+}
+
+/* ---- options ------------------------------------------------------------- */
+
+#define BEGIN(need_ready)                                     \
+    XSSH__ARG(NULL, s, "session is NULL");                    \
+    xssh__op op;                                              \
+    int e_ = xssh__op_begin(&op, s, (need_ready), NULL);      \
+    if (e_)                                                   \
+        return e_
+
+int xssh_session_set_blocking(xssh_session *s, int blocking)
+{
+    BEGIN(0);
+    s->blocking = blocking ? 1 : 0;
+    xssh__op_end(&op);
+    return xssh__ok();
+}
+
+int xssh_session_get_blocking(xssh_session *s, int *out)
+{
+    XSSH__ARG(s, out, "out is NULL");
+    BEGIN(0);
+    *out = s->blocking;
+    xssh__op_end(&op);
+    return xssh__ok();
+}
+
+int xssh_session_set_timeout(xssh_session *s, long timeout_ms)
+{
+    XSSH__ARG(s, timeout_ms >= 0, "timeout must be >= 0");
+    BEGIN(0);
+    s->timeout_ms = timeout_ms;
+    xssh__op_end(&op);
+    return xssh__ok();
+}
+
+int xssh_session_get_timeout(xssh_session *s, long *out)
+{
+    XSSH__ARG(s, out, "out is NULL");
+    BEGIN(0);
+    *out = s->timeout_ms;
+    xssh__op_end(&op);
+    return xssh__ok();
+}
+
+int xssh_session_banner_set(xssh_session *s, const char *banner)
+{
+    XSSH__ARG(s, banner && *banner, "banner is NULL or empty");
+    BEGIN(0);
+    if (atomic_load(&s->state) != XSSH__STATE_NEW) {
+        xssh__op_end(&op);
+        return xssh__fail(s, XSSH_EBAD_USE, 0, "banner_set: the banner must be set before the handshake");
+    }
+    int rc = libssh2_session_banner_set(s->ssh, banner);
+    xssh__op_end(&op);
+    return rc ? xssh__fail_ssh(s, rc, "banner_set") : xssh__ok();
+}
+
+int xssh_session_banner_get(xssh_session *s, char **out)
+{
+    XSSH__ARG(s, out, "out is NULL");
+    BEGIN(1);
+    const char *b = libssh2_session_banner_get(s->ssh);
+    *out = xssh__strdup(b ? b : "");
+    xssh__op_end(&op);
+    return *out ? xssh__ok() : xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
+}
+
+int xssh_session_flag(xssh_session *s, int flag, int value)
+{
+    BEGIN(0);
+    int rc = libssh2_session_flag(s->ssh, flag, value);
+    xssh__op_end(&op);
+    if (rc)
+        return xssh__fail_ssh(s, rc, "flag(%d, %d)", flag, value);
+    return xssh__ok();
+}
+
+int xssh_session_keepalive_config(xssh_session *s, int want_reply, unsigned interval_s)
+{
+    BEGIN(0);
+    libssh2_keepalive_config(s->ssh, want_reply, interval_s);
+    xssh__op_end(&op);
+    return xssh__ok();
+}
+
+int xssh_session_keepalive_send(xssh_session *s, int *seconds_to_next)
+{
+    BEGIN(1);
+    int next = 0, rc;
+    do {
+        rc = libssh2_keepalive_send(s->ssh, &next);
+    } while (xssh__op_again(&op, &rc));
+    xssh__op_end(&op);
+    if (rc)
+        return op_fail(s, rc, "keepalive_send");
+    if (seconds_to_next)
+        *seconds_to_next = next;
+    return xssh__ok();
+}
+
+int xssh_session_trace(xssh_session *s, int bitmask)
+{
+    BEGIN(0);
+    int rc = libssh2_trace(s->ssh, bitmask);
+    xssh__op_end(&op);
+    (void)rc; /* a non-debug libssh2 ignores tracing; that is not an error */
+    return xssh__ok();
+}
+
+static int valid_method(int t) { return t >= LIBSSH2_METHOD_KEX && t <= LIBSSH2_METHOD_LANG_SC; }
+
+int xssh_session_supported_algs(xssh_session *s, int method_type, char **out)
+{
+    XSSH__ARG(s, out, "out is NULL");
+    XSSH__ARG(s, valid_method(method_type), "method_type must be an XSSH_METHOD_* value");
+    BEGIN(0);
+    const char **algs = NULL;
+    int n = libssh2_session_supported_algs(s->ssh, method_type, &algs);
+    if (n < 0) {
+        xssh__op_end(&op);
+        return xssh__fail_ssh(s, n, "supported_algs(%d)", method_type);
+    }
+    size_t len = 1;
+    for (int i = 0; i < n; i++)
+        len += strlen(algs[i]) + 1;
+    char *buf = malloc(len);
+    if (buf) {
+        buf[0] = '\0';
+        for (int i = 0; i < n; i++) {
+            if (i)
+                strcat(buf, ",");
+            strcat(buf, algs[i]);
+        }
+    }
+    if (algs)
+        libssh2_free(s->ssh, algs);
+    xssh__op_end(&op);
+    if (!buf)
+        return xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
+    *out = buf;
+    return xssh__ok();
+}
+
+int xssh_session_method_pref(xssh_session *s, int method_type, const char *prefs)
+{
+    XSSH__ARG(s, valid_method(method_type), "method_type must be an XSSH_METHOD_* value");
+    XSSH__ARG(s, prefs && *prefs, "prefs is NULL or empty");
+    BEGIN(0);
+    int rc = libssh2_session_method_pref(s->ssh, method_type, prefs);
+    xssh__op_end(&op);
+    if (rc)
+        return xssh__fail_ssh(s, rc, "method_pref(%d, \"%s\")", method_type, prefs);
+    return xssh__ok();
+}
+
+int xssh_session_methods(xssh_session *s, int method_type, char **out)
+{
+    XSSH__ARG(s, out, "out is NULL");
+    XSSH__ARG(s, valid_method(method_type), "method_type must be an XSSH_METHOD_* value");
+    BEGIN(1);
+    const char *m = libssh2_session_methods(s->ssh, method_type);
+    *out = xssh__strdup(m ? m : "");
+    xssh__op_end(&op);
+    return *out ? xssh__ok() : xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
+}
+
+int xssh_session_last_errno(xssh_session *s, int *out)
+{
+    XSSH__ARG(s, out, "out is NULL");
+    XSSH__ARG(NULL, s, "session is NULL");
+    xssh__lock(s);
+    *out = libssh2_session_last_errno(s->ssh);
+    xssh__unlock(s);
+    return xssh__ok();
+}
+
+int xssh_session_last_error(xssh_session *s, char **out)
+{
+    XSSH__ARG(s, out, "out is NULL");
+    XSSH__ARG(NULL, s, "session is NULL");
+    pthread_mutex_lock(&s->err_lock);
+    *out = xssh__strdup(s->last_error ? s->last_error : "");
+    pthread_mutex_unlock(&s->err_lock);
+    return *out ? xssh__ok() : xssh__fail(NULL, XSSH_ENOMEM, 0, "out of memory");
+}
+
+int xssh_session_set_last_error(xssh_session *s, int errcode, const char *message)
+{
+    BEGIN(0);
+    libssh2_session_set_last_error(s->ssh, errcode, message ? message : "");
+    xssh__op_end(&op);
+    pthread_mutex_lock(&s->err_lock);
+    free(s->last_error);
+    s->last_error = xssh__strdup(message ? message : "");
+    pthread_mutex_unlock(&s->err_lock);
+    return xssh__ok();
+}
+
+int xssh_session_block_directions(xssh_session *s, int *out)
+{
+    XSSH__ARG(s, out, "out is NULL");
+    BEGIN(0);
+    *out = libssh2_session_block_directions(s->ssh);
+    xssh__op_end(&op);
+    return xssh__ok();
+}
+
+int xssh_session_socket(xssh_session *s, int *out)
+{
+    XSSH__ARG(s, out, "out is NULL");
+    BEGIN(0);
+    *out = s->fd;
+    xssh__op_end(&op);
+    return xssh__ok();
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Shared fixture for the C tests: the real OpenSSH sshd that
+ * tests/harness/sshd_harness.py starts (ctest fixture "sshd"), described by the
+ * KEY=VALUE file named in $XSSH_TEST_ENV. The same file serves every binding's tests.
+ */
+#ifndef XSSH_TEST_FIXTURE_H
+#define XSSH_TEST_FIXTURE_H
+
+#include <xssh.h>
+
+typedef struct xt_env {
+    const char *dir;             /* XSSH_TEST_DIR: the harness's temporary directory */
+    const char *host;            /* XSSH_TEST_HOST: 127.0.0.1 */
+    int port;                    /* XSSH_TEST_PORT */
+    const char *user;            /* XSSH_TEST_USER: account that accepts the keys below */
+    const char *key_ed25519;     /* XSSH_TEST_KEY_ED25519: authorized private key path (.pub beside it) */
+    const char *key_ecdsa;       /* XSSH_TEST_KEY_ECDSA: authorized */
+    const char *key_rsa;         /* XSSH_TEST_KEY_RSA: authorized, but refused (ssh-rsa SHA-1) with libssh2 1.10 */
+    const char *key_encrypted;   /* XSSH_TEST_KEY_ENCRYPTED: authorized ed25519 key with a passphrase */
+    const char *key_passphrase;  /* XSSH_TEST_KEY_PASSPHRASE */
+    const char *key_unauthorized;/* XSSH_TEST_KEY_UNAUTHORIZED: valid ed25519 key not in authorized_keys */
+    const char *known_hosts;     /* XSSH_TEST_KNOWN_HOSTS: has the server's host keys as [127.0.0.1]:port */
+    const char *hostkey_fp;      /* XSSH_TEST_HOSTKEY_FP: SHA256:... of the server's ed25519 host key */
+    const char *pw_user;         /* XSSH_TEST_PW_USER: local account with a password ("" if none) */
+    const char *password;        /* XSSH_TEST_PASSWORD ("" if none) */
+    const char *agent_sock;      /* XSSH_TEST_AGENT_SOCK: ssh-agent holding key_ed25519 ("" if none) */
+} xt_env;
+
+/* The environment (loaded once; aborts the test with a clear message if missing). */
+const xt_env *xt(void);
+/* A new session connected (TCP + handshake) to the test sshd, blocking, not authenticated. */
+xssh_session *xt_connect(void);
+/* A new session connected and authenticated with key_ed25519. */
+xssh_session *xt_connect_auth(void);
+/* A fresh path inside the harness directory (unique per call); caller frees. */
+char *xt_tmppath(const char *stem);
+/* Nonzero when a password account exists (running as root). */
+int xt_have_password(void);
+
+#endif
