@@ -69,6 +69,7 @@ struct xssh_session {
     LIBSSH2_SESSION *ssh;
     int fd;                      /* -1 until connected */
     int owns_fd;                 /* connect() opened it */
+    int fd_flags;                /* the caller's fcntl flags, restored by close/disconnect */
     _Atomic int state;           /* xssh__state */
     _Atomic int io_disabled;     /* send/recv callbacks fail (final free) */
     int blocking;                /* user's mode */

@@ -358,6 +358,7 @@ static int do_handshake(xssh_session *s, int fd, int64_t deadline_ms, const char
         op.deadline_ms = deadline_ms;
     op.blocking = 1; /* the handshake is always completed here */
     s->fd = fd;
+    s->fd_flags = fcntl(fd, F_GETFL);
     set_nonblock(fd, 1); /* so libssh2 never restores flags on a possibly reused fd at free */
     int rc;
     do {
@@ -496,8 +497,8 @@ static int close_common(xssh_session *s, int send_disconnect, int reason, const 
     if (s->fd >= 0) {
         if (s->owns_fd)
             shutdown(s->fd, SHUT_RDWR);
-        else
-            set_nonblock(s->fd, 0);
+        else if (s->fd_flags >= 0)
+            fcntl(s->fd, F_SETFL, s->fd_flags); /* the caller's socket, as it was given */
     }
     xssh__unlock(s);
     wake_waiters(s);

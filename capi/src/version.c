@@ -39,6 +39,8 @@ static void detect(void)
     if (xssh__global_init() == XSSH_OK) {
         LIBSSH2_SESSION *ssh = libssh2_session_init();
         if (ssh) {
+            /* libssh2 lists zlib methods only once compression is requested */
+            libssh2_session_flag(ssh, LIBSSH2_FLAG_COMPRESS, 1);
             const char **algs = NULL;
             int n = libssh2_session_supported_algs(ssh, LIBSSH2_METHOD_COMP_CS, &algs);
             for (int i = 0; i < n; i++)

@@ -79,6 +79,9 @@ XSSH_EXTERN(int) xssh_knownhosts_addc(xssh_knownhosts *kh, const char *host, con
                                       size_t key_len, const char *comment, int typemask, xssh_knownhost **out);
 /**
  * Check a host:port and key against the collection.
+ * @param host plain host name (hashed entries are found by it)
+ * @param port with port >= 0, "[host]:port" entries are tried first, then plain "host" ones; -1: plain only
+ * @param typemask XSSH_KNOWNHOST_TYPE_PLAIN (or _CUSTOM) | KEYENC_* | KEY_* (not TYPE_SHA1)
  * @param[out] result_out XSSH_KNOWNHOST_CHECK_* (may be NULL)
  * @param[out] entry_out the matching (or mismatching) entry, new reference (may be NULL)
  * @return XSSH_OK on a match, XSSH_EHOSTKEY_CHANGED, XSSH_EHOSTKEY_UNKNOWN or XSSH_EKNOWNHOST_CHECK

@@ -1,0 +1,1 @@
+/* channel.i — filled in once capi/include/xssh/channel.h lands */

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * xssh.i — the ONE SWIG definition of xssh's Python, Lua and Ruby modules.
+ * Languages touched: all three. Language specifics live only in the fenced
+ * files swig/<lang>/xssh_<lang>.swg (primitives: raising, appending outputs,
+ * byte buffers) and swig/<lang>/xssh_<lang>_idioms.swg (context managers,
+ * __close/__gc, blocks); everything else is written once.
+ */
+
+/** ** module names (the only per-language lines outside the fenced files) **/
+#if defined(SWIGPYTHON)
+%module(package="xssh", threads="1") core
+#elif defined(SWIGLUA)
+%module xssh_core
+#elif defined(SWIGRUBY)
+%module "xssh::native"
+#else
+#error "xssh: unsupported SWIG target language"
+#endif
+
+%{
+#include <stdlib.h>
+#include <string.h>
+#include "xssh.h"
+%}
+
+/** ** language primitives (fenced) **/
+#if defined(SWIGPYTHON)
+%include "python/xssh_python.swg"
+%include "python/xssh_python_features.swg"
+#elif defined(SWIGLUA)
+%include "lua/xssh_lua.swg"
+#elif defined(SWIGRUBY)
+%include "ruby/xssh_ruby.swg"
+#endif
+
+/** ** shared: typemaps, errors, objects **/
+%include "typemaps.i"
+%include "errors.i"
+
+/** ** every handle type, declared before any method yields one **/
+XSSH_HANDLE(xssh_session, Session)
+XSSH_HANDLE(xssh_agent, Agent)
+XSSH_HANDLE(xssh_pubkey, PublicKey)
+XSSH_HANDLE(xssh_knownhosts, KnownHost)
+XSSH_HANDLE(xssh_knownhost, KnownHostEntry)
+XSSH_HANDLE(xssh_channel, Channel)
+
+%include "session.i"
+%include "agent.i"
+%include "knownhosts.i"
+%include "channel.i"
+
+/** ** language idioms (fenced) **/
+#if defined(SWIGPYTHON)
+%include "python/xssh_python_idioms.swg"
+#elif defined(SWIGLUA)
+%include "lua/xssh_lua_idioms.swg"
+#elif defined(SWIGRUBY)
+%include "ruby/xssh_ruby_idioms.swg"
+#endif

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#define _GNU_SOURCE
+#include "fixture.h"
+
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static xt_env g_env;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static const char *g_missing;
+
+static const char *dupval(const char *v)
+{
+    char *p = strdup(v);
+    size_t n = strlen(p);
+    while (n && (p[n - 1] == '\n' || p[n - 1] == '\r'))
+        p[--n] = 0;
+    return p;
+}
+
+static void load(void)
+{
+    const char *path = getenv("XSSH_TEST_ENV");
+    if (!path || !*path) {
+        g_missing = "XSSH_TEST_ENV is not set: run the tests through ctest (fixture sshd) "
+                    "or start tests/harness/sshd_harness.py and export XSSH_TEST_ENV=DIR/env";
+        return;
+    }
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        g_missing = "XSSH_TEST_ENV names a file that cannot be opened";
+        return;
+    }
+    char line[4096];
+    memset(&g_env, 0, sizeof g_env);
+    g_env.pw_user = g_env.password = g_env.agent_sock = "";
+    while (fgets(line, sizeof line, f)) {
+        char *eq = strchr(line, '=');
+        if (!eq)
+            continue;
+        *eq = 0;
+        const char *k = line, *v = dupval(eq + 1);
+#define F(name, field) else if (!strcmp(k, "XSSH_TEST_" name)) g_env.field = v;
+        if (!strcmp(k, "XSSH_TEST_PORT"))
+            g_env.port = atoi(v);
+        F("DIR", dir)
+        F("HOST", host)
+        F("USER", user)
+        F("KEY_ED25519", key_ed25519)
+        F("KEY_ECDSA", key_ecdsa)
+        F("KEY_RSA", key_rsa)
+        F("KEY_ENCRYPTED", key_encrypted)
+        F("KEY_PASSPHRASE", key_passphrase)
+        F("KEY_UNAUTHORIZED", key_unauthorized)
+        F("KNOWN_HOSTS", known_hosts)
+        F("HOSTKEY_FP", hostkey_fp)
+        F("PW_USER", pw_user)
+        F("PASSWORD", password)
+        F("AGENT_SOCK", agent_sock)
+#undef F
+    }
+    fclose(f);
+    if (!g_env.host || !g_env.port || !g_env.user || !g_env.key_ed25519 || !g_env.dir)
+        g_missing = "XSSH_TEST_ENV file lacks XSSH_TEST_HOST/PORT/USER/KEY_ED25519/DIR";
+}
+
+const xt_env *xt(void)
+{
+    pthread_once(&g_once, load);
+    if (g_missing)
+        cr_assert_fail("%s", g_missing);
+    return &g_env;
+}
+
+xssh_session *xt_connect(void)
+{
+    const xt_env *e = xt();
+    xssh_session *s = NULL;
+    cr_assert_eq(xssh_session_new(&s), XSSH_OK, "xssh_session_new: %s", xssh_error_last()->message);
+    int rc = xssh_session_connect(s, e->host, e->port, 10000);
+    cr_assert_eq(rc, XSSH_OK, "connect %s:%d: %s", e->host, e->port, xssh_error_last()->message);
+    return s;
+}
+
+xssh_session *xt_connect_auth(void)
+{
+    xssh_session *s = xt_connect();
+    int rc = xssh_session_userauth_publickey_fromfile(s, xt()->user, xt()->key_ed25519, NULL, NULL);
+    cr_assert_eq(rc, XSSH_OK, "auth: %s", xssh_error_last()->message);
+    return s;
+}
+
+char *xt_tmppath(const char *stem)
+{
+    static atomic_int counter;
+    char *p = NULL;
+    int n = atomic_fetch_add(&counter, 1);
+    if (asprintf(&p, "%s/tmp-%ld-%d-%s", xt()->dir, (long)getpid(), n, stem ? stem : "f") < 0)
+        cr_assert_fail("asprintf");
+    return p;
+}
+
+int xt_have_password(void)
+{
+    return xt()->password && *xt()->password;
+}
