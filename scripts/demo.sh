@@ -13,6 +13,7 @@ trap '/usr/bin/python3 tests/harness/sshd_harness.py stop --dir "$dir" --clean' 
 envfile=$(/usr/bin/python3 tests/harness/sshd_harness.py start --dir "$dir")
 while IFS== read -r k v; do export "$k=$v"; done < "$envfile"
 echo "== C demo =="
-build/examples/c/demo "$XSSH_TEST_HOST" "$XSSH_TEST_PORT" "$XSSH_TEST_USER" "$XSSH_TEST_KEY_ED25519" "$XSSH_TEST_KNOWN_HOSTS"
+# a scratch known_hosts: the first connection learns the key (accept-new), the second checks it
+build/examples/c/demo "$XSSH_TEST_HOST" "$XSSH_TEST_PORT" "$XSSH_TEST_USER" "$XSSH_TEST_KEY_ED25519" "$dir/demo_known_hosts"
 echo "== Python demo =="
 PYTHONPATH=build/python /usr/bin/python3 examples/python/demo.py
