@@ -10,7 +10,7 @@
 
 %apply const char *OPT_TEXT { const char *opt_host, const char *opt_path, const char *opt_passphrase,
                               const char *opt_publickey, const char *opt_local_user };
-%apply (const void *IN_BYTES, size_t IN_LEN) { (const void *privkey, size_t privkey_len) };
+%apply (const void *IN_BYTES, size_t IN_LEN) { (const void *privkey, size_t privkey_len), (const void *pubkeydata, size_t pubkeydata_len) };
 %apply (const void *OPT_BYTES, size_t OPT_LEN) { (const void *pubkey, size_t pubkey_len) };
 
 /* methods with a body get a C name that does not clash with the C API */
@@ -87,6 +87,7 @@ struct xssh_session {};
                                                     hostname, opt_local_user);
   }
   xssh_err agent_auth(const char *username);
+  xssh_err userauth_publickey(const char *username, const void *pubkeydata, size_t pubkeydata_len);
 
   /* children */
   xssh_err agent_init(xssh_agent **OUT_HANDLE) { return xssh_agent_new(OUT_HANDLE, $self); }

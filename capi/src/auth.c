@@ -291,7 +291,9 @@ void xssh__agent_blocking_end(xssh_session *s)
     libssh2_session_set_timeout(s->ssh, 0);
 }
 
-int xssh_session_agent_auth(xssh_session *s, const char *username)
+/* Try the agent's identities in turn; only the one whose key blob is @p want
+   (when given) — the agent makes the signature either way. */
+static int agent_auth_blob(xssh_session *s, const char *username, const void *want, size_t want_len)
 {
     BEGIN_AUTH(username);
     int rc = XSSH_OK;
@@ -321,15 +323,24 @@ int xssh_session_agent_auth(xssh_session *s, const char *username)
             rc = xssh__fail(s, XSSH_EAGENT_IDENTITY, g, "agent_auth: cannot get an identity from the agent");
             goto disc;
         }
+        if (want && (id->blob_len != want_len || memcmp(id->blob, want, want_len) != 0)) {
+            prev = id;
+            continue;
+        }
         tried++;
         last = libssh2_agent_userauth(agent, username, id);
         if (last == 0)
             goto disc;
         prev = id;
     }
-    rc = xssh__fail(s, XSSH_EAGENT_AUTH, last,
-                    "agent_auth: none of the agent's %d identities authenticated user '%s' on %s", tried, username,
-                    who(s));
+    if (want && !tried)
+        rc = xssh__fail(s, XSSH_EAGENT_IDENTITY, 0,
+                        "userauth_publickey: the SSH agent holds no private key for the given public key "
+                        "(user '%s' on %s)", username, who(s));
+    else
+        rc = xssh__fail(s, XSSH_EAGENT_AUTH, last,
+                        "%s: none of the agent's %d matching identities authenticated user '%s' on %s",
+                        want ? "userauth_publickey" : "agent_auth", tried, username, who(s));
 disc:
     libssh2_agent_disconnect(agent);
 out:
@@ -337,4 +348,41 @@ out:
     xssh__agent_blocking_end(s);
     xssh__op_end(&op);
     return rc ? rc : xssh__ok();
+}
+
+int xssh_session_agent_auth(xssh_session *s, const char *username)
+{
+    return agent_auth_blob(s, username, NULL, 0);
+}
+
+int xssh_session_userauth_publickey(xssh_session *s, const char *username, const void *pubkey, size_t pubkey_len)
+{
+    XSSH__ARG(s, pubkey && pubkey_len > 0, "pubkey is NULL or empty");
+    const unsigned char *p = pubkey;
+    /* an OpenSSH public key line ("ssh-ed25519 AAAA... comment"): decode its blob */
+    unsigned char *blob = NULL;
+    size_t blen = pubkey_len;
+    if (pubkey_len > 4 && !(p[0] == 0 && p[1] == 0)) {
+        const char *sp = memchr(p, ' ', pubkey_len);
+        if (sp) {
+            const char *b64 = sp + 1, *end = (const char *)p + pubkey_len;
+            const char *e = memchr(b64, ' ', (size_t)(end - b64));
+            if (!e)
+                e = end;
+            while (e > b64 && (e[-1] == '\n' || e[-1] == '\r'))
+                e--;
+            blob = malloc((size_t)(e - b64));
+            if (!blob)
+                return xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
+            blen = xssh__base64_decode(b64, (size_t)(e - b64), blob);
+            if (blen == (size_t)-1) {
+                free(blob);
+                return xssh__fail(s, XSSH_EARG, 0, "userauth_publickey: the public key line is not valid base64");
+            }
+            p = blob;
+        }
+    }
+    int rc = agent_auth_blob(s, username, p, blen);
+    free(blob);
+    return rc;
 }

@@ -149,6 +149,8 @@ void *xssh__memdup(const void *p, size_t n);
 /* securely wipe and free a secret */
 void xssh__free_secret(char *p);
 size_t xssh__base64_encode(const unsigned char *in, size_t len, char *out, int pad);
+/* decodes into out (>= len*3/4 bytes); (size_t)-1 on a bad character */
+size_t xssh__base64_decode(const char *in, size_t len, unsigned char *out);
 
 /* known_hosts helpers shared by hostkey.c and knownhosts.c */
 char *xssh__default_known_hosts(void);

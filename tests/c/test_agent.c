@@ -288,3 +288,34 @@ Test(agent, null_args, .timeout = 60)
     xssh_agent_unref(a);
     xssh_session_unref(s);
 }
+
+/* userauth_publickey: a given public key, signed by the agent holding its private key */
+Test(agent, userauth_publickey_with_agent_signature, .timeout = 60)
+{
+    setenv("SSH_AUTH_SOCK", agent_sock(), 1);
+    char path[4096];
+    snprintf(path, sizeof path, "%s.pub", xt()->key_ed25519);
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f);
+    char line[2048];
+    size_t n = fread(line, 1, sizeof line, f);
+    fclose(f);
+    xssh_session *s = xt_connect();
+    cr_assert_eq(xssh_session_userauth_publickey(s, xt()->user, line, n), XSSH_OK, "%s", last_msg());
+    int authed = 0;
+    cr_assert_eq(xssh_session_userauth_authenticated(s, &authed), XSSH_OK);
+    cr_assert_eq(authed, 1);
+    xssh_session_unref(s);
+
+    /* a key the agent does not hold: a clear error, not authenticated */
+    snprintf(path, sizeof path, "%s.pub", xt()->key_ecdsa);
+    f = fopen(path, "rb");
+    n = fread(line, 1, sizeof line, f);
+    fclose(f);
+    s = xt_connect();
+    cr_assert_eq(xssh_session_userauth_publickey(s, xt()->user, line, n), XSSH_EAGENT_IDENTITY);
+    cr_assert(strstr(last_msg(), "no private key") != NULL, "%s", last_msg());
+    cr_assert_eq(xssh_session_userauth_publickey(s, xt()->user, "ssh-ed25519 !!!", 15), XSSH_EARG);
+    cr_assert_eq(xssh_session_userauth_publickey(s, xt()->user, NULL, 0), XSSH_EARG);
+    xssh_session_unref(s);
+}

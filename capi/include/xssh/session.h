@@ -219,6 +219,15 @@ XSSH_EXTERN(int) xssh_session_userauth_hostbased_fromfile(xssh_session *session,
                                                           const char *passphrase, const char *hostname,
                                                           const char *local_username);
 /**
+ * Public-key authentication with a given public key whose signature is made by the
+ * SSH agent at $SSH_AUTH_SOCK holding the matching private key (ssh2-python's
+ * userauth_publickey(username, pubkeydata)).
+ * @param pubkey the key blob, or an OpenSSH public key line ("ssh-ed25519 AAAA... comment")
+ * @return XSSH_OK, XSSH_EAGENT_CONNECT, XSSH_EAGENT_IDENTITY (no such key in the agent), XSSH_EAGENT_AUTH
+ */
+XSSH_EXTERN(int) xssh_session_userauth_publickey(xssh_session *session, const char *username, const void *pubkey,
+                                                 size_t pubkey_len);
+/**
  * Authenticate with the SSH agent at $SSH_AUTH_SOCK: try each identity in turn.
  * @return XSSH_OK, XSSH_EAGENT_CONNECT, XSSH_EAGENT_LIST, XSSH_EAGENT_AUTH
  */

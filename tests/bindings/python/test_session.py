@@ -263,3 +263,33 @@ def test_error_codes_module():
     with pytest.raises(xssh.exceptions.Timeout):
         utils.handle_error_codes(error_codes.LIBSSH2_ERROR_TIMEOUT)
     assert utils.version() == xssh.core.libssh2_version()
+
+
+def test_userauth_publickey_signed_by_agent(raw_session, env, monkeypatch):
+    """ssh2-python's userauth_publickey(username, pubkeydata): the agent signs."""
+    if not env.agent_sock:
+        pytest.skip("the harness has no ssh-agent")
+    monkeypatch.setenv("SSH_AUTH_SOCK", env.agent_sock)
+    line = open(env.key + ".pub", "rb").read()
+    assert raw_session.userauth_publickey(env.user, line) == 0
+    assert raw_session.userauth_authenticated() is True
+
+
+def test_userauth_publickey_key_not_in_agent(raw_session, env, monkeypatch):
+    if not env.agent_sock:
+        pytest.skip("the harness has no ssh-agent")
+    monkeypatch.setenv("SSH_AUTH_SOCK", env.agent_sock)
+    with pytest.raises(xssh.exceptions.AgentError) as ei:
+        raw_session.userauth_publickey(env.user, open(env.key_ecdsa + ".pub", "rb").read())
+    assert "no private key" in str(ei.value)
+    assert raw_session.userauth_authenticated() is False
+
+
+def test_knownhost_check_deprecated_form(session, env):
+    kh = session.knownhost_init()
+    kh.readfile(env.known_hosts)
+    key, _ = session.hostkey()
+    from xssh.knownhost import (LIBSSH2_KNOWNHOST_KEYENC_RAW, LIBSSH2_KNOWNHOST_TYPE_PLAIN)
+    # known_hosts has only the [host]:port form, so the port-less check finds nothing
+    with pytest.raises(xssh.exceptions.KnownHostCheckNotFoundError):
+        kh.check(env.host, key, LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW)
