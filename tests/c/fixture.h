@@ -35,6 +35,11 @@ xssh_session *xt_connect(void);
 xssh_session *xt_connect_auth(void);
 /* A fresh path inside the harness directory (unique per call); caller frees. */
 char *xt_tmppath(const char *stem);
+/* A data size for bulk tests: `full`, or a sixteenth of it (>= 64 KiB) when the
+   test runs under valgrind (XSSH_TEST_VALGRIND=1), which is ~50x slower. */
+size_t xt_size(size_t full);
+/* Nonzero under valgrind (XSSH_TEST_VALGRIND=1). */
+int xt_valgrind(void);
 /* Nonzero when a password account exists (running as root). */
 int xt_have_password(void);
 

@@ -4,7 +4,6 @@ ssh2-python compatible: code written for ``ssh2`` runs after renaming the
 imports to ``xssh`` (``from xssh.session import Session``). On top of that:
 ``xssh.connect()`` (verifies the host key, authenticates) and context managers.
 """
-import getpass as _getpass
 import os as _os
 
 from . import core as _c
@@ -40,7 +39,9 @@ def connect(host, port=22, user=None, *, key=None, passphrase=None, password=Non
     Authentication tries, in order: ``key`` (a private key path), ``password``,
     and the SSH agent when ``agent`` is true. Usable as a context manager.
     """
-    user = user or _getpass.getuser()
+    if not user:
+        import getpass  # lazy: keeps `import xssh` light
+        user = getpass.getuser()
     s = Session()
     try:
         s.connect(host, port, int(timeout * 1000) if timeout else 0)
