@@ -45,11 +45,13 @@ XSSH_HANDLE(xssh_pubkey, PublicKey)
 XSSH_HANDLE(xssh_knownhosts, KnownHost)
 XSSH_HANDLE(xssh_knownhost, KnownHostEntry)
 XSSH_HANDLE(xssh_channel, Channel)
+XSSH_HANDLE(xssh_publickey, PublicKeySystem)
 
 %include "session.i"
 %include "agent.i"
 %include "knownhosts.i"
 %include "channel.i"
+%include "publickey.i"
 
 /** ** language idioms (fenced) **/
 #if defined(SWIGPYTHON)

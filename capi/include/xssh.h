@@ -14,5 +14,7 @@
 #include "xssh/agent.h"
 #include "xssh/knownhosts.h"
 #include "xssh/channel.h"
+#include "xssh/sftp.h"
+#include "xssh/publickey.h"
 
 #endif /* XSSH_H */

@@ -91,6 +91,8 @@ static const xssh_err_info err_table[] = {
         "the server refused the ssh-rsa (SHA-1) signature; RSA keys need RSA-SHA2, which needs libssh2 >= 1.11 "
         "(use an Ed25519 or ECDSA key)",
         "RSASHA1RefusedError"),
+    ROW(XSSH_EPUBLICKEY_INIT, "the server does not offer the public-key subsystem (OpenSSH's sshd does not)",
+        "PublicKeyInitError"),
     ROW(XSSH_ESFTP_EOF, "SFTP: end of file", "SFTPEOFError"),
     ROW(XSSH_ESFTP_NO_SUCH_FILE, "SFTP: no such file", "SFTPNoSuchFileError"),
     ROW(XSSH_ESFTP_PERMISSION_DENIED, "SFTP: permission denied", "SFTPPermissionDeniedError"),

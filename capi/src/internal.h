@@ -46,13 +46,15 @@ typedef enum xssh__orphan_kind {
     XSSH__ORPHAN_CHANNEL = 1,
     XSSH__ORPHAN_SFTP_HANDLE,
     XSSH__ORPHAN_SFTP,
-    XSSH__ORPHAN_LISTENER
+    XSSH__ORPHAN_LISTENER,
+    XSSH__ORPHAN_FN          /* any other object: closed by the orphan's fn */
 } xssh__orphan_kind;
 
 typedef struct xssh__orphan {
     struct xssh__orphan *next;
     xssh__orphan_kind kind;
     void *ptr;
+    int (*fn)(void *ptr);   /* XSSH__ORPHAN_FN: close/free ptr; LIBSSH2_ERROR_EAGAIN to be retried */
 } xssh__orphan;
 
 /* ---- the session ----------------------------------------------------------- */
@@ -141,6 +143,11 @@ void xssh__unlock(xssh_session *s);
 /* Queue a libssh2 object for a lazy close/free under the session lock.
    Never blocks on I/O. */
 void xssh__session_orphan(xssh_session *s, xssh__orphan_kind kind, void *ptr);
+/* The same for any object: fn(ptr) is called under the session lock (non-blocking
+   libssh2) until it returns something other than LIBSSH2_ERROR_EAGAIN. If the
+   session is freed first, fn is never called (libssh2_session_free releases the
+   channels underneath). */
+void xssh__session_orphan_fn(xssh_session *s, int (*fn)(void *ptr), void *ptr);
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -159,5 +166,27 @@ int xssh__knownhosts_load(LIBSSH2_KNOWNHOSTS *kh, const char *path, size_t *coun
 /* libssh2's agent code runs in its own blocking mode (lock held) */
 int xssh__agent_blocking_begin(xssh_session *s);
 void xssh__agent_blocking_end(xssh_session *s);
+
+/* ---- channels (channel.c; run.c drives them directly) -------------------- */
+
+struct xssh_channel {
+    xssh__refcount refs;
+    xssh_session *s;          /* +1 reference */
+    LIBSSH2_CHANNEL *ch;      /* used under the session lock only */
+    _Atomic int closed;       /* xssh_channel_close() succeeded: I/O answers XSSH_ECLOSED */
+    int remote_closed;        /* the server's CLOSE was seen (close/wait_closed succeeded) */
+    int status_probe;         /* exit-status sentinel installed (exit status "have" is exact) */
+};
+
+/* Like xssh__op_again, but a half-sent outbound packet is finished first with
+   the lock held (libssh2 must see the same call again before any other send),
+   also in non-blocking mode. */
+int xssh__chan_again(xssh__op *op, int *rc);
+/* Wrap a freshly opened libssh2 channel (lock held); takes a session ref. */
+int xssh__chan_wrap(xssh_session *s, LIBSSH2_CHANNEL *raw, xssh_channel **out);
+/* Exit status of c (lock held). */
+void xssh__chan_exit_status(xssh_channel *c, int *status, int *have);
+/* Exit signal name of c, allocated, or NULL (lock held). */
+char *xssh__chan_exit_signal(xssh_channel *c);
 
 #endif /* XSSH_INTERNAL_H */

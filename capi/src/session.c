@@ -2,6 +2,7 @@
 /* Sessions: lifetime, the lock and the blocking loop, connecting, options. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <libssh2_sftp.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -95,6 +96,8 @@ static ssize_t cb_recv(libssh2_socket_t fd, void *buf, size_t len, int flags, vo
 
 /* ---- lifetime -------------------------------------------------------------- */
 
+static void process_orphans_ex(xssh_session *s, int only_sftp);
+
 int xssh_session_new(xssh_session **out)
 {
     if (!out)
@@ -145,6 +148,8 @@ void xssh_session_unref(xssh_session *s)
         return;
     /* last reference: no child is alive (each holds a reference) */
     atomic_store(&s->io_disabled, 1);
+    if (s->ssh && s->orphans)
+        process_orphans_ex(s, 1); /* SFTP handles/subsystems (libssh2_session_free leaks them) */
     if (s->ssh)
         libssh2_session_free(s->ssh); /* frees orphans too, without I/O */
     xssh__orphan *o = s->orphans;
@@ -206,30 +211,77 @@ void xssh__session_orphan(xssh_session *s, xssh__orphan_kind kind, void *ptr)
         return; /* libssh2_session_free will still free ptr */
     o->kind = kind;
     o->ptr = ptr;
+    o->fn = NULL;
     pthread_mutex_lock(&s->orphan_lock);
     o->next = s->orphans;
     s->orphans = o;
     pthread_mutex_unlock(&s->orphan_lock);
 }
 
-/* Close/free orphans without waiting; keep the ones that would block. Lock held. */
-static void process_orphans(xssh_session *s)
+void xssh__session_orphan_fn(xssh_session *s, int (*fn)(void *ptr), void *ptr)
+{
+    xssh__orphan *o = malloc(sizeof *o);
+    if (!o)
+        return;
+    o->kind = XSSH__ORPHAN_FN;
+    o->ptr = ptr;
+    o->fn = fn;
+    pthread_mutex_lock(&s->orphan_lock);
+    o->next = s->orphans;
+    s->orphans = o;
+    pthread_mutex_unlock(&s->orphan_lock);
+}
+
+/* Close/free orphans without waiting; keep the ones that would block. Lock held.
+   Oldest first: an SFTP subsystem is orphaned after its handles, and waits while
+   any SFTP handle is still being closed (the handles use it).
+   only_sftp: the final free's pass (socket I/O already disabled) for the SFTP
+   kinds, whose memory libssh2_session_free would not release; the sends fail
+   and libssh2 frees them. */
+static void process_orphans_ex(xssh_session *s, int only_sftp)
 {
     pthread_mutex_lock(&s->orphan_lock);
-    xssh__orphan *list = s->orphans;
+    xssh__orphan *newest = s->orphans;
     s->orphans = NULL;
     pthread_mutex_unlock(&s->orphan_lock);
+    xssh__orphan *list = NULL; /* oldest first */
+    while (newest) {
+        xssh__orphan *o = newest;
+        newest = o->next;
+        o->next = list;
+        list = o;
+    }
     xssh__orphan *keep = NULL;
+    int handles_pending = 0;
     while (list) {
         xssh__orphan *o = list;
         list = o->next;
         int rc = 0;
+        if (only_sftp && o->kind != XSSH__ORPHAN_SFTP_HANDLE && o->kind != XSSH__ORPHAN_SFTP) {
+            o->next = keep; /* left to libssh2_session_free */
+            keep = o;
+            continue;
+        }
         switch (o->kind) {
         case XSSH__ORPHAN_CHANNEL:
             rc = libssh2_channel_free((LIBSSH2_CHANNEL *)o->ptr);
             break;
+        case XSSH__ORPHAN_SFTP_HANDLE:
+            rc = libssh2_sftp_close_handle((LIBSSH2_SFTP_HANDLE *)o->ptr);
+            if (rc == LIBSSH2_ERROR_EAGAIN)
+                handles_pending = 1;
+            break;
+        case XSSH__ORPHAN_SFTP:
+            rc = handles_pending ? LIBSSH2_ERROR_EAGAIN : libssh2_sftp_shutdown((LIBSSH2_SFTP *)o->ptr);
+            break;
+        case XSSH__ORPHAN_LISTENER:
+            rc = libssh2_channel_forward_cancel((LIBSSH2_LISTENER *)o->ptr);
+            break;
+        case XSSH__ORPHAN_FN:
+            rc = o->fn ? o->fn(o->ptr) : 0;
+            break;
         default:
-            rc = 0; /* other kinds are registered by their own modules later */
+            rc = 0;
             break;
         }
         if (rc == LIBSSH2_ERROR_EAGAIN) {
@@ -240,15 +292,17 @@ static void process_orphans(xssh_session *s)
         }
     }
     if (keep) {
+        /* keep is newest first again: put it behind anything queued meanwhile */
         pthread_mutex_lock(&s->orphan_lock);
-        xssh__orphan *t = keep;
-        while (t->next)
-            t = t->next;
-        t->next = s->orphans;
-        s->orphans = keep;
+        xssh__orphan **tail = &s->orphans;
+        while (*tail)
+            tail = &(*tail)->next;
+        *tail = keep;
         pthread_mutex_unlock(&s->orphan_lock);
     }
 }
+
+static void process_orphans(xssh_session *s) { process_orphans_ex(s, 0); }
 
 int xssh__op_begin(xssh__op *op, xssh_session *s, int need_ready, const _Atomic int *child_closed)
 {

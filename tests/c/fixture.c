@@ -46,8 +46,10 @@ static void load(void)
         *eq = 0;
         const char *k = line, *v = dupval(eq + 1);
 #define F(name, field) else if (!strcmp(k, "XSSH_TEST_" name)) g_env.field = v;
-        if (!strcmp(k, "XSSH_TEST_PORT"))
+        if (!strcmp(k, "XSSH_TEST_PORT")) {
             g_env.port = atoi(v);
+            free((void *)v);
+        }
         F("DIR", dir)
         F("HOST", host)
         F("USER", user)

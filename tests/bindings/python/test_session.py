@@ -293,3 +293,12 @@ def test_knownhost_check_deprecated_form(session, env):
     # known_hosts has only the [host]:port form, so the port-less check finds nothing
     with pytest.raises(xssh.exceptions.KnownHostCheckNotFoundError):
         kh.check(env.host, key, LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW)
+
+
+def test_publickey_subsystem_refused_by_openssh(session):
+    from xssh.exceptions import PublicKeyInitError
+    from xssh.publickey import PublicKeySystem  # noqa: F401
+    with pytest.raises(PublicKeyInitError) as ei:
+        session.publickey_init()
+    assert "publickey" in str(ei.value)
+    assert session.keepalive_send() >= 0  # the session still works

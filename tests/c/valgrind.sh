@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Run a Criterion test binary under valgrind and fail if ANY process (Criterion
+# forks one per test; an error there does not change the runner's exit code)
+# reports a memory error or a definite leak.
+#   valgrind.sh SUPPRESSIONS BINARY [args...]
+set -u
+supp=$1; shift
+logdir=$(mktemp -d /tmp/xssh-vg.XXXXXX)
+valgrind --trace-children=yes --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite \
+  --suppressions="$supp" --log-file="$logdir/vg.%p.log" "$@"
+rc=$?
+bad=$(grep -l -E "ERROR SUMMARY: [1-9]" "$logdir"/vg.*.log 2>/dev/null)
+if [ -n "$bad" ]; then
+  for f in $bad; do echo "==== $f"; cat "$f"; done
+  rm -rf "$logdir"
+  echo "valgrind: errors or definite leaks in $(echo "$bad" | wc -l) process(es)"
+  exit 1
+fi
+n=$(ls "$logdir" | wc -l)
+rm -rf "$logdir"
+echo "valgrind: $n processes clean"
+exit $rc
