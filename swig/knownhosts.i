@@ -12,6 +12,7 @@
 %rename(writeline) xssh_knownhosts::writeline_swig;
 %rename(addc) xssh_knownhosts::addc_swig;
 %rename(checkp) xssh_knownhosts::checkp_swig;
+%rename(delete) xssh_knownhosts::delete_swig; /* `delete` is a C++ keyword (the Ruby wrapper is C++) */
 struct xssh_knownhosts {};
 struct xssh_knownhost {};
 %extend xssh_knownhosts {
@@ -37,7 +38,7 @@ struct xssh_knownhost {};
   }
   xssh_err count(size_t *OUTPUT);
   xssh_err get(size_t index, xssh_knownhost **OUT_HANDLE);
-  xssh_err delete(xssh_knownhost *entry);
+  xssh_err delete_swig(xssh_knownhost *entry) { return xssh_knownhosts_delete($self, entry); }
 }
 %extend xssh_knownhost {
   ~xssh_knownhost() { xssh_knownhost_unref($self); }

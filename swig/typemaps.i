@@ -97,5 +97,8 @@ typedef long xssh_count;
 %nodefaultctor ctype;
 %nodefaultdtor ctype;
 %typemap(in, numinputs=0) ctype **OUT_HANDLE (ctype *tmp = NULL) "$1 = &tmp;"
-%typemap(argout) ctype **OUT_HANDLE { if (XSSH_OUTPUT_OK && *$1) { %xssh_append_handle(*$1, $*1_descriptor) } }
+%typemap(argout) ctype **OUT_HANDLE { if (XSSH_OUTPUT_OK && *$1) { %xssh_append_handle(*$1, $*1_descriptor) *$1 = NULL; } }
+/* a handle the C call produced but the language did not take (the call failed,
+   e.g. checkp's mismatching entry, or raised before argout) is released */
+%typemap(freearg) ctype **OUT_HANDLE { if ($1 && *$1) ctype ## _unref(*$1); }
 %enddef

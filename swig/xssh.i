@@ -28,6 +28,7 @@
 #if defined(SWIGPYTHON)
 %include "python/xssh_python.swg"
 %include "python/xssh_python_features.swg"
+%include "python/xssh_python_callbacks.swg"
 #elif defined(SWIGLUA)
 %include "lua/xssh_lua.swg"
 #elif defined(SWIGRUBY)
@@ -37,6 +38,7 @@
 /** ** shared: typemaps, errors, objects **/
 %include "typemaps.i"
 %include "errors.i"
+%include "sftp_typemaps.i"
 
 /** ** every handle type, declared before any method yields one **/
 XSSH_HANDLE(xssh_session, Session)
@@ -46,12 +48,19 @@ XSSH_HANDLE(xssh_knownhosts, KnownHost)
 XSSH_HANDLE(xssh_knownhost, KnownHostEntry)
 XSSH_HANDLE(xssh_channel, Channel)
 XSSH_HANDLE(xssh_publickey, PublicKeySystem)
+XSSH_HANDLE(xssh_listener, Listener)
+XSSH_HANDLE(xssh_forward, Forward)
+XSSH_HANDLE(xssh_sftp, SFTP)
+XSSH_HANDLE(xssh_sftp_file, SFTPHandle)
 
 %include "session.i"
 %include "agent.i"
 %include "knownhosts.i"
 %include "channel.i"
 %include "publickey.i"
+%include "tunnel.i"
+%include "sftp.i"
+%include "scp.i"
 
 /** ** language idioms (fenced) **/
 #if defined(SWIGPYTHON)

@@ -15,6 +15,8 @@
 #include "xssh/knownhosts.h"
 #include "xssh/channel.h"
 #include "xssh/sftp.h"
+#include "xssh/scp.h"
 #include "xssh/publickey.h"
+#include "xssh/tunnel.h"
 
 #endif /* XSSH_H */

@@ -3,9 +3,11 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <openssl/evp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -20,6 +22,24 @@
 
 static const char *who(xssh_session *s) { return s->host ? s->host : "the server"; }
 
+/* Did the server close the connection? libssh2 often reports that as a failed
+   wait ("Waiting for USERAUTH response", PUBLICKEY_UNVERIFIED...). */
+static int peer_closed(xssh_session *s)
+{
+    if (s->fd < 0)
+        return 0;
+    /* a failed wait for the reply: give the server's FIN a moment to arrive */
+    char *m = NULL;
+    libssh2_session_last_error(s->ssh, &m, NULL, 0);
+    int wait_ms = (m && strncmp(m, "Waiting for", 11) == 0) ? 500 : 0;
+    struct pollfd p = {s->fd, POLLIN | POLLRDHUP, 0};
+    if (poll(&p, 1, wait_ms) <= 0)
+        return 0;
+    char c;
+    ssize_t n = recv(s->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && (errno == ECONNRESET || errno == EPIPE)); /* EOF, or reset after we wrote */
+}
+
 /* Turn an auth failure into an error with context. */
 static int auth_fail(xssh_session *s, int rc, const char *method, const char *user)
 {
@@ -28,8 +48,21 @@ static int auth_fail(xssh_session *s, int rc, const char *method, const char *us
                           method, user, who(s));
     if (rc == XSSH_ECLOSED)
         return xssh__fail(s, XSSH_ECLOSED, 0, "%s authentication: the session was closed meanwhile", method);
+    if (rc == LIBSSH2_ERROR_SOCKET_DISCONNECT || rc == LIBSSH2_ERROR_SOCKET_RECV || peer_closed(s))
+        return xssh__fail_ssh(s, rc == LIBSSH2_ERROR_SOCKET_RECV ? rc : LIBSSH2_ERROR_SOCKET_DISCONNECT,
+                              "%s authentication for user '%s' on %s failed: the server closed the connection "
+                              "(OpenSSH does when the user name changes between attempts on one connection, or "
+                              "after MaxAuthTries failures)",
+                              method, user, who(s));
     return xssh__fail_ssh(s, rc, "%s authentication for user '%s' on %s failed", method, user, who(s));
 }
+
+/* libssh2 1.10 keeps the list it returns in the session and frees it only in
+   libssh2_session_free, but a later userauth_list call overwrites the pointer
+   first (the request packet goes in the same field): each repeated call leaked
+   the previous list. Once the next call has started, libssh2 no longer refers
+   to the previous list, so it is freed here. Newer libssh2 frees it itself. */
+static int userauth_list_leaks(void) { return libssh2_version(0x010b00) == NULL; }
 
 int xssh_session_userauth_list(xssh_session *s, const char *username, char **out)
 {
@@ -39,6 +72,12 @@ int xssh_session_userauth_list(xssh_session *s, const char *username, char **out
     int rc;
     for (;;) {
         list = libssh2_userauth_list(s->ssh, username, (unsigned)strlen(username));
+        if (s->userauth_list_prev && s->userauth_list_prev != list) {
+            libssh2_free(s->ssh, s->userauth_list_prev);
+            s->userauth_list_prev = NULL;
+        }
+        if (list && userauth_list_leaks())
+            s->userauth_list_prev = list;
         rc = list ? 0 : libssh2_session_last_errno(s->ssh);
         if (!xssh__op_again(&op, &rc))
             break;
@@ -136,6 +175,8 @@ static int file_is_rsa(const char *path)
    say what is really going on. */
 static int pubkey_fail(xssh_session *s, int rc, int is_rsa, const char *user, const char *keydesc)
 {
+    if (rc != LIBSSH2_ERROR_FILE && rc != LIBSSH2_ERROR_KEYFILE_AUTH_FAILED && peer_closed(s))
+        return auth_fail(s, rc, "public-key", user);
     if (is_rsa && !(xssh_features() & XSSH_FEATURE_RSA_SHA2) &&
         (rc == LIBSSH2_ERROR_AUTHENTICATION_FAILED || rc == LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED))
         return xssh__fail(s, XSSH_ERSA_SHA1_REFUSED, rc,
@@ -155,6 +196,9 @@ static int pubkey_fail(xssh_session *s, int rc, int is_rsa, const char *user, co
 int xssh_session_userauth_publickey_fromfile(xssh_session *s, const char *username, const char *privatekey,
                                              const char *publickey, const char *passphrase)
 {
+    /* argument errors come before file errors */
+    XSSH__ARG(NULL, s, "session is NULL");
+    XSSH__ARG(s, username && *username, "username is NULL or empty");
     XSSH__ARG(s, privatekey && *privatekey, "private key path is NULL or empty");
     XSSH__ARG(s, !publickey || *publickey, "public key path is empty");
     if (access(privatekey, R_OK) != 0)
@@ -251,6 +295,8 @@ int xssh_session_userauth_hostbased_fromfile(xssh_session *s, const char *userna
                                              const char *publickey, const char *passphrase, const char *hostname,
                                              const char *local_username)
 {
+    XSSH__ARG(NULL, s, "session is NULL");
+    XSSH__ARG(s, username && *username, "username is NULL or empty");
     XSSH__ARG(s, privatekey && *privatekey, "private key path is NULL or empty");
     XSSH__ARG(s, hostname && *hostname, "hostname is NULL or empty");
     if (access(privatekey, R_OK) != 0)

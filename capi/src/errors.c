@@ -350,6 +350,9 @@ int xssh__fail_ssh(xssh_session *s, int rc, const char *fmt, ...)
     if (s && s->ssh)
         libssh2_session_last_error(s->ssh, &lmsg, NULL, 0);
     int code = xssh_err_from_libssh2(rc);
+    if (code == XSSH_EUNKNOWN) /* a code newer than this table: keep its number in the text too */
+        return xssh__fail(s, code, rc, "%s: %s (XSSH_EUNKNOWN: libssh2 error %d)", ctx,
+                          lmsg && *lmsg ? lmsg : xssh_strerror(code), rc);
     if (lmsg && *lmsg)
         return xssh__fail(s, code, rc, "%s: %s (%s)", ctx, lmsg, xssh_err_name(code));
     return xssh__fail(s, code, rc, "%s: %s (%s)", ctx, xssh_strerror(code), xssh_err_name(code));

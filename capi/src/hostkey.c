@@ -134,6 +134,7 @@ int xssh__knownhosts_load(LIBSSH2_KNOWNHOSTS *kh, const char *path, size_t *coun
     char *line = NULL;
     size_t cap = 0, count = 0;
     ssize_t n;
+    errno = 0;
     while ((n = getline(&line, &cap, f)) > 0) {
         if (libssh2_knownhost_readline(kh, line, (size_t)n, LIBSSH2_KNOWNHOST_FILE_OPENSSH) == 0) {
             const char *p = line;
@@ -143,11 +144,54 @@ int xssh__knownhosts_load(LIBSSH2_KNOWNHOSTS *kh, const char *path, size_t *coun
                 count++;
         }
     }
+    int read_err = ferror(f) ? (errno ? errno : EIO) : 0; /* e.g. EISDIR: a directory opens but does not read */
     free(line);
     fclose(f);
+    if (read_err) {
+        errno = read_err;
+        return -1;
+    }
     if (count_out)
         *count_out = count;
     return 0;
+}
+
+/* Is @p key (raw blob) listed on an "@revoked" line of @p path? libssh2 cannot
+   parse marker lines, so they are matched here: a revoked key is refused for
+   every host, whatever the line's host patterns (stricter than OpenSSH). */
+static int key_revoked(const char *path, const char *key, size_t klen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t cap64 = 4 * ((klen + 2) / 3) + 1;
+    char *b64 = malloc(cap64);
+    if (!b64) {
+        fclose(f);
+        return 0;
+    }
+    xssh__base64_encode((const unsigned char *)key, klen, b64, 1);
+    size_t b64len = strlen(b64);
+    char *line = NULL;
+    size_t cap = 0;
+    int revoked = 0;
+    while (!revoked && getline(&line, &cap, f) > 0) {
+        char *p = line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (strncmp(p, "@revoked", 8) != 0 || (p[8] != ' ' && p[8] != '\t'))
+            continue;
+        /* @revoked <hosts> <keytype> <base64> [comment] */
+        char *save = NULL, *tok = strtok_r(p, " \t\r\n", &save);
+        for (int i = 0; tok && i < 3; i++)
+            tok = strtok_r(NULL, " \t\r\n", &save);
+        if (tok && strlen(tok) == b64len && memcmp(tok, b64, b64len) == 0)
+            revoked = 1;
+    }
+    free(line);
+    free(b64);
+    fclose(f);
+    return revoked;
 }
 
 static int mkdir_parent(const char *path)
@@ -213,14 +257,19 @@ int xssh_session_verify_host(xssh_session *s, const char *host, int port, xssh_h
                         strerror(errno));
         goto out;
     }
-    struct libssh2_knownhost *found = NULL;
-    int mask = LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | knownhost_keytype(ktype);
-    int check = libssh2_knownhost_checkp(kh, host, port, key, klen, mask, &found);
     char hostdesc[300];
     if (port == 22)
         snprintf(hostdesc, sizeof hostdesc, "%s", host);
     else
         snprintf(hostdesc, sizeof hostdesc, "[%s]:%d", host, port);
+    if (key_revoked(file, key, klen)) {
+        rc = xssh__fail(s, XSSH_EHOSTKEY_CHANGED, 0,
+                        "HOST KEY REVOKED: the key %s offered by %s is marked @revoked in %s", fp, hostdesc, file);
+        goto out;
+    }
+    struct libssh2_knownhost *found = NULL;
+    int mask = LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | knownhost_keytype(ktype);
+    int check = libssh2_knownhost_checkp(kh, host, port, key, klen, mask, &found);
     if (check == LIBSSH2_KNOWNHOST_CHECK_MATCH) {
         rc = xssh__ok();
     } else if (check == LIBSSH2_KNOWNHOST_CHECK_MISMATCH) {
@@ -261,7 +310,16 @@ int xssh_session_verify_host(xssh_session *s, const char *host, int port, xssh_h
                 goto out;
             }
             mkdir_parent(file);
-            int fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+            int fd = open(file, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+            /* a last line without its newline must not swallow the new entry */
+            struct stat st;
+            char last = '\n';
+            if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) == 1 &&
+                last != '\n' && ll + 1 < sizeof line) {
+                memmove(line + 1, line, ll);
+                line[0] = '\n';
+                ll++;
+            }
             if (fd < 0 || write(fd, line, ll) != (ssize_t)ll) {
                 int err = errno;
                 if (fd >= 0)

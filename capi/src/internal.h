@@ -89,7 +89,19 @@ struct xssh_session {
     atomic_int waiters;
     atomic_ulong rx_count;       /* bumped by the recv callback */
     int lock_depth;              /* recursion depth of s->lock (owner only) */
+    /* libssh2 keeps one channel-open state machine per session: blocking opens
+       hold open_lock across their waits so two threads never share it */
+    pthread_mutex_t open_lock;
+    /* ProxyJump: what carries this session's bytes (released at the final unref,
+       after the socket is closed) */
+    void *via;
+    void (*via_release)(void *via);
     unsigned long rx_at_lock;    /* rx_count when the lock was taken */
+    char *userauth_list_prev;    /* libssh2 < 1.11: the last list libssh2 returned (it leaks it; auth.c frees it) */
+    /* the one channel request awaiting its reply (exec / pty / setenv ...): libssh2
+       fails a waiter that reads another channel's reply, so such requests never
+       overlap (xssh__request_begin, channel.c) */
+    _Atomic(void *) request_owner;
 };
 
 /* ---- errors -------------------------------------------------------------- */
@@ -124,6 +136,10 @@ typedef struct xssh__op {
 } xssh__op;
 
 int64_t xssh__now_ms(void);
+/* Per-thread override of the session's blocking mode for ops started on this
+   thread: 0 follow the session, 1 non-blocking (forwarder threads drive their
+   objects themselves), 2 blocking (a forwarder's channel opens). */
+extern _Thread_local int xssh__tls_nonblocking;
 
 /* Lock the session, check it is usable (need_ready: handshake done), process
    orphans. On failure the lock is not held and the error is recorded. */
@@ -135,6 +151,11 @@ int xssh__op_begin(xssh__op *op, xssh_session *s, int need_ready, const _Atomic 
 int xssh__op_again(xssh__op *op, int *rc);
 /* Unlock (draining nothing else). */
 void xssh__op_end(xssh__op *op);
+
+/* Around a channel-creating libssh2 call made by a blocking op: serialise the
+   session's open state machine between threads (no-op for non-blocking ops). */
+void xssh__open_begin(xssh_session *s, const xssh__op *op);
+void xssh__open_end(xssh_session *s, const xssh__op *op);
 
 /* Lock/unlock the session without state checks (for local-only work). */
 void xssh__lock(xssh_session *s);
@@ -188,5 +209,12 @@ int xssh__chan_wrap(xssh_session *s, LIBSSH2_CHANNEL *raw, xssh_channel **out);
 void xssh__chan_exit_status(xssh_channel *c, int *status, int *have);
 /* Exit signal name of c, allocated, or NULL (lock held). */
 char *xssh__chan_exit_signal(xssh_channel *c);
+/* Channel requests that wait for a reply (exec/shell/subsystem, pty, setenv,
+   x11, signal, auth-agent) take the session's request slot first (lock held):
+   0 when owner has it; else LIBSSH2_ERROR_EAGAIN (non-blocking op), XSSH_ETIMEOUT
+   or XSSH_ECLOSED (blocking: waits with the lock released). The slot is kept
+   across an EAGAIN return and released when the request is done or abandoned. */
+int xssh__request_begin(xssh__op *op, void *owner);
+void xssh__request_end(xssh_session *s, void *owner);
 
 #endif /* XSSH_INTERNAL_H */

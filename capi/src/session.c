@@ -116,6 +116,7 @@ int xssh_session_new(xssh_session **out)
     pthread_mutexattr_destroy(&a);
     pthread_mutex_init(&s->err_lock, NULL);
     pthread_mutex_init(&s->orphan_lock, NULL);
+    pthread_mutex_init(&s->open_lock, NULL);
     s->fd = -1;
     s->blocking = 1;
     s->wake_pipe[0] = s->wake_pipe[1] = -1;
@@ -160,6 +161,8 @@ void xssh_session_unref(xssh_session *s)
     }
     if (s->owns_fd && s->fd >= 0)
         close(s->fd);
+    if (s->via_release)
+        s->via_release(s->via); /* the ProxyJump carrier: sees EOF, stops, drops the jump session */
     if (s->wake_pipe[0] >= 0)
         close(s->wake_pipe[0]);
     if (s->wake_pipe[1] >= 0)
@@ -169,6 +172,7 @@ void xssh_session_unref(xssh_session *s)
     pthread_mutex_destroy(&s->lock);
     pthread_mutex_destroy(&s->err_lock);
     pthread_mutex_destroy(&s->orphan_lock);
+    pthread_mutex_destroy(&s->open_lock);
     free(s);
 }
 
@@ -264,7 +268,16 @@ static void process_orphans_ex(xssh_session *s, int only_sftp)
         }
         switch (o->kind) {
         case XSSH__ORPHAN_CHANNEL:
-            rc = libssh2_channel_free((LIBSSH2_CHANNEL *)o->ptr);
+            /* never leave its CLOSE half-sent: libssh2 would complete it on the
+               next send of ANY caller and report that caller's data as sent */
+            for (int tries = 0;; tries++) {
+                rc = libssh2_channel_free((LIBSSH2_CHANNEL *)o->ptr);
+                if (rc != LIBSSH2_ERROR_EAGAIN || tries >= 50 ||
+                    !(libssh2_session_block_directions(s->ssh) & LIBSSH2_SESSION_BLOCK_OUTBOUND))
+                    break;
+                struct pollfd p = {s->fd, POLLOUT, 0};
+                poll(&p, 1, 100);
+            }
             break;
         case XSSH__ORPHAN_SFTP_HANDLE:
             rc = libssh2_sftp_close_handle((LIBSSH2_SFTP_HANDLE *)o->ptr);
@@ -304,6 +317,8 @@ static void process_orphans_ex(xssh_session *s, int only_sftp)
 
 static void process_orphans(xssh_session *s) { process_orphans_ex(s, 0); }
 
+_Thread_local int xssh__tls_nonblocking;
+
 int xssh__op_begin(xssh__op *op, xssh_session *s, int need_ready, const _Atomic int *child_closed)
 {
     op->s = s;
@@ -319,7 +334,7 @@ int xssh__op_begin(xssh__op *op, xssh_session *s, int need_ready, const _Atomic 
         xssh__unlock(s);
         return xssh__fail(s, XSSH_ENOTCONNECTED, 0, "the session is not connected (call connect or handshake first)");
     }
-    op->blocking = s->blocking;
+    op->blocking = xssh__tls_nonblocking == 1 ? 0 : xssh__tls_nonblocking == 2 ? 1 : s->blocking;
     op->deadline_ms = s->timeout_ms > 0 ? xssh__now_ms() + s->timeout_ms : 0;
     if (st == XSSH__STATE_READY && s->orphans)
         process_orphans(s);
@@ -327,6 +342,26 @@ int xssh__op_begin(xssh__op *op, xssh_session *s, int need_ready, const _Atomic 
 }
 
 void xssh__op_end(xssh__op *op) { xssh__unlock(op->s); }
+
+/* Called with the session lock held (inside an op): take open_lock without
+   deadlocking against a thread that holds open_lock and waits for the session lock. */
+void xssh__open_begin(xssh_session *s, const xssh__op *op)
+{
+    if (!op->blocking)
+        return;
+    while (pthread_mutex_trylock(&s->open_lock) != 0) {
+        xssh__unlock(s);
+        struct timespec ts = {0, 200000};
+        nanosleep(&ts, NULL);
+        xssh__lock(s);
+    }
+}
+
+void xssh__open_end(xssh_session *s, const xssh__op *op)
+{
+    if (op->blocking)
+        pthread_mutex_unlock(&s->open_lock);
+}
 
 int xssh__op_again(xssh__op *op, int *rc)
 {
@@ -398,20 +433,32 @@ static int set_nonblock(int fd, int on)
     return fcntl(fd, F_SETFL, on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK));
 }
 
-static int do_handshake(xssh_session *s, int fd, int64_t deadline_ms, const char *who)
+/* host != NULL: connect() opened fd; the session then owns it. *took_fd tells
+   whether the session took fd (under the lock, so two concurrent connects or
+   handshakes never share the session: the second one gets XSSH_EBAD_USE). */
+static int do_handshake(xssh_session *s, int fd, int64_t deadline_ms, const char *who, const char *host, int port,
+                        int *took_fd)
 {
+    *took_fd = 0;
     xssh__op op;
     int e = xssh__op_begin(&op, s, 0, NULL);
     if (e)
         return e;
-    if (atomic_load(&s->state) != XSSH__STATE_NEW) {
+    if (atomic_load(&s->state) != XSSH__STATE_NEW || s->fd >= 0) {
         xssh__op_end(&op);
-        return xssh__fail(s, XSSH_EBAD_USE, 0, "handshake: the session has already done its handshake");
+        return xssh__fail(s, XSSH_EBAD_USE, 0, "handshake: the session is already connected (or connecting)");
     }
     if (deadline_ms)
         op.deadline_ms = deadline_ms;
     op.blocking = 1; /* the handshake is always completed here */
     s->fd = fd;
+    *took_fd = 1;
+    if (host) {
+        free(s->host);
+        s->host = xssh__strdup(host);
+        s->port = port;
+        s->owns_fd = 1;
+    }
     s->fd_flags = fcntl(fd, F_GETFL);
     set_nonblock(fd, 1); /* so libssh2 never restores flags on a possibly reused fd at free */
     int rc;
@@ -438,7 +485,8 @@ int xssh_session_handshake(xssh_session *s, int fd)
 {
     XSSH__ARG(NULL, s, "session is NULL");
     XSSH__ARG(s, fd >= 0, "socket descriptor is negative");
-    return do_handshake(s, fd, 0, "the server");
+    int took = 0;
+    return do_handshake(s, fd, 0, "the server", NULL, 0, &took);
 }
 
 static int connect_one(const struct addrinfo *ai, int64_t deadline, int *err_out, int *timed_out)
@@ -492,7 +540,7 @@ int xssh_session_connect(xssh_session *s, const char *host, int port, int timeou
     int st = atomic_load(&s->state);
     if (st == XSSH__STATE_CLOSED)
         return xssh__fail(s, XSSH_ECLOSED, 0, "connect: the session is closed");
-    if (st != XSSH__STATE_NEW || s->fd >= 0)
+    if (st != XSSH__STATE_NEW) /* (a connect in progress is refused by do_handshake, under the lock) */
         return xssh__fail(s, XSSH_EBAD_USE, 0, "connect: the session is already connected");
     int64_t deadline = timeout_ms > 0 ? xssh__now_ms() + timeout_ms : 0;
     char portstr[16];
@@ -517,14 +565,11 @@ int xssh_session_connect(xssh_session *s, const char *host, int port, int timeou
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    free(s->host);
-    s->host = xssh__strdup(host);
-    s->port = port;
-    s->owns_fd = 1;
     char who[300];
     snprintf(who, sizeof who, "%s port %d", host, port);
-    int e = do_handshake(s, fd, deadline, who);
-    if (e && s->fd == -1) /* handshake refused before taking the fd */
+    int took = 0;
+    int e = do_handshake(s, fd, deadline, who, host, port, &took);
+    if (!took) /* refused before taking the fd (closed, or connected by another thread meanwhile) */
         close(fd);
     return e;
 }

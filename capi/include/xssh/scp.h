@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file xssh/scp.h
+ * @brief SCP: receive and send one file over an "scp -f" / "scp -t" channel,
+ *        and whole-file get/put with progress, cancel and integrity checks.
+ * @defgroup scp SCP
+ *
+ * The low-level calls (xssh_session_scp_recv2(), xssh_session_scp_send64() ...)
+ * open a channel running the server's `scp` and return it as an
+ * ::xssh_channel: read exactly info->size bytes from it (recv), or write
+ * exactly @p size bytes to it then xssh_channel_send_eof() (send), as with
+ * libssh2 (see xssh_session_scp_send64() for the end of a send). They follow the session's blocking mode (::XSSH_EAGAIN: call again
+ * with the same arguments).
+ *
+ * The whole-file calls xssh_session_scp_get() / xssh_session_scp_put() always
+ * block (the session timeout applies to each wait), check the byte count and
+ * the server's acknowledgements, and never report success for a partial file.
+ * @{
+ */
+#ifndef XSSH_SCP_H
+#define XSSH_SCP_H
+
+#include "common.h"
+#include "types.h"
+#include "sftp.h" /* xssh_transfer_opts, xssh_progress_cb */
+
+XSSH_BEGIN_DECL
+
+/**
+ * What the server says about a file it sends (ssh2-python's FileInfo / StatInfo,
+ * whose attributes are st_<field>). The fields have no st_ prefix because glibc
+ * defines st_atime / st_mtime / st_ctime as macros. SCP only carries the size,
+ * the permission bits and (with "scp -p", which xssh uses) the access and
+ * modification times; the other fields are 0. @c mode has S_IFREG set.
+ */
+typedef struct xssh_scp_fileinfo {
+    uint64_t size;         /**< bytes that follow on the channel */
+    unsigned long mode;    /**< S_IFREG | permission bits */
+    int64_t atime;         /**< access time, Unix seconds (0: not sent) */
+    int64_t mtime;         /**< modification time, Unix seconds (0: not sent) */
+    int64_t ctime;         /**< always 0 (not carried by SCP) */
+    unsigned long uid;     /**< always 0 (not carried by SCP) */
+    unsigned long gid;     /**< always 0 */
+    uint64_t ino;          /**< always 0 */
+    unsigned long nlink;   /**< always 0 */
+    uint64_t rdev;         /**< always 0 */
+    long blksize;          /**< always 0 */
+    int64_t blocks;        /**< always 0 */
+} xssh_scp_fileinfo;
+
+/**
+ * Start receiving @p path: *channel (+1 reference) carries info->size bytes of
+ * file data. A missing or unreadable file fails with ::XSSH_ESCP_PROTOCOL and a
+ * message naming the path and quoting the server.
+ * @param[out] info may be NULL
+ */
+XSSH_EXTERN(int) xssh_session_scp_recv2(xssh_session *session, const char *path, xssh_channel **channel,
+                                        xssh_scp_fileinfo *info);
+/** The older form (libssh2_scp_recv, deprecated by libssh2; same results here). */
+XSSH_EXTERN(int) xssh_session_scp_recv(xssh_session *session, const char *path, xssh_channel **channel,
+                                       xssh_scp_fileinfo *info);
+/**
+ * Start sending @p size bytes to @p path with permission bits @p mode; when
+ * @p mtime or @p atime is nonzero the times are sent too ("scp -p").
+ * Write exactly @p size bytes to *channel, then one 0 byte (SCP's "sent
+ * fine" marker: without it the server's scp does not set the times and exits
+ * with status 1), then xssh_channel_send_eof(). Without times the server
+ * applies its umask to @p mode.
+ */
+XSSH_EXTERN(int) xssh_session_scp_send64(xssh_session *session, const char *path, int mode, uint64_t size,
+                                         int64_t mtime, int64_t atime, xssh_channel **channel);
+/** The older form: no times (libssh2_scp_send). */
+XSSH_EXTERN(int) xssh_session_scp_send(xssh_session *session, const char *path, int mode, size_t size,
+                                       xssh_channel **channel);
+
+/**
+ * Download @p remote into the local file @p local. The local file gets the
+ * remote permission bits (opts->mode overrides them) and times. Options: the
+ * progress callback (total = the announced size), opts->atomic (temporary file
+ * beside @p local, renamed into place only after every byte and the server's
+ * final acknowledgement arrived). opts->chunk_size is the read size (0: 256 KiB).
+ * @param[out] transferred bytes received (may be NULL; set on failure too)
+ */
+XSSH_EXTERN(int) xssh_session_scp_get(xssh_session *session, const char *remote, const char *local,
+                                      const xssh_transfer_opts *opts, uint64_t *transferred);
+/**
+ * Upload the local file @p local to @p remote, with the local permission bits
+ * (opts->mode overrides them) and modification/access times. Success means the
+ * server acknowledged every byte and its scp exited cleanly. Without
+ * opts->atomic the remote file is written in place (a failed put leaves a
+ * partial file; *transferred says how much was sent); with opts->atomic the
+ * data goes to "<remote>.xssh-XXXXXXXX.part" which is then moved onto
+ * @p remote by a remote `mv -f` (needs a POSIX shell on the server) and
+ * removed on failure.
+ * @param[out] transferred bytes sent (may be NULL; set on failure too)
+ */
+XSSH_EXTERN(int) xssh_session_scp_put(xssh_session *session, const char *local, const char *remote,
+                                      const xssh_transfer_opts *opts, uint64_t *transferred);
+
+XSSH_END_DECL
+
+/** @} */
+#endif /* XSSH_SCP_H */

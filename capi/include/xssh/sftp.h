@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file xssh/sftp.h
+ * @brief SFTP: the subsystem, remote files and directories, whole-file transfers.
+ * @defgroup sftp SFTP
+ *
+ * An ::xssh_sftp is a child of its session (it holds a reference on it); an
+ * ::xssh_sftp_file (file or directory handle) holds a reference on its
+ * ::xssh_sftp. Handles may be released in any order; releasing never does
+ * network I/O (the remote close is sent at the session's next operation).
+ *
+ * Failures the server reports carry the SFTP status: the error code is
+ * `-2000 - status` (::XSSH_ESFTP_NO_SUCH_FILE, ::XSSH_ESFTP_PERMISSION_DENIED,
+ * ...), xssh_error_last()->sftp_status holds the status, and the message names
+ * the remote path.
+ *
+ * In non-blocking mode (xssh_session_set_blocking(s, 0)) every call may return
+ * ::XSSH_EAGAIN; call it again with the same arguments when the socket is
+ * ready. The whole-file transfers (xssh_sftp_get() ...) always run to the end
+ * (they block, honouring the session timeout).
+ * @{
+ */
+#ifndef XSSH_SFTP_H
+#define XSSH_SFTP_H
+
+#include "common.h"
+#include "types.h"
+
+XSSH_BEGIN_DECL
+
+/** An SFTP subsystem channel of a session. */
+typedef struct xssh_sftp xssh_sftp;
+/** An open remote file or directory of an ::xssh_sftp. */
+typedef struct xssh_sftp_file xssh_sftp_file;
+
+/* Open flags (same values as LIBSSH2_FXF_*). */
+#define XSSH_FXF_READ 0x00000001
+#define XSSH_FXF_WRITE 0x00000002
+#define XSSH_FXF_APPEND 0x00000004
+#define XSSH_FXF_CREAT 0x00000008
+#define XSSH_FXF_TRUNC 0x00000010
+#define XSSH_FXF_EXCL 0x00000020
+
+/* open_ex types (LIBSSH2_SFTP_OPENFILE / _OPENDIR). */
+#define XSSH_SFTP_OPENFILE 0
+#define XSSH_SFTP_OPENDIR 1
+
+/* rename_ex flags (LIBSSH2_SFTP_RENAME_*; SFTP v5+, ignored by v3 servers such as OpenSSH). */
+#define XSSH_SFTP_RENAME_OVERWRITE 0x00000001
+#define XSSH_SFTP_RENAME_ATOMIC 0x00000002
+#define XSSH_SFTP_RENAME_NATIVE 0x00000004
+
+/* xssh_sftp_attrs::flags bits (LIBSSH2_SFTP_ATTR_*): which fields are valid / to set. */
+#define XSSH_SFTP_ATTR_SIZE 0x00000001
+#define XSSH_SFTP_ATTR_UIDGID 0x00000002
+#define XSSH_SFTP_ATTR_PERMISSIONS 0x00000004
+#define XSSH_SFTP_ATTR_ACMODTIME 0x00000008
+
+/* xssh_sftp_vfs::f_flag bits. */
+#define XSSH_SFTP_ST_RDONLY 0x00000001
+#define XSSH_SFTP_ST_NOSUID 0x00000002
+
+/* File types and permission bits (LIBSSH2_SFTP_S_*, POSIX values). */
+#define XSSH_SFTP_S_IFMT 0170000
+#define XSSH_SFTP_S_IFIFO 0010000
+#define XSSH_SFTP_S_IFCHR 0020000
+#define XSSH_SFTP_S_IFDIR 0040000
+#define XSSH_SFTP_S_IFBLK 0060000
+#define XSSH_SFTP_S_IFREG 0100000
+#define XSSH_SFTP_S_IFLNK 0120000
+#define XSSH_SFTP_S_IFSOCK 0140000
+#define XSSH_SFTP_S_IRWXU 0000700
+#define XSSH_SFTP_S_IRUSR 0000400
+#define XSSH_SFTP_S_IWUSR 0000200
+#define XSSH_SFTP_S_IXUSR 0000100
+#define XSSH_SFTP_S_IRWXG 0000070
+#define XSSH_SFTP_S_IRGRP 0000040
+#define XSSH_SFTP_S_IWGRP 0000020
+#define XSSH_SFTP_S_IXGRP 0000010
+#define XSSH_SFTP_S_IRWXO 0000007
+#define XSSH_SFTP_S_IROTH 0000004
+#define XSSH_SFTP_S_IWOTH 0000002
+#define XSSH_SFTP_S_IXOTH 0000001
+
+/* SFTP status codes (LIBSSH2_FX_*), as returned by xssh_sftp_last_error(). */
+#define XSSH_FX_OK 0
+#define XSSH_FX_EOF 1
+#define XSSH_FX_NO_SUCH_FILE 2
+#define XSSH_FX_PERMISSION_DENIED 3
+#define XSSH_FX_FAILURE 4
+#define XSSH_FX_BAD_MESSAGE 5
+#define XSSH_FX_NO_CONNECTION 6
+#define XSSH_FX_CONNECTION_LOST 7
+#define XSSH_FX_OP_UNSUPPORTED 8
+#define XSSH_FX_INVALID_HANDLE 9
+#define XSSH_FX_NO_SUCH_PATH 10
+#define XSSH_FX_FILE_ALREADY_EXISTS 11
+#define XSSH_FX_WRITE_PROTECT 12
+#define XSSH_FX_NO_MEDIA 13
+#define XSSH_FX_NO_SPACE_ON_FILESYSTEM 14
+#define XSSH_FX_QUOTA_EXCEEDED 15
+#define XSSH_FX_UNKNOWN_PRINCIPAL 16
+#define XSSH_FX_LOCK_CONFLICT 17
+#define XSSH_FX_DIR_NOT_EMPTY 18
+#define XSSH_FX_NOT_A_DIRECTORY 19
+#define XSSH_FX_INVALID_FILENAME 20
+#define XSSH_FX_LINK_LOOP 21
+
+/** File attributes (plain data; ssh2-python's SFTPAttributes). Only the fields
+    whose XSSH_SFTP_ATTR_* bit is in @c flags are meaningful / sent by setstat. */
+typedef struct xssh_sftp_attrs {
+    unsigned long flags;       /**< XSSH_SFTP_ATTR_* bits */
+    uint64_t filesize;         /**< bytes (XSSH_SFTP_ATTR_SIZE) */
+    unsigned long uid;         /**< owner (XSSH_SFTP_ATTR_UIDGID) */
+    unsigned long gid;         /**< group (XSSH_SFTP_ATTR_UIDGID) */
+    unsigned long permissions; /**< type and mode bits, XSSH_SFTP_S_* (XSSH_SFTP_ATTR_PERMISSIONS) */
+    unsigned long atime;       /**< access time, Unix seconds (XSSH_SFTP_ATTR_ACMODTIME) */
+    unsigned long mtime;       /**< modification time, Unix seconds (XSSH_SFTP_ATTR_ACMODTIME) */
+} xssh_sftp_attrs;
+
+/** File-system statistics (statvfs@openssh.com; ssh2-python's SFTPStatVFS). */
+typedef struct xssh_sftp_vfs {
+    uint64_t f_bsize;   /**< file system block size */
+    uint64_t f_frsize;  /**< fragment size */
+    uint64_t f_blocks;  /**< size of the fs in f_frsize units */
+    uint64_t f_bfree;   /**< free blocks */
+    uint64_t f_bavail;  /**< free blocks for non-root */
+    uint64_t f_files;   /**< inodes */
+    uint64_t f_ffree;   /**< free inodes */
+    uint64_t f_favail;  /**< free inodes for non-root */
+    uint64_t f_fsid;    /**< file system id */
+    uint64_t f_flag;    /**< XSSH_SFTP_ST_* bits */
+    uint64_t f_namemax; /**< maximum file name length */
+} xssh_sftp_vfs;
+
+/* ---- the subsystem ------------------------------------------------------- */
+
+/**
+ * Start the SFTP subsystem on an authenticated session.
+ * @param[out] out new reference; release with xssh_sftp_unref()
+ */
+XSSH_EXTERN(int) xssh_sftp_new(xssh_sftp **out, xssh_session *session);
+/** Take one more reference; returns @p sftp. NULL-safe. */
+XSSH_EXTERN(xssh_sftp *) xssh_sftp_ref(xssh_sftp *sftp);
+/** Drop a reference (no network I/O). NULL-safe. */
+XSSH_EXTERN(void) xssh_sftp_unref(xssh_sftp *sftp);
+/**
+ * Shut the subsystem down: its open files are closed too. Later calls on the
+ * sftp and its files answer ::XSSH_ECLOSED. Closing twice is not an error.
+ */
+XSSH_EXTERN(int) xssh_sftp_close(xssh_sftp *sftp);
+/** The session (a new reference, release with xssh_session_unref()). */
+XSSH_EXTERN(int) xssh_sftp_session(xssh_sftp *sftp, xssh_session **out);
+/** The SFTP status (XSSH_FX_*) of the last SFTP failure of this subsystem. */
+XSSH_EXTERN(int) xssh_sftp_last_error(xssh_sftp *sftp, unsigned long *out);
+
+/** Open a file. @p flags: XSSH_FXF_*; @p mode: permission bits for a created file. */
+XSSH_EXTERN(int) xssh_sftp_open(xssh_sftp_file **out, xssh_sftp *sftp, const char *path, unsigned long flags,
+                                long mode);
+/** Open with an explicit path length and XSSH_SFTP_OPENFILE / XSSH_SFTP_OPENDIR. */
+XSSH_EXTERN(int) xssh_sftp_open_ex(xssh_sftp_file **out, xssh_sftp *sftp, const char *path, size_t path_len,
+                                   unsigned long flags, long mode, int open_type);
+/** Open a directory for xssh_sftp_file_readdir(). */
+XSSH_EXTERN(int) xssh_sftp_opendir(xssh_sftp_file **out, xssh_sftp *sftp, const char *path);
+
+/** Attributes of @p path, following symbolic links. */
+XSSH_EXTERN(int) xssh_sftp_stat(xssh_sftp *sftp, const char *path, xssh_sftp_attrs *out);
+/** Attributes of @p path itself (a symbolic link is not followed). */
+XSSH_EXTERN(int) xssh_sftp_lstat(xssh_sftp *sftp, const char *path, xssh_sftp_attrs *out);
+/** Set the attributes whose bits are in attrs->flags. */
+XSSH_EXTERN(int) xssh_sftp_setstat(xssh_sftp *sftp, const char *path, const xssh_sftp_attrs *attrs);
+/** File-system statistics of the file system holding @p path. */
+XSSH_EXTERN(int) xssh_sftp_statvfs(xssh_sftp *sftp, const char *path, xssh_sftp_vfs *out);
+/** Create a directory with permission bits @p mode. */
+XSSH_EXTERN(int) xssh_sftp_mkdir(xssh_sftp *sftp, const char *path, long mode);
+/** Remove an empty directory. */
+XSSH_EXTERN(int) xssh_sftp_rmdir(xssh_sftp *sftp, const char *path);
+/** Remove a file. */
+XSSH_EXTERN(int) xssh_sftp_unlink(xssh_sftp *sftp, const char *path);
+/** Rename (libssh2's default flags: overwrite | atomic | native; an SFTP v3
+    server such as OpenSSH refuses to replace an existing file). */
+XSSH_EXTERN(int) xssh_sftp_rename(xssh_sftp *sftp, const char *src, const char *dst);
+/** Rename with XSSH_SFTP_RENAME_* flags. */
+XSSH_EXTERN(int) xssh_sftp_rename_ex(xssh_sftp *sftp, const char *src, const char *dst, long flags);
+/**
+ * Create a symbolic link at @p linkpath whose content is @p target (the
+ * argument order of POSIX symlink(target, linkpath)), as OpenSSH's server
+ * reads libssh2_sftp_symlink(sftp, target, linkpath).
+ */
+XSSH_EXTERN(int) xssh_sftp_symlink(xssh_sftp *sftp, const char *target, const char *linkpath);
+/** The content of a symbolic link. @param[out] out free with xssh_free() */
+XSSH_EXTERN(int) xssh_sftp_readlink(xssh_sftp *sftp, const char *path, char **out);
+/** The canonical absolute form of @p path. @param[out] out free with xssh_free() */
+XSSH_EXTERN(int) xssh_sftp_realpath(xssh_sftp *sftp, const char *path, char **out);
+
+/* ---- files and directories ------------------------------------------------ */
+
+/** Take one more reference; returns @p file. NULL-safe. */
+XSSH_EXTERN(xssh_sftp_file *) xssh_sftp_file_ref(xssh_sftp_file *file);
+/** Drop a reference; an unclosed handle is closed later (no network I/O here). NULL-safe. */
+XSSH_EXTERN(void) xssh_sftp_file_unref(xssh_sftp_file *file);
+/** Close the remote handle (blocking: waits for the server's answer). Closing twice is not an error. */
+XSSH_EXTERN(int) xssh_sftp_file_close(xssh_sftp_file *file);
+/** The path the handle was opened with (borrowed, lives as long as @p file). */
+XSSH_EXTERN(int) xssh_sftp_file_path(xssh_sftp_file *file, const char **out);
+/**
+ * Read up to @p cap bytes at the current offset. *nread is 0 at end of file.
+ * Large buffers keep several requests in flight (read-ahead).
+ */
+XSSH_EXTERN(int) xssh_sftp_file_read(xssh_sftp_file *file, void *buf, size_t cap, size_t *nread);
+/**
+ * Write @p len bytes at the current offset. Blocking: everything is written or
+ * an error is returned. Non-blocking: may return ::XSSH_EAGAIN with
+ * *written < len; call again with buf + *written, len - *written.
+ * *written (may be NULL) is always set, also on failure.
+ */
+XSSH_EXTERN(int) xssh_sftp_file_write(xssh_sftp_file *file, const void *buf, size_t len, size_t *written);
+/** Move the offset (local: no I/O; pending read-ahead is dropped). */
+XSSH_EXTERN(int) xssh_sftp_file_seek64(xssh_sftp_file *file, uint64_t offset);
+/** The current offset. */
+XSSH_EXTERN(int) xssh_sftp_file_tell64(xssh_sftp_file *file, uint64_t *out);
+/** Back to offset 0. */
+XSSH_EXTERN(int) xssh_sftp_file_rewind(xssh_sftp_file *file);
+/** Attributes through the handle. */
+XSSH_EXTERN(int) xssh_sftp_file_fstat(xssh_sftp_file *file, xssh_sftp_attrs *out);
+/** Set attributes through the handle. */
+XSSH_EXTERN(int) xssh_sftp_file_fsetstat(xssh_sftp_file *file, const xssh_sftp_attrs *attrs);
+/** File-system statistics through the handle (fstatvfs@openssh.com). */
+XSSH_EXTERN(int) xssh_sftp_file_fstatvfs(xssh_sftp_file *file, xssh_sftp_vfs *out);
+/** Flush the file to stable storage on the server (fsync@openssh.com). */
+XSSH_EXTERN(int) xssh_sftp_file_fsync(xssh_sftp_file *file);
+/**
+ * Next directory entry of a handle from xssh_sftp_opendir(). Returns
+ * ::XSSH_EITEROVER (not a failure) after the last entry.
+ * @param[out] name entry name, free with xssh_free()
+ * @param[out] longentry `ls -l` style line (may be NULL: not wanted), free with xssh_free()
+ * @param[out] attrs the entry's attributes (may be NULL)
+ */
+XSSH_EXTERN(int) xssh_sftp_file_readdir(xssh_sftp_file *file, char **name, char **longentry, xssh_sftp_attrs *attrs);
+
+/* ---- whole-file transfers ---------------------------------------------------- */
+
+/** Total size when it is not known in advance. */
+#define XSSH_SIZE_UNKNOWN UINT64_MAX
+
+/**
+ * Progress of a transfer: @p done bytes of @p total (::XSSH_SIZE_UNKNOWN if not
+ * known). Called without any lock held, at the start, about every chunk and at
+ * the end. Return nonzero to cancel (the transfer then fails with ::XSSH_ECANCELLED).
+ */
+typedef int (*xssh_progress_cb)(uint64_t done, uint64_t total, void *userdata);
+
+/** Options of the whole-file transfers; NULL or all-zero means the defaults. */
+typedef struct xssh_transfer_opts {
+    xssh_progress_cb progress; /**< may be NULL */
+    void *userdata;            /**< passed to progress */
+    /** Nonzero: write to a temporary name beside the destination and rename it
+        into place only when everything arrived; a failed or cancelled transfer
+        leaves no file at the destination (an existing one is kept). */
+    int atomic;
+    /** Bytes kept in flight (the pipeline window); 0: 2 MiB. Rounded to a multiple of 30000. */
+    size_t chunk_size;
+    /** Permission bits of a created file; 0: 0644. */
+    long mode;
+} xssh_transfer_opts;
+
+/** Download @p remote into the local file @p local (created or truncated).
+    @param[out] transferred bytes received (may be NULL; set on failure too) */
+XSSH_EXTERN(int) xssh_sftp_get(xssh_sftp *sftp, const char *remote, const char *local,
+                               const xssh_transfer_opts *opts, uint64_t *transferred);
+/** Upload the local file @p local to @p remote (created or truncated).
+    @param[out] transferred bytes the server acknowledged (may be NULL; set on failure too:
+    without opts->atomic that many bytes are in the remote file) */
+XSSH_EXTERN(int) xssh_sftp_put(xssh_sftp *sftp, const char *local, const char *remote,
+                               const xssh_transfer_opts *opts, uint64_t *transferred);
+/** Download @p remote into a new buffer (*out, *out_len; free with xssh_free()). */
+XSSH_EXTERN(int) xssh_sftp_get_buffer(xssh_sftp *sftp, const char *remote, char **out, size_t *out_len,
+                                      const xssh_transfer_opts *opts);
+/** Upload @p len bytes of @p data to @p remote. */
+XSSH_EXTERN(int) xssh_sftp_put_buffer(xssh_sftp *sftp, const void *data, size_t len, const char *remote,
+                                      const xssh_transfer_opts *opts, uint64_t *transferred);
+/** Download @p remote, writing to the open descriptor @p fd at its current position
+    (opts->atomic does not apply). */
+XSSH_EXTERN(int) xssh_sftp_get_fd(xssh_sftp *sftp, const char *remote, int fd, const xssh_transfer_opts *opts,
+                                  uint64_t *transferred);
+/** Upload from the open descriptor @p fd (from its current position to its end). */
+XSSH_EXTERN(int) xssh_sftp_put_fd(xssh_sftp *sftp, int fd, const char *remote, const xssh_transfer_opts *opts,
+                                  uint64_t *transferred);
+
+XSSH_END_DECL
+
+/** @} */
+#endif /* XSSH_SFTP_H */

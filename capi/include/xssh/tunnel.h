@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file xssh/tunnel.h
+ * @brief TCP tunnels: direct-tcpip channels, remote listeners, local and remote
+ *        forward servers (what `ssh -L` and `ssh -R` do) and ProxyJump.
+ *
+ * Forward servers run on a thread of their own inside the library, started by
+ * xssh_forward_local()/xssh_forward_remote() and stopped (and joined) by
+ * xssh_forward_stop() or the last xssh_forward_unref(). The thread shares the
+ * session with the caller: every call it makes takes the session lock, so the
+ * caller may keep using the session (and other channels) meanwhile.
+ * @defgroup tunnel Tunnels
+ * @{
+ */
+#ifndef XSSH_TUNNEL_H
+#define XSSH_TUNNEL_H
+
+#include <stdint.h>
+
+#include "common.h"
+#include "types.h"
+
+XSSH_BEGIN_DECL
+
+/** A port the server listens on for us (`tcpip-forward`); a child of its session. */
+typedef struct xssh_listener xssh_listener;
+/** A running forward server (local or remote); a child of its session. */
+typedef struct xssh_forward xssh_forward;
+
+/**
+ * Open a channel to @p host:@p port as seen from the server (`direct-tcpip`).
+ * @param shost, sport the originator address reported to the server (NULL/0: "127.0.0.1", 22)
+ * @param[out] out new reference; release with xssh_channel_unref()
+ * @return XSSH_OK, XSSH_ECHANNEL_FAILURE (e.g. the server cannot connect, or forwarding is
+ *         disabled), XSSH_EAGAIN (non-blocking), XSSH_ECLOSED, ...
+ */
+XSSH_EXTERN(int) xssh_session_direct_tcpip(xssh_channel **out, xssh_session *session, const char *host, int port,
+                                           const char *shost, int sport);
+
+/**
+ * Ask the server to listen on @p host:@p port (remote forwarding).
+ * @param host address to bind on the server (NULL: all)
+ * @param port 0: any free port, reported in @p bound_port
+ * @param queue_maxsize connections queued before accept (<= 0: 16)
+ * @param[out] out new reference; release with xssh_listener_unref() (cancels lazily)
+ * @param[out] bound_port the port the server bound (may be NULL)
+ */
+XSSH_EXTERN(int) xssh_session_forward_listen(xssh_listener **out, xssh_session *session, const char *host, int port,
+                                             int queue_maxsize, int *bound_port);
+/** Take one more reference; returns @p listener. NULL-safe. */
+XSSH_EXTERN(xssh_listener *) xssh_listener_ref(xssh_listener *listener);
+/** Drop a reference; the last one cancels the forwarding lazily (no I/O here). NULL-safe. */
+XSSH_EXTERN(void) xssh_listener_unref(xssh_listener *listener);
+/** @param[out] port the port the server bound. */
+XSSH_EXTERN(int) xssh_listener_bound_port(xssh_listener *listener, int *port);
+/**
+ * Wait for (blocking) or poll for (non-blocking: XSSH_EAGAIN) the next incoming connection.
+ * @param[out] out new channel reference carrying the connection
+ */
+XSSH_EXTERN(int) xssh_listener_accept(xssh_listener *listener, xssh_channel **out);
+/** Stop listening; later accepts answer XSSH_ECLOSED. Idempotent. */
+XSSH_EXTERN(int) xssh_listener_cancel(xssh_listener *listener);
+
+/** Counters of a forward server. */
+typedef struct xssh_forward_stats {
+    uint64_t accepted;   /**< connections accepted */
+    uint64_t active;     /**< connections open now */
+    uint64_t failed;     /**< connections that ended with an error (see xssh_forward_last_error()) */
+    uint64_t bytes_out;  /**< bytes carried towards the destination */
+    uint64_t bytes_in;   /**< bytes carried back */
+} xssh_forward_stats;
+
+/**
+ * Start a local forward (`ssh -L bind_host:bind_port:dest_host:dest_port`): listen on
+ * a local TCP port and carry each accepted connection through its own direct-tcpip
+ * channel to @p dest_host:@p dest_port (as seen from the server).
+ * @param bind_host local address to listen on (NULL: "127.0.0.1")
+ * @param bind_port 0: any free port (see xssh_forward_port())
+ * @param[out] out new reference; release with xssh_forward_unref() (stops the forward)
+ */
+XSSH_EXTERN(int) xssh_forward_local(xssh_forward **out, xssh_session *session, const char *bind_host, int bind_port,
+                                    const char *dest_host, int dest_port);
+/**
+ * Start a remote forward (`ssh -R listen_host:listen_port:dest_host:dest_port`): the
+ * server listens, and each connection it receives is connected to the local
+ * @p dest_host:@p dest_port.
+ * @param listen_port 0: any free port on the server (see xssh_forward_port())
+ */
+XSSH_EXTERN(int) xssh_forward_remote(xssh_forward **out, xssh_session *session, const char *listen_host,
+                                     int listen_port, const char *dest_host, int dest_port);
+/** @param[out] port the listening port (local for a local forward, the server's for a remote one). */
+XSSH_EXTERN(int) xssh_forward_port(xssh_forward *forward, int *port);
+/** @param[out] out the counters, read atomically enough for progress displays. */
+XSSH_EXTERN(int) xssh_forward_get_stats(xssh_forward *forward, xssh_forward_stats *out);
+/** @param[out] out the last per-connection error ("" if none), allocated; free with xssh_free(). */
+XSSH_EXTERN(int) xssh_forward_last_error(xssh_forward *forward, char **out);
+/** Nonzero in @p running while the forward's thread runs. */
+XSSH_EXTERN(int) xssh_forward_is_running(xssh_forward *forward, int *running);
+/** Stop accepting, close every connection and join the thread. Idempotent. */
+XSSH_EXTERN(int) xssh_forward_stop(xssh_forward *forward);
+/** Take one more reference; returns @p forward. NULL-safe. */
+XSSH_EXTERN(xssh_forward *) xssh_forward_ref(xssh_forward *forward);
+/** Drop a reference; the last one stops the forward. NULL-safe. */
+XSSH_EXTERN(void) xssh_forward_unref(xssh_forward *forward);
+
+/**
+ * ProxyJump: connect @p target (a new session) to @p host:@p port through a
+ * direct-tcpip channel of the authenticated session @p jump, then do the SSH
+ * handshake over it. The target keeps a reference on @p jump (and the thread
+ * carrying the bytes) until its last unref, so hops can be dropped in any order.
+ * Verify the target's host key afterwards as for any session.
+ */
+XSSH_EXTERN(int) xssh_session_connect_via(xssh_session *target, xssh_session *jump, const char *host, int port,
+                                          int timeout_ms);
+
+XSSH_END_DECL
+
+/** @} */
+#endif /* XSSH_TUNNEL_H */

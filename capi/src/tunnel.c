@@ -1,0 +1,818 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Tunnels: direct-tcpip channels, remote listeners, forward servers, ProxyJump.
+ *
+ * A forward server is one thread (the "pump") that moves bytes between TCP
+ * sockets and channels of one session. It makes only non-blocking calls
+ * (xssh__tls_nonblocking = 1) except for channel opens, which are blocking and
+ * serialised with every other open of the session (xssh__open_begin), because
+ * libssh2 keeps one open state machine per session. Each connection ("link")
+ * has a buffer per direction; half-closes are carried both ways (socket EOF →
+ * channel EOF, channel EOF → shutdown(SHUT_WR)). The pump polls its sockets and
+ * the session socket with a short timeout, since another thread using the same
+ * session may read data meant for the pump's channels. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define LINK_BUF (256 * 1024)
+#define POLL_MS 20
+
+/* ---- direct-tcpip ----------------------------------------------------------- */
+
+int xssh_session_direct_tcpip(xssh_channel **out, xssh_session *s, const char *host, int port, const char *shost,
+                              int sport)
+{
+    XSSH__ARG(s, out, "out is NULL");
+    *out = NULL;
+    XSSH__ARG(NULL, s, "session is NULL");
+    XSSH__ARG(s, host && *host, "host is NULL or empty");
+    XSSH__ARG(s, port > 0 && port < 65536, "port must be 1..65535");
+    if (!shost || !*shost)
+        shost = "127.0.0.1";
+    if (sport <= 0)
+        sport = 22;
+    xssh__op op;
+    int rc = xssh__op_begin(&op, s, 1, NULL);
+    if (rc)
+        return rc;
+    xssh__open_begin(s, &op);
+    LIBSSH2_CHANNEL *raw;
+    do {
+        raw = libssh2_channel_direct_tcpip_ex(s->ssh, host, port, shost, sport);
+        rc = raw ? 0 : libssh2_session_last_errno(s->ssh);
+    } while (!raw && rc == LIBSSH2_ERROR_EAGAIN && xssh__op_again(&op, &rc));
+    xssh__open_end(s, &op);
+    if (!raw) {
+        xssh__op_end(&op);
+        if (rc == XSSH_ETIMEOUT || rc == XSSH_ECLOSED)
+            return xssh__fail(s, rc, 0, "direct_tcpip to %s:%d: %s", host, port, xssh_strerror(rc));
+        if (rc == LIBSSH2_ERROR_EAGAIN)
+            return xssh__fail(s, XSSH_EAGAIN, rc, "direct_tcpip to %s:%d: would block", host, port);
+        return xssh__fail_ssh(s, rc, "direct_tcpip: the server could not open a channel to %s:%d", host, port);
+    }
+    rc = xssh__chan_wrap(s, raw, out);
+    xssh__op_end(&op);
+    return rc;
+}
+
+/* ---- listener ------------------------------------------------------------------ */
+
+struct xssh_listener {
+    xssh__refcount refs;
+    xssh_session *s;
+    LIBSSH2_LISTENER *l;
+    int port;
+    _Atomic int closed;
+};
+
+int xssh_session_forward_listen(xssh_listener **out, xssh_session *s, const char *host, int port, int queue_maxsize,
+                                int *bound_port)
+{
+    XSSH__ARG(s, out, "out is NULL");
+    *out = NULL;
+    XSSH__ARG(NULL, s, "session is NULL");
+    XSSH__ARG(s, port >= 0 && port < 65536, "port must be 0..65535");
+    if (queue_maxsize <= 0)
+        queue_maxsize = 16;
+    xssh_listener *l = calloc(1, sizeof *l);
+    if (!l)
+        return xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
+    xssh__op op;
+    int rc = xssh__op_begin(&op, s, 1, NULL);
+    if (rc) {
+        free(l);
+        return rc;
+    }
+    LIBSSH2_LISTENER *raw;
+    int bound = 0;
+    do {
+        raw = libssh2_channel_forward_listen_ex(s->ssh, host && *host ? host : NULL, port, &bound, queue_maxsize);
+        rc = raw ? 0 : libssh2_session_last_errno(s->ssh);
+    } while (!raw && rc == LIBSSH2_ERROR_EAGAIN && xssh__op_again(&op, &rc));
+    if (!raw) {
+        xssh__op_end(&op);
+        free(l);
+        if (rc == XSSH_ETIMEOUT || rc == XSSH_ECLOSED)
+            return xssh__fail(s, rc, 0, "forward_listen on %s:%d: %s", host ? host : "*", port, xssh_strerror(rc));
+        if (rc == LIBSSH2_ERROR_EAGAIN)
+            return xssh__fail(s, XSSH_EAGAIN, rc, "forward_listen: would block");
+        return xssh__fail_ssh(s, rc, "forward_listen: the server refused to listen on %s:%d", host ? host : "*",
+                              port);
+    }
+    xssh__ref_init(&l->refs);
+    l->s = xssh_session_ref(s);
+    l->l = raw;
+    l->port = port ? port : bound;
+    xssh__op_end(&op);
+    if (bound_port)
+        *bound_port = l->port;
+    *out = l;
+    return xssh__ok();
+}
+
+xssh_listener *xssh_listener_ref(xssh_listener *l)
+{
+    if (l)
+        xssh__ref_inc(&l->refs);
+    return l;
+}
+
+void xssh_listener_unref(xssh_listener *l)
+{
+    if (!l || !xssh__ref_dec(&l->refs))
+        return;
+    if (!atomic_load(&l->closed))
+        xssh__session_orphan(l->s, XSSH__ORPHAN_LISTENER, l->l);
+    xssh_session_unref(l->s);
+    free(l);
+}
+
+int xssh_listener_bound_port(xssh_listener *l, int *port)
+{
+    XSSH__ARG(NULL, l, "listener is NULL");
+    XSSH__ARG(l->s, port, "port is NULL");
+    *port = l->port;
+    return xssh__ok();
+}
+
+int xssh_listener_accept(xssh_listener *l, xssh_channel **out)
+{
+    XSSH__ARG(NULL, l, "listener is NULL");
+    XSSH__ARG(l->s, out, "out is NULL");
+    *out = NULL;
+    xssh_session *s = l->s;
+    xssh__op op;
+    int rc = xssh__op_begin(&op, s, 1, &l->closed);
+    if (rc)
+        return rc;
+    LIBSSH2_CHANNEL *raw;
+    do {
+        raw = libssh2_channel_forward_accept(l->l);
+        rc = raw ? 0 : libssh2_session_last_errno(s->ssh);
+    } while (!raw && rc == LIBSSH2_ERROR_EAGAIN && xssh__op_again(&op, &rc));
+    if (!raw) {
+        xssh__op_end(&op);
+        if (rc == XSSH_ETIMEOUT || rc == XSSH_ECLOSED)
+            return xssh__fail(s, rc, 0, "forward_accept on port %d: %s", l->port, xssh_strerror(rc));
+        if (rc == LIBSSH2_ERROR_EAGAIN)
+            return xssh__fail(s, XSSH_EAGAIN, rc, "forward_accept: would block");
+        return xssh__fail_ssh(s, rc, "forward_accept on port %d", l->port);
+    }
+    rc = xssh__chan_wrap(s, raw, out);
+    xssh__op_end(&op);
+    return rc;
+}
+
+int xssh_listener_cancel(xssh_listener *l)
+{
+    XSSH__ARG(NULL, l, "listener is NULL");
+    if (atomic_load(&l->closed))
+        return xssh__ok();
+    xssh_session *s = l->s;
+    xssh__op op;
+    int rc = xssh__op_begin(&op, s, 1, NULL);
+    if (rc) {
+        atomic_store(&l->closed, 1); /* the session is gone: nothing to cancel */
+        return rc == XSSH_ECLOSED ? xssh__ok() : rc;
+    }
+    while ((rc = libssh2_channel_forward_cancel(l->l)) == LIBSSH2_ERROR_EAGAIN && xssh__op_again(&op, &rc))
+        ;
+    if (rc == LIBSSH2_ERROR_EAGAIN) {
+        xssh__op_end(&op);
+        return xssh__fail(s, XSSH_EAGAIN, rc, "forward_cancel: would block");
+    }
+    atomic_store(&l->closed, 1); /* libssh2 freed the listener, whatever rc says */
+    xssh__op_end(&op);
+    return rc && rc != XSSH_ETIMEOUT && rc != XSSH_ECLOSED ? xssh__fail_ssh(s, rc, "forward_cancel") : xssh__ok();
+}
+
+/* ---- the pump: links between sockets and channels ------------------------------ */
+
+typedef struct fwd_link {
+    struct fwd_link *next;
+    int fd;
+    xssh_channel *ch;
+    char *to_ch;          /* socket → channel */
+    size_t to_ch_len, to_ch_off;
+    char *to_fd;          /* channel → socket */
+    size_t to_fd_len, to_fd_off;
+    int fd_eof;           /* read EOF from the socket */
+    int ch_eof_sent;
+    int ch_eof;           /* the channel reached EOF */
+    int fd_shut;          /* shutdown(SHUT_WR) done */
+    int dead;             /* error: tear down */
+} fwd_link;
+
+typedef enum { FWD_LOCAL = 1, FWD_REMOTE, FWD_VIA } fwd_kind;
+
+struct xssh_forward {
+    xssh__refcount refs;
+    xssh_session *s;
+    fwd_kind kind;
+    int listen_fd;            /* local: our listening socket */
+    xssh_listener *listener;  /* remote: the server's */
+    char *dest_host;
+    int dest_port;
+    int port;
+    fwd_link *links;
+    pthread_t thread;
+    int started;
+    _Atomic int stop;
+    _Atomic int running;
+    int wake[2];
+    pthread_mutex_t lock;     /* stats + last_error */
+    xssh_forward_stats stats;
+    char *last_error;
+};
+
+static void fwd_error(xssh_forward *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fwd_error(xssh_forward *f, const char *fmt, ...)
+{
+    char *m = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&m, fmt, ap) < 0)
+        m = NULL;
+    va_end(ap);
+    pthread_mutex_lock(&f->lock);
+    free(f->last_error);
+    f->last_error = m;
+    f->stats.failed++;
+    pthread_mutex_unlock(&f->lock);
+}
+
+static fwd_link *link_new(xssh_forward *f, int fd, xssh_channel *ch)
+{
+    fwd_link *k = calloc(1, sizeof *k);
+    if (k) {
+        k->to_ch = malloc(LINK_BUF);
+        k->to_fd = malloc(LINK_BUF);
+    }
+    if (!k || !k->to_ch || !k->to_fd) {
+        if (k) {
+            free(k->to_ch);
+            free(k->to_fd);
+        }
+        free(k);
+        return NULL;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* fails harmlessly on a socketpair */
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    k->fd = fd;
+    k->ch = ch;
+    k->next = f->links;
+    f->links = k;
+    pthread_mutex_lock(&f->lock);
+    f->stats.accepted++;
+    f->stats.active++;
+    pthread_mutex_unlock(&f->lock);
+    return k;
+}
+
+static void link_free(xssh_forward *f, fwd_link *k)
+{
+    if (k->fd >= 0)
+        close(k->fd);
+    if (k->ch) {
+        xssh_channel_close(k->ch); /* non-blocking on the pump thread; the unref finishes it lazily */
+        xssh_channel_unref(k->ch);
+    }
+    free(k->to_ch);
+    free(k->to_fd);
+    free(k);
+    pthread_mutex_lock(&f->lock);
+    f->stats.active--;
+    pthread_mutex_unlock(&f->lock);
+}
+
+/* Move what can be moved on one fwd_link without blocking. Returns 1 on progress. */
+static int link_step(xssh_forward *f, fwd_link *k)
+{
+    int progress = 0;
+    /* socket → channel */
+    if (k->to_ch_off == k->to_ch_len && !k->fd_eof) {
+        ssize_t n = recv(k->fd, k->to_ch, LINK_BUF, MSG_DONTWAIT);
+        if (n > 0) {
+            k->to_ch_len = (size_t)n;
+            k->to_ch_off = 0;
+            progress = 1;
+        } else if (n == 0) {
+            k->fd_eof = 1;
+            progress = 1;
+        } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            k->fd_eof = 1; /* reset by the peer: treat as end of input */
+        }
+    }
+    while (k->to_ch_off < k->to_ch_len) {
+        size_t w = 0;
+        int rc = xssh_channel_write(k->ch, k->to_ch + k->to_ch_off, k->to_ch_len - k->to_ch_off, &w);
+        k->to_ch_off += w;
+        if (w) {
+            progress = 1;
+            pthread_mutex_lock(&f->lock);
+            f->stats.bytes_out += w;
+            pthread_mutex_unlock(&f->lock);
+        }
+        if (rc == XSSH_EAGAIN)
+            break;
+        if (rc < 0) {
+            fwd_error(f, "writing to the channel: %s", xssh_error_last()->message);
+            k->dead = 1;
+            return 1;
+        }
+    }
+    if (k->fd_eof && k->to_ch_off == k->to_ch_len && !k->ch_eof_sent) {
+        int rc = xssh_channel_send_eof(k->ch);
+        if (rc == XSSH_OK || (rc < 0 && rc != XSSH_EAGAIN)) {
+            k->ch_eof_sent = 1;
+            progress = 1;
+        }
+    }
+    /* channel → socket */
+    if (k->to_fd_off == k->to_fd_len && !k->ch_eof) {
+        size_t got = 0;
+        int rc = xssh_channel_read(k->ch, k->to_fd, LINK_BUF, &got);
+        if (rc >= 0 && got > 0) {
+            k->to_fd_len = got;
+            k->to_fd_off = 0;
+            progress = 1;
+            pthread_mutex_lock(&f->lock);
+            f->stats.bytes_in += got;
+            pthread_mutex_unlock(&f->lock);
+        } else if (rc == XSSH_EAGAIN) {
+            int e = 0;
+            if (xssh_channel_eof(k->ch, &e) == XSSH_OK && e) {
+                k->ch_eof = 1;
+                progress = 1;
+            }
+        } else if (rc >= 0) {
+            k->ch_eof = 1; /* a read of 0 bytes: EOF */
+            progress = 1;
+        } else {
+            k->ch_eof = 1;
+            fwd_error(f, "reading from the channel: %s", xssh_error_last()->message);
+            k->dead = 1;
+            return 1;
+        }
+    }
+    while (k->to_fd_off < k->to_fd_len) {
+        ssize_t n = send(k->fd, k->to_fd + k->to_fd_off, k->to_fd_len - k->to_fd_off, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0) {
+            k->to_fd_off += (size_t)n;
+            progress = 1;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+            break;
+        } else {
+            /* the local peer went away: drop what the channel still sends */
+            k->to_fd_off = k->to_fd_len;
+            k->ch_eof = 1;
+            k->fd_eof = 1;
+            break;
+        }
+    }
+    if (k->ch_eof && k->to_fd_off == k->to_fd_len && !k->fd_shut) {
+        shutdown(k->fd, SHUT_WR);
+        k->fd_shut = 1;
+        progress = 1;
+    }
+    return progress;
+}
+
+static int link_done(const fwd_link *k)
+{
+    return k->dead || (k->fd_eof && k->ch_eof_sent && k->ch_eof && k->fd_shut && k->to_ch_off == k->to_ch_len &&
+                       k->to_fd_off == k->to_fd_len);
+}
+
+/* Blocking channel opens from the pump thread (serialised with other opens). */
+static int open_direct(xssh_forward *f, xssh_channel **ch)
+{
+    xssh__tls_nonblocking = 2;
+    int rc = xssh_session_direct_tcpip(ch, f->s, f->dest_host, f->dest_port, "127.0.0.1", 0);
+    xssh__tls_nonblocking = 1;
+    return rc;
+}
+
+static int tcp_connect(const char *host, int port, char *err, size_t errlen)
+{
+    char ps[16];
+    snprintf(ps, sizeof ps, "%d", port);
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_socktype = SOCK_STREAM;
+    int g = getaddrinfo(host, ps, &hints, &res);
+    if (g) {
+        snprintf(err, errlen, "cannot resolve %s: %s", host, gai_strerror(g));
+        return -1;
+    }
+    int fd = -1;
+    for (struct addrinfo *a = res; a; a = a->ai_next) {
+        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd < 0)
+            continue;
+        if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
+            break;
+        snprintf(err, errlen, "cannot connect to %s:%d: %s", host, port, strerror(errno));
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+static void accept_new(xssh_forward *f)
+{
+    if (f->kind == FWD_LOCAL) {
+        for (;;) {
+            int fd = accept4(f->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+            if (fd < 0)
+                return;
+            xssh_channel *ch = NULL;
+            if (open_direct(f, &ch) != XSSH_OK) {
+                fwd_error(f, "local forward to %s:%d: %s", f->dest_host, f->dest_port, xssh_error_last()->message);
+                close(fd);
+                continue;
+            }
+            if (!link_new(f, fd, ch)) {
+                fwd_error(f, "out of memory");
+                close(fd);
+                xssh_channel_unref(ch);
+            }
+        }
+    } else if (f->kind == FWD_REMOTE) {
+        for (;;) {
+            xssh_channel *ch = NULL;
+            int rc = xssh_listener_accept(f->listener, &ch);
+            if (rc != XSSH_OK) {
+                if (rc != XSSH_EAGAIN)
+                    fwd_error(f, "remote forward: accept: %s", xssh_error_last()->message);
+                return;
+            }
+            char err[256] = "";
+            int fd = tcp_connect(f->dest_host, f->dest_port, err, sizeof err);
+            if (fd < 0) {
+                fwd_error(f, "remote forward: %s", err);
+                xssh_channel_close(ch);
+                xssh_channel_unref(ch);
+                continue;
+            }
+            if (!link_new(f, fd, ch)) {
+                fwd_error(f, "out of memory");
+                close(fd);
+                xssh_channel_unref(ch);
+            }
+        }
+    }
+}
+
+static void *pump(void *arg)
+{
+    xssh_forward *f = arg;
+    xssh__tls_nonblocking = 1;
+    int sess_fd = -1;
+    xssh_session_socket(f->s, &sess_fd);
+    while (!atomic_load(&f->stop)) {
+        int progress = 1;
+        for (int rounds = 0; progress && rounds < 64 && !atomic_load(&f->stop); rounds++) {
+            progress = 0;
+            accept_new(f);
+            for (fwd_link **pp = &f->links; *pp;) {
+                fwd_link *k = *pp;
+                progress |= link_step(f, k);
+                if (link_done(k)) {
+                    *pp = k->next;
+                    link_free(f, k);
+                    progress = 1;
+                } else {
+                    pp = &k->next;
+                }
+            }
+            if (f->kind == FWD_VIA && !f->links)
+                goto out; /* the carried session is gone */
+        }
+        /* wait for any socket, the session, or stop */
+        size_t n = 0, cap = 3;
+        for (fwd_link *k = f->links; k; k = k->next)
+            cap++;
+        struct pollfd *p = calloc(cap, sizeof *p);
+        if (!p)
+            break;
+        p[n++] = (struct pollfd){f->wake[0], POLLIN, 0};
+        if (sess_fd >= 0) {
+            int dirs = 0;
+            xssh_session_block_directions(f->s, &dirs);
+            p[n++] = (struct pollfd){sess_fd, (short)(POLLIN | ((dirs & XSSH_BLOCK_OUTBOUND) ? POLLOUT : 0)), 0};
+        }
+        if (f->kind == FWD_LOCAL)
+            p[n++] = (struct pollfd){f->listen_fd, POLLIN, 0};
+        for (fwd_link *k = f->links; k; k = k->next) {
+            short ev = 0;
+            if (k->to_ch_off == k->to_ch_len && !k->fd_eof)
+                ev |= POLLIN;
+            if (k->to_fd_off < k->to_fd_len)
+                ev |= POLLOUT;
+            if (ev)
+                p[n++] = (struct pollfd){k->fd, ev, 0};
+        }
+        poll(p, (nfds_t)n, POLL_MS);
+        if (p[0].revents & POLLIN) {
+            char c[16];
+            while (read(f->wake[0], c, sizeof c) > 0)
+                ;
+        }
+        free(p);
+    }
+out:
+    while (f->links) {
+        fwd_link *k = f->links;
+        f->links = k->next;
+        link_free(f, k);
+    }
+    atomic_store(&f->running, 0);
+    return NULL;
+}
+
+static xssh_forward *fwd_alloc(xssh_session *s, fwd_kind kind, const char *dest_host, int dest_port)
+{
+    xssh_forward *f = calloc(1, sizeof *f);
+    if (!f)
+        return NULL;
+    xssh__ref_init(&f->refs);
+    f->kind = kind;
+    f->listen_fd = -1;
+    f->wake[0] = f->wake[1] = -1;
+    f->dest_port = dest_port;
+    f->dest_host = dest_host ? xssh__strdup(dest_host) : NULL;
+    pthread_mutex_init(&f->lock, NULL);
+    if ((dest_host && !f->dest_host) || pipe2(f->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+        free(f->dest_host);
+        pthread_mutex_destroy(&f->lock);
+        free(f);
+        return NULL;
+    }
+    f->s = xssh_session_ref(s);
+    return f;
+}
+
+static void fwd_free(xssh_forward *f)
+{
+    if (f->listen_fd >= 0)
+        close(f->listen_fd);
+    if (f->listener) {
+        if (f->s && atomic_load(&f->s->state) == XSSH__STATE_READY)
+            xssh_listener_cancel(f->listener);
+        xssh_listener_unref(f->listener);
+    }
+    close(f->wake[0]);
+    close(f->wake[1]);
+    free(f->dest_host);
+    free(f->last_error);
+    pthread_mutex_destroy(&f->lock);
+    xssh_session_unref(f->s);
+    free(f);
+}
+
+static int fwd_start(xssh_forward *f)
+{
+    atomic_store(&f->running, 1);
+    if (pthread_create(&f->thread, NULL, pump, f) != 0) {
+        atomic_store(&f->running, 0);
+        return -1;
+    }
+    f->started = 1;
+    return 0;
+}
+
+int xssh_forward_local(xssh_forward **out, xssh_session *s, const char *bind_host, int bind_port,
+                       const char *dest_host, int dest_port)
+{
+    XSSH__ARG(s, out, "out is NULL");
+    *out = NULL;
+    XSSH__ARG(NULL, s, "session is NULL");
+    XSSH__ARG(s, dest_host && *dest_host, "dest_host is NULL or empty");
+    XSSH__ARG(s, dest_port > 0 && dest_port < 65536, "dest_port must be 1..65535");
+    XSSH__ARG(s, bind_port >= 0 && bind_port < 65536, "bind_port must be 0..65535");
+    int st = atomic_load(&s->state);
+    if (st != XSSH__STATE_READY)
+        return xssh__fail(s, st == XSSH__STATE_CLOSED ? XSSH_ECLOSED : XSSH_ENOTCONNECTED, 0,
+                          "forward_local: the session is %s", st == XSSH__STATE_CLOSED ? "closed" : "not connected");
+    if (!bind_host || !*bind_host)
+        bind_host = "127.0.0.1";
+    char ps[16];
+    snprintf(ps, sizeof ps, "%d", bind_port);
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    int g = getaddrinfo(bind_host, ps, &hints, &res);
+    if (g)
+        return xssh__fail(s, XSSH_ERESOLVE, 0, "forward_local: cannot resolve %s: %s", bind_host, gai_strerror(g));
+    int fd = -1, err = 0;
+    for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
+        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
+        if (fd < 0)
+            continue;
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, a->ai_addr, a->ai_addrlen) != 0 || listen(fd, 128) != 0) {
+            err = errno;
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(res);
+    if (fd < 0)
+        return xssh__fail(s, XSSH_ECONNECT, 0, "forward_local: cannot listen on %s:%d: %s", bind_host, bind_port,
+                          strerror(err ? err : EADDRNOTAVAIL));
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    int port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                        : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    xssh_forward *f = fwd_alloc(s, FWD_LOCAL, dest_host, dest_port);
+    if (!f) {
+        close(fd);
+        return xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
+    }
+    f->listen_fd = fd;
+    f->port = port;
+    if (fwd_start(f) != 0) {
+        fwd_free(f);
+        return xssh__fail(s, XSSH_ENOMEM, 0, "forward_local: cannot start the forwarding thread");
+    }
+    *out = f;
+    return xssh__ok();
+}
+
+int xssh_forward_remote(xssh_forward **out, xssh_session *s, const char *listen_host, int listen_port,
+                        const char *dest_host, int dest_port)
+{
+    XSSH__ARG(s, out, "out is NULL");
+    *out = NULL;
+    XSSH__ARG(NULL, s, "session is NULL");
+    XSSH__ARG(s, dest_host && *dest_host, "dest_host is NULL or empty");
+    XSSH__ARG(s, dest_port > 0 && dest_port < 65536, "dest_port must be 1..65535");
+    xssh_listener *l = NULL;
+    int bound = 0;
+    int rc = xssh_session_forward_listen(&l, s, listen_host, listen_port, 0, &bound);
+    if (rc)
+        return rc;
+    xssh_forward *f = fwd_alloc(s, FWD_REMOTE, dest_host, dest_port);
+    if (!f) {
+        xssh_listener_unref(l);
+        return xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
+    }
+    f->listener = l;
+    f->port = bound;
+    if (fwd_start(f) != 0) {
+        fwd_free(f);
+        return xssh__fail(s, XSSH_ENOMEM, 0, "forward_remote: cannot start the forwarding thread");
+    }
+    *out = f;
+    return xssh__ok();
+}
+
+int xssh_forward_port(xssh_forward *f, int *port)
+{
+    XSSH__ARG(NULL, f, "forward is NULL");
+    XSSH__ARG(NULL, port, "port is NULL");
+    *port = f->port;
+    return xssh__ok();
+}
+
+int xssh_forward_get_stats(xssh_forward *f, xssh_forward_stats *out)
+{
+    XSSH__ARG(NULL, f, "forward is NULL");
+    XSSH__ARG(NULL, out, "out is NULL");
+    pthread_mutex_lock(&f->lock);
+    *out = f->stats;
+    pthread_mutex_unlock(&f->lock);
+    return xssh__ok();
+}
+
+int xssh_forward_last_error(xssh_forward *f, char **out)
+{
+    XSSH__ARG(NULL, f, "forward is NULL");
+    XSSH__ARG(NULL, out, "out is NULL");
+    pthread_mutex_lock(&f->lock);
+    *out = xssh__strdup(f->last_error ? f->last_error : "");
+    pthread_mutex_unlock(&f->lock);
+    return *out ? xssh__ok() : xssh__fail(NULL, XSSH_ENOMEM, 0, "out of memory");
+}
+
+int xssh_forward_is_running(xssh_forward *f, int *running)
+{
+    XSSH__ARG(NULL, f, "forward is NULL");
+    XSSH__ARG(NULL, running, "running is NULL");
+    *running = atomic_load(&f->running);
+    return xssh__ok();
+}
+
+int xssh_forward_stop(xssh_forward *f)
+{
+    XSSH__ARG(NULL, f, "forward is NULL");
+    atomic_store(&f->stop, 1);
+    ssize_t w = write(f->wake[1], "x", 1);
+    (void)w;
+    if (f->started && !pthread_equal(f->thread, pthread_self())) {
+        pthread_join(f->thread, NULL);
+        f->started = 0;
+    }
+    return xssh__ok();
+}
+
+xssh_forward *xssh_forward_ref(xssh_forward *f)
+{
+    if (f)
+        xssh__ref_inc(&f->refs);
+    return f;
+}
+
+void xssh_forward_unref(xssh_forward *f)
+{
+    if (!f || !xssh__ref_dec(&f->refs))
+        return;
+    xssh_forward_stop(f);
+    fwd_free(f);
+}
+
+/* ---- ProxyJump -------------------------------------------------------------------- */
+
+/* Re-record the calling thread's last error on the target with context. The
+   message is copied first: it lives in the buffer that xssh__fail rewrites. */
+static int fail_via(xssh_session *target, int rc, const char *host, int port)
+{
+    const xssh_error *e = xssh_error_last();
+    int l2 = e->libssh2_code;
+    char *m = xssh__strdup(e->message ? e->message : "");
+    rc = xssh__fail(target, rc, l2, "connect_via %s:%d: %s", host, port, m ? m : "");
+    free(m);
+    return rc;
+}
+
+static void via_release(void *p)
+{
+    xssh_forward_unref((xssh_forward *)p); /* the socket is closed: the pump sees EOF */
+}
+
+int xssh_session_connect_via(xssh_session *target, xssh_session *jump, const char *host, int port, int timeout_ms)
+{
+    XSSH__ARG(NULL, target, "target session is NULL");
+    XSSH__ARG(target, jump, "jump session is NULL");
+    XSSH__ARG(target, jump != target, "a session cannot jump through itself");
+    XSSH__ARG(target, host && *host, "host is NULL or empty");
+    XSSH__ARG(target, port > 0 && port < 65536, "port must be 1..65535");
+    if (atomic_load(&target->state) != XSSH__STATE_NEW || target->via)
+        return xssh__fail(target, XSSH_EARG, 0, "connect_via: the target session is already connected");
+    xssh_channel *ch = NULL;
+    int rc = xssh_session_direct_tcpip(&ch, jump, host, port, NULL, 0);
+    if (rc)
+        return fail_via(target, rc, host, port);
+    int sp[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0) {
+        xssh_channel_unref(ch);
+        return xssh__fail(target, XSSH_ECONNECT, 0, "connect_via: socketpair: %s", strerror(errno));
+    }
+    xssh_forward *f = fwd_alloc(jump, FWD_VIA, NULL, 0);
+    if (!f || !link_new(f, sp[1], ch)) {
+        if (f)
+            fwd_free(f);
+        close(sp[0]);
+        close(sp[1]);
+        xssh_channel_unref(ch);
+        return xssh__fail(target, XSSH_ENOMEM, 0, "out of memory");
+    }
+    f->port = port;
+    if (fwd_start(f) != 0) {
+        fwd_free(f); /* frees the fwd_link's socket and channel */
+        close(sp[0]);
+        return xssh__fail(target, XSSH_ENOMEM, 0, "connect_via: cannot start the carrying thread");
+    }
+    free(target->host);
+    target->host = xssh__strdup(host);
+    target->port = port;
+    long saved = target->timeout_ms;
+    if (timeout_ms > 0)
+        target->timeout_ms = timeout_ms;
+    rc = xssh_session_handshake(target, sp[0]);
+    target->timeout_ms = saved;
+    xssh__lock(target);
+    target->owns_fd = 1; /* closed with the session, which stops the pump */
+    target->via = f;
+    target->via_release = via_release;
+    xssh__unlock(target);
+    if (rc)
+        return fail_via(target, rc, host, port);
+    return xssh__ok();
+}
