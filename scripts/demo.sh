@@ -17,3 +17,5 @@ echo "== C demo =="
 build/examples/c/demo "$XSSH_TEST_HOST" "$XSSH_TEST_PORT" "$XSSH_TEST_USER" "$XSSH_TEST_KEY_ED25519" "$dir/demo_known_hosts"
 echo "== Python demo =="
 PYTHONPATH=build/python /usr/bin/python3 examples/python/demo.py
+echo "== Lua demo =="
+LUA_CPATH="build/lua/?.so;;" LUA_PATH="bindings/lua/?.lua;;" lua5.4 examples/lua/demo.lua

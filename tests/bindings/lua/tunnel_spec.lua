@@ -1,0 +1,89 @@
+-- SPDX-License-Identifier: BSD-3-Clause
+-- Tunnels through the Lua module: direct-tcpip, local/remote forwards, listeners, ProxyJump.
+local xssh = require "xssh"
+local E = require "xssh_test_env"
+
+-- connect to 127.0.0.1:port from a python3 child and return what it received first
+local function python_peek(port)
+  local p = io.popen(string.format([[python3 -c "
+import socket, sys
+s = socket.create_connection(('127.0.0.1', %d), timeout=10)
+sys.stdout.write(s.recv(100).decode('latin-1'))"]], port))
+  local out = p:read("a")
+  p:close()
+  return out
+end
+
+describe("tunnels", function()
+  it("direct_tcpip reaches the sshd's own banner", function()
+    local s <close> = E.session()
+    if not s.direct_tcpip then pending("no tunnels in this build") return end
+    local ch <close> = s:direct_tcpip(E.host, E.port)
+    local n, data = ch:read(100)
+    assert.truthy(n > 0)
+    assert.matches("^SSH%-2%.0%-", data)
+  end)
+
+  it("forward_local: a local port carried to the server, stats, <close> stops it", function()
+    local s <close> = E.session()
+    if not s.forward_local then pending("no tunnels in this build") return end
+    local outer
+    do
+      local f <close> = s:forward_local(nil, 0, E.host, E.port)
+      outer = f
+      local port = f:port()
+      assert.truthy(port > 0)
+      assert.is_true(f:is_running())
+      assert.matches("^SSH%-2%.0%-", python_peek(port))
+      local accepted, active, failed, bytes_out, bytes_in = f:stats()
+      assert.truthy(accepted >= 1)
+      assert.equal("integer", math.type(active))
+      assert.equal(0, failed)
+      assert.equal("integer", math.type(bytes_out))
+      assert.truthy(bytes_in > 0)
+      assert.equal("string", type(f:last_error() or ""))
+    end
+    assert.is_false(outer:is_running())
+  end)
+
+  it("forward_listen + forward_accept: a connection made on the server", function()
+    local s <close> = E.session()
+    if not s.forward_listen then pending("no tunnels in this build") return end
+    local l <close> = s:forward_listen(0)
+    local port = l:bound_port()
+    assert.truthy(port > 0)
+    local s2 <close> = E.session()
+    local r = s2:run(string.format(
+      [[(sleep 0.3; bash -c 'printf "hi\0there" > /dev/tcp/127.0.0.1/%d') >/dev/null 2>&1 &]], port))
+    assert.equal(0, r.exit_status)
+    local ch <close> = l:forward_accept()
+    local got = {}
+    while true do
+      local n, data = ch:read(100)
+      if n == 0 then break end
+      got[#got + 1] = data
+    end
+    assert.equal("hi\0there", table.concat(got))
+  end)
+
+  it("connect_via: a session through a jump session", function()
+    local jump <close> = E.session()
+    if not jump.connect_via then pending("no tunnels in this build") return end
+    local t <close> = xssh.Session()
+    t:connect_via(jump, E.host, E.port)
+    t:verify_host(E.host, E.port, xssh.HOSTKEY_STRICT, E.known_hosts)
+    t:userauth_publickey_fromfile(E.user, E.key)
+    assert.equal("via\n", t:run("echo via").stdout)
+  end)
+
+  it("a forward outlives its session's Lua object", function()
+    local s = E.session()
+    if not s.forward_local then pending("no tunnels in this build") return end
+    local f = s:forward_local(nil, 0, E.host, E.port)
+    s = nil
+    collectgarbage("collect")
+    assert.matches("^SSH%-2%.0%-", python_peek(f:port()))
+    f = nil
+    collectgarbage("collect")
+  end)
+end)
