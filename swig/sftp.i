@@ -34,6 +34,8 @@
 %rename(put) xssh_sftp::put_swig;
 %rename(get_buffer) xssh_sftp::get_buffer_swig;
 %rename(put_buffer) xssh_sftp::put_buffer_swig;
+%rename(get_fd) xssh_sftp::get_fd_swig;
+%rename(put_fd) xssh_sftp::put_fd_swig;
 %rename(read) xssh_sftp_file::read_swig;
 %rename(write) xssh_sftp_file::write_swig;
 %rename(seek) xssh_sftp_file::seek_swig;
@@ -135,6 +137,25 @@ struct xssh_sftp_file {};
     uint64_t n = 0;
     xssh_swig_opts(&o, PROGRESS_CB, PROGRESS_UD, atomic, 0, mode);
     int rc = xssh_sftp_put_buffer($self, IN_BYTES, IN_LEN, remote, &o, &n);
+    *OUTPUT = (size_t)n;
+    return rc;
+  }
+  /* to / from an open descriptor, at its current position */
+  xssh_err get_fd_swig(xssh_progress_cb PROGRESS_CB, void *PROGRESS_UD, const char *remote, int fd,
+                       size_t *OUTPUT, size_t chunk_size = 0) {
+    xssh_transfer_opts o;
+    uint64_t n = 0;
+    xssh_swig_opts(&o, PROGRESS_CB, PROGRESS_UD, 0, chunk_size, 0);
+    int rc = xssh_sftp_get_fd($self, remote, fd, &o, &n);
+    *OUTPUT = (size_t)n;
+    return rc;
+  }
+  xssh_err put_fd_swig(xssh_progress_cb PROGRESS_CB, void *PROGRESS_UD, int fd, const char *remote,
+                       size_t *OUTPUT, int atomic = 0, size_t chunk_size = 0, long mode = 0) {
+    xssh_transfer_opts o;
+    uint64_t n = 0;
+    xssh_swig_opts(&o, PROGRESS_CB, PROGRESS_UD, atomic, chunk_size, mode);
+    int rc = xssh_sftp_put_fd($self, fd, remote, &o, &n);
     *OUTPUT = (size_t)n;
     return rc;
   }

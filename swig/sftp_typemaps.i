@@ -35,7 +35,9 @@
 
 /* no progress unless the language supplies a callback typemap */
 #ifndef XSSH_PROGRESS_TYPEMAP
-%typemap(in, numinputs=0) (xssh_progress_cb PROGRESS_CB, void *PROGRESS_UD) "$1 = NULL; $2 = NULL;"
+/* (two one-argument typemaps: SWIG's Lua backend miscounts a multi-argument one without inputs) */
+%typemap(in, numinputs=0) xssh_progress_cb PROGRESS_CB "$1 = NULL;"
+%typemap(in, numinputs=0) void *PROGRESS_UD "$1 = NULL;"
 #endif
 
 /* a macro, not a function: the Session %extend bodies are emitted with session.i,

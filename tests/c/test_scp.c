@@ -320,6 +320,7 @@ Test(scp, progress_and_cancel, .timeout = 120)
     xssh_transfer_opts o = {0};
     o.progress = on_progress;
     o.userdata = &p;
+    o.chunk_size = 32768; /* several reads/writes even for the small valgrind size */
     cr_assert_eq(xssh_session_scp_put(s, src, remote, &o, NULL), XSSH_OK, "%s", last_msg());
     cr_assert_eq(p.last_done, n);
     cr_assert_eq(p.total, n);

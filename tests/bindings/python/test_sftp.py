@@ -447,3 +447,26 @@ def test_nonblocking_read_write_resume(session, sftp, rdir):
     finally:
         session.set_blocking(True)
         fh.close()
+
+
+def test_get_put_fd(sftp, rdir, tmpdir_path):
+    data = os.urandom(200000)
+    src = os.path.join(tmpdir_path, "src")
+    with open(src, "wb") as f:
+        f.write(data)
+    remote = os.path.join(rdir, "fd")
+    with open(src, "rb") as f:
+        f.seek(1000)
+        assert sftp.put_fd(f.fileno(), remote) == len(data) - 1000
+    with open(remote, "rb") as f:
+        assert f.read() == data[1000:]
+    dst = os.path.join(tmpdir_path, "dst")
+    with open(dst, "wb") as f:
+        f.write(b"head")
+        f.flush()
+        assert sftp.get_fd(remote, f) == len(data) - 1000
+    with open(dst, "rb") as f:
+        assert f.read() == b"head" + data[1000:]
+    with pytest.raises(E.SFTPNoSuchFileError):
+        with open(dst, "wb") as f:
+            sftp.get_fd(os.path.join(rdir, "missing"), f)
