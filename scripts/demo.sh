@@ -19,3 +19,5 @@ echo "== Python demo =="
 PYTHONPATH=build/python /usr/bin/python3 examples/python/demo.py
 echo "== Lua demo =="
 LUA_CPATH="build/lua/?.so;;" LUA_PATH="bindings/lua/?.lua;;" lua5.4 examples/lua/demo.lua
+echo "== Ruby demo =="
+ruby -I build/ruby -I bindings/ruby/lib examples/ruby/demo.rb
