@@ -26,7 +26,7 @@ class CMakeBuild(build_ext):
         subprocess.check_call(["cmake", "-S", ROOT, "-B", build_dir, "-DCMAKE_BUILD_TYPE=Release",
                                "-DXSSH_TESTS=OFF", "-DXSSH_LUA=OFF", "-DXSSH_RUBY=OFF",
                                "-DPython3_EXECUTABLE=" + sys.executable])
-        subprocess.check_call(["cmake", "--build", build_dir, "--target", "xssh_python", "-j", "2"])
+        subprocess.check_call(["cmake", "--build", build_dir, "--target", "xssh_python", "xssh_python_stubs", "-j", "2"])
         target = os.path.dirname(os.path.abspath(self.get_ext_fullpath(ext.name)))
         os.makedirs(target, exist_ok=True)
         for f in glob.glob(os.path.join(build_dir, "python", "xssh", "*")):

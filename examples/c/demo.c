@@ -33,7 +33,7 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *host = argv[1], *user = argv[3], *key = argv[4], *known_hosts = argv[5];
-    const char *command = argc > 6 ? argv[6] : "echo hello from $(uname -n); exit 3";
+    const char *command = argc > 6 ? argv[6] : "echo me; exit 2";
     int port = atoi(argv[2]), rc;
 
     printf("xssh %s: %s\n", xssh_version(), xssh_capabilities());
@@ -63,7 +63,17 @@ int main(int argc, char **argv)
     if ((rc = xssh_session_userauth_publickey_fromfile(s, user, key, NULL, NULL)))
         return fail("userauth_publickey_fromfile", rc);
     printf("authenticated as %s\n", user);
-    (void)command; /* run() arrives with channels (issue 3) */
+    xssh_run_result *r = NULL;
+    if ((rc = xssh_session_run(s, command, NULL, &r)))
+        return fail("run", rc);
+    printf("$ %s\n", command);
+    fwrite(r->out, 1, r->out_len, stdout);
+    fwrite(r->err, 1, r->err_len, stderr);
+    if (r->have_exit_status)
+        printf("exit status: %d\n", r->exit_status);
+    else
+        printf("exit status: none (signal %s)\n", r->exit_signal ? r->exit_signal : "?");
+    xssh_run_result_free(r);
     xssh_session_disconnect(s);
     xssh_session_unref(s);
     return 0;

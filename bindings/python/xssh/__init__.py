@@ -7,7 +7,8 @@ imports to ``xssh`` (``from xssh.session import Session``). On top of that:
 import os as _os
 
 from . import core as _c
-from .core import Agent, KnownHost, KnownHostEntry, PublicKey, Session  # noqa: F401
+from .core import (Agent, Channel, Forward, KnownHost, KnownHostEntry, Listener, PublicKey,  # noqa: F401
+                   PublicKeySystem, Session, SFTP, SFTPHandle)
 from .exceptions import SSH2Error  # noqa: F401
 
 __version__ = _c.version()

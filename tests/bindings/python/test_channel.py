@@ -159,8 +159,11 @@ def test_binary_cat_round_trip_nonblocking(session):
             select.select(r or [sock], w, [], 0.1)
     assert b"".join(back) == data
     assert eagains > 0
+    while not eof_sent:  # all data may have come back before EOF was sent
+        eof_sent = chan.send_eof() == 0
     # the server's EOF before closing (closing earlier may beat the exit status)
     while True:
+        assert time.time() < deadline
         n, chunk = chan.read()
         if n == EAGAIN:
             select.select([sock], [], [], 0.1)
@@ -328,3 +331,23 @@ def test_threads_two_channels_one_session(session):
     for t in threads:
         t.join(120)
     assert not errors
+
+
+def test_two_blocking_runs_in_two_threads_overlap(env):
+    """The GIL is released around run(): two sessions' blocking runs overlap."""
+    import time as _time
+    sessions = [xssh.connect(env.host, env.port, env.user, key=env.key, known_hosts=env.known_hosts)
+                for _ in range(2)]
+    t0 = _time.monotonic()
+    sessions[0].run("sleep 1")
+    one = _time.monotonic() - t0
+    results = []
+    ts = [threading.Thread(target=lambda s=s: results.append(s.run("sleep 1; echo done").stdout)) for s in sessions]
+    t0 = _time.monotonic()
+    [t.start() for t in ts]
+    [t.join(30) for t in ts]
+    both = _time.monotonic() - t0
+    assert results == [b"done\n", b"done\n"]
+    assert both < one * 1.6, "two runs in two threads took %.2fs, one took %.2fs" % (both, one)
+    for s in sessions:
+        s.close()

@@ -115,3 +115,19 @@ def test_other_modules():
         assert hasattr(SFTPAttributes, a), a
     for a in "f_bsize f_frsize f_blocks f_bfree f_bavail f_files f_ffree f_favail f_fsid f_flag f_namemax".split():
         assert hasattr(SFTPStatVFS, a), a
+
+
+def test_type_stubs_cover_the_module():
+    """The generated .pyi stubs name every public class and method, so editors complete them."""
+    import os
+    import xssh.core as core
+    d = os.path.dirname(core.__file__)
+    text = open(os.path.join(d, "core.pyi")).read()
+    assert os.path.exists(os.path.join(d, "py.typed"))
+    for cls in ("Session", "Channel", "SFTP", "SFTPHandle", "Listener", "Agent", "KnownHost"):
+        assert "class %s:" % cls in text, cls
+        for m in vars(getattr(core, cls)):
+            if not m.startswith("_") and m not in ("thisown", "this") and callable(getattr(getattr(core, cls), m)):
+                assert "def %s(" % m in text, "%s.%s missing from core.pyi" % (cls, m)
+    init = open(os.path.join(d, "__init__.pyi")).read()
+    assert "def connect(" in init
