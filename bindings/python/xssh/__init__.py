@@ -91,11 +91,12 @@ def _connect_one(host, port, user, key, passphrase, password, agent, known_hosts
             s.connect_via(via, host, port, int(timeout * 1000) if timeout else 0)
         else:
             s.connect(host, port, int(timeout * 1000) if timeout else 0)
-        s.verify_host(host, port, _policy(host_key_policy), known_hosts)
+        s.verify_host(host, port, _policy(host_key_policy),
+                      _os.path.expanduser(_os.fspath(known_hosts)) if known_hosts else None)
         if timeout:
             s.set_timeout(int(timeout * 1000))
         if key is not None:
-            s.userauth_publickey_fromfile(user, _os.fspath(key), passphrase)
+            s.userauth_publickey_fromfile(user, _os.path.expanduser(_os.fspath(key)), passphrase)
         elif password is not None:
             s.userauth_password(user, password)
         elif agent:
