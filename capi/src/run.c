@@ -17,7 +17,7 @@
 #include "internal.h"
 
 #define CHUNK 65536
-#define CLOSE_GRACE_MS 3000
+#define CLOSE_GRACE_MS 250 /* sshd may not answer CLOSE while the command runs: do not wait long */
 
 typedef struct buf {
     char *p;

@@ -363,9 +363,46 @@ void xssh__open_end(xssh_session *s, const xssh__op *op)
         pthread_mutex_unlock(&s->open_lock);
 }
 
+/* libssh2 1.10 keeps a half-sent packet and completes it with the NEXT send
+   call of any caller, reporting that caller's own data as sent (lost). So a call
+   that stopped with output pending must be retried before the lock is released:
+   wait for the socket to drain while holding it (blocking ops: up to the
+   deadline; non-blocking ops: briefly, then EAGAIN as usual). */
+static int finish_pending_output(xssh__op *op, int *rc)
+{
+    xssh_session *s = op->s;
+    if (!s->ssh || !(libssh2_session_block_directions(s->ssh) & LIBSSH2_SESSION_BLOCK_OUTBOUND))
+        return 0;
+    int timeout = op->blocking ? -1 : 100;
+    if (op->deadline_ms) {
+        int64_t left = op->deadline_ms - xssh__now_ms();
+        if (left <= 0) {
+            *rc = XSSH_ETIMEOUT;
+            return -1;
+        }
+        if (timeout < 0 || left < timeout)
+            timeout = left > 0x7fffffff ? 0x7fffffff : (int)left;
+    }
+    struct pollfd p = {s->fd, POLLOUT, 0};
+    int n;
+    do {
+        n = poll(&p, 1, timeout);
+    } while (n < 0 && errno == EINTR);
+    if (atomic_load(&s->state) == XSSH__STATE_CLOSED || (op->closed && atomic_load(op->closed))) {
+        *rc = XSSH_ECLOSED;
+        return -1;
+    }
+    return n > 0 ? 1 : 0;
+}
+
 int xssh__op_again(xssh__op *op, int *rc)
 {
-    if (*rc != LIBSSH2_ERROR_EAGAIN || !op->blocking)
+    if (*rc != LIBSSH2_ERROR_EAGAIN)
+        return 0;
+    int f = finish_pending_output(op, rc);
+    if (f != 0)
+        return f > 0; /* 1: retry the same call at once, lock held; -1: *rc set */
+    if (!op->blocking)
         return 0;
     xssh_session *s = op->s;
     int dirs = s->ssh ? libssh2_session_block_directions(s->ssh) : 0;

@@ -305,6 +305,11 @@ Test(channel, cat_binary_nonblocking, .timeout = 180)
     cr_assert_eq(memcmp(data, back, n), 0, "byte-exact round trip");
     cr_assert_gt(eagains, 0, "non-blocking mode reported EAGAIN at least once");
     int rc;
+    while (!eof_sent) { /* all data may have come back before EOF was sent */
+        rc = xssh_channel_send_eof(c);
+        cr_assert(rc == XSSH_OK || rc == XSSH_EAGAIN, "send_eof: %s", last_msg());
+        eof_sent = rc == XSSH_OK;
+    }
     /* wait for the server's EOF before closing (closing earlier may beat the exit status) */
     for (;;) {
         cr_assert_lt(now_ms(), deadline, "no EOF");

@@ -226,7 +226,9 @@ Test(run, stream_cancel, .timeout = 60)
     xssh_session *s = xt_connect_auth();
     counter c = {{0, 0}, 0, 2, NULL, 0};
     long long t0 = now_ms();
-    int rc = xssh_session_run_stream(s, "yes", NULL, count_cb, &c, NULL, NULL, NULL);
+    /* an endless producer (paced, so the test does not measure flooding) */
+    int rc = xssh_session_run_stream(s, "while :; do echo tick; sleep 0.05; done", NULL, count_cb, &c, NULL, NULL,
+                                     NULL);
     cr_assert_eq(rc, XSSH_ECANCELLED, "%s", last_msg());
     cr_assert_eq(c.calls, 2);
     cr_assert_lt(now_ms() - t0, 10000);

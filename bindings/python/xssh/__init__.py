@@ -8,7 +8,7 @@ import os as _os
 
 from . import core as _c
 from .core import (Agent, Channel, Forward, KnownHost, KnownHostEntry, Listener, PublicKey,  # noqa: F401
-                   PublicKeySystem, Session, SFTP, SFTPHandle)
+                   PublicKeySystem, RunResult, Session, SFTP, SFTPHandle)
 from .exceptions import SSH2Error  # noqa: F401
 
 __version__ = _c.version()
