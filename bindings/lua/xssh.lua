@@ -262,13 +262,112 @@ local function expand_home(path)
   return path
 end
 
+-- one session: connect (directly or through `via`), verify, authenticate;
+-- o holds checked options (host, port, user, key, known_hosts, policy, timeout_ms, ...)
+local function connect_one(o, via)
+  local s = core.Session()
+  local ok, err = pcall(function()
+    if via then
+      s:connect_via(via, o.host, o.port, o.timeout_ms)
+    else
+      s:connect(o.host, o.port, o.timeout_ms)
+    end
+    s:verify_host(o.host, o.port, o.policy, o.known_hosts)
+    if o.timeout_ms > 0 then s:set_timeout(o.timeout_ms) end
+    if o.key ~= nil then
+      s:userauth_publickey_fromfile(o.user, o.key, o.passphrase)
+    elseif o.password ~= nil then
+      s:userauth_password(o.user, o.password)
+    elseif o.agent then
+      s:agent_auth(o.user)
+    end
+  end)
+  if not ok then
+    s:close()
+    error(err, 0)
+  end
+  return s
+end
+
+-- the checked options of one connection (level: for argument errors)
+local function check_opts(opts, what, level)
+  local host = opts.host
+  if type(host) ~= "string" or host == "" then arg_error(what .. ": host is required", level + 1) end
+  local port = opts.port or 22
+  if math.type(port) ~= "integer" then arg_error(what .. ": port must be an integer", level + 1) end
+  local policy = opts.host_key_policy or "strict"
+  if type(policy) == "string" then
+    policy = POLICIES[policy]
+    if not policy then
+      arg_error(what .. ": host_key_policy must be 'strict', 'accept_new' or 'off', not '"
+        .. tostring(opts.host_key_policy) .. "'", level + 1)
+    end
+  elseif math.type(policy) ~= "integer" then
+    arg_error(what .. ": host_key_policy must be a string", level + 1)
+  end
+  local timeout = opts.timeout
+  if timeout == nil then timeout = 30 end
+  if type(timeout) ~= "number" or timeout < 0 then arg_error(what .. ": timeout must be seconds >= 0", level + 1) end
+  return {
+    host = host, port = port, policy = policy, timeout_ms = math.floor(timeout * 1000),
+    user = opts.user or os.getenv("USER") or os.getenv("LOGNAME"),
+    key = expand_home(opts.key), known_hosts = expand_home(opts.known_hosts),
+    passphrase = opts.passphrase, password = opts.password, agent = opts.agent,
+  }
+end
+
+local HOP_KEYS = { host = true, port = true, user = true, key = true, passphrase = true, password = true,
+                   agent = true, known_hosts = true, host_key_policy = true, timeout = true }
+
+--- A ProxyJump hop as connect options: "[user@]host[:port]" ("[v6]:port" too),
+-- {host, port} (a list) or a table of connect options ({host=, port=, key=, ...}).
+function M.parse_hop(hop)
+  local d = {}
+  if type(hop) == "table" then
+    if hop[1] ~= nil then
+      d.host, d.port = hop[1], hop[2] and math.tointeger(tonumber(hop[2])) or nil
+      if hop[2] ~= nil and d.port == nil then arg_error("proxy_jump: bad port in hop {" .. tostring(hop[1]) .. ", " .. tostring(hop[2]) .. "}", 2) end
+    end
+    for k, v in pairs(hop) do
+      if type(k) == "string" then
+        if not HOP_KEYS[k] then arg_error("proxy_jump: unknown hop option '" .. k .. "'", 2) end
+        d[k] = v
+      end
+    end
+    return d
+  end
+  if type(hop) ~= "string" then arg_error("proxy_jump: a hop must be a string or a table, not " .. type(hop), 2) end
+  local text = hop
+  local user, rest = text:match("^(.*)@([^@]*)$")
+  if user then d.user, text = user, rest end
+  local h6, p6 = text:match("^%[(.-)%]:?(%d*)$")
+  if h6 then
+    d.host = h6
+    if p6 ~= "" then d.port = math.tointeger(tonumber(p6)) end
+  else
+    local h, p = text:match("^([^:]+):(%d+)$")
+    if h then
+      d.host, d.port = h, math.tointeger(tonumber(p))
+    else
+      d.host = text
+    end
+  end
+  return d
+end
+
 --- Connect, verify the host key and authenticate; returns a Session.
 -- xssh.connect{host=, port=22, user=$USER, key=path ("~/" expands), passphrase=, password=,
 --              agent=false, known_hosts=path (default ~/.ssh/known_hosts),
---              host_key_policy="strict"|"accept_new"|"off", timeout=30 (seconds, 0 = none)}
+--              host_key_policy="strict"|"accept_new"|"off", timeout=30 (seconds, 0 = none),
+--              proxy_jump={hop1, hop2, ...}}
 -- or xssh.connect(host, port, user, {key=..., ...}).
 -- Tries key, then password, then the agent (agent=true). The Session has
 -- __close: `local s <close> = xssh.connect{...}` disconnects at scope end.
+-- proxy_jump: the hops to go through, first to last (OpenSSH's -J hop1,hop2),
+-- each "[user@]host[:port]", {host, port} or a table of these same options; a
+-- hop uses the target's credentials, known_hosts and policy unless its table
+-- overrides them, and its host key is verified the same way. Every hop stays
+-- alive (in C) as long as the returned session.
 function M.connect(opts, port, user, more)
   if type(opts) == "string" then
     local t = {}
@@ -277,45 +376,36 @@ function M.connect(opts, port, user, more)
     opts = t
   end
   if type(opts) ~= "table" then arg_error("xssh.connect: expected a table of options or a host name", 2) end
-  local host = opts.host
-  if type(host) ~= "string" or host == "" then arg_error("xssh.connect: host is required", 2) end
-  local port = opts.port or 22
-  if math.type(port) ~= "integer" then arg_error("xssh.connect: port must be an integer", 2) end
-  local policy = opts.host_key_policy or "strict"
-  if type(policy) == "string" then
-    policy = POLICIES[policy]
-    if not policy then
-      arg_error("xssh.connect: host_key_policy must be 'strict', 'accept_new' or 'off', not '"
-        .. tostring(opts.host_key_policy) .. "'", 2)
-    end
-  elseif math.type(policy) ~= "integer" then
-    arg_error("xssh.connect: host_key_policy must be a string", 2)
+  local target = check_opts(opts, "xssh.connect", 2)
+  local hops = opts.proxy_jump
+  if hops ~= nil and type(hops) ~= "table" then hops = { hops } end
+  if type(hops) == "table" and (type(hops.host) == "string" or math.type(hops[2]) == "integer") then
+    hops = { hops } -- a single hop given without the list
   end
-  local user = opts.user or os.getenv("USER") or os.getenv("LOGNAME")
-  local timeout = opts.timeout
-  if timeout == nil then timeout = 30 end
-  if type(timeout) ~= "number" or timeout < 0 then arg_error("xssh.connect: timeout must be seconds >= 0", 2) end
-  local timeout_ms = math.floor(timeout * 1000)
-  local key, known_hosts = expand_home(opts.key), expand_home(opts.known_hosts)
-
-  local s = core.Session()
-  local ok, err = pcall(function()
-    s:connect(host, port, timeout_ms)
-    s:verify_host(host, port, policy, known_hosts)
-    if timeout_ms > 0 then s:set_timeout(timeout_ms) end
-    if key ~= nil then
-      s:userauth_publickey_fromfile(user, key, opts.passphrase)
-    elseif opts.password ~= nil then
-      s:userauth_password(user, opts.password)
-    elseif opts.agent then
-      s:agent_auth(user)
+  local hop_opts = {}
+  for i, hop in ipairs(hops or {}) do
+    local o = {}
+    for _, k in ipairs({ "user", "key", "passphrase", "password", "agent", "known_hosts", "host_key_policy", "timeout" }) do
+      o[k] = opts[k]
     end
+    o.port = 22
+    for k, v in pairs(M.parse_hop(hop)) do o[k] = v end
+    hop_opts[i] = check_opts(o, "xssh.connect: proxy_jump hop " .. i, 2)
+  end
+  local sessions = {}
+  local ok, res = pcall(function()
+    local via = nil
+    for _, o in ipairs(hop_opts) do
+      via = connect_one(o, via)
+      sessions[#sessions + 1] = via
+    end
+    return connect_one(target, via)
   end)
   if not ok then
-    s:close()
-    error(err, 2)
+    for i = #sessions, 1, -1 do pcall(sessions[i].close, sessions[i]) end
+    error(res, 2)
   end
-  return s
+  return res
 end
 
 return M

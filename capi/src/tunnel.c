@@ -729,6 +729,10 @@ int xssh_forward_stop(xssh_forward *f)
         pthread_join(f->thread, NULL);
         f->started = 0;
     }
+    if (!f->started && f->listen_fd >= 0) { /* joined: refuse new connections at once */
+        close(f->listen_fd);
+        f->listen_fd = -1;
+    }
     return xssh__ok();
 }
 

@@ -13,7 +13,8 @@
 # Blocking calls release the GVL, so threads with their own sessions run in
 # parallel. Bytes are binary Strings (ASCII-8BIT).
 #
-# This file adds thin Ruby idioms only: Xssh.connect with keyword arguments
+# SFTP/SCP idioms are in xssh/sftp.rb, tunnels and ProxyJump helpers in
+# xssh/tunnel.rb. This file adds thin Ruby idioms only: Xssh.connect with keyword arguments
 # and a block form, constants without the XSSH_ prefix, Array shapes for
 # comma lists, enumerators for agent identities and known-host entries.
 require 'xssh/native'
@@ -71,14 +72,112 @@ module Xssh
   # :off. known_hosts defaults to ~/.ssh/known_hosts. Authentication uses, in
   # order: key (a private key path, with passphrase), password, the agent
   # (agent: true). timeout is in seconds (nil or 0: none).
+  #
+  # proxy_jump: the hops to go through, first to last (OpenSSH's -J hop1,hop2):
+  # each "[user@]host[:port]", [host, port] or a Hash of these same keyword
+  # arguments (host:, port:, user:, key:, known_hosts:, host_key_policy:, ...).
+  # A hop uses the target's credentials, known_hosts and policy unless its
+  # Hash overrides them; its host key is verified the same way. Every hop
+  # stays alive (in C) as long as the returned session.
   def self.connect(host, port: 22, user: nil, key: nil, passphrase: nil, password: nil, agent: false,
-                   known_hosts: nil, host_key_policy: :strict, timeout: 30)
-    user ||= ENV['USER'] || ENV['LOGNAME'] || require('etc') && Etc.getlogin
+                   known_hosts: nil, host_key_policy: :strict, timeout: 30, proxy_jump: nil, &blk)
+    user ||= default_user
+    common = { user: user, key: key, passphrase: passphrase, password: password, agent: agent,
+               known_hosts: known_hosts, host_key_policy: host_key_policy, timeout: timeout }
+    hops = []
+    via = nil
+    s = nil
+    begin
+      jump_hops(proxy_jump).each do |hop|
+        args = common.merge(port: 22).merge(parse_hop(hop))
+        hop_host = args.delete(:host)
+        raise ArgumentError, "xssh: a proxy_jump hop needs a host: #{hop.inspect}" if hop_host.nil? || hop_host.to_s.empty?
+
+        via = connect_one(hop_host.to_s, Integer(args.delete(:port)), via: via, **args)
+        hops << via
+      end
+      s = connect_one(host, port, via: via, **common)
+    rescue Exception # rubocop:disable Lint/RescueException -- close the hops on anything, then re-raise
+      hops.reverse_each { |h| h.finish rescue nil } # rubocop:disable Style/RescueModifier
+      raise
+    end
+    return s unless blk
+
+    begin
+      yield s
+    ensure
+      s.finish
+    end
+  end
+
+  # the login name: $USER, $LOGNAME or Etc.getlogin
+  def self.default_user
+    ENV['USER'] || ENV['LOGNAME'] || (require('etc') && Etc.getlogin)
+  end
+
+  # proxy_jump as a list of hops (one hop may be given without the Array)
+  def self.jump_hops(proxy_jump)
+    case proxy_jump
+    when nil then []
+    when String, Hash then [proxy_jump]
+    when Array
+      # [host, port] alone is one hop; ["a", "b"] are two
+      proxy_jump.size == 2 && proxy_jump[1].is_a?(Integer) ? [proxy_jump] : proxy_jump
+    else raise TypeError, "xssh: proxy_jump must be an Array of hops, got #{proxy_jump.class}"
+    end
+  end
+
+  HOP_KEYS = %i[host port user key passphrase password agent known_hosts host_key_policy timeout].freeze
+
+  # A ProxyJump hop as connect arguments: "[user@]host[:port]" ("[v6]:port"
+  # too), [host, port] or a Hash of connect keyword arguments.
+  def self.parse_hop(hop)
+    case hop
+    when Hash
+      h = hop.transform_keys(&:to_sym)
+      unknown = h.keys - HOP_KEYS
+      raise ArgumentError, "xssh: unknown proxy_jump hop keys #{unknown.inspect}" unless unknown.empty?
+
+      h
+    when Array
+      raise ArgumentError, "xssh: a proxy_jump hop Array is [host, port], got #{hop.inspect}" unless (1..2).cover?(hop.size)
+
+      { host: hop[0].to_s, port: Integer(hop[1] || 22) }
+    when String
+      d = {}
+      text = hop
+      if text.include?('@')
+        d[:user], _, text = text.rpartition('@')
+      end
+      if text.start_with?('[')
+        h, _, rest = text[1..].partition(']')
+        d[:host] = h
+        d[:port] = Integer(rest[1..]) if rest.start_with?(':')
+      elsif text.count(':') == 1
+        h, p = text.split(':')
+        d[:host] = h
+        d[:port] = Integer(p)
+      else
+        d[:host] = text
+      end
+      d
+    else
+      raise TypeError, "xssh: a proxy_jump hop must be a String, [host, port] or a Hash, got #{hop.class}"
+    end
+  end
+
+  # One session: connect (directly or through via), verify, authenticate.
+  def self.connect_one(host, port, user:, key:, passphrase:, password:, agent:, known_hosts:, host_key_policy:,
+                       timeout:, via: nil)
     policy = self.host_key_policy(host_key_policy)
     timeout_ms = timeout ? (timeout * 1000).to_i : 0
     s = Session.new
     begin
-      s.connect(host, port, timeout_ms)
+      if via
+        s.connect_via(via, host, port, timeout_ms)
+      else
+        s.connect(host, port, timeout_ms)
+      end
       s.verify_host(host, port, policy, known_hosts && File.expand_path(known_hosts.to_s))
       s.set_timeout(timeout_ms) if timeout_ms.positive?
       if key
@@ -92,14 +191,9 @@ module Xssh
       s.close
       raise
     end
-    return s unless block_given?
-
-    begin
-      yield s
-    ensure
-      s.finish
-    end
+    s
   end
+  private_class_method :connect_one
 
   class Session
     alias native_handshake handshake
@@ -368,3 +462,6 @@ module Xssh
     alias entries to_a
   end
 end
+
+require_relative 'xssh/sftp'
+require_relative 'xssh/tunnel'

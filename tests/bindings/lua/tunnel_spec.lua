@@ -76,6 +76,50 @@ describe("tunnels", function()
     assert.equal("via\n", t:run("echo via").stdout)
   end)
 
+  it("xssh.connect{proxy_jump=...}: two hops run a command on the target", function()
+    local hop = string.format("%s@%s:%d", E.user, E.host, E.port)
+    local t = E.session({ proxy_jump = { hop, { E.host, E.port } } })
+    local r = t:run("echo via; exit 4")
+    assert.equal("via\n", r.stdout)
+    assert.equal(4, r.exit_status)
+    -- the hops live (in C) as long as the target, whatever Lua collects
+    collectgarbage("collect")
+    collectgarbage("collect")
+    assert.equal("again\n", t:run("echo again").stdout)
+    t:close()
+    -- one hop as a table of overrides, <close> on the target
+    do
+      local t2 <close> = E.session({ proxy_jump = { { host = E.host, port = E.port, user = E.user, key = E.key,
+                                                       host_key_policy = "strict" } } })
+      assert.equal("hop\n", t2:run("echo hop").stdout)
+    end
+  end)
+
+  it("xssh.connect{proxy_jump=...}: an unknown hop key fails under strict, bad hops are argument errors", function()
+    local d = E.tmpdir()
+    E.write(d .. "/kh", "")
+    local err = E.fails(E.session, { known_hosts = d .. "/kh", proxy_jump = { E.host .. ":" .. E.port } })
+    assert.equal("KnownHostCheckNotFoundError", err.class)
+    -- the hop's own known_hosts passes it, then the target's (empty) file fails
+    err = E.fails(E.session, { known_hosts = d .. "/kh",
+                               proxy_jump = { { host = E.host, port = E.port, known_hosts = E.known_hosts } } })
+    assert.equal("KnownHostCheckNotFoundError", err.class)
+    -- a hop's bad key fails the whole connect
+    err = E.fails(E.session, { proxy_jump = { { host = E.host, port = E.port, key = E.key_unauthorized } } })
+    assert.is_true(err:is("AuthenticationError"))
+    assert.equal("InvalidArgumentError", E.fails(E.session, { proxy_jump = { { hots = "typo" } } }).class)
+    assert.equal("InvalidArgumentError", E.fails(E.session, { proxy_jump = { 42 } }).class)
+    -- hop syntax
+    assert.same({ user = "me", host = "h", port = 2222 }, xssh.parse_hop("me@h:2222"))
+    assert.same({ host = "h" }, xssh.parse_hop("h"))
+    assert.same({ host = "::1", port = 22 }, xssh.parse_hop("[::1]:22"))
+    assert.same({ user = "a@b", host = "h" }, xssh.parse_hop("a@b@h"))
+    assert.same({ host = "h", port = 7 }, xssh.parse_hop({ "h", 7 }))
+    -- the session still works afterwards
+    local s <close> = E.session()
+    assert.equal("ok\n", s:run("echo ok").stdout)
+  end)
+
   it("a forward outlives its session's Lua object", function()
     local s = E.session()
     if not s.forward_local then pending("no tunnels in this build") return end

@@ -6,6 +6,8 @@
 require 'minitest/autorun'
 require 'socket'
 require 'tmpdir'
+require 'fileutils'
+require 'digest'
 require 'xssh'
 
 module XsshTest
@@ -53,11 +55,82 @@ module XsshTest
     s
   end
 
-  # A fresh path in a private temporary directory.
+  # A fresh path in a private temporary directory (removed at exit).
   def self.tmppath(stem)
-    @tmpdir ||= Dir.mktmpdir('xssh-rb-')
+    @tmpdir ||= Dir.mktmpdir('xssh-rb-').tap do |d|
+      Minitest.after_run { FileUtils.rm_rf(d) }
+    end
     @seq = (@seq || 0) + 1
     File.join(@tmpdir, "#{stem}-#{@seq}")
+  end
+
+  # A fresh, existing directory (the sshd runs on this machine: a local
+  # directory is also a remote one).
+  def self.tmpdir(stem = 'd')
+    d = tmppath(stem)
+    FileUtils.mkdir_p(d)
+    d
+  end
+
+  # Xssh.connect to the test sshd with the ed25519 key (host key checked, strict).
+  def self.connect(**kw, &blk)
+    Xssh.connect(HOST, port: PORT, user: USER, key: KEY, known_hosts: KNOWN_HOSTS, **kw, &blk)
+  end
+
+  # A TCP echo server on 127.0.0.1 (a thread per connection, echoes until EOF,
+  # then half-closes); yields its port and stops it afterwards.
+  def self.echo_server
+    srv = TCPServer.new('127.0.0.1', 0)
+    workers = Queue.new
+    acceptor = Thread.new do
+      loop do
+        c = srv.accept
+        workers << Thread.new(c) do |conn|
+          while (d = conn.readpartial(65_536))
+            conn.write(d)
+          end
+        rescue EOFError, IOError, Errno::ECONNRESET, Errno::EPIPE
+          nil
+        ensure
+          begin
+            conn.close_write
+          rescue IOError, SystemCallError
+            nil
+          end
+          conn.close
+        end
+      end
+    rescue IOError, Errno::EBADF
+      nil
+    end
+    begin
+      yield srv.addr[1]
+    ensure
+      srv.close
+      acceptor.join(2)
+      workers.size.times { workers.pop.join(2) }
+    end
+  end
+
+  # Send data to 127.0.0.1:port, half-close, and return everything read back.
+  def self.tcp_roundtrip(port, data, timeout: 60)
+    Socket.tcp('127.0.0.1', port) do |c|
+      reader = Thread.new do
+        back = String.new(encoding: Encoding::BINARY)
+        loop { back << c.readpartial(65_536) }
+      rescue EOFError
+        back
+      end
+      c.write(data)
+      c.close_write
+      raise 'tcp_roundtrip: timed out' unless reader.join(timeout)
+
+      reader.value
+    end
+  end
+
+  def self.sha(data)
+    Digest::SHA256.hexdigest(data)
   end
 
   # A TCP server on 127.0.0.1 that accepts connections and never speaks:
