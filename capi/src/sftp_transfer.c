@@ -28,7 +28,10 @@
 #include "sftp_internal.h"
 
 #define PKT 30000u
-#define DEFAULT_WINDOW (70u * PKT) /* 2.1 MB */
+/* 1.05 MB: on loopback (2 cores, 256 MiB) it beat 2.1 MB in alternating runs for put in 3/3 and
+   get in 2/3 pairs (e.g. put 335 vs 259, get 317 vs 278 MiB/s), with less client CPU (the buffer stays
+   in cache); libssh2 1.10 reads ahead several times the buffer it is given anyway. */
+#define DEFAULT_WINDOW (35u * PKT)
 #define MAX_WINDOW (2240u * PKT)   /* 67 MB */
 #define PROGRESS_STEP_MAX (1u << 20) /* report at least every MiB ... */
 #define PROGRESS_STEP_MIN (32u << 10) /* ... and about 128 times per file */

@@ -258,7 +258,7 @@ typedef struct xssh_transfer_opts {
         into place only when everything arrived; a failed or cancelled transfer
         leaves no file at the destination (an existing one is kept). */
     int atomic;
-    /** Bytes kept in flight (the pipeline window); 0: 2 MiB. Rounded to a multiple of 30000. */
+    /** Bytes kept in flight (the pipeline window); 0: 1.05 MB (35 SFTP packets). Rounded to a multiple of 30000. */
     size_t chunk_size;
     /** Permission bits of a created file; 0: 0644. */
     long mode;
