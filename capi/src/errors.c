@@ -315,7 +315,11 @@ int xssh__ok(void)
 
 int xssh__vfail(xssh_session *s, int code, int libssh2_code, int sftp_status, const char *fmt, va_list ap)
 {
-    vsnprintf(tls_msg, MSG_CAP, fmt, ap);
+    /* format aside first: an argument may be xssh_error_last()->message itself
+       (re-reporting a failure with more context) */
+    char tmp[MSG_CAP];
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
+    memcpy(tls_msg, tmp, sizeof tmp);
     tls_err.code = code;
     tls_err.libssh2_code = libssh2_code;
     tls_err.sftp_status = sftp_status;

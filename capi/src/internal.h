@@ -180,6 +180,25 @@ size_t xssh__base64_encode(const unsigned char *in, size_t len, char *out, int p
 /* decodes into out (>= len*3/4 bytes); (size_t)-1 on a bad character */
 size_t xssh__base64_decode(const char *in, size_t len, unsigned char *out);
 
+/* whole-file transfers (sftp_transfer.c, scp.c; transfer.c) */
+typedef struct xssh__progress {
+    xssh_progress_cb cb;
+    void *ud;
+    uint64_t total, last, step;
+    int started;
+} xssh__progress;
+/* report about 128 times per file (every 32 KiB to 1 MiB) */
+void xssh__progress_init(xssh__progress *p, const xssh_transfer_opts *o, uint64_t total);
+/* nonzero: the callback asked to cancel */
+int xssh__progress_report(xssh__progress *p, uint64_t done, int force);
+/* keep the first failure while clean-up calls overwrite the last error */
+typedef struct xssh__saved_err {
+    int code, libssh2_code, sftp_status;
+    char msg[1024];
+} xssh__saved_err;
+void xssh__err_save(xssh__saved_err *e);
+int xssh__err_restore(xssh_session *s, const xssh__saved_err *e);
+
 /* known_hosts helpers shared by hostkey.c and knownhosts.c */
 char *xssh__default_known_hosts(void);
 int xssh__knownhosts_load(LIBSSH2_KNOWNHOSTS *kh, const char *path, size_t *count_out);

@@ -27,8 +27,6 @@
 #include "internal.h"
 
 #define SCP_READ_DEFAULT (256u * 1024u)
-#define PROGRESS_STEP_MAX (1u << 20) /* report at least every MiB ... */
-#define PROGRESS_STEP_MIN (32u << 10) /* ... and about 128 times per file */
 
 /* the request slot's owner for SCP exec requests (stable across EAGAIN returns) */
 static char scp_request_owner;
@@ -159,64 +157,6 @@ int xssh_session_scp_send(xssh_session *s, const char *path, int mode, size_t si
 
 /* ---- whole-file transfers --------------------------------------------------- */
 
-typedef struct progress {
-    xssh_progress_cb cb;
-    void *ud;
-    uint64_t total, last;
-    int started;
-    uint64_t step;
-} progress;
-
-static void progress_init(progress *p, const xssh_transfer_opts *o, uint64_t total)
-{
-    memset(p, 0, sizeof *p);
-    p->cb = o ? o->progress : NULL;
-    p->ud = o ? o->userdata : NULL;
-    p->total = total;
-    p->step = total / 128;
-    if (p->step > PROGRESS_STEP_MAX)
-        p->step = PROGRESS_STEP_MAX;
-    if (p->step < PROGRESS_STEP_MIN)
-        p->step = PROGRESS_STEP_MIN;
-}
-
-/* nonzero: cancelled */
-static int progress_report(progress *p, uint64_t done, int force)
-{
-    if (!p->cb)
-        return 0;
-    if (p->started && !force && done - p->last < p->step)
-        return 0;
-    p->started = 1;
-    p->last = done;
-    return p->cb(done, p->total, p->ud) != 0;
-}
-
-typedef struct saved_err {
-    int code, libssh2_code, sftp_status;
-    char msg[1024];
-} saved_err;
-
-static void err_save(saved_err *e)
-{
-    const xssh_error *l = xssh_error_last();
-    e->code = l->code;
-    e->libssh2_code = l->libssh2_code;
-    e->sftp_status = l->sftp_status;
-    snprintf(e->msg, sizeof e->msg, "%s", l->message ? l->message : "");
-}
-
-static int err_vrestore(xssh_session *s, const saved_err *e, ...)
-{
-    va_list ap;
-    va_start(ap, e);
-    xssh__vfail(s, e->code, e->libssh2_code, e->sftp_status, "%s", ap);
-    va_end(ap);
-    return e->code;
-}
-
-static int err_restore(xssh_session *s, const saved_err *e) { return err_vrestore(s, e, e->msg); }
-
 /* the whole-file calls block whatever the session's mode */
 typedef struct force_block {
     int prev;
@@ -331,10 +271,10 @@ static int get_core(xssh_session *s, xssh_channel *c, const char *remote, int fd
         xssh_channel_unref(c);
         return xssh__fail(s, XSSH_ENOMEM, 0, "SCP get '%s': out of memory", remote);
     }
-    progress p;
-    progress_init(&p, opts, info->size);
+    xssh__progress p;
+    xssh__progress_init(&p, opts, info->size);
     uint64_t done = 0;
-    if (progress_report(&p, 0, 1))
+    if (xssh__progress_report(&p, 0, 1))
         rc = xssh__fail(s, XSSH_ECANCELLED, 0, "SCP get '%s': cancelled by the progress callback", remote);
     while (rc == XSSH_OK && done < info->size) {
         size_t want = info->size - done < cap ? (size_t)(info->size - done) : cap;
@@ -355,7 +295,7 @@ static int get_core(xssh_session *s, xssh_channel *c, const char *remote, int fd
         }
         done += got;
         *done_out = done;
-        if (progress_report(&p, done, 0))
+        if (xssh__progress_report(&p, done, 0))
             rc = xssh__fail(s, XSSH_ECANCELLED, 0, "SCP get '%s': cancelled by the progress callback after %llu bytes",
                             remote, (unsigned long long)done);
     }
@@ -368,14 +308,14 @@ static int get_core(xssh_session *s, xssh_channel *c, const char *remote, int fd
     }
     if (rc == XSSH_OK)
         rc = finish_channel(s, c, "get", remote);
-    if (rc == XSSH_OK && progress_report(&p, done, 1))
+    if (rc == XSSH_OK && xssh__progress_report(&p, done, 1))
         rc = xssh__fail(s, XSSH_ECANCELLED, 0, "SCP get '%s': cancelled by the progress callback after %llu bytes",
                         remote, (unsigned long long)done);
     if (rc != XSSH_OK) {
-        saved_err se;
-        err_save(&se);
+        xssh__saved_err se;
+        xssh__err_save(&se);
         xssh_channel_close(c); /* stop the server side; errors are secondary */
-        err_restore(s, &se);
+        xssh__err_restore(s, &se);
     }
     xssh_channel_unref(c);
     return rc;
@@ -520,10 +460,10 @@ static int put_core(xssh_session *s, int fd, const char *target, const char *rem
         xssh_channel_unref(c);
         return xssh__fail(s, XSSH_ENOMEM, 0, "SCP put '%s': out of memory", remote);
     }
-    progress p;
-    progress_init(&p, opts, size);
+    xssh__progress p;
+    xssh__progress_init(&p, opts, size);
     uint64_t done = 0;
-    if (progress_report(&p, 0, 1))
+    if (xssh__progress_report(&p, 0, 1))
         rc = xssh__fail(s, XSSH_ECANCELLED, 0, "SCP put '%s': cancelled by the progress callback", remote);
     while (rc == XSSH_OK && done < size) {
         size_t want = size - done < cap ? (size_t)(size - done) : cap;
@@ -546,7 +486,7 @@ static int put_core(xssh_session *s, int fd, const char *target, const char *rem
         *done_out = done;
         if (rc)
             break;
-        if (progress_report(&p, done, 0))
+        if (xssh__progress_report(&p, done, 0))
             rc = xssh__fail(s, XSSH_ECANCELLED, 0, "SCP put '%s': cancelled by the progress callback after %llu bytes",
                             remote, (unsigned long long)done);
     }
@@ -559,14 +499,14 @@ static int put_core(xssh_session *s, int fd, const char *target, const char *rem
         rc = read_status(s, c, "put", remote); /* the sink wrote and closed the file */
     if (rc == XSSH_OK)
         rc = finish_channel(s, c, "put", remote);
-    if (rc == XSSH_OK && progress_report(&p, done, 1))
+    if (rc == XSSH_OK && xssh__progress_report(&p, done, 1))
         rc = xssh__fail(s, XSSH_ECANCELLED, 0, "SCP put '%s': cancelled by the progress callback after %llu bytes",
                         remote, (unsigned long long)done);
     if (rc != XSSH_OK) {
-        saved_err se;
-        err_save(&se);
+        xssh__saved_err se;
+        xssh__err_save(&se);
         xssh_channel_close(c);
-        err_restore(s, &se);
+        xssh__err_restore(s, &se);
     }
     xssh_channel_unref(c);
     return rc;
@@ -619,10 +559,10 @@ int xssh_session_scp_put(xssh_session *s, const char *local, const char *remote,
         if (rc == XSSH_OK)
             rc = remote_cmd(s, "mv -f --", tmp, remote, "put", remote);
         if (rc != XSSH_OK) {
-            saved_err se;
-            err_save(&se);
+            xssh__saved_err se;
+            xssh__err_save(&se);
             remote_cmd(s, "rm -f --", tmp, NULL, "put", remote);
-            err_restore(s, &se);
+            xssh__err_restore(s, &se);
         }
         free(tmp);
     }

@@ -33,8 +33,6 @@
    in cache); libssh2 1.10 reads ahead several times the buffer it is given anyway. */
 #define DEFAULT_WINDOW (35u * PKT)
 #define MAX_WINDOW (2240u * PKT)   /* 67 MB */
-#define PROGRESS_STEP_MAX (1u << 20) /* report at least every MiB ... */
-#define PROGRESS_STEP_MIN (32u << 10) /* ... and about 128 times per file */
 
 static size_t window_of(const xssh_transfer_opts *o)
 {
@@ -47,67 +45,6 @@ static size_t window_of(const xssh_transfer_opts *o)
     return w;
 }
 
-/* ---- progress ------------------------------------------------------------------- */
-
-typedef struct progress {
-    xssh_progress_cb cb;
-    void *ud;
-    uint64_t total;
-    uint64_t last;
-    uint64_t step;
-    int started;
-} progress;
-
-static void progress_init(progress *p, const xssh_transfer_opts *o, uint64_t total)
-{
-    p->cb = o ? o->progress : NULL;
-    p->ud = o ? o->userdata : NULL;
-    p->total = total;
-    p->last = 0;
-    p->started = 0;
-    p->step = PROGRESS_STEP_MAX;
-    if (total != XSSH_SIZE_UNKNOWN && total / 128 < p->step)
-        p->step = total / 128 < PROGRESS_STEP_MIN ? PROGRESS_STEP_MIN : total / 128;
-}
-
-/* nonzero: cancelled */
-static int progress_report(progress *p, uint64_t done, int force)
-{
-    if (!p->cb)
-        return 0;
-    if (p->started && !force && done - p->last < p->step)
-        return 0;
-    p->started = 1;
-    p->last = done;
-    return p->cb(done, p->total, p->ud) != 0;
-}
-
-/* ---- keeping the first error across the clean-up -------------------------------- */
-
-typedef struct saved_err {
-    int code, libssh2_code, sftp_status;
-    char msg[1024];
-} saved_err;
-
-static void err_save(saved_err *e)
-{
-    const xssh_error *l = xssh_error_last();
-    e->code = l->code;
-    e->libssh2_code = l->libssh2_code;
-    e->sftp_status = l->sftp_status;
-    snprintf(e->msg, sizeof e->msg, "%s", l->message ? l->message : "");
-}
-
-static int err_vrestore(xssh_session *s, const saved_err *e, ...)
-{
-    va_list ap;
-    va_start(ap, e);
-    xssh__vfail(s, e->code, e->libssh2_code, e->sftp_status, "%s", ap);
-    va_end(ap);
-    return e->code;
-}
-
-static int err_restore(xssh_session *s, const saved_err *e) { return err_vrestore(s, e, e->msg); }
 
 /* The SFTP channel got EOF / closed while libssh2 still waits for answers:
    libssh2 1.10 would keep answering EAGAIN. Lock held. */
@@ -192,10 +129,10 @@ static int get_core2(xssh_sftp *sf, const char *remote, sink *k, const xssh_tran
         return xssh__fail(s, XSSH_ENOMEM, 0, "SFTP get '%s': out of memory for %llu bytes", remote,
                           (unsigned long long)total);
     }
-    progress p;
-    progress_init(&p, opts, total);
+    xssh__progress p;
+    xssh__progress_init(&p, opts, total);
     int rc = XSSH_OK;
-    if (progress_report(&p, 0, 1))
+    if (xssh__progress_report(&p, 0, 1))
         rc = xssh__fail(s, XSSH_ECANCELLED, 0, "SFTP get '%s': cancelled by the progress callback", remote);
     while (rc == XSSH_OK) {
         char *dst = buf;
@@ -251,23 +188,23 @@ static int get_core2(xssh_sftp *sf, const char *remote, sink *k, const xssh_tran
         }
         done += (uint64_t)n;
         *done_out = done;
-        if (progress_report(&p, done, 0)) {
+        if (xssh__progress_report(&p, done, 0)) {
             rc = xssh__fail(s, XSSH_ECANCELLED, 0, "SFTP get '%s': cancelled by the progress callback after %llu bytes",
                             remote, (unsigned long long)done);
             break;
         }
     }
     free(buf);
-    if (rc == XSSH_OK && progress_report(&p, done, 1))
+    if (rc == XSSH_OK && xssh__progress_report(&p, done, 1))
         rc = xssh__fail(s, XSSH_ECANCELLED, 0, "SFTP get '%s': cancelled by the progress callback after %llu bytes",
                         remote, (unsigned long long)done);
     if (rc == XSSH_OK) {
         rc = xssh__sftp_file_close_blocking(f);
     } else {
-        saved_err se;
-        err_save(&se);
+        xssh__saved_err se;
+        xssh__err_save(&se);
         xssh__sftp_file_close_blocking(f);
-        err_restore(s, &se);
+        xssh__err_restore(s, &se);
     }
     xssh_sftp_file_unref(f);
     return rc == XSSH_OK ? xssh__ok() : rc;
@@ -398,11 +335,11 @@ static int put_rename(xssh_sftp *sf, const char *tmp, const char *remote)
     int rc = xssh_sftp_rename_ex(sf, tmp, remote, fl);
     if (rc == XSSH_OK || (rc != XSSH_ESFTP_FAILURE && rc != XSSH_ESFTP_FILE_ALREADY_EXISTS))
         return rc;
-    saved_err se;
-    err_save(&se);
+    xssh__saved_err se;
+    xssh__err_save(&se);
     xssh_sftp_attrs a;
     if (xssh_sftp_lstat(sf, remote, &a) != XSSH_OK || (a.permissions & XSSH_SFTP_S_IFMT) == XSSH_SFTP_S_IFDIR)
-        return err_restore(sf->s, &se);
+        return xssh__err_restore(sf->s, &se);
     if (xssh_sftp_unlink(sf, remote) != XSSH_OK)
         return xssh_error_last()->code;
     return xssh_sftp_rename_ex(sf, tmp, remote, fl);
@@ -455,13 +392,13 @@ static int put_core2(xssh_sftp *sf, source *src, const char *remote, const xssh_
         free(tmp);
         return rc;
     }
-    progress p;
-    progress_init(&p, opts, total);
+    xssh__progress p;
+    xssh__progress_init(&p, opts, total);
     uint64_t done = 0;
     /* fd source: unacknowledged data is buf[pos, end) */
     size_t pos = 0, end = 0;
     int eof = src->fd < 0;
-    if (progress_report(&p, 0, 1))
+    if (xssh__progress_report(&p, 0, 1))
         rc = xssh__fail(s, XSSH_ECANCELLED, 0, "SFTP put '%s': cancelled by the progress callback", remote);
     while (rc == XSSH_OK) {
         const char *data;
@@ -530,14 +467,14 @@ static int put_core2(xssh_sftp *sf, source *src, const char *remote, const xssh_
         if (src->fd >= 0)
             pos += (size_t)n;
         *done_out = done;
-        if (progress_report(&p, done, 0)) {
+        if (xssh__progress_report(&p, done, 0)) {
             rc = xssh__fail(s, XSSH_ECANCELLED, 0, "SFTP put '%s': cancelled by the progress callback after %llu bytes",
                             remote, (unsigned long long)done);
             break;
         }
     }
     free(buf);
-    if (rc == XSSH_OK && progress_report(&p, done, 1))
+    if (rc == XSSH_OK && xssh__progress_report(&p, done, 1))
         rc = xssh__fail(s, XSSH_ECANCELLED, 0, "SFTP put '%s': cancelled by the progress callback after %llu bytes",
                         remote, (unsigned long long)done);
     if (rc == XSSH_OK) {
@@ -546,19 +483,19 @@ static int put_core2(xssh_sftp *sf, source *src, const char *remote, const xssh_
         if (rc == XSSH_OK && atomic_)
             rc = put_rename(sf, tmp, remote);
         if (rc != XSSH_OK && atomic_) {
-            saved_err se;
-            err_save(&se);
+            xssh__saved_err se;
+            xssh__err_save(&se);
             xssh_sftp_unlink(sf, tmp);
-            err_restore(s, &se);
+            xssh__err_restore(s, &se);
         }
     } else {
-        saved_err se;
-        err_save(&se);
+        xssh__saved_err se;
+        xssh__err_save(&se);
         xssh__sftp_file_close_blocking(f);
         xssh_sftp_file_unref(f);
         if (atomic_)
             xssh_sftp_unlink(sf, tmp);
-        err_restore(s, &se);
+        xssh__err_restore(s, &se);
     }
     free(tmp);
     return rc == XSSH_OK ? xssh__ok() : rc;

@@ -753,16 +753,11 @@ void xssh_forward_unref(xssh_forward *f)
 
 /* ---- ProxyJump -------------------------------------------------------------------- */
 
-/* Re-record the calling thread's last error on the target with context. The
-   message is copied first: it lives in the buffer that xssh__fail rewrites. */
+/* Re-record the calling thread's last error on the target, with context. */
 static int fail_via(xssh_session *target, int rc, const char *host, int port)
 {
     const xssh_error *e = xssh_error_last();
-    int l2 = e->libssh2_code;
-    char *m = xssh__strdup(e->message ? e->message : "");
-    rc = xssh__fail(target, rc, l2, "connect_via %s:%d: %s", host, port, m ? m : "");
-    free(m);
-    return rc;
+    return xssh__fail(target, rc, e->libssh2_code, "connect_via %s:%d: %s", host, port, e->message);
 }
 
 static void via_release(void *p)
