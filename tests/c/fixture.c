@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static xt_env g_env;
@@ -124,4 +127,53 @@ size_t xt_size(size_t full)
         return full;
     size_t n = full / 16;
     return n < 65536 ? (full < 65536 ? full : 65536) : n;
+}
+
+unsigned char *xt_random_bytes(size_t n)
+{
+    unsigned char *p = malloc(n ? n : 1);
+    cr_assert_not_null(p);
+    int fd = open("/dev/urandom", O_RDONLY);
+    cr_assert_geq(fd, 0);
+    for (size_t got = 0; got < n;) {
+        ssize_t r = read(fd, p + got, n - got);
+        cr_assert_gt(r, 0);
+        got += (size_t)r;
+    }
+    close(fd);
+    return p;
+}
+
+unsigned char *xt_slurp(const char *path, size_t *len)
+{
+    int fd = open(path, O_RDONLY);
+    cr_assert_geq(fd, 0, "open %s: %s", path, strerror(errno));
+    struct stat st;
+    fstat(fd, &st);
+    unsigned char *p = malloc((size_t)st.st_size + 1);
+    cr_assert_not_null(p);
+    size_t got = 0;
+    while (got < (size_t)st.st_size) {
+        ssize_t r = read(fd, p + got, (size_t)st.st_size - got);
+        cr_assert_gt(r, 0);
+        got += (size_t)r;
+    }
+    close(fd);
+    p[got] = 0;
+    if (len)
+        *len = got;
+    return p;
+}
+
+void xt_spit(const char *path, const void *data, size_t n, unsigned mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, (mode_t)mode);
+    cr_assert_geq(fd, 0, "open %s: %s", path, strerror(errno));
+    for (size_t done = 0; done < n;) {
+        ssize_t w = write(fd, (const char *)data + done, n - done);
+        cr_assert_gt(w, 0);
+        done += (size_t)w;
+    }
+    fchmod(fd, (mode_t)mode);
+    close(fd);
 }

@@ -40,6 +40,14 @@ char *xt_tmppath(const char *stem);
 size_t xt_size(size_t full);
 /* Nonzero under valgrind (XSSH_TEST_VALGRIND=1). */
 int xt_valgrind(void);
+/* The calling thread's last error message (for assertion messages). */
+static inline const char *last_msg(void) { return xssh_error_last()->message; }
+/* n random bytes (malloc'd; at least 1 byte allocated). */
+unsigned char *xt_random_bytes(size_t n);
+/* A whole local file (malloc'd, NUL-terminated); its length in *len. */
+unsigned char *xt_slurp(const char *path, size_t *len);
+/* Write a whole local file with permissions mode (created or truncated). */
+void xt_spit(const char *path, const void *data, size_t n, unsigned mode);
 /* Nonzero when a password account exists (running as root). */
 int xt_have_password(void);
 

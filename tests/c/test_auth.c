@@ -8,7 +8,6 @@
 
 #include "fixture.h"
 
-static const char *last_msg(void) { return xssh_error_last()->message; }
 
 static void assert_authed(xssh_session *s, int want)
 {

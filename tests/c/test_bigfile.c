@@ -10,7 +10,6 @@
 
 #include "fixture.h"
 
-static const char *last_msg(void) { return xssh_error_last()->message; }
 
 static void make_file(const char *path, size_t n)
 {

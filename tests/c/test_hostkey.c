@@ -11,7 +11,6 @@
 
 #include "fixture.h"
 
-static const char *last_msg(void) { return xssh_error_last()->message; }
 
 static char *hostport(void)
 {

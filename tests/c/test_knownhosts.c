@@ -10,7 +10,6 @@
 
 #define KH_MAGIC 0xdeadcafeu
 
-static const char *last_msg(void) { return xssh_error_last()->message; }
 
 static int keytype_mask(int hostkey_type)
 {

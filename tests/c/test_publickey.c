@@ -6,7 +6,6 @@
 
 #include "fixture.h"
 
-static const char *last_msg(void) { return xssh_error_last()->message; }
 
 Test(publickey, openssh_refuses_subsystem_cleanly, .timeout = 60)
 {

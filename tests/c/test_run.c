@@ -13,7 +13,6 @@
 
 #include "fixture.h"
 
-static const char *last_msg(void) { return xssh_error_last()->message; }
 
 static long long now_ms(void)
 {

@@ -18,54 +18,6 @@
 
 #include "fixture.h"
 
-static const char *last_msg(void) { return xssh_error_last()->message; }
-
-static unsigned char *random_bytes(size_t n)
-{
-    unsigned char *p = malloc(n ? n : 1);
-    cr_assert_not_null(p);
-    int fd = open("/dev/urandom", O_RDONLY);
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = read(fd, p + got, n - got);
-        cr_assert_gt(r, 0);
-        got += (size_t)r;
-    }
-    close(fd);
-    return p;
-}
-
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    int fd = open(path, O_RDONLY);
-    cr_assert_geq(fd, 0, "open %s: %s", path, strerror(errno));
-    struct stat st;
-    fstat(fd, &st);
-    unsigned char *p = malloc((size_t)st.st_size + 1);
-    size_t got = 0;
-    while (got < (size_t)st.st_size) {
-        ssize_t r = read(fd, p + got, (size_t)st.st_size - got);
-        cr_assert_gt(r, 0);
-        got += (size_t)r;
-    }
-    close(fd);
-    *len = got;
-    return p;
-}
-
-static void spit(const char *path, const void *data, size_t n, mode_t mode)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
-    cr_assert_geq(fd, 0);
-    size_t done = 0;
-    while (done < n) {
-        ssize_t w = write(fd, (const char *)data + done, n - done);
-        cr_assert_gt(w, 0);
-        done += (size_t)w;
-    }
-    fchmod(fd, mode);
-    close(fd);
-}
 
 static int count_prefixed(const char *dirpath, const char *prefix)
 {
@@ -83,23 +35,23 @@ static int count_prefixed(const char *dirpath, const char *prefix)
 static void roundtrip(size_t n)
 {
     xssh_session *s = xt_connect_auth();
-    unsigned char *data = random_bytes(n);
+    unsigned char *data = xt_random_bytes(n);
     char *src = xt_tmppath("scp-src");
     char *remote = xt_tmppath("scp-remote");
     char *back = xt_tmppath("scp-back");
-    spit(src, data, n, 0644);
+    xt_spit(src, data, n, 0644);
     uint64_t done = 99;
     cr_assert_eq(xssh_session_scp_put(s, src, remote, NULL, &done), XSSH_OK, "put %zu: %s", n, last_msg());
     cr_assert_eq(done, n);
     size_t rl;
-    unsigned char *r = slurp(remote, &rl);
+    unsigned char *r = xt_slurp(remote, &rl);
     cr_assert_eq(rl, n, "remote has %zu bytes, expected %zu", rl, n);
     cr_assert(n == 0 || memcmp(r, data, n) == 0, "remote content differs");
     done = 99;
     cr_assert_eq(xssh_session_scp_get(s, remote, back, NULL, &done), XSSH_OK, "get %zu: %s", n, last_msg());
     cr_assert_eq(done, n);
     size_t bl;
-    unsigned char *b = slurp(back, &bl);
+    unsigned char *b = xt_slurp(back, &bl);
     cr_assert_eq(bl, n);
     cr_assert(n == 0 || memcmp(b, data, n) == 0, "downloaded content differs");
     free(b);
@@ -128,7 +80,7 @@ Test(scp, mode_and_times_preserved)
     char *src = xt_tmppath("scp-mode");
     char *remote = xt_tmppath("scp-mode-r");
     char *back = xt_tmppath("scp-mode-b");
-    spit(src, "hello", 5, 0640);
+    xt_spit(src, "hello", 5, 0640);
     struct timespec ts[2] = {{1500000000, 0}, {1600000000, 0}}; /* atime, mtime */
     cr_assert_eq(utimensat(AT_FDCWD, src, ts, 0), 0);
     cr_assert_eq(xssh_session_scp_put(s, src, remote, NULL, NULL), XSSH_OK, "%s", last_msg());
@@ -164,8 +116,8 @@ static void lowlevel_recv(int legacy)
 {
     xssh_session *s = xt_connect_auth();
     char *remote = xt_tmppath("scp-ll");
-    unsigned char *data = random_bytes(100000);
-    spit(remote, data, 100000, 0750);
+    unsigned char *data = xt_random_bytes(100000);
+    xt_spit(remote, data, 100000, 0750);
     struct timespec ts[2] = {{1234567890, 0}, {1234567000, 0}};
     utimensat(AT_FDCWD, remote, ts, 0);
     xssh_channel *c = NULL;
@@ -219,7 +171,7 @@ static void lowlevel_send(int with_times)
     cr_assert_eq(xssh_channel_wait_closed(c), XSSH_OK);
     xssh_channel_unref(c);
     size_t rl;
-    unsigned char *r = slurp(remote, &rl);
+    unsigned char *r = xt_slurp(remote, &rl);
     cr_assert_eq(rl, n);
     cr_assert(memcmp(r, msg, n) == 0);
     struct stat st;
@@ -259,7 +211,7 @@ Test(scp, missing_remote_file_names_the_path)
     char bad[600];
     snprintf(bad, sizeof bad, "%s/no/such/dir/file", remote);
     char *src = xt_tmppath("scp-src1");
-    spit(src, "x", 1, 0644);
+    xt_spit(src, "x", 1, 0644);
     rc = xssh_session_scp_put(s, src, bad, NULL, NULL);
     cr_assert_neq(rc, XSSH_OK, "put into a missing directory succeeded");
     /* the session is still usable */
@@ -311,11 +263,11 @@ Test(scp, progress_and_cancel, .timeout = 120)
 {
     xssh_session *s = xt_connect_auth();
     size_t n = xt_size(4u << 20);
-    unsigned char *data = random_bytes(n);
+    unsigned char *data = xt_random_bytes(n);
     char *src = xt_tmppath("scp-prog");
     char *remote = xt_tmppath("scp-prog-r");
     char *back = xt_tmppath("scp-prog-b");
-    spit(src, data, n, 0644);
+    xt_spit(src, data, n, 0644);
     prog p = {0, 0, 0, 0, 1};
     xssh_transfer_opts o = {0};
     o.progress = on_progress;
@@ -349,13 +301,13 @@ Test(scp, progress_and_cancel, .timeout = 120)
     cr_assert_eq(rc, XSSH_ECANCELLED);
     cr_assert_neq(access(back3, F_OK), 0, "a cancelled atomic get left a file");
     /* cancelled atomic put: the old destination is kept, no temp file left */
-    spit(remote, "old", 3, 0644);
+    xt_spit(remote, "old", 3, 0644);
     memset(&p, 0, sizeof p);
     p.cancel_after = 2;
     rc = xssh_session_scp_put(s, src, remote, &o, &done);
     cr_assert_eq(rc, XSSH_ECANCELLED, "rc %d: %s", rc, last_msg());
     size_t rl;
-    unsigned char *r = slurp(remote, &rl);
+    unsigned char *r = xt_slurp(remote, &rl);
     cr_assert_eq(rl, 3);
     cr_assert(memcmp(r, "old", 3) == 0);
     free(r);
@@ -368,7 +320,7 @@ Test(scp, progress_and_cancel, .timeout = 120)
     /* a successful atomic put replaces the file */
     o.progress = NULL;
     cr_assert_eq(xssh_session_scp_put(s, src, remote, &o, &done), XSSH_OK, "%s", last_msg());
-    r = slurp(remote, &rl);
+    r = xt_slurp(remote, &rl);
     cr_assert_eq(rl, n);
     cr_assert(memcmp(r, data, n) == 0);
     cr_assert_eq(count_prefixed(dir, prefix), 0, "temporary files left");
@@ -393,7 +345,7 @@ Test(scp, nonblocking_recv2_and_send64, .timeout = 60)
 {
     xssh_session *s = xt_connect_auth();
     char *remote = xt_tmppath("scp-nb");
-    spit(remote, "nonblocking", 11, 0644);
+    xt_spit(remote, "nonblocking", 11, 0644);
     xssh_session_set_blocking(s, 0);
     xssh_channel *c = NULL;
     xssh_scp_fileinfo fi;
@@ -440,7 +392,7 @@ Test(scp, nonblocking_recv2_and_send64, .timeout = 60)
     cr_assert_eq(xssh_channel_wait_closed(c), XSSH_OK, "%s", last_msg());
     xssh_channel_unref(c);
     size_t rl;
-    unsigned char *r = slurp(dst, &rl);
+    unsigned char *r = xt_slurp(dst, &rl);
     cr_assert_eq(rl, 3);
     cr_assert(memcmp(r, "abc", 3) == 0);
     struct stat st;
@@ -479,10 +431,10 @@ static void cut_transfer(int put)
     xssh_session *s = xt_connect_auth();
     xssh_session_set_timeout(s, 10000);
     size_t n = xt_size(16u << 20);
-    unsigned char *data = random_bytes(n);
+    unsigned char *data = xt_random_bytes(n);
     char *local = xt_tmppath("scp-cut-l");
     char *remote = xt_tmppath("scp-cut-r");
-    spit(put ? local : remote, data, n, 0644);
+    xt_spit(put ? local : remote, data, n, 0644);
     cutter ct = {-1, 0};
     cr_assert_eq(xssh_session_socket(s, &ct.fd), XSSH_OK);
     xssh_transfer_opts o = {0};

@@ -18,7 +18,6 @@
 
 #include "fixture.h"
 
-static const char *last_msg(void) { return xssh_error_last()->message; }
 
 static long now_ms(void)
 {

@@ -15,7 +15,6 @@
 
 #include "fixture.h"
 
-static const char *last_msg(void) { return xssh_error_last()->message; }
 
 static xssh_sftp *sftp_of(xssh_session *s)
 {

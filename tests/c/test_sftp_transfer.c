@@ -15,60 +15,12 @@
 
 #include "fixture.h"
 
-static const char *last_msg(void) { return xssh_error_last()->message; }
 
 static xssh_sftp *sftp_of(xssh_session *s)
 {
     xssh_sftp *sf = NULL;
     cr_assert_eq(xssh_sftp_new(&sf, s), XSSH_OK, "sftp_new: %s", last_msg());
     return sf;
-}
-
-static unsigned char *random_bytes(size_t n)
-{
-    unsigned char *p = malloc(n ? n : 1);
-    cr_assert_not_null(p);
-    int fd = open("/dev/urandom", O_RDONLY);
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = read(fd, p + got, n - got);
-        cr_assert_gt(r, 0);
-        got += (size_t)r;
-    }
-    close(fd);
-    return p;
-}
-
-/* whole local file into memory */
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    int fd = open(path, O_RDONLY);
-    cr_assert_geq(fd, 0, "open %s: %s", path, strerror(errno));
-    struct stat st;
-    fstat(fd, &st);
-    unsigned char *p = malloc((size_t)st.st_size + 1);
-    size_t got = 0;
-    while (got < (size_t)st.st_size) {
-        ssize_t r = read(fd, p + got, (size_t)st.st_size - got);
-        cr_assert_gt(r, 0);
-        got += (size_t)r;
-    }
-    close(fd);
-    *len = got;
-    return p;
-}
-
-static void spit(const char *path, const void *data, size_t n)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    cr_assert_geq(fd, 0);
-    size_t done = 0;
-    while (done < n) {
-        ssize_t w = write(fd, (const char *)data + done, n - done);
-        cr_assert_gt(w, 0);
-        done += (size_t)w;
-    }
-    close(fd);
 }
 
 /* files in the harness directory whose name starts with prefix */
@@ -95,7 +47,7 @@ static const char *base_of(const char *p)
 /* put from a buffer, get into a buffer; and the remote file on disk */
 static void roundtrip_buffer(xssh_sftp *sf, size_t n, size_t window)
 {
-    unsigned char *data = random_bytes(n);
+    unsigned char *data = xt_random_bytes(n);
     char *p = xt_tmppath("rt");
     xssh_transfer_opts o;
     memset(&o, 0, sizeof o);
@@ -104,7 +56,7 @@ static void roundtrip_buffer(xssh_sftp *sf, size_t n, size_t window)
     cr_assert_eq(xssh_sftp_put_buffer(sf, data, n, p, &o, &t), XSSH_OK, "put %zu: %s", n, last_msg());
     cr_assert_eq(t, n);
     size_t ln = 0;
-    unsigned char *disk = slurp(p, &ln);
+    unsigned char *disk = xt_slurp(p, &ln);
     cr_assert_eq(ln, n, "remote size %zu, wanted %zu", ln, n);
     cr_assert_eq(memcmp(disk, data, n), 0, "remote bytes differ (size %zu)", n);
     free(disk);
@@ -139,21 +91,21 @@ Test(sftp_transfer, files_20mib, .timeout = 300)
     xssh_session *s = xt_connect_auth();
     xssh_sftp *sf = sftp_of(s);
     size_t n = xt_size(20 * 1024 * 1024 + 7);
-    unsigned char *data = random_bytes(n);
+    unsigned char *data = xt_random_bytes(n);
     char *src = xt_tmppath("src"), *remote = xt_tmppath("remote"), *back = xt_tmppath("back");
-    spit(src, data, n);
+    xt_spit(src, data, n, 0644);
     uint64_t t = 0;
     cr_assert_eq(xssh_sftp_put(sf, src, remote, NULL, &t), XSSH_OK, "%s", last_msg());
     cr_assert_eq(t, n);
     cr_assert_eq(xssh_sftp_get(sf, remote, back, NULL, &t), XSSH_OK, "%s", last_msg());
     cr_assert_eq(t, n);
     size_t bn = 0;
-    unsigned char *b = slurp(back, &bn);
+    unsigned char *b = xt_slurp(back, &bn);
     cr_assert_eq(bn, n);
     cr_assert_eq(memcmp(b, data, n), 0, "20 MiB round trip differs");
     free(b);
     /* remote side too */
-    b = slurp(remote, &bn);
+    b = xt_slurp(remote, &bn);
     cr_assert_eq(bn, n);
     cr_assert_eq(memcmp(b, data, n), 0);
     free(b);
@@ -183,9 +135,9 @@ Test(sftp_transfer, fds, .timeout = 120)
     xssh_session *s = xt_connect_auth();
     xssh_sftp *sf = sftp_of(s);
     size_t n = xt_size(3 * 1024 * 1024 + 5);
-    unsigned char *data = random_bytes(n);
+    unsigned char *data = xt_random_bytes(n);
     char *src = xt_tmppath("fdsrc"), *remote = xt_tmppath("fdremote"), *back = xt_tmppath("fdback");
-    spit(src, data, n);
+    xt_spit(src, data, n, 0644);
     int fd = open(src, O_RDONLY);
     cr_assert_eq(lseek(fd, 100, SEEK_SET), 100); /* from the current position */
     uint64_t t = 0;
@@ -218,12 +170,12 @@ Test(sftp_transfer, fds, .timeout = 120)
     cr_assert_eq(t, n - 100);
     close(fd2);
     size_t bn = 0;
-    unsigned char *b = slurp(back, &bn);
+    unsigned char *b = xt_slurp(back, &bn);
     cr_assert_eq(bn, n - 100 + 3);
     cr_assert_eq(memcmp(b, "HDR", 3), 0);
     cr_assert_eq(memcmp(b + 3, data + 100, n - 100), 0);
     free(b);
-    b = slurp(remote2, &bn);
+    b = xt_slurp(remote2, &bn);
     cr_assert_eq(bn, n);
     cr_assert_eq(memcmp(b, data, n), 0);
     free(b);
@@ -262,7 +214,7 @@ Test(sftp_transfer, progress_reaches_total, .timeout = 120)
     xssh_session *s = xt_connect_auth();
     xssh_sftp *sf = sftp_of(s);
     size_t n = xt_size(8 * 1024 * 1024 + 1);
-    unsigned char *data = random_bytes(n);
+    unsigned char *data = xt_random_bytes(n);
     char *remote = xt_tmppath("prog");
     prog p = {0, 0, 0, 0, 1};
     xssh_transfer_opts o;
@@ -298,7 +250,7 @@ Test(sftp_transfer, cancel_put_non_atomic_reports_bytes, .timeout = 120)
     xssh_session *s = xt_connect_auth();
     xssh_sftp *sf = sftp_of(s);
     size_t n = xt_size(16 * 1024 * 1024);
-    unsigned char *data = random_bytes(n);
+    unsigned char *data = xt_random_bytes(n);
     char *remote = xt_tmppath("cancel");
     prog p = {0, 0, 0, n / 4, 1};
     xssh_transfer_opts o;
@@ -314,7 +266,7 @@ Test(sftp_transfer, cancel_put_non_atomic_reports_bytes, .timeout = 120)
     cr_assert_lt(t, n);
     /* at least the acknowledged bytes are in the file, and they are right */
     size_t ln = 0;
-    unsigned char *disk = slurp(remote, &ln);
+    unsigned char *disk = xt_slurp(remote, &ln);
     cr_assert_geq(ln, t);
     cr_assert_eq(memcmp(disk, data, (size_t)t), 0);
     free(disk);
@@ -333,7 +285,7 @@ Test(sftp_transfer, atomic_put_cancel_leaves_nothing, .timeout = 120)
     xssh_session *s = xt_connect_auth();
     xssh_sftp *sf = sftp_of(s);
     size_t n = xt_size(16 * 1024 * 1024);
-    unsigned char *data = random_bytes(n);
+    unsigned char *data = xt_random_bytes(n);
     char *remote = xt_tmppath("atomic");
     prog p = {0, 0, 0, n / 3, 1};
     xssh_transfer_opts o;
@@ -348,12 +300,12 @@ Test(sftp_transfer, atomic_put_cancel_leaves_nothing, .timeout = 120)
     cr_assert_eq(count_prefixed(xt()->dir, base_of(remote)), 0, "temporary file left behind");
 
     /* an existing destination is kept on cancel, replaced on success */
-    spit(remote, "old", 3);
+    xt_spit(remote, "old", 3, 0644);
     p.calls = 0;
     rc = xssh_sftp_put_buffer(sf, data, n, remote, &o, &t);
     cr_assert_eq(rc, XSSH_ECANCELLED);
     size_t ln = 0;
-    unsigned char *disk = slurp(remote, &ln);
+    unsigned char *disk = xt_slurp(remote, &ln);
     cr_assert_eq(ln, 3);
     cr_assert_eq(memcmp(disk, "old", 3), 0);
     free(disk);
@@ -362,7 +314,7 @@ Test(sftp_transfer, atomic_put_cancel_leaves_nothing, .timeout = 120)
     rc = xssh_sftp_put_buffer(sf, data, n, remote, &o, &t);
     cr_assert_eq(rc, XSSH_OK, "%s", last_msg());
     cr_assert_eq(t, n);
-    disk = slurp(remote, &ln);
+    disk = xt_slurp(remote, &ln);
     cr_assert_eq(ln, n);
     cr_assert_eq(memcmp(disk, data, n), 0);
     free(disk);
@@ -378,7 +330,7 @@ Test(sftp_transfer, atomic_put_cancel_leaves_nothing, .timeout = 120)
     cr_assert_eq(count_prefixed(xt()->dir, base_of(local)), 0);
     p.cancel_after = 0;
     cr_assert_eq(xssh_sftp_get(sf, remote, local, &o, &t), XSSH_OK, "%s", last_msg());
-    disk = slurp(local, &ln);
+    disk = xt_slurp(local, &ln);
     cr_assert_eq(ln, n);
     cr_assert_eq(memcmp(disk, data, n), 0);
     free(disk);
@@ -448,7 +400,7 @@ Test(sftp_transfer, nonblocking_session_still_completes, .timeout = 120)
     xssh_sftp *sf = sftp_of(s);
     cr_assert_eq(xssh_session_set_blocking(s, 0), XSSH_OK);
     size_t n = xt_size(2 * 1024 * 1024 + 3);
-    unsigned char *data = random_bytes(n);
+    unsigned char *data = xt_random_bytes(n);
     char *remote = xt_tmppath("nbx");
     cr_assert_eq(xssh_sftp_put_buffer(sf, data, n, remote, NULL, NULL), XSSH_OK, "%s", last_msg());
     char *back = NULL;
@@ -556,9 +508,9 @@ Test(sftp_transfer, server_killed_part_way, .timeout = 120)
     if (geteuid() != 0)
         cr_skip_test("needs root to kill the sshd session processes");
     size_t n = xt_size(16 * 1024 * 1024);
-    unsigned char *data = random_bytes(n);
+    unsigned char *data = xt_random_bytes(n);
     char *remote = xt_tmppath("killed");
-    spit(remote, data, n);
+    xt_spit(remote, data, n, 0644);
     for (int dir = 0; dir < 2; dir++) {
         xssh_session *s = xt_connect_auth();
         xssh_session_set_timeout(s, 20000); /* a hang fails the test instead of blocking it */

@@ -15,7 +15,6 @@
 
 #include "fixture.h"
 
-static const char *last_msg(void) { return xssh_error_last()->message; }
 
 /* ---- a threaded TCP echo server on 127.0.0.1 ------------------------------- */
 
