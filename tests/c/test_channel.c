@@ -758,3 +758,40 @@ Test(channel, concurrent_requests, .timeout = 240)
         cr_assert(w[i].ok, "worker %d: %s", i, w[i].msg);
     xssh_session_unref(s);
 }
+
+/* The rarer calls: stderr writes, flush of one stream, X11 and agent-forwarding
+   requests (refused by the test sshd / unsupported by libssh2 1.10), extra references. */
+Test(channel, stderr_write_flush_x11_agent_refs, .timeout = 60)
+{
+    xssh_session *s = xt_connect_auth();
+    xssh_channel *ch = NULL;
+    cr_assert_eq(xssh_channel_open_session(&ch, s), XSSH_OK, "%s", last_msg());
+    cr_assert_eq(xssh_channel_ref(ch), ch);
+    xssh_channel_unref(ch); /* the extra reference only */
+    /* X11Forwarding is off in the test sshd: a clear refusal, and the channel stays usable */
+    int rc = xssh_channel_x11_req_ex(ch, 1, "MIT-MAGIC-COOKIE-1", "00112233445566778899aabbccddeeff", 0);
+    cr_assert_lt(rc, 0);
+    cr_assert(strstr(last_msg(), "x11_req") != NULL, "%s", last_msg());
+    rc = xssh_channel_request_auth_agent(ch);
+    if (!(xssh_features() & XSSH_FEATURE_AGENT_FORWARDING))
+        cr_assert_eq(rc, XSSH_ENOTSUPPORTED, "rc %d: %s", rc, last_msg());
+    cr_assert_eq(xssh_channel_execute(ch, "cat"), XSSH_OK, "%s", last_msg());
+    size_t w = 0, flushed = 0;
+    /* client-to-server extended data is legal SSH; sshd discards it */
+    cr_assert_eq(xssh_channel_write_stderr(ch, "ignored", 7, &w), XSSH_OK, "%s", last_msg());
+    cr_assert_eq(w, 7);
+    cr_assert_eq(xssh_channel_flush_ex(ch, XSSH_STREAM_STDERR, &flushed), XSSH_OK, "%s", last_msg());
+    cr_assert_eq(xssh_channel_write(ch, "out", 3, &w), XSSH_OK);
+    cr_assert_eq(xssh_channel_send_eof(ch), XSSH_OK);
+    char buf[16];
+    size_t got = 0, total = 0;
+    while (total < 3 && xssh_channel_read(ch, buf + total, sizeof buf - total, &got) == XSSH_OK && got)
+        total += got;
+    cr_assert_eq(total, 3);
+    cr_assert(memcmp(buf, "out", 3) == 0, "only stdin comes back from cat");
+    cr_assert_eq(xssh_channel_wait_eof(ch), XSSH_OK, "%s", last_msg());
+    cr_assert_eq(xssh_channel_close(ch), XSSH_OK, "%s", last_msg());
+    cr_assert_eq(xssh_channel_wait_closed(ch), XSSH_OK, "%s", last_msg());
+    xssh_channel_unref(ch);
+    xssh_session_unref(s);
+}

@@ -48,3 +48,9 @@ Test(publickey, bad_arguments_and_closed_session, .timeout = 60)
     cr_assert_eq(xssh_publickey_init(&pk, s), XSSH_ECLOSED, "%s", last_msg());
     xssh_session_unref(s);
 }
+
+Test(publickey, ref_is_null_safe)
+{
+    cr_assert_null(xssh_publickey_ref(NULL));
+    xssh_publickey_unref(NULL);
+}

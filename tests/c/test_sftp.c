@@ -738,3 +738,28 @@ Test(sftp, threads_share_one_sftp, .timeout = 240)
     xssh_sftp_unref(sf);
     xssh_session_unref(s);
 }
+
+Test(sftp, session_accessor_and_file_refs, .timeout = 60)
+{
+    xssh_session *s = xt_connect_auth();
+    xssh_sftp *sf = NULL;
+    cr_assert_eq(xssh_sftp_new(&sf, s), XSSH_OK, "%s", last_msg());
+    xssh_session *back = NULL;
+    cr_assert_eq(xssh_sftp_session(sf, &back), XSSH_OK);
+    cr_assert_eq(back, s);
+    cr_assert_eq(xssh_sftp_session(sf, NULL), XSSH_EARG);
+    char *path = xt_tmppath("refs");
+    xssh_sftp_file *f = NULL;
+    cr_assert_eq(xssh_sftp_open(&f, sf, path, XSSH_FXF_WRITE | XSSH_FXF_CREAT, 0644), XSSH_OK, "%s", last_msg());
+    cr_assert_eq(xssh_sftp_file_ref(f), f);
+    xssh_sftp_file_unref(f); /* the extra reference: the file stays open */
+    size_t w = 0;
+    cr_assert_eq(xssh_sftp_file_write(f, "x", 1, &w), XSSH_OK, "%s", last_msg());
+    cr_assert_eq(w, 1);
+    cr_assert_null(xssh_sftp_file_ref(NULL));
+    xssh_sftp_file_unref(f);
+    xssh_sftp_unref(sf);
+    xssh_session_unref(s);
+    unlink(path);
+    free(path);
+}

@@ -426,3 +426,28 @@ Test(tunnel, proxyjump_bad_arguments, .timeout = 30)
     xssh_session_unref(j);
     xssh_session_unref(t);
 }
+
+Test(tunnel, extra_references, .timeout = 60)
+{
+    xssh_session *s = xt_connect_auth();
+    xssh_listener *l = NULL;
+    int port = 0;
+    cr_assert_eq(xssh_session_forward_listen(&l, s, "127.0.0.1", 0, 0, &port), XSSH_OK, "%s", last_msg());
+    cr_assert_eq(xssh_listener_ref(l), l);
+    xssh_listener_unref(l); /* extra reference only: still listening */
+    int p2 = 0;
+    cr_assert_eq(xssh_listener_bound_port(l, &p2), XSSH_OK);
+    cr_assert_eq(p2, port);
+    xssh_forward *f = NULL;
+    cr_assert_eq(xssh_forward_local(&f, s, NULL, 0, "127.0.0.1", port), XSSH_OK, "%s", last_msg());
+    cr_assert_eq(xssh_forward_ref(f), f);
+    xssh_forward_unref(f); /* extra reference only: still running */
+    int running = 0;
+    cr_assert_eq(xssh_forward_is_running(f, &running), XSSH_OK);
+    cr_assert_eq(running, 1);
+    cr_assert_null(xssh_listener_ref(NULL));
+    cr_assert_null(xssh_forward_ref(NULL));
+    xssh_forward_unref(f);
+    xssh_listener_unref(l);
+    xssh_session_unref(s);
+}
