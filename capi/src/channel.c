@@ -3,9 +3,9 @@
  *
  * An xssh_channel wraps a LIBSSH2_CHANNEL of its session, used with the session
  * lock held (xssh__op). libssh2 always runs non-blocking: blocking calls wait in
- * xssh__chan_again, which releases the lock while waiting for input so other
- * threads can use other channels, but finishes a half-sent outbound packet with
- * the lock held: libssh2 resumes a pending packet on the next send of ANY
+ * xssh__op_again (session.c), which releases the lock while waiting for input so
+ * other threads can use other channels, but finishes a half-sent outbound packet
+ * with the lock held: libssh2 resumes a pending packet on the next send of ANY
  * caller, so another channel's send must never come in between.
  *
  * Lifetime: the channel holds a session reference, so its LIBSSH2_CHANNEL
@@ -32,37 +32,6 @@
 #include "internal.h"
 
 #define STATUS_SENTINEL INT_MIN
-
-/* ---- the waiting rule ----------------------------------------------------- */
-
-int xssh__chan_again(xssh__op *op, int *rc)
-{
-    if (*rc != LIBSSH2_ERROR_EAGAIN)
-        return 0;
-    xssh_session *s = op->s;
-    if (s->ssh && (libssh2_session_block_directions(s->ssh) & LIBSSH2_SESSION_BLOCK_OUTBOUND)) {
-        int timeout = -1;
-        if (op->deadline_ms) {
-            int64_t left = op->deadline_ms - xssh__now_ms();
-            if (left <= 0) {
-                *rc = XSSH_ETIMEOUT;
-                return 0;
-            }
-            timeout = left > 0x7fffffff ? 0x7fffffff : (int)left;
-        }
-        struct pollfd p = {s->fd, POLLOUT, 0};
-        int n;
-        do {
-            n = poll(&p, 1, timeout);
-        } while (n < 0 && errno == EINTR);
-        if (atomic_load(&s->state) == XSSH__STATE_CLOSED || (op->closed && atomic_load(op->closed))) {
-            *rc = XSSH_ECLOSED;
-            return 0;
-        }
-        return 1; /* retry the same call: it completes the pending packet */
-    }
-    return xssh__op_again(op, rc);
-}
 
 /* ---- the request slot ------------------------------------------------------ */
 
@@ -118,7 +87,7 @@ static int op_fail(xssh_session *s, int rc, const char *what)
 #define LOOP(expr)                                                                \
     do {                                                                          \
         rc = (expr);                                                              \
-    } while (xssh__chan_again(&op, &rc))
+    } while (xssh__op_again(&op, &rc))
 
 /* LOOP for a channel request awaiting a reply: holds the session's request
    slot, kept across an EAGAIN return (the caller repeats the call). */
@@ -235,7 +204,7 @@ int xssh_channel_open_session(xssh_channel **out, xssh_session *session)
             if (rc == 0)
                 rc = LIBSSH2_ERROR_CHANNEL_FAILURE;
         }
-    } while (!raw && xssh__chan_again(&op, &rc));
+    } while (!raw && xssh__op_again(&op, &rc));
     xssh__open_end(s, &op);
     if (!raw) {
         xssh__op_end(&op);
@@ -419,7 +388,7 @@ int xssh_channel_read_ex(xssh_channel *channel, int stream_id, void *buf, size_t
         if (n >= 0) /* 0: the server sent EOF or closed (this stream has nothing queued) */
             break;
         rc = (int)n;
-        if (!xssh__chan_again(&op, &rc)) {
+        if (!xssh__op_again(&op, &rc)) {
             n = rc;
             break;
         }
@@ -461,7 +430,7 @@ int xssh_channel_write_ex(xssh_channel *channel, int stream_id, const void *data
             continue;
         }
         rc = n == 0 ? LIBSSH2_ERROR_EAGAIN : (int)n;
-        if (!xssh__chan_again(&op, &rc))
+        if (!xssh__op_again(&op, &rc))
             break;
         rc = 0;
     }

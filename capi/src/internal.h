@@ -218,10 +218,6 @@ struct xssh_channel {
     int status_probe;         /* exit-status sentinel installed (exit status "have" is exact) */
 };
 
-/* Like xssh__op_again, but a half-sent outbound packet is finished first with
-   the lock held (libssh2 must see the same call again before any other send),
-   also in non-blocking mode. */
-int xssh__chan_again(xssh__op *op, int *rc);
 /* Wrap a freshly opened libssh2 channel (lock held); takes a session ref. */
 int xssh__chan_wrap(xssh_session *s, LIBSSH2_CHANNEL *raw, xssh_channel **out);
 /* Exit status of c (lock held). */

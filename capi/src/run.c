@@ -61,7 +61,7 @@ static void close_quietly(xssh__op *op, xssh_channel *c)
     int rc;
     do {
         rc = libssh2_channel_close(c->ch);
-    } while (xssh__chan_again(op, &rc));
+    } while (xssh__op_again(op, &rc));
     if (rc == 0) {
         atomic_store(&c->closed, 1);
         c->remote_closed = 1;
@@ -89,7 +89,7 @@ static int finish_send(xssh__op *op, int64_t total_deadline)
     int64_t saved = op->deadline_ms;
     op->deadline_ms = min_deadline(total_deadline, xssh__now_ms() + 60000);
     int rc = LIBSSH2_ERROR_EAGAIN;
-    int again = xssh__chan_again(op, &rc);
+    int again = xssh__op_again(op, &rc);
     op->deadline_ms = saved;
     return again ? 0 : rc;
 }
@@ -126,7 +126,7 @@ static int run_core(xssh_session *s, const char *command, const xssh_run_options
             if (!rc)
                 rc = LIBSSH2_ERROR_CHANNEL_FAILURE;
         }
-    } while (!raw && xssh__chan_again(&op, &rc));
+    } while (!raw && xssh__op_again(&op, &rc));
     xssh__open_end(s, &op);
     if (!raw) {
         xssh__op_end(&op);
@@ -151,19 +151,19 @@ static int run_core(xssh_session *s, const char *command, const xssh_run_options
         what = "run: pty request";
         do {
             rc = libssh2_channel_request_pty_ex(c->ch, "xterm", 5, NULL, 0, 80, 24, 0, 0);
-        } while (xssh__chan_again(&op, &rc));
+        } while (xssh__op_again(&op, &rc));
     }
     if (!rc && opts->merge_stderr) {
         what = "run: merging stderr";
         do {
             rc = libssh2_channel_handle_extended_data2(c->ch, LIBSSH2_CHANNEL_EXTENDED_DATA_MERGE);
-        } while (xssh__chan_again(&op, &rc));
+        } while (xssh__op_again(&op, &rc));
     }
     if (!rc) {
         what = "run: exec";
         do {
             rc = libssh2_channel_process_startup(c->ch, "exec", 4, command, (unsigned)strlen(command));
-        } while (xssh__chan_again(&op, &rc));
+        } while (xssh__op_again(&op, &rc));
     }
     xssh__request_end(s, c);
 
@@ -300,7 +300,7 @@ static int run_core(xssh_session *s, const char *command, const xssh_run_options
         op.deadline_ms = min_deadline(total_deadline, idle_deadline);
         do {
             rc = libssh2_channel_wait_closed(c->ch);
-        } while (xssh__chan_again(&op, &rc));
+        } while (xssh__op_again(&op, &rc));
         if (rc == XSSH_ETIMEOUT)
             timed_out = 1;
         if (rc == LIBSSH2_ERROR_INVAL)
@@ -314,7 +314,7 @@ static int run_core(xssh_session *s, const char *command, const xssh_run_options
         op.deadline_ms = min_deadline(op.deadline_ms, total_deadline);
         do {
             rc = libssh2_channel_close(c->ch);
-        } while (xssh__chan_again(&op, &rc));
+        } while (xssh__op_again(&op, &rc));
         if (rc == 0) {
             atomic_store(&c->closed, 1);
             c->remote_closed = 1;
