@@ -747,6 +747,7 @@ Test(sftp, session_accessor_and_file_refs, .timeout = 60)
     xssh_session *back = NULL;
     cr_assert_eq(xssh_sftp_session(sf, &back), XSSH_OK);
     cr_assert_eq(back, s);
+    xssh_session_unref(back); /* the accessor hands out a new reference */
     cr_assert_eq(xssh_sftp_session(sf, NULL), XSSH_EARG);
     char *path = xt_tmppath("refs");
     xssh_sftp_file *f = NULL;
