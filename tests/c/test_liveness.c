@@ -300,10 +300,21 @@ static int sshd_with_ident_len(int total, char *pidfile, size_t pidfile_len)
     cr_assert(add > 0);
     char *addendum = lines(add, "x");
     snprintf(pidfile, pidfile_len, "%s/sshd-ident-%d.pid", xt()->dir, port);
-    char cmd[2048], cfg[1024];
+    /* the harness's configuration with its own port and pid file */
+    char cmd[2048], cfg[1024], line[4096];
     snprintf(cfg, sizeof cfg, "%s/sshd_config", xt()->dir);
-    snprintf(cmd, sizeof cmd, "/usr/sbin/sshd -f %s -o Port=%d -o PidFile=%s -o VersionAddendum=%s -E %s/sshd-ident.log",
-             cfg, port, pidfile, addendum, xt()->dir);
+    FILE *in = fopen(cfg, "r");
+    cr_assert_not_null(in, "%s", cfg);
+    snprintf(cfg, sizeof cfg, "%s/sshd_config.ident-%d", xt()->dir, port);
+    FILE *out = fopen(cfg, "w");
+    cr_assert_not_null(out);
+    while (fgets(line, sizeof line, in))
+        if (strncmp(line, "Port ", 5) != 0 && strncmp(line, "PidFile ", 8) != 0)
+            fputs(line, out);
+    fprintf(out, "Port %d\nPidFile %s\nVersionAddendum %s\n", port, pidfile, addendum);
+    fclose(in);
+    fclose(out);
+    snprintf(cmd, sizeof cmd, "/usr/sbin/sshd -f %s -E %s/sshd-ident.log", cfg, xt()->dir);
     free(banner);
     free(addendum);
     cr_assert_eq(system(cmd), 0, "%s", cmd);
