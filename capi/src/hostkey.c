@@ -739,3 +739,131 @@ out:
     xssh__op_end(&op);
     return rc;
 }
+
+/* Is a key of type `type` recorded for name (OpenSSH's lookup_key_in_hostkeys_by_type): the first
+   plain (marker-less) line of that type that applies, unless its key is also on an applying
+   "@revoked" line? -1: out of memory. */
+static int hk_has_type(const hk_file *f, const char *name, const char *type)
+{
+    unsigned char *first = NULL;
+    size_t first_len = 0;
+    int revoked = 0;
+    for (int pass = 0; pass < 2 && !revoked; pass++) {
+        for (size_t i = 0; i < f->n && !revoked; i++) {
+            char *copy = xssh__strdup(f->lines[i]);
+            if (!copy) {
+                free(first);
+                return -1;
+            }
+            int marker;
+            char *t;
+            unsigned char *blob = NULL;
+            size_t blen = 0;
+            if (parse_line(copy, name, &marker, &t, &blob, &blen)) {
+                if (pass == 0 && !first && marker == MRK_NONE && !strcmp(t, type)) {
+                    first = blob;
+                    first_len = blen;
+                    blob = NULL;
+                } else if (pass == 1 && marker == MRK_REVOKE && blen == first_len && !memcmp(blob, first, blen)) {
+                    revoked = 1;
+                }
+            }
+            free(blob);
+            free(copy);
+        }
+        if (!first)
+            break;
+    }
+    int found = first && !revoked;
+    free(first);
+    return found;
+}
+
+int xssh_session_prefer_known_hostkeys(xssh_session *s, const char *host, int port, const char *path)
+{
+    XSSH__ARG(NULL, s, "session is NULL");
+    XSSH__ARG(s, host && *host, "host is NULL or empty");
+    XSSH__ARG(s, port >= 0 && port < 65536, "port must be 0..65535");
+    XSSH__ARG(s, !path || *path, "path is empty");
+    char *defpath = path ? NULL : xssh__default_known_hosts();
+    const char *file = path ? path : defpath;
+    char *name = lookup_name(host, port);
+    hk_file f = {NULL, 0};
+    char *first = NULL, *last = NULL;
+    const char **algs = NULL;
+    int nalgs = 0, rc = XSSH_OK;
+    if (!file || !name) {
+        rc = xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
+        goto out_nolock;
+    }
+    if (hk_file_read(&f, file) != 0) {
+        rc = errno == ENOMEM ? xssh__fail(s, XSSH_ENOMEM, 0, "out of memory")
+                             : xssh__fail(s, XSSH_EKNOWNHOST_READFILE, 0, "cannot read known_hosts file '%s': %s",
+                                          file, strerror(errno));
+        goto out_nolock;
+    }
+    xssh__op op;
+    rc = xssh__op_begin(&op, s, 0, NULL);
+    if (rc)
+        goto out_nolock;
+    nalgs = libssh2_session_supported_algs(s->ssh, LIBSSH2_METHOD_HOSTKEY, &algs);
+    if (nalgs <= 0) {
+        rc = xssh__fail_ssh(s, nalgs ? nalgs : LIBSSH2_ERROR_METHOD_NOT_SUPPORTED,
+                            "cannot list libssh2's host key algorithms");
+        goto out;
+    }
+    /* OpenSSH's default order as far as libssh2 has it: ssh-ed25519 first, then libssh2's order */
+    size_t cap = 2;
+    for (int i = 0; i < nalgs; i++)
+        cap += strlen(algs[i]) + 1;
+    first = calloc(1, cap);
+    last = calloc(1, cap);
+    if (!first || !last) {
+        rc = xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
+        goto out;
+    }
+    int have_ed25519 = 0;
+    for (int i = 0; i < nalgs; i++)
+        have_ed25519 |= !strcmp(algs[i], "ssh-ed25519");
+    int best_recorded = -1;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < nalgs; i++) {
+            int is_ed = !strcmp(algs[i], "ssh-ed25519");
+            if (have_ed25519 && (pass == 0) != is_ed)
+                continue;
+            if (!have_ed25519 && pass == 0)
+                continue;
+            /* certificate algorithms are never preferred: libssh2 1.10 cannot check a host certificate */
+            int rec = strstr(algs[i], "-cert-v01@openssh.com") ? 0 : hk_has_type(&f, name, algs[i]);
+            if (rec < 0) {
+                rc = xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
+                goto out;
+            }
+            if (best_recorded < 0)
+                best_recorded = rec; /* OpenSSH: a recorded best algorithm keeps the whole list as is */
+            char *to = best_recorded || !rec ? last : first;
+            if (*to)
+                strcat(to, ",");
+            strcat(to, algs[i]);
+        }
+    }
+    if (*first && *last)
+        strcat(first, ",");
+    strcat(first, last);
+    int lrc = libssh2_session_method_pref(s->ssh, LIBSSH2_METHOD_HOSTKEY, first);
+    if (lrc)
+        rc = xssh__fail_ssh(s, lrc, "prefer_known_hostkeys: method_pref(HOSTKEY, \"%s\")", first);
+    else
+        rc = xssh__ok();
+out:
+    if (algs)
+        libssh2_free(s->ssh, algs);
+    xssh__op_end(&op);
+out_nolock:
+    free(first);
+    free(last);
+    hk_file_free(&f);
+    free(name);
+    free(defpath);
+    return rc;
+}

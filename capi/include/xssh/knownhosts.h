@@ -99,6 +99,25 @@ XSSH_EXTERN(int) xssh_knownhosts_get(xssh_knownhosts *kh, size_t index, xssh_kno
 /** Remove the collection's entry equal to @p entry. @return XSSH_OK or XSSH_EKNOWNHOST_DELETE */
 XSSH_EXTERN(int) xssh_knownhosts_delete(xssh_knownhosts *kh, xssh_knownhost *entry);
 
+/**
+ * Order the host-key algorithms of the coming handshake the way OpenSSH's ssh
+ * does (sshconnect2.c order_hostkeyalgs), so that the server shows a key of a
+ * type known_hosts records for it: starting from OpenSSH's order as far as
+ * libssh2 1.10 has it (ssh-ed25519, ecdsa-sha2-nistp256/384/521, then libssh2's
+ * remaining ones), the algorithms whose key type a plain line for @p host /
+ * @p port records come first, unless the first one is recorded (list kept).
+ * Certificate algorithms are never moved forward: libssh2 cannot check a host
+ * certificate. Call it before xssh_session_connect() / xssh_session_handshake();
+ * it replaces any earlier xssh_session_method_pref(XSSH_METHOD_HOSTKEY, ...).
+ * libssh2_session_supported_algs + libssh2_session_method_pref(LIBSSH2_METHOD_HOSTKEY).
+ * @param host host name as for xssh_session_verify_host()
+ * @param port port (0 or 22: the plain host name is looked up, else "[host]:port")
+ * @param path known_hosts path; NULL: ~/.ssh/known_hosts (a missing file records nothing)
+ * @return XSSH_OK, XSSH_EARG, XSSH_EKNOWNHOST_READFILE (unreadable file), XSSH_ECLOSED, XSSH_ENOMEM
+ */
+XSSH_EXTERN(int) xssh_session_prefer_known_hostkeys(xssh_session *session, const char *host, int port,
+                                                    const char *path);
+
 /** Take one more reference; returns @p entry. NULL-safe. */
 XSSH_EXTERN(xssh_knownhost *) xssh_knownhost_ref(xssh_knownhost *entry);
 /** Drop a reference. NULL-safe. */
