@@ -80,7 +80,9 @@ XSSH_EXTERN(int) xssh_knownhosts_addc(xssh_knownhosts *kh, const char *host, con
 /**
  * Check a host:port and key against the collection.
  * @param host plain host name (hashed entries are found by it)
- * @param port with port >= 0, "[host]:port" entries are tried first, then plain "host" ones; -1: plain only
+ * @param port OpenSSH's rule: 22 or -1: plain "host" entries only; another port: "[host]:port"
+ *             entries, and when none applies, a plain "host" entry counts only if it holds this key
+ *             (a plain entry with another key is NOT a mismatch for another port)
  * @param typemask XSSH_KNOWNHOST_TYPE_PLAIN (or _CUSTOM) | KEYENC_* | KEY_* (not TYPE_SHA1)
  * @param[out] result_out XSSH_KNOWNHOST_CHECK_* (may be NULL)
  * @param[out] entry_out the matching (or mismatching) entry, new reference (may be NULL)
