@@ -670,6 +670,13 @@ int xssh_session_verify_host(xssh_session *s, const char *host, int port, xssh_h
     char fp[80], type[64];
     fingerprint_of(key, klen, fp, sizeof fp);
     blob_type(key, klen, type, sizeof type);
+    if (strstr(type, "-cert-v01@openssh.com")) {
+        xssh__op_end(&op);
+        return xssh__fail(s, XSSH_EHOSTKEY_UNKNOWN, 0,
+                          "the server shows a host certificate (%s), which libssh2 1.10 cannot verify; call "
+                          "xssh_session_prefer_known_hostkeys() before connecting to negotiate a plain host key",
+                          type);
+    }
     char *defpath = path ? NULL : xssh__default_known_hosts();
     const char *file = path ? path : defpath;
     char *name = lookup_name(host, port), *plain = lookup_name(host, 22);
@@ -833,8 +840,10 @@ int xssh_session_prefer_known_hostkeys(xssh_session *s, const char *host, int po
                 continue;
             if (!have_ed25519 && pass == 0)
                 continue;
-            /* certificate algorithms are never preferred: libssh2 1.10 cannot check a host certificate */
-            int rec = strstr(algs[i], "-cert-v01@openssh.com") ? 0 : hk_has_type(&f, name, algs[i]);
+            /* certificate algorithms are left out: libssh2 1.10 cannot check a host certificate */
+            if (strstr(algs[i], "-cert-v01@openssh.com"))
+                continue;
+            int rec = hk_has_type(&f, name, algs[i]);
             if (rec < 0) {
                 rc = xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
                 goto out;

@@ -59,7 +59,9 @@ def connect(host, port=22, user=None, *, key=None, passphrase=None, password=Non
 
     The host key is checked against ``known_hosts`` (default ``~/.ssh/known_hosts``)
     under ``host_key_policy``: ``"strict"`` (default; unknown or changed keys fail),
-    ``"accept_new"`` (learn unknown keys, reject changed ones) or ``"off"``.
+    ``"accept_new"`` (learn unknown keys, reject changed ones) or ``"off"``, with
+    OpenSSH's rules (docs/knownhosts.md); like ``ssh``, the handshake first offers the
+    host-key types ``known_hosts`` records for the host (``Session.prefer_known_hostkeys``).
     Authentication tries, in order: ``key`` (a private key path), ``password``,
     and the SSH agent when ``agent`` is true. Usable as a context manager.
 

@@ -108,8 +108,7 @@ XSSH_EXTERN(int) xssh_knownhosts_delete(xssh_knownhosts *kh, xssh_knownhost *ent
  * libssh2 1.10 has it (ssh-ed25519, ecdsa-sha2-nistp256/384/521, then libssh2's
  * remaining ones), the algorithms whose key type a plain line for @p host /
  * @p port records come first, unless the first one is recorded (list kept).
- * Certificate algorithms are never moved forward: libssh2 cannot check a host
- * certificate. Call it before xssh_session_connect() / xssh_session_handshake();
+ * Certificate algorithms are left out: libssh2 cannot check a host certificate. Call it before xssh_session_connect() / xssh_session_handshake();
  * it replaces any earlier xssh_session_method_pref(XSSH_METHOD_HOSTKEY, ...).
  * libssh2_session_supported_algs + libssh2_session_method_pref(LIBSSH2_METHOD_HOSTKEY).
  * @param host host name as for xssh_session_verify_host()
