@@ -531,42 +531,117 @@ static void blob_type(const unsigned char *key, size_t len, char *buf, size_t ca
     buf[l] = '\0';
 }
 
-/* OpenSSH's check_key_in_hostkeys for the lines that apply to name. -1: out of memory. */
-static int hk_check(const hk_file *f, const char *name, const unsigned char *key, size_t klen, hk_result *res)
+/* The valid lines that apply to one lookup name (OpenSSH's load_hostkeys), in file order. */
+typedef struct hk_entry {
+    int marker;
+    long line; /* 1-based */
+    char type[64];
+    unsigned char *blob;
+    size_t blen;
+} hk_entry;
+
+typedef struct hk_set {
+    hk_entry *e;
+    size_t n;
+} hk_set;
+
+static void hk_set_free(hk_set *set)
 {
-    memset(res, 0, sizeof *res);
-    res->status = HK_NEW;
-    int decided = 0;
-    long revoked_line = 0;
+    for (size_t i = 0; i < set->n; i++)
+        free(set->e[i].blob);
+    free(set->e);
+    set->e = NULL;
+    set->n = 0;
+}
+
+/* -1: out of memory */
+static int hk_load(const hk_file *f, const char *name, hk_set *set)
+{
+    set->e = NULL;
+    set->n = 0;
+    size_t alloc = 0;
     for (size_t i = 0; i < f->n; i++) {
         char *copy = xssh__strdup(f->lines[i]);
         if (!copy)
-            return -1;
+            goto nomem;
         int marker;
         char *type;
         unsigned char *blob = NULL;
         size_t blen = 0;
         if (parse_line(copy, name, &marker, &type, &blob, &blen)) {
-            int same = blen == klen && memcmp(blob, key, klen) == 0;
-            if (marker == MRK_REVOKE && same && !revoked_line)
-                revoked_line = (long)i + 1;
-            if (marker == MRK_NONE && !decided) {
-                res->status = same ? HK_OK : HK_CHANGED;
-                res->line = (long)i + 1;
-                snprintf(res->type, sizeof res->type, "%s", type);
-                fingerprint_of(blob, blen, res->fp, sizeof res->fp);
-                decided = same; /* the first equal key ends the search; a different one may be followed by it */
+            if (set->n == alloc) {
+                alloc = alloc ? alloc * 2 : 8;
+                hk_entry *ne = realloc(set->e, alloc * sizeof *ne);
+                if (!ne) {
+                    free(blob);
+                    free(copy);
+                    goto nomem;
+                }
+                set->e = ne;
             }
+            hk_entry *e = &set->e[set->n++];
+            e->marker = marker;
+            e->line = (long)i + 1;
+            snprintf(e->type, sizeof e->type, "%s", type);
+            e->blob = blob;
+            e->blen = blen;
         }
-        free(blob);
         free(copy);
     }
-    if (revoked_line) {
+    return 0;
+nomem:
+    hk_set_free(set);
+    return -1;
+}
+
+static int hk_same(const hk_entry *e, const unsigned char *key, size_t klen)
+{
+    return e->blen == klen && memcmp(e->blob, key, klen) == 0;
+}
+
+/* an applying "@revoked" line holding key, or 0 */
+static long hk_revoked(const hk_set *set, const unsigned char *key, size_t klen)
+{
+    for (size_t i = 0; i < set->n; i++)
+        if (set->e[i].marker == MRK_REVOKE && hk_same(&set->e[i], key, klen))
+            return set->e[i].line;
+    return 0;
+}
+
+/* OpenSSH's check_key_in_hostkeys (hostfile.c check_hostkeys_by_key_or_type) */
+static void hk_check(const hk_set *set, const unsigned char *key, size_t klen, hk_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->status = HK_NEW;
+    for (size_t i = 0; i < set->n; i++) {
+        const hk_entry *e = &set->e[i];
+        if (e->marker != MRK_NONE)
+            continue;
+        int same = hk_same(e, key, klen);
+        /* the first equal key ends the search; a different one (of any type) before it does not count */
+        res->status = same ? HK_OK : HK_CHANGED;
+        res->line = e->line;
+        snprintf(res->type, sizeof res->type, "%s", e->type);
+        fingerprint_of(e->blob, e->blen, res->fp, sizeof res->fp);
+        if (same)
+            break;
+    }
+    long rl = hk_revoked(set, key, klen);
+    if (rl) {
         res->status = HK_REVOKED;
-        res->line = revoked_line;
+        res->line = rl;
         blob_type(key, klen, res->type, sizeof res->type);
         fingerprint_of(key, klen, res->fp, sizeof res->fp);
     }
+}
+
+/* Is a key of type `type` recorded (OpenSSH's lookup_key_in_hostkeys_by_type): the first
+   applying plain line of that type, unless its key is also on an applying "@revoked" line? */
+static int hk_has_type(const hk_set *set, const char *type)
+{
+    for (size_t i = 0; i < set->n; i++)
+        if (set->e[i].marker == MRK_NONE && !strcmp(set->e[i].type, type))
+            return !hk_revoked(set, set->e[i].blob, set->e[i].blen);
     return 0;
 }
 
@@ -681,6 +756,7 @@ int xssh_session_verify_host(xssh_session *s, const char *host, int port, xssh_h
     const char *file = path ? path : defpath;
     char *name = lookup_name(host, port), *plain = lookup_name(host, 22);
     hk_file f = {NULL, 0};
+    hk_set set = {NULL, 0};
     hk_result res, res22;
     int rc = XSSH_OK;
     if (!file || !name || !plain) {
@@ -693,16 +769,19 @@ int xssh_session_verify_host(xssh_session *s, const char *host, int port, xssh_h
                                           file, strerror(errno));
         goto out;
     }
-    if (hk_check(&f, name, key, klen, &res) != 0) {
+    if (hk_load(&f, name, &set) != 0) {
         rc = xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
         goto out;
     }
+    hk_check(&set, key, klen, &res);
     /* a non-22 port: a plain-host line with this very key also makes it known */
     if (res.status == HK_NEW && strcmp(name, plain) != 0) {
-        if (hk_check(&f, plain, key, klen, &res22) != 0) {
+        hk_set_free(&set);
+        if (hk_load(&f, plain, &set) != 0) {
             rc = xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
             goto out;
         }
+        hk_check(&set, key, klen, &res22);
         if (res22.status == HK_OK)
             res = res22;
     }
@@ -739,51 +818,13 @@ int xssh_session_verify_host(xssh_session *s, const char *host, int port, xssh_h
         break;
     }
 out:
+    hk_set_free(&set);
     hk_file_free(&f);
     free(name);
     free(plain);
     free(defpath);
     xssh__op_end(&op);
     return rc;
-}
-
-/* Is a key of type `type` recorded for name (OpenSSH's lookup_key_in_hostkeys_by_type): the first
-   plain (marker-less) line of that type that applies, unless its key is also on an applying
-   "@revoked" line? -1: out of memory. */
-static int hk_has_type(const hk_file *f, const char *name, const char *type)
-{
-    unsigned char *first = NULL;
-    size_t first_len = 0;
-    int revoked = 0;
-    for (int pass = 0; pass < 2 && !revoked; pass++) {
-        for (size_t i = 0; i < f->n && !revoked; i++) {
-            char *copy = xssh__strdup(f->lines[i]);
-            if (!copy) {
-                free(first);
-                return -1;
-            }
-            int marker;
-            char *t;
-            unsigned char *blob = NULL;
-            size_t blen = 0;
-            if (parse_line(copy, name, &marker, &t, &blob, &blen)) {
-                if (pass == 0 && !first && marker == MRK_NONE && !strcmp(t, type)) {
-                    first = blob;
-                    first_len = blen;
-                    blob = NULL;
-                } else if (pass == 1 && marker == MRK_REVOKE && blen == first_len && !memcmp(blob, first, blen)) {
-                    revoked = 1;
-                }
-            }
-            free(blob);
-            free(copy);
-        }
-        if (!first)
-            break;
-    }
-    int found = first && !revoked;
-    free(first);
-    return found;
 }
 
 int xssh_session_prefer_known_hostkeys(xssh_session *s, const char *host, int port, const char *path)
@@ -796,6 +837,7 @@ int xssh_session_prefer_known_hostkeys(xssh_session *s, const char *host, int po
     const char *file = path ? path : defpath;
     char *name = lookup_name(host, port);
     hk_file f = {NULL, 0};
+    hk_set set = {NULL, 0};
     char *first = NULL, *last = NULL;
     const char **algs = NULL;
     int nalgs = 0, rc = XSSH_OK;
@@ -807,6 +849,10 @@ int xssh_session_prefer_known_hostkeys(xssh_session *s, const char *host, int po
         rc = errno == ENOMEM ? xssh__fail(s, XSSH_ENOMEM, 0, "out of memory")
                              : xssh__fail(s, XSSH_EKNOWNHOST_READFILE, 0, "cannot read known_hosts file '%s': %s",
                                           file, strerror(errno));
+        goto out_nolock;
+    }
+    if (hk_load(&f, name, &set) != 0) {
+        rc = xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
         goto out_nolock;
     }
     xssh__op op;
@@ -843,11 +889,7 @@ int xssh_session_prefer_known_hostkeys(xssh_session *s, const char *host, int po
             /* certificate algorithms are left out: libssh2 1.10 cannot check a host certificate */
             if (strstr(algs[i], "-cert-v01@openssh.com"))
                 continue;
-            int rec = hk_has_type(&f, name, algs[i]);
-            if (rec < 0) {
-                rc = xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
-                goto out;
-            }
+            int rec = hk_has_type(&set, algs[i]);
             if (best_recorded < 0)
                 best_recorded = rec; /* OpenSSH: a recorded best algorithm keeps the whole list as is */
             char *to = best_recorded || !rec ? last : first;
@@ -871,6 +913,7 @@ out:
 out_nolock:
     free(first);
     free(last);
+    hk_set_free(&set);
     hk_file_free(&f);
     free(name);
     free(defpath);
