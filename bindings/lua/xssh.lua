@@ -267,6 +267,10 @@ end
 local function connect_one(o, via)
   local s = core.Session()
   local ok, err = pcall(function()
+    if o.policy ~= core.XSSH_HOSTKEY_OFF then
+      -- like ssh: offer first the host-key algorithms of the key types known_hosts records
+      s:prefer_known_hostkeys(o.host, o.port, o.known_hosts)
+    end
     if via then
       s:connect_via(via, o.host, o.port, o.timeout_ms)
     else
