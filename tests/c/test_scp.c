@@ -8,11 +8,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -346,111 +341,10 @@ Test(scp, progress_and_cancel, .timeout = 120)
 }
 
 /* non-blocking: the low-level calls answer XSSH_EAGAIN and resume with the same arguments */
-/* ---- a proxy to the test sshd that holds back the server's bytes on demand ----
-   The session talks to one end of a socketpair; a thread pumps bytes between the
-   other end and a TCP connection to the sshd. While `hold` is set nothing from
-   the server is forwarded, so a non-blocking call that needs a reply MUST say
-   EAGAIN however fast or slow the machine is. */
-typedef struct stall_proxy {
-    int inner;   /* our end of the socketpair */
-    int outer;   /* the session's end (given to xssh_session_handshake) */
-    int server;  /* TCP to the sshd */
-    int wake[2]; /* wakes the pump after hold/stop change */
-    atomic_int hold, stop;
-    pthread_t thr;
-} stall_proxy;
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-static void *proxy_pump(void *arg)
-{
-    stall_proxy *x = arg;
-    char buf[32768];
-    while (!atomic_load(&x->stop)) { /* ends at stop or at either side's EOF */
-        int held = atomic_load(&x->hold);
-        struct pollfd f[3] = {{x->inner, POLLIN, 0}, {x->server, held ? 0 : POLLIN, 0}, {x->wake[0], POLLIN, 0}};
-        if (poll(f, 3, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        if (f[2].revents) {
-            char c[16];
-            if (read(x->wake[0], c, sizeof c) <= 0)
-                break;
-            continue; /* re-read hold/stop */
-        }
-        if (f[0].revents) {
-            ssize_t n = read(x->inner, buf, sizeof buf);
-            if (n <= 0 || write_all(x->server, buf, (size_t)n) < 0)
-                break;
-        }
-        if (f[1].revents && !held) {
-            ssize_t n = read(x->server, buf, sizeof buf);
-            if (n <= 0 || write_all(x->inner, buf, (size_t)n) < 0)
-                break;
-        }
-    }
-    shutdown(x->inner, SHUT_RDWR);
-    return NULL;
-}
-
-static void proxy_set_hold(stall_proxy *x, int hold)
-{
-    atomic_store(&x->hold, hold);
-    cr_assert_eq(write(x->wake[1], "h", 1), 1);
-}
-
-/* An authenticated session whose bytes pass through the proxy. */
-static xssh_session *proxy_start(stall_proxy *x)
-{
-    memset(x, 0, sizeof *x);
-    int sp[2];
-    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
-    cr_assert_eq(pipe(x->wake), 0);
-    x->inner = sp[0];
-    x->outer = sp[1];
-    x->server = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)xt()->port)};
-    inet_pton(AF_INET, xt()->host, &a.sin_addr);
-    cr_assert_eq(connect(x->server, (struct sockaddr *)&a, sizeof a), 0, "connect to the sshd: %s", strerror(errno));
-    cr_assert_eq(pthread_create(&x->thr, NULL, proxy_pump, x), 0);
-    xssh_session *s = NULL;
-    cr_assert_eq(xssh_session_new(&s), XSSH_OK);
-    cr_assert_eq(xssh_session_handshake(s, x->outer), XSSH_OK, "%s", last_msg());
-    cr_assert_eq(xssh_session_userauth_publickey_fromfile(s, xt()->user, xt()->key_ed25519, NULL, NULL), XSSH_OK,
-                 "%s", last_msg());
-    return s;
-}
-
-static void proxy_stop(stall_proxy *x)
-{
-    atomic_store(&x->stop, 1);
-    cr_assert_eq(write(x->wake[1], "s", 1), 1);
-    pthread_join(x->thr, NULL);
-    close(x->inner);
-    close(x->outer);
-    close(x->server);
-    close(x->wake[0]);
-    close(x->wake[1]);
-}
-
 Test(scp, nonblocking_recv2_and_send64, .timeout = 60)
 {
-    stall_proxy px;
-    xssh_session *s = proxy_start(&px);
+    xt_stall_proxy px;
+    xssh_session *s = xt_stall_proxy_start(&px);
     char *remote = xt_tmppath("scp-nb");
     xt_spit(remote, "nonblocking", 11, 0644);
     xssh_session_set_blocking(s, 0);
@@ -459,14 +353,14 @@ Test(scp, nonblocking_recv2_and_send64, .timeout = 60)
     int rc;
     /* the server's replies are held back: the call cannot complete and must say
        EAGAIN (not block, not fail), again and again, without losing its place */
-    proxy_set_hold(&px, 1);
+    xt_stall_proxy_hold(&px, 1);
     for (int i = 0; i < 3; i++) {
         rc = xssh_session_scp_recv2(s, remote, &c, &fi);
         cr_assert_eq(rc, XSSH_EAGAIN, "call %d while the server is held back: %s (%s)", i, xssh_err_name(rc),
                      last_msg());
         cr_assert_null(c);
     }
-    proxy_set_hold(&px, 0);
+    xt_stall_proxy_hold(&px, 0);
     while ((rc = xssh_session_scp_recv2(s, remote, &c, &fi)) == XSSH_EAGAIN)
         usleep(1000);
     cr_assert_eq(rc, XSSH_OK, "%s", last_msg());
@@ -523,7 +417,7 @@ Test(scp, nonblocking_recv2_and_send64, .timeout = 60)
     free(remote);
     free(dst);
     xssh_session_unref(s);
-    proxy_stop(&px);
+    xt_stall_proxy_stop(&px);
 }
 
 /* the connection cut part-way: an error (not success, not "cancelled"), bytes so far reported */
