@@ -10,7 +10,7 @@ PKGS=(
   swig python3-dev python3-pytest python3-pip python3-setuptools
   liblua5.4-dev lua5.4 lua-busted
   ruby ruby-dev ruby-minitest ruby-test-unit
-  libcriterion-dev valgrind
+  libcriterion-dev valgrind stress-ng
   openssh-server openssh-client passwd procps
 )
 if [ "${XSSH_BENCH_PEERS:-1}" = "1" ]; then

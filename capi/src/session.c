@@ -421,6 +421,16 @@ static void process_orphans_ex(xssh_session *s, int only_sftp)
 
 static void process_orphans(xssh_session *s) { process_orphans_ex(s, 0); }
 
+/* Whether anything is orphaned. s->orphans is only ever read under orphan_lock:
+   another thread may be orphaning onto it while this one holds the session lock. */
+static int have_orphans(xssh_session *s)
+{
+    pthread_mutex_lock(&s->orphan_lock);
+    int r = s->orphans != NULL;
+    pthread_mutex_unlock(&s->orphan_lock);
+    return r;
+}
+
 _Thread_local int xssh__tls_nonblocking;
 
 int xssh__op_begin(xssh__op *op, xssh_session *s, int need_ready, const _Atomic int *child_closed)
@@ -440,7 +450,7 @@ int xssh__op_begin(xssh__op *op, xssh_session *s, int need_ready, const _Atomic 
     }
     op->blocking = xssh__tls_nonblocking == 1 ? 0 : xssh__tls_nonblocking == 2 ? 1 : s->blocking;
     op->deadline_ms = s->timeout_ms > 0 ? xssh__now_ms() + s->timeout_ms : 0;
-    if (st == XSSH__STATE_READY && s->orphans)
+    if (st == XSSH__STATE_READY && have_orphans(s))
         process_orphans(s);
     return XSSH_OK;
 }
