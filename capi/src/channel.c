@@ -254,7 +254,13 @@ int xssh_channel_process_startup(xssh_channel *channel, const char *request, con
 {
     XSSH__ARG(channel ? channel->s : NULL, request && *request, "request is NULL or empty");
     XSSH__ARG(channel ? channel->s : NULL, message || message_len == 0, "message is NULL");
-    XSSH__ARG(channel ? channel->s : NULL, message_len <= UINT_MAX, "message too long");
+    /* SSH_MSG_CHANNEL_REQUEST: type, channel id, request string, want-reply, message string */
+    size_t req_len = strlen(request);
+    if (req_len + 14 > XSSH__SSH_PAYLOAD_MAX || message_len > XSSH__SSH_PAYLOAD_MAX - req_len - 14)
+        return xssh__fail(channel ? channel->s : NULL, XSSH_EARG, 0,
+                          "%s: invalid argument: the '%s' request is too long (%zu bytes of request and message; "
+                          "libssh2 1.10 sends it in one SSH packet, at most %d bytes)",
+                          __func__, request, req_len + message_len, XSSH__SSH_PAYLOAD_MAX - 14);
     BEGIN(channel, 1);
     int rc;
     REQ_LOOP(channel, libssh2_channel_process_startup(channel->ch, request, (unsigned)strlen(request), message,

@@ -190,6 +190,9 @@ size_t xssh__base64_decode(const char *in, size_t len, unsigned char *out);
    - a value that cannot be carried at all fails with XSSH_EARG naming the
      argument and the limit. */
 #define XSSH__WINDOW_MAX 0xffffffffUL
+/* libssh2 1.10 sends each SSH message in one packet and refuses (LIBSSH2_ERROR_INVAL,
+   no message) a payload of 35000 - 256 bytes or more (transport.c) */
+#define XSSH__SSH_PAYLOAD_MAX (35000 - 0x100 - 1)
 static inline size_t xssh__io_clamp(size_t n) { return n < XSSH_IO_MAX ? n : XSSH_IO_MAX; }
 /* Largest buffer a libssh2 channel read may be given now (lock held): libssh2
    1.10 then raises the receive window to max(window, initial) + buffer (plus up
