@@ -787,6 +787,7 @@ int xssh_sftp_file_read(xssh_sftp_file *f, void *buf, size_t cap, size_t *nread)
     for (;;) {
         /* libssh2 1.10 cuts the buffer size to 32 bits when it sizes its READ
            requests: a short count for a larger buffer */
+        f->read_ahead = 1;
         rc = libssh2_sftp_read(f->h, buf, xssh__io_clamp(cap));
         if (rc >= 0)
             break;
@@ -816,6 +817,16 @@ int xssh_sftp_file_write(xssh_sftp_file *f, const void *buf, size_t len, size_t 
     XSSH__ARG(f->sf->s, buf || len == 0, "buf is NULL");
     XSSH__ARG(f->sf->s, !f->is_dir, "write on a directory handle");
     F_BEGIN(f);
+    if (f->read_ahead) {
+        /* libssh2 1.10 keeps one request list and one "sent" offset per handle for
+           reads and writes: after a read, its read-ahead requests (sent past the
+           read position, even past the end of the file) would count as data of
+           this write already sent, and the write would skip that many bytes and
+           wait for answers that never come. Drop the read-ahead first (seek to
+           the read position; answers still on the way are discarded). */
+        libssh2_sftp_seek64(f->h, libssh2_sftp_tell64(f->h));
+        f->read_ahead = 0;
+    }
     size_t done = 0;
     int rc = 0;
     while (done < len) {
@@ -851,6 +862,7 @@ int xssh_sftp_file_seek64(xssh_sftp_file *f, uint64_t offset)
 {
     F_BEGIN(f);
     libssh2_sftp_seek64(f->h, offset);
+    f->read_ahead = 0; /* the seek dropped it */
     xssh__sftp_end(&op, sf);
     return xssh__ok();
 }

@@ -27,6 +27,7 @@ struct xssh_sftp_file {
     LIBSSH2_SFTP_HANDLE *h;      /* NULL once closed */
     _Atomic int closed;
     int is_dir;
+    int read_ahead;              /* reads may have left READ requests in flight (session lock) */
     char *path;
     struct xssh_sftp_file *next, *prev; /* in sf->files */
 };
