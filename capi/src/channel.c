@@ -254,13 +254,9 @@ int xssh_channel_process_startup(xssh_channel *channel, const char *request, con
 {
     XSSH__ARG(channel ? channel->s : NULL, request && *request, "request is NULL or empty");
     XSSH__ARG(channel ? channel->s : NULL, message || message_len == 0, "message is NULL");
-    /* SSH_MSG_CHANNEL_REQUEST: type, channel id, request string, want-reply, message string */
-    size_t req_len = strlen(request);
-    if (req_len + 14 > XSSH__SSH_PAYLOAD_MAX || message_len > XSSH__SSH_PAYLOAD_MAX - req_len - 14)
-        return xssh__fail(channel ? channel->s : NULL, XSSH_EARG, 0,
-                          "%s: invalid argument: the '%s' request is too long (%zu bytes of request and message; "
-                          "libssh2 1.10 sends it in one SSH packet, at most %d bytes)",
-                          __func__, request, req_len + message_len, XSSH__SSH_PAYLOAD_MAX - 14);
+    int fits = xssh__request_fits(channel ? channel->s : NULL, __func__, request, 4 + message_len);
+    if (fits)
+        return fits;
     BEGIN(channel, 1);
     int rc;
     REQ_LOOP(channel, libssh2_channel_process_startup(channel->ch, request, (unsigned)strlen(request), message,
@@ -319,6 +315,9 @@ int xssh_channel_setenv(xssh_channel *channel, const char *name, const char *val
 {
     XSSH__ARG(channel ? channel->s : NULL, name && *name, "name is NULL or empty");
     XSSH__ARG(channel ? channel->s : NULL, value, "value is NULL");
+    int fits = xssh__request_fits(channel ? channel->s : NULL, __func__, "env", 8 + strlen(name) + strlen(value));
+    if (fits)
+        return fits;
     BEGIN(channel, 1);
     int rc;
     REQ_LOOP(channel, libssh2_channel_setenv_ex(channel->ch, name, (unsigned)strlen(name), value, (unsigned)strlen(value)));
@@ -667,6 +666,18 @@ int xssh_channel_window_write(xssh_channel *channel, unsigned long *window)
 }
 
 /* ---- size rules (internal.h) ------------------------------------------------ */
+
+int xssh__request_fits(xssh_session *s, const char *fn, const char *request, size_t fields)
+{
+    /* byte type, uint32 channel, string request, boolean want-reply (RFC 4254 section 5.4) */
+    size_t head = 1 + 4 + 4 + strlen(request) + 1;
+    if (head <= XSSH__SSH_PAYLOAD_MAX && fields <= XSSH__SSH_PAYLOAD_MAX - head)
+        return XSSH_OK;
+    return xssh__fail(s, XSSH_EARG, 0,
+                      "%s: invalid argument: the '%s' request is too long (%zu bytes; libssh2 1.10 sends a "
+                      "channel request in one SSH packet of at most %d bytes)",
+                      fn, request, head + fields, XSSH__SSH_PAYLOAD_MAX);
+}
 
 size_t xssh__chan_read_clamp(LIBSSH2_CHANNEL *ch, size_t cap)
 {

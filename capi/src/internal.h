@@ -194,6 +194,10 @@ size_t xssh__base64_decode(const char *in, size_t len, unsigned char *out);
    no message) a payload of 35000 - 256 bytes or more (transport.c) */
 #define XSSH__SSH_PAYLOAD_MAX (35000 - 0x100 - 1)
 static inline size_t xssh__io_clamp(size_t n) { return n < XSSH_IO_MAX ? n : XSSH_IO_MAX; }
+/* XSSH_OK when a channel request (SSH_MSG_CHANNEL_REQUEST "request" whose
+   type-specific fields take `fields` bytes) fits in one libssh2 packet; else
+   records and returns XSSH_EARG, naming fn, the request and the limit. (channel.c) */
+int xssh__request_fits(xssh_session *s, const char *fn, const char *request, size_t fields);
 /* Largest buffer a libssh2 channel read may be given now (lock held): libssh2
    1.10 then raises the receive window to max(window, initial) + buffer (plus up
    to 2 KiB of queued / minimum adjustments), or leaves it alone when the window

@@ -178,7 +178,15 @@ Test(sizes, request_longer_than_one_packet_rejected, .timeout = 60)
     cmd[n] = '\0';
     int rc = xssh_channel_execute(ch, cmd);
     cr_assert_eq(rc, XSSH_EARG, "rc %d: %s", rc, last_msg());
-    cr_assert(strstr(last_msg(), "'exec' request is too long") && strstr(last_msg(), "34729"), "%s", last_msg());
+    cr_assert(strstr(last_msg(), "'exec' request is too long") && strstr(last_msg(), "34743"), "%s", last_msg());
+    rc = xssh_channel_setenv(ch, "XSSH_BIG", cmd);
+    cr_assert_eq(rc, XSSH_EARG, "rc %d: %s", rc, last_msg());
+    cr_assert(strstr(last_msg(), "'env' request is too long"), "%s", last_msg());
+    xssh_run_result *r = NULL;
+    rc = xssh_session_run(s, cmd, NULL, &r);
+    cr_assert_eq(rc, XSSH_EARG, "rc %d: %s", rc, last_msg());
+    cr_assert_null(r);
+    cr_assert(strstr(last_msg(), "xssh_session_run") && strstr(last_msg(), "34743"), "%s", last_msg());
     /* nothing was sent: the same channel still takes a request */
     cr_assert_eq(xssh_channel_execute(ch, "echo ok"), XSSH_OK, "%s", last_msg());
     char b[8];
@@ -188,7 +196,7 @@ Test(sizes, request_longer_than_one_packet_rejected, .timeout = 60)
     /* the longest command that fits goes through */
     xssh_channel_unref(ch);
     cr_assert_eq(xssh_channel_open_session(&ch, s), XSSH_OK, "%s", last_msg());
-    cmd[34729 - 4] = '\0'; /* 34729 - strlen("exec") bytes of message */
+    cmd[34725] = '\0'; /* 34743 - 14 bytes of request header - 4 of message length */
     cr_assert_eq(xssh_channel_execute(ch, cmd), XSSH_OK, "%s", last_msg());
     xssh_channel_unref(ch);
     free(cmd);
