@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Run a Criterion test binary under valgrind and fail if ANY process (Criterion
 # forks one per test; an error there does not change the runner's exit code)
-# reports a memory error or a definite leak.
+# reports a memory error or a definite leak. Python helpers the tests start
+# (tests/harness/*.py fake servers) are not traced.
 #   valgrind.sh SUPPRESSIONS BINARY [args...]
 set -u
 supp=$1; shift
 logdir=$(mktemp -d /tmp/xssh-vg.XXXXXX)
-valgrind --trace-children=yes --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite \
+valgrind --trace-children=yes --trace-children-skip='*python*' --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite \
   --suppressions="$supp" --log-file="$logdir/vg.%p.log" "$@"
 rc=$?
 bad=$(grep -l -E "ERROR SUMMARY: [1-9]" "$logdir"/vg.*.log 2>/dev/null)
