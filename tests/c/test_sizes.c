@@ -482,6 +482,19 @@ Test(sizes, sftp_append_offset_honouring_server, .timeout = 120)
     cr_assert_eq(memcmp(buf, "0123456789", 10), 0);
     xssh_free(buf);
 
+    /* an answer longer than libssh2's old 8 KiB link buffer: this server's
+       realpath echoes a path that does not exist (OpenSSH's would refuse it) */
+    char longp[20101];
+    for (int i = 0; i < 100; i++) {
+        longp[i * 201] = '/';
+        memset(longp + i * 201 + 1, 'a' + i % 26, 200);
+    }
+    longp[20100] = '\0';
+    char *real = NULL;
+    cr_assert_eq(xssh_sftp_realpath(sf, longp, &real), XSSH_OK, "%s", last_msg());
+    cr_assert_str_eq(real, longp);
+    xssh_free(real);
+
     xssh_sftp_unref(sf);
     xssh_session_unref(s);
     offset_server_stop(&srv);
