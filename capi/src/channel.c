@@ -286,6 +286,12 @@ int xssh_channel_pty(xssh_channel *channel, const char *term, const char *modes,
 {
     XSSH__ARG(channel ? channel->s : NULL, modes || modes_len == 0, "modes is NULL");
     XSSH__ARG(channel ? channel->s : NULL, width_px >= 0 && height_px >= 0, "pixel sizes must be >= 0");
+    /* term string, four uint32 sizes, modes string (RFC 4254 section 6.2); libssh2
+       takes the lengths as unsigned int, so the check comes before the cast */
+    int fits = xssh__request_fits(channel ? channel->s : NULL, __func__, "pty-req",
+                                  24 + (term && *term ? strlen(term) : 5) + (modes ? modes_len : 0));
+    if (fits)
+        return fits;
     BEGIN(channel, 1);
     if (!term || !*term)
         term = "vt100";

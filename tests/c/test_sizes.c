@@ -182,6 +182,10 @@ Test(sizes, request_longer_than_one_packet_rejected, .timeout = 60)
     rc = xssh_channel_setenv(ch, "XSSH_BIG", cmd);
     cr_assert_eq(rc, XSSH_EARG, "rc %d: %s", rc, last_msg());
     cr_assert(strstr(last_msg(), "'env' request is too long"), "%s", last_msg());
+    /* pty modes: libssh2 takes their length as unsigned int; 2^32 + 1 must not become 1 */
+    rc = xssh_channel_pty(ch, "xterm", cmd, ((size_t)1 << 32) + 1, 80, 24, 0, 0);
+    cr_assert_eq(rc, XSSH_EARG, "rc %d: %s", rc, last_msg());
+    cr_assert(strstr(last_msg(), "'pty-req' request is too long"), "%s", last_msg());
     xssh_run_result *r = NULL;
     rc = xssh_session_run(s, cmd, NULL, &r);
     cr_assert_eq(rc, XSSH_EARG, "rc %d: %s", rc, last_msg());
