@@ -358,7 +358,8 @@ module Xssh
       alias native_read_ex read_ex
 
       # Read up to size bytes of stdout: [count, bytes]; count is Xssh::EAGAIN
-      # when nothing is there yet (non-blocking), 0 at EOF.
+      # when nothing is there yet (non-blocking), 0 at EOF. One call returns at
+      # most Xssh::IO_MAX (16 MiB) bytes, whatever size asks for.
       def read(size = 1024)
         native_read(size)
       end
