@@ -704,6 +704,9 @@ static int fwd_start(xssh_forward *f)
         pthread_mutex_unlock(&live_lock);
         return -1;
     }
+    pthread_setname_np(f->thread, f->kind == FWD_LOCAL    ? "xssh-fwd-local"
+                                  : f->kind == FWD_REMOTE ? "xssh-fwd-remote"
+                                                          : "xssh-proxyjump");
     f->started = 1;
     f->registered = 1;
     f->live_prev = NULL;
