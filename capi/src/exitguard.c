@@ -17,6 +17,8 @@
  *   3. stops and joins every pump (tunnel.c), bounded by GUARD_MS;
  *   4. waits (bounded) for any call still inside libssh2 on another thread to
  *      leave it, by taking and releasing each session's lock.
+ * A forked child forgets the parent's sessions and threads (pthread_atfork): its
+ * guard touches only what the child created, never a socket it shares.
  * In a shared object unloaded by dlclose (Lua's lua_close unloads C modules)
  * the handler runs at unload, before the code goes away: same guarantees.
  * _exit() runs no handler; the kernel ends every thread at once, mid-call or
@@ -90,8 +92,34 @@ static void exit_guard(void)
     pthread_mutex_unlock(&sess_lock);
 }
 
+/* fork: the child inherits copies of the sessions and forwards but none of the
+   threads. It forgets both registries, so its exit guard neither joins threads
+   that do not exist there nor shuts down sockets it shares with the parent. */
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&sess_lock);
+    pthread_rwlock_rdlock(&free_lock);
+    xssh__forwards_atfork(0);
+}
+
+static void fork_parent(void)
+{
+    xssh__forwards_atfork(1);
+    pthread_rwlock_unlock(&free_lock);
+    pthread_mutex_unlock(&sess_lock);
+}
+
+static void fork_child(void)
+{
+    xssh__forwards_atfork(2);
+    nsess = 0;
+    pthread_rwlock_unlock(&free_lock);
+    pthread_mutex_unlock(&sess_lock);
+}
+
 static void install(void)
 {
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
     /* OpenSSL registers OPENSSL_cleanup at its first initialisation: make sure
        that happened (libssh2_init normally did it) before our handler, so ours
        runs first. tests/exit checks the order. */

@@ -190,6 +190,9 @@ void xssh__session_stop_threads(xssh_session *s);
    the deadline passed with one still running */
 struct timespec;
 int xssh__forwards_reap_all(const struct timespec *deadline);
+/* pthread_atfork for the pump registry: 0 prepare (lock), 1 parent (unlock),
+   2 child (forget every pump: the child has no such thread; unlock) */
+void xssh__forwards_atfork(int phase);
 
 /* ---- small helpers ------------------------------------------------------- */
 

@@ -120,9 +120,11 @@ int xssh_session_new(xssh_session **out)
     s->fd = -1;
     s->blocking = 1;
     s->wake_pipe[0] = s->wake_pipe[1] = -1;
-    if (xssh__live_session_add(s) != XSSH_OK) {
+    int live = xssh__live_session_add(s); /* exitguard.c */
+    if (live != XSSH_OK) {
         free(s);
-        return xssh__fail(NULL, XSSH_ECLOSED, 0, "xssh_session_new: the process is exiting (or out of memory)");
+        return live == XSSH_ECLOSED ? xssh__fail(NULL, XSSH_ECLOSED, 0, "xssh_session_new: the process is exiting")
+                                    : xssh__fail(NULL, XSSH_ENOMEM, 0, "out of memory allocating a session");
     }
     if (pipe2(s->wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
         xssh_session_unref(s);

@@ -332,6 +332,25 @@ static int reap(xssh_session *only, xssh_forward *one, int hard, const struct ti
 
 int xssh__forwards_reap_all(const struct timespec *deadline) { return reap(NULL, NULL, 1, deadline); }
 
+void xssh__forwards_atfork(int phase)
+{
+    if (phase == 0) {
+        pthread_mutex_lock(&live_lock);
+        return;
+    }
+    if (phase == 2) {
+        /* the child has none of these threads: nobody may join them there */
+        while (live_fwds) {
+            xssh_forward *f = live_fwds;
+            live_unlink(f);
+            f->started = 0;
+            f->join_claimed = 0;
+            atomic_store(&f->running, 0);
+        }
+    }
+    pthread_mutex_unlock(&live_lock);
+}
+
 static void fwd_error(xssh_forward *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void fwd_error(xssh_forward *f, const char *fmt, ...)
 {

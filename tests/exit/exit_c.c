@@ -7,6 +7,9 @@
  *   return      return 7 from main with everything alive
  *   _exit       _exit(7) with everything alive (no atexit handler runs)
  *   unref_exit  drop every reference, parents first, then exit(7)
+ *   fork_exit   fork a child that calls exit(0) (xssh's exit handler runs in the
+ *               child), then check the parent's sessions and forwards still
+ *               work (the child touched none of them), then exit(7)
  *   close_exit  close every session we hold; check no xssh thread is left
  *               (close joins the session's forwards and ProxyJump carrier and
  *               releases the hop chain), then exit(7)
@@ -27,6 +30,7 @@
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,7 +185,7 @@ static int t_streamed(void *arg)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: exit_c exit|return|_exit|unref_exit|close_exit HELPER\n");
+        fprintf(stderr, "usage: exit_c exit|return|_exit|unref_exit|fork_exit|close_exit HELPER\n");
         return 2;
     }
     const char *mode = argv[1], *helper = argv[2];
@@ -245,6 +249,30 @@ int main(int argc, char **argv)
         xssh_sftp_file_unref(fh);
         xssh_channel_unref(streamer);
         exit(7); /* the reader thread still holds `zero` (and so T and the chain) */
+    }
+    if (!strcmp(mode, "fork_exit")) {
+        pid_t pid = fork();
+        if (pid == 0)
+            exit(0);
+        int st = 0;
+        if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            fprintf(stderr, "exit_c: the forked child did not exit cleanly (status %d)\n", st);
+            _exit(96);
+        }
+        xssh_run_result *r = NULL;
+        if (xssh_session_run(S, "echo parent", NULL, &r) || strcmp(r->out, "parent\n") != 0) {
+            fprintf(stderr, "exit_c: the parent's session broke when the child exited: %s\n", xssh_error_last()->message);
+            _exit(96);
+        }
+        xssh_run_result_free(r);
+        unsigned long long before = atomic_load(&streamed);
+        for (int i = 0; i < 6000 && atomic_load(&streamed) == before; i++)
+            nanosleep(&(struct timespec){0, 10000000}, NULL);
+        if (atomic_load(&streamed) == before || xssh_threads() != 4) { /* L, R, the carriers of T and H2 */
+            fprintf(stderr, "exit_c: the parent's ProxyJump chain or forwards broke when the child exited\n");
+            _exit(96);
+        }
+        exit(7);
     }
     if (!strcmp(mode, "close_exit")) {
         xssh_session_close(T);
