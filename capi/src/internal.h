@@ -189,6 +189,30 @@ void xssh__session_orphan(xssh_session *s, xssh__orphan_kind kind, void *ptr);
    channels underneath). */
 void xssh__session_orphan_fn(xssh_session *s, int (*fn)(void *ptr), void *ptr);
 
+/* ---- threads and process exit (exitguard.c, tunnel.c) --------------------- */
+
+/* Set by the exit guard (an atexit handler that runs before OpenSSL's cleanup):
+   every session is closed, every pump joined, libssh2 is no longer called. */
+extern _Atomic int xssh__exiting;
+/* xssh_session_new: register s (installs the guard once). XSSH_ECLOSED when the
+   process is exiting, XSSH_ENOMEM. */
+int xssh__live_session_add(xssh_session *s);
+/* Final unref: unregister s. Returns 1 when libssh2 may free it (then call
+   xssh__session_free_end(1) after libssh2_session_free), 0 after the guard ran
+   (skip libssh2: OpenSSL is being torn down; the process is ending). */
+int xssh__session_free_begin(xssh_session *s);
+void xssh__session_free_end(int began);
+/* close/disconnect: stop and join every forward of s, and release the
+   ProxyJump carrier of s (which releases its hop chain). Lock not held. */
+void xssh__session_stop_threads(xssh_session *s);
+/* the exit guard: stop and join every pump, bounded (CLOCK_REALTIME); -1 when
+   the deadline passed with one still running */
+struct timespec;
+int xssh__forwards_reap_all(const struct timespec *deadline);
+/* pthread_atfork for the pump registry: 0 prepare (lock), 1 parent (unlock),
+   2 child (forget every pump: the child has no such thread; unlock) */
+void xssh__forwards_atfork(int phase);
+
 /* ---- small helpers ------------------------------------------------------- */
 
 char *xssh__strdup(const char *s);

@@ -224,6 +224,12 @@ int xssh_session_new(xssh_session **out)
     s->fd = -1;
     s->blocking = 1;
     s->wake_pipe[0] = s->wake_pipe[1] = -1;
+    int live = xssh__live_session_add(s); /* exitguard.c */
+    if (live != XSSH_OK) {
+        free(s);
+        return live == XSSH_ECLOSED ? xssh__fail(NULL, XSSH_ECLOSED, 0, "xssh_session_new: the process is exiting")
+                                    : xssh__fail(NULL, XSSH_ENOMEM, 0, "out of memory allocating a session");
+    }
     if (pipe2(s->wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
         xssh_session_unref(s);
         return xssh__fail(NULL, XSSH_ENOMEM, 0, "cannot create the session's wake pipe: %s", strerror(errno));
@@ -253,10 +259,12 @@ void xssh_session_unref(xssh_session *s)
         return;
     /* last reference: no child is alive (each holds a reference) */
     atomic_store(&s->io_disabled, 1);
-    if (s->ssh && s->orphans)
+    int libssh2_ok = xssh__session_free_begin(s); /* 0: the process is exiting (exitguard.c) */
+    if (libssh2_ok && s->ssh && s->orphans)
         process_orphans_ex(s, 1); /* SFTP handles/subsystems (libssh2_session_free leaks them) */
-    if (s->ssh)
+    if (libssh2_ok && s->ssh)
         libssh2_session_free(s->ssh); /* frees orphans too, without I/O */
+    xssh__session_free_end(libssh2_ok);
     xssh__orphan *o = s->orphans;
     while (o) {
         xssh__orphan *next = o->next;
@@ -735,6 +743,7 @@ static int close_common(xssh_session *s, int send_disconnect, int reason, const 
     int rc = 0;
     if (st == XSSH__STATE_CLOSED) {
         xssh__unlock(s);
+        xssh__session_stop_threads(s); /* a failed handshake closed it: its carrier may still run */
         if (send_disconnect)
             return xssh__fail(s, XSSH_ECLOSED, 0, "disconnect: the session is already closed");
         return xssh__ok();
@@ -754,6 +763,7 @@ static int close_common(xssh_session *s, int send_disconnect, int reason, const 
     }
     xssh__unlock(s);
     wake_waiters(s);
+    xssh__session_stop_threads(s); /* its forwards and ProxyJump carrier: stopped and joined */
     if (send_disconnect && st == XSSH__STATE_NEW)
         return xssh__fail(s, XSSH_ENOTCONNECTED, 0, "disconnect: the session was never connected");
     if (rc < 0)
