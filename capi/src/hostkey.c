@@ -242,13 +242,22 @@ int xssh_session_verify_host(xssh_session *s, const char *host, int port, xssh_h
         xssh__op_end(&op);
         return xssh__fail(s, XSSH_ESESSION_HOSTKEY, 0, "the server's host key is not available");
     }
+    char *defpath = path ? NULL : xssh__default_known_hosts();
+    int rc = defpath || path ? xssh__hostkey_check(s, host, port, policy, path ? path : defpath, key, klen, ktype)
+                             : xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
+    free(defpath);
+    xssh__op_end(&op);
+    return rc;
+}
+
+int xssh__hostkey_check(xssh_session *s, const char *host, int port, xssh_hostkey_policy policy, const char *file,
+                        const char *key, size_t klen, int ktype)
+{
     char fp[80];
     fingerprint_of((const unsigned char *)key, klen, fp, sizeof fp);
-    char *defpath = path ? NULL : xssh__default_known_hosts();
-    const char *file = path ? path : defpath;
     int rc = XSSH_OK;
     LIBSSH2_KNOWNHOSTS *kh = libssh2_knownhost_init(s->ssh);
-    if (!kh || !file) {
+    if (!kh) {
         rc = xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
         goto out;
     }
@@ -275,8 +284,10 @@ int xssh_session_verify_host(xssh_session *s, const char *host, int port, xssh_h
     } else if (check == LIBSSH2_KNOWNHOST_CHECK_MISMATCH) {
         char oldfp[80] = "(unknown)";
         if (found && found->key) {
-            unsigned char blob[4096];
-            int bl = EVP_DecodeBlock(blob, (const unsigned char *)found->key, (int)strlen(found->key));
+            /* sized for the recorded key, whatever its length (a fixed buffer overflowed) */
+            size_t b64len = strlen(found->key);
+            unsigned char *blob = b64len < 0x40000000 ? malloc(b64len / 4 * 3 + 3) : NULL;
+            int bl = blob ? EVP_DecodeBlock(blob, (const unsigned char *)found->key, (int)b64len) : -1;
             if (bl > 0) {
                 size_t pad = 0, kl = strlen(found->key);
                 while (kl > 0 && found->key[kl - 1] == '=') {
@@ -285,6 +296,7 @@ int xssh_session_verify_host(xssh_session *s, const char *host, int port, xssh_h
                 }
                 fingerprint_of(blob, (size_t)bl - pad, oldfp, sizeof oldfp);
             }
+            free(blob);
         }
         rc = xssh__fail(s, XSSH_EHOSTKEY_CHANGED, 0,
                         "HOST KEY CHANGED for %s: the server offers %s but %s records %s; someone may be "
@@ -337,7 +349,5 @@ int xssh_session_verify_host(xssh_session *s, const char *host, int port, xssh_h
 out:
     if (kh)
         libssh2_knownhost_free(kh);
-    free(defpath);
-    xssh__op_end(&op);
     return rc;
 }
