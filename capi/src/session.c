@@ -86,6 +86,8 @@ static ssize_t cb_recv(libssh2_socket_t fd, void *buf, size_t len, int flags, vo
         ssize_t n = recv(fd, buf, len, flags);
         if (n > 0)
             atomic_fetch_add(&s->rx_count, 1);
+        if (n == 0 && fd != s->fd)
+            return -ECONNRESET; /* the agent socket: libssh2 1.10's agent code reads EOF as "no data yet" and spins */
         if (n >= 0)
             return n;
         if (errno == EINTR)
