@@ -34,6 +34,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > MAX_INPUT)
         return 0;
+    /* libssh2 1.10 allocates whatever reply length the agent states (newer
+       libssh2 refuses more than 8 KiB): an agent's claim of gigabytes is a
+       transient allocation, not an xssh bug, and would only stop the fuzzer */
+    if (size >= 4 && ((uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 | (uint32_t)data[2] << 8 | data[3]) > (1u << 20))
+        return 0;
     if (listener < 0)
         setup();
     xssh_session *s = fuzz_session();

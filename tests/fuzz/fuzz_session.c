@@ -10,7 +10,8 @@
  * before the deadline: with all input present and EOF behind it, a timeout means
  * the session spun or waited for nothing, which counts as a crash here.
  *
- * Reached: the identification exchange (lines before "SSH-", the version line),
+ * Reached: the identification exchange (the lines before "SSH-" that xssh's
+ * recv callback skips, with its limits, and the version line),
  * binary packet framing before NEWKEYS (length, padding, the MAC-less
  * first packets), KEXINIT parsing and algorithm negotiation, the transport
  * messages libssh2 handles at any time (DISCONNECT, IGNORE, DEBUG, UNIMPLEMENTED),

@@ -13,6 +13,7 @@ while [ "${1:-}" = "--valgrind" ]; do
 done
 # libFuzzer builds: libssh2 1.10's own leaks (lsan.supp) are not ours
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$(dirname "$0")/lsan.supp:print_suppressions=0}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-fast_unwind_on_malloc=0}  # whole stacks through libssh2, so lsan.supp matches
 target=$1; shift
 files=()
 for d in "$@"; do
