@@ -54,7 +54,9 @@ for t in "${targets[@]}"; do
   log="$B/fuzz-$t.log"
   dirs=("$scratch")
   for d in tests/fuzz/corpus/"$t" tests/fuzz/regressions/"$t"; do [ -d "$d" ] && dirs+=("$d"); done
-  "$bin" -max_total_time="$secs" -timeout=20 -rss_limit_mb=2560 -max_len=8192 -print_final_stats=1 \
+  maxlen=8192
+  [ "$t" = session ] && maxlen=16384 # the identification preamble's limits need > 8 KiB
+  "$bin" -max_total_time="$secs" -timeout=20 -rss_limit_mb=2560 -max_len=$maxlen -print_final_stats=1 \
     -artifact_prefix="$art/" "${dirs[@]}" >"$log" 2>&1
   rc=$?
   rm -rf "$scratch"
