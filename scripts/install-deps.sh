@@ -12,7 +12,7 @@ PKGS=(
   ruby ruby-dev ruby-minitest ruby-test-unit
   libcriterion-dev valgrind stress-ng
   openssh-server openssh-client passwd procps
-  clang libclang-rt-14-dev
+  clang libclang-rt-dev
   python3-asyncssh
 )
 # clang + its runtime: sanitizer and libFuzzer builds (scripts/sanitize.sh, scripts/fuzz.sh);
