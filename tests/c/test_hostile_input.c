@@ -34,19 +34,26 @@ static void b64_encode(const unsigned char *in, size_t n, char *out)
 Test(hostile_input, verify_host_mismatch_with_an_oversized_recorded_key)
 {
     xssh_session *s = xt_connect();
-    /* an ssh-ed25519 entry for this server whose key is 30000 bytes (40000 base64 chars) */
-    size_t raw_len = 30000;
+    /* a well-formed ssh-rsa entry for this server whose key is 30000 bytes (40000
+       base64 chars: a 239,000-bit modulus), so it reads as a recorded key that differs */
+    size_t raw_len = 30000, mod_len = raw_len - 11 - 7 - 4;
     unsigned char *raw = calloc(1, raw_len);
-    memcpy(raw, "\0\0\0\x0bssh-ed25519", 15);
+    memcpy(raw, "\0\0\0\x07ssh-rsa\0\0\0\x03\x01\x00\x01", 18);
+    raw[18] = (unsigned char)(mod_len >> 24);
+    raw[19] = (unsigned char)(mod_len >> 16);
+    raw[20] = (unsigned char)(mod_len >> 8);
+    raw[21] = (unsigned char)mod_len;
+    memset(raw + 22, 0x5a, mod_len); /* positive mpint */
     char *b64 = malloc(raw_len / 3 * 4 + 8);
     b64_encode(raw, raw_len, b64);
     char *path = xt_tmppath("known_hosts_big");
     char *text = NULL;
-    cr_assert(asprintf(&text, "[%s]:%d ssh-ed25519 %s\n", xt()->host, xt()->port, b64) > 0);
+    cr_assert(asprintf(&text, "[%s]:%d ssh-rsa %s\n", xt()->host, xt()->port, b64) > 0);
     xt_spit(path, text, strlen(text), 0600);
     int rc = xssh_session_verify_host(s, NULL, 0, XSSH_HOSTKEY_STRICT, path);
     cr_assert_eq(rc, XSSH_EHOSTKEY_CHANGED, "verify_host: %d %s", rc, last_msg());
-    cr_assert(strstr(last_msg(), "records SHA256:"), "the recorded key's fingerprint is named: %s", last_msg());
+    cr_assert(strstr(last_msg(), "records ssh-rsa key SHA256:"), "the recorded key's fingerprint is named: %s",
+              last_msg());
     free(text);
     free(path);
     free(b64);
