@@ -241,7 +241,7 @@ def test_bad_arguments(session):
 def test_windows_and_misc(session):
     chan = session.open_session()
     chan.execute("sleep 0.1")
-    window, avail, initial = chan.window_read_ex()
+    window, avail, initial = chan.window_read_ex(0, 0)
     assert initial > 0 and avail == 0
     assert chan.window_read() == window
     assert chan.window_write() > 0
