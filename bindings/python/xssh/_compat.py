@@ -108,6 +108,14 @@ def _realpath(self, path, max_len):
     return r
 
 
+def _kh_writeline(self, entry, f_type, buf_len):
+    line = _lowcore.KnownHost_writeline(self, entry, f_type).encode("utf-8", "surrogateescape")
+    if len(line) >= buf_len:  # libssh2 needs the line and its NUL in buf_len
+        _raise("BufferTooSmallError", _c.XSSH_EBUFFER_TOO_SMALL,
+               "writeline: the line (%d bytes) does not fit in buf_len=%d" % (len(line), buf_len))
+    return line
+
+
 def _forward_listen_ex(self, queue_maxsize, host, port):
     lst = _lowcore.Session_forward_listen_ex(self, host, port, 0, queue_maxsize)
     if isinstance(lst, int):

@@ -50,7 +50,7 @@ KnownHost.checkp(host, port, key, typemask)
 KnownHost.delete(entry)
 KnownHost.readline(line, f_type=1)
 KnownHost.readfile(filename, f_type=1)
-KnownHost.writeline(entry, f_type=1, buf_len=1024)
+KnownHost.writeline(entry, f_type=1, buf_len=1024) -> _kh_writeline(self, entry, f_type, buf_len)
 KnownHost.writefile(filename, f_type=1)
 KnownHost.get(prev=None)
 
