@@ -107,7 +107,12 @@ def test_text_bytes_and_str(session, tmpdir_path, env):
     sftp.mkdir(d.encode(), 0o755)
     assert sftp.stat(d.encode()).permissions & 0o777 == 0o755
     assert sftp.realpath(d.encode()) == d
-    assert session.userauth_list(env.user.encode())
+
+
+def test_auth_text_bytes(raw_session, env):
+    assert "publickey" in raw_session.userauth_list(env.user.encode())
+    raw_session.userauth_publickey_fromfile(env.user.encode(), env.key.encode(), passphrase=b"")
+    assert raw_session.userauth_authenticated()
 
 
 # ---- constructors ------------------------------------------------------------------------
