@@ -380,13 +380,17 @@ int xssh_channel_read_ex(xssh_channel *channel, int stream_id, void *buf, size_t
     *got = 0;
     XSSH__ARG(cs, buf || cap == 0, "buf is NULL");
     XSSH__ARG(cs, stream_id >= 0, "stream_id must be >= 0");
-    BEGIN(channel, 1);
+    BEGIN(channel, 0); /* after close(): what was received before it is still handed out (as libssh2 does) */
     ssize_t n;
     int rc;
     for (;;) {
         n = libssh2_channel_read_ex(channel->ch, stream_id, buf, cap);
         if (n >= 0) /* 0: the server sent EOF or closed (this stream has nothing queued) */
             break;
+        if (n == LIBSSH2_ERROR_EAGAIN && atomic_load(&channel->closed)) {
+            n = 0; /* closed by us: nothing more will come */
+            break;
+        }
         rc = (int)n;
         if (!xssh__op_again(&op, &rc)) {
             n = rc;
@@ -515,7 +519,11 @@ int xssh_channel_eof(xssh_channel *channel, int *is_eof)
 
 int xssh_channel_wait_eof(xssh_channel *channel)
 {
-    BEGIN(channel, 1);
+    BEGIN(channel, 0);
+    if (atomic_load(&channel->closed)) { /* close() waited for the server's CLOSE: no EOF left to wait for */
+        xssh__op_end(&op);
+        return xssh__ok();
+    }
     int rc;
     LOOP(libssh2_channel_wait_eof(channel->ch));
     xssh__op_end(&op);

@@ -207,8 +207,8 @@ def test_closed_channel_and_closed_session(env):
     chan.execute("true")
     chan.close()
     assert chan.is_closed()
-    for call in (lambda: chan.read(), lambda: chan.write(b"x"), lambda: chan.execute("x"),
-                 lambda: chan.send_eof()):
+    assert chan.read() == (0, b"")  # reads hand out what came before the close (nothing): end of stream
+    for call in (lambda: chan.write(b"x"), lambda: chan.execute("x"), lambda: chan.send_eof()):
         with pytest.raises(exceptions.SSH2Error) as ei:
             call()
         assert ei.value.name == "XSSH_ECLOSED"

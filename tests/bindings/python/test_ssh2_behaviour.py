@@ -332,3 +332,19 @@ def test_nonblocking_readdir_yields_eagain(env, tmpdir_path):
     assert h.closed
     s.disconnect()
     sock.close()
+
+
+# ---- closed channels: buffered data stays readable, wait_eof answers -------------------------
+def test_closed_channel_hands_out_buffered_data(session):
+    ch = session.open_session()
+    ch.execute("printf out-data; printf err-data >&2; exit 4")
+    ch.wait_eof()  # all received, nothing read
+    ch.close()
+    assert ch.read() == (8, b"out-data")
+    assert ch.read() == (0, b"")
+    assert ch.read_stderr() == (8, b"err-data")
+    assert ch.wait_eof() == 0
+    assert ch.eof()
+    assert ch.get_exit_status() == 4
+    with pytest.raises(X.ClosedError):  # needs the network: still refused clearly
+        ch.write(b"x")
