@@ -367,7 +367,7 @@ int xssh_channel_request_auth_agent(xssh_channel *channel)
 #else
     XSSH__ARG(NULL, channel, "channel is NULL");
     return xssh__fail(channel->s, XSSH_ENOTSUPPORTED, 0,
-                      "agent forwarding: unsupported by this build (libssh2 %s; needs >= 1.11)", LIBSSH2_VERSION);
+                      "agent forwarding: unsupported by this build (libssh2 %s lacks libssh2_channel_request_auth_agent)", LIBSSH2_VERSION);
 #endif
 }
 

@@ -348,3 +348,12 @@ def test_closed_channel_hands_out_buffered_data(session):
     assert ch.get_exit_status() == 4
     with pytest.raises(X.ClosedError):  # needs the network: still refused clearly
         ch.write(b"x")
+
+
+# ---- agent forwarding request: libssh2 1.10.0 has the call ----------------------------------
+def test_request_auth_agent(session):
+    ch = session.open_session()
+    assert ch.request_auth_agent() == 0  # auth-agent-req@openssh.com accepted by sshd
+    ch.execute('test -n "$SSH_AUTH_SOCK" && printf set')
+    assert _read_all(ch) == b"set"
+    ch.close()
