@@ -8,8 +8,6 @@ command creates, so run one after the other (or with a call that blocks the thre
 one never finishes (its wait is bounded, and the test fails)."""
 import os
 
-import pytest
-
 import gevent  # python3-gevent (Debian): a test dependency (scripts/install-deps.sh)
 import gevent.select  # noqa: E402
 import gevent.socket  # noqa: E402
