@@ -122,3 +122,50 @@ def test_sftp_and_commands_mixed(env, tmpdir_path):
     finally:
         a.close()
         b.close()
+
+
+def _scp_read(c, path):
+    ch, info = c.eagain(c.session.scp_recv2, path)
+    out = b""
+    while len(out) < info.st_size:
+        n, data = ch.read(min(65536, info.st_size - len(out)))
+        if n == LIBSSH2_ERROR_EAGAIN:
+            c.poll()
+            continue
+        assert n > 0, "SCP stream ended at %d of %d bytes" % (len(out), info.st_size)
+        out += data
+    c.eagain(ch.close)
+    return out
+
+
+def _tunnel_banner(c, host, port):
+    """Through the server, to host:port (the sshd itself): its identification line."""
+    ch = c.eagain(c.session.direct_tcpip_ex, host, port, "127.0.0.1", 0)
+    out = b""
+    while b"\n" not in out:
+        n, data = ch.read()
+        if n == LIBSSH2_ERROR_EAGAIN:
+            c.poll()
+            continue
+        assert n > 0, "tunnel closed before a line: %r" % out
+        out += data
+    c.eagain(ch.close)
+    return out.split(b"\n")[0]
+
+
+def test_scp_and_tunnel_mixed(env, tmpdir_path):
+    data = os.urandom(200000)
+    path = os.path.join(tmpdir_path, "scp-blob")
+    with open(path, "wb") as f:
+        f.write(data)
+    a, b = Client(env), Client(env)
+    try:
+        with gevent.Timeout(120):
+            ja = gevent.spawn(_scp_read, a, path)
+            jb = gevent.spawn(_tunnel_banner, b, env.host, env.port)
+            gevent.joinall([ja, jb], raise_error=True)
+        assert ja.value == data
+        assert jb.value.startswith(b"SSH-2.0-OpenSSH")
+    finally:
+        a.close()
+        b.close()
