@@ -181,3 +181,24 @@ def test_not_supported_raises(what):
     with pytest.raises(NotSupportedError) as ei:
         NOT_SUPPORTED[what]()
     assert "1.11" in str(ei.value) or "not wrapped" in str(ei.value)
+
+
+def test_pass_through_lines_fit_their_method():
+    """A table line of _ssh2spec.py without a call passes its arguments, in order, to the method it
+    replaces: that method must take that many (the kind of mistake a signature check cannot see)."""
+    from xssh import _ssh2spec
+    from xssh import _ssh2sig as gen
+    bad = []
+    for n, cls, meth, params, call in _ssh2spec.parse():
+        names = [p.split("=")[0].strip() for p in params.split(",") if p.strip()]
+        if call != "_o%d(self%s)" % (n, "".join(", " + a for a in names)):
+            continue  # an explicit call: covered by the behaviour tests
+        orig = gen.__dict__["_o%d" % n]
+        assert orig is not None, "%s.%s replaces nothing" % (cls, meth)
+        ps = list(inspect.signature(orig).parameters.values())[1:]
+        if any(p.kind == p.VAR_POSITIONAL for p in ps):
+            continue  # SWIG's *args form: the C wrapper checks the count
+        required = [p for p in ps if p.default is p.empty]
+        if not len(required) <= len(names) <= len(ps):
+            bad.append("%s.%s%s <- %s" % (cls, meth, inspect.signature(orig), names))
+    assert not bad, bad

@@ -357,3 +357,22 @@ def test_request_auth_agent(session):
     ch.execute('test -n "$SSH_AUTH_SOCK" && printf set')
     assert _read_all(ch) == b"set"
     ch.close()
+
+
+def test_channel_requests_by_keyword(session, env):
+    ch = session.open_session()
+    assert ch.pty(term=b"xterm") == 0
+    with pytest.raises(X.SSH2Error) as ei:  # sshd has no X11 forwarding here: refused, not a TypeError
+        ch.x11_req_ex(single_connection=1, auth_proto="MIT-MAGIC-COOKIE-1",
+                      auth_cookie="00112233445566778899aabbccddeeff", screen_number=0)
+    assert not isinstance(ei.value, TypeError)
+    assert ch.process_startup(request="exec", message=b"printf started") == 0
+    assert _read_all(ch) == b"started"
+    ch.close()
+    data = open(env.key, "rb").read()
+    s = xssh.Session()
+    s.connect(env.host, env.port, 10000)
+    s.userauth_publickey_frommemory(username=env.user, privatekeyfiledata=data, passphrase="",
+                                    publickeyfiledata=open(env.key + ".pub", "rb").read())
+    assert s.userauth_authenticated()
+    s.close()
