@@ -7,7 +7,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 PKGS=(
   build-essential cmake pkg-config git
   libssh2-1-dev libssl-dev zlib1g-dev
-  swig python3-dev python3-pytest python3-pip python3-setuptools
+  swig python3-dev python3-pytest python3-gevent python3-pip python3-setuptools
   liblua5.4-dev lua5.4 lua-busted
   ruby ruby-dev ruby-minitest ruby-test-unit
   libcriterion-dev valgrind stress-ng
