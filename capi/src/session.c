@@ -73,6 +73,8 @@ static ssize_t cb_send(libssh2_socket_t fd, const void *buf, size_t len, int fla
             return n;
         if (errno == EINTR)
             continue;
+        if (errno != EWOULDBLOCK)
+            xssh__note_io_failure(s, 1, errno);
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;
     }
 }
@@ -86,10 +88,14 @@ static ssize_t cb_recv(libssh2_socket_t fd, void *buf, size_t len, int flags, vo
         ssize_t n = recv(fd, buf, len, flags);
         if (n > 0)
             atomic_fetch_add(&s->rx_count, 1);
+        else if (n == 0 && len > 0)
+            xssh__note_io_failure(s, 2, -1);
         if (n >= 0)
             return n;
         if (errno == EINTR)
             continue;
+        if (errno != EWOULDBLOCK)
+            xssh__note_io_failure(s, 2, errno);
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;
     }
 }
@@ -131,6 +137,7 @@ int xssh_session_new(xssh_session **out)
     }
     libssh2_session_callback_set(s->ssh, LIBSSH2_CALLBACK_SEND, (void *)cb_send);
     libssh2_session_callback_set(s->ssh, LIBSSH2_CALLBACK_RECV, (void *)cb_recv);
+    libssh2_session_callback_set(s->ssh, LIBSSH2_CALLBACK_DISCONNECT, (void *)xssh__on_disconnect);
     libssh2_session_set_blocking(s->ssh, 0);
     *out = s;
     return xssh__ok();
@@ -169,6 +176,7 @@ void xssh_session_unref(xssh_session *s)
         close(s->wake_pipe[1]);
     free(s->host);
     free(s->last_error);
+    free(s->first_transport_error);
     pthread_mutex_destroy(&s->lock);
     pthread_mutex_destroy(&s->err_lock);
     pthread_mutex_destroy(&s->orphan_lock);
@@ -503,15 +511,10 @@ static int do_handshake(xssh_session *s, int fd, int64_t deadline_ms, const char
         rc = libssh2_session_handshake(s->ssh, fd);
     } while (xssh__op_again(&op, &rc));
     if (rc != 0) {
-        char *lmsg = NULL;
-        libssh2_session_last_error(s->ssh, &lmsg, NULL, 0);
         atomic_store(&s->state, XSSH__STATE_CLOSED);
+        int fe = xssh__fail_handshake(s, rc, who, deadline_ms ? 0 : s->timeout_ms);
         xssh__op_end(&op);
-        if (rc == XSSH_ETIMEOUT)
-            return xssh__fail(s, XSSH_ETIMEOUT, LIBSSH2_ERROR_TIMEOUT, "SSH handshake with %s timed out", who);
-        return xssh__fail(s, XSSH_EHANDSHAKE, rc, "SSH handshake with %s failed: %s (%s)", who,
-                          lmsg && *lmsg ? lmsg : xssh_strerror(xssh_err_from_libssh2(rc)),
-                          xssh_err_name(xssh_err_from_libssh2(rc)));
+        return fe;
     }
     atomic_store(&s->state, XSSH__STATE_READY);
     xssh__op_end(&op);
