@@ -522,21 +522,139 @@ int xssh_channel_wait_eof(xssh_channel *channel)
     return rc ? op_fail(s, rc, "wait_eof") : xssh__ok();
 }
 
+/* ---- dead-peer detection (internal.h) --------------------------------------- */
+
+/* The probe: an "env" channel request with want-reply (RFC 4254 6.4) of a name
+   no server accepts; the reply (OpenSSH: CHANNEL_FAILURE, logged at debug level
+   only) proves the peer alive. libssh2 1.10 cannot send another request on a
+   channel whose exec is done ("Channel can not be reused"); setenv can, and
+   matches the reply by channel id, so it never reaches another waiter. */
+#define PROBE_VAR "XSSH_KEEPALIVE_PROBE"
+
+/* Drive the probe request on c one step (lock held): finishes a half-sent
+   packet before returning, like every call here. 1 while it awaits its reply. */
+static int probe_step(xssh__op *op, xssh_channel *c, xssh__liveness *lv)
+{
+    xssh__op p = *op;
+    p.blocking = 0;
+    p.deadline_ms = xssh__now_ms() + (op->s->timeout_ms > 0 ? op->s->timeout_ms : 1000);
+    int r;
+    do {
+        r = libssh2_channel_setenv_ex(c->ch, PROBE_VAR, sizeof PROBE_VAR - 1, "1", 1);
+    } while (xssh__op_again(&p, &r));
+    if (r == LIBSSH2_ERROR_EAGAIN)
+        return 1;
+    lv->active = 0;
+    xssh__request_end(op->s, lv);
+    return 0;
+}
+
+void xssh__liveness_end(xssh__op *op, xssh__liveness *lv)
+{
+    if (lv->active) {
+        lv->active = 0;
+        xssh__request_end(op->s, lv);
+    }
+}
+
+int xssh__live_again(xssh__op *op, xssh_channel *c, xssh__liveness *lv, int64_t user_deadline, int *rc)
+{
+    xssh_session *s = op->s;
+    if (*rc != LIBSSH2_ERROR_EAGAIN)
+        return 0;
+    if (!lv->since)
+        lv->since = xssh__now_ms();
+    for (int round = 0; round < 1000000; round++) {
+        int64_t now = xssh__now_ms();
+        if (user_deadline && now >= user_deadline) {
+            *rc = XSSH_ETIMEOUT;
+            return 0;
+        }
+        long t = s->timeout_ms;
+        int64_t live_deadline = 0;
+        if (t > 0 && c && c->ch) {
+            if (lv->active)
+                probe_step(op, c, lv);
+            int64_t rx = atomic_load(&s->last_rx_ms);
+            if (rx < lv->since)
+                rx = lv->since;
+            if (lv->active) {
+                int64_t quiet_from = rx > lv->sent ? rx : lv->sent;
+                if (now - quiet_from >= t) {
+                    xssh__liveness_end(op, lv);
+                    lv->dead = 1;
+                    *rc = XSSH_ETIMEOUT;
+                    return 0;
+                }
+                live_deadline = quiet_from + t;
+            } else if (now - rx >= t) {
+                xssh__op p = *op;
+                p.blocking = 0;
+                if (xssh__request_begin(&p, lv) == 0) {
+                    lv->active = 1;
+                    lv->sent = now;
+                    probe_step(op, c, lv);
+                    live_deadline = now + t;
+                } else {
+                    live_deadline = now + (t < 100 ? t : 100); /* another request is in flight */
+                }
+            } else {
+                live_deadline = rx + t;
+            }
+        }
+        op->deadline_ms = user_deadline;
+        if (live_deadline && (!op->deadline_ms || live_deadline < op->deadline_ms))
+            op->deadline_ms = live_deadline;
+        int r = LIBSSH2_ERROR_EAGAIN;
+        if (xssh__op_again(op, &r))
+            return 1;
+        if (r != XSSH_ETIMEOUT) {
+            *rc = r;
+            return 0;
+        }
+        /* a deadline passed: look again which one */
+    }
+    *rc = XSSH_ETIMEOUT;
+    return 0;
+}
+
+int xssh__chan_close_wait(xssh__op *op, xssh_channel *c)
+{
+    int rc;
+    do {
+        rc = libssh2_channel_close(c->ch);
+    } while (xssh__op_again(op, &rc));
+    if (rc == 0) {
+        /* libssh2 1.10 returns after the first packet of ANY channel: wait for
+           this channel's own CLOSE (it brings the exit status before it) */
+        do {
+            rc = libssh2_channel_wait_eof(c->ch);
+        } while (xssh__op_again(op, &rc));
+        if (rc == 0) {
+            do {
+                rc = libssh2_channel_wait_closed(c->ch);
+            } while (xssh__op_again(op, &rc));
+        }
+        atomic_store(&c->closed, 1); /* our CLOSE is sent: no more I/O either way */
+        if (rc == 0)
+            c->remote_closed = 1;
+    }
+    return rc;
+}
+
 int xssh_channel_close(xssh_channel *channel)
 {
     BEGIN(channel, 0);
-    if (atomic_load(&channel->closed)) {
+    if (atomic_load(&channel->closed) && channel->remote_closed) {
         xssh__op_end(&op);
         return xssh__ok();
     }
-    int rc;
-    LOOP(libssh2_channel_close(channel->ch));
-    if (rc == 0) {
-        atomic_store(&channel->closed, 1);
-        channel->remote_closed = 1; /* libssh2's close waits for the server's CLOSE */
-    }
+    int rc = xssh__chan_close_wait(&op, channel);
     xssh__op_end(&op);
-    return rc ? op_fail(s, rc, "close") : xssh__ok();
+    if (rc == XSSH_ETIMEOUT)
+        return xssh__fail(s, XSSH_ETIMEOUT, LIBSSH2_ERROR_TIMEOUT,
+                          "channel close: the server's CLOSE did not arrive in time (exit status unknown)");
+    return rc ? op_fail(s, rc, "close (waiting for the server's CLOSE)") : xssh__ok();
 }
 
 int xssh_channel_wait_closed(xssh_channel *channel)

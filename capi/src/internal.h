@@ -112,7 +112,26 @@ struct xssh_session {
     char peer_disconnect_msg[200];
     /* the first transport-level failure message of this session (err_lock) */
     char *first_transport_error;
+    /* monotonic ms of the last bytes received (cb_recv): quiet waits probe the
+       peer after a session timeout of silence (xssh__live_again, channel.c) */
+    _Atomic int64_t last_rx_ms;
+    /* lines before the server's identification (RFC 4253 4.2), skipped by cb_recv
+       until the "SSH-" line starts; ident_error says why the handshake was refused */
+    int ident_done;              /* the "SSH-" line has started: bytes pass through */
+    int pre_discard;             /* inside a line being skipped */
+    unsigned char pre_buf[4];    /* start of the current line, not yet given to libssh2 */
+    int pre_len, pre_off;
+    unsigned pre_lines;          /* lines skipped so far */
+    size_t pre_line_len;         /* length of the line being skipped */
+    const char *ident_error;     /* static text, set when cb_recv refused the preamble */
 };
+
+/* Limits on what may precede the server's identification (as OpenSSH's ssh:
+   1024 lines of at most 8192 bytes) and on the identification line itself
+   (RFC 4253 4.2: 255 bytes with CR LF; libssh2 1.10 keeps 256). */
+#define XSSH__PRE_IDENT_MAX_LINES 1024
+#define XSSH__PRE_IDENT_MAX_LINE 8192
+#define XSSH__IDENT_MAX 255
 
 /* ---- errors -------------------------------------------------------------- */
 
@@ -253,5 +272,32 @@ char *xssh__chan_exit_signal(xssh_channel *c);
    across an EAGAIN return and released when the request is done or abandoned. */
 int xssh__request_begin(xssh__op *op, void *owner);
 void xssh__request_end(xssh_session *s, void *owner);
+
+/* Close c and wait for the server's CLOSE of THIS channel (lock held, inside op):
+   libssh2 1.10's close returns after the first packet of any channel, so the
+   wait goes on with wait_eof + wait_closed (the server's CLOSE sets both flags).
+   0 when the CLOSE arrived (c->closed and c->remote_closed set), else an rc for
+   op_fail; c->closed is set too when the transport is gone. */
+int xssh__chan_close_wait(xssh__op *op, xssh_channel *c);
+
+/* Dead-peer detection for a blocking wait on channel c that may legitimately be
+   quiet for long (run's output, the CLOSE after EOF, forward pumps): with a
+   session timeout T > 0, after T ms without any input on the session a probe
+   that wants a reply is sent on c (an "env" channel request, RFC 4254 6.4: the
+   role of OpenSSH's ServerAliveInterval probe), and T more ms without input end
+   the wait.
+   Zero-initialise one per wait sequence. */
+typedef struct xssh__liveness {
+    int64_t since;   /* start of the wait sequence (monotonic ms) */
+    int64_t sent;    /* when the probe in flight was sent */
+    int active;      /* a probe awaits its reply (holds the request slot) */
+    int dead;        /* the wait ended because the peer stayed silent */
+} xssh__liveness;
+/* After a libssh2 call on c returned EAGAIN (lock held): wait for the socket
+   until user_deadline (0: none) with the liveness rule above. 1: repeat the
+   call; 0: *rc is set (XSSH_ETIMEOUT: the user deadline passed, or lv->dead;
+   XSSH_ECLOSED). Call xssh__liveness_end when the wait sequence is over. */
+int xssh__live_again(xssh__op *op, xssh_channel *c, xssh__liveness *lv, int64_t user_deadline, int *rc);
+void xssh__liveness_end(xssh__op *op, xssh__liveness *lv);
 
 #endif /* XSSH_INTERNAL_H */

@@ -58,14 +58,7 @@ static void close_quietly(xssh__op *op, xssh_channel *c)
 {
     op->deadline_ms = xssh__now_ms() + CLOSE_GRACE_MS;
     op->blocking = 1;
-    int rc;
-    do {
-        rc = libssh2_channel_close(c->ch);
-    } while (xssh__op_again(op, &rc));
-    if (rc == 0) {
-        atomic_store(&c->closed, 1);
-        c->remote_closed = 1;
-    }
+    (void)xssh__chan_close_wait(op, c);
 }
 
 static int64_t min_deadline(int64_t a, int64_t b)
@@ -87,7 +80,8 @@ static int finish_send(xssh__op *op, int64_t total_deadline)
     if (!(libssh2_session_block_directions(s->ssh) & LIBSSH2_SESSION_BLOCK_OUTBOUND))
         return 1;
     int64_t saved = op->deadline_ms;
-    op->deadline_ms = min_deadline(total_deadline, xssh__now_ms() + 60000);
+    /* a peer that takes no bytes for a session timeout (60 s without one) is dead */
+    op->deadline_ms = min_deadline(total_deadline, xssh__now_ms() + (s->timeout_ms > 0 ? s->timeout_ms : 60000));
     int rc = LIBSSH2_ERROR_EAGAIN;
     int again = xssh__op_again(op, &rc);
     op->deadline_ms = saved;
@@ -185,6 +179,8 @@ static int run_core(xssh_session *s, const char *command, const xssh_run_options
         } while (xssh__op_again(&op, &rc));
     }
     xssh__request_end(s, c);
+    if (!rc)
+        what = "run: waiting for the command's output";
 
     /* the transfer loop */
     char *chunk = NULL;
@@ -198,6 +194,7 @@ static int run_core(xssh_session *s, const char *command, const xssh_run_options
     int eof_sent = 0, done[2] = {0, opts->merge_stderr || opts->pty};
     int64_t last_activity = xssh__now_ms();
     int cancelled = 0, timed_out = 0;
+    xssh__liveness lv = {0};
     while (!rc && !(done[0] && done[1])) {
         int progress = 0;
         /* stdin. A libssh2 call that left a packet half-sent (EAGAIN, outbound)
@@ -296,15 +293,17 @@ static int run_core(xssh_session *s, const char *command, const xssh_run_options
             break;
         /* nothing moved: wait for the socket until the earlier deadline */
         int64_t idle_deadline = opts->idle_timeout_ms > 0 ? last_activity + opts->idle_timeout_ms : 0;
-        op.deadline_ms = min_deadline(total_deadline, idle_deadline);
-        if (op.deadline_ms && op.deadline_ms <= now) {
+        int64_t user_deadline = min_deadline(total_deadline, idle_deadline);
+        if (user_deadline && user_deadline <= now) {
             timed_out = 1;
             rc = XSSH_ETIMEOUT;
             break;
         }
+        /* a quiet command and a dead peer differ: after a session timeout of
+           silence the peer is probed (xssh__live_again) */
         int r = LIBSSH2_ERROR_EAGAIN;
-        if (!xssh__op_again(&op, &r)) {
-            if (r == XSSH_ETIMEOUT)
+        if (!xssh__live_again(&op, c, &lv, user_deadline, &r)) {
+            if (r == XSSH_ETIMEOUT && !lv.dead)
                 timed_out = 1;
             what = "run: waiting for output";
             rc = r;
@@ -317,11 +316,11 @@ static int run_core(xssh_session *s, const char *command, const xssh_run_options
         /* both streams ended: wait for the server's CLOSE (it follows the exit
            status; closing first may lose the status), still bounded by the timeouts */
         int64_t idle_deadline = opts->idle_timeout_ms > 0 ? last_activity + opts->idle_timeout_ms : 0;
-        op.deadline_ms = min_deadline(total_deadline, idle_deadline);
+        int64_t user_deadline = min_deadline(total_deadline, idle_deadline);
         do {
             rc = libssh2_channel_wait_closed(c->ch);
-        } while (xssh__op_again(&op, &rc));
-        if (rc == XSSH_ETIMEOUT)
+        } while (xssh__live_again(&op, c, &lv, user_deadline, &rc));
+        if (rc == XSSH_ETIMEOUT && !lv.dead)
             timed_out = 1;
         if (rc == LIBSSH2_ERROR_INVAL)
             rc = 0; /* libssh2 saw no EOF flag: just close */
@@ -332,12 +331,8 @@ static int run_core(xssh_session *s, const char *command, const xssh_run_options
         /* close and collect the exit status */
         op.deadline_ms = s->timeout_ms > 0 ? xssh__now_ms() + s->timeout_ms : 0;
         op.deadline_ms = min_deadline(op.deadline_ms, total_deadline);
-        do {
-            rc = libssh2_channel_close(c->ch);
-        } while (xssh__op_again(&op, &rc));
+        rc = xssh__chan_close_wait(&op, c);
         if (rc == 0) {
-            atomic_store(&c->closed, 1);
-            c->remote_closed = 1;
             int st = 0, have = 0;
             xssh__chan_exit_status(c, &st, &have);
             if (status_out)
@@ -352,10 +347,16 @@ static int run_core(xssh_session *s, const char *command, const xssh_run_options
                 timed_out = 1;
         }
     }
+    xssh__liveness_end(&op, &lv);
     if (rc) {
         /* the first cause wins: word the error before the clean-up, whose
            libssh2 calls overwrite libssh2's last error */
-        if (timed_out || rc == XSSH_ETIMEOUT)
+        if (lv.dead)
+            result = xssh__fail(s, XSSH_ETIMEOUT, LIBSSH2_ERROR_TIMEOUT,
+                                "run '%s': the server sent nothing for %ld ms and did not answer a keepalive "
+                                "within %ld ms more: the connection is presumed dead (session timeout %ld ms)",
+                                command, s->timeout_ms, s->timeout_ms, s->timeout_ms);
+        else if (timed_out || rc == XSSH_ETIMEOUT)
             result = timeout_fail(s, what, command, opts, start, last_activity);
         else if (cancelled)
             result = xssh__fail(s, XSSH_ECANCELLED, 0, "run '%s': cancelled by the callback", command);

@@ -228,7 +228,15 @@ static int finish_channel(xssh_session *s, xssh_channel *c, const char *what, co
         return rc;
     int status = 0, have = 0;
     xssh_channel_get_exit_status(c, &status, &have);
-    if (have && status != 0)
+    if (!have) { /* killed by a signal, or the status never came: not a verified success */
+        char *sig = NULL;
+        xssh_channel_get_exit_signal(c, &sig, NULL, NULL);
+        int e = xssh__fail(s, XSSH_ESCP_PROTOCOL, 0, "SCP %s '%s': the server's scp ended without an exit status%s%s%s",
+                           what, path, sig ? " (signal " : "", sig ? sig : "", sig ? ")" : "");
+        xssh_free(sig);
+        return e;
+    }
+    if (status != 0)
         return xssh__fail(s, XSSH_ESCP_PROTOCOL, 0, "SCP %s '%s': the server's scp exited with status %d", what,
                           path, status);
     return XSSH_OK;

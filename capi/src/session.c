@@ -79,17 +79,16 @@ static ssize_t cb_send(libssh2_socket_t fd, const void *buf, size_t len, int fla
     }
 }
 
-static ssize_t cb_recv(libssh2_socket_t fd, void *buf, size_t len, int flags, void **abstract)
+static ssize_t recv_raw(xssh_session *s, libssh2_socket_t fd, void *buf, size_t len, int flags)
 {
-    xssh_session *s = (xssh_session *)*abstract;
-    if (atomic_load(&s->io_disabled))
-        return -ENOTCONN;
     for (;;) {
         ssize_t n = recv(fd, buf, len, flags);
-        if (n > 0)
+        if (n > 0 && !(flags & MSG_PEEK)) {
             atomic_fetch_add(&s->rx_count, 1);
-        else if (n == 0 && len > 0)
+            atomic_store(&s->last_rx_ms, xssh__now_ms());
+        } else if (n == 0 && len > 0) {
             xssh__note_io_failure(s, 2, -1);
+        }
         if (n >= 0)
             return n;
         if (errno == EINTR)
@@ -98,6 +97,111 @@ static ssize_t cb_recv(libssh2_socket_t fd, void *buf, size_t len, int flags, vo
             xssh__note_io_failure(s, 2, errno);
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;
     }
+}
+
+/* Refuse the preamble: the reason goes to do_handshake's message. */
+static ssize_t ident_refuse(xssh_session *s, const char *why)
+{
+    s->ident_error = why;
+    return -EPROTO;
+}
+
+/* Before the server's identification: RFC 4253 4.2 lets the server send other
+   lines first (libssh2 1.10 fails on an empty one). Skip them here, so libssh2
+   sees the stream from "SSH-" on. The first bytes of each line are consumed into
+   s->pre_buf until they decide (never peeked, so a poll for more input does not
+   spin); a skipped line's rest is consumed up to its LF only (MSG_PEEK finds it),
+   never into the identification that follows. Returns 1 when the stream now
+   passes through, or a cb_recv return value (EAGAIN, 0 at EOF, an error). */
+static ssize_t skip_preamble(xssh_session *s, libssh2_socket_t fd)
+{
+    static const char ident[] = "SSH-";
+    for (;;) {
+        if (s->pre_discard) {
+            unsigned char tmp[1024];
+            ssize_t n = recv_raw(s, fd, tmp, sizeof tmp, MSG_PEEK);
+            if (n <= 0)
+                return n;
+            unsigned char *lf = memchr(tmp, '\n', (size_t)n);
+            size_t take = lf ? (size_t)(lf - tmp) + 1 : (size_t)n;
+            n = recv_raw(s, fd, tmp, take, 0);
+            if (n <= 0)
+                return n;
+            s->pre_line_len += (size_t)n;
+            if (s->pre_line_len > XSSH__PRE_IDENT_MAX_LINE)
+                return ident_refuse(s, "a line before the server's identification is longer than 8192 bytes");
+            if (lf && (size_t)n == take) {
+                s->pre_discard = 0;
+                if (++s->pre_lines > XSSH__PRE_IDENT_MAX_LINES)
+                    return ident_refuse(s, "the server sent more than 1024 lines before its identification");
+            }
+            continue;
+        }
+        /* at a line start: its first bytes decide */
+        unsigned char *lf = memchr(s->pre_buf, '\n', (size_t)s->pre_len);
+        size_t upto = lf ? (size_t)(lf - s->pre_buf) : (size_t)s->pre_len;
+        if (memcmp(s->pre_buf, ident, upto < 4 ? upto : 4) != 0 || lf) {
+            /* not the identification: skip this line */
+            if (lf) {
+                size_t rest = (size_t)s->pre_len - upto - 1;
+                memmove(s->pre_buf, lf + 1, rest);
+                s->pre_len = (int)rest;
+                if (++s->pre_lines > XSSH__PRE_IDENT_MAX_LINES)
+                    return ident_refuse(s, "the server sent more than 1024 lines before its identification");
+            } else {
+                s->pre_discard = 1;
+                s->pre_line_len = (size_t)s->pre_len;
+                s->pre_len = 0;
+            }
+            continue;
+        }
+        if (s->pre_len == 4) {
+            s->ident_done = 1; /* inside the identification line */
+            s->pre_line_len = 0;
+            s->pre_off = 0;
+            return 1;
+        }
+        ssize_t n = recv_raw(s, fd, s->pre_buf + s->pre_len, (size_t)(4 - s->pre_len), 0);
+        if (n <= 0)
+            return n;
+        s->pre_len += (int)n;
+    }
+}
+
+static ssize_t cb_recv(libssh2_socket_t fd, void *buf, size_t len, int flags, void **abstract)
+{
+    xssh_session *s = (xssh_session *)*abstract;
+    if (atomic_load(&s->io_disabled))
+        return -ENOTCONN;
+    if (s->ident_done == 2 || len == 0)
+        return recv_raw(s, fd, buf, len, flags);
+    if (!s->ident_done) {
+        ssize_t r = skip_preamble(s, fd);
+        if (r <= 0)
+            return r;
+    }
+    /* the identification line: the bytes held back first, then the socket; its
+       length is checked (libssh2 1.10 would cut a longer line and misparse) */
+    ssize_t n;
+    if (s->pre_off < s->pre_len) {
+        n = s->pre_len - s->pre_off;
+        if ((size_t)n > len)
+            n = (ssize_t)len;
+        memcpy(buf, s->pre_buf + s->pre_off, (size_t)n);
+        s->pre_off += (int)n;
+    } else {
+        n = recv_raw(s, fd, buf, len, flags);
+        if (n <= 0)
+            return n;
+    }
+    unsigned char *lf = memchr(buf, '\n', (size_t)n);
+    size_t upto = lf ? (size_t)(lf - (unsigned char *)buf) + 1 : (size_t)n;
+    s->pre_line_len += upto;
+    if (s->pre_line_len > XSSH__IDENT_MAX)
+        return ident_refuse(s, "the server's identification line is longer than 255 bytes (RFC 4253 4.2)");
+    if (lf)
+        s->ident_done = 2;
+    return n;
 }
 
 /* ---- lifetime -------------------------------------------------------------- */
@@ -512,7 +616,10 @@ static int do_handshake(xssh_session *s, int fd, int64_t deadline_ms, const char
     } while (xssh__op_again(&op, &rc));
     if (rc != 0) {
         atomic_store(&s->state, XSSH__STATE_CLOSED);
-        int fe = xssh__fail_handshake(s, rc, who, deadline_ms ? 0 : s->timeout_ms);
+        /* a refused preamble says why; else the phase and the first cause (errors.c) */
+        int fe = s->ident_error
+                     ? xssh__fail(s, XSSH_EBANNER_RECV, rc, "SSH handshake with %s failed: %s", who, s->ident_error)
+                     : xssh__fail_handshake(s, rc, who, deadline_ms ? 0 : s->timeout_ms);
         xssh__op_end(&op);
         return fe;
     }

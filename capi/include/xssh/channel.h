@@ -157,8 +157,13 @@ XSSH_EXTERN(int) xssh_channel_eof(xssh_channel *channel, int *is_eof);
 /** Wait for the server's EOF (reads and drops nothing: unread data stays queued). */
 XSSH_EXTERN(int) xssh_channel_wait_eof(xssh_channel *channel);
 /**
- * Close the channel: sends EOF and CLOSE and waits for the server's CLOSE.
- * Unread data is discarded. Idempotent once it succeeded. To be sure to get
+ * Close the channel: sends EOF and CLOSE and waits for the server's CLOSE of
+ * this channel (libssh2_channel_close, then wait_eof/wait_closed: libssh2 1.10's
+ * own wait ends at the first packet of any channel), so the exit status that
+ * precedes it is in (xssh_channel_get_exit_status). Bounded by the session
+ * timeout (XSSH_ETIMEOUT: the channel is closed locally, the status may be
+ * unknown; calling close again goes on waiting). Unread data is discarded.
+ * Idempotent once it succeeded. To be sure to get
  * the exit status, read to EOF (or xssh_channel_wait_eof()) first, or wait for
  * the server's close with xssh_channel_wait_closed(): a CLOSE sent while the
  * process still runs may end the channel before the server sends the status.
@@ -236,7 +241,13 @@ XSSH_EXTERN(void) xssh_run_result_free(xssh_run_result *result);
  * timeout), XSSH_ECANCELLED or any failure the channel is closed (within a few
  * seconds at most) and *out is NULL; the session stays usable. The session
  * timeout bounds opening/starting and the final close; while the command runs
- * only opts' timeouts apply (a long quiet command is not cut by it).
+ * only opts' timeouts apply (a long quiet command is not cut by it), but a dead
+ * peer is told apart from a quiet command: after a session timeout T of silence
+ * (no byte from the server) run() sends a probe that wants a reply (an "env"
+ * channel request, RFC 4254 6.4, the role of OpenSSH's ServerAliveInterval), and
+ * when T more ms pass without a byte it fails with XSSH_ETIMEOUT ("... presumed
+ * dead"). A session timeout of 0 disables the probe (run() then waits as long as
+ * opts allow).
  */
 XSSH_EXTERN(int) xssh_session_run(xssh_session *session, const char *command, const xssh_run_options *opts,
                                   xssh_run_result **out);

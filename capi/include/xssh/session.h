@@ -86,7 +86,11 @@ XSSH_EXTERN(void) xssh_session_unref(xssh_session *session);
 /**
  * Resolve @p host (IPv4 or IPv6), connect to @p port within @p timeout_ms (0:
  * the system's limit), set TCP_NODELAY and perform the SSH handshake. The
- * session owns the socket and closes it when freed.
+ * session owns the socket and closes it when freed. Lines the server sends
+ * before its "SSH-" identification (RFC 4253 4.2) are skipped, as OpenSSH's ssh
+ * does: at most 1024 lines of at most 8192 bytes; the identification itself may
+ * have 255 bytes with CR LF. Past those limits the handshake fails with
+ * XSSH_EBANNER_RECV saying which one.
  * @return XSSH_OK, XSSH_ERESOLVE, XSSH_ECONNECT, XSSH_ETIMEOUT, a handshake error, ...
  */
 XSSH_EXTERN(int) xssh_session_connect(xssh_session *session, const char *host, int port, int timeout_ms);
@@ -111,7 +115,14 @@ XSSH_EXTERN(int) xssh_session_is_closed(xssh_session *session, int *out);
 XSSH_EXTERN(int) xssh_session_set_blocking(xssh_session *session, int blocking);
 /** @param[out] out 1 if blocking, else 0. */
 XSSH_EXTERN(int) xssh_session_get_blocking(xssh_session *session, int *out);
-/** Timeout for blocking calls in milliseconds; 0 means none (the default). */
+/**
+ * Timeout for blocking calls in milliseconds; 0 means none (the default). Each
+ * blocking call fails with XSSH_ETIMEOUT after this long without completing.
+ * Waits that may legitimately last longer (xssh_session_run's command) use it
+ * as the dead-peer bound instead: after this long without a byte from the server
+ * they probe it, and fail when it stays silent as long again (see
+ * xssh_session_run).
+ */
 XSSH_EXTERN(int) xssh_session_set_timeout(xssh_session *session, long timeout_ms);
 /** @param[out] out the timeout for blocking calls in milliseconds (0: none). */
 XSSH_EXTERN(int) xssh_session_get_timeout(xssh_session *session, long *out);
