@@ -75,8 +75,9 @@ def expectations(c, e, phase):
     if c["mode"] in ("cut", "rst") and lost_conn and c["fired"]:
         if name not in LOST_CODES or not any(w in msg for w in CAUSE_WORDS):
             bad.append("a cut/reset connection is named as such (%s)" % "/".join(LOST_CODES))
-    if c["mode"] == "hole" and lost_conn and c["fired"] and (name != "XSSH_ETIMEOUT" or "timed out" not in msg):
-        bad.append("a black-holed connection ends with XSSH_ETIMEOUT ('timed out')")
+    if c["mode"] == "hole" and lost_conn and c["fired"] and (
+            name != "XSSH_ETIMEOUT" or not ("timed out" in msg or "presumed dead" in msg)):
+        bad.append("a black-holed connection ends with XSSH_ETIMEOUT ('timed out' / 'presumed dead')")
     return bad
 
 
