@@ -73,7 +73,7 @@ static ssize_t cb_send(libssh2_socket_t fd, const void *buf, size_t len, int fla
             return n;
         if (errno == EINTR)
             continue;
-        if (errno != EWOULDBLOCK)
+        if (errno != EWOULDBLOCK && fd == s->fd) /* (not the agent's socket) */
             xssh__note_io_failure(s, 1, errno);
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;
     }
@@ -86,14 +86,14 @@ static ssize_t recv_raw(xssh_session *s, libssh2_socket_t fd, void *buf, size_t 
         if (n > 0 && !(flags & MSG_PEEK)) {
             atomic_fetch_add(&s->rx_count, 1);
             atomic_store(&s->last_rx_ms, xssh__now_ms());
-        } else if (n == 0 && len > 0) {
-            xssh__note_io_failure(s, 2, -1);
+        } else if (n == 0 && len > 0 && fd == s->fd) {
+            xssh__note_io_failure(s, 2, -1); /* (not the agent's socket) */
         }
         if (n >= 0)
             return n;
         if (errno == EINTR)
             continue;
-        if (errno != EWOULDBLOCK)
+        if (errno != EWOULDBLOCK && fd == s->fd)
             xssh__note_io_failure(s, 2, errno);
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;
     }
@@ -173,7 +173,9 @@ static ssize_t cb_recv(libssh2_socket_t fd, void *buf, size_t len, int flags, vo
     xssh_session *s = (xssh_session *)*abstract;
     if (atomic_load(&s->io_disabled))
         return -ENOTCONN;
-    if (s->ident_done == 2 || len == 0)
+    /* libssh2's agent code reads its agent socket through this callback too:
+       only the SSH socket has an identification preamble */
+    if (s->ident_done == 2 || len == 0 || fd != s->fd)
         return recv_raw(s, fd, buf, len, flags);
     if (!s->ident_done) {
         ssize_t r = skip_preamble(s, fd);
