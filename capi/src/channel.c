@@ -557,50 +557,54 @@ void xssh__liveness_end(xssh__op *op, xssh__liveness *lv)
     }
 }
 
-int xssh__live_again(xssh__op *op, xssh_channel *c, xssh__liveness *lv, int64_t user_deadline, int *rc)
+int64_t xssh__liveness_check(xssh__op *op, xssh_channel *c, xssh__liveness *lv)
 {
     xssh_session *s = op->s;
+    long t = s->timeout_ms;
+    int64_t now = xssh__now_ms();
+    if (!lv->since)
+        lv->since = now;
+    if (t <= 0 || !c || !c->ch || atomic_load(&c->closed))
+        return 0;
+    if (lv->active)
+        probe_step(op, c, lv);
+    int64_t rx = atomic_load(&s->last_rx_ms);
+    if (rx < lv->since)
+        rx = lv->since;
+    if (lv->active) {
+        int64_t quiet_from = rx > lv->sent ? rx : lv->sent;
+        if (now - quiet_from >= t) {
+            xssh__liveness_end(op, lv);
+            lv->dead = 1;
+            return -1;
+        }
+        return quiet_from + t;
+    }
+    if (now - rx < t)
+        return rx + t;
+    xssh__op p = *op;
+    p.blocking = 0;
+    if (xssh__request_begin(&p, lv) != 0)
+        return now + (t < 100 ? t : 100); /* another request is in flight: look again soon */
+    lv->active = 1;
+    lv->sent = now;
+    probe_step(op, c, lv);
+    return now + t;
+}
+
+int xssh__live_again(xssh__op *op, xssh_channel *c, xssh__liveness *lv, int64_t user_deadline, int *rc)
+{
     if (*rc != LIBSSH2_ERROR_EAGAIN)
         return 0;
-    if (!lv->since)
-        lv->since = xssh__now_ms();
     for (int round = 0; round < 1000000; round++) {
-        int64_t now = xssh__now_ms();
-        if (user_deadline && now >= user_deadline) {
+        if (user_deadline && xssh__now_ms() >= user_deadline) {
             *rc = XSSH_ETIMEOUT;
             return 0;
         }
-        long t = s->timeout_ms;
-        int64_t live_deadline = 0;
-        if (t > 0 && c && c->ch) {
-            if (lv->active)
-                probe_step(op, c, lv);
-            int64_t rx = atomic_load(&s->last_rx_ms);
-            if (rx < lv->since)
-                rx = lv->since;
-            if (lv->active) {
-                int64_t quiet_from = rx > lv->sent ? rx : lv->sent;
-                if (now - quiet_from >= t) {
-                    xssh__liveness_end(op, lv);
-                    lv->dead = 1;
-                    *rc = XSSH_ETIMEOUT;
-                    return 0;
-                }
-                live_deadline = quiet_from + t;
-            } else if (now - rx >= t) {
-                xssh__op p = *op;
-                p.blocking = 0;
-                if (xssh__request_begin(&p, lv) == 0) {
-                    lv->active = 1;
-                    lv->sent = now;
-                    probe_step(op, c, lv);
-                    live_deadline = now + t;
-                } else {
-                    live_deadline = now + (t < 100 ? t : 100); /* another request is in flight */
-                }
-            } else {
-                live_deadline = rx + t;
-            }
+        int64_t live_deadline = xssh__liveness_check(op, c, lv);
+        if (live_deadline < 0) {
+            *rc = XSSH_ETIMEOUT;
+            return 0;
         }
         op->deadline_ms = user_deadline;
         if (live_deadline && (!op->deadline_ms || live_deadline < op->deadline_ms))

@@ -298,6 +298,11 @@ typedef struct xssh__liveness {
    call; 0: *rc is set (XSSH_ETIMEOUT: the user deadline passed, or lv->dead;
    XSSH_ECLOSED). Call xssh__liveness_end when the wait sequence is over. */
 int xssh__live_again(xssh__op *op, xssh_channel *c, xssh__liveness *lv, int64_t user_deadline, int *rc);
+/* The same rule for loops that poll by themselves (forward pumps; lock held,
+   any blocking mode): drives the probe one step. Returns when to look again
+   (monotonic ms), 0 when no session timeout is set, -1 when the peer is dead
+   (lv->dead set, the probe's slot released). */
+int64_t xssh__liveness_check(xssh__op *op, xssh_channel *c, xssh__liveness *lv);
 void xssh__liveness_end(xssh__op *op, xssh__liveness *lv);
 
 #endif /* XSSH_INTERNAL_H */
