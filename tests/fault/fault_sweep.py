@@ -346,8 +346,13 @@ def main():
         b = by.setdefault(key, {"cases": 0, "success": 0, "error": 0, "failed": 0})
         b["cases"] += 1
         b[r["outcome"] if r["outcome"] in ("success", "error") else "failed"] += 1
+    by_mode = {}
+    for r in results:
+        b = by_mode.setdefault("%s/%s" % (r["lang"], r["mode"]), {"cases": 0, "success": 0, "error": 0, "failed": 0})
+        b["cases"] += 1
+        b[r["outcome"] if r["outcome"] in ("success", "error") else "failed"] += 1
     slowest = max((r["elapsed"] for r in results), default=0)
-    summary = {"counts": counts, "by_scenario": by, "session_timeout_ms": args.timeout_ms,
+    summary = {"counts": counts, "by_scenario": by, "by_mode": by_mode, "session_timeout_ms": args.timeout_ms,
                "limit_s": sw.limit, "slowest_case_s": slowest, "full": args.full,
                "wall_s": round(time.monotonic() - t0, 1),
                "messages": sorted({"%s %s: %s" % (r["error"].get("name"), r["mode"], r["error"].get("message"))
