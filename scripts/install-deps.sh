@@ -10,11 +10,15 @@ PKGS=(
   swig python3-dev python3-pytest python3-pip python3-setuptools
   liblua5.4-dev lua5.4 lua-busted
   ruby ruby-dev ruby-minitest ruby-test-unit
-  libcriterion-dev valgrind
+  libcriterion-dev valgrind stress-ng
   openssh-server openssh-client passwd procps
+  clang libclang-rt-14-dev
+  python3-asyncssh
 )
+# clang + its runtime: sanitizer and libFuzzer builds (scripts/sanitize.sh, scripts/fuzz.sh);
+# python3-asyncssh: the tests' offset-honouring SFTP server (tests/harness/offset_sftp_server.py)
 if [ "${XSSH_BENCH_PEERS:-1}" = "1" ]; then
-  PKGS+=(python3-paramiko python3-asyncssh ruby-net-ssh ruby-net-sftp time)
+  PKGS+=(python3-paramiko ruby-net-ssh ruby-net-sftp time)
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq

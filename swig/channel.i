@@ -25,6 +25,8 @@ static void xssh_swig_bytes_or_empty(char **p, size_t *n)
 %ignore xssh_run_result;
 %ignore xssh_run_callback;
 %include "xssh/channel.h"
+/* the most bytes one read call returns (xssh/common.h): read(size) clamps to it */
+%constant unsigned long XSSH_IO_MAX = XSSH_IO_MAX;
 
 /* outputs every language gets the same way */
 %typemap(in, numinputs=0) unsigned long *OUTPUT (unsigned long tmp = 0) "$1 = &tmp;"

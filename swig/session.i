@@ -59,6 +59,8 @@ struct xssh_session {};
   xssh_err hostkey(char **OUT_BYTES, size_t *OUT_LEN, int *OUTPUT);
   xssh_err hostkey_hash(int hash_type, char **OUT_BYTES, size_t *OUT_LEN);
   xssh_err hostkey_fingerprint(char **OUT_TEXT);
+  /* before connect: OpenSSH's host-key algorithm order for the types known_hosts records */
+  xssh_err prefer_known_hostkeys(const char *host, int port = 22, const char *opt_path = NULL);
   xssh_err verify_host_swig(const char *opt_host = NULL, int port = 0, int policy = 0, const char *opt_path = NULL) {
     return xssh_session_verify_host($self, opt_host, port, (xssh_hostkey_policy)policy, opt_path);
   }

@@ -62,11 +62,14 @@ typedef long xssh_count;
 %typemap(in, numinputs=0) (const unsigned char **OUT_BBYTES, size_t *OUT_LEN) (const unsigned char *tmp = NULL, size_t n = 0) "$1 = ($1_ltype)&tmp; $2 = &n;"
 %typemap(argout) (const unsigned char **OUT_BBYTES, size_t *OUT_LEN) { if (XSSH_OUTPUT_OK) { %xssh_append_bytes((const char *)*$1, *$2) } }
 
-/* a caller buffer filled by C: the language passes its size */
+/* a caller buffer filled by C: the language passes its size. One read call
+   fills at most XSSH_IO_MAX bytes (the C rule, capi/src/internal.h), so no more
+   is allocated: read(2**33) allocates 16 MiB and returns a short count.
+   XSSH_IN_SIZE saturates a size too large for a long long to LLONG_MAX. */
 %typemap(in) (void *READ_BUF, size_t READ_CAP, size_t *READ_LEN) (size_t n = 0, long long want = 0) {
   XSSH_IN_SIZE($input, want);
   if (want < 0) { %xssh_arg_error("size must be >= 0") }
-  $2 = (size_t)want;
+  $2 = (unsigned long long)want < (unsigned long long)XSSH_IO_MAX ? (size_t)want : XSSH_IO_MAX;
   $1 = malloc($2 ? $2 : 1);
   if (!$1) { %xssh_raise(XSSH_ENOMEM) }
   $3 = &n;

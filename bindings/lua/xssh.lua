@@ -186,7 +186,8 @@ if fn then
   boolean_result(fn, "eof")
   boolean_result(fn, "is_closed")
   -- ch:read([size=1024]) -> count, bytes (count is xssh.EAGAIN when nothing is
-  -- there in non-blocking mode; 0 with "" at end of stream), as in ssh2-python
+  -- there in non-blocking mode; 0 with "" at end of stream), as in ssh2-python;
+  -- one call returns at most xssh.IO_MAX (16 MiB) bytes, whatever size asks for
   for _, name in ipairs({ "read", "read_stderr" }) do
     local orig = fn[name]
     if orig then fn[name] = function(self, size) return orig(self, size or 1024) end end
@@ -267,6 +268,10 @@ end
 local function connect_one(o, via)
   local s = core.Session()
   local ok, err = pcall(function()
+    if o.policy ~= core.XSSH_HOSTKEY_OFF then
+      -- like ssh: offer first the host-key algorithms of the key types known_hosts records
+      s:prefer_known_hostkeys(o.host, o.port, o.known_hosts)
+    end
     if via then
       s:connect_via(via, o.host, o.port, o.timeout_ms)
     else

@@ -254,7 +254,9 @@ int xssh_channel_process_startup(xssh_channel *channel, const char *request, con
 {
     XSSH__ARG(channel ? channel->s : NULL, request && *request, "request is NULL or empty");
     XSSH__ARG(channel ? channel->s : NULL, message || message_len == 0, "message is NULL");
-    XSSH__ARG(channel ? channel->s : NULL, message_len <= UINT_MAX, "message too long");
+    int fits = xssh__request_fits(channel ? channel->s : NULL, __func__, request, 4 + message_len);
+    if (fits)
+        return fits;
     BEGIN(channel, 1);
     int rc;
     REQ_LOOP(channel, libssh2_channel_process_startup(channel->ch, request, (unsigned)strlen(request), message,
@@ -284,6 +286,12 @@ int xssh_channel_pty(xssh_channel *channel, const char *term, const char *modes,
 {
     XSSH__ARG(channel ? channel->s : NULL, modes || modes_len == 0, "modes is NULL");
     XSSH__ARG(channel ? channel->s : NULL, width_px >= 0 && height_px >= 0, "pixel sizes must be >= 0");
+    /* term string, four uint32 sizes, modes string (RFC 4254 section 6.2); libssh2
+       takes the lengths as unsigned int, so the check comes before the cast */
+    int fits = xssh__request_fits(channel ? channel->s : NULL, __func__, "pty-req",
+                                  24 + (term && *term ? strlen(term) : 5) + (modes ? modes_len : 0));
+    if (fits)
+        return fits;
     BEGIN(channel, 1);
     if (!term || !*term)
         term = "vt100";
@@ -313,6 +321,9 @@ int xssh_channel_setenv(xssh_channel *channel, const char *name, const char *val
 {
     XSSH__ARG(channel ? channel->s : NULL, name && *name, "name is NULL or empty");
     XSSH__ARG(channel ? channel->s : NULL, value, "value is NULL");
+    int fits = xssh__request_fits(channel ? channel->s : NULL, __func__, "env", 8 + strlen(name) + strlen(value));
+    if (fits)
+        return fits;
     BEGIN(channel, 1);
     int rc;
     REQ_LOOP(channel, libssh2_channel_setenv_ex(channel->ch, name, (unsigned)strlen(name), value, (unsigned)strlen(value)));
@@ -381,10 +392,15 @@ int xssh_channel_read_ex(xssh_channel *channel, int stream_id, void *buf, size_t
     XSSH__ARG(cs, buf || cap == 0, "buf is NULL");
     XSSH__ARG(cs, stream_id >= 0, "stream_id must be >= 0");
     BEGIN(channel, 1);
+    if (cap == 0) { /* nothing asked: libssh2 would answer 0, which reads as EOF */
+        xssh__op_end(&op);
+        return xssh__ok();
+    }
     ssize_t n;
     int rc;
     for (;;) {
-        n = libssh2_channel_read_ex(channel->ch, stream_id, buf, cap);
+        /* a short count for a buffer libssh2 or the peer's window cannot take whole */
+        n = libssh2_channel_read_ex(channel->ch, stream_id, buf, xssh__chan_read_clamp(channel->ch, cap));
         if (n >= 0) /* 0: the server sent EOF or closed (this stream has nothing queued) */
             break;
         rc = (int)n;
@@ -422,7 +438,8 @@ int xssh_channel_write_ex(xssh_channel *channel, int stream_id, const void *data
     size_t off = 0;
     int rc = 0;
     while (off < len) {
-        ssize_t n = libssh2_channel_write_ex(channel->ch, stream_id, p + off, len - off);
+        /* libssh2 sends at most one packet (32700 bytes) per call; the rest loops here */
+        ssize_t n = libssh2_channel_write_ex(channel->ch, stream_id, p + off, xssh__io_clamp(len - off));
         if (n > 0) {
             off += (size_t)n;
             if (s->timeout_ms > 0) /* the session timeout bounds a wait, not the whole transfer */
@@ -776,17 +793,66 @@ int xssh_channel_window_write(xssh_channel *channel, unsigned long *window)
     return xssh_channel_window_write_ex(channel, window, NULL);
 }
 
+/* ---- size rules (internal.h) ------------------------------------------------ */
+
+int xssh__request_fits(xssh_session *s, const char *fn, const char *request, size_t fields)
+{
+    /* byte type, uint32 channel, string request, boolean want-reply (RFC 4254 section 5.4) */
+    size_t head = 1 + 4 + 4 + strlen(request) + 1;
+    if (head <= XSSH__SSH_PAYLOAD_MAX && fields <= XSSH__SSH_PAYLOAD_MAX - head)
+        return XSSH_OK;
+    return xssh__fail(s, XSSH_EARG, 0,
+                      "%s: invalid argument: the '%s' request is too long (%zu bytes; libssh2 1.10 sends a "
+                      "channel request in one SSH packet of at most %d bytes)",
+                      fn, request, head + fields, XSSH__SSH_PAYLOAD_MAX);
+}
+
+size_t xssh__chan_read_clamp(LIBSSH2_CHANNEL *ch, size_t cap)
+{
+    size_t n = xssh__io_clamp(cap);
+    unsigned long init = 0;
+    unsigned long w = libssh2_channel_window_read_ex(ch, NULL, &init);
+    /* libssh2 1.10 (channel.c, libssh2_channel_read_ex and _libssh2_channel_read)
+       raises the window to at most max(w, init) + n + 2 KiB ... */
+    uint64_t top = (uint64_t)(w > init ? w : init) + 2 * LIBSSH2_CHANNEL_MINADJUST;
+    uint64_t room = top < XSSH__WINDOW_MAX ? XSSH__WINDOW_MAX - top : 0;
+    /* ... and sends no adjustment while w >= init / 4 * 3 + n */
+    uint64_t quiet = w > init / 4 * 3 ? (uint64_t)w - init / 4 * 3 : 0;
+    if (quiet > room)
+        room = quiet;
+    if (n > room)
+        n = room ? (size_t)room : 1;
+    return n;
+}
+
+unsigned long xssh__chan_adjust_clamp(LIBSSH2_CHANNEL *ch, unsigned long adjustment)
+{
+    unsigned long w = libssh2_channel_window_read_ex(ch, NULL, NULL);
+    /* a remainder below LIBSSH2_CHANNEL_MINADJUST may be queued and sent along */
+    uint64_t top = (uint64_t)w + LIBSSH2_CHANNEL_MINADJUST;
+    uint64_t room = top < XSSH__WINDOW_MAX ? XSSH__WINDOW_MAX - top : 0;
+    return adjustment < room ? adjustment : (unsigned long)room;
+}
+
 int xssh_channel_receive_window_adjust(xssh_channel *channel, unsigned long adjustment, int force,
                                        unsigned int *window)
 {
+    if (window)
+        *window = 0;
+    XSSH__ARG(channel ? channel->s : NULL, adjustment <= XSSH__WINDOW_MAX,
+              "adjustment must be <= 4294967295 (the SSH window is a uint32, RFC 4254 section 5.2)");
     BEGIN(channel, 1);
-    unsigned int w = 0;
     int rc;
-    LOOP(libssh2_channel_receive_window_adjust2(channel->ch, adjustment, (unsigned char)(force ? 1 : 0), &w));
+    /* the window stays within 2^32-1: the peer drops a connection whose window wraps */
+    unsigned long adj = xssh__chan_adjust_clamp(channel->ch, adjustment);
+    unsigned int w = 0;
+    LOOP(libssh2_channel_receive_window_adjust2(channel->ch, adj, (unsigned char)(force ? 1 : 0), &w));
+    /* libssh2 1.10 stores the window from before the adjustment: report the new one */
+    unsigned long now = libssh2_channel_window_read_ex(channel->ch, NULL, NULL);
     xssh__op_end(&op);
     if (rc)
         return op_fail(s, rc, "receive_window_adjust");
     if (window)
-        *window = w;
+        *window = (unsigned int)now;
     return xssh__ok();
 }

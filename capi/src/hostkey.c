@@ -3,7 +3,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <ctype.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,19 +98,6 @@ int xssh_session_hostkey_fingerprint(xssh_session *s, char **out)
     return *out ? xssh__ok() : xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
 }
 
-static int knownhost_keytype(int hostkey_type)
-{
-    switch (hostkey_type) {
-    case LIBSSH2_HOSTKEY_TYPE_RSA: return LIBSSH2_KNOWNHOST_KEY_SSHRSA;
-    case LIBSSH2_HOSTKEY_TYPE_DSS: return LIBSSH2_KNOWNHOST_KEY_SSHDSS;
-    case 3: return (4 << 18); /* ECDSA_256 */
-    case 4: return (5 << 18);
-    case 5: return (6 << 18);
-    case 6: return (7 << 18); /* ED25519 */
-    default: return LIBSSH2_KNOWNHOST_KEY_UNKNOWN;
-    }
-}
-
 char *xssh__default_known_hosts(void)
 {
     const char *home = getenv("HOME");
@@ -156,42 +145,518 @@ int xssh__knownhosts_load(LIBSSH2_KNOWNHOSTS *kh, const char *path, size_t *coun
     return 0;
 }
 
-/* Is @p key (raw blob) listed on an "@revoked" line of @p path? libssh2 cannot
-   parse marker lines, so they are matched here: a revoked key is refused for
-   every host, whatever the line's host patterns (stricter than OpenSSH). */
-static int key_revoked(const char *path, const char *key, size_t klen)
+/* ==== OpenSSH's known_hosts rules ==========================================
+ *
+ * xssh_session_verify_host() reads the file itself, following OpenSSH 9.2
+ * (hostfile.c, match.c, sshconnect.c check_host_key), because libssh2's
+ * knownhost API differs on the points that matter: it has no wildcard or
+ * negated patterns, no "@revoked" / "@cert-authority" markers, it compares only
+ * entries of the server key's own type, and for a non-22 port it falls back to
+ * the plain host name even when that entry holds a different key.
+ *
+ *  - lookup name: the host name in lower case for port 22, "[host]:port" otherwise;
+ *  - a line applies when its host field matches that name: a comma list of
+ *    patterns ('*', '?', case-insensitive, "!pattern" vetoes the line), or one
+ *    hashed name "|1|base64(salt)|base64(HMAC-SHA1(salt, name))";
+ *  - lines that cannot be parsed (bad marker, bad hash, unknown key type, bad
+ *    base64 or key blob) are ignored, like comments and blank lines;
+ *  - among the applying plain lines (no marker): one with the server's key
+ *    means known; else any other key (of any type) means CHANGED; none means NEW;
+ *  - an applying "@revoked" line with the server's key means REVOKED, whatever
+ *    the other lines say; "@cert-authority" lines only concern certificate host
+ *    keys, which xssh never accepts (libssh2 1.10 cannot check them): ignored;
+ *  - NEW for a non-22 port: the plain host name is tried; a line there with the
+ *    server's key makes it known (nothing else from that lookup counts);
+ *  - accept_new appends "name keytype base64" for the lookup name.
+ */
+
+enum { HK_NEW, HK_OK, HK_CHANGED, HK_REVOKED };
+enum { MRK_NONE, MRK_CA, MRK_REVOKE };
+
+typedef struct hk_result {
+    int status;
+    long line;     /* line of the matching / offending / revoking entry (1-based), 0 if none */
+    char type[64]; /* that entry's key type */
+    char fp[80];   /* that entry's fingerprint */
+} hk_result;
+
+/* OpenSSH's match_pattern: '*' any run, '?' one character (s already lower case) */
+static int match_pattern(const char *s, const char *p)
 {
-    FILE *f = fopen(path, "r");
-    if (!f)
+    for (;;) {
+        if (!*p)
+            return !*s;
+        if (*p == '*') {
+            while (*p == '*')
+                p++;
+            if (!*p)
+                return 1;
+            for (; *s; s++)
+                if (match_pattern(s, p))
+                    return 1;
+            return 0;
+        }
+        if (!*s || (*p != '?' && *p != *s))
+            return 0;
+        s++;
+        p++;
+    }
+}
+
+/* OpenSSH's match_pattern_list(s, list, dolower=1): 1 positive, -1 negated match, 0 none */
+static int match_pattern_list(const char *s, const char *list)
+{
+    char sub[1024];
+    int positive = 0;
+    size_t i = 0, len = strlen(list);
+    while (i < len) {
+        int negated = list[i] == '!';
+        if (negated)
+            i++;
+        size_t n = 0;
+        while (i < len && n < sizeof sub - 1 && list[i] != ',')
+            sub[n++] = (char)tolower((unsigned char)list[i++]);
+        if (n >= sizeof sub - 1)
+            return 0;
+        if (i < len && list[i] == ',')
+            i++;
+        sub[n] = '\0';
+        if (match_pattern(s, sub)) {
+            if (negated)
+                return -1;
+            positive = 1;
+        }
+    }
+    return positive;
+}
+
+/* Strict base64 (OpenSSH's b64_pton): whitespace skipped, '=' padding only at
+   the end. Returns the decoded length or -1. out needs strlen(in)*3/4+3 bytes. */
+static long b64_decode_strict(const char *in, size_t len, unsigned char *out)
+{
+    char *clean = malloc(len + 1);
+    if (!clean)
+        return -1;
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        if (!isspace((unsigned char)in[i]))
+            clean[n++] = in[i];
+    long r = -1;
+    size_t pad = 0;
+    while (pad < n && pad < 3 && clean[n - 1 - pad] == '=')
+        pad++;
+    if (n % 4 == 0 && pad <= 2 && memchr(clean, '=', n - pad) == NULL) {
+        size_t d = xssh__base64_decode(clean, n - pad, out);
+        /* a final group must not carry stray bits: re-encoding gives the input back */
+        if (d != (size_t)-1) {
+            char *re = malloc(4 * ((d + 2) / 3) + 1);
+            if (re) {
+                size_t rl = xssh__base64_encode(out, d, re, 1);
+                if (rl == n && memcmp(re, clean, n) == 0)
+                    r = (long)d;
+                free(re);
+            }
+        }
+    }
+    free(clean);
+    return r;
+}
+
+/* SSH wire-format reader over a key blob */
+typedef struct rd {
+    const unsigned char *p;
+    size_t n;
+} rd;
+
+static int rd_string(rd *r, const unsigned char **s, size_t *len)
+{
+    if (r->n < 4)
+        return -1;
+    size_t l = (size_t)r->p[0] << 24 | (size_t)r->p[1] << 16 | (size_t)r->p[2] << 8 | r->p[3];
+    if (l > r->n - 4)
+        return -1;
+    *s = r->p + 4;
+    *len = l;
+    r->p += 4 + l;
+    r->n -= 4 + l;
+    return 0;
+}
+
+static int rd_string_eq(rd *r, const char *want)
+{
+    const unsigned char *s;
+    size_t l;
+    return rd_string(r, &s, &l) == 0 && l == strlen(want) && memcmp(s, want, l) == 0 ? 0 : -1;
+}
+
+/* bits of an SSH mpint (-1 if negative or malformed) */
+static long rd_mpint_bits(rd *r)
+{
+    const unsigned char *s;
+    size_t l;
+    if (rd_string(r, &s, &l) != 0 || (l && (s[0] & 0x80)))
+        return -1;
+    while (l && !*s) {
+        s++;
+        l--;
+    }
+    if (!l)
         return 0;
-    size_t cap64 = 4 * ((klen + 2) / 3) + 1;
-    char *b64 = malloc(cap64);
-    if (!b64) {
-        fclose(f);
+    long bits = (long)(l - 1) * 8;
+    for (unsigned c = s[0]; c; c >>= 1)
+        bits++;
+    return bits;
+}
+
+/* an EC point of the named curve: uncompressed 0x04 || x || y */
+static int rd_ec_point(rd *r, const char *curve)
+{
+    size_t field = !strcmp(curve, "nistp256") ? 32 : !strcmp(curve, "nistp384") ? 48 : 66;
+    const unsigned char *s;
+    size_t l;
+    return rd_string(r, &s, &l) == 0 && l == 1 + 2 * field && s[0] == 0x04 ? 0 : -1;
+}
+
+/* Is blob a well-formed public key of the key type named `type` (OpenSSH's
+   sshkey_read: known type, blob of that same type, sane fields, nothing left)?
+   Certificates are only checked for their type name. */
+static int key_blob_valid(const char *type, const unsigned char *blob, size_t len)
+{
+    rd r = {blob, len};
+    if (rd_string_eq(&r, type) != 0)
+        return 0;
+    size_t tl = strlen(type);
+    static const char cert_suffix[] = "-cert-v01@openssh.com";
+    if (tl > sizeof cert_suffix - 1 && !strcmp(type + tl - (sizeof cert_suffix - 1), cert_suffix)) {
+        static const char *certs[] = {"ssh-rsa", "ssh-dss", "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
+                                      "ecdsa-sha2-nistp521", "sk-ecdsa-sha2-nistp256@openssh.com",
+                                      "sk-ssh-ed25519@openssh.com"};
+        for (size_t i = 0; i < sizeof certs / sizeof *certs; i++) {
+            /* "sk-...@openssh.com" certificates drop the "@openssh.com" of the plain name */
+            size_t bl = strlen(certs[i]);
+            const char *at = strchr(certs[i], '@');
+            if (at)
+                bl = (size_t)(at - certs[i]);
+            if (tl == bl + sizeof cert_suffix - 1 && !strncmp(type, certs[i], bl))
+                return r.n > 0;
+        }
         return 0;
     }
-    xssh__base64_encode((const unsigned char *)key, klen, b64, 1);
-    size_t b64len = strlen(b64);
+    const unsigned char *s;
+    size_t l;
+    if (!strcmp(type, "ssh-ed25519")) {
+        if (rd_string(&r, &s, &l) != 0 || l != 32)
+            return 0;
+    } else if (!strcmp(type, "sk-ssh-ed25519@openssh.com")) {
+        if (rd_string(&r, &s, &l) != 0 || l != 32 || rd_string(&r, &s, &l) != 0)
+            return 0;
+    } else if (!strncmp(type, "ecdsa-sha2-", 11) &&
+               (!strcmp(type + 11, "nistp256") || !strcmp(type + 11, "nistp384") || !strcmp(type + 11, "nistp521"))) {
+        if (rd_string_eq(&r, type + 11) != 0 || rd_ec_point(&r, type + 11) != 0)
+            return 0;
+    } else if (!strcmp(type, "sk-ecdsa-sha2-nistp256@openssh.com")) {
+        if (rd_string_eq(&r, "nistp256") != 0 || rd_ec_point(&r, "nistp256") != 0 || rd_string(&r, &s, &l) != 0)
+            return 0;
+    } else if (!strcmp(type, "ssh-rsa")) {
+        long e = rd_mpint_bits(&r), n = rd_mpint_bits(&r);
+        if (e <= 0 || n < 1024) /* OpenSSH refuses RSA keys under 1024 bits */
+            return 0;
+    } else if (!strcmp(type, "ssh-dss")) {
+        for (int i = 0; i < 4; i++)
+            if (rd_mpint_bits(&r) <= 0)
+                return 0;
+    } else {
+        return 0; /* a key type OpenSSH does not know */
+    }
+    return r.n == 0;
+}
+
+/* Does the hashed host field "|1|salt|hash" name `name`? 1 yes, 0 no, -1 malformed. */
+static int hashed_matches(const char *name, const char *field)
+{
+    if (strncmp(field, "|1|", 3) != 0)
+        return -1;
+    const char *salt64 = field + 3, *bar = strchr(salt64, '|');
+    if (!bar || bar == salt64 || bar - salt64 > 1024)
+        return -1;
+    unsigned char salt[1024];
+    long sl = b64_decode_strict(salt64, (size_t)(bar - salt64), salt);
+    if (sl != 20)
+        return -1;
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int ml = 0;
+    if (!HMAC(EVP_sha1(), salt, (int)sl, (const unsigned char *)name, strlen(name), mac, &ml))
+        return -1;
+    char want[3 + 32 + 1 + 32 + 1], s64[32], m64[32];
+    xssh__base64_encode(salt, (size_t)sl, s64, 1);
+    xssh__base64_encode(mac, ml, m64, 1);
+    snprintf(want, sizeof want, "|1|%s|%s", s64, m64);
+    return strcmp(want, field) == 0;
+}
+
+/* One known_hosts line as OpenSSH reads it for host `name`. Returns 1 when the
+   line applies to name and holds a valid key (marker, key type and blob out;
+   *blob malloc'd), else 0 (comment, blank, other host, or invalid: ignored). */
+static int parse_line(char *line, const char *name, int *marker, char **type, unsigned char **blob, size_t *blen)
+{
+    line[strcspn(line, "\n")] = '\0';
+    char *cp = line;
+    while (*cp == ' ' || *cp == '\t')
+        cp++;
+    if (!*cp || *cp == '#')
+        return 0;
+    *marker = MRK_NONE;
+    while (*cp == '@') {
+        if (*marker != MRK_NONE)
+            return 0; /* only one marker */
+        char *sp = strchr(cp, ' ');
+        if (!sp)
+            sp = strchr(cp, '\t');
+        if (!sp || sp <= cp + 1 || sp >= cp + 32)
+            return 0;
+        if ((size_t)(sp - cp) == strlen("@cert-authority") && !strncmp(cp, "@cert-authority", (size_t)(sp - cp)))
+            *marker = MRK_CA;
+        else if ((size_t)(sp - cp) == strlen("@revoked") && !strncmp(cp, "@revoked", (size_t)(sp - cp)))
+            *marker = MRK_REVOKE;
+        else
+            return 0;
+        cp = sp;
+        while (*cp == ' ' || *cp == '\t')
+            cp++;
+    }
+    char *hosts = cp;
+    size_t hl = strcspn(cp, " \t");
+    if (!cp[hl])
+        return 0; /* nothing after the host field */
+    cp[hl] = '\0';
+    cp += hl + 1;
+    int m = *hosts == '|' ? hashed_matches(name, hosts) : match_pattern_list(name, hosts) == 1;
+    if (m != 1)
+        return 0;
+    while (*cp == ' ' || *cp == '\t')
+        cp++;
+    /* sshkey_read: "<type> <base64> [comment]" */
+    size_t tl = strcspn(cp, " \t");
+    if (!tl || !cp[tl] || tl >= 64)
+        return 0;
+    char *t = cp;
+    cp += tl;
+    *cp++ = '\0';
+    while (*cp == ' ' || *cp == '\t')
+        cp++;
+    size_t bl = strcspn(cp, " \t");
+    if (!bl)
+        return 0;
+    unsigned char *b = malloc(bl * 3 / 4 + 3);
+    if (!b)
+        return 0;
+    long n = b64_decode_strict(cp, bl, b);
+    if (n <= 0 || !key_blob_valid(t, b, (size_t)n)) {
+        free(b);
+        return 0;
+    }
+    *type = t;
+    *blob = b;
+    *blen = (size_t)n;
+    return 1;
+}
+
+typedef struct hk_file {
+    char **lines;
+    size_t n;
+} hk_file;
+
+static void hk_file_free(hk_file *f)
+{
+    for (size_t i = 0; i < f->n; i++)
+        free(f->lines[i]);
+    free(f->lines);
+    f->lines = NULL;
+    f->n = 0;
+}
+
+/* Read every line of path. 0 (a missing file is empty), or -1 with errno. */
+static int hk_file_read(hk_file *f, const char *path)
+{
+    f->lines = NULL;
+    f->n = 0;
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return errno == ENOENT ? 0 : -1;
     char *line = NULL;
-    size_t cap = 0;
-    int revoked = 0;
-    while (!revoked && getline(&line, &cap, f) > 0) {
-        char *p = line;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (strncmp(p, "@revoked", 8) != 0 || (p[8] != ' ' && p[8] != '\t'))
-            continue;
-        /* @revoked <hosts> <keytype> <base64> [comment] */
-        char *save = NULL, *tok = strtok_r(p, " \t\r\n", &save);
-        for (int i = 0; tok && i < 3; i++)
-            tok = strtok_r(NULL, " \t\r\n", &save);
-        if (tok && strlen(tok) == b64len && memcmp(tok, b64, b64len) == 0)
-            revoked = 1;
+    size_t cap = 0, alloc = 0;
+    errno = 0;
+    int rc = 0;
+    while (getline(&line, &cap, fp) > 0) {
+        if (f->n == alloc) {
+            alloc = alloc ? alloc * 2 : 16;
+            char **nl = realloc(f->lines, alloc * sizeof *nl);
+            if (!nl) {
+                errno = ENOMEM;
+                rc = -1;
+                break;
+            }
+            f->lines = nl;
+        }
+        if (!(f->lines[f->n] = xssh__strdup(line))) {
+            errno = ENOMEM;
+            rc = -1;
+            break;
+        }
+        f->n++;
     }
+    if (!rc && ferror(fp)) { /* e.g. EISDIR: a directory opens but does not read */
+        errno = errno ? errno : EIO;
+        rc = -1;
+    }
+    int err = errno;
     free(line);
-    free(b64);
-    fclose(f);
-    return revoked;
+    fclose(fp);
+    if (rc) {
+        hk_file_free(f);
+        errno = err;
+    }
+    return rc;
+}
+
+/* The blob's key type name (its first string) into buf. */
+static void blob_type(const unsigned char *key, size_t len, char *buf, size_t cap)
+{
+    rd r = {key, len};
+    const unsigned char *s;
+    size_t l;
+    if (rd_string(&r, &s, &l) != 0 || l >= cap)
+        l = 0, s = (const unsigned char *)"";
+    memcpy(buf, s, l);
+    buf[l] = '\0';
+}
+
+/* The valid lines that apply to one lookup name (OpenSSH's load_hostkeys), in file order. */
+typedef struct hk_entry {
+    int marker;
+    long line; /* 1-based */
+    char type[64];
+    unsigned char *blob;
+    size_t blen;
+} hk_entry;
+
+typedef struct hk_set {
+    hk_entry *e;
+    size_t n;
+} hk_set;
+
+static void hk_set_free(hk_set *set)
+{
+    for (size_t i = 0; i < set->n; i++)
+        free(set->e[i].blob);
+    free(set->e);
+    set->e = NULL;
+    set->n = 0;
+}
+
+/* -1: out of memory */
+static int hk_load(const hk_file *f, const char *name, hk_set *set)
+{
+    set->e = NULL;
+    set->n = 0;
+    size_t alloc = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        char *copy = xssh__strdup(f->lines[i]);
+        if (!copy)
+            goto nomem;
+        int marker;
+        char *type;
+        unsigned char *blob = NULL;
+        size_t blen = 0;
+        if (parse_line(copy, name, &marker, &type, &blob, &blen)) {
+            if (set->n == alloc) {
+                alloc = alloc ? alloc * 2 : 8;
+                hk_entry *ne = realloc(set->e, alloc * sizeof *ne);
+                if (!ne) {
+                    free(blob);
+                    free(copy);
+                    goto nomem;
+                }
+                set->e = ne;
+            }
+            hk_entry *e = &set->e[set->n++];
+            e->marker = marker;
+            e->line = (long)i + 1;
+            snprintf(e->type, sizeof e->type, "%s", type);
+            e->blob = blob;
+            e->blen = blen;
+        }
+        free(copy);
+    }
+    return 0;
+nomem:
+    hk_set_free(set);
+    return -1;
+}
+
+static int hk_same(const hk_entry *e, const unsigned char *key, size_t klen)
+{
+    return e->blen == klen && memcmp(e->blob, key, klen) == 0;
+}
+
+/* an applying "@revoked" line holding key, or 0 */
+static long hk_revoked(const hk_set *set, const unsigned char *key, size_t klen)
+{
+    for (size_t i = 0; i < set->n; i++)
+        if (set->e[i].marker == MRK_REVOKE && hk_same(&set->e[i], key, klen))
+            return set->e[i].line;
+    return 0;
+}
+
+/* OpenSSH's check_key_in_hostkeys (hostfile.c check_hostkeys_by_key_or_type) */
+static void hk_check(const hk_set *set, const unsigned char *key, size_t klen, hk_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->status = HK_NEW;
+    for (size_t i = 0; i < set->n; i++) {
+        const hk_entry *e = &set->e[i];
+        if (e->marker != MRK_NONE)
+            continue;
+        int same = hk_same(e, key, klen);
+        /* the first equal key ends the search; a different one (of any type) before it does not count */
+        res->status = same ? HK_OK : HK_CHANGED;
+        res->line = e->line;
+        snprintf(res->type, sizeof res->type, "%s", e->type);
+        fingerprint_of(e->blob, e->blen, res->fp, sizeof res->fp);
+        if (same)
+            break;
+    }
+    long rl = hk_revoked(set, key, klen);
+    if (rl) {
+        res->status = HK_REVOKED;
+        res->line = rl;
+        blob_type(key, klen, res->type, sizeof res->type);
+        fingerprint_of(key, klen, res->fp, sizeof res->fp);
+    }
+}
+
+/* Is a key of type `type` recorded (OpenSSH's lookup_key_in_hostkeys_by_type): the first
+   applying plain line of that type, unless its key is also on an applying "@revoked" line? */
+static int hk_has_type(const hk_set *set, const char *type)
+{
+    for (size_t i = 0; i < set->n; i++)
+        if (set->e[i].marker == MRK_NONE && !strcmp(set->e[i].type, type))
+            return !hk_revoked(set, set->e[i].blob, set->e[i].blen);
+    return 0;
+}
+
+/* OpenSSH's put_host_port over the lower-cased host: "host" for port 22 (or 0), else "[host]:port" */
+static char *lookup_name(const char *host, int port)
+{
+    char *name = NULL;
+    if (port == 0 || port == 22)
+        name = xssh__strdup(host);
+    else if (asprintf(&name, "[%s]:%d", host, port) < 0)
+        name = NULL;
+    if (name)
+        for (char *p = name; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+    return name;
 }
 
 static int mkdir_parent(const char *path)
@@ -209,6 +674,41 @@ static int mkdir_parent(const char *path)
     }
     free(dir);
     return rc;
+}
+
+/* Append "name type base64\n" to file (a newline first if its last line lacks one). */
+static int append_entry(xssh_session *s, const char *file, const char *name, const unsigned char *key, size_t klen)
+{
+    char type[64];
+    blob_type(key, klen, type, sizeof type);
+    char *b64 = malloc(4 * ((klen + 2) / 3) + 1);
+    if (!b64)
+        return xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
+    xssh__base64_encode(key, klen, b64, 1);
+    char *line = NULL;
+    int ll = asprintf(&line, "\n%s %s %s\n", name, type, b64);
+    free(b64);
+    if (ll < 0)
+        return xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
+    mkdir_parent(file);
+    int fd = open(file, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    struct stat st;
+    char last = '\n';
+    /* OpenSSH glues the entry onto an unterminated last line; xssh does not */
+    int skip = !(fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) == 1 &&
+                 last != '\n');
+    size_t n = (size_t)ll - (size_t)skip;
+    if (fd < 0 || write(fd, line + skip, n) != (ssize_t)n) {
+        int err = errno;
+        if (fd >= 0)
+            close(fd);
+        free(line);
+        return xssh__fail(s, XSSH_EKNOWNHOST_WRITEFILE, 0, "accept_new: cannot write known_hosts file '%s': %s", file,
+                          strerror(err));
+    }
+    close(fd);
+    free(line);
+    return xssh__ok();
 }
 
 int xssh_session_verify_host(xssh_session *s, const char *host, int port, xssh_hostkey_policy policy,
@@ -237,107 +737,185 @@ int xssh_session_verify_host(xssh_session *s, const char *host, int port, xssh_h
     }
     size_t klen = 0;
     int ktype = 0;
-    const char *key = libssh2_session_hostkey(s->ssh, &klen, &ktype);
-    if (!key) {
+    const unsigned char *key = (const unsigned char *)libssh2_session_hostkey(s->ssh, &klen, &ktype);
+    if (!key || !klen) {
         xssh__op_end(&op);
         return xssh__fail(s, XSSH_ESESSION_HOSTKEY, 0, "the server's host key is not available");
     }
-    char fp[80];
-    fingerprint_of((const unsigned char *)key, klen, fp, sizeof fp);
+    char fp[80], type[64];
+    fingerprint_of(key, klen, fp, sizeof fp);
+    blob_type(key, klen, type, sizeof type);
+    if (strstr(type, "-cert-v01@openssh.com")) {
+        xssh__op_end(&op);
+        return xssh__fail(s, XSSH_EHOSTKEY_UNKNOWN, 0,
+                          "the server shows a host certificate (%s), which libssh2 1.10 cannot verify; call "
+                          "xssh_session_prefer_known_hostkeys() before connecting to negotiate a plain host key",
+                          type);
+    }
     char *defpath = path ? NULL : xssh__default_known_hosts();
     const char *file = path ? path : defpath;
+    char *name = lookup_name(host, port), *plain = lookup_name(host, 22);
+    hk_file f = {NULL, 0};
+    hk_set set = {NULL, 0};
+    hk_result res, res22;
     int rc = XSSH_OK;
-    LIBSSH2_KNOWNHOSTS *kh = libssh2_knownhost_init(s->ssh);
-    if (!kh || !file) {
+    if (!file || !name || !plain) {
         rc = xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
         goto out;
     }
-    if (xssh__knownhosts_load(kh, file, NULL) != 0 && errno != ENOENT) {
-        rc = xssh__fail(s, XSSH_EKNOWNHOST_READFILE, 0, "cannot read known_hosts file '%s': %s", file,
-                        strerror(errno));
+    if (hk_file_read(&f, file) != 0) {
+        rc = errno == ENOMEM ? xssh__fail(s, XSSH_ENOMEM, 0, "out of memory")
+                             : xssh__fail(s, XSSH_EKNOWNHOST_READFILE, 0, "cannot read known_hosts file '%s': %s",
+                                          file, strerror(errno));
         goto out;
     }
-    char hostdesc[300];
-    if (port == 22)
-        snprintf(hostdesc, sizeof hostdesc, "%s", host);
-    else
-        snprintf(hostdesc, sizeof hostdesc, "[%s]:%d", host, port);
-    if (key_revoked(file, key, klen)) {
-        rc = xssh__fail(s, XSSH_EHOSTKEY_CHANGED, 0,
-                        "HOST KEY REVOKED: the key %s offered by %s is marked @revoked in %s", fp, hostdesc, file);
+    if (hk_load(&f, name, &set) != 0) {
+        rc = xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
         goto out;
     }
-    struct libssh2_knownhost *found = NULL;
-    int mask = LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | knownhost_keytype(ktype);
-    int check = libssh2_knownhost_checkp(kh, host, port, key, klen, mask, &found);
-    if (check == LIBSSH2_KNOWNHOST_CHECK_MATCH) {
-        rc = xssh__ok();
-    } else if (check == LIBSSH2_KNOWNHOST_CHECK_MISMATCH) {
-        char oldfp[80] = "(unknown)";
-        if (found && found->key) {
-            unsigned char blob[4096];
-            int bl = EVP_DecodeBlock(blob, (const unsigned char *)found->key, (int)strlen(found->key));
-            if (bl > 0) {
-                size_t pad = 0, kl = strlen(found->key);
-                while (kl > 0 && found->key[kl - 1] == '=') {
-                    pad++;
-                    kl--;
-                }
-                fingerprint_of(blob, (size_t)bl - pad, oldfp, sizeof oldfp);
-            }
+    hk_check(&set, key, klen, &res);
+    /* a non-22 port: a plain-host line with this very key also makes it known */
+    if (res.status == HK_NEW && strcmp(name, plain) != 0) {
+        hk_set_free(&set);
+        if (hk_load(&f, plain, &set) != 0) {
+            rc = xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
+            goto out;
         }
+        hk_check(&set, key, klen, &res22);
+        if (res22.status == HK_OK)
+            res = res22;
+    }
+    switch (res.status) {
+    case HK_OK:
+        rc = xssh__ok();
+        break;
+    case HK_REVOKED:
         rc = xssh__fail(s, XSSH_EHOSTKEY_CHANGED, 0,
-                        "HOST KEY CHANGED for %s: the server offers %s but %s records %s; someone may be "
-                        "intercepting the connection, or the host key was replaced",
-                        hostdesc, fp, file, oldfp);
-    } else if (check == LIBSSH2_KNOWNHOST_CHECK_NOTFOUND) {
+                        "HOST KEY REVOKED: the %s key %s offered by %s is marked @revoked in %s:%ld", type, fp, name,
+                        file, res.line);
+        break;
+    case HK_CHANGED:
+        rc = xssh__fail(s, XSSH_EHOSTKEY_CHANGED, 0,
+                        "HOST KEY CHANGED for %s: the server offers %s key %s but %s:%ld records %s key %s; someone "
+                        "may be intercepting the connection, or the host key was replaced",
+                        name, type, fp, file, res.line, res.type, res.fp);
+        break;
+    default:
         if (policy == XSSH_HOSTKEY_STRICT) {
             rc = xssh__fail(s, XSSH_EHOSTKEY_UNKNOWN, 0,
-                            "host key for %s is not in %s (server offers %s); add it or use the accept_new policy",
-                            hostdesc, file, fp);
+                            "host key for %s is not in %s (server offers %s key %s); add it or use the accept_new "
+                            "policy",
+                            name, file, type, fp);
+        } else if (strcspn(host, "@?*#[]|'\"\\") != strlen(host)) {
+            /* OpenSSH never records such a name either: it would read back as a pattern */
+            rc = xssh__fail(s, XSSH_EHOSTKEY_UNKNOWN, 0,
+                            "host key for %s is not in %s (server offers %s key %s), and accept_new does not record "
+                            "a host name containing one of @?*#[]|'\"\\",
+                            name, file, type, fp);
         } else {
-            struct libssh2_knownhost *added = NULL;
-            int arc = libssh2_knownhost_addc(kh, hostdesc, NULL, key, klen, NULL, 0, mask, &added);
-            char line[8192];
-            size_t ll = 0;
-            if (arc == 0)
-                arc = libssh2_knownhost_writeline(kh, added, line, sizeof line, &ll, LIBSSH2_KNOWNHOST_FILE_OPENSSH);
-            if (arc != 0) {
-                rc = xssh__fail_ssh(s, arc, "accept_new: cannot record the host key of %s", hostdesc);
-                if (rc != XSSH_ENOMEM)
-                    rc = xssh__fail(s, XSSH_EKNOWNHOST_ADD, arc, "accept_new: cannot record the host key of %s",
-                                    hostdesc);
-                goto out;
-            }
-            mkdir_parent(file);
-            int fd = open(file, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-            /* a last line without its newline must not swallow the new entry */
-            struct stat st;
-            char last = '\n';
-            if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) == 1 &&
-                last != '\n' && ll + 1 < sizeof line) {
-                memmove(line + 1, line, ll);
-                line[0] = '\n';
-                ll++;
-            }
-            if (fd < 0 || write(fd, line, ll) != (ssize_t)ll) {
-                int err = errno;
-                if (fd >= 0)
-                    close(fd);
-                rc = xssh__fail(s, XSSH_EKNOWNHOST_WRITEFILE, 0, "accept_new: cannot write known_hosts file '%s': %s",
-                                file, strerror(err));
-                goto out;
-            }
-            close(fd);
-            rc = xssh__ok();
+            rc = append_entry(s, file, name, key, klen);
         }
-    } else {
-        rc = xssh__fail(s, XSSH_EKNOWNHOST_CHECK, 0, "known-hosts check of %s against %s failed", hostdesc, file);
+        break;
     }
 out:
-    if (kh)
-        libssh2_knownhost_free(kh);
+    hk_set_free(&set);
+    hk_file_free(&f);
+    free(name);
+    free(plain);
     free(defpath);
     xssh__op_end(&op);
+    return rc;
+}
+
+int xssh_session_prefer_known_hostkeys(xssh_session *s, const char *host, int port, const char *path)
+{
+    XSSH__ARG(NULL, s, "session is NULL");
+    XSSH__ARG(s, host && *host, "host is NULL or empty");
+    XSSH__ARG(s, port >= 0 && port < 65536, "port must be 0..65535");
+    XSSH__ARG(s, !path || *path, "path is empty");
+    char *defpath = path ? NULL : xssh__default_known_hosts();
+    const char *file = path ? path : defpath;
+    char *name = lookup_name(host, port);
+    hk_file f = {NULL, 0};
+    hk_set set = {NULL, 0};
+    char *first = NULL, *last = NULL;
+    const char **algs = NULL;
+    int nalgs = 0, rc = XSSH_OK;
+    if (!file || !name) {
+        rc = xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
+        goto out_nolock;
+    }
+    if (hk_file_read(&f, file) != 0) {
+        rc = errno == ENOMEM ? xssh__fail(s, XSSH_ENOMEM, 0, "out of memory")
+                             : xssh__fail(s, XSSH_EKNOWNHOST_READFILE, 0, "cannot read known_hosts file '%s': %s",
+                                          file, strerror(errno));
+        goto out_nolock;
+    }
+    if (hk_load(&f, name, &set) != 0) {
+        rc = xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
+        goto out_nolock;
+    }
+    xssh__op op;
+    rc = xssh__op_begin(&op, s, 0, NULL);
+    if (rc)
+        goto out_nolock;
+    nalgs = libssh2_session_supported_algs(s->ssh, LIBSSH2_METHOD_HOSTKEY, &algs);
+    if (nalgs <= 0) {
+        rc = xssh__fail_ssh(s, nalgs ? nalgs : LIBSSH2_ERROR_METHOD_NOT_SUPPORTED,
+                            "cannot list libssh2's host key algorithms");
+        goto out;
+    }
+    /* OpenSSH's default order as far as libssh2 has it: ssh-ed25519 first, then libssh2's order */
+    size_t cap = 2;
+    for (int i = 0; i < nalgs; i++)
+        cap += strlen(algs[i]) + 1;
+    first = calloc(1, cap);
+    last = calloc(1, cap);
+    if (!first || !last) {
+        rc = xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
+        goto out;
+    }
+    int have_ed25519 = 0;
+    for (int i = 0; i < nalgs; i++)
+        have_ed25519 |= !strcmp(algs[i], "ssh-ed25519");
+    int best_recorded = -1;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < nalgs; i++) {
+            int is_ed = !strcmp(algs[i], "ssh-ed25519");
+            if (have_ed25519 && (pass == 0) != is_ed)
+                continue;
+            if (!have_ed25519 && pass == 0)
+                continue;
+            /* certificate algorithms are left out: libssh2 1.10 cannot check a host certificate */
+            if (strstr(algs[i], "-cert-v01@openssh.com"))
+                continue;
+            int rec = hk_has_type(&set, algs[i]);
+            if (best_recorded < 0)
+                best_recorded = rec; /* OpenSSH: a recorded best algorithm keeps the whole list as is */
+            char *to = best_recorded || !rec ? last : first;
+            if (*to)
+                strcat(to, ",");
+            strcat(to, algs[i]);
+        }
+    }
+    if (*first && *last)
+        strcat(first, ",");
+    strcat(first, last);
+    int lrc = libssh2_session_method_pref(s->ssh, LIBSSH2_METHOD_HOSTKEY, first);
+    if (lrc)
+        rc = xssh__fail_ssh(s, lrc, "prefer_known_hostkeys: method_pref(HOSTKEY, \"%s\")", first);
+    else
+        rc = xssh__ok();
+out:
+    if (algs)
+        libssh2_free(s->ssh, algs);
+    xssh__op_end(&op);
+out_nolock:
+    free(first);
+    free(last);
+    hk_set_free(&set);
+    hk_file_free(&f);
+    free(name);
+    free(defpath);
     return rc;
 }

@@ -211,6 +211,30 @@ void xssh__session_orphan(xssh_session *s, xssh__orphan_kind kind, void *ptr);
    channels underneath). */
 void xssh__session_orphan_fn(xssh_session *s, int (*fn)(void *ptr), void *ptr);
 
+/* ---- threads and process exit (exitguard.c, tunnel.c) --------------------- */
+
+/* Set by the exit guard (an atexit handler that runs before OpenSSL's cleanup):
+   every session is closed, every pump joined, libssh2 is no longer called. */
+extern _Atomic int xssh__exiting;
+/* xssh_session_new: register s (installs the guard once). XSSH_ECLOSED when the
+   process is exiting, XSSH_ENOMEM. */
+int xssh__live_session_add(xssh_session *s);
+/* Final unref: unregister s. Returns 1 when libssh2 may free it (then call
+   xssh__session_free_end(1) after libssh2_session_free), 0 after the guard ran
+   (skip libssh2: OpenSSL is being torn down; the process is ending). */
+int xssh__session_free_begin(xssh_session *s);
+void xssh__session_free_end(int began);
+/* close/disconnect: stop and join every forward of s, and release the
+   ProxyJump carrier of s (which releases its hop chain). Lock not held. */
+void xssh__session_stop_threads(xssh_session *s);
+/* the exit guard: stop and join every pump, bounded (CLOCK_REALTIME); -1 when
+   the deadline passed with one still running */
+struct timespec;
+int xssh__forwards_reap_all(const struct timespec *deadline);
+/* pthread_atfork for the pump registry: 0 prepare (lock), 1 parent (unlock),
+   2 child (forget every pump: the child has no such thread; unlock) */
+void xssh__forwards_atfork(int phase);
+
 /* ---- small helpers ------------------------------------------------------- */
 
 char *xssh__strdup(const char *s);
@@ -220,6 +244,34 @@ void xssh__free_secret(char *p);
 size_t xssh__base64_encode(const unsigned char *in, size_t len, char *out, int pad);
 /* decodes into out (>= len*3/4 bytes); (size_t)-1 on a bad character */
 size_t xssh__base64_decode(const char *in, size_t len, unsigned char *out);
+
+/* ---- sizes at the libssh2 edge ------------------------------------------------
+   One rule for every length handed to libssh2 1.10 or to a protocol field:
+   - a buffer a call fills or drains is clamped to XSSH_IO_MAX (a short count
+     results; libssh2 keeps lengths in uint32_t / int in places, e.g. its
+     channel read window adjustment and its int return values);
+   - a channel's receive window never passes XSSH__WINDOW_MAX: the peer holds
+     it in a uint32 and (OpenSSH) drops a connection whose window would wrap;
+   - a value that cannot be carried at all fails with XSSH_EARG naming the
+     argument and the limit. */
+#define XSSH__WINDOW_MAX 0xffffffffUL
+/* libssh2 1.10 sends each SSH message in one packet and refuses (LIBSSH2_ERROR_INVAL,
+   no message) a payload of 35000 - 256 bytes or more (transport.c) */
+#define XSSH__SSH_PAYLOAD_MAX (35000 - 0x100 - 1)
+static inline size_t xssh__io_clamp(size_t n) { return n < XSSH_IO_MAX ? n : XSSH_IO_MAX; }
+/* XSSH_OK when a channel request (SSH_MSG_CHANNEL_REQUEST "request" whose
+   type-specific fields take `fields` bytes) fits in one libssh2 packet; else
+   records and returns XSSH_EARG, naming fn, the request and the limit. (channel.c) */
+int xssh__request_fits(xssh_session *s, const char *fn, const char *request, size_t fields);
+/* Largest buffer a libssh2 channel read may be given now (lock held): libssh2
+   1.10 then raises the receive window to max(window, initial) + buffer (plus up
+   to 2 KiB of queued / minimum adjustments), or leaves it alone when the window
+   already exceeds 3/4 of the initial window plus the buffer. At most
+   xssh__io_clamp(cap), never 0 for cap > 0. (channel.c) */
+size_t xssh__chan_read_clamp(LIBSSH2_CHANNEL *ch, size_t cap);
+/* The part of a receive-window adjustment that keeps the window within
+   XSSH__WINDOW_MAX (lock held). (channel.c) */
+unsigned long xssh__chan_adjust_clamp(LIBSSH2_CHANNEL *ch, unsigned long adjustment);
 
 /* whole-file transfers (sftp_transfer.c, scp.c; transfer.c) */
 typedef struct xssh__progress {

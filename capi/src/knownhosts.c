@@ -442,26 +442,44 @@ int xssh_knownhosts_checkp(xssh_knownhosts *kh, const char *host, int port, cons
         key = keycopy;
         key_len = n;
     }
-    char hostdesc[300];
+    /* OpenSSH's lookup (sshconnect.c check_host_key): the plain name for port 22, else
+       "[host]:port" only; when that finds nothing, a plain-name entry counts only if it
+       holds this very key. libssh2's own port lookup also reports a plain-name entry with
+       another key as a mismatch (and a port-22 "[host]:22" entry as a match). */
+    char *hostdesc = NULL;
     if (port < 0 || port == 22)
-        snprintf(hostdesc, sizeof hostdesc, "%s", host);
-    else
-        snprintf(hostdesc, sizeof hostdesc, "[%s]:%d", host, port);
+        hostdesc = xssh__strdup(host);
+    else if (asprintf(&hostdesc, "[%s]:%d", host, port) < 0)
+        hostdesc = NULL;
+    if (!hostdesc) {
+        free(keycopy);
+        return xssh__fail(kh->s, XSSH_ENOMEM, 0, "out of memory");
+    }
     xssh__op op;
     int e = xssh__op_begin(&op, kh->s, 0, NULL);
     if (e) {
         free(keycopy);
+        free(hostdesc);
         return e;
     }
     xssh_session *s = kh->s;
     struct libssh2_knownhost *le = NULL;
-    int check = libssh2_knownhost_checkp(kh->kh, host, port, (const char *)key, key_len, typemask, &le);
+    int check = libssh2_knownhost_checkp(kh->kh, hostdesc, -1, (const char *)key, key_len, typemask, &le);
+    if (check == LIBSSH2_KNOWNHOST_CHECK_NOTFOUND && strcmp(hostdesc, host) != 0) {
+        struct libssh2_knownhost *plain = NULL;
+        int c2 = libssh2_knownhost_checkp(kh->kh, host, -1, (const char *)key, key_len, typemask, &plain);
+        if (c2 == LIBSSH2_KNOWNHOST_CHECK_MATCH || c2 == LIBSSH2_KNOWNHOST_CHECK_FAILURE) {
+            check = c2;
+            le = plain;
+        }
+    }
     free(keycopy);
     xssh_knownhost *copy = NULL;
     if ((check == LIBSSH2_KNOWNHOST_CHECK_MATCH || check == LIBSSH2_KNOWNHOST_CHECK_MISMATCH) && le && entry_out) {
         copy = entry_copy(kh->kh, le);
         if (!copy) {
             xssh__op_end(&op);
+            free(hostdesc);
             return xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
         }
     }
@@ -484,6 +502,7 @@ int xssh_knownhosts_checkp(xssh_knownhosts *kh, const char *host, int port, cons
         break;
     }
     xssh__op_end(&op);
+    free(hostdesc);
     if (result_out)
         *result_out = check;
     if (entry_out)

@@ -115,6 +115,9 @@ static int run_core(xssh_session *s, const char *command, const xssh_run_options
         opts = &none;
     XSSH__ARG(s, opts->stdin_data || opts->stdin_len == 0, "stdin_data is NULL");
     XSSH__ARG(s, opts->timeout_ms >= 0 && opts->idle_timeout_ms >= 0, "timeouts must be >= 0");
+    int fits = xssh__request_fits(s, "xssh_session_run", "exec", 4 + strlen(command));
+    if (fits)
+        return fits;
     int64_t start = xssh__now_ms();
     int64_t total_deadline = opts->timeout_ms > 0 ? start + opts->timeout_ms : 0;
 

@@ -145,9 +145,15 @@ int xssh_session_scp_send64(xssh_session *s, const char *path, int mode, uint64_
     *channel = NULL;
     XSSH__ARG(NULL, s, "session is NULL");
     XSSH__ARG(s, path && *path, "path is NULL or empty");
-    XSSH__ARG(s, size <= (uint64_t)INT64_MAX, "size is too large");
+    XSSH__ARG(s, size <= (uint64_t)INT64_MAX, "size must be <= 2^63-1 (libssh2_scp_send64 takes an int64)");
     XSSH__ARG(s, mtime >= 0 && atime >= 0, "times must be >= 0");
-    return scp_open(s, path, 0, NULL, mode & 07777, size, mtime, atime, channel);
+    /* libssh2 1.10 writes the SCP "C" line as "C0%o": the receiving scp reads
+       exactly four octal digits, so anything above 0777 would derail it */
+    XSSH__ARG(s, mode >= 0 && (mode & ~(S_IFMT | 07777)) == 0,
+              "mode must be permission bits (0 to 0777), optionally with S_IFMT file-type bits");
+    XSSH__ARG(s, (mode & 07000) == 0,
+              "mode: setuid/setgid/sticky bits (07000) cannot be sent: libssh2 1.10 carries the 0777 bits only");
+    return scp_open(s, path, 0, NULL, mode & 0777, size, mtime, atime, channel);
 }
 
 int xssh_session_scp_send(xssh_session *s, const char *path, int mode, size_t size, xssh_channel **channel)
@@ -539,7 +545,17 @@ int xssh_session_scp_put(xssh_session *s, const char *local, const char *remote,
         return xssh__fail(s, XSSH_EFILE, 0, "SCP put '%s': '%s' is not a readable regular file%s%s", remote, local,
                           en ? ": " : "", en ? strerror(en) : "");
     }
-    int mode = (int)(opts && opts->mode ? (opts->mode & 07777) : (st.st_mode & 07777));
+    /* SCP through libssh2 carries the 0777 bits only (see xssh_session_scp_send64):
+       the local file's setuid/setgid/sticky bits are dropped, an explicit
+       opts->mode is checked by scp_send64 */
+    if (opts && opts->mode && (opts->mode < 0 || opts->mode > 0777)) {
+        close(fd);
+        return xssh__fail(s, XSSH_EARG, 0,
+                          "xssh_session_scp_put: invalid argument: opts->mode %#lo: SCP through libssh2 1.10 carries "
+                          "the permission bits 0777 only",
+                          (unsigned long)opts->mode);
+    }
+    int mode = (int)(opts && opts->mode ? opts->mode : (long)(st.st_mode & 0777));
     int atomic_ = opts && opts->atomic;
     char *tmp = NULL;
     const char *target = remote;

@@ -232,6 +232,12 @@ int xssh_session_new(xssh_session **out)
     s->fd = -1;
     s->blocking = 1;
     s->wake_pipe[0] = s->wake_pipe[1] = -1;
+    int live = xssh__live_session_add(s); /* exitguard.c */
+    if (live != XSSH_OK) {
+        free(s);
+        return live == XSSH_ECLOSED ? xssh__fail(NULL, XSSH_ECLOSED, 0, "xssh_session_new: the process is exiting")
+                                    : xssh__fail(NULL, XSSH_ENOMEM, 0, "out of memory allocating a session");
+    }
     if (pipe2(s->wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
         xssh_session_unref(s);
         return xssh__fail(NULL, XSSH_ENOMEM, 0, "cannot create the session's wake pipe: %s", strerror(errno));
@@ -262,10 +268,12 @@ void xssh_session_unref(xssh_session *s)
         return;
     /* last reference: no child is alive (each holds a reference) */
     atomic_store(&s->io_disabled, 1);
-    if (s->ssh && s->orphans)
+    int libssh2_ok = xssh__session_free_begin(s); /* 0: the process is exiting (exitguard.c) */
+    if (libssh2_ok && s->ssh && s->orphans)
         process_orphans_ex(s, 1); /* SFTP handles/subsystems (libssh2_session_free leaks them) */
-    if (s->ssh)
+    if (libssh2_ok && s->ssh)
         libssh2_session_free(s->ssh); /* frees orphans too, without I/O */
+    xssh__session_free_end(libssh2_ok);
     xssh__orphan *o = s->orphans;
     while (o) {
         xssh__orphan *next = o->next;
@@ -431,6 +439,16 @@ static void process_orphans_ex(xssh_session *s, int only_sftp)
 
 static void process_orphans(xssh_session *s) { process_orphans_ex(s, 0); }
 
+/* Whether anything is orphaned. s->orphans is only ever read under orphan_lock:
+   another thread may be orphaning onto it while this one holds the session lock. */
+static int have_orphans(xssh_session *s)
+{
+    pthread_mutex_lock(&s->orphan_lock);
+    int r = s->orphans != NULL;
+    pthread_mutex_unlock(&s->orphan_lock);
+    return r;
+}
+
 _Thread_local int xssh__tls_nonblocking;
 
 int xssh__op_begin(xssh__op *op, xssh_session *s, int need_ready, const _Atomic int *child_closed)
@@ -450,7 +468,7 @@ int xssh__op_begin(xssh__op *op, xssh_session *s, int need_ready, const _Atomic 
     }
     op->blocking = xssh__tls_nonblocking == 1 ? 0 : xssh__tls_nonblocking == 2 ? 1 : s->blocking;
     op->deadline_ms = s->timeout_ms > 0 ? xssh__now_ms() + s->timeout_ms : 0;
-    if (st == XSSH__STATE_READY && s->orphans)
+    if (st == XSSH__STATE_READY && have_orphans(s))
         process_orphans(s);
     return XSSH_OK;
 }
@@ -731,6 +749,7 @@ static int close_common(xssh_session *s, int send_disconnect, int reason, const 
     int rc = 0;
     if (st == XSSH__STATE_CLOSED) {
         xssh__unlock(s);
+        xssh__session_stop_threads(s); /* a failed handshake closed it: its carrier may still run */
         if (send_disconnect)
             return xssh__fail(s, XSSH_ECLOSED, 0, "disconnect: the session is already closed");
         return xssh__ok();
@@ -750,6 +769,7 @@ static int close_common(xssh_session *s, int send_disconnect, int reason, const 
     }
     xssh__unlock(s);
     wake_waiters(s);
+    xssh__session_stop_threads(s); /* its forwards and ProxyJump carrier: stopped and joined */
     if (send_disconnect && st == XSSH__STATE_NEW)
         return xssh__fail(s, XSSH_ENOTCONNECTED, 0, "disconnect: the session was never connected");
     if (rc < 0)

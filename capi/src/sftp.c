@@ -16,6 +16,14 @@
 
 #include "sftp_internal.h"
 
+/* shrink a filled scratch buffer to its string */
+static char *fit(char *p, size_t len)
+{
+    p[len] = '\0';
+    char *q = realloc(p, len + 1);
+    return q ? q : p;
+}
+
 /* ---- errors ----------------------------------------------------------------- */
 
 static int fail_status(xssh_session *s, int code, int rc, int status, const char *fmt, ...)
@@ -103,6 +111,12 @@ int xssh__sftp_begin(xssh__op *op, xssh_sftp *sf, xssh_sftp_file *f)
     do {                                         \
         (rc) = (call);                           \
     } while (xssh__op_again(&(op), (int *)&(rc)))
+
+/* the path bytes of one request (sftp_internal.h) */
+#define PATH_ARG(sf, nbytes)                                                                         \
+    XSSH__ARG((sf)->s, (nbytes) <= XSSH__SFTP_PATH_MAX,                                              \
+              "path too long: libssh2 1.10 sends an SFTP request in one packet, which carries at most " \
+              "30000 bytes of path")
 
 #define SF_BEGIN(sf)                                                    \
     XSSH__ARG(NULL, (sf), "sftp is NULL");                              \
@@ -295,6 +309,7 @@ int xssh_sftp_last_error(xssh_sftp *sf, unsigned long *out)
 int xssh__sftp_open(xssh_sftp_file **out, xssh_sftp *sf, const char *path, size_t path_len, unsigned long flags,
                     long mode, int open_type, int force_blocking)
 {
+    PATH_ARG(sf, path_len);
     xssh_sftp_file *f = calloc(1, sizeof *f);
     char *pcopy = malloc(path_len + 1);
     if (!f || !pcopy) {
@@ -331,6 +346,38 @@ int xssh__sftp_open(xssh_sftp_file **out, xssh_sftp *sf, const char *path, size_
         free(pcopy);
         return fr;
     }
+    if ((flags & LIBSSH2_FXF_APPEND) && open_type == LIBSSH2_SFTP_OPENFILE) {
+        /* APPEND: libssh2 1.10 starts the handle at offset 0 and every WRITE
+           carries its offset. OpenSSH's server opens with O_APPEND and ignores
+           it; a server that honours the offset would overwrite the start of the
+           file. So start at the end, as OpenSSH's sftp client does for
+           "put -a": fstat now (blocking even in non-blocking mode: one round
+           trip) and seek to the size. Race: bytes another client appends
+           between this fstat and our writes are overwritten on such servers. */
+        int was_blocking = op.blocking;
+        op.blocking = 1;
+        LIBSSH2_SFTP_ATTRIBUTES a;
+        memset(&a, 0, sizeof a);
+        RUN(op, rc, libssh2_sftp_fstat_ex(h, &a, 0));
+        op.blocking = was_blocking;
+        if (rc == 0 && (a.flags & LIBSSH2_SFTP_ATTR_SIZE))
+            libssh2_sftp_seek64(h, a.filesize);
+        else if (rc == 0)
+            rc = LIBSSH2_ERROR_SFTP_PROTOCOL; /* no size: the end is unknown */
+        if (rc) {
+            int fr = rc == LIBSSH2_ERROR_SFTP_PROTOCOL && libssh2_sftp_last_error(sf->sftp) == 0
+                         ? xssh__fail(sf->s, XSSH_ESFTP_PROTOCOL, 0,
+                                      "SFTP open (append) '%s': the server's fstat gave no file size, so the "
+                                      "end of the file is unknown",
+                                      pcopy)
+                         : xssh__sftp_fail(sf, rc, "open (append: fstat for the end of the file)", pcopy);
+            xssh__session_orphan(sf->s, XSSH__ORPHAN_SFTP_HANDLE, h);
+            xssh__sftp_end(&op, sf);
+            free(f);
+            free(pcopy);
+            return fr;
+        }
+    }
     xssh__ref_init(&f->refs);
     atomic_init(&f->closed, 0);
     f->sf = xssh_sftp_ref(sf);
@@ -353,7 +400,7 @@ int xssh_sftp_open_ex(xssh_sftp_file **out, xssh_sftp *sf, const char *path, siz
     *out = NULL;
     XSSH__ARG(NULL, sf, "sftp is NULL");
     XSSH__ARG(sf->s, path && path_len > 0, "path is NULL or empty");
-    XSSH__ARG(sf->s, path_len < 0x7fffffff, "path too long");
+    PATH_ARG(sf, path_len);
     XSSH__ARG(sf->s, open_type == LIBSSH2_SFTP_OPENFILE || open_type == LIBSSH2_SFTP_OPENDIR,
               "open_type must be XSSH_SFTP_OPENFILE or XSSH_SFTP_OPENDIR");
     return xssh__sftp_open(out, sf, path, path_len, flags, mode, open_type, 0);
@@ -365,6 +412,7 @@ int xssh_sftp_open(xssh_sftp_file **out, xssh_sftp *sf, const char *path, unsign
     *out = NULL;
     XSSH__ARG(NULL, sf, "sftp is NULL");
     XSSH__ARG(sf->s, path && *path, "path is NULL or empty");
+    PATH_ARG(sf, strlen(path));
     return xssh__sftp_open(out, sf, path, strlen(path), flags, mode, LIBSSH2_SFTP_OPENFILE, 0);
 }
 
@@ -374,6 +422,7 @@ int xssh_sftp_opendir(xssh_sftp_file **out, xssh_sftp *sf, const char *path)
     *out = NULL;
     XSSH__ARG(NULL, sf, "sftp is NULL");
     XSSH__ARG(sf->s, path && *path, "path is NULL or empty");
+    PATH_ARG(sf, strlen(path));
     return xssh__sftp_open(out, sf, path, strlen(path), 0, 0, LIBSSH2_SFTP_OPENDIR, 0);
 }
 
@@ -383,6 +432,7 @@ static int stat_common(xssh_sftp *sf, const char *path, xssh_sftp_attrs *out, in
 {
     XSSH__ARG(NULL, sf, "sftp is NULL");
     XSSH__ARG(sf->s, path && *path, "path is NULL or empty");
+    PATH_ARG(sf, strlen(path));
     XSSH__ARG(sf->s, out, "out is NULL");
     SF_BEGIN(sf);
     LIBSSH2_SFTP_ATTRIBUTES a;
@@ -413,6 +463,7 @@ int xssh_sftp_setstat(xssh_sftp *sf, const char *path, const xssh_sftp_attrs *at
 {
     XSSH__ARG(NULL, sf, "sftp is NULL");
     XSSH__ARG(sf->s, path && *path, "path is NULL or empty");
+    PATH_ARG(sf, strlen(path));
     XSSH__ARG(sf->s, attrs, "attrs is NULL");
     LIBSSH2_SFTP_ATTRIBUTES a;
     attrs_to(&a, attrs);
@@ -428,6 +479,7 @@ int xssh_sftp_statvfs(xssh_sftp *sf, const char *path, xssh_sftp_vfs *out)
 {
     XSSH__ARG(NULL, sf, "sftp is NULL");
     XSSH__ARG(sf->s, path && *path, "path is NULL or empty");
+    PATH_ARG(sf, strlen(path));
     XSSH__ARG(sf->s, out, "out is NULL");
     SF_BEGIN(sf);
     LIBSSH2_SFTP_STATVFS v;
@@ -448,6 +500,7 @@ int xssh_sftp_mkdir(xssh_sftp *sf, const char *path, long mode)
 {
     XSSH__ARG(NULL, sf, "sftp is NULL");
     XSSH__ARG(sf->s, path && *path, "path is NULL or empty");
+    PATH_ARG(sf, strlen(path));
     SF_BEGIN(sf);
     int rc;
     RUN(op, rc, libssh2_sftp_mkdir_ex(sf->sftp, path, (unsigned int)strlen(path), mode));
@@ -460,6 +513,7 @@ int xssh_sftp_rmdir(xssh_sftp *sf, const char *path)
 {
     XSSH__ARG(NULL, sf, "sftp is NULL");
     XSSH__ARG(sf->s, path && *path, "path is NULL or empty");
+    PATH_ARG(sf, strlen(path));
     SF_BEGIN(sf);
     int rc;
     RUN(op, rc, libssh2_sftp_rmdir_ex(sf->sftp, path, (unsigned int)strlen(path)));
@@ -472,6 +526,7 @@ int xssh_sftp_unlink(xssh_sftp *sf, const char *path)
 {
     XSSH__ARG(NULL, sf, "sftp is NULL");
     XSSH__ARG(sf->s, path && *path, "path is NULL or empty");
+    PATH_ARG(sf, strlen(path));
     SF_BEGIN(sf);
     int rc;
     RUN(op, rc, libssh2_sftp_unlink_ex(sf->sftp, path, (unsigned int)strlen(path)));
@@ -485,6 +540,7 @@ int xssh_sftp_rename_ex(xssh_sftp *sf, const char *src, const char *dst, long fl
     XSSH__ARG(NULL, sf, "sftp is NULL");
     XSSH__ARG(sf->s, src && *src, "source path is NULL or empty");
     XSSH__ARG(sf->s, dst && *dst, "destination path is NULL or empty");
+    PATH_ARG(sf, strlen(src) + strlen(dst));
     SF_BEGIN(sf);
     int rc;
     RUN(op, rc,
@@ -512,6 +568,7 @@ int xssh_sftp_symlink(xssh_sftp *sf, const char *target, const char *linkpath)
     XSSH__ARG(NULL, sf, "sftp is NULL");
     XSSH__ARG(sf->s, target && *target, "target is NULL or empty");
     XSSH__ARG(sf->s, linkpath && *linkpath, "linkpath is NULL or empty");
+    PATH_ARG(sf, strlen(target) + strlen(linkpath));
     SF_BEGIN(sf);
     /* libssh2 1.10 can report a bogus failure (a stale status) for a symlink
        the server did create, e.g. after a stat: so look first whether
@@ -544,12 +601,15 @@ int xssh_sftp_symlink(xssh_sftp *sf, const char *target, const char *linkpath)
     sf->symlink_pending = 0;
     if (rc == LIBSSH2_ERROR_SFTP_PROTOCOL && !sf->symlink_existed) {
         unsigned long st = libssh2_sftp_last_error(sf->sftp);
-        char buf[4096];
-        int n;
-        RUN(op, n,
-            libssh2_sftp_symlink_ex(sf->sftp, linkpath, (unsigned int)strlen(linkpath), buf, sizeof buf - 1,
-                                    LIBSSH2_SFTP_READLINK));
-        if (n >= 0 && (size_t)n == strlen(target) && memcmp(buf, target, (size_t)n) == 0) {
+        char *buf = malloc(XSSH__SFTP_PACKET_MAX + 1);
+        int n = LIBSSH2_ERROR_ALLOC;
+        if (buf)
+            RUN(op, n,
+                libssh2_sftp_symlink_ex(sf->sftp, linkpath, (unsigned int)strlen(linkpath), buf,
+                                        XSSH__SFTP_PACKET_MAX, LIBSSH2_SFTP_READLINK));
+        int same = n >= 0 && (size_t)n == strlen(target) && memcmp(buf, target, (size_t)n) == 0;
+        free(buf);
+        if (same) {
             rc = 0;
         } else {
             rc = LIBSSH2_ERROR_SFTP_PROTOCOL;
@@ -567,7 +627,8 @@ static int link_query(xssh_sftp *sf, const char *path, char **out, int type, con
     XSSH__ARG(sf->s, out, "out is NULL");
     *out = NULL;
     XSSH__ARG(sf->s, path && *path, "path is NULL or empty");
-    char *buf = malloc(8192);
+    PATH_ARG(sf, strlen(path));
+    char *buf = malloc(XSSH__SFTP_PACKET_MAX + 1);
     if (!buf)
         return xssh__fail(sf->s, XSSH_ENOMEM, 0, "out of memory");
     xssh__op op;
@@ -577,7 +638,7 @@ static int link_query(xssh_sftp *sf, const char *path, char **out, int type, con
         return e;
     }
     int rc;
-    RUN(op, rc, libssh2_sftp_symlink_ex(sf->sftp, path, (unsigned int)strlen(path), buf, 8191, type));
+    RUN(op, rc, libssh2_sftp_symlink_ex(sf->sftp, path, (unsigned int)strlen(path), buf, XSSH__SFTP_PACKET_MAX, type));
     if (rc < 0) {
         int fr = xssh__sftp_fail(sf, rc, what, path);
         xssh__sftp_end(&op, sf);
@@ -585,8 +646,7 @@ static int link_query(xssh_sftp *sf, const char *path, char **out, int type, con
         return fr;
     }
     xssh__sftp_end(&op, sf);
-    buf[rc < 8191 ? rc : 8191] = '\0';
-    *out = buf;
+    *out = fit(buf, (size_t)rc < XSSH__SFTP_PACKET_MAX ? (size_t)rc : XSSH__SFTP_PACKET_MAX);
     return xssh__ok();
 }
 
@@ -718,10 +778,17 @@ int xssh_sftp_file_read(xssh_sftp_file *f, void *buf, size_t cap, size_t *nread)
     XSSH__ARG(f->sf->s, buf || cap == 0, "buf is NULL");
     XSSH__ARG(f->sf->s, !f->is_dir, "read on a directory handle (use readdir)");
     F_BEGIN(f);
+    if (cap == 0) { /* libssh2 1.10 fails a zero-length read ("internal error") */
+        xssh__sftp_end(&op, sf);
+        return xssh__ok();
+    }
     ssize_t rc;
     int irc;
     for (;;) {
-        rc = libssh2_sftp_read(f->h, buf, cap);
+        /* libssh2 1.10 cuts the buffer size to 32 bits when it sizes its READ
+           requests: a short count for a larger buffer */
+        f->read_ahead = 1;
+        rc = libssh2_sftp_read(f->h, buf, xssh__io_clamp(cap));
         if (rc >= 0)
             break;
         irc = (int)rc;
@@ -750,6 +817,16 @@ int xssh_sftp_file_write(xssh_sftp_file *f, const void *buf, size_t len, size_t 
     XSSH__ARG(f->sf->s, buf || len == 0, "buf is NULL");
     XSSH__ARG(f->sf->s, !f->is_dir, "write on a directory handle");
     F_BEGIN(f);
+    if (f->read_ahead) {
+        /* libssh2 1.10 keeps one request list and one "sent" offset per handle for
+           reads and writes: after a read, its read-ahead requests (sent past the
+           read position, even past the end of the file) would count as data of
+           this write already sent, and the write would skip that many bytes and
+           wait for answers that never come. Drop the read-ahead first (seek to
+           the read position; answers still on the way are discarded). */
+        libssh2_sftp_seek64(f->h, libssh2_sftp_tell64(f->h));
+        f->read_ahead = 0;
+    }
     size_t done = 0;
     int rc = 0;
     while (done < len) {
@@ -785,6 +862,7 @@ int xssh_sftp_file_seek64(xssh_sftp_file *f, uint64_t offset)
 {
     F_BEGIN(f);
     libssh2_sftp_seek64(f->h, offset);
+    f->read_ahead = 0; /* the seek dropped it */
     xssh__sftp_end(&op, sf);
     return xssh__ok();
 }
@@ -863,8 +941,10 @@ int xssh_sftp_file_fsync(xssh_sftp_file *f)
     return fr;
 }
 
-#define NAME_CAP 4096
-#define LONG_CAP 8192
+/* any name an SFTP packet libssh2 accepts can hold (sftp_internal.h) */
+#define NAME_CAP (XSSH__SFTP_PACKET_MAX + 1)
+#define LONG_CAP (XSSH__SFTP_PACKET_MAX + 1)
+
 
 int xssh_sftp_file_readdir(xssh_sftp_file *f, char **name, char **longentry, xssh_sftp_attrs *attrs)
 {
@@ -906,9 +986,11 @@ int xssh_sftp_file_readdir(xssh_sftp_file *f, char **name, char **longentry, xss
         free(lb);
         return xssh__fail(sf->s, XSSH_EITEROVER, 0, "readdir '%s': no more entries", f->path);
     }
-    nb[rc < NAME_CAP ? rc : NAME_CAP - 1] = '\0';
-    if (lb)
+    nb = fit(nb, (size_t)rc < NAME_CAP ? (size_t)rc : NAME_CAP - 1);
+    if (lb) {
         lb[LONG_CAP - 1] = '\0'; /* libssh2 terminates it when it fits */
+        lb = fit(lb, strlen(lb));
+    }
     *name = nb;
     if (longentry)
         *longentry = lb;

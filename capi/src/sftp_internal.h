@@ -27,9 +27,24 @@ struct xssh_sftp_file {
     LIBSSH2_SFTP_HANDLE *h;      /* NULL once closed */
     _Atomic int closed;
     int is_dir;
+    int read_ahead;              /* reads may have left READ requests in flight (session lock) */
     char *path;
     struct xssh_sftp_file *next, *prev; /* in sf->files */
 };
+
+/* Sizes of SFTP requests and answers (the rule of internal.h, for SFTP):
+   - libssh2 1.10 sends each request with a single channel write, which carries
+     at most 32700 bytes (and no more than the peer's packet size, 32768 for
+     OpenSSH); a longer request would go out cut and derail the SFTP stream. So
+     the path bytes of one request (both paths of rename and symlink) are
+     limited to XSSH__SFTP_PATH_MAX, which leaves room for the request's other
+     fields; a longer path fails with XSSH_EARG before anything is sent.
+   - libssh2 1.10 accepts SFTP packets up to 256 KiB (LIBSSH2_SFTP_PACKET_MAXLEN
+     in its sftp.c): buffers for names, long entries and link targets are that
+     large, so no answer is ever "buffer too small" (after which libssh2 1.10
+     misreads the rest of a readdir batch). */
+#define XSSH__SFTP_PATH_MAX 30000
+#define XSSH__SFTP_PACKET_MAX (256 * 1024)
 
 /* Begin an op on an sftp (and optionally one of its files); checks both closed
    flags; takes sf->oplock. End it with xssh__sftp_end(). */

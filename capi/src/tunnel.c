@@ -22,12 +22,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
 
 #define LINK_BUF (256 * 1024)
 #define POLL_MS 20
+/* a released ProxyJump carrier keeps carrying what its target wrote last (its
+   DISCONNECT message) for at most this long before it stops */
+#define DRAIN_MS 1000
 
 /* ---- direct-tcpip ----------------------------------------------------------- */
 
@@ -235,7 +239,117 @@ struct xssh_forward {
     pthread_mutex_t lock;     /* stats + last_error */
     xssh_forward_stats stats;
     char *last_error;
+    /* FWD_VIA: the target is gone; stop once everything it wrote is carried
+       (socket EOF read, channel EOF sent) or at drain_until (monotonic ms) */
+    _Atomic int drain;
+    _Atomic int64_t drain_until;
+    /* the live-pump registry; under live_lock */
+    struct xssh_forward *live_next, *live_prev;
+    int registered;           /* thread started and not joined yet */
+    int join_claimed;         /* a thread is joining it (reap) */
 };
+
+/* ---- the live-pump registry ---------------------------------------------------- */
+
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t live_cond = PTHREAD_COND_INITIALIZER; /* a pump was joined or unclaimed */
+static xssh_forward *live_fwds;
+
+static void fwd_wake(xssh_forward *f)
+{
+    ssize_t w = write(f->wake[1], "x", 1);
+    (void)w;
+}
+
+static void live_unlink(xssh_forward *f) /* live_lock held */
+{
+    if (f->live_prev)
+        f->live_prev->live_next = f->live_next;
+    else
+        live_fwds = f->live_next;
+    if (f->live_next)
+        f->live_next->live_prev = f->live_prev;
+    f->live_next = f->live_prev = NULL;
+    f->registered = 0;
+}
+
+/* Stop and join pumps: the one forward `one`, or every forward of session `only`,
+   or all of them (both NULL). hard: set their stop flag (else only wake them: a
+   draining carrier ends by itself). deadline (CLOCK_REALTIME; NULL: none) bounds
+   the joins. The calling thread's own pump is never joined. Returns 0 when every
+   matching pump was joined, -1 when the deadline passed first. */
+static int reap(xssh_session *only, xssh_forward *one, int hard, const struct timespec *deadline)
+{
+    pthread_t self = pthread_self();
+    int rc = 0;
+    pthread_mutex_lock(&live_lock);
+    for (;;) {
+        xssh_forward *pick = NULL;
+        int busy = 0;
+        for (xssh_forward *f = live_fwds; f; f = f->live_next) {
+            if ((one && f != one) || (!one && only && f->s != only) || pthread_equal(f->thread, self))
+                continue;
+            if (hard)
+                atomic_store(&f->stop, 1);
+            fwd_wake(f);
+            if (!f->join_claimed) {
+                pick = f;
+                break;
+            }
+            busy = 1; /* another thread is joining it: wait for that */
+        }
+        if (pick) {
+            pick->join_claimed = 1;
+            pthread_mutex_unlock(&live_lock);
+            int j = deadline ? pthread_timedjoin_np(pick->thread, NULL, deadline) : pthread_join(pick->thread, NULL);
+            pthread_mutex_lock(&live_lock);
+            pick->join_claimed = 0;
+            if (j == 0) {
+                live_unlink(pick);
+                pick->started = 0;
+            }
+            pthread_cond_broadcast(&live_cond);
+            if (j != 0) {
+                rc = -1;
+                break;
+            }
+            continue;
+        }
+        if (!busy)
+            break;
+        if (deadline) {
+            if (pthread_cond_timedwait(&live_cond, &live_lock, deadline) == ETIMEDOUT) {
+                rc = -1;
+                break;
+            }
+        } else {
+            pthread_cond_wait(&live_cond, &live_lock);
+        }
+    }
+    pthread_mutex_unlock(&live_lock);
+    return rc;
+}
+
+int xssh__forwards_reap_all(const struct timespec *deadline) { return reap(NULL, NULL, 1, deadline); }
+
+void xssh__forwards_atfork(int phase)
+{
+    if (phase == 0) {
+        pthread_mutex_lock(&live_lock);
+        return;
+    }
+    if (phase == 2) {
+        /* the child has none of these threads: nobody may join them there */
+        while (live_fwds) {
+            xssh_forward *f = live_fwds;
+            live_unlink(f);
+            f->started = 0;
+            f->join_claimed = 0;
+            atomic_store(&f->running, 0);
+        }
+    }
+    pthread_mutex_unlock(&live_lock);
+}
 
 static void fwd_error(xssh_forward *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void fwd_error(xssh_forward *f, const char *fmt, ...)
@@ -502,6 +616,14 @@ static void *pump(void *arg)
             if (f->kind == FWD_VIA && !f->links)
                 goto out; /* the carried session is gone */
         }
+        if (atomic_load(&f->drain)) {
+            int drained = 1;
+            for (fwd_link *k = f->links; k; k = k->next)
+                if (!k->dead && !(k->fd_eof && k->to_ch_off == k->to_ch_len && k->ch_eof_sent))
+                    drained = 0;
+            if (drained || xssh__now_ms() >= atomic_load(&f->drain_until))
+                goto out;
+        }
         /* wait for any socket, the session, or stop */
         size_t n = 0, cap = 3;
         for (fwd_link *k = f->links; k; k = k->next)
@@ -584,15 +706,47 @@ static void fwd_free(xssh_forward *f)
     free(f);
 }
 
+/* Start the pump and register it. -1: no thread; XSSH_ECLOSED: the session was
+   closed (or the process is exiting) meanwhile: nothing left running. A close
+   marks the session closed before it reaps, and registration is under the same
+   lock as reaping, so a pump is either reaped by that close or sees it here. */
 static int fwd_start(xssh_forward *f)
 {
+    pthread_mutex_lock(&live_lock);
+    if (atomic_load(&xssh__exiting)) {
+        pthread_mutex_unlock(&live_lock);
+        return XSSH_ECLOSED;
+    }
     atomic_store(&f->running, 1);
     if (pthread_create(&f->thread, NULL, pump, f) != 0) {
         atomic_store(&f->running, 0);
+        pthread_mutex_unlock(&live_lock);
         return -1;
     }
+    pthread_setname_np(f->thread, f->kind == FWD_LOCAL    ? "xssh-fwd-local"
+                                  : f->kind == FWD_REMOTE ? "xssh-fwd-remote"
+                                                          : "xssh-proxyjump");
     f->started = 1;
+    f->registered = 1;
+    f->live_prev = NULL;
+    f->live_next = live_fwds;
+    if (live_fwds)
+        live_fwds->live_prev = f;
+    live_fwds = f;
+    pthread_mutex_unlock(&live_lock);
+    if (atomic_load(&f->s->state) == XSSH__STATE_CLOSED) {
+        reap(NULL, f, 1, NULL);
+        return XSSH_ECLOSED;
+    }
     return 0;
+}
+
+/* fwd_start failed: the error to report */
+static int fwd_start_fail(xssh_session *s, int rc, const char *what)
+{
+    if (rc == XSSH_ECLOSED)
+        return xssh__fail(s, XSSH_ECLOSED, 0, "%s: the session was closed (or the process is exiting)", what);
+    return xssh__fail(s, XSSH_ENOMEM, 0, "%s: cannot start the forwarding thread", what);
 }
 
 int xssh_forward_local(xssh_forward **out, xssh_session *s, const char *bind_host, int bind_port,
@@ -647,9 +801,10 @@ int xssh_forward_local(xssh_forward **out, xssh_session *s, const char *bind_hos
     }
     f->listen_fd = fd;
     f->port = port;
-    if (fwd_start(f) != 0) {
+    int rc = fwd_start(f);
+    if (rc != 0) {
         fwd_free(f);
-        return xssh__fail(s, XSSH_ENOMEM, 0, "forward_local: cannot start the forwarding thread");
+        return fwd_start_fail(s, rc, "forward_local");
     }
     *out = f;
     return xssh__ok();
@@ -675,9 +830,10 @@ int xssh_forward_remote(xssh_forward **out, xssh_session *s, const char *listen_
     }
     f->listener = l;
     f->port = bound;
-    if (fwd_start(f) != 0) {
+    rc = fwd_start(f);
+    if (rc != 0) {
         fwd_free(f);
-        return xssh__fail(s, XSSH_ENOMEM, 0, "forward_remote: cannot start the forwarding thread");
+        return fwd_start_fail(s, rc, "forward_remote");
     }
     *out = f;
     return xssh__ok();
@@ -723,13 +879,12 @@ int xssh_forward_stop(xssh_forward *f)
 {
     XSSH__ARG(NULL, f, "forward is NULL");
     atomic_store(&f->stop, 1);
-    ssize_t w = write(f->wake[1], "x", 1);
-    (void)w;
-    if (f->started && !pthread_equal(f->thread, pthread_self())) {
-        pthread_join(f->thread, NULL);
-        f->started = 0;
-    }
-    if (!f->started && f->listen_fd >= 0) { /* joined: refuse new connections at once */
+    fwd_wake(f);
+    reap(NULL, f, 1, NULL);
+    pthread_mutex_lock(&live_lock);
+    int joined = !f->registered;
+    pthread_mutex_unlock(&live_lock);
+    if (joined && f->listen_fd >= 0) { /* joined: refuse new connections at once */
         close(f->listen_fd);
         f->listen_fd = -1;
     }
@@ -760,9 +915,36 @@ static int fail_via(xssh_session *target, int rc, const char *host, int port)
     return xssh__fail(target, rc, e->libssh2_code, "connect_via %s:%d: %s", host, port, e->message);
 }
 
+/* The target is closed or freed (its end of the socket pair shut down or
+   closed): let the carrier pass on what the target wrote last (its DISCONNECT),
+   bounded by DRAIN_MS, join it, and drop the target's reference on it (and so on
+   the jump session, which may release the next hop in turn). */
 static void via_release(void *p)
 {
-    xssh_forward_unref((xssh_forward *)p); /* the socket is closed: the pump sees EOF */
+    xssh_forward *f = p;
+    atomic_store(&f->drain_until, xssh__now_ms() + DRAIN_MS);
+    atomic_store(&f->drain, 1);
+    reap(NULL, f, 0, NULL);
+    xssh_forward_unref(f);
+}
+
+void xssh__session_stop_threads(xssh_session *s)
+{
+    /* every forward of s (their blocking channel opens see the session closed) */
+    ssize_t w = write(s->wake_pipe[1], "cccccccccccccccc", 16);
+    (void)w;
+    reap(s, NULL, 1, NULL);
+    /* the carrier of s and, through it, the hops of s */
+    xssh__lock(s);
+    void *via = s->via;
+    void (*release)(void *) = s->via_release;
+    s->via = NULL;
+    s->via_release = NULL;
+    if (release && s->owns_fd && s->fd >= 0)
+        shutdown(s->fd, SHUT_RDWR); /* the carrier sees EOF (a failed handshake left it open) */
+    xssh__unlock(s);
+    if (release)
+        release(via);
 }
 
 int xssh_session_connect_via(xssh_session *target, xssh_session *jump, const char *host, int port, int timeout_ms)
@@ -793,10 +975,18 @@ int xssh_session_connect_via(xssh_session *target, xssh_session *jump, const cha
         return xssh__fail(target, XSSH_ENOMEM, 0, "out of memory");
     }
     f->port = port;
-    if (fwd_start(f) != 0) {
-        fwd_free(f); /* frees the fwd_link's socket and channel */
+    rc = fwd_start(f);
+    if (rc != 0) {
+        /* not started: fwd_free frees the link's socket and channel; started and
+           reaped (the jump session was closed meanwhile): the pump freed them */
+        while (f->links) {
+            fwd_link *k = f->links;
+            f->links = k->next;
+            link_free(f, k);
+        }
+        fwd_free(f);
         close(sp[0]);
-        return xssh__fail(target, XSSH_ENOMEM, 0, "connect_via: cannot start the carrying thread");
+        return fwd_start_fail(target, rc, "connect_via");
     }
     free(target->host);
     target->host = xssh__strdup(host);

@@ -12,6 +12,9 @@ end
 local jump, thost, tport, user, key, known_hosts = arg[1], arg[2], math.tointeger(tonumber(arg[3])), arg[4], arg[5], arg[6]
 local command = arg[7] or "echo hello from the far side"
 
+-- <close> disconnects the target at the end of the function: that joins the thread carrying
+-- its bytes through the jump host and drops the hop. os.exit below therefore finds no xssh
+-- thread running (and xssh's exit handler would stop one first if there were; docs/tunnels.md).
 local ok, res = pcall(function()
   local s <close> = xssh.connect{ host = thost, port = tport, user = user, key = key, known_hosts = known_hosts,
                                   proxy_jump = { jump } }

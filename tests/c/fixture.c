@@ -11,6 +11,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static xt_env g_env;
@@ -176,4 +180,92 @@ void xt_spit(const char *path, const void *data, size_t n, unsigned mode)
     }
     fchmod(fd, (mode_t)mode);
     close(fd);
+}
+
+/* ---- a proxy that holds back the server's bytes on demand (see fixture.h) ---- */
+
+static int proxy_write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static void *proxy_pump(void *arg)
+{
+    xt_stall_proxy *x = arg;
+    char buf[32768];
+    while (!atomic_load(&x->stop)) { /* ends at stop or at either side's EOF */
+        int held = atomic_load(&x->hold);
+        struct pollfd f[3] = {{x->inner, POLLIN, 0}, {x->server, held ? 0 : POLLIN, 0}, {x->wake[0], POLLIN, 0}};
+        if (poll(f, 3, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (f[2].revents) {
+            char c[16];
+            if (read(x->wake[0], c, sizeof c) <= 0)
+                break;
+            continue; /* re-read hold/stop */
+        }
+        if (f[0].revents) {
+            ssize_t n = read(x->inner, buf, sizeof buf);
+            if (n <= 0 || proxy_write_all(x->server, buf, (size_t)n) < 0)
+                break;
+        }
+        if (f[1].revents && !held) {
+            ssize_t n = read(x->server, buf, sizeof buf);
+            if (n <= 0 || proxy_write_all(x->inner, buf, (size_t)n) < 0)
+                break;
+        }
+    }
+    shutdown(x->inner, SHUT_RDWR);
+    return NULL;
+}
+
+void xt_stall_proxy_hold(xt_stall_proxy *x, int hold)
+{
+    atomic_store(&x->hold, hold);
+    cr_assert_eq(write(x->wake[1], "h", 1), 1);
+}
+
+xssh_session *xt_stall_proxy_start(xt_stall_proxy *x)
+{
+    memset(x, 0, sizeof *x);
+    int sp[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+    cr_assert_eq(pipe(x->wake), 0);
+    x->inner = sp[0];
+    x->outer = sp[1];
+    x->server = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)xt()->port)};
+    inet_pton(AF_INET, xt()->host, &a.sin_addr);
+    cr_assert_eq(connect(x->server, (struct sockaddr *)&a, sizeof a), 0, "connect to the sshd: %s", strerror(errno));
+    cr_assert_eq(pthread_create(&x->thr, NULL, proxy_pump, x), 0);
+    xssh_session *s = NULL;
+    cr_assert_eq(xssh_session_new(&s), XSSH_OK);
+    cr_assert_eq(xssh_session_handshake(s, x->outer), XSSH_OK, "%s", last_msg());
+    cr_assert_eq(xssh_session_userauth_publickey_fromfile(s, xt()->user, xt()->key_ed25519, NULL, NULL), XSSH_OK,
+                 "%s", last_msg());
+    return s;
+}
+
+void xt_stall_proxy_stop(xt_stall_proxy *x)
+{
+    atomic_store(&x->stop, 1);
+    cr_assert_eq(write(x->wake[1], "s", 1), 1);
+    pthread_join(x->thr, NULL);
+    close(x->inner);
+    close(x->outer);
+    close(x->server);
+    close(x->wake[0]);
+    close(x->wake[1]);
 }

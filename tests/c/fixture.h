@@ -7,6 +7,8 @@
 #ifndef XSSH_TEST_FIXTURE_H
 #define XSSH_TEST_FIXTURE_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <xssh.h>
 
 typedef struct xt_env {
@@ -50,5 +52,26 @@ unsigned char *xt_slurp(const char *path, size_t *len);
 void xt_spit(const char *path, const void *data, size_t n, unsigned mode);
 /* Nonzero when a password account exists (running as root). */
 int xt_have_password(void);
+
+
+/* A session whose bytes pass through a proxy that can hold back everything the
+   server sends: while held, a non-blocking call that needs a reply must say
+   EAGAIN however fast or slow the machine is (the way to force EAGAIN; never
+   hope for it). The session talks to one end of a socketpair; a thread pumps
+   between the other end and a TCP connection to the test sshd. */
+typedef struct xt_stall_proxy {
+    int inner;   /* the pump's end of the socketpair */
+    int outer;   /* the session's end (given to xssh_session_handshake) */
+    int server;  /* TCP to the test sshd */
+    int wake[2]; /* wakes the pump after hold/stop change */
+    atomic_int hold, stop;
+    pthread_t thr;
+} xt_stall_proxy;
+/* Start the proxy; returns a connected session authenticated with key_ed25519. */
+xssh_session *xt_stall_proxy_start(xt_stall_proxy *x);
+/* hold = 1: forward nothing from the server until hold = 0 (client bytes still go). */
+void xt_stall_proxy_hold(xt_stall_proxy *x, int hold);
+/* Stop the pump and close the proxy's sockets (unref the session first). */
+void xt_stall_proxy_stop(xt_stall_proxy *x);
 
 #endif

@@ -50,6 +50,16 @@ static hostkey get_hostkey(xssh_session *s)
     return h;
 }
 
+/* A key blob like h's with its last byte changed (another key of the same type); caller frees. */
+static char *other_key_of(hostkey h)
+{
+    char *k = malloc(h.len);
+    cr_assert_not_null(k);
+    memcpy(k, h.key, h.len);
+    k[h.len - 1] ^= 0x5a;
+    return k;
+}
+
 static xssh_knownhosts *kh_new(xssh_session *s)
 {
     xssh_knownhosts *kh = NULL;
@@ -247,6 +257,39 @@ Test(knownhosts, host_port_entries, .timeout = 60)
     cr_assert_eq(xssh_knownhosts_checkp(kh, "other.example", 2223, h.key, h.len, mask, &result, NULL),
                  XSSH_EHOSTKEY_UNKNOWN);
     cr_assert(strstr(last_msg(), "[other.example]:2223"), "%s", last_msg());
+
+    /* OpenSSH's port rule: for a port other than 22 a plain "host" entry counts only when it
+       holds the same key; a different key there is not a change of "[host]:port" */
+    char *other = other_key_of(h);
+    cr_assert_eq(xssh_knownhosts_addc(kh, "plain.example", NULL, other, h.len, NULL, mask, NULL), XSSH_OK);
+    xssh_knownhost *found = NULL;
+    rc = xssh_knownhosts_checkp(kh, "plain.example", 2222, h.key, h.len, mask, &result, &found);
+    cr_assert_eq(rc, XSSH_EHOSTKEY_UNKNOWN, "rc %s: %s", xssh_err_name(rc), last_msg());
+    cr_assert_eq(result, XSSH_KNOWNHOST_CHECK_NOTFOUND);
+    cr_assert_null(found);
+    cr_assert(strstr(last_msg(), "[plain.example]:2222"), "%s", last_msg());
+    /* ... while on port 22 (and -1) it is the entry, so the key changed */
+    rc = xssh_knownhosts_checkp(kh, "plain.example", 22, h.key, h.len, mask, &result, NULL);
+    cr_assert_eq(rc, XSSH_EHOSTKEY_CHANGED, "rc %s: %s", xssh_err_name(rc), last_msg());
+    cr_assert_eq(result, XSSH_KNOWNHOST_CHECK_MISMATCH);
+    /* a plain entry with the same key is found from any port */
+    cr_assert_eq(xssh_knownhosts_addc(kh, "same.example", NULL, h.key, h.len, NULL, mask, NULL), XSSH_OK);
+    rc = xssh_knownhosts_checkp(kh, "same.example", 2222, h.key, h.len, mask, &result, &found);
+    cr_assert_eq(rc, XSSH_OK, "rc %s: %s", xssh_err_name(rc), last_msg());
+    cr_assert_eq(result, XSSH_KNOWNHOST_CHECK_MATCH);
+    const char *nm = NULL;
+    cr_assert_eq(xssh_knownhost_name(found, &nm), XSSH_OK);
+    cr_assert_str_eq(nm, "same.example");
+    xssh_knownhost_unref(found);
+    /* a [host]:port entry with another key is a change even if the plain entry matches */
+    cr_assert_eq(xssh_knownhosts_addc(kh, "[same.example]:2222", NULL, other, h.len, NULL, mask, NULL), XSSH_OK);
+    rc = xssh_knownhosts_checkp(kh, "same.example", 2222, h.key, h.len, mask, &result, NULL);
+    cr_assert_eq(rc, XSSH_EHOSTKEY_CHANGED, "rc %s: %s", xssh_err_name(rc), last_msg());
+    /* and port 22 looks at plain names only, never at "[host]:22" */
+    cr_assert_eq(xssh_knownhosts_addc(kh, "[p22.example]:22", NULL, h.key, h.len, NULL, mask, NULL), XSSH_OK);
+    rc = xssh_knownhosts_checkp(kh, "p22.example", 22, h.key, h.len, mask, &result, NULL);
+    cr_assert_eq(rc, XSSH_EHOSTKEY_UNKNOWN, "rc %s: %s", xssh_err_name(rc), last_msg());
+    free(other);
     xssh_free(h.key);
     xssh_knownhosts_unref(kh);
     xssh_session_unref(s);

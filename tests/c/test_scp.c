@@ -343,19 +343,27 @@ Test(scp, progress_and_cancel, .timeout = 120)
 /* non-blocking: the low-level calls answer XSSH_EAGAIN and resume with the same arguments */
 Test(scp, nonblocking_recv2_and_send64, .timeout = 60)
 {
-    xssh_session *s = xt_connect_auth();
+    xt_stall_proxy px;
+    xssh_session *s = xt_stall_proxy_start(&px);
     char *remote = xt_tmppath("scp-nb");
     xt_spit(remote, "nonblocking", 11, 0644);
     xssh_session_set_blocking(s, 0);
     xssh_channel *c = NULL;
     xssh_scp_fileinfo fi;
-    int rc, again = 0;
-    while ((rc = xssh_session_scp_recv2(s, remote, &c, &fi)) == XSSH_EAGAIN) {
-        again++;
-        usleep(1000);
+    int rc;
+    /* the server's replies are held back: the call cannot complete and must say
+       EAGAIN (not block, not fail), again and again, without losing its place */
+    xt_stall_proxy_hold(&px, 1);
+    for (int i = 0; i < 3; i++) {
+        rc = xssh_session_scp_recv2(s, remote, &c, &fi);
+        cr_assert_eq(rc, XSSH_EAGAIN, "call %d while the server is held back: %s (%s)", i, xssh_err_name(rc),
+                     last_msg());
+        cr_assert_null(c);
     }
+    xt_stall_proxy_hold(&px, 0);
+    while ((rc = xssh_session_scp_recv2(s, remote, &c, &fi)) == XSSH_EAGAIN)
+        usleep(1000);
     cr_assert_eq(rc, XSSH_OK, "%s", last_msg());
-    cr_assert_gt(again, 0, "expected at least one EAGAIN in non-blocking mode");
     cr_assert_eq(fi.size, 11);
     char buf[32];
     size_t have = 0;
@@ -409,6 +417,7 @@ Test(scp, nonblocking_recv2_and_send64, .timeout = 60)
     free(remote);
     free(dst);
     xssh_session_unref(s);
+    xt_stall_proxy_stop(&px);
 }
 
 /* the connection cut part-way: an error (not success, not "cancelled"), bytes so far reported */

@@ -2,7 +2,9 @@
 /* Threads and lifetimes: many sessions at once, one session shared by threads, drop orders. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -195,25 +197,44 @@ Test(threads, shared_session_keepalive_and_userauth_list, .timeout = 120)
     xssh_session_unref(s);
 }
 
+/* A worker keeps calling keepalive_send on the shared session until it sees
+   ECLOSED. It tells the main thread once it has made a successful call (so the
+   close really happens while it works), and its loop is bounded by the main
+   thread's progress, not by a clock: once close()/disconnect() has returned, the
+   very next call must say ECLOSED. */
+typedef struct closing_arg {
+    xssh_session *s;
+    sem_t *working;        /* posted once by each worker: after its first successful call, or on failure */
+    atomic_int *closed;    /* set by the main thread after close/disconnect returned */
+    atomic_int *failures;
+    long calls;
+    char msg[512];
+    pthread_barrier_t *start;
+} closing_arg;
+
 static void *loop_keepalive_until_closed(void *p)
 {
-    shared_arg *a = p;
+    closing_arg *a = p;
     pthread_barrier_wait(a->start);
-    time_t end = time(NULL) + 10;
-    while (time(NULL) < end) {
+    for (;;) {
+        int after_close = atomic_load(a->closed);
         int next;
         int rc = xssh_session_keepalive_send(a->s, &next);
         if (rc == XSSH_ECLOSED)
             return NULL;
-        if (rc) {
+        if (rc || after_close) {
             atomic_fetch_add(a->failures, 1);
-            snprintf(a->msg, sizeof a->msg, "keepalive_send: %s (%s)", last_msg(), xssh_err_name(rc));
+            if (rc)
+                snprintf(a->msg, sizeof a->msg, "keepalive_send: %s (%s)", last_msg(), xssh_err_name(rc));
+            else
+                snprintf(a->msg, sizeof a->msg, "keepalive_send succeeded after the session was closed");
+            if (a->calls == 0)
+                sem_post(a->working);
             return NULL;
         }
+        if (a->calls++ == 0)
+            sem_post(a->working);
     }
-    atomic_fetch_add(a->failures, 1);
-    snprintf(a->msg, sizeof a->msg, "never saw the session closed");
-    return NULL;
 }
 
 Test(threads, close_while_another_thread_works, .timeout = 120)
@@ -221,26 +242,42 @@ Test(threads, close_while_another_thread_works, .timeout = 120)
     for (int round = 0; round < 3; round++) {
         xssh_session *s = xt_connect_auth();
         cr_assert_eq(xssh_session_keepalive_config(s, 1, 1), XSSH_OK); /* real I/O once a second */
-        atomic_int failures = 0;
+        atomic_int failures = 0, closed = 0;
+        sem_t working;
+        sem_init(&working, 0, 0);
         pthread_barrier_t start;
         pthread_barrier_init(&start, NULL, 3);
-        shared_arg a1 = {xssh_session_ref(s), 0, &failures, "", &start};
-        shared_arg a2 = {xssh_session_ref(s), 0, &failures, "", &start};
+        closing_arg a1 = {xssh_session_ref(s), &working, &closed, &failures, 0, "", &start};
+        closing_arg a2 = {xssh_session_ref(s), &working, &closed, &failures, 0, "", &start};
         pthread_t t1, t2;
         pthread_create(&t1, NULL, loop_keepalive_until_closed, &a1);
         pthread_create(&t2, NULL, loop_keepalive_until_closed, &a2);
         pthread_barrier_wait(&start);
-        usleep(20000 * (round + 1));
-        if (round == 1)
-            cr_assert_eq(xssh_session_close(s), XSSH_OK);
-        else
-            xssh_session_disconnect(s); /* may race with a keepalive: any result, no crash */
+        /* both workers are inside their loops (one successful call each) before the close */
+        for (int w = 0; w < 2; w++)
+            while (sem_wait(&working) != 0)
+                cr_assert_eq(errno, EINTR, "sem_wait: %s", strerror(errno));
+        int rc;
+        if (round == 1) {
+            rc = xssh_session_close(s);
+            cr_assert_eq(rc, XSSH_OK, "close: %s", last_msg());
+        } else {
+            rc = xssh_session_disconnect(s); /* races with keepalives: any clean result */
+            cr_assert(rc == XSSH_OK || rc < 0, "disconnect: %d", rc);
+        }
+        atomic_store(&closed, 1);
+        int is_closed = 0;
+        cr_assert_eq(xssh_session_is_closed(s, &is_closed), XSSH_OK);
+        cr_assert(is_closed, "round %d: the session is not closed after close/disconnect returned", round);
         /* drop our reference while the threads still hold theirs */
         xssh_session_unref(s);
         pthread_join(t1, NULL);
         pthread_join(t2, NULL);
         pthread_barrier_destroy(&start);
+        sem_destroy(&working);
         cr_assert_eq(atomic_load(&failures), 0, "round %d: %s | %s", round, a1.msg, a2.msg);
+        cr_assert_gt(a1.calls, 0);
+        cr_assert_gt(a2.calls, 0);
         xssh_session_unref(a1.s);
         xssh_session_unref(a2.s);
     }

@@ -59,7 +59,9 @@ def connect(host, port=22, user=None, *, key=None, passphrase=None, password=Non
 
     The host key is checked against ``known_hosts`` (default ``~/.ssh/known_hosts``)
     under ``host_key_policy``: ``"strict"`` (default; unknown or changed keys fail),
-    ``"accept_new"`` (learn unknown keys, reject changed ones) or ``"off"``.
+    ``"accept_new"`` (learn unknown keys, reject changed ones) or ``"off"``, with
+    OpenSSH's rules (docs/knownhosts.md); like ``ssh``, the handshake first offers the
+    host-key types ``known_hosts`` records for the host (``Session.prefer_known_hostkeys``).
     Authentication tries, in order: ``key`` (a private key path), ``password``,
     and the SSH agent when ``agent`` is true. Usable as a context manager.
 
@@ -87,12 +89,16 @@ def _connect_one(host, port, user, key, passphrase, password, agent, known_hosts
                  via=None):
     s = Session()
     try:
+        path = _os.path.expanduser(_os.fspath(known_hosts)) if known_hosts else None
+        policy = _policy(host_key_policy)
+        if policy != HOSTKEY_OFF:
+            # like ssh: offer first the host-key algorithms of the key types known_hosts records
+            s.prefer_known_hostkeys(host, port, path)
         if via is not None:
             s.connect_via(via, host, port, int(timeout * 1000) if timeout else 0)
         else:
             s.connect(host, port, int(timeout * 1000) if timeout else 0)
-        s.verify_host(host, port, _policy(host_key_policy),
-                      _os.path.expanduser(_os.fspath(known_hosts)) if known_hosts else None)
+        s.verify_host(host, port, policy, path)
         if timeout:
             s.set_timeout(int(timeout * 1000))
         if key is not None:

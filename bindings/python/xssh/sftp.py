@@ -223,8 +223,7 @@ def open_file(sftp, path, mode="r", buffering=-1, encoding=None, errors=None, ne
     name = path.decode("utf-8", "surrogateescape") if isinstance(path, bytes) else path
     raw = SFTPFile(h, name, mode, readable, writable)
     try:
-        if append:
-            raw.seek(0, _io.SEEK_END)
+        # append: the C library starts an APPEND handle at the end of the file
         if buffering == 0:
             return raw
         size = buffering if buffering and buffering > 1 else DEFAULT_BUFFER_SIZE

@@ -172,13 +172,16 @@ module Xssh
     policy = self.host_key_policy(host_key_policy)
     timeout_ms = timeout ? (timeout * 1000).to_i : 0
     s = Session.new
+    path = known_hosts && File.expand_path(known_hosts.to_s)
     begin
+      # like ssh: offer first the host-key algorithms of the key types known_hosts records
+      s.prefer_known_hostkeys(host, port, path) unless policy == Native::XSSH_HOSTKEY_OFF
       if via
         s.connect_via(via, host, port, timeout_ms)
       else
         s.connect(host, port, timeout_ms)
       end
-      s.verify_host(host, port, policy, known_hosts && File.expand_path(known_hosts.to_s))
+      s.verify_host(host, port, policy, path)
       s.set_timeout(timeout_ms) if timeout_ms.positive?
       if key
         s.userauth_publickey_fromfile(user, File.expand_path(key.to_s), passphrase)
@@ -355,7 +358,8 @@ module Xssh
       alias native_read_ex read_ex
 
       # Read up to size bytes of stdout: [count, bytes]; count is Xssh::EAGAIN
-      # when nothing is there yet (non-blocking), 0 at EOF.
+      # when nothing is there yet (non-blocking), 0 at EOF. One call returns at
+      # most Xssh::IO_MAX (16 MiB) bytes, whatever size asks for.
       def read(size = 1024)
         native_read(size)
       end

@@ -118,6 +118,10 @@ XSSH_EXTERN(int) xssh_channel_request_auth_agent(xssh_channel *channel);
  * mode returns XSSH_EAGAIN (*got == 0) when none is there. Note: a blocking read
  * of one stream can wait forever while the other stream fills the window; read
  * both (non-blocking), merge them (XSSH_EXTENDED_DATA_MERGE), or use xssh_session_run().
+ * Sizes: one call fills at most ::XSSH_IO_MAX bytes, and less when the
+ * receive window is near its 2^32-1 limit (libssh2_channel_read_ex() grows the
+ * window by the buffer size; RFC 4254 section 5.2): a larger @p cap is clamped,
+ * never an error. @p cap == 0 returns XSSH_OK, *got == 0 at once.
  */
 XSSH_EXTERN(int) xssh_channel_read_ex(xssh_channel *channel, int stream_id, void *buf, size_t cap, size_t *got);
 /** xssh_channel_read_ex() on stdout. */
@@ -129,6 +133,7 @@ XSSH_EXTERN(int) xssh_channel_read_stderr(xssh_channel *channel, void *buf, size
  * (required) is always set to the bytes taken. Blocking mode writes everything
  * (or fails). Non-blocking mode returns XSSH_EAGAIN once the window or socket is
  * full, with *written possibly > 0: resume later from data + *written.
+ * Any @p len: libssh2_channel_write_ex() is handed one packet's worth at a time.
  */
 XSSH_EXTERN(int) xssh_channel_write_ex(xssh_channel *channel, int stream_id, const void *data, size_t len,
                                        size_t *written);
@@ -200,8 +205,15 @@ XSSH_EXTERN(int) xssh_channel_window_write_ex(xssh_channel *channel, unsigned lo
 /** xssh_channel_window_write_ex() without the optional output. */
 XSSH_EXTERN(int) xssh_channel_window_write(xssh_channel *channel, unsigned long *window);
 /**
- * Grow the receive window by @p adjustment (with @p force nonzero even when
- * small); *window (may be NULL) gets the new window size.
+ * Grow the receive window by @p adjustment bytes (SSH_MSG_CHANNEL_WINDOW_ADJUST,
+ * RFC 4254 section 5.2; libssh2_channel_receive_window_adjust2()). Without
+ * @p force an adjustment below 1024 bytes is queued for a later one. *window
+ * (may be NULL) gets the window after the call.
+ * Sizes: the window is a uint32 the peer adds to, and OpenSSH drops a
+ * connection whose window would pass 2^32-1; so the adjustment is clamped to
+ * keep the window (plus 1 KiB that libssh2 may have queued) within 2^32-1
+ * (XSSH_OK, *window shows the result). @p adjustment > 4294967295 fails with
+ * ::XSSH_EARG.
  */
 XSSH_EXTERN(int) xssh_channel_receive_window_adjust(xssh_channel *channel, unsigned long adjustment, int force,
                                                     unsigned int *window);

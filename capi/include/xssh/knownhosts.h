@@ -80,7 +80,9 @@ XSSH_EXTERN(int) xssh_knownhosts_addc(xssh_knownhosts *kh, const char *host, con
 /**
  * Check a host:port and key against the collection.
  * @param host plain host name (hashed entries are found by it)
- * @param port with port >= 0, "[host]:port" entries are tried first, then plain "host" ones; -1: plain only
+ * @param port OpenSSH's rule: 22 or -1: plain "host" entries only; another port: "[host]:port"
+ *             entries, and when none applies, a plain "host" entry counts only if it holds this key
+ *             (a plain entry with another key is NOT a mismatch for another port)
  * @param typemask XSSH_KNOWNHOST_TYPE_PLAIN (or _CUSTOM) | KEYENC_* | KEY_* (not TYPE_SHA1)
  * @param[out] result_out XSSH_KNOWNHOST_CHECK_* (may be NULL)
  * @param[out] entry_out the matching (or mismatching) entry, new reference (may be NULL)
@@ -98,6 +100,24 @@ XSSH_EXTERN(int) xssh_knownhosts_count(xssh_knownhosts *kh, size_t *out);
 XSSH_EXTERN(int) xssh_knownhosts_get(xssh_knownhosts *kh, size_t index, xssh_knownhost **out);
 /** Remove the collection's entry equal to @p entry. @return XSSH_OK or XSSH_EKNOWNHOST_DELETE */
 XSSH_EXTERN(int) xssh_knownhosts_delete(xssh_knownhosts *kh, xssh_knownhost *entry);
+
+/**
+ * Order the host-key algorithms of the coming handshake the way OpenSSH's ssh
+ * does (sshconnect2.c order_hostkeyalgs), so that the server shows a key of a
+ * type known_hosts records for it: starting from OpenSSH's order as far as
+ * libssh2 1.10 has it (ssh-ed25519, ecdsa-sha2-nistp256/384/521, then libssh2's
+ * remaining ones), the algorithms whose key type a plain line for @p host /
+ * @p port records come first, unless the first one is recorded (list kept).
+ * Certificate algorithms are left out: libssh2 cannot check a host certificate. Call it before xssh_session_connect() / xssh_session_handshake();
+ * it replaces any earlier xssh_session_method_pref(XSSH_METHOD_HOSTKEY, ...).
+ * libssh2_session_supported_algs + libssh2_session_method_pref(LIBSSH2_METHOD_HOSTKEY).
+ * @param host host name as for xssh_session_verify_host()
+ * @param port port (0 or 22: the plain host name is looked up, else "[host]:port")
+ * @param path known_hosts path; NULL: ~/.ssh/known_hosts (a missing file records nothing)
+ * @return XSSH_OK, XSSH_EARG, XSSH_EKNOWNHOST_READFILE (unreadable file), XSSH_ECLOSED, XSSH_ENOMEM
+ */
+XSSH_EXTERN(int) xssh_session_prefer_known_hostkeys(xssh_session *session, const char *host, int port,
+                                                    const char *path);
 
 /** Take one more reference; returns @p entry. NULL-safe. */
 XSSH_EXTERN(xssh_knownhost *) xssh_knownhost_ref(xssh_knownhost *entry);

@@ -66,6 +66,11 @@ XSSH_EXTERN(int) xssh_session_scp_recv(xssh_session *session, const char *path, 
  * fine" marker: without it the server's scp does not set the times and exits
  * with status 1), then xssh_channel_send_eof(). Without times the server
  * applies its umask to @p mode.
+ * Sizes: @p mode is permission bits 0..0777 (file-type bits such as S_IFREG
+ * are accepted and dropped); setuid/setgid/sticky bits fail with ::XSSH_EARG,
+ * since libssh2 1.10 writes the SCP line as "C0%o" and the receiving scp
+ * reads four octal digits. @p size must be <= 2^63-1 (libssh2_scp_send64()'s
+ * int64), @p mtime and @p atime >= 0.
  */
 XSSH_EXTERN(int) xssh_session_scp_send64(xssh_session *session, const char *path, int mode, uint64_t size,
                                          int64_t mtime, int64_t atime, xssh_channel **channel);
@@ -85,7 +90,8 @@ XSSH_EXTERN(int) xssh_session_scp_get(xssh_session *session, const char *remote,
                                       const xssh_transfer_opts *opts, uint64_t *transferred);
 /**
  * Upload the local file @p local to @p remote, with the local permission bits
- * (opts->mode overrides them) and modification/access times. Success means the
+ * 0777 (setuid/setgid/sticky bits cannot be carried and are dropped; an
+ * opts->mode outside 0..0777 fails with ::XSSH_EARG) and modification/access times. Success means the
  * server acknowledged every byte and its scp exited cleanly. Without
  * opts->atomic the remote file is written in place (a failed put leaves a
  * partial file; *transferred says how much was sent); with opts->atomic the

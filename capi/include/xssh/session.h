@@ -10,6 +10,16 @@
  * nothing lost; xssh_session_block_directions() and xssh_session_socket() say
  * what to wait for. All calls on a session and its children are serialised by a
  * per-session lock, so one session may be used from several threads.
+ *
+ * Threads and exit: the only threads xssh starts are the forward servers and
+ * ProxyJump carriers of xssh/tunnel.h. Closing or disconnecting a session stops
+ * and joins every one of them that works on it, and the carrier of a session
+ * reached through ProxyJump. When the process exits (exit(), returning from
+ * main, an interpreter's exit) an atexit handler, registered after OpenSSL's so
+ * it runs first, closes every live session for all threads, stops and joins
+ * every xssh thread (waiting at most 10 s) and waits for calls still inside
+ * libssh2 to leave it; afterwards every call on a session answers XSSH_ECLOSED
+ * and frees skip libssh2. _exit() runs no handler and needs none.
  * @{
  */
 #ifndef XSSH_SESSION_H
@@ -69,7 +79,8 @@ typedef enum xssh_hostkey_policy {
 /**
  * Create a session (not connected yet).
  * @param[out] out new reference; release with xssh_session_unref()
- * @return XSSH_OK, XSSH_EARG or XSSH_ENOMEM
+ * @return XSSH_OK, XSSH_EARG, XSSH_ENOMEM, or XSSH_ECLOSED once the process is
+ *         exiting (the exit handler described above has run)
  */
 XSSH_EXTERN(int) xssh_session_new(xssh_session **out);
 /** Take one more reference on @p session; returns it. NULL-safe. */
@@ -100,11 +111,24 @@ XSSH_EXTERN(int) xssh_session_connect(xssh_session *session, const char *host, i
  * TCP_NODELAY on it (otherwise each request waits for a delayed ACK).
  */
 XSSH_EXTERN(int) xssh_session_handshake(xssh_session *session, int fd);
-/** Send SSH_MSG_DISCONNECT (by application, "bye") and close the session and all its children. */
+/**
+ * Send SSH_MSG_DISCONNECT (by application, "bye") and close the session and all its children.
+ * Like xssh_session_close(), returns only after every forward thread of the session and its
+ * ProxyJump carrier have been stopped and joined.
+ */
 XSSH_EXTERN(int) xssh_session_disconnect(xssh_session *session);
 /** Disconnect with an explicit reason code and description. Closed afterwards even on error. */
 XSSH_EXTERN(int) xssh_session_disconnect_ex(xssh_session *session, int reason, const char *description);
-/** Close without a disconnect message (idempotent). Later calls answer XSSH_ECLOSED. */
+/**
+ * Close without a disconnect message (idempotent). Later calls answer XSSH_ECLOSED.
+ * Before returning it stops and joins every forward server of the session
+ * (xssh_forward_local/remote: they stay valid handles, no longer running) and, for a
+ * session connected with xssh_session_connect_via(), its carrier thread, after that has
+ * passed on what the session wrote last (at most 1 s); the session's references on its
+ * hops are dropped then, so a hop chain nobody else holds is freed. A session that is
+ * a hop of others: their carriers stop too, and their connections end. Do not call it
+ * from a thread that holds the session in a callback (the carriers need its lock).
+ */
 XSSH_EXTERN(int) xssh_session_close(xssh_session *session);
 /** @param[out] out 1 if closed or disconnected, else 0. */
 XSSH_EXTERN(int) xssh_session_is_closed(xssh_session *session, int *out);

@@ -154,7 +154,27 @@ XSSH_EXTERN(int) xssh_sftp_session(xssh_sftp *sftp, xssh_session **out);
 /** The SFTP status (XSSH_FX_*) of the last SFTP failure of this subsystem. */
 XSSH_EXTERN(int) xssh_sftp_last_error(xssh_sftp *sftp, unsigned long *out);
 
-/** Open a file. @p flags: XSSH_FXF_*; @p mode: permission bits for a created file. */
+/**
+ * Open a file (SSH_FXP_OPEN; libssh2_sftp_open_ex()). @p flags: XSSH_FXF_*;
+ * @p mode: permission bits for a created file.
+ *
+ * ::XSSH_FXF_APPEND: the handle starts at the end of the file, so writes
+ * append on every server. (SFTP v3 sends an offset with each write; libssh2
+ * 1.10 would start at 0, which OpenSSH's server ignores for APPEND handles but
+ * servers that honour the offset apply, overwriting the start of the file.)
+ * xssh reads the size with an fstat right after the open (one more round
+ * trip, made blocking even in non-blocking mode) and seeks there, as OpenSSH's
+ * sftp client does for `put -a`. A READ handle opened with APPEND reads from
+ * the end too; seek to read earlier data. Race: on a server that honours the
+ * offset, data another client appends between that fstat and our writes is
+ * overwritten; OpenSSH's server appends atomically (O_APPEND). A server whose
+ * fstat gives no size fails the open with ::XSSH_ESFTP_PROTOCOL.
+ *
+ * Paths: one SFTP request carries at most 30000 bytes of path (libssh2 1.10
+ * sends a request in one channel write of at most 32700 bytes); a longer path
+ * fails with ::XSSH_EARG here and in every path operation below (rename and
+ * symlink: both paths together).
+ */
 XSSH_EXTERN(int) xssh_sftp_open(xssh_sftp_file **out, xssh_sftp *sftp, const char *path, unsigned long flags,
                                 long mode);
 /** Open with an explicit path length and XSSH_SFTP_OPENFILE / XSSH_SFTP_OPENDIR. */
@@ -188,7 +208,7 @@ XSSH_EXTERN(int) xssh_sftp_rename_ex(xssh_sftp *sftp, const char *src, const cha
  * reads libssh2_sftp_symlink(sftp, target, linkpath).
  */
 XSSH_EXTERN(int) xssh_sftp_symlink(xssh_sftp *sftp, const char *target, const char *linkpath);
-/** The content of a symbolic link. @param[out] out free with xssh_free() */
+/** The content of a symbolic link (any length an SFTP answer can carry). @param[out] out free with xssh_free() */
 XSSH_EXTERN(int) xssh_sftp_readlink(xssh_sftp *sftp, const char *path, char **out);
 /** The canonical absolute form of @p path. @param[out] out free with xssh_free() */
 XSSH_EXTERN(int) xssh_sftp_realpath(xssh_sftp *sftp, const char *path, char **out);
@@ -206,6 +226,9 @@ XSSH_EXTERN(int) xssh_sftp_file_path(xssh_sftp_file *file, const char **out);
 /**
  * Read up to @p cap bytes at the current offset. *nread is 0 at end of file.
  * Large buffers keep several requests in flight (read-ahead).
+ * Sizes: one call fills at most ::XSSH_IO_MAX bytes (a larger @p cap is
+ * clamped: libssh2 1.10 cuts the buffer size to 32 bits when it sizes its READ
+ * requests); @p cap == 0 returns XSSH_OK, *nread == 0 at once.
  */
 XSSH_EXTERN(int) xssh_sftp_file_read(xssh_sftp_file *file, void *buf, size_t cap, size_t *nread);
 /**
@@ -213,6 +236,9 @@ XSSH_EXTERN(int) xssh_sftp_file_read(xssh_sftp_file *file, void *buf, size_t cap
  * an error is returned. Non-blocking: may return ::XSSH_EAGAIN with
  * *written < len; call again with buf + *written, len - *written.
  * *written (may be NULL) is always set, also on failure.
+ * Any @p len: libssh2 is handed 4.2 MB at a time, cut into 30000-byte WRITEs.
+ * A write after a read on the same handle first drops the read-ahead (libssh2
+ * 1.10 would count those requests as written data): it lands at the read position.
  */
 XSSH_EXTERN(int) xssh_sftp_file_write(xssh_sftp_file *file, const void *buf, size_t len, size_t *written);
 /** Move the offset (local: no I/O; pending read-ahead is dropped). */

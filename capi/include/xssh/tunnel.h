@@ -6,9 +6,17 @@
  *
  * Forward servers run on a thread of their own inside the library, started by
  * xssh_forward_local()/xssh_forward_remote() and stopped (and joined) by
- * xssh_forward_stop() or the last xssh_forward_unref(). The thread shares the
- * session with the caller: every call it makes takes the session lock, so the
- * caller may keep using the session (and other channels) meanwhile.
+ * xssh_forward_stop(), the last xssh_forward_unref(), or the close/disconnect of
+ * their session. The thread shares the session with the caller: every call it
+ * makes takes the session lock, so the caller may keep using the session (and
+ * other channels) meanwhile. A ProxyJump target's bytes are carried by such a
+ * thread too ("xssh-proxyjump"), stopped and joined by the target's close,
+ * disconnect or last unref, and by the close of the jump session.
+ *
+ * No xssh thread outlives these calls, and none runs while the process exits:
+ * an atexit handler (run before OpenSSL's own cleanup) closes every session and
+ * joins every thread first; see xssh/session.h. Threads are named
+ * "xssh-fwd-local", "xssh-fwd-remote", "xssh-proxyjump" (pthread_setname_np).
  * @defgroup tunnel Tunnels
  * @{
  */
@@ -96,19 +104,33 @@ XSSH_EXTERN(int) xssh_forward_get_stats(xssh_forward *forward, xssh_forward_stat
 XSSH_EXTERN(int) xssh_forward_last_error(xssh_forward *forward, char **out);
 /** Nonzero in @p running while the forward's thread runs. */
 XSSH_EXTERN(int) xssh_forward_is_running(xssh_forward *forward, int *running);
-/** Stop accepting, close every connection and join the thread. Idempotent. */
+/**
+ * Stop accepting, close every connection and join the thread. Idempotent; the handle
+ * stays valid (stats, last error). The close/disconnect of the forward's session does
+ * the same. A channel open the thread has started is finished first, bounded by the
+ * session timeout: libssh2 1.10 keeps one channel-open state machine per session, and
+ * an open abandoned halfway would hand its channel to the next open of the session.
+ * (The session's close does not wait for it: the open fails with the session.)
+ */
 XSSH_EXTERN(int) xssh_forward_stop(xssh_forward *forward);
 /** Take one more reference; returns @p forward. NULL-safe. */
 XSSH_EXTERN(xssh_forward *) xssh_forward_ref(xssh_forward *forward);
-/** Drop a reference; the last one stops the forward. NULL-safe. */
+/** Drop a reference; the last one stops (and joins) the forward. NULL-safe. */
 XSSH_EXTERN(void) xssh_forward_unref(xssh_forward *forward);
 
 /**
  * ProxyJump: connect @p target (a new session) to @p host:@p port through a
  * direct-tcpip channel of the authenticated session @p jump, then do the SSH
- * handshake over it. The target keeps a reference on @p jump (and the thread
- * carrying the bytes) until its last unref, so hops can be dropped in any order.
+ * handshake over it (a socket pair whose other end a carrier thread joins to the
+ * channel). The target keeps a reference on @p jump and its carrier until the
+ * target is closed, disconnected or freed, so hops can be dropped in any order.
+ * That close/disconnect/last unref lets the carrier pass on what the target wrote
+ * last (its DISCONNECT; at most 1 s), joins it and drops the reference on @p jump,
+ * which may free the hop and, in turn, its own carrier and hop. Closing @p jump
+ * stops the carrier at once: the target's connection ends (its calls then fail).
  * Verify the target's host key afterwards as for any session.
+ * @return XSSH_OK; XSSH_ECLOSED when @p jump was closed meanwhile (or the process is
+ *         exiting); the direct-tcpip or handshake error, prefixed "connect_via host:port"
  */
 XSSH_EXTERN(int) xssh_session_connect_via(xssh_session *target, xssh_session *jump, const char *host, int port,
                                           int timeout_ms);
