@@ -7,12 +7,12 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 PKGS=(
   build-essential cmake pkg-config git
   libssh2-1-dev libssl-dev zlib1g-dev
-  swig python3-dev python3-pytest python3-pip python3-setuptools
+  swig python3-dev python3-pytest python3-gevent python3-pip python3-setuptools
   liblua5.4-dev lua5.4 lua-busted
   ruby ruby-dev ruby-minitest ruby-test-unit
   libcriterion-dev valgrind stress-ng
   openssh-server openssh-client passwd procps
-  clang libclang-rt-14-dev
+  clang libclang-rt-dev
   python3-asyncssh
 )
 # clang + its runtime: sanitizer and libFuzzer builds (scripts/sanitize.sh, scripts/fuzz.sh);

@@ -183,6 +183,8 @@ static int text_is_rsa(const char *t, size_t n)
     return 0;
 }
 
+int xssh__key_text_is_rsa(const char *t, size_t n) { return text_is_rsa(t, n); }
+
 static int file_is_rsa(const char *path)
 {
     if (!path)

@@ -378,7 +378,7 @@ int xssh_channel_request_auth_agent(xssh_channel *channel)
 #else
     XSSH__ARG(NULL, channel, "channel is NULL");
     return xssh__fail(channel->s, XSSH_ENOTSUPPORTED, 0,
-                      "agent forwarding: unsupported by this build (libssh2 %s; needs >= 1.11)", LIBSSH2_VERSION);
+                      "agent forwarding: unsupported by this build (libssh2 %s lacks libssh2_channel_request_auth_agent)", LIBSSH2_VERSION);
 #endif
 }
 
@@ -391,7 +391,7 @@ int xssh_channel_read_ex(xssh_channel *channel, int stream_id, void *buf, size_t
     *got = 0;
     XSSH__ARG(cs, buf || cap == 0, "buf is NULL");
     XSSH__ARG(cs, stream_id >= 0, "stream_id must be >= 0");
-    BEGIN(channel, 1);
+    BEGIN(channel, 0); /* after close(): what was received before it is still handed out (as libssh2 does) */
     if (cap == 0) { /* nothing asked: libssh2 would answer 0, which reads as EOF */
         xssh__op_end(&op);
         return xssh__ok();
@@ -403,6 +403,10 @@ int xssh_channel_read_ex(xssh_channel *channel, int stream_id, void *buf, size_t
         n = libssh2_channel_read_ex(channel->ch, stream_id, buf, xssh__chan_read_clamp(channel->ch, cap));
         if (n >= 0) /* 0: the server sent EOF or closed (this stream has nothing queued) */
             break;
+        if (n == LIBSSH2_ERROR_EAGAIN && atomic_load(&channel->closed)) {
+            n = 0; /* closed by us: nothing more will come */
+            break;
+        }
         rc = (int)n;
         if (!xssh__op_again(&op, &rc)) {
             n = rc;
@@ -532,7 +536,11 @@ int xssh_channel_eof(xssh_channel *channel, int *is_eof)
 
 int xssh_channel_wait_eof(xssh_channel *channel)
 {
-    BEGIN(channel, 1);
+    BEGIN(channel, 0);
+    if (atomic_load(&channel->closed)) { /* close() waited for the server's CLOSE: no EOF left to wait for */
+        xssh__op_end(&op);
+        return xssh__ok();
+    }
     int rc;
     LOOP(libssh2_channel_wait_eof(channel->ch));
     xssh__op_end(&op);

@@ -742,24 +742,36 @@ int xssh_session_verify_host(xssh_session *s, const char *host, int port, xssh_h
         xssh__op_end(&op);
         return xssh__fail(s, XSSH_ESESSION_HOSTKEY, 0, "the server's host key is not available");
     }
+    char *defpath = path ? NULL : xssh__default_known_hosts();
+    int rc = defpath || path ? xssh__hostkey_check(s, host, port, policy, path ? path : defpath, (const char *)key, klen,
+                                                   ktype)
+                             : xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
+    free(defpath);
+    xssh__op_end(&op);
+    return rc;
+}
+
+/* verify_host's check of the server's key blob against one known_hosts file (no
+   session I/O: the fuzz target calls it with any bytes). */
+int xssh__hostkey_check(xssh_session *s, const char *host, int port, xssh_hostkey_policy policy, const char *file,
+                        const char *key_text, size_t klen, int ktype)
+{
+    (void)ktype; /* the type is read from the blob itself */
+    const unsigned char *key = (const unsigned char *)key_text;
     char fp[80], type[64];
     fingerprint_of(key, klen, fp, sizeof fp);
     blob_type(key, klen, type, sizeof type);
-    if (strstr(type, "-cert-v01@openssh.com")) {
-        xssh__op_end(&op);
+    if (strstr(type, "-cert-v01@openssh.com"))
         return xssh__fail(s, XSSH_EHOSTKEY_UNKNOWN, 0,
                           "the server shows a host certificate (%s), which libssh2 1.10 cannot verify; call "
                           "xssh_session_prefer_known_hostkeys() before connecting to negotiate a plain host key",
                           type);
-    }
-    char *defpath = path ? NULL : xssh__default_known_hosts();
-    const char *file = path ? path : defpath;
     char *name = lookup_name(host, port), *plain = lookup_name(host, 22);
     hk_file f = {NULL, 0};
     hk_set set = {NULL, 0};
     hk_result res, res22;
     int rc = XSSH_OK;
-    if (!file || !name || !plain) {
+    if (!name || !plain) {
         rc = xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
         goto out;
     }
@@ -822,8 +834,6 @@ out:
     hk_file_free(&f);
     free(name);
     free(plain);
-    free(defpath);
-    xssh__op_end(&op);
     return rc;
 }
 

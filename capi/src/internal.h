@@ -295,6 +295,15 @@ int xssh__err_restore(xssh_session *s, const xssh__saved_err *e);
 /* known_hosts helpers shared by hostkey.c and knownhosts.c */
 char *xssh__default_known_hosts(void);
 int xssh__knownhosts_load(LIBSSH2_KNOWNHOSTS *kh, const char *path, size_t *count_out);
+/* verify_host's check of a host key blob (libssh2 type ktype) against known_hosts
+   file `file` under `policy` (session lock held; no I/O on the session, which
+   may be unconnected: tests/fuzz/fuzz_known_hosts_file.c calls it directly) */
+int xssh__hostkey_check(xssh_session *s, const char *host, int port, xssh_hostkey_policy policy, const char *file,
+                        const char *key, size_t klen, int ktype);
+
+/* Is this key text (public key line, PEM or OpenSSH private key) an RSA key?
+   (auth.c; for the wording of failures; tests/fuzz/fuzz_pubkey_line.c) */
+int xssh__key_text_is_rsa(const char *t, size_t n);
 
 /* libssh2's agent code runs in its own blocking mode (lock held) */
 int xssh__agent_blocking_begin(xssh_session *s);

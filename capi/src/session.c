@@ -173,9 +173,14 @@ static ssize_t cb_recv(libssh2_socket_t fd, void *buf, size_t len, int flags, vo
     xssh_session *s = (xssh_session *)*abstract;
     if (atomic_load(&s->io_disabled))
         return -ENOTCONN;
-    /* libssh2's agent code reads its agent socket through this callback too:
-       only the SSH socket has an identification preamble */
-    if (s->ident_done == 2 || len == 0 || fd != s->fd)
+    if (fd != s->fd) {
+        /* the agent's socket (libssh2 reads it through this callback too, before
+           a handshake as well): no SSH preamble; EOF is an error, as libssh2
+           1.10's agent code reads EOF as "no data yet" and spins */
+        ssize_t n = recv_raw(s, fd, buf, len, flags);
+        return n == 0 && len ? -ECONNRESET : n;
+    }
+    if (s->ident_done == 2 || len == 0)
         return recv_raw(s, fd, buf, len, flags);
     if (!s->ident_done) {
         ssize_t r = skip_preamble(s, fd);

@@ -591,10 +591,42 @@ static void accept_new(xssh_forward *f)
     }
 }
 
+/* Dead-peer detection while connections are open (xssh__liveness_check, the
+   rule run() follows): after a session timeout without a byte from the server a
+   probe goes out on the first connection's channel; when the server stays
+   silent as long again every connection is torn down (local sockets closed, a
+   ProxyJump target sees EOF) and the forward's last error says why. */
+static void liveness_reset(xssh_forward *f, xssh__liveness *lv)
+{
+    if (lv->active) {
+        xssh__op op = {f->s, 0, 0, NULL};
+        xssh__liveness_end(&op, lv);
+    }
+    memset(lv, 0, sizeof *lv);
+}
+
+static void check_peer(xssh_forward *f, xssh__liveness *lv)
+{
+    xssh__op op;
+    if (xssh__op_begin(&op, f->s, 1, NULL) != XSSH_OK)
+        return;
+    int64_t r = xssh__liveness_check(&op, f->links->ch, lv);
+    long t = f->s->timeout_ms;
+    xssh__op_end(&op);
+    if (r >= 0)
+        return;
+    fwd_error(f, "the server sent nothing for %ld ms and did not answer a keepalive within %ld ms more: the connection "
+                 "is presumed dead; its connections were closed", t, t);
+    for (fwd_link *k = f->links; k; k = k->next)
+        k->dead = 1;
+    memset(lv, 0, sizeof *lv);
+}
+
 static void *pump(void *arg)
 {
     xssh_forward *f = arg;
     xssh__tls_nonblocking = 1;
+    xssh__liveness lv = {0};
     int sess_fd = -1;
     xssh_session_socket(f->s, &sess_fd);
     while (!atomic_load(&f->stop)) {
@@ -616,6 +648,10 @@ static void *pump(void *arg)
             if (f->kind == FWD_VIA && !f->links)
                 goto out; /* the carried session is gone */
         }
+        if (f->links && !atomic_load(&f->stop))
+            check_peer(f, &lv);
+        else
+            liveness_reset(f, &lv);
         if (atomic_load(&f->drain)) {
             int drained = 1;
             for (fwd_link *k = f->links; k; k = k->next)
@@ -657,6 +693,7 @@ static void *pump(void *arg)
         free(p);
     }
 out:
+    liveness_reset(f, &lv);
     while (f->links) {
         fwd_link *k = f->links;
         f->links = k->next;

@@ -393,8 +393,10 @@ Test(channel, closed_channel_is_eclosed, .timeout = 60)
     close_ch(c);
     char b[16];
     size_t n = 99;
-    cr_assert_eq(xssh_channel_read(c, b, sizeof b, &n), XSSH_ECLOSED);
+    /* reads hand out what was received before the close (nothing here): end of stream */
+    cr_assert_eq(xssh_channel_read(c, b, sizeof b, &n), XSSH_OK);
     cr_assert_eq(n, 0);
+    cr_assert_eq(xssh_channel_wait_eof(c), XSSH_OK);
     cr_assert_eq(xssh_channel_write(c, "x", 1, &n), XSSH_ECLOSED);
     cr_assert_eq(n, 0);
     cr_assert_eq(xssh_channel_execute(c, "true"), XSSH_ECLOSED);
@@ -403,7 +405,29 @@ Test(channel, closed_channel_is_eclosed, .timeout = 60)
     cr_assert_eq(xssh_channel_send_eof(c), XSSH_ECLOSED);
     cr_assert_eq(xssh_channel_flush(c, NULL), XSSH_ECLOSED);
     cr_assert_eq(xssh_channel_pty(c, NULL, NULL, 0, 0, 0, 0, 0), XSSH_ECLOSED);
-    cr_assert_eq(xssh_channel_read_stderr(c, b, sizeof b, &n), XSSH_ECLOSED);
+    cr_assert_eq(xssh_channel_read_stderr(c, b, sizeof b, &n), XSSH_OK);
+    cr_assert_eq(n, 0);
+    xssh_channel_unref(c);
+    xssh_session_unref(s);
+}
+
+/* ssh2-python (libssh2) semantics: data received before close() is still readable after it */
+Test(channel, buffered_data_readable_after_close, .timeout = 60)
+{
+    xssh_session *s = xt_connect_auth();
+    xssh_channel *c = exec_ch(s, "printf buffered; printf err >&2");
+    cr_assert_eq(xssh_channel_wait_eof(c), XSSH_OK); /* everything is in, nothing read */
+    close_ch(c);
+    char b[64];
+    size_t n = 0;
+    cr_assert_eq(xssh_channel_read(c, b, sizeof b, &n), XSSH_OK);
+    cr_assert_eq(n, 8);
+    cr_assert_arr_eq(b, "buffered", 8);
+    cr_assert_eq(xssh_channel_read(c, b, sizeof b, &n), XSSH_OK);
+    cr_assert_eq(n, 0);
+    cr_assert_eq(xssh_channel_read_stderr(c, b, sizeof b, &n), XSSH_OK);
+    cr_assert_eq(n, 3);
+    cr_assert_eq(xssh_channel_wait_eof(c), XSSH_OK);
     xssh_channel_unref(c);
     xssh_session_unref(s);
 }

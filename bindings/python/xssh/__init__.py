@@ -7,6 +7,7 @@ imports to ``xssh`` (``from xssh.session import Session``). On top of that:
 import os as _os
 
 from . import core as _c
+from . import _compat  # noqa: F401  (ssh2-python signatures on the core classes)
 from .core import (Agent, Channel, Forward, KnownHost, KnownHostEntry, Listener, PublicKey,  # noqa: F401
                    PublicKeySystem, RunResult, Session, SFTP, SFTPHandle)
 from .exceptions import SSH2Error  # noqa: F401

@@ -10,4 +10,10 @@ for _i in range(_core.err_count()):
         globals()["LIBSSH2_ERROR_" + _suffix] = _code
 LIBSSH2_ERROR_BANNER_NONE = LIBSSH2_ERROR_BANNER_RECV
 LIBSSH2_ERROR_PUBLICKEY_UNRECOGNIZED = LIBSSH2_ERROR_AUTHENTICATION_FAILED
+#: channel EAGAIN alias of libssh2.h
+LIBSSH2CHANNEL_EAGAIN = LIBSSH2_ERROR_EAGAIN
+#: codes only libssh2 >= 1.11 returns (present so that code naming them imports)
+LIBSSH2_ERROR_MAC_FAILURE = -52
+LIBSSH2_ERROR_HASH_INIT = -53
+LIBSSH2_ERROR_HASH_CALC = -54
 del _i, _code, _name, _suffix

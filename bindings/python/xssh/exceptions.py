@@ -9,7 +9,26 @@ detailed message: libssh2's text plus context), ``libssh2_code`` and
 from . import _core
 
 globals().update(_core._exceptions)
-__all__ = sorted(_core._exceptions)
+#: ssh2-python's spelling (capital A) of MissingUserauthBannerError
+MissingUserAuthBannerError = _core._exceptions["MissingUserauthBannerError"]
+
+
+# the exceptions of libssh2 >= 1.11's codes (-52, -53, -54): never raised on 1.10, present for imports
+class MacFailureError(_core._exceptions["SSH2Error"]):
+    """LIBSSH2_ERROR_MAC_FAILURE (-52, libssh2 >= 1.11)."""
+
+
+class HashInitError(_core._exceptions["SSH2Error"]):
+    """LIBSSH2_ERROR_HASH_INIT (-53, libssh2 >= 1.11)."""
+
+
+class HashCalcError(_core._exceptions["SSH2Error"]):
+    """LIBSSH2_ERROR_HASH_CALC (-54, libssh2 >= 1.11)."""
+
+
+_LIBSSH2_111 = {-52: MacFailureError, -53: HashInitError, -54: HashCalcError}
+__all__ = sorted(list(_core._exceptions) + ["MissingUserAuthBannerError", "MacFailureError", "HashInitError",
+                                            "HashCalcError"])
 
 
 def exception_for(code):

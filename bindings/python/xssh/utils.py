@@ -8,15 +8,39 @@ LIBSSH2_ERROR_EAGAIN = _core.XSSH_EAGAIN
 
 
 def handle_error_codes(errcode):
-    """Raise the exception for a negative error code; return 0 or EAGAIN otherwise."""
+    """Raise the exception ssh2-python raises for a libssh2 error code; return 0 for 0 and
+    positive values, LIBSSH2_ERROR_EAGAIN for EAGAIN. A negative code libssh2 does not
+    define raises UnknownError."""
     if errcode == 0 or errcode == LIBSSH2_ERROR_EAGAIN:
         return errcode
     if errcode > 0:
-        return 0
-    code = _core.err_from_libssh2(errcode) if errcode > -100 else errcode
+        return errcode
+    from . import exceptions as _x
+    if errcode in _x._LIBSSH2_111:
+        raise _x._LIBSSH2_111[errcode]("libssh2 error %d (a code of libssh2 >= 1.11)" % errcode)
+    known = -100 < errcode and _core.err_name(errcode) != "XSSH_EUNKNOWN" and _core.err_exception(errcode)
+    if not known:
+        msg = "Error code %s not known" % errcode
+        exc = _x.UnknownError(msg)
+        exc.code, exc.name, exc.message = errcode, "UNKNOWN", msg
+        raise exc
+    code = _core.err_from_libssh2(errcode)
     exc = _exception_for(code)(_core.strerror(code))
     exc.code, exc.name, exc.message = code, _core.err_name(code), _core.strerror(code)
     raise exc
+
+
+def find_eol(buf, pos):
+    """ssh2-python's line splitter: (length of the line starting at pos without its end of line,
+    length of the end of line: 1 for \\n, 2 for \\r\\n), or (-1, 0) when buf has no further \\n."""
+    if not buf:
+        return -1, pos
+    i = buf.find(b"\n", pos)
+    if i < 0:
+        return -1, 0
+    if i > pos and buf[i - 1:i] == b"\r":
+        return i - 1 - pos, 2
+    return i - pos, 1
 
 
 def version(required_version=0):

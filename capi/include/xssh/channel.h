@@ -26,8 +26,10 @@
  * leaves the channel exactly as an XSSH_EAGAIN would (usable; repeat the call,
  * or close the channel). For writes, `*written` still tells how much was taken.
  *
- * Closing: after xssh_channel_close() succeeded, I/O and requests (read, write,
- * exec, pty, setenv, send_eof, ...) return XSSH_ECLOSED; the state queries
+ * Closing: after xssh_channel_close() succeeded, writes and requests (write,
+ * exec, pty, setenv, send_eof, ...) return XSSH_ECLOSED; reads still hand out
+ * what was received before the close, then end of stream (*got == 0), and
+ * wait_eof returns XSSH_OK, as libssh2 (and ssh2-python) do; the state queries
  * (eof, exit status and signal, windows) and wait_closed still answer, so the
  * exit status can be read after close as in ssh2-python. Every call on a
  * channel of a closed session returns XSSH_ECLOSED. Releasing the last
@@ -167,7 +169,7 @@ XSSH_EXTERN(int) xssh_channel_wait_eof(xssh_channel *channel);
  * own wait ends at the first packet of any channel), so the exit status that
  * precedes it is in (xssh_channel_get_exit_status). Bounded by the session
  * timeout (XSSH_ETIMEOUT: the channel is closed locally, the status may be
- * unknown; calling close again goes on waiting). Unread data is discarded.
+ * unknown; calling close again goes on waiting). Unread data stays readable.
  * Idempotent once it succeeded. To be sure to get
  * the exit status, read to EOF (or xssh_channel_wait_eof()) first, or wait for
  * the server's close with xssh_channel_wait_closed(): a CLOSE sent while the

@@ -24,7 +24,7 @@ XSSH_BEGIN_DECL
 typedef enum xssh_feature {
     XSSH_FEATURE_RSA_SHA2 = 1 << 0,        /**< RSA user keys signed with rsa-sha2-256/512 (libssh2 >= 1.11) */
     XSSH_FEATURE_CHANNEL_SIGNAL = 1 << 1,  /**< sending signals on a channel (libssh2 >= 1.11) */
-    XSSH_FEATURE_AGENT_FORWARDING = 1 << 2,/**< agent forwarding on a channel (libssh2 >= 1.11) */
+    XSSH_FEATURE_AGENT_FORWARDING = 1 << 2,/**< libssh2_channel_request_auth_agent (exported by 1.10.0) */
     XSSH_FEATURE_SK_KEYS = 1 << 3,         /**< security-key (FIDO) user keys (libssh2 >= 1.10 with sk support) */
     XSSH_FEATURE_COMPRESSION = 1 << 4,     /**< zlib compression compiled into libssh2 */
     XSSH_FEATURE_AGENT_SIGN = 1 << 5       /**< libssh2_agent_sign, raw signatures through an agent (libssh2 >= 1.11) */

@@ -379,7 +379,7 @@ def test_connect_orders_host_key_algorithms(world):
             f.write("[127.0.0.1]:%d %s\n" % (srv["port"], srv["keys"][kind]))
         s = xssh.connect(srv["addr"], srv["port"], Env.user, key=Env.key, known_hosts=path)
         try:
-            assert s.methods(xssh.core.XSSH_METHOD_HOSTKEY) == alg
+            assert s.methods(xssh.session.LIBSSH2_METHOD_HOSTKEY) == alg
         finally:
             s.close()
 
@@ -407,7 +407,7 @@ def test_host_certificate(world):
     # and a session that negotiates the certificate algorithm anyway does not get through libssh2 1.10
     s = xssh.Session()
     try:
-        s.method_pref(xssh.core.XSSH_METHOD_HOSTKEY, "ecdsa-sha2-nistp256-cert-v01@openssh.com")
+        s.method_pref(xssh.session.LIBSSH2_METHOD_HOSTKEY, "ecdsa-sha2-nistp256-cert-v01@openssh.com")
         with pytest.raises(Exception) as e:
             s.connect(srv["addr"], srv["port"], 30000)
         assert getattr(e.value, "name", "") == "XSSH_EHANDSHAKE", e.value

@@ -23,7 +23,7 @@ def test_connect_strict_and_metadata(session, env):
     assert isinstance(key, bytes) and ktype == LIBSSH2_HOSTKEY_TYPE_ED25519
     assert len(session.hostkey_hash(LIBSSH2_HOSTKEY_HASH_MD5)) == 16
     assert len(session.hostkey_hash(LIBSSH2_HOSTKEY_HASH_SHA1)) == 20
-    assert session.methods(xssh.core.XSSH_METHOD_KEX)
+    assert session.methods(xssh.session.LIBSSH2_METHOD_KEX)
 
 
 def test_ssh2_python_style_handshake(env):

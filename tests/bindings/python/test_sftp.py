@@ -178,7 +178,8 @@ def test_path_operations(sftp, rdir):
     assert os.path.exists(g) and not os.path.exists(f)
     assert sftp.rename_ex(g, len(g), f, len(f), 0) == 0
     assert os.path.exists(f)
-    assert sftp.rename_ex(f, g, 0) == 0
+    assert sftp.rename_ex(source_filename=f, source_filename_len=len(f), dest_filename=g, dest_filename_len=len(g),
+                          flags=0) == 0
     v = sftp.statvfs(d)
     assert isinstance(v, SFTPStatVFS)
     assert v.f_namemax > 0 and v.f_blocks > 0

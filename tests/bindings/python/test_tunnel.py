@@ -80,10 +80,10 @@ def test_direct_tcpip_ex_and_refused(session):
 
 def test_listener(session):
     from xssh.listener import Listener
-    l = session.forward_listen_ex("127.0.0.1", 0, 0, 4)
+    l, bound = session.forward_listen_ex(4, host="127.0.0.1", port=0)  # ssh2-python: (Listener, bound port)
     assert isinstance(l, Listener)
     port = l.bound_port()
-    assert port > 0
+    assert port > 0 and bound == port
     c = socket.create_connection(("127.0.0.1", port))
     ch = l.forward_accept()
     c.sendall(b"hello")
