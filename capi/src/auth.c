@@ -22,13 +22,17 @@
 
 static const char *who(xssh_session *s) { return s->host ? s->host : "the server"; }
 
-/* Did the server close the connection? libssh2 often reports that as a failed
-   wait ("Waiting for USERAUTH response", PUBLICKEY_UNVERIFIED...). */
+/* Did the connection end? libssh2 often reports that as a failed wait
+   ("Waiting for USERAUTH response", PUBLICKEY_UNVERIFIED...). The socket
+   callbacks record how it ended; a failed wait for a reply may come just before
+   the server's FIN, so give it a moment to arrive. */
 static int peer_closed(xssh_session *s)
 {
     if (s->fd < 0)
         return 0;
-    /* a failed wait for the reply: give the server's FIN a moment to arrive */
+    char cause[8];
+    if (xssh__transport_cause(s, cause, sizeof cause))
+        return 1;
     char *m = NULL;
     libssh2_session_last_error(s->ssh, &m, NULL, 0);
     int wait_ms = (m && strncmp(m, "Waiting for", 11) == 0) ? 500 : 0;
@@ -37,7 +41,13 @@ static int peer_closed(xssh_session *s)
         return 0;
     char c;
     ssize_t n = recv(s->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-    return n == 0 || (n < 0 && (errno == ECONNRESET || errno == EPIPE)); /* EOF, or reset after we wrote */
+    if (n == 0)
+        xssh__note_io_failure(s, 2, -1);
+    else if (n < 0 && (errno == ECONNRESET || errno == EPIPE))
+        xssh__note_io_failure(s, 2, errno);
+    else
+        return 0;
+    return 1;
 }
 
 /* Turn an auth failure into an error with context. */
@@ -48,12 +58,27 @@ static int auth_fail(xssh_session *s, int rc, const char *method, const char *us
                           method, user, who(s));
     if (rc == XSSH_ECLOSED)
         return xssh__fail(s, XSSH_ECLOSED, 0, "%s authentication: the session was closed meanwhile", method);
-    if (rc == LIBSSH2_ERROR_SOCKET_DISCONNECT || rc == LIBSSH2_ERROR_SOCKET_RECV || peer_closed(s))
-        return xssh__fail_ssh(s, rc == LIBSSH2_ERROR_SOCKET_RECV ? rc : LIBSSH2_ERROR_SOCKET_DISCONNECT,
-                              "%s authentication for user '%s' on %s failed: the server closed the connection "
-                              "(OpenSSH does when the user name changes between attempts on one connection, or "
-                              "after MaxAuthTries failures)",
-                              method, user, who(s));
+    if (rc == LIBSSH2_ERROR_SOCKET_DISCONNECT || rc == LIBSSH2_ERROR_SOCKET_RECV ||
+        rc == LIBSSH2_ERROR_SOCKET_SEND || peer_closed(s)) {
+        char cause[400];
+        int ccode = xssh__transport_cause(s, cause, sizeof cause);
+        if (!ccode) {
+            ccode = rc == LIBSSH2_ERROR_SOCKET_SEND || rc == LIBSSH2_ERROR_SOCKET_RECV ? rc
+                                                                                       : XSSH_ESOCKET_DISCONNECT;
+            snprintf(cause, sizeof cause, "%s", xssh_strerror(ccode));
+        }
+        /* OpenSSH says why it ends an authentication (user name changed between
+           attempts, MaxAuthTries reached) in an SSH disconnect message: only then
+           is it the server's decision; otherwise the transport died */
+        if (atomic_load(&s->peer_disconnect_reason))
+            return xssh__fail(s, ccode, rc,
+                              "%s authentication for user '%s' on %s failed: %s; OpenSSH ends the connection so "
+                              "when the user name changes between attempts on one connection, or after "
+                              "MaxAuthTries failures (%s)",
+                              method, user, who(s), cause, xssh_err_name(ccode));
+        return xssh__fail(s, ccode, rc, "%s authentication for user '%s' on %s failed: the connection was lost: %s (%s)",
+                          method, user, who(s), cause, xssh_err_name(ccode));
+    }
     return xssh__fail_ssh(s, rc, "%s authentication for user '%s' on %s failed", method, user, who(s));
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The one error table: codes, names, messages and binding exception classes. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,6 +284,23 @@ int xssh_err_from_libssh2(int rc)
 
 /* ---- last error ---------------------------------------------------------- */
 
+/* codes libssh2 also gives when a reply never came because the connection died
+   (e.g. "Unable to startup channel" when the socket closed under the request) */
+static int is_wait_code(int c)
+{
+    return c == XSSH_ECHANNEL_FAILURE || c == XSSH_ECHANNEL_UNKNOWN || c == XSSH_EPROTO ||
+           c == XSSH_ECHANNEL_CLOSED || c == XSSH_EPUBLICKEY_UNVERIFIED || c == XSSH_ESFTP_PROTOCOL ||
+           c == XSSH_ESCP_PROTOCOL || c == XSSH_EKEY_EXCHANGE_FAILURE || c == XSSH_EDECRYPT ||
+           c == XSSH_EINVALID_MAC || c == XSSH_ETIMEOUT;
+}
+
+/* codes that say the connection itself failed */
+static int is_transport_code(int c)
+{
+    return c == XSSH_ESOCKET_SEND || c == XSSH_ESOCKET_RECV || c == XSSH_ESOCKET_DISCONNECT ||
+           c == XSSH_ESOCKET_NONE || c == XSSH_ESOCKET_TIMEOUT || c == XSSH_EBANNER_RECV || c == XSSH_EBANNER_SEND;
+}
+
 #define MSG_CAP 1024
 static _Thread_local char tls_msg[MSG_CAP];
 static _Thread_local xssh_error tls_err = {0, 0, 0, NULL};
@@ -326,10 +344,16 @@ int xssh__vfail(xssh_session *s, int code, int libssh2_code, int sftp_status, co
     tls_err.message = tls_msg;
     if (s) {
         char *copy = xssh__strdup(tls_msg);
+        char *first = is_transport_code(code) || is_transport_code(libssh2_code) ? xssh__strdup(tls_msg) : NULL;
         pthread_mutex_lock(&s->err_lock);
         free(s->last_error);
         s->last_error = copy;
+        if (first && !s->first_transport_error) {
+            s->first_transport_error = first;
+            first = NULL;
+        }
         pthread_mutex_unlock(&s->err_lock);
+        free(first);
     }
     return code;
 }
@@ -350,16 +374,111 @@ int xssh__fail_ssh(xssh_session *s, int rc, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(ctx, sizeof ctx, fmt, ap);
     va_end(ap);
+    int code = xssh_err_from_libssh2(rc);
+    /* A dead transport: libssh2's own text then often names its clean-up
+       ("Unable to send close-channel request, but closing anyway") or a wait
+       ("Waiting for ..."); name the first cause instead, and the call it hit
+       first when that was an earlier one. */
+    char cause[400];
+    int ccode = s && (is_transport_code(code) || is_wait_code(code)) ? xssh__transport_cause(s, cause, sizeof cause)
+                                                                      : 0;
+    if (ccode) {
+        char first[600] = "";
+        pthread_mutex_lock(&s->err_lock);
+        if (s->first_transport_error)
+            snprintf(first, sizeof first, "%s", s->first_transport_error);
+        pthread_mutex_unlock(&s->err_lock);
+        if (first[0])
+            return xssh__fail(s, ccode, rc, "%s: the connection was lost earlier (first failure: %s)", ctx, first);
+        return xssh__fail(s, ccode, rc, "%s: the connection was lost: %s (%s)", ctx, cause, xssh_err_name(ccode));
+    }
     char *lmsg = NULL;
     if (s && s->ssh)
         libssh2_session_last_error(s->ssh, &lmsg, NULL, 0);
-    int code = xssh_err_from_libssh2(rc);
     if (code == XSSH_EUNKNOWN) /* a code newer than this table: keep its number in the text too */
         return xssh__fail(s, code, rc, "%s: %s (XSSH_EUNKNOWN: libssh2 error %d)", ctx,
                           lmsg && *lmsg ? lmsg : xssh_strerror(code), rc);
     if (lmsg && *lmsg)
         return xssh__fail(s, code, rc, "%s: %s (%s)", ctx, lmsg, xssh_err_name(code));
     return xssh__fail(s, code, rc, "%s: %s (%s)", ctx, xssh_strerror(code), xssh_err_name(code));
+}
+
+/* ---- the cause of a dead transport -------------------------------------- */
+
+void xssh__note_io_failure(xssh_session *s, int dir, int err)
+{
+    int none = 0;
+    if (atomic_compare_exchange_strong(&s->io_fail_errno, &none, err ? err : -1))
+        atomic_store(&s->io_fail_dir, dir);
+}
+
+void xssh__on_disconnect(LIBSSH2_SESSION *ssh, int reason, const char *msg, int msg_len, const char *lang,
+                         int lang_len, void **abstract)
+{
+    (void)ssh, (void)lang, (void)lang_len;
+    xssh_session *s = (xssh_session *)*abstract;
+    if (atomic_load(&s->peer_disconnect_reason))
+        return;
+    /* printable characters only: this text comes from the server */
+    size_t k = 0;
+    for (int i = 0; msg && i < msg_len && k < sizeof s->peer_disconnect_msg - 1; i++) {
+        unsigned char c = (unsigned char)msg[i];
+        s->peer_disconnect_msg[k++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+    }
+    s->peer_disconnect_msg[k] = '\0';
+    atomic_store(&s->peer_disconnect_reason, reason > 0 ? reason : 1);
+}
+
+int xssh__transport_cause(xssh_session *s, char *buf, size_t n)
+{
+    if (!s)
+        return 0;
+    int reason = atomic_load(&s->peer_disconnect_reason);
+    if (reason) {
+        snprintf(buf, n, "the server closed the connection with an SSH disconnect message: \"%s\" (reason %d)",
+                 s->peer_disconnect_msg, reason);
+        return XSSH_ESOCKET_DISCONNECT;
+    }
+    int err = atomic_load(&s->io_fail_errno), dir = atomic_load(&s->io_fail_dir);
+    if (!err)
+        return 0;
+    if (err == -1) {
+        snprintf(buf, n, "the server or the network closed the connection (end of stream, no SSH disconnect "
+                         "message)");
+        return XSSH_ESOCKET_DISCONNECT;
+    }
+    const char *what = dir == 1 ? "sending" : "receiving";
+    if (err == ECONNRESET)
+        snprintf(buf, n, "the connection was reset by the server or the network (%s: ECONNRESET)", what);
+    else if (err == EPIPE)
+        snprintf(buf, n, "the connection was closed by the server or the network (%s: EPIPE)", what);
+    else
+        snprintf(buf, n, "%s on the socket failed: %s", what, strerror(err));
+    return dir == 1 ? XSSH_ESOCKET_SEND : XSSH_ESOCKET_RECV;
+}
+
+int xssh__fail_handshake(xssh_session *s, int rc, const char *who, long timeout_ms)
+{
+    /* identification lines first (RFC 4253 4.2), then the key exchange (7) */
+    const char *phase = libssh2_session_banner_get(s->ssh) ? "key exchange" : "identification (banner) exchange";
+    if (rc == XSSH_ETIMEOUT) {
+        if (timeout_ms > 0)
+            return xssh__fail(s, XSSH_ETIMEOUT, LIBSSH2_ERROR_TIMEOUT,
+                              "SSH handshake with %s timed out during the %s (timeout %ld ms)", who, phase,
+                              timeout_ms);
+        return xssh__fail(s, XSSH_ETIMEOUT, LIBSSH2_ERROR_TIMEOUT, "SSH handshake with %s timed out during the %s",
+                          who, phase);
+    }
+    char cause[400];
+    int ccode = xssh__transport_cause(s, cause, sizeof cause);
+    if (ccode)
+        return xssh__fail(s, XSSH_EHANDSHAKE, ccode, "SSH handshake with %s failed during the %s: %s (%s)", who,
+                          phase, cause, xssh_err_name(ccode));
+    char *lmsg = NULL;
+    libssh2_session_last_error(s->ssh, &lmsg, NULL, 0);
+    int code = xssh_err_from_libssh2(rc);
+    return xssh__fail(s, XSSH_EHANDSHAKE, rc, "SSH handshake with %s failed during the %s: %s (%s)", who, phase,
+                      lmsg && *lmsg ? lmsg : xssh_strerror(code), xssh_err_name(code));
 }
 
 void xssh_free(void *ptr) { free(ptr); }

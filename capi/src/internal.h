@@ -102,6 +102,16 @@ struct xssh_session {
        fails a waiter that reads another channel's reply, so such requests never
        overlap (xssh__request_begin, channel.c) */
     _Atomic(void *) request_owner;
+    /* the first transport failure, recorded by the socket callbacks (errors.c
+       turns it into the cause named by later messages): io_fail_errno is -1 for
+       end of stream, else the errno; io_fail_dir 1 send, 2 recv; 0 until then */
+    _Atomic int io_fail_errno;
+    _Atomic int io_fail_dir;
+    /* the server's SSH_MSG_DISCONNECT, if one came (LIBSSH2_CALLBACK_DISCONNECT) */
+    _Atomic int peer_disconnect_reason; /* 0: none */
+    char peer_disconnect_msg[200];
+    /* the first transport-level failure message of this session (err_lock) */
+    char *first_transport_error;
     /* monotonic ms of the last bytes received (cb_recv): quiet waits probe the
        peer after a session timeout of silence (xssh__live_again, channel.c) */
     _Atomic int64_t last_rx_ms;
@@ -132,6 +142,18 @@ int xssh__fail(xssh_session *s, int code, int libssh2_code, const char *fmt, ...
 int xssh__vfail(xssh_session *s, int code, int libssh2_code, int sftp_status, const char *fmt, va_list ap);
 /* Like xssh__fail for a libssh2 failure: maps rc and appends libssh2's own message. */
 int xssh__fail_ssh(xssh_session *s, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The first cause of a dead transport: writes a sentence into buf ("the server
+   closed the connection (end of stream)", "the server disconnected: ...") and
+   returns its code (XSSH_ESOCKET_*), or 0 when the socket has not failed. */
+int xssh__transport_cause(xssh_session *s, char *buf, size_t n);
+/* A failed handshake (rc from libssh2 or op_again): names the phase
+   (identification or key exchange) and the cause. Lock held. */
+int xssh__fail_handshake(xssh_session *s, int rc, const char *who, long timeout_ms);
+/* Socket callbacks: record the first send/recv failure (err: -1 end of stream). */
+void xssh__note_io_failure(xssh_session *s, int dir, int err);
+/* LIBSSH2_CALLBACK_DISCONNECT: keeps the server's reason and description. */
+void xssh__on_disconnect(LIBSSH2_SESSION *ssh, int reason, const char *msg, int msg_len, const char *lang,
+                         int lang_len, void **abstract);
 /* Mark success on the calling thread. Returns XSSH_OK. */
 int xssh__ok(void);
 /* Argument check: `if (!(cond)) return xssh__fail(s, XSSH_EARG, ...)` */

@@ -88,6 +88,25 @@ static int finish_send(xssh__op *op, int64_t total_deadline)
     return again ? 0 : rc;
 }
 
+/* Which deadline ended a run: the total timeout, the idle timeout (measured
+   from last_activity, or from the start while starting), else the session
+   timeout of the step `what`. Names only the one that was set and ran out. */
+static int timeout_fail(xssh_session *s, const char *what, const char *command, const xssh_run_options *opts,
+                        int64_t start, int64_t last_activity)
+{
+    int64_t now = xssh__now_ms();
+    if (opts->timeout_ms > 0 && now >= start + opts->timeout_ms)
+        return xssh__fail(s, XSSH_ETIMEOUT, LIBSSH2_ERROR_TIMEOUT, "run '%s': timed out (total timeout %ld ms) in %s",
+                          command, opts->timeout_ms, what);
+    if (opts->idle_timeout_ms > 0 &&
+        (now >= last_activity + opts->idle_timeout_ms || last_activity >= start + opts->idle_timeout_ms))
+        return xssh__fail(s, XSSH_ETIMEOUT, LIBSSH2_ERROR_TIMEOUT, "run '%s': no output for %ld ms (idle timeout) in %s",
+                          command, opts->idle_timeout_ms, what);
+    return xssh__fail(s, XSSH_ETIMEOUT, LIBSSH2_ERROR_TIMEOUT,
+                      "%s ('%s'): timed out after %lld ms (session timeout %ld ms)", what, command,
+                      (long long)(now - start), s->timeout_ms);
+}
+
 static int run_core(xssh_session *s, const char *command, const xssh_run_options *opts, xssh_run_callback cb,
                     void *ud, int *status_out, int *have_out, char **signal_out, int collecting)
 {
@@ -128,7 +147,7 @@ static int run_core(xssh_session *s, const char *command, const xssh_run_options
     if (!raw) {
         xssh__op_end(&op);
         if (rc == XSSH_ETIMEOUT)
-            return xssh__fail(s, XSSH_ETIMEOUT, LIBSSH2_ERROR_TIMEOUT, "run: opening a channel timed out");
+            return timeout_fail(s, "run: opening a channel", command, opts, start, start);
         if (rc == XSSH_ECLOSED)
             return xssh__fail(s, XSSH_ECLOSED, 0, "run: the session was closed meanwhile");
         return xssh__fail_ssh(s, rc, "run: opening a channel");
@@ -289,6 +308,7 @@ static int run_core(xssh_session *s, const char *command, const xssh_run_options
         if (!xssh__live_again(&op, c, &lv, user_deadline, &r)) {
             if (r == XSSH_ETIMEOUT && !lv.dead)
                 timed_out = 1;
+            what = "run: waiting for output";
             rc = r;
             break;
         }
@@ -332,21 +352,15 @@ static int run_core(xssh_session *s, const char *command, const xssh_run_options
     }
     xssh__liveness_end(&op, &lv);
     if (rc) {
-        if (atomic_load(&s->state) != XSSH__STATE_CLOSED && !atomic_load(&c->closed))
-            close_quietly(&op, c);
+        /* the first cause wins: word the error before the clean-up, whose
+           libssh2 calls overwrite libssh2's last error */
         if (lv.dead)
             result = xssh__fail(s, XSSH_ETIMEOUT, LIBSSH2_ERROR_TIMEOUT,
                                 "run '%s': the server sent nothing for %ld ms and did not answer a keepalive "
                                 "within %ld ms more: the connection is presumed dead (session timeout %ld ms)",
                                 command, s->timeout_ms, s->timeout_ms, s->timeout_ms);
-        else if (timed_out || rc == XSSH_ETIMEOUT) {
-            int64_t now = xssh__now_ms();
-            const char *why = opts->timeout_ms > 0 && now >= total_deadline ? "timed out (timeout)"
-                              : opts->idle_timeout_ms > 0 && timed_out      ? "no output (idle timeout)"
-                                                                            : "the session timeout passed";
-            result = xssh__fail(s, XSSH_ETIMEOUT, LIBSSH2_ERROR_TIMEOUT, "run '%s': %s after %lld ms (%s)", command,
-                                why, (long long)(now - start), what);
-        }
+        else if (timed_out || rc == XSSH_ETIMEOUT)
+            result = timeout_fail(s, what, command, opts, start, last_activity);
         else if (cancelled)
             result = xssh__fail(s, XSSH_ECANCELLED, 0, "run '%s': cancelled by the callback", command);
         else if (rc == XSSH_ENOMEM)
@@ -355,6 +369,12 @@ static int run_core(xssh_session *s, const char *command, const xssh_run_options
             result = xssh__fail(s, XSSH_ECLOSED, 0, "%s: the session was closed meanwhile", what);
         else
             result = xssh__fail_ssh(s, rc, "%s ('%s')", what, command);
+        if (atomic_load(&s->state) != XSSH__STATE_CLOSED && !atomic_load(&c->closed)) {
+            xssh__saved_err saved;
+            xssh__err_save(&saved);
+            close_quietly(&op, c);
+            xssh__err_restore(s, &saved);
+        }
     }
     xssh__op_end(&op);
     xssh_channel_unref(c);

@@ -73,6 +73,8 @@ static ssize_t cb_send(libssh2_socket_t fd, const void *buf, size_t len, int fla
             return n;
         if (errno == EINTR)
             continue;
+        if (errno != EWOULDBLOCK && fd == s->fd) /* (not the agent's socket) */
+            xssh__note_io_failure(s, 1, errno);
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;
     }
 }
@@ -84,11 +86,15 @@ static ssize_t recv_raw(xssh_session *s, libssh2_socket_t fd, void *buf, size_t 
         if (n > 0 && !(flags & MSG_PEEK)) {
             atomic_fetch_add(&s->rx_count, 1);
             atomic_store(&s->last_rx_ms, xssh__now_ms());
+        } else if (n == 0 && len > 0 && fd == s->fd) {
+            xssh__note_io_failure(s, 2, -1); /* (not the agent's socket) */
         }
         if (n >= 0)
             return n;
         if (errno == EINTR)
             continue;
+        if (errno != EWOULDBLOCK && fd == s->fd)
+            xssh__note_io_failure(s, 2, errno);
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;
     }
 }
@@ -248,6 +254,7 @@ int xssh_session_new(xssh_session **out)
     }
     libssh2_session_callback_set(s->ssh, LIBSSH2_CALLBACK_SEND, (void *)cb_send);
     libssh2_session_callback_set(s->ssh, LIBSSH2_CALLBACK_RECV, (void *)cb_recv);
+    libssh2_session_callback_set(s->ssh, LIBSSH2_CALLBACK_DISCONNECT, (void *)xssh__on_disconnect);
     libssh2_session_set_blocking(s->ssh, 0);
     *out = s;
     return xssh__ok();
@@ -288,6 +295,7 @@ void xssh_session_unref(xssh_session *s)
         close(s->wake_pipe[1]);
     free(s->host);
     free(s->last_error);
+    free(s->first_transport_error);
     pthread_mutex_destroy(&s->lock);
     pthread_mutex_destroy(&s->err_lock);
     pthread_mutex_destroy(&s->orphan_lock);
@@ -632,17 +640,13 @@ static int do_handshake(xssh_session *s, int fd, int64_t deadline_ms, const char
         rc = libssh2_session_handshake(s->ssh, fd);
     } while (xssh__op_again(&op, &rc));
     if (rc != 0) {
-        char *lmsg = NULL;
-        libssh2_session_last_error(s->ssh, &lmsg, NULL, 0);
         atomic_store(&s->state, XSSH__STATE_CLOSED);
+        /* a refused preamble says why; else the phase and the first cause (errors.c) */
+        int fe = s->ident_error
+                     ? xssh__fail(s, XSSH_EBANNER_RECV, rc, "SSH handshake with %s failed: %s", who, s->ident_error)
+                     : xssh__fail_handshake(s, rc, who, deadline_ms ? 0 : s->timeout_ms);
         xssh__op_end(&op);
-        if (rc == XSSH_ETIMEOUT)
-            return xssh__fail(s, XSSH_ETIMEOUT, LIBSSH2_ERROR_TIMEOUT, "SSH handshake with %s timed out", who);
-        if (s->ident_error)
-            return xssh__fail(s, XSSH_EBANNER_RECV, rc, "SSH handshake with %s failed: %s", who, s->ident_error);
-        return xssh__fail(s, XSSH_EHANDSHAKE, rc, "SSH handshake with %s failed: %s (%s)", who,
-                          lmsg && *lmsg ? lmsg : xssh_strerror(xssh_err_from_libssh2(rc)),
-                          xssh_err_name(xssh_err_from_libssh2(rc)));
+        return fe;
     }
     atomic_store(&s->state, XSSH__STATE_READY);
     xssh__op_end(&op);

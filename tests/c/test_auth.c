@@ -445,6 +445,9 @@ Test(auth, server_disconnect_explained, .timeout = 60)
     cr_assert(rc == XSSH_ESOCKET_DISCONNECT || rc == XSSH_ESOCKET_RECV, "got %s: %s", xssh_err_name(rc), last_msg());
     cr_assert(strstr(last_msg(), "closed the connection"), "%s", last_msg());
     cr_assert(strstr(last_msg(), "xssh-other-user"), "%s", last_msg());
+    /* the server's own reason, and the hint, since the server said why */
+    cr_assert(strstr(last_msg(), "Change of username"), "%s", last_msg());
+    cr_assert(strstr(last_msg(), "MaxAuthTries"), "%s", last_msg());
     xssh_session_unref(s);
 }
 

@@ -165,6 +165,14 @@ XSSH_EXTERN(int) xssh_err_from_libssh2(int libssh2_code);
  * after a binding releases and re-takes its interpreter lock). Never NULL; the
  * code is XSSH_OK when no call on this thread has failed. Borrowed: valid until
  * the next xssh call on this thread.
+ *
+ * After the connection failed, the message names the first cause and the call
+ * it hit (the first cause wins over clean-up): how the socket ended (the
+ * server's SSH_MSG_DISCONNECT text, end of stream, ECONNRESET, EPIPE; code
+ * XSSH_ESOCKET_DISCONNECT / _RECV / _SEND), the handshake phase (identification
+ * or key exchange, code XSSH_EHANDSHAKE with libssh2_code the socket code), and
+ * on later calls of the same session "the connection was lost earlier (first
+ * failure: ...)".
  */
 XSSH_EXTERN(const xssh_error *) xssh_error_last(void);
 /** Reset the calling thread's last error to XSSH_OK. */
