@@ -287,8 +287,14 @@ void xssh_session_unref(xssh_session *s)
     }
     if (s->owns_fd && s->fd >= 0)
         close(s->fd);
-    if (s->via_release)
-        s->via_release(s->via); /* the ProxyJump carrier: sees EOF, stops, drops the jump session */
+    if (s->via_release) {
+        /* the ProxyJump carrier: sees EOF, stops, drops the jump session; an unref
+           leaves the caller's last error as it was */
+        xssh__saved_err e;
+        xssh__err_save(&e);
+        s->via_release(s->via);
+        xssh__err_restore(NULL, &e);
+    }
     if (s->wake_pipe[0] >= 0)
         close(s->wake_pipe[0]);
     if (s->wake_pipe[1] >= 0)
