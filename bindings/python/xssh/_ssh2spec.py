@@ -29,8 +29,8 @@ Channel.read_ex(size=1024, stream_id=0)
 Channel.read_stderr(size=1024)
 Channel.flush_ex(stream_id)
 Channel.setenv(varname, value)
-Channel.window_read_ex(read_avail, window_size_initial)
-Channel.window_write_ex(window_size_initial)
+Channel.window_read_ex(read_avail, window_size_initial) -> _orig(self, read_avail, window_size_initial)[0]
+Channel.window_write_ex(window_size_initial) -> _orig(self, window_size_initial)[0]
 Channel.receive_window_adjust2(adjustment, force)
 Channel.write(buf)
 Channel.write_ex(stream_id, buf)
