@@ -96,6 +96,22 @@ xssh_session *xt_connect(void)
     return s;
 }
 
+xssh_session *xt_hop(xssh_session *via)
+{
+    xssh_session *s = NULL;
+    cr_assert_eq(xssh_session_new(&s), XSSH_OK);
+    if (via)
+        cr_assert_eq(xssh_session_connect_via(s, via, xt()->host, xt()->port, 10000), XSSH_OK, "%s", last_msg());
+    else
+        cr_assert_eq(xssh_session_connect(s, xt()->host, xt()->port, 10000), XSSH_OK, "%s", last_msg());
+    cr_assert_eq(xssh_session_verify_host(s, xt()->host, xt()->port, XSSH_HOSTKEY_STRICT, xt()->known_hosts), XSSH_OK,
+                 "%s", last_msg());
+    cr_assert_eq(xssh_session_userauth_publickey_fromfile(s, xt()->user, xt()->key_ed25519, NULL, NULL), XSSH_OK,
+                 "%s", last_msg());
+    xssh_session_set_timeout(s, 30000);
+    return s;
+}
+
 xssh_session *xt_connect_auth(void)
 {
     xssh_session *s = xt_connect();

@@ -35,6 +35,10 @@ const xt_env *xt(void);
 xssh_session *xt_connect(void);
 /* A new session connected and authenticated with key_ed25519. */
 xssh_session *xt_connect_auth(void);
+/* A session to the test sshd, through `via` (ProxyJump, xssh_session_connect_via)
+   when not NULL, else direct; host key verified (strict, the harness's
+   known_hosts), authenticated with key_ed25519, session timeout 30 s. */
+xssh_session *xt_hop(xssh_session *via);
 /* A fresh path inside the harness directory (unique per call); caller frees. */
 char *xt_tmppath(const char *stem);
 /* A data size for bulk tests: `full`, or a sixteenth of it (>= 64 KiB) when the

@@ -43,21 +43,6 @@ static int threads_named(const char *prefix)
     return n;
 }
 
-static xssh_session *hop(xssh_session *via)
-{
-    xssh_session *s = NULL;
-    cr_assert_eq(xssh_session_new(&s), XSSH_OK);
-    if (via)
-        cr_assert_eq(xssh_session_connect_via(s, via, xt()->host, xt()->port, 10000), XSSH_OK, "%s", last_msg());
-    else
-        cr_assert_eq(xssh_session_connect(s, xt()->host, xt()->port, 10000), XSSH_OK, "%s", last_msg());
-    cr_assert_eq(xssh_session_verify_host(s, xt()->host, xt()->port, XSSH_HOSTKEY_STRICT, xt()->known_hosts), XSSH_OK,
-                 "%s", last_msg());
-    cr_assert_eq(xssh_session_userauth_publickey_fromfile(s, xt()->user, xt()->key_ed25519, NULL, NULL), XSSH_OK,
-                 "%s", last_msg());
-    xssh_session_set_timeout(s, 30000);
-    return s;
-}
 
 static void run_ok(xssh_session *s, const char *cmd, const char *want)
 {
@@ -76,7 +61,7 @@ static int running(xssh_forward *f)
 
 Test(lifetime, close_stops_and_joins_the_sessions_forwards, .timeout = 60)
 {
-    xssh_session *s = hop(NULL);
+    xssh_session *s = xt_hop(NULL);
     xssh_forward *l = NULL, *r = NULL;
     cr_assert_eq(xssh_forward_local(&l, s, "127.0.0.1", 0, xt()->host, xt()->port), XSSH_OK, "%s", last_msg());
     cr_assert_eq(xssh_forward_remote(&r, s, "127.0.0.1", 0, "127.0.0.1", 9), XSSH_OK, "%s", last_msg());
@@ -98,7 +83,7 @@ Test(lifetime, close_stops_and_joins_the_sessions_forwards, .timeout = 60)
 
 Test(lifetime, disconnect_stops_the_forwards_too, .timeout = 60)
 {
-    xssh_session *s = hop(NULL);
+    xssh_session *s = xt_hop(NULL);
     xssh_forward *l = NULL;
     cr_assert_eq(xssh_forward_local(&l, s, "127.0.0.1", 0, xt()->host, xt()->port), XSSH_OK, "%s", last_msg());
     cr_assert_eq(xssh_session_disconnect(s), XSSH_OK, "%s", last_msg());
@@ -110,9 +95,9 @@ Test(lifetime, disconnect_stops_the_forwards_too, .timeout = 60)
 
 Test(lifetime, closing_a_target_joins_its_carrier_and_leaves_the_hop_usable, .timeout = 120)
 {
-    xssh_session *h = hop(NULL);
-    xssh_session *t1 = hop(h);
-    xssh_session *t2 = hop(h);
+    xssh_session *h = xt_hop(NULL);
+    xssh_session *t1 = xt_hop(h);
+    xssh_session *t2 = xt_hop(h);
     run_ok(t1, "echo one", "one\n");
     cr_assert_eq(threads_named("xssh-proxyjump"), 2);
     cr_assert_eq(xssh_session_disconnect(t1), XSSH_OK, "%s", last_msg());
@@ -130,9 +115,9 @@ Test(lifetime, closing_a_target_joins_its_carrier_and_leaves_the_hop_usable, .ti
 
 Test(lifetime, closing_a_two_hop_target_releases_the_chain, .timeout = 120)
 {
-    xssh_session *h1 = hop(NULL);
-    xssh_session *h2 = hop(h1);
-    xssh_session *t = hop(h2);
+    xssh_session *h1 = xt_hop(NULL);
+    xssh_session *h2 = xt_hop(h1);
+    xssh_session *t = xt_hop(h2);
     xssh_session_unref(h2); /* only the chain holds the second hop now */
     run_ok(t, "echo far", "far\n");
     cr_assert_eq(threads_named("xssh-proxyjump"), 2);
@@ -147,8 +132,8 @@ Test(lifetime, closing_a_two_hop_target_releases_the_chain, .timeout = 120)
 
 Test(lifetime, closing_the_jump_stops_its_carriers_and_the_target_fails_cleanly, .timeout = 120)
 {
-    xssh_session *h = hop(NULL);
-    xssh_session *t = hop(h);
+    xssh_session *h = xt_hop(NULL);
+    xssh_session *t = xt_hop(h);
     run_ok(t, "echo far", "far\n");
     cr_assert_eq(xssh_session_close(h), XSSH_OK);
     cr_assert_eq(threads_named("xssh-"), 0);
@@ -171,7 +156,7 @@ Test(lifetime, a_failed_via_handshake_then_close_joins_the_carrier, .timeout = 6
     cr_assert_eq(listen(srv, 4), 0);
     socklen_t al = sizeof a;
     getsockname(srv, (struct sockaddr *)&a, &al);
-    xssh_session *h = hop(NULL);
+    xssh_session *h = xt_hop(NULL);
     xssh_session *t = NULL;
     cr_assert_eq(xssh_session_new(&t), XSSH_OK);
     int rc = xssh_session_connect_via(t, h, "127.0.0.1", ntohs(a.sin_port), 300);
@@ -188,7 +173,7 @@ Test(lifetime, a_failed_via_handshake_then_close_joins_the_carrier, .timeout = 6
 
 Test(lifetime, connect_via_a_closed_jump_is_a_clear_error, .timeout = 60)
 {
-    xssh_session *h = hop(NULL);
+    xssh_session *h = xt_hop(NULL);
     cr_assert_eq(xssh_session_close(h), XSSH_OK);
     xssh_session *t = NULL;
     cr_assert_eq(xssh_session_new(&t), XSSH_OK);
@@ -201,8 +186,8 @@ Test(lifetime, connect_via_a_closed_jump_is_a_clear_error, .timeout = 60)
 
 Test(lifetime, unref_of_a_target_joins_its_carrier, .timeout = 60)
 {
-    xssh_session *h = hop(NULL);
-    xssh_session *t = hop(h);
+    xssh_session *h = xt_hop(NULL);
+    xssh_session *t = xt_hop(h);
     run_ok(t, "echo far", "far\n");
     xssh_session_unref(t);
     cr_assert_eq(threads_named("xssh-"), 0);

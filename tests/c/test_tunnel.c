@@ -362,26 +362,12 @@ Test(tunnel, remote_forward_delivers_connections, .timeout = 60)
 
 /* ---- ProxyJump --------------------------------------------------------------- */
 
-static xssh_session *hop(xssh_session *via)
-{
-    xssh_session *s = NULL;
-    cr_assert_eq(xssh_session_new(&s), XSSH_OK);
-    if (via)
-        cr_assert_eq(xssh_session_connect_via(s, via, xt()->host, xt()->port, 10000), XSSH_OK, "%s", last_msg());
-    else
-        cr_assert_eq(xssh_session_connect(s, xt()->host, xt()->port, 10000), XSSH_OK, "%s", last_msg());
-    cr_assert_eq(xssh_session_verify_host(s, xt()->host, xt()->port, XSSH_HOSTKEY_STRICT, xt()->known_hosts), XSSH_OK,
-                 "%s", last_msg());
-    cr_assert_eq(xssh_session_userauth_publickey_fromfile(s, xt()->user, xt()->key_ed25519, NULL, NULL), XSSH_OK,
-                 "%s", last_msg());
-    return s;
-}
 
 Test(tunnel, proxyjump_two_hops_runs_a_command, .timeout = 120)
 {
-    xssh_session *h1 = hop(NULL);
-    xssh_session *h2 = hop(h1);
-    xssh_session *target = hop(h2);
+    xssh_session *h1 = xt_hop(NULL);
+    xssh_session *h2 = xt_hop(h1);
+    xssh_session *target = xt_hop(h2);
     xssh_run_result *r = NULL;
     cr_assert_eq(xssh_session_run(target, "echo $((6*7)); exit 5", NULL, &r), XSSH_OK, "%s", last_msg());
     cr_assert_str_eq(r->out, "42\n");
@@ -399,7 +385,7 @@ Test(tunnel, proxyjump_two_hops_runs_a_command, .timeout = 120)
 
 Test(tunnel, proxyjump_unknown_hostkey_fails_under_strict, .timeout = 60)
 {
-    xssh_session *h1 = hop(NULL);
+    xssh_session *h1 = xt_hop(NULL);
     xssh_session *t = NULL;
     cr_assert_eq(xssh_session_new(&t), XSSH_OK);
     cr_assert_eq(xssh_session_connect_via(t, h1, xt()->host, xt()->port, 10000), XSSH_OK, "%s", last_msg());
