@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets everything up (Debian packages when missing, build) and runs the demo in
-# C and Python against a throwaway local sshd (127.0.0.1, generated keys, stopped at exit).
+# C, Python, Lua and Ruby against a throwaway local sshd (127.0.0.1, generated keys, stopped at exit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=0

@@ -342,6 +342,10 @@ int xssh_agent_userauth(xssh_agent *agent, const char *username, xssh_pubkey *ke
     XSSH__ARG(agent->s, username && *username, "username is NULL or empty");
     XSSH__ARG(agent->s, key, "key is NULL");
     BEGIN(agent, 1);
+    if (libssh2_userauth_authenticated(s->ssh)) {
+        xssh__op_end(&op);
+        return xssh__fail_authenticated(s, "agent userauth");
+    }
     if (!agent->connected) {
         xssh__op_end(&op);
         return xssh__fail(s, XSSH_EBAD_USE, 0, "agent userauth: not connected (call xssh_agent_connect first)");

@@ -18,7 +18,22 @@
     xssh__op op;                                                      \
     int e_ = xssh__op_begin(&op, s, 1, NULL);                         \
     if (e_)                                                           \
-        return e_
+        return e_;                                                    \
+    if (libssh2_userauth_authenticated(s->ssh)) {                     \
+        xssh__op_end(&op);                                            \
+        return xssh__fail_authenticated(s, __func__);                 \
+    }                                                                 \
+    (void)0
+
+/* After a successful authentication the server ignores further requests
+   (RFC 4252 5.1): waiting for a reply would never end. */
+int xssh__fail_authenticated(xssh_session *s, const char *fn)
+{
+    return xssh__fail(s, XSSH_EBAD_USE, 0,
+                      "%s: the session is already authenticated (the server answers no further authentication "
+                      "request, RFC 4252 5.1)",
+                      fn);
+}
 
 static const char *who(xssh_session *s) { return s->host ? s->host : "the server"; }
 

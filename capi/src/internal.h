@@ -122,12 +122,13 @@ struct xssh_session {
     unsigned char pre_buf[4];    /* start of the current line, not yet given to libssh2 */
     int pre_len, pre_off;
     unsigned pre_lines;          /* lines skipped so far */
-    size_t pre_line_len;         /* length of the line being skipped */
+    size_t pre_line_len;         /* length of the line being skipped (CR, LF not counted) */
+    int pre_cr;                  /* the skipped line's last byte was a CR */
     const char *ident_error;     /* static text, set when cb_recv refused the preamble */
 };
 
 /* Limits on what may precede the server's identification (as OpenSSH's ssh:
-   1024 lines of at most 8192 bytes) and on the identification line itself
+   1023 lines of at most 8192 bytes besides CR LF, no NUL, no lone CR) and on the identification line itself
    (RFC 4253 4.2: 255 bytes with CR LF; libssh2 1.10 keeps 256). */
 #define XSSH__PRE_IDENT_MAX_LINES 1024
 #define XSSH__PRE_IDENT_MAX_LINE 8192
@@ -162,6 +163,9 @@ int xssh__ok(void);
         if (!(cond))                                                                      \
             return xssh__fail((s), XSSH_EARG, 0, "%s: invalid argument: %s", __func__, (what)); \
     } while (0)
+
+/* XSSH_EBAD_USE for an authentication call on an authenticated session (auth.c) */
+int xssh__fail_authenticated(xssh_session *s, const char *fn);
 
 /* ---- library init -------------------------------------------------------- */
 

@@ -113,6 +113,34 @@ static ssize_t ident_refuse(xssh_session *s, const char *why)
    spin); a skipped line's rest is consumed up to its LF only (MSG_PEEK finds it),
    never into the identification that follows. Returns 1 when the stream now
    passes through, or a cb_recv return value (EAGAIN, 0 at EOF, an error). */
+/* Account the bytes of a skipped line (p[0..n), ending at its LF if it has one)
+   as OpenSSH's ssh reads them: a NUL, or a CR not followed by LF, is invalid; at
+   most 8192 bytes besides CR LF; at most 1023 such lines. 0, or ident_refuse's. */
+static ssize_t skipped_bytes(xssh_session *s, const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = p[i];
+        if (c == '\n') {
+            s->pre_cr = 0;
+            s->pre_line_len = 0;
+            if (++s->pre_lines >= XSSH__PRE_IDENT_MAX_LINES)
+                return ident_refuse(s, "the server sent 1024 lines before its identification (at most 1023, as "
+                                       "OpenSSH's ssh)");
+            continue;
+        }
+        if (c == '\0' || s->pre_cr)
+            return ident_refuse(s, "a line before the server's identification contains a NUL or a CR not followed "
+                                   "by LF");
+        if (c == '\r') {
+            s->pre_cr = 1;
+            continue;
+        }
+        if (++s->pre_line_len > XSSH__PRE_IDENT_MAX_LINE)
+            return ident_refuse(s, "a line before the server's identification is longer than 8192 bytes");
+    }
+    return 0;
+}
+
 static ssize_t skip_preamble(xssh_session *s, libssh2_socket_t fd)
 {
     static const char ident[] = "SSH-";
@@ -127,14 +155,11 @@ static ssize_t skip_preamble(xssh_session *s, libssh2_socket_t fd)
             n = recv_raw(s, fd, tmp, take, 0);
             if (n <= 0)
                 return n;
-            s->pre_line_len += (size_t)n;
-            if (s->pre_line_len > XSSH__PRE_IDENT_MAX_LINE)
-                return ident_refuse(s, "a line before the server's identification is longer than 8192 bytes");
-            if (lf && (size_t)n == take) {
+            ssize_t r = skipped_bytes(s, tmp, (size_t)n);
+            if (r)
+                return r;
+            if (lf && (size_t)n == take)
                 s->pre_discard = 0;
-                if (++s->pre_lines > XSSH__PRE_IDENT_MAX_LINES)
-                    return ident_refuse(s, "the server sent more than 1024 lines before its identification");
-            }
             continue;
         }
         /* at a line start: its first bytes decide */
@@ -142,15 +167,15 @@ static ssize_t skip_preamble(xssh_session *s, libssh2_socket_t fd)
         size_t upto = lf ? (size_t)(lf - s->pre_buf) : (size_t)s->pre_len;
         if (memcmp(s->pre_buf, ident, upto < 4 ? upto : 4) != 0 || lf) {
             /* not the identification: skip this line */
+            ssize_t r = skipped_bytes(s, s->pre_buf, lf ? upto + 1 : (size_t)s->pre_len);
+            if (r)
+                return r;
             if (lf) {
                 size_t rest = (size_t)s->pre_len - upto - 1;
                 memmove(s->pre_buf, lf + 1, rest);
                 s->pre_len = (int)rest;
-                if (++s->pre_lines > XSSH__PRE_IDENT_MAX_LINES)
-                    return ident_refuse(s, "the server sent more than 1024 lines before its identification");
             } else {
                 s->pre_discard = 1;
-                s->pre_line_len = (size_t)s->pre_len;
                 s->pre_len = 0;
             }
             continue;
@@ -835,7 +860,10 @@ int xssh_session_set_timeout(xssh_session *s, long timeout_ms)
 {
     XSSH__ARG(s, timeout_ms >= 0, "timeout must be >= 0");
     BEGIN(0);
-    s->timeout_ms = timeout_ms;
+    /* beyond 100 years it is "no end" in practice, and deadlines (now + timeout)
+       must not overflow */
+    const long max_ms = 100L * 365 * 24 * 3600 * 1000;
+    s->timeout_ms = timeout_ms > max_ms ? max_ms : timeout_ms;
     xssh__op_end(&op);
     return xssh__ok();
 }

@@ -2,6 +2,7 @@
 /* Authentication against the real sshd: keys, passphrases, passwords, keyboard-interactive, agent. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -468,5 +469,36 @@ Test(auth, agent_auth_nonblocking_session, .timeout = 60)
     int next;
     rc = xssh_session_keepalive_send(s, &next);
     cr_assert(rc == XSSH_OK || rc == XSSH_EAGAIN, "%s", xssh_err_name(rc));
+    xssh_session_unref(s);
+}
+
+/* the server answers no authentication request after a success (RFC 4252 5.1):
+   a second one fails at once instead of waiting for a reply that never comes */
+Test(auth, again_after_success_is_refused_at_once, .timeout = 60)
+{
+    xssh_session *s = xt_connect_auth(); /* no session timeout: a wait would never end */
+    int rc = xssh_session_userauth_publickey_fromfile(s, xt()->user, xt()->key_ed25519, NULL, NULL);
+    cr_assert_eq(rc, XSSH_EBAD_USE, "%s: %s", xssh_err_name(rc), last_msg());
+    cr_assert(strstr(last_msg(), "already authenticated"), "%s", last_msg());
+    char *list = NULL;
+    cr_assert_eq(xssh_session_userauth_list(s, xt()->user, &list), XSSH_EBAD_USE, "%s", last_msg());
+    cr_assert_eq(xssh_session_userauth_password(s, xt()->user, "x"), XSSH_EBAD_USE, "%s", last_msg());
+    xssh_run_result *r = NULL;
+    cr_assert_eq(xssh_session_run(s, "echo still", NULL, &r), XSSH_OK, "%s", last_msg());
+    xssh_run_result_free(r);
+    xssh_session_unref(s);
+}
+
+/* a timeout too large for a deadline is taken as 100 years, not as "already past" */
+Test(auth, huge_session_timeout_does_not_overflow, .timeout = 60)
+{
+    xssh_session *s = xt_connect_auth();
+    cr_assert_eq(xssh_session_set_timeout(s, LONG_MAX), XSSH_OK);
+    long t = 0;
+    cr_assert_eq(xssh_session_get_timeout(s, &t), XSSH_OK);
+    cr_assert_eq(t, 100L * 365 * 24 * 3600 * 1000);
+    xssh_run_result *r = NULL;
+    cr_assert_eq(xssh_session_run(s, "true", NULL, &r), XSSH_OK, "%s", last_msg());
+    xssh_run_result_free(r);
     xssh_session_unref(s);
 }

@@ -247,11 +247,11 @@ Test(liveness, lines_before_identification_are_skipped, .timeout = 120)
 {
     static const char mixed[] = "Welcome to the test service.\n\nPlease close the session when done.\r\n\r\nS\nSS\nSSH\n";
     cr_assert_eq(connect_with_prefix(mixed, sizeof mixed - 1, NULL), XSSH_OK, "%s", last_msg());
-    char *many = lines(1024, "\r\n"); /* OpenSSH's limit, all empty */
+    char *many = lines(1023, "\r\n"); /* OpenSSH's limit, all empty */
     cr_assert_eq(connect_with_prefix(many, strlen(many), NULL), XSSH_OK, "%s", last_msg());
     free(many);
-    char *longline = lines(8190, "x"); /* 8190 + CR LF: the longest allowed line */
-    strcpy(longline + 8188, "\r\n");
+    char *longline = lines(8194, "x"); /* 8192 + CR LF: the longest allowed line */
+    strcpy(longline + 8192, "\r\n");
     cr_assert_eq(connect_with_prefix(longline, strlen(longline), NULL), XSSH_OK, "%s", last_msg());
     free(longline);
 }
@@ -259,11 +259,30 @@ Test(liveness, lines_before_identification_are_skipped, .timeout = 120)
 Test(liveness, too_much_before_identification_is_refused_clearly, .timeout = 120)
 {
     char *msg = NULL;
-    char *many = lines(5000, "\n");
+    char *many = lines(1024, "\n"); /* one more than OpenSSH's ssh takes */
     int rc = connect_with_prefix(many, strlen(many), &msg);
     cr_assert_eq(rc, XSSH_EBANNER_RECV, "%s: %s", xssh_err_name(rc), msg);
-    cr_assert(strstr(msg, "more than 1024 lines"), "%s", msg);
+    cr_assert(strstr(msg, "1024 lines"), "%s", msg);
     free(many);
+    free(msg);
+    many = lines(5000, "\n");
+    rc = connect_with_prefix(many, strlen(many), &msg);
+    cr_assert_eq(rc, XSSH_EBANNER_RECV, "%s: %s", xssh_err_name(rc), msg);
+    free(many);
+    free(msg);
+    static const char nul[] = "hello\0world\r\n", lone_cr[] = "hello\rworld\r\n";
+    rc = connect_with_prefix(nul, sizeof nul - 1, &msg);
+    cr_assert_eq(rc, XSSH_EBANNER_RECV, "%s: %s", xssh_err_name(rc), msg);
+    cr_assert(strstr(msg, "NUL or a CR"), "%s", msg);
+    free(msg);
+    rc = connect_with_prefix(lone_cr, sizeof lone_cr - 1, &msg);
+    cr_assert_eq(rc, XSSH_EBANNER_RECV, "%s: %s", xssh_err_name(rc), msg);
+    free(msg);
+    char *over = lines(8194, "z"); /* 8193 + LF: one byte too many */
+    strcpy(over + 8193, "\n");
+    rc = connect_with_prefix(over, strlen(over), &msg);
+    cr_assert_eq(rc, XSSH_EBANNER_RECV, "%s: %s", xssh_err_name(rc), msg);
+    free(over);
     free(msg);
     char *longline = lines(9000, "y");
     rc = connect_with_prefix(longline, strlen(longline), &msg);

@@ -140,7 +140,8 @@ XSSH_EXTERN(int) xssh_session_set_blocking(xssh_session *session, int blocking);
 /** @param[out] out 1 if blocking, else 0. */
 XSSH_EXTERN(int) xssh_session_get_blocking(xssh_session *session, int *out);
 /**
- * Timeout for blocking calls in milliseconds; 0 means none (the default). Each
+ * Timeout for blocking calls in milliseconds; 0 means none (the default); values
+ * above 100 years (3153600000000 ms) count as 100 years. Each
  * blocking call fails with XSSH_ETIMEOUT after this long without completing.
  * Waits that may legitimately last longer (xssh_session_run's command) use it
  * as the dead-peer bound instead: after this long without a byte from the server

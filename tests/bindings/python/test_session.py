@@ -302,3 +302,14 @@ def test_publickey_subsystem_refused_by_openssh(session):
         session.publickey_init()
     assert "publickey" in str(ei.value)
     assert session.keepalive_send() >= 0  # the session still works
+
+
+def test_embedded_nul_in_text_is_refused(session):
+    # a C string would end at the NUL and run only the first part of the command
+    for cmd in ("echo a\0; echo b", b"echo a\0; echo b"):
+        with pytest.raises(ValueError, match="embedded null byte"):
+            session.run(cmd)
+        ch = session.open_session()
+        with pytest.raises(ValueError, match="embedded null byte"):
+            ch.execute(cmd)
+        ch.close()
