@@ -99,7 +99,8 @@ XSSH_EXTERN(void) xssh_session_unref(xssh_session *session);
  * the system's limit), set TCP_NODELAY and perform the SSH handshake. The
  * session owns the socket and closes it when freed. Lines the server sends
  * before its "SSH-" identification (RFC 4253 4.2) are skipped, as OpenSSH's ssh
- * does: at most 1024 lines of at most 8192 bytes; the identification itself may
+ * does: at most 1023 lines of at most 8192 bytes besides CR LF, without NUL or a
+ * lone CR; the identification itself may
  * have 255 bytes with CR LF. Past those limits the handshake fails with
  * XSSH_EBANNER_RECV saying which one.
  * @return XSSH_OK, XSSH_ERESOLVE, XSSH_ECONNECT, XSSH_ETIMEOUT, a handshake error, ...
