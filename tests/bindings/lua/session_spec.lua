@@ -158,6 +158,21 @@ os.execvp('lua5.4', ['lua5.4', sys.argv[1], str(fd), sys.argv[2]])" '%s/hs.lua' 
   end)
 end)
 
+describe("text arguments", function()
+  it("refuses a string with an embedded zero (C would run only its first part)", function()
+    local s <close> = E.session()
+    local ok, err = pcall(s.run, s, "echo a\0; echo b")
+    assert.is_false(ok)
+    assert.matches("embedded zero", tostring(err))
+    local ch = s:open_session()
+    ok, err = pcall(ch.execute, ch, "echo a\0; echo b")
+    assert.is_false(ok)
+    assert.matches("embedded zero", tostring(err))
+    ch:close()
+    assert.equal("still\n", s:run("echo still").stdout)
+  end)
+end)
+
 describe("Session lifecycle", function()
   it("<close> disconnects at scope end, also when the scope fails", function()
     local outer

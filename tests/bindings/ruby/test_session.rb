@@ -42,6 +42,17 @@ class TestSession < Minitest::Test
     assert s.closed?
   end
 
+  # C would run only the part before the NUL: Ruby's cstr conversion refuses it
+  def test_text_with_an_embedded_nul_is_refused
+    s = T.auth_session
+    assert_raises(ArgumentError) { s.run("echo a\0; echo b") }
+    ch = s.open_session
+    assert_raises(ArgumentError) { ch.execute("echo a\0; echo b") }
+    ch.close
+    assert_equal "still\n", s.run('echo still').stdout
+    s.disconnect
+  end
+
   def test_handshake_with_a_ruby_socket
     sock = TCPSocket.new(T::HOST, T::PORT)
     s = Xssh::Session.new
