@@ -32,19 +32,23 @@ describe("examples", function()
   it("local_forward.lua forwards a local port", function()
     local d = E.tmpdir()
     -- the example in the background, forwarding until its standard input (a fifo)
-    -- ends; a python3 child connects through it and reads the sshd banner, then
-    -- the fifo is closed: nothing depends on how fast the machine is
+    -- ends; its output is a fifo too, so reading its first line waits exactly until
+    -- it forwards; a python3 child connects through it and reads the sshd banner,
+    -- then the input fifo is closed: nothing depends on how fast the machine is
     local out, code = run(string.format([[
-mkfifo '%s/in'
-lua5.4 '%s/local_forward.lua' %s %d %s '%s' '%s' 127.0.0.1 %d - < '%s/in' > '%s/out' 2>&1 &
+mkfifo '%s/in' '%s/outp'
+lua5.4 '%s/local_forward.lua' %s %d %s '%s' '%s' 127.0.0.1 %d - < '%s/in' > '%s/outp' 2>&1 &
 pid=$!
 exec 3> '%s/in'
-for i in $(seq 1200); do grep -q forwarding '%s/out' && break; kill -0 $pid 2>/dev/null || break; sleep 0.1; done
-port=$(grep -o '127.0.0.1:[0-9]*' '%s/out' | head -1 | cut -d: -f2)
+exec 4< '%s/outp'
+IFS= read -r first <&4
+echo "$first" > '%s/out'
+port=$(echo "$first" | grep -o '127.0.0.1:[0-9]*' | head -1 | cut -d: -f2)
 python3 -c "import socket,sys; s=socket.create_connection(('127.0.0.1', $port), timeout=60); sys.stdout.write(s.recv(8).decode())"
 exec 3>&-
+cat <&4 >> '%s/out'
 wait $pid; rc=$?
-cat '%s/out'; exit $rc]], d, EX, E.host, E.port, E.user, E.key, E.known_hosts, E.port, d, d, d, d, d, d))
+cat '%s/out'; exit $rc]], d, d, EX, E.host, E.port, E.user, E.key, E.known_hosts, E.port, d, d, d, d, d, d, d))
     assert.equal(0, code, out)
     assert.matches("^SSH%-2%.0", out)
     assert.matches("forwarding 127%.0%.0%.1:%d+", out)
