@@ -18,5 +18,6 @@
 #include "xssh/scp.h"
 #include "xssh/publickey.h"
 #include "xssh/tunnel.h"
+#include "xssh/connect.h"
 
 #endif /* XSSH_H */

@@ -101,6 +101,7 @@ typedef enum xssh_err {
     XSSH_ESESSION_HOSTKEY = -1025,       /**< the server's host key is not available */
     XSSH_ERSA_SHA1_REFUSED = -1026,      /**< the server refused an ssh-rsa (SHA-1) signature; RSA-SHA2 needs libssh2 >= 1.11 */
     XSSH_EPUBLICKEY_INIT = -1027,        /**< the server does not offer the public-key subsystem */
+    XSSH_ECONFIG = -1028,                /**< an ssh_config(5) file or option is malformed or unreadable */
 
     /* SFTP status codes: -2000 - SSH_FX_* */
     XSSH_ESFTP_EOF = -2001,              /**< SFTP: end of file */

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file xssh/connect.h
+ * @brief Connecting the way OpenSSH's ssh does: ssh_config(5), default authentication, logging.
+ * @defgroup connect Connect like ssh
+ *
+ * An ::xssh_options object holds what a caller states for one connection, in
+ * OpenSSH's own option names (ssh_config(5), as `ssh -o Name=value`), plus the
+ * callbacks for secrets. xssh_options_resolve() answers what applies to a host
+ * the way `ssh -G host` does: the explicit options first, then the configuration
+ * files (default: ~/.ssh/config, then /etc/ssh/ssh_config; "ConfigFile none" reads
+ * none), first value wins. xssh_connect() then does everything `ssh` does before
+ * a shell: resolve, connect (directly or through the ProxyJump chain), host-key
+ * policy against the known_hosts files, keepalives, and the authentication chain
+ * (agent, identity files or the default keys, then keyboard-interactive/password
+ * only when a password or prompt callback was given). It never returns an
+ * unauthenticated session.
+ * @{
+ */
+#ifndef XSSH_CONNECT_H
+#define XSSH_CONNECT_H
+
+#include "common.h"
+#include "types.h"
+
+XSSH_BEGIN_DECL
+
+/** Connection options (ssh_config(5) keywords plus callbacks); reference-counted. */
+typedef struct xssh_options xssh_options;
+
+/**
+ * Passphrase callback: an encrypted private key needs a passphrase.
+ * @param keyfile path of the key (as resolved, "~" expanded)
+ * @param buf where to write the passphrase, NUL-terminated
+ * @param size size of @p buf in bytes (at least 1024)
+ * @param userdata as given to xssh_options_set_passphrase_cb()
+ * @return 0 when @p buf holds a passphrase; non-zero to skip this key
+ *         (recorded as "encrypted, no passphrase given").
+ * xssh wipes @p buf after use.
+ */
+typedef int (*xssh_passphrase_cb)(const char *keyfile, char *buf, size_t size, void *userdata);
+
+/**
+ * Prompt callback: keyboard-interactive (RFC 4256) prompts, and the password
+ * for "password" authentication (RFC 4252 section 8, then @p name and
+ * @p instruction are "" and @p prompt is "Password: ").
+ * @param name the request's name ("" if none)
+ * @param instruction the request's instruction ("" if none)
+ * @param prompt the prompt text
+ * @param echo non-zero if the answer may be shown as typed
+ * @param buf where to write the answer, NUL-terminated
+ * @param size size of @p buf in bytes (at least 1024)
+ * @return 0 when @p buf holds an answer; non-zero to give up this method.
+ * xssh wipes @p buf after use.
+ */
+typedef int (*xssh_prompt_cb)(const char *name, const char *instruction, const char *prompt, int echo, char *buf,
+                              size_t size, void *userdata);
+
+/**
+ * Create an empty options object: nothing explicit, the default configuration
+ * files, no callbacks.
+ * @param[out] out new reference; release with xssh_options_unref()
+ * @return XSSH_OK, XSSH_EARG, XSSH_ENOMEM
+ */
+XSSH_EXTERN(int) xssh_options_new(xssh_options **out);
+/** Take one more reference on @p options; returns it. NULL-safe. */
+XSSH_EXTERN(xssh_options *) xssh_options_ref(xssh_options *options);
+/** Drop a reference; the last one wipes the secrets held and frees the object. NULL-safe. */
+XSSH_EXTERN(void) xssh_options_unref(xssh_options *options);
+
+/**
+ * Set one option explicitly, as `ssh -o Name=value` does: explicit values win
+ * over the configuration files. @p name is an ssh_config(5) keyword, compared
+ * without regard to case ("Port", "User", "IdentityFile", "ProxyJump",
+ * "StrictHostKeyChecking", ...); @p value is written as in the file. Options
+ * that take several values (IdentityFile, UserKnownHostsFile list, ...) follow
+ * ssh's rules (IdentityFile: each call adds one). Besides ssh_config keywords,
+ * xssh accepts:
+ * - "ConfigFile": a configuration file to read instead of the defaults, or
+ *   "none" for no file at all (ssh -F);
+ * - "Password": the password for "password" and keyboard-interactive
+ *   authentication (a secret: kept only in this object, wiped on release,
+ *   never logged or shown by xssh_options_resolve());
+ * - "Passphrase": the passphrase for every encrypted identity file (a secret);
+ * - "Timeout": the session timeout for later blocking calls, in seconds
+ *   (decimal; 0: none), as xssh_session_set_timeout().
+ * @return XSSH_OK; XSSH_EARG naming the keyword when it is unknown, or the
+ *         value and why it is wrong (e.g. "Port: 'x' is not a number").
+ */
+XSSH_EXTERN(int) xssh_options_set(xssh_options *options, const char *name, const char *value);
+/**
+ * Use configuration text instead of files (as if it were the file given by
+ * "ConfigFile"); @p origin names it in error messages ("<string>" if NULL).
+ * Parsed now: a malformed line fails here with XSSH_ECONFIG "origin line N: why".
+ */
+XSSH_EXTERN(int) xssh_options_set_config_text(xssh_options *options, const char *text, const char *origin);
+/** Set (or, with NULL @p cb, remove) the passphrase callback. */
+XSSH_EXTERN(int) xssh_options_set_passphrase_cb(xssh_options *options, xssh_passphrase_cb cb, void *userdata);
+/** Set (or, with NULL @p cb, remove) the prompt callback for password and keyboard-interactive. */
+XSSH_EXTERN(int) xssh_options_set_prompt_cb(xssh_options *options, xssh_prompt_cb cb, void *userdata);
+
+/**
+ * What applies to @p host, as `ssh -G host` prints it: one "keyword value" line
+ * per option, keywords in lower case, values after every token (%h %p %r %u %d
+ * %n %%) and "~" expansion, the algorithm lists after their "+", "-" and "^"
+ * edits. @p host may be "user@host". Secrets are never included.
+ * @param[out] out allocated text; free with xssh_free()
+ * @return XSSH_OK; XSSH_ECONFIG (a malformed configuration line: file and line
+ *         in the message; an unreadable ConfigFile); XSSH_EARG
+ */
+XSSH_EXTERN(int) xssh_options_resolve(xssh_options *options, const char *host, char **out);
+
+/**
+ * Connect to @p host ("host" or "user@host"; a Host alias of the configuration)
+ * as `ssh` would, and return an authenticated session:
+ * 1. resolve the options (xssh_options_resolve());
+ * 2. connect: HostName, Port, AddressFamily, BindAddress, ConnectTimeout,
+ *    through each ProxyJump hop in turn (xssh_session_connect_via(); every hop
+ *    resolved and verified the same way), with Ciphers, KexAlgorithms,
+ *    HostKeyAlgorithms (known host-key types first, as ssh orders them), MACs
+ *    and Compression restricted to what libssh2 supports;
+ * 3. verify the host key against UserKnownHostsFile and GlobalKnownHostsFile
+ *    under StrictHostKeyChecking (yes/ask: strict; accept-new; no/off: learn
+ *    unknown keys, refuse changed ones, as OpenSSH 9.2; HashKnownHosts for new entries);
+ * 4. ServerAliveInterval/ServerAliveCountMax: keepalives and dead-peer detection;
+ * 5. authenticate as ssh does, in PreferredAuthentications order among those
+ *    enabled (PubkeyAuthentication, KbdInteractiveAuthentication,
+ *    PasswordAuthentication): the agent's identities (IdentityAgent, default
+ *    $SSH_AUTH_SOCK; not with IdentitiesOnly, nor IdentityAgent none), then the
+ *    IdentityFiles, or the default ones (~/.ssh/id_rsa, id_ecdsa, id_ecdsa_sk,
+ *    id_ed25519, id_ed25519_sk, id_xmss, id_dsa: those that exist, in the
+ *    order `ssh -G` lists them); keyboard-interactive and password only with a "Password" or a
+ *    prompt callback (never with BatchMode). An encrypted key needs "Passphrase"
+ *    or the passphrase callback and is skipped otherwise, with the reason recorded.
+ * @param options may be NULL: defaults only
+ * @param[out] out new reference to an authenticated session
+ * @return XSSH_OK; XSSH_ECONFIG; XSSH_ERESOLVE, XSSH_ECONNECT, XSSH_ETIMEOUT;
+ *         a host-key error; XSSH_EAUTHENTICATION_FAILED with a message listing
+ *         every method tried and why each failed ("agent: 2 keys refused;
+ *         ~/.ssh/id_ed25519: encrypted, no passphrase given; password: not
+ *         offered by the server").
+ */
+XSSH_EXTERN(int) xssh_connect(const char *host, xssh_options *options, xssh_session **out);
+
+/* ---- logging ------------------------------------------------------------ */
+
+/** Log levels, most severe first. */
+typedef enum xssh_log_level {
+    XSSH_LOG_NONE = 0,    /**< nothing (the default) */
+    XSSH_LOG_ERROR = 1,   /**< a failure that ends an operation */
+    XSSH_LOG_WARNING = 2, /**< something the user should know (a key skipped, a host key learnt) */
+    XSSH_LOG_INFO = 3,    /**< decisions: configuration applied, authentication results */
+    XSSH_LOG_DEBUG = 4,   /**< every attempt, keepalive, retry */
+    XSSH_LOG_TRACE = 5    /**< also libssh2's own trace (only with a libssh2 built with tracing) */
+} xssh_log_level;
+
+/**
+ * Log callback: one record. @p host is the connection's host as the caller
+ * named it ("" when none); @p message never holds a secret (password,
+ * passphrase, key bytes). Called on the thread that logs, which may be one of
+ * xssh's forward threads; it must not call back into xssh on the same session.
+ */
+typedef void (*xssh_log_cb)(int level, const char *host, const char *message, void *userdata);
+
+/**
+ * Install the process-wide log callback and the most verbose level passed to
+ * it (records above @p level are not even formatted). NULL @p cb: silent.
+ */
+XSSH_EXTERN(int) xssh_log_set(xssh_log_cb cb, void *userdata, int level);
+
+XSSH_END_DECL
+
+/** @} */
+#endif /* XSSH_CONNECT_H */
