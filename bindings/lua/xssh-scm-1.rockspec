@@ -1,5 +1,12 @@
--- LuaRocks: `luarocks make bindings/lua/xssh-scm-1.rockspec` from the repository root
--- builds libxssh and the SWIG module with the system's SWIG, libssh2 and CMake.
+-- LuaRocks: from the repository root,
+--   luarocks --lua-version=5.4 make bindings/lua/xssh-scm-1.rockspec            (system-wide, as root)
+--   luarocks --lua-version=5.4 make --tree ~/lua bindings/lua/xssh-scm-1.rockspec  (a local tree;
+--     then eval "$(luarocks --lua-version=5.4 path --tree ~/lua)")
+-- (Debian's luarocks defaults to Lua 5.1: --lua-version=5.4 is required.)
+-- CMake builds the SWIG module with the system's SWIG, libssh2 and OpenSSL and links
+-- libxssh into it statically (XSSH_STATIC_MODULES): the rock holds xssh_core.so, the Lua
+-- layer (xssh.lua) and the LuaCATS annotations (xssh_annotations.lua, generated from
+-- the C headers' comments), nothing else.
 rockspec_format = "3.0"
 package = "xssh"
 version = "scm-1"
@@ -31,6 +38,9 @@ build = {
     XSSH_RUBY = "OFF",
     XSSH_LUA = "ON",
     XSSH_TESTS = "OFF",
+    XSSH_EXAMPLES = "OFF",
+    XSSH_STATIC_MODULES = "ON",
+    XSSH_INSTALL_C = "OFF",
     XSSH_LUA_CMOD = "$(LIBDIR)",
     XSSH_LUA_LMOD = "$(LUADIR)",
   },

@@ -1,12 +1,24 @@
 #!/usr/bin/env bash
-# install the build into a scratch prefix, then build and run a consumer with find_package and pkg-config
+# `cmake --install` the build into a scratch prefix, then, from a directory outside the
+# checkout, build and run consumers of it: a CMake project with find_package(xssh), the
+# same with pkg_check_modules(xssh), and a plain `cc $(pkg-config --cflags --libs xssh)`.
 set -euo pipefail
 build=$1; src=$(cd "$(dirname "$0")" && pwd)
 prefix=$(mktemp -d /tmp/xssh-install.XXXXXX); trap 'rm -rf "$prefix"' EXIT
 cmake --install "$build" --prefix "$prefix" >/dev/null
-libdir=$(ls -d "$prefix"/lib*/ | head -1)
-PKG_CONFIG_PATH="$libdir/pkgconfig:$(find "$libdir" -name pkgconfig -type d | head -1)" \
-  cmake -S "$src" -B "$prefix/consumer" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+libdir=$(dirname "$(find "$prefix" -name 'libxssh.so.0' | head -1)")
+[ -f "$libdir/pkgconfig/xssh.pc" ] || { echo "no xssh.pc in $libdir/pkgconfig"; exit 1; }
+[ -f "$libdir/cmake/xssh/xsshConfig.cmake" ] || { echo "no xsshConfig.cmake in $libdir/cmake/xssh"; exit 1; }
+# the consumer project leaves the checkout: nothing may resolve through the source tree
+mkdir "$prefix/consumer-src" "$prefix/run"
+cp "$src/CMakeLists.txt" "$src/consumer.c" "$prefix/consumer-src/"
+cd "$prefix/run"
+export PKG_CONFIG_PATH="$libdir/pkgconfig"
+cmake -S "$prefix/consumer-src" -B "$prefix/consumer" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$prefix/consumer" >/dev/null
-LD_LIBRARY_PATH=$(dirname "$(find "$prefix" -name 'libxssh.so.0' | head -1)") "$prefix/consumer/consumer"
-LD_LIBRARY_PATH=$(dirname "$(find "$prefix" -name 'libxssh.so.0' | head -1)") "$prefix/consumer/consumer_pc"
+echo "pkg-config xssh: $(pkg-config --modversion xssh) $(pkg-config --cflags --libs xssh)"
+cc -o "$prefix/consumer_cc" "$prefix/consumer-src/consumer.c" $(pkg-config --cflags --libs xssh)
+export LD_LIBRARY_PATH="$libdir"
+"$prefix/consumer/consumer"
+"$prefix/consumer/consumer_pc"
+"$prefix/consumer_cc"
