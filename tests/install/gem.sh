@@ -29,3 +29,9 @@ ruby -e '
 if ldd "$(ruby -e 'require "xssh"; print $LOADED_FEATURES.grep(%r{xssh/native\.so\z}).first')" | grep -q libxssh; then
   echo "native.so needs libxssh.so"; exit 1
 fi
+# ri knows a generated method (documented from the C header) and a hand-written one
+# (the generated method's text comes from capi/include/xssh/session.h)
+ri -T -f rdoc -d "$GEM_HOME/doc/xssh-"*/ri 'Xssh::Session#userauth_password' > "$work/ri.txt"
+head -n 12 "$work/ri.txt"
+grep -q 'libssh2_userauth_password_ex' "$work/ri.txt" || { echo "ri does not show the C header's text"; exit 1; }
+ri -T -f rdoc -d "$GEM_HOME/doc/xssh-"*/ri 'Xssh.connect' | grep -q . || { echo "ri does not know Xssh.connect"; exit 1; }

@@ -53,6 +53,7 @@ module Xssh
     Native.version
   end
 
+  # The version of the libssh2 xssh runs with ("1.10.0").
   def self.libssh2_version
     Native.libssh2_version
   end
@@ -271,6 +272,7 @@ module Xssh
       set_timeout(seconds ? (seconds * 1000).to_i : 0)
     end
 
+    # The timeout of blocking calls in seconds (Float), or nil when there is none.
     def timeout
       ms = get_timeout
       ms.positive? ? ms / 1000.0 : nil
@@ -463,6 +465,7 @@ module Xssh
       self
     end
 
+    # Every entry, as an Array of KnownHostEntry.
     alias entries to_a
   end
 end

@@ -50,6 +50,7 @@ typedef int (*xssh_passphrase_cb)(const char *keyfile, char *buf, size_t size, v
  * @param echo non-zero if the answer may be shown as typed
  * @param buf where to write the answer, NUL-terminated
  * @param size size of @p buf in bytes (at least 1024)
+ * @param userdata the pointer given to xssh_options_set_prompt_cb(), unchanged
  * @return 0 when @p buf holds an answer; non-zero to give up this method.
  * xssh wipes @p buf after use.
  */
@@ -63,9 +64,16 @@ typedef int (*xssh_prompt_cb)(const char *name, const char *instruction, const c
  * @return XSSH_OK, XSSH_EARG, XSSH_ENOMEM
  */
 XSSH_EXTERN(int) xssh_options_new(xssh_options **out);
-/** Take one more reference on @p options; returns it. NULL-safe. */
+/**
+ * Take one more reference on @p options; returns it. NULL-safe.
+ * @param options the options; NULL is allowed
+ * @return options itself (NULL for NULL)
+ */
 XSSH_EXTERN(xssh_options *) xssh_options_ref(xssh_options *options);
-/** Drop a reference; the last one wipes the secrets held and frees the object. NULL-safe. */
+/**
+ * Drop a reference; the last one wipes the secrets held and frees the object. NULL-safe.
+ * @param options the reference to drop; NULL is allowed
+ */
 XSSH_EXTERN(void) xssh_options_unref(xssh_options *options);
 
 /**
@@ -84,6 +92,9 @@ XSSH_EXTERN(void) xssh_options_unref(xssh_options *options);
  * - "Passphrase": the passphrase for every encrypted identity file (a secret);
  * - "Timeout": the session timeout for later blocking calls, in seconds
  *   (decimal; 0: none), as xssh_session_set_timeout().
+ * @param options the connection options (borrowed)
+ * @param name an ssh_config(5) keyword, case-insensitive (e.g. "Port")
+ * @param value its value, as in the file
  * @return XSSH_OK; XSSH_EARG naming the keyword when it is unknown, or the
  *         value and why it is wrong (e.g. "Port: 'x' is not a number").
  */
@@ -92,11 +103,27 @@ XSSH_EXTERN(int) xssh_options_set(xssh_options *options, const char *name, const
  * Use configuration text instead of files (as if it were the file given by
  * "ConfigFile"); @p origin names it in error messages ("<string>" if NULL).
  * Parsed now: a malformed line fails here with XSSH_ECONFIG "origin line N: why".
+ * @param options the connection options (borrowed)
+ * @param text ssh_config(5) text (NUL-terminated; copied)
+ * @param origin name used in error messages (NULL: "<text>")
+ * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECONFIG for a syntax error; XSSH_ENOMEM
  */
 XSSH_EXTERN(int) xssh_options_set_config_text(xssh_options *options, const char *text, const char *origin);
-/** Set (or, with NULL @p cb, remove) the passphrase callback. */
+/**
+ * Set (or, with NULL @p cb, remove) the passphrase callback.
+ * @param options the connection options (borrowed)
+ * @param cb the callback, or NULL to remove it
+ * @param userdata passed to cb unchanged
+ * @return XSSH_OK; XSSH_EARG for a NULL options
+ */
 XSSH_EXTERN(int) xssh_options_set_passphrase_cb(xssh_options *options, xssh_passphrase_cb cb, void *userdata);
-/** Set (or, with NULL @p cb, remove) the prompt callback for password and keyboard-interactive. */
+/**
+ * Set (or, with NULL @p cb, remove) the prompt callback for password and keyboard-interactive.
+ * @param options the connection options (borrowed)
+ * @param cb the callback, or NULL to remove it
+ * @param userdata passed to cb unchanged
+ * @return XSSH_OK; XSSH_EARG for a NULL options
+ */
 XSSH_EXTERN(int) xssh_options_set_prompt_cb(xssh_options *options, xssh_prompt_cb cb, void *userdata);
 
 /**
@@ -104,6 +131,8 @@ XSSH_EXTERN(int) xssh_options_set_prompt_cb(xssh_options *options, xssh_prompt_c
  * per option, keywords in lower case, values after every token (%h %p %r %u %d
  * %n %%) and "~" expansion, the algorithm lists after their "+", "-" and "^"
  * edits. @p host may be "user@host". Secrets are never included.
+ * @param options the connection options (borrowed)
+ * @param host the host as given to xssh_connect() ("host" or "user@host")
  * @param[out] out allocated text; free with xssh_free()
  * @return XSSH_OK; XSSH_ECONFIG (a malformed configuration line: file and line
  *         in the message; an unreadable ConfigFile); XSSH_EARG
@@ -132,6 +161,7 @@ XSSH_EXTERN(int) xssh_options_resolve(xssh_options *options, const char *host, c
  *    order `ssh -G` lists them); keyboard-interactive and password only with a "Password" or a
  *    prompt callback (never with BatchMode). An encrypted key needs "Passphrase"
  *    or the passphrase callback and is skipped otherwise, with the reason recorded.
+ * @param host "host" or "user@host" (NUL-terminated)
  * @param options may be NULL: defaults only
  * @param[out] out new reference to an authenticated session
  * @return XSSH_OK; XSSH_ECONFIG; XSSH_ERESOLVE, XSSH_ECONNECT, XSSH_ETIMEOUT;
@@ -165,6 +195,10 @@ typedef void (*xssh_log_cb)(int level, const char *host, const char *message, vo
 /**
  * Install the process-wide log callback and the most verbose level passed to
  * it (records above @p level are not even formatted). NULL @p cb: silent.
+ * @param cb the callback, or NULL to remove it
+ * @param userdata passed to cb unchanged
+ * @param level the most verbose level passed on (XSSH_LOG_*)
+ * @return XSSH_OK; XSSH_EARG for an invalid level
  */
 XSSH_EXTERN(int) xssh_log_set(xssh_log_cb cb, void *userdata, int level);
 

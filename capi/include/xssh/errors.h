@@ -17,6 +17,12 @@
 
 XSSH_BEGIN_DECL
 
+/**
+ * Every status an xssh function returns: XSSH_OK (0) or a negative error code.
+ * libssh2's codes keep libssh2's numbers (XSSH_EAGAIN == LIBSSH2_ERROR_EAGAIN),
+ * xssh's own start at -1000 and SFTP statuses are -2000 - status. Each code has a
+ * row in the error table (xssh_err_name(), xssh_strerror(), xssh_err_info_get()).
+ */
 typedef enum xssh_err {
     XSSH_OK = 0,                         /**< success */
     /* libssh2's codes, same numbers */
@@ -144,22 +150,50 @@ typedef struct xssh_err_info {
     const char *exception; /**< exception class name in the bindings, e.g. "Timeout" */
 } xssh_err_info;
 
-/** Static generic message for a code ("unknown error code" for unknown values). Never NULL. */
+/**
+ * Static generic message for a code ("unknown error code" for unknown values). Never NULL.
+ * @param code an xssh_err code
+ * @return a static, NUL-terminated message (never NULL)
+ */
 XSSH_EXTERN(const char *) xssh_strerror(int code);
-/** Static symbolic name for a code, e.g. "XSSH_EAGAIN"; "XSSH_EUNKNOWN" if unknown. Never NULL. */
+/**
+ * Static symbolic name for a code, e.g. "XSSH_EAGAIN"; "XSSH_EUNKNOWN" if unknown. Never NULL.
+ * @param code an xssh_err code
+ * @return a static name such as "XSSH_ETIMEOUT" (never NULL; "XSSH_EUNKNOWN" for codes without a
+ *        row)
+ */
 XSSH_EXTERN(const char *) xssh_err_name(int code);
-/** The table row for a code, or NULL when the code has none. Borrowed, static. */
+/**
+ * The table row for a code, or NULL when the code has none. Borrowed, static.
+ * @param code an xssh_err code
+ * @return the static row (borrowed), or NULL
+ */
 XSSH_EXTERN(const xssh_err_info *) xssh_err_info_get(int code);
-/** Number of rows in the error table (XSSH_OK is not a row). */
+/**
+ * Number of rows in the error table (XSSH_OK is not a row).
+ * @return the number of rows
+ */
 XSSH_EXTERN(size_t) xssh_err_count(void);
-/** Row @p index (0 <= index < xssh_err_count()) of the error table, or NULL. Borrowed, static. */
+/**
+ * Row @p index (0 <= index < xssh_err_count()) of the error table, or NULL. Borrowed, static.
+ * @param index 0-based row index
+ * @return the static row (borrowed), or NULL past the end
+ */
 XSSH_EXTERN(const xssh_err_info *) xssh_err_info_at(size_t index);
 /**
  * Exception classes in parent-first order, for the bindings to build their
  * hierarchy: class @p index and its parent ("" for the root). Returns 0 past the end.
+ * @param index 0-based index of the class (parent-first order)
+ * @param[out] name_out the class name (static)
+ * @param[out] parent_out its parent's name (static; NULL for the root)
+ * @return 1 while index is in range, 0 past the end
  */
 XSSH_EXTERN(int) xssh_exception_class_at(size_t index, const char **name_out, const char **parent_out);
-/** Map a libssh2 error code onto ::xssh_err (unknown codes give XSSH_EUNKNOWN). */
+/**
+ * Map a libssh2 error code onto ::xssh_err (unknown codes give XSSH_EUNKNOWN).
+ * @param libssh2_code a LIBSSH2_ERROR_* code
+ * @return the xssh_err code
+ */
 XSSH_EXTERN(int) xssh_err_from_libssh2(int libssh2_code);
 /**
  * The last failure on the calling thread (thread-local, so it is still right
@@ -174,11 +208,17 @@ XSSH_EXTERN(int) xssh_err_from_libssh2(int libssh2_code);
  * or key exchange, code XSSH_EHANDSHAKE with libssh2_code the socket code), and
  * on later calls of the same session "the connection was lost earlier (first
  * failure: ...)".
+ * @return the calling thread's last error (borrowed; valid until its next xssh call); never NULL
  */
 XSSH_EXTERN(const xssh_error *) xssh_error_last(void);
-/** Reset the calling thread's last error to XSSH_OK. */
+/**
+ * Reset the calling thread's last error to XSSH_OK.
+ */
 XSSH_EXTERN(void) xssh_error_clear(void);
-/** Free memory that xssh allocated for an out-parameter (strings, byte buffers). NULL-safe. */
+/**
+ * Free memory that xssh allocated for an out-parameter (strings, byte buffers). NULL-safe.
+ * @param ptr memory from an xssh out-parameter; NULL is allowed
+ */
 XSSH_EXTERN(void) xssh_free(void *ptr);
 
 XSSH_END_DECL

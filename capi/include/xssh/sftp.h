@@ -33,34 +33,39 @@ typedef struct xssh_sftp xssh_sftp;
 /** An open remote file or directory of an ::xssh_sftp. */
 typedef struct xssh_sftp_file xssh_sftp_file;
 
-/* Open flags (same values as LIBSSH2_FXF_*). */
+/** Open flags (same values as LIBSSH2_FXF_*). @{ */
 #define XSSH_FXF_READ 0x00000001
 #define XSSH_FXF_WRITE 0x00000002
 #define XSSH_FXF_APPEND 0x00000004
 #define XSSH_FXF_CREAT 0x00000008
 #define XSSH_FXF_TRUNC 0x00000010
 #define XSSH_FXF_EXCL 0x00000020
+/** @} */
 
-/* open_ex types (LIBSSH2_SFTP_OPENFILE / _OPENDIR). */
+/** open_ex types (LIBSSH2_SFTP_OPENFILE / _OPENDIR). @{ */
 #define XSSH_SFTP_OPENFILE 0
 #define XSSH_SFTP_OPENDIR 1
+/** @} */
 
-/* rename_ex flags (LIBSSH2_SFTP_RENAME_*; SFTP v5+, ignored by v3 servers such as OpenSSH). */
+/** rename_ex flags (LIBSSH2_SFTP_RENAME_*; SFTP v5+, ignored by v3 servers such as OpenSSH). @{ */
 #define XSSH_SFTP_RENAME_OVERWRITE 0x00000001
 #define XSSH_SFTP_RENAME_ATOMIC 0x00000002
 #define XSSH_SFTP_RENAME_NATIVE 0x00000004
+/** @} */
 
-/* xssh_sftp_attrs::flags bits (LIBSSH2_SFTP_ATTR_*): which fields are valid / to set. */
+/** xssh_sftp_attrs::flags bits (LIBSSH2_SFTP_ATTR_*): which fields are valid / to set. @{ */
 #define XSSH_SFTP_ATTR_SIZE 0x00000001
 #define XSSH_SFTP_ATTR_UIDGID 0x00000002
 #define XSSH_SFTP_ATTR_PERMISSIONS 0x00000004
 #define XSSH_SFTP_ATTR_ACMODTIME 0x00000008
+/** @} */
 
-/* xssh_sftp_vfs::f_flag bits. */
+/** xssh_sftp_vfs::f_flag bits. @{ */
 #define XSSH_SFTP_ST_RDONLY 0x00000001
 #define XSSH_SFTP_ST_NOSUID 0x00000002
+/** @} */
 
-/* File types and permission bits (LIBSSH2_SFTP_S_*, POSIX values). */
+/** File types and permission bits (LIBSSH2_SFTP_S_*, POSIX values). @{ */
 #define XSSH_SFTP_S_IFMT 0170000
 #define XSSH_SFTP_S_IFIFO 0010000
 #define XSSH_SFTP_S_IFCHR 0020000
@@ -81,8 +86,9 @@ typedef struct xssh_sftp_file xssh_sftp_file;
 #define XSSH_SFTP_S_IROTH 0000004
 #define XSSH_SFTP_S_IWOTH 0000002
 #define XSSH_SFTP_S_IXOTH 0000001
+/** @} */
 
-/* SFTP status codes (LIBSSH2_FX_*), as returned by xssh_sftp_last_error(). */
+/** SFTP status codes (LIBSSH2_FX_*), as returned by xssh_sftp_last_error(). @{ */
 #define XSSH_FX_OK 0
 #define XSSH_FX_EOF 1
 #define XSSH_FX_NO_SUCH_FILE 2
@@ -105,6 +111,7 @@ typedef struct xssh_sftp_file xssh_sftp_file;
 #define XSSH_FX_NOT_A_DIRECTORY 19
 #define XSSH_FX_INVALID_FILENAME 20
 #define XSSH_FX_LINK_LOOP 21
+/** @} */
 
 /** File attributes (plain data; ssh2-python's SFTPAttributes). Only the fields
     whose XSSH_SFTP_ATTR_* bit is in @c flags are meaningful / sent by setstat. */
@@ -137,21 +144,51 @@ typedef struct xssh_sftp_vfs {
 
 /**
  * Start the SFTP subsystem on an authenticated session.
+ * libssh2: libssh2_sftp_init().
+ * @param session the session (borrowed: the call takes no reference)
  * @param[out] out new reference; release with xssh_sftp_unref()
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last())
  */
 XSSH_EXTERN(int) xssh_sftp_new(xssh_sftp **out, xssh_session *session);
-/** Take one more reference; returns @p sftp. NULL-safe. */
+/**
+ * Take one more reference; returns @p sftp. NULL-safe.
+ * @param sftp the subsystem; NULL is allowed
+ * @return sftp itself (NULL for NULL)
+ */
 XSSH_EXTERN(xssh_sftp *) xssh_sftp_ref(xssh_sftp *sftp);
-/** Drop a reference (no network I/O). NULL-safe. */
+/**
+ * Drop a reference (no network I/O). NULL-safe.
+ * @param sftp the reference to drop; NULL is allowed
+ */
 XSSH_EXTERN(void) xssh_sftp_unref(xssh_sftp *sftp);
 /**
  * Shut the subsystem down: its open files are closed too. Later calls on the
  * sftp and its files answer ::XSSH_ECLOSED. Closing twice is not an error.
+ * libssh2: libssh2_sftp_close_handle() for each open file, libssh2_sftp_shutdown().
+ * @param sftp the SFTP subsystem (borrowed)
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last())
  */
 XSSH_EXTERN(int) xssh_sftp_close(xssh_sftp *sftp);
-/** The session (a new reference, release with xssh_session_unref()). */
+/**
+ * The session (a new reference, release with xssh_session_unref()).
+ * @param sftp the SFTP subsystem (borrowed)
+ * @param[out] out the session (+1 reference)
+ * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ */
 XSSH_EXTERN(int) xssh_sftp_session(xssh_sftp *sftp, xssh_session **out);
-/** The SFTP status (XSSH_FX_*) of the last SFTP failure of this subsystem. */
+/**
+ * The SFTP status (XSSH_FX_*) of the last SFTP failure of this subsystem.
+ * libssh2: libssh2_sftp_last_error().
+ * @param sftp the SFTP subsystem (borrowed)
+ * @param[out] out the SFTP status (XSSH_FX_*; 0 when none)
+ * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ */
 XSSH_EXTERN(int) xssh_sftp_last_error(xssh_sftp *sftp, unsigned long *out);
 
 /**
@@ -174,54 +211,238 @@ XSSH_EXTERN(int) xssh_sftp_last_error(xssh_sftp *sftp, unsigned long *out);
  * sends a request in one channel write of at most 32700 bytes); a longer path
  * fails with ::XSSH_EARG here and in every path operation below (rename and
  * symlink: both paths together).
+ * @param sftp the SFTP subsystem (borrowed)
+ * @param path remote path (NUL-terminated)
+ * @param flags XSSH_FXF_* bits (READ, WRITE, APPEND, CREAT, TRUNC, EXCL)
+ * @param mode permission bits for a created file, e.g. 0644
+ * @param[out] out the open file (+1 reference; release with xssh_sftp_file_unref())
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last()); an SFTP status is XSSH_ESFTP_* (-2000 - status, e.g.
+ *        XSSH_ESFTP_NO_SUCH_FILE), and xssh_sftp_last_error() gives the status itself
  */
 XSSH_EXTERN(int) xssh_sftp_open(xssh_sftp_file **out, xssh_sftp *sftp, const char *path, unsigned long flags,
                                 long mode);
-/** Open with an explicit path length and XSSH_SFTP_OPENFILE / XSSH_SFTP_OPENDIR. */
+/**
+ * Open with an explicit path length and XSSH_SFTP_OPENFILE / XSSH_SFTP_OPENDIR.
+ * libssh2: libssh2_sftp_open_ex().
+ * @param sftp the SFTP subsystem (borrowed)
+ * @param path remote path (path_len bytes)
+ * @param path_len its length in bytes
+ * @param flags XSSH_FXF_* bits
+ * @param mode permission bits for a created file
+ * @param open_type XSSH_SFTP_OPENFILE or XSSH_SFTP_OPENDIR
+ * @param[out] out the open file or directory (+1 reference)
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last()); an SFTP status is XSSH_ESFTP_* (-2000 - status, e.g.
+ *        XSSH_ESFTP_NO_SUCH_FILE), and xssh_sftp_last_error() gives the status itself
+ */
 XSSH_EXTERN(int) xssh_sftp_open_ex(xssh_sftp_file **out, xssh_sftp *sftp, const char *path, size_t path_len,
                                    unsigned long flags, long mode, int open_type);
-/** Open a directory for xssh_sftp_file_readdir(). */
+/**
+ * Open a directory for xssh_sftp_file_readdir().
+ * libssh2: libssh2_sftp_open_ex() (LIBSSH2_SFTP_OPENDIR).
+ * @param sftp the SFTP subsystem (borrowed)
+ * @param path remote directory (NUL-terminated)
+ * @param[out] out the open directory (+1 reference)
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last()); an SFTP status is XSSH_ESFTP_* (-2000 - status, e.g.
+ *        XSSH_ESFTP_NO_SUCH_FILE), and xssh_sftp_last_error() gives the status itself
+ */
 XSSH_EXTERN(int) xssh_sftp_opendir(xssh_sftp_file **out, xssh_sftp *sftp, const char *path);
 
-/** Attributes of @p path, following symbolic links. */
+/**
+ * Attributes of @p path, following symbolic links.
+ * libssh2: libssh2_sftp_stat_ex() (LIBSSH2_SFTP_STAT).
+ * @param sftp the SFTP subsystem (borrowed)
+ * @param path remote path (NUL-terminated)
+ * @param[out] out the attributes (caller-owned struct)
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last()); an SFTP status is XSSH_ESFTP_* (-2000 - status, e.g.
+ *        XSSH_ESFTP_NO_SUCH_FILE), and xssh_sftp_last_error() gives the status itself
+ */
 XSSH_EXTERN(int) xssh_sftp_stat(xssh_sftp *sftp, const char *path, xssh_sftp_attrs *out);
-/** Attributes of @p path itself (a symbolic link is not followed). */
+/**
+ * Attributes of @p path itself (a symbolic link is not followed).
+ * libssh2: libssh2_sftp_stat_ex() (LIBSSH2_SFTP_LSTAT).
+ * @param sftp the SFTP subsystem (borrowed)
+ * @param path remote path (NUL-terminated)
+ * @param[out] out the attributes (caller-owned struct)
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last()); an SFTP status is XSSH_ESFTP_* (-2000 - status, e.g.
+ *        XSSH_ESFTP_NO_SUCH_FILE), and xssh_sftp_last_error() gives the status itself
+ */
 XSSH_EXTERN(int) xssh_sftp_lstat(xssh_sftp *sftp, const char *path, xssh_sftp_attrs *out);
-/** Set the attributes whose bits are in attrs->flags. */
+/**
+ * Set the attributes whose bits are in attrs->flags.
+ * libssh2: libssh2_sftp_stat_ex() (LIBSSH2_SFTP_SETSTAT).
+ * @param sftp the SFTP subsystem (borrowed)
+ * @param path remote path (NUL-terminated)
+ * @param attrs the attributes to set (the fields whose bit is in attrs->flags)
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last()); an SFTP status is XSSH_ESFTP_* (-2000 - status, e.g.
+ *        XSSH_ESFTP_NO_SUCH_FILE), and xssh_sftp_last_error() gives the status itself
+ */
 XSSH_EXTERN(int) xssh_sftp_setstat(xssh_sftp *sftp, const char *path, const xssh_sftp_attrs *attrs);
-/** File-system statistics of the file system holding @p path. */
+/**
+ * File-system statistics of the file system holding @p path.
+ * libssh2: libssh2_sftp_statvfs().
+ * @param sftp the SFTP subsystem (borrowed)
+ * @param path remote path (NUL-terminated)
+ * @param[out] out the statistics (caller-owned struct)
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last()); an SFTP status is XSSH_ESFTP_* (-2000 - status, e.g.
+ *        XSSH_ESFTP_NO_SUCH_FILE), and xssh_sftp_last_error() gives the status itself
+ */
 XSSH_EXTERN(int) xssh_sftp_statvfs(xssh_sftp *sftp, const char *path, xssh_sftp_vfs *out);
-/** Create a directory with permission bits @p mode. */
+/**
+ * Create a directory with permission bits @p mode.
+ * libssh2: libssh2_sftp_mkdir_ex().
+ * @param sftp the SFTP subsystem (borrowed)
+ * @param path remote path (NUL-terminated)
+ * @param mode permission bits, e.g. 0755
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last()); an SFTP status is XSSH_ESFTP_* (-2000 - status, e.g.
+ *        XSSH_ESFTP_NO_SUCH_FILE), and xssh_sftp_last_error() gives the status itself
+ */
 XSSH_EXTERN(int) xssh_sftp_mkdir(xssh_sftp *sftp, const char *path, long mode);
-/** Remove an empty directory. */
+/**
+ * Remove an empty directory.
+ * libssh2: libssh2_sftp_rmdir_ex().
+ * @param sftp the SFTP subsystem (borrowed)
+ * @param path remote path (NUL-terminated)
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last()); an SFTP status is XSSH_ESFTP_* (-2000 - status, e.g.
+ *        XSSH_ESFTP_NO_SUCH_FILE), and xssh_sftp_last_error() gives the status itself
+ */
 XSSH_EXTERN(int) xssh_sftp_rmdir(xssh_sftp *sftp, const char *path);
-/** Remove a file. */
+/**
+ * Remove a file.
+ * libssh2: libssh2_sftp_unlink_ex().
+ * @param sftp the SFTP subsystem (borrowed)
+ * @param path remote path (NUL-terminated)
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last()); an SFTP status is XSSH_ESFTP_* (-2000 - status, e.g.
+ *        XSSH_ESFTP_NO_SUCH_FILE), and xssh_sftp_last_error() gives the status itself
+ */
 XSSH_EXTERN(int) xssh_sftp_unlink(xssh_sftp *sftp, const char *path);
-/** Rename (libssh2's default flags: overwrite | atomic | native; an SFTP v3
-    server such as OpenSSH refuses to replace an existing file). */
+/**
+ * Rename (libssh2's default flags: overwrite | atomic | native; an SFTP v3
+ *     server such as OpenSSH refuses to replace an existing file).
+ * @param sftp the SFTP subsystem (borrowed)
+ * @param src existing remote path
+ * @param dst new remote path
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last()); an SFTP status is XSSH_ESFTP_* (-2000 - status, e.g.
+ *        XSSH_ESFTP_NO_SUCH_FILE), and xssh_sftp_last_error() gives the status itself
+ */
 XSSH_EXTERN(int) xssh_sftp_rename(xssh_sftp *sftp, const char *src, const char *dst);
-/** Rename with XSSH_SFTP_RENAME_* flags. */
+/**
+ * Rename with XSSH_SFTP_RENAME_* flags.
+ * libssh2: libssh2_sftp_rename_ex().
+ * @param sftp the SFTP subsystem (borrowed)
+ * @param src existing remote path
+ * @param dst new remote path
+ * @param flags XSSH_SFTP_RENAME_* bits
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last()); an SFTP status is XSSH_ESFTP_* (-2000 - status, e.g.
+ *        XSSH_ESFTP_NO_SUCH_FILE), and xssh_sftp_last_error() gives the status itself
+ */
 XSSH_EXTERN(int) xssh_sftp_rename_ex(xssh_sftp *sftp, const char *src, const char *dst, long flags);
 /**
  * Create a symbolic link at @p linkpath whose content is @p target (the
  * argument order of POSIX symlink(target, linkpath)), as OpenSSH's server
  * reads libssh2_sftp_symlink(sftp, target, linkpath).
+ * @param sftp the SFTP subsystem (borrowed)
+ * @param target what the link points to
+ * @param linkpath the link to create
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last()); an SFTP status is XSSH_ESFTP_* (-2000 - status, e.g.
+ *        XSSH_ESFTP_NO_SUCH_FILE), and xssh_sftp_last_error() gives the status itself
  */
 XSSH_EXTERN(int) xssh_sftp_symlink(xssh_sftp *sftp, const char *target, const char *linkpath);
-/** The content of a symbolic link (any length an SFTP answer can carry). @param[out] out free with xssh_free() */
+/**
+ * The content of a symbolic link (any length an SFTP answer can carry). @param[out] out free with
+ * xssh_free()
+ * libssh2: libssh2_sftp_symlink_ex() (LIBSSH2_SFTP_READLINK).
+ * @param sftp the SFTP subsystem (borrowed)
+ * @param path remote path of the link (NUL-terminated)
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last()); an SFTP status is XSSH_ESFTP_* (-2000 - status, e.g.
+ *        XSSH_ESFTP_NO_SUCH_FILE), and xssh_sftp_last_error() gives the status itself
+ */
 XSSH_EXTERN(int) xssh_sftp_readlink(xssh_sftp *sftp, const char *path, char **out);
-/** The canonical absolute form of @p path. @param[out] out free with xssh_free() */
+/**
+ * The canonical absolute form of @p path. @param[out] out free with xssh_free()
+ * libssh2: libssh2_sftp_symlink_ex() (LIBSSH2_SFTP_REALPATH).
+ * @param sftp the SFTP subsystem (borrowed)
+ * @param path remote path (NUL-terminated; "." gives the working directory)
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last()); an SFTP status is XSSH_ESFTP_* (-2000 - status, e.g.
+ *        XSSH_ESFTP_NO_SUCH_FILE), and xssh_sftp_last_error() gives the status itself
+ */
 XSSH_EXTERN(int) xssh_sftp_realpath(xssh_sftp *sftp, const char *path, char **out);
 
 /* ---- files and directories ------------------------------------------------ */
 
-/** Take one more reference; returns @p file. NULL-safe. */
+/**
+ * Take one more reference; returns @p file. NULL-safe.
+ * @param file the handle; NULL is allowed
+ * @return file itself (NULL for NULL)
+ */
 XSSH_EXTERN(xssh_sftp_file *) xssh_sftp_file_ref(xssh_sftp_file *file);
-/** Drop a reference; an unclosed handle is closed later (no network I/O here). NULL-safe. */
+/**
+ * Drop a reference; an unclosed handle is closed later (no network I/O here). NULL-safe.
+ * @param file the reference to drop; NULL is allowed
+ */
 XSSH_EXTERN(void) xssh_sftp_file_unref(xssh_sftp_file *file);
-/** Close the remote handle (blocking: waits for the server's answer). Closing twice is not an error. */
+/**
+ * Close the remote handle (blocking: waits for the server's answer). Closing twice is not an
+ * error.
+ * libssh2: libssh2_sftp_close_handle().
+ * @param file the open remote file or directory handle (borrowed)
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last()); an SFTP status is XSSH_ESFTP_* (-2000 - status, e.g.
+ *        XSSH_ESFTP_NO_SUCH_FILE), and xssh_sftp_last_error() gives the status itself
+ */
 XSSH_EXTERN(int) xssh_sftp_file_close(xssh_sftp_file *file);
-/** The path the handle was opened with (borrowed, lives as long as @p file). */
+/**
+ * The path the handle was opened with (borrowed, lives as long as @p file).
+ * @param file the open remote file or directory handle (borrowed)
+ * @param[out] out the path (borrowed, NUL-terminated)
+ * @return XSSH_OK; XSSH_EARG for a NULL argument
+ */
 XSSH_EXTERN(int) xssh_sftp_file_path(xssh_sftp_file *file, const char **out);
 /**
  * Read up to @p cap bytes at the current offset. *nread is 0 at end of file.
@@ -229,6 +450,15 @@ XSSH_EXTERN(int) xssh_sftp_file_path(xssh_sftp_file *file, const char **out);
  * Sizes: one call fills at most ::XSSH_IO_MAX bytes (a larger @p cap is
  * clamped: libssh2 1.10 cuts the buffer size to 32 bits when it sizes its READ
  * requests); @p cap == 0 returns XSSH_OK, *nread == 0 at once.
+ * @param file the open remote file or directory handle (borrowed)
+ * @param buf where the bytes go (caller-owned)
+ * @param cap size of buf in bytes (more than XSSH_IO_MAX reads at most XSSH_IO_MAX)
+ * @param[out] nread bytes read (0 at end of file)
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last()); an SFTP status is XSSH_ESFTP_* (-2000 - status, e.g.
+ *        XSSH_ESFTP_NO_SUCH_FILE), and xssh_sftp_last_error() gives the status itself
  */
 XSSH_EXTERN(int) xssh_sftp_file_read(xssh_sftp_file *file, void *buf, size_t cap, size_t *nread);
 /**
@@ -239,28 +469,100 @@ XSSH_EXTERN(int) xssh_sftp_file_read(xssh_sftp_file *file, void *buf, size_t cap
  * Any @p len: libssh2 is handed 4.2 MB at a time, cut into 30000-byte WRITEs.
  * A write after a read on the same handle first drops the read-ahead (libssh2
  * 1.10 would count those requests as written data): it lands at the read position.
+ * @param file the open remote file or directory handle (borrowed)
+ * @param buf the bytes to write
+ * @param len number of bytes
+ * @param[out] written bytes written, also with XSSH_EAGAIN
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last()); an SFTP status is XSSH_ESFTP_* (-2000 - status, e.g.
+ *        XSSH_ESFTP_NO_SUCH_FILE), and xssh_sftp_last_error() gives the status itself
  */
 XSSH_EXTERN(int) xssh_sftp_file_write(xssh_sftp_file *file, const void *buf, size_t len, size_t *written);
-/** Move the offset (local: no I/O; pending read-ahead is dropped). */
+/**
+ * Move the offset (local: no I/O; pending read-ahead is dropped).
+ * libssh2: libssh2_sftp_seek64().
+ * @param file the open remote file or directory handle (borrowed)
+ * @param offset the new offset in bytes from the start
+ * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ */
 XSSH_EXTERN(int) xssh_sftp_file_seek64(xssh_sftp_file *file, uint64_t offset);
-/** The current offset. */
+/**
+ * The current offset.
+ * libssh2: libssh2_sftp_tell64().
+ * @param file the open remote file or directory handle (borrowed)
+ * @param[out] out the offset in bytes from the start
+ * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ */
 XSSH_EXTERN(int) xssh_sftp_file_tell64(xssh_sftp_file *file, uint64_t *out);
-/** Back to offset 0. */
+/**
+ * Back to offset 0.
+ * libssh2: libssh2_sftp_seek64().
+ * @param file the open remote file or directory handle (borrowed)
+ * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ */
 XSSH_EXTERN(int) xssh_sftp_file_rewind(xssh_sftp_file *file);
-/** Attributes through the handle. */
+/**
+ * Attributes through the handle.
+ * libssh2: libssh2_sftp_fstat_ex().
+ * @param file the open remote file or directory handle (borrowed)
+ * @param[out] out the attributes (caller-owned struct)
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last()); an SFTP status is XSSH_ESFTP_* (-2000 - status, e.g.
+ *        XSSH_ESFTP_NO_SUCH_FILE), and xssh_sftp_last_error() gives the status itself
+ */
 XSSH_EXTERN(int) xssh_sftp_file_fstat(xssh_sftp_file *file, xssh_sftp_attrs *out);
-/** Set attributes through the handle. */
+/**
+ * Set attributes through the handle.
+ * libssh2: libssh2_sftp_fstat_ex() (setstat).
+ * @param file the open remote file or directory handle (borrowed)
+ * @param attrs the attributes to set (the fields whose bit is in attrs->flags)
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last()); an SFTP status is XSSH_ESFTP_* (-2000 - status, e.g.
+ *        XSSH_ESFTP_NO_SUCH_FILE), and xssh_sftp_last_error() gives the status itself
+ */
 XSSH_EXTERN(int) xssh_sftp_file_fsetstat(xssh_sftp_file *file, const xssh_sftp_attrs *attrs);
-/** File-system statistics through the handle (fstatvfs@openssh.com). */
+/**
+ * File-system statistics through the handle (fstatvfs@openssh.com).
+ * libssh2: libssh2_sftp_fstatvfs().
+ * @param file the open remote file or directory handle (borrowed)
+ * @param[out] out the statistics (caller-owned struct)
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last()); an SFTP status is XSSH_ESFTP_* (-2000 - status, e.g.
+ *        XSSH_ESFTP_NO_SUCH_FILE), and xssh_sftp_last_error() gives the status itself
+ */
 XSSH_EXTERN(int) xssh_sftp_file_fstatvfs(xssh_sftp_file *file, xssh_sftp_vfs *out);
-/** Flush the file to stable storage on the server (fsync@openssh.com). */
+/**
+ * Flush the file to stable storage on the server (fsync@openssh.com).
+ * libssh2: libssh2_sftp_fsync().
+ * @param file the open remote file or directory handle (borrowed)
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last()); an SFTP status is XSSH_ESFTP_* (-2000 - status, e.g.
+ *        XSSH_ESFTP_NO_SUCH_FILE), and xssh_sftp_last_error() gives the status itself
+ */
 XSSH_EXTERN(int) xssh_sftp_file_fsync(xssh_sftp_file *file);
 /**
  * Next directory entry of a handle from xssh_sftp_opendir(). Returns
  * ::XSSH_EITEROVER (not a failure) after the last entry.
+ * libssh2: libssh2_sftp_readdir_ex().
+ * @param file the open remote file or directory handle (borrowed)
  * @param[out] name entry name, free with xssh_free()
  * @param[out] longentry `ls -l` style line (may be NULL: not wanted), free with xssh_free()
  * @param[out] attrs the entry's attributes (may be NULL)
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last()); an SFTP status is XSSH_ESFTP_* (-2000 - status, e.g.
+ *        XSSH_ESFTP_NO_SUCH_FILE), and xssh_sftp_last_error() gives the status itself
  */
 XSSH_EXTERN(int) xssh_sftp_file_readdir(xssh_sftp_file *file, char **name, char **longentry, xssh_sftp_attrs *attrs);
 
@@ -290,26 +592,117 @@ typedef struct xssh_transfer_opts {
     long mode;
 } xssh_transfer_opts;
 
-/** Download @p remote into the local file @p local (created or truncated).
-    @param[out] transferred bytes received (may be NULL; set on failure too) */
+/**
+ * Download @p remote into the local file @p local (created or truncated).
+ * libssh2: libssh2_sftp_open_ex(), libssh2_sftp_read() (many requests in flight),
+ * libssh2_sftp_close_handle().
+ * @param sftp the SFTP subsystem (borrowed)
+ * @param remote remote path (NUL-terminated)
+ * @param local local file path
+ * @param opts transfer options (progress callback, atomic rename, chunk size in bytes, permission
+ *        bits); NULL: the defaults
+ *     @param[out] transferred bytes received (may be NULL; set on failure too)
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last()); an SFTP status is XSSH_ESFTP_* (-2000 - status, e.g.
+ *        XSSH_ESFTP_NO_SUCH_FILE), and xssh_sftp_last_error() gives the status itself;
+ *        XSSH_ECANCELLED when the progress callback cancels; XSSH_EFILE for a local file error
+ */
 XSSH_EXTERN(int) xssh_sftp_get(xssh_sftp *sftp, const char *remote, const char *local,
                                const xssh_transfer_opts *opts, uint64_t *transferred);
-/** Upload the local file @p local to @p remote (created or truncated).
-    @param[out] transferred bytes the server acknowledged (may be NULL; set on failure too:
-    without opts->atomic that many bytes are in the remote file) */
+/**
+ * Upload the local file @p local to @p remote (created or truncated).
+ * libssh2: libssh2_sftp_open_ex(), libssh2_sftp_write() (many requests in flight),
+ * libssh2_sftp_close_handle().
+ * @param sftp the SFTP subsystem (borrowed)
+ * @param local local file path
+ * @param remote remote path (NUL-terminated)
+ * @param opts transfer options (progress callback, atomic rename, chunk size in bytes, permission
+ *        bits); NULL: the defaults
+ *     @param[out] transferred bytes the server acknowledged (may be NULL; set on failure too:
+ *     without opts->atomic that many bytes are in the remote file)
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last()); an SFTP status is XSSH_ESFTP_* (-2000 - status, e.g.
+ *        XSSH_ESFTP_NO_SUCH_FILE), and xssh_sftp_last_error() gives the status itself;
+ *        XSSH_ECANCELLED when the progress callback cancels; XSSH_EFILE for a local file error
+ */
 XSSH_EXTERN(int) xssh_sftp_put(xssh_sftp *sftp, const char *local, const char *remote,
                                const xssh_transfer_opts *opts, uint64_t *transferred);
-/** Download @p remote into a new buffer (*out, *out_len; free with xssh_free()). */
+/**
+ * Download @p remote into a new buffer (*out, *out_len; free with xssh_free()).
+ * libssh2: libssh2_sftp_open_ex(), libssh2_sftp_read(), libssh2_sftp_close_handle().
+ * @param sftp the SFTP subsystem (borrowed)
+ * @param remote remote path (NUL-terminated)
+ * @param out_len their length in bytes
+ * @param opts transfer options (progress callback, atomic rename, chunk size in bytes, permission
+ *        bits); NULL: the defaults
+ * @param[out] out the file's bytes, allocated; free with xssh_free()
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last()); an SFTP status is XSSH_ESFTP_* (-2000 - status, e.g.
+ *        XSSH_ESFTP_NO_SUCH_FILE), and xssh_sftp_last_error() gives the status itself;
+ *        XSSH_ECANCELLED when the progress callback cancels
+ */
 XSSH_EXTERN(int) xssh_sftp_get_buffer(xssh_sftp *sftp, const char *remote, char **out, size_t *out_len,
                                       const xssh_transfer_opts *opts);
-/** Upload @p len bytes of @p data to @p remote. */
+/**
+ * Upload @p len bytes of @p data to @p remote.
+ * libssh2: libssh2_sftp_open_ex(), libssh2_sftp_write(), libssh2_sftp_close_handle().
+ * @param sftp the SFTP subsystem (borrowed)
+ * @param data the bytes to upload
+ * @param len number of bytes
+ * @param remote remote path (NUL-terminated)
+ * @param opts transfer options (progress callback, atomic rename, chunk size in bytes, permission
+ *        bits); NULL: the defaults
+ * @param[out] transferred bytes copied, also on failure (may be NULL)
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last()); an SFTP status is XSSH_ESFTP_* (-2000 - status, e.g.
+ *        XSSH_ESFTP_NO_SUCH_FILE), and xssh_sftp_last_error() gives the status itself;
+ *        XSSH_ECANCELLED when the progress callback cancels
+ */
 XSSH_EXTERN(int) xssh_sftp_put_buffer(xssh_sftp *sftp, const void *data, size_t len, const char *remote,
                                       const xssh_transfer_opts *opts, uint64_t *transferred);
-/** Download @p remote, writing to the open descriptor @p fd at its current position
-    (opts->atomic does not apply). */
+/**
+ * Download @p remote, writing to the open descriptor @p fd at its current position
+ *     (opts->atomic does not apply).
+ * libssh2: libssh2_sftp_open_ex(), libssh2_sftp_read(), libssh2_sftp_close_handle().
+ * @param sftp the SFTP subsystem (borrowed)
+ * @param remote remote path (NUL-terminated)
+ * @param fd an open, writable descriptor (stays the caller's)
+ * @param opts transfer options (progress callback, atomic rename, chunk size in bytes, permission
+ *        bits); NULL: the defaults
+ * @param[out] transferred bytes copied, also on failure (may be NULL)
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last()); an SFTP status is XSSH_ESFTP_* (-2000 - status, e.g.
+ *        XSSH_ESFTP_NO_SUCH_FILE), and xssh_sftp_last_error() gives the status itself;
+ *        XSSH_ECANCELLED when the progress callback cancels; XSSH_EFILE for a write error
+ */
 XSSH_EXTERN(int) xssh_sftp_get_fd(xssh_sftp *sftp, const char *remote, int fd, const xssh_transfer_opts *opts,
                                   uint64_t *transferred);
-/** Upload from the open descriptor @p fd (from its current position to its end). */
+/**
+ * Upload from the open descriptor @p fd (from its current position to its end).
+ * libssh2: libssh2_sftp_open_ex(), libssh2_sftp_write(), libssh2_sftp_close_handle().
+ * @param sftp the SFTP subsystem (borrowed)
+ * @param fd an open, readable descriptor (stays the caller's)
+ * @param remote remote path (NUL-terminated)
+ * @param opts transfer options (progress callback, atomic rename, chunk size in bytes, permission
+ *        bits); NULL: the defaults
+ * @param[out] transferred bytes copied, also on failure (may be NULL)
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last()); an SFTP status is XSSH_ESFTP_* (-2000 - status, e.g.
+ *        XSSH_ESFTP_NO_SUCH_FILE), and xssh_sftp_last_error() gives the status itself;
+ *        XSSH_ECANCELLED when the progress callback cancels; XSSH_EFILE for a read error
+ */
 XSSH_EXTERN(int) xssh_sftp_put_fd(xssh_sftp *sftp, int fd, const char *remote, const xssh_transfer_opts *opts,
                                   uint64_t *transferred);
 

@@ -37,6 +37,10 @@ typedef struct xssh_forward xssh_forward;
 
 /**
  * Open a channel to @p host:@p port as seen from the server (`direct-tcpip`).
+ * libssh2: libssh2_channel_direct_tcpip_ex().
+ * @param session the session (borrowed: the call takes no reference)
+ * @param host destination host as the server resolves it (NUL-terminated)
+ * @param port destination TCP port
  * @param shost, sport the originator address reported to the server (NULL/0: "127.0.0.1", 22)
  * @param[out] out new reference; release with xssh_channel_unref()
  * @return XSSH_OK, XSSH_ECHANNEL_FAILURE (e.g. the server cannot connect, or forwarding is
@@ -47,26 +51,58 @@ XSSH_EXTERN(int) xssh_session_direct_tcpip(xssh_channel **out, xssh_session *ses
 
 /**
  * Ask the server to listen on @p host:@p port (remote forwarding).
+ * libssh2: libssh2_channel_forward_listen_ex().
+ * @param session the session (borrowed: the call takes no reference)
  * @param host address to bind on the server (NULL: all)
  * @param port 0: any free port, reported in @p bound_port
  * @param queue_maxsize connections queued before accept (<= 0: 16)
  * @param[out] out new reference; release with xssh_listener_unref() (cancels lazily)
  * @param[out] bound_port the port the server bound (may be NULL)
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last()); XSSH_EREQUEST_DENIED when the server refuses
  */
 XSSH_EXTERN(int) xssh_session_forward_listen(xssh_listener **out, xssh_session *session, const char *host, int port,
                                              int queue_maxsize, int *bound_port);
-/** Take one more reference; returns @p listener. NULL-safe. */
+/**
+ * Take one more reference; returns @p listener. NULL-safe.
+ * @param listener the listener; NULL is allowed
+ * @return listener itself (NULL for NULL)
+ */
 XSSH_EXTERN(xssh_listener *) xssh_listener_ref(xssh_listener *listener);
-/** Drop a reference; the last one cancels the forwarding lazily (no I/O here). NULL-safe. */
+/**
+ * Drop a reference; the last one cancels the forwarding lazily (no I/O here). NULL-safe.
+ * @param listener the reference to drop; NULL is allowed
+ */
 XSSH_EXTERN(void) xssh_listener_unref(xssh_listener *listener);
-/** @param[out] port the port the server bound. */
+/**
+ * The port the server listens on (the one it chose when 0 was asked).
+ * @param listener the listener (borrowed)
+ * @param[out] port the port the server bound.
+ * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ */
 XSSH_EXTERN(int) xssh_listener_bound_port(xssh_listener *listener, int *port);
 /**
  * Wait for (blocking) or poll for (non-blocking: XSSH_EAGAIN) the next incoming connection.
+ * libssh2: libssh2_channel_forward_accept().
+ * @param listener the listener (borrowed)
  * @param[out] out new channel reference carrying the connection
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last())
  */
 XSSH_EXTERN(int) xssh_listener_accept(xssh_listener *listener, xssh_channel **out);
-/** Stop listening; later accepts answer XSSH_ECLOSED. Idempotent. */
+/**
+ * Stop listening; later accepts answer XSSH_ECLOSED. Idempotent.
+ * libssh2: libssh2_channel_forward_cancel().
+ * @param listener the listener (borrowed)
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last())
+ */
 XSSH_EXTERN(int) xssh_listener_cancel(xssh_listener *listener);
 
 /** Counters of a forward server. */
@@ -82,9 +118,17 @@ typedef struct xssh_forward_stats {
  * Start a local forward (`ssh -L bind_host:bind_port:dest_host:dest_port`): listen on
  * a local TCP port and carry each accepted connection through its own direct-tcpip
  * channel to @p dest_host:@p dest_port (as seen from the server).
+ * libssh2: libssh2_channel_direct_tcpip_ex() per accepted connection.
+ * @param session the session (borrowed: the call takes no reference)
  * @param bind_host local address to listen on (NULL: "127.0.0.1")
  * @param bind_port 0: any free port (see xssh_forward_port())
+ * @param dest_host destination host as the server resolves it
+ * @param dest_port destination TCP port
  * @param[out] out new reference; release with xssh_forward_unref() (stops the forward)
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last()); XSSH_ECONNECT when the local port cannot be bound
  */
 XSSH_EXTERN(int) xssh_forward_local(xssh_forward **out, xssh_session *session, const char *bind_host, int bind_port,
                                     const char *dest_host, int dest_port);
@@ -92,17 +136,47 @@ XSSH_EXTERN(int) xssh_forward_local(xssh_forward **out, xssh_session *session, c
  * Start a remote forward (`ssh -R listen_host:listen_port:dest_host:dest_port`): the
  * server listens, and each connection it receives is connected to the local
  * @p dest_host:@p dest_port.
+ * libssh2: libssh2_channel_forward_listen_ex(), libssh2_channel_forward_accept().
+ * @param session the session (borrowed: the call takes no reference)
+ * @param listen_host address the server listens on (NULL: all of its addresses)
  * @param listen_port 0: any free port on the server (see xssh_forward_port())
+ * @param dest_host local destination host (connected from this process)
+ * @param dest_port local destination TCP port
+ * @param[out] out the running forward (+1 reference; release with xssh_forward_unref())
+ * @return XSSH_OK; XSSH_EAGAIN in non-blocking mode when it would wait (call again, nothing is
+ *        lost); XSSH_ETIMEOUT after the session timeout; XSSH_EARG (NULL or invalid argument);
+ *        XSSH_ECLOSED (closed handle); else libssh2's error as an xssh_err (details:
+ *        xssh_error_last()); XSSH_EREQUEST_DENIED when the server refuses to listen
  */
 XSSH_EXTERN(int) xssh_forward_remote(xssh_forward **out, xssh_session *session, const char *listen_host,
                                      int listen_port, const char *dest_host, int dest_port);
-/** @param[out] port the listening port (local for a local forward, the server's for a remote one). */
+/**
+ * The forward's listening port (the one chosen when 0 was asked).
+ * @param forward the forward (borrowed)
+ * @param[out] port the listening port (local for a local forward, the server's for a remote one).
+ * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ */
 XSSH_EXTERN(int) xssh_forward_port(xssh_forward *forward, int *port);
-/** @param[out] out the counters, read atomically enough for progress displays. */
+/**
+ * The forward's counters (connections accepted, active, failed; bytes each way).
+ * @param forward the forward (borrowed)
+ * @param[out] out the counters, read atomically enough for progress displays.
+ * @return XSSH_OK; XSSH_EARG for a NULL argument
+ */
 XSSH_EXTERN(int) xssh_forward_get_stats(xssh_forward *forward, xssh_forward_stats *out);
-/** @param[out] out the last per-connection error ("" if none), allocated; free with xssh_free(). */
+/**
+ * The message of the last failure of the forward's thread ("" when none).
+ * @param forward the forward (borrowed)
+ * @param[out] out the last per-connection error ("" if none), allocated; free with xssh_free().
+ * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ENOMEM
+ */
 XSSH_EXTERN(int) xssh_forward_last_error(xssh_forward *forward, char **out);
-/** Nonzero in @p running while the forward's thread runs. */
+/**
+ * Nonzero in @p running while the forward's thread runs.
+ * @param forward the forward (borrowed)
+ * @param[out] running 1 while running, else 0
+ * @return XSSH_OK; XSSH_EARG for a NULL argument
+ */
 XSSH_EXTERN(int) xssh_forward_is_running(xssh_forward *forward, int *running);
 /**
  * Stop accepting, close every connection and join the thread. Idempotent; the handle
@@ -111,11 +185,20 @@ XSSH_EXTERN(int) xssh_forward_is_running(xssh_forward *forward, int *running);
  * session timeout: libssh2 1.10 keeps one channel-open state machine per session, and
  * an open abandoned halfway would hand its channel to the next open of the session.
  * (The session's close does not wait for it: the open fails with the session.)
+ * @param forward the forward (borrowed)
+ * @return XSSH_OK (also when already stopped); XSSH_EARG for NULL
  */
 XSSH_EXTERN(int) xssh_forward_stop(xssh_forward *forward);
-/** Take one more reference; returns @p forward. NULL-safe. */
+/**
+ * Take one more reference; returns @p forward. NULL-safe.
+ * @param forward the forward; NULL is allowed
+ * @return forward itself (NULL for NULL)
+ */
 XSSH_EXTERN(xssh_forward *) xssh_forward_ref(xssh_forward *forward);
-/** Drop a reference; the last one stops (and joins) the forward. NULL-safe. */
+/**
+ * Drop a reference; the last one stops (and joins) the forward. NULL-safe.
+ * @param forward the reference to drop; NULL is allowed
+ */
 XSSH_EXTERN(void) xssh_forward_unref(xssh_forward *forward);
 
 /**
@@ -129,6 +212,12 @@ XSSH_EXTERN(void) xssh_forward_unref(xssh_forward *forward);
  * which may free the hop and, in turn, its own carrier and hop. Closing @p jump
  * stops the carrier at once: the target's connection ends (its calls then fail).
  * Verify the target's host key afterwards as for any session.
+ * libssh2: libssh2_channel_direct_tcpip_ex() on jump, then libssh2_session_handshake() on target.
+ * @param target a new, unconnected session (it keeps a reference on jump)
+ * @param jump an authenticated session to go through (borrowed)
+ * @param host the target host as jump's server resolves it
+ * @param port the target TCP port
+ * @param timeout_ms timeout of the handshake in milliseconds (0: none)
  * @return XSSH_OK; XSSH_ECLOSED when @p jump was closed meanwhile (or the process is
  *         exiting); the direct-tcpip or handshake error, prefixed "connect_via host:port"
  */

@@ -10,10 +10,13 @@
 
 XSSH_BEGIN_DECL
 
+/** The version of these headers: the string ("0.1.0") and its three numbers
+ *  (compare xssh_version(), the library's). @{ */
 #define XSSH_VERSION "0.1.0"
 #define XSSH_VERSION_MAJOR 0
 #define XSSH_VERSION_MINOR 1
 #define XSSH_VERSION_PATCH 0
+/** @} */
 /** 0xXXYYZZ, like LIBSSH2_VERSION_NUM. */
 #define XSSH_VERSION_NUM 0x000100
 /** True when this header is at least version maj.min.pat. */
@@ -30,15 +33,25 @@ typedef enum xssh_feature {
     XSSH_FEATURE_AGENT_SIGN = 1 << 5       /**< libssh2_agent_sign, raw signatures through an agent (libssh2 >= 1.11) */
 } xssh_feature;
 
-/** The xssh library version string (e.g. "0.1.0"). Never NULL. */
+/**
+ * The xssh library version string (e.g. "0.1.0"). Never NULL.
+ * @return a static string, e.g. "0.1.0"
+ */
 XSSH_EXTERN(const char *) xssh_version(void);
-/** The version string of the libssh2 xssh runs with (e.g. "1.10.0"). Never NULL. */
+/**
+ * The version string of the libssh2 xssh runs with (e.g. "1.10.0"). Never NULL.
+ * @return a static string, e.g. "1.10.0"
+ */
 XSSH_EXTERN(const char *) xssh_libssh2_version(void);
-/** Bitmask of ::xssh_feature values this build supports. */
+/**
+ * Bitmask of ::xssh_feature values this build supports.
+ * @return the bitmask (XSSH_FEATURE_* bits)
+ */
 XSSH_EXTERN(unsigned int) xssh_features(void);
 /**
  * Human-readable capability report: xssh and libssh2 versions and each optional
  * feature with "yes"/"no". Borrowed static string; never NULL.
+ * @return a static, NUL-terminated report
  */
 XSSH_EXTERN(const char *) xssh_capabilities(void);
 

@@ -323,6 +323,7 @@ module Xssh
     class SFTPAttributes
       FIELDS = %i[flags filesize permissions uid gid atime mtime].freeze
 
+      # The attributes as a Hash (:flags, :filesize, :permissions, :uid, :gid, :atime, :mtime).
       def to_h
         FIELDS.to_h { |f| [f, send(f)] }
       end
@@ -330,14 +331,17 @@ module Xssh
       # ssh2-python-like spelling
       alias size filesize
 
+      # True when the permissions say directory.
       def directory?
         (permissions & Xssh::SFTP_S_IFMT) == Xssh::SFTP_S_IFDIR
       end
 
+      # True when the permissions say regular file.
       def file?
         (permissions & Xssh::SFTP_S_IFMT) == Xssh::SFTP_S_IFREG
       end
 
+      # True when the permissions say symbolic link.
       def symlink?
         (permissions & Xssh::SFTP_S_IFMT) == Xssh::SFTP_S_IFLNK
       end
@@ -349,6 +353,7 @@ module Xssh
     end
 
     class SFTPStatVFS
+      # The statistics as a Hash of their fields (:f_bsize, :f_frsize, :f_blocks, ...).
       def to_h
         %i[f_bsize f_frsize f_blocks f_bfree f_bavail f_files f_ffree f_favail f_fsid f_flag f_namemax]
           .to_h { |f| [f, send(f)] }
@@ -358,6 +363,7 @@ module Xssh
 
   if const_defined?(:FileInfo, false)
     class FileInfo
+      # The file information as a Hash of its fields (:st_size, :st_mode, :st_atime, ...).
       def to_h
         %i[st_size st_mode st_atime st_mtime st_ctime st_uid st_gid].to_h { |f| [f, send(f)] }
       end
