@@ -18,8 +18,8 @@ XSSH_BEGIN_DECL
  * libssh2: libssh2_agent_init().
  * @param session the session (borrowed: the call takes no reference)
  * @param[out] out new reference; release with xssh_agent_unref()
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network
- *        I/O); XSSH_ENOMEM
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument; XSSH_ECLOSED once the handle (or its
+ *        session) is closed (no network I/O); XSSH_ENOMEM
  */
 XSSH_EXTERN(int) xssh_agent_new(xssh_agent **out, xssh_session *session);
 /**
@@ -40,7 +40,8 @@ XSSH_EXTERN(void) xssh_agent_unref(xssh_agent *agent);
  * libssh2: libssh2_agent_set_identity_path().
  * @param agent the agent object (borrowed)
  * @param path path of the agent's UNIX socket (NUL-terminated; NULL: $SSH_AUTH_SOCK)
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument; XSSH_ECLOSED once the handle (or its
+ *        session) is closed (no network I/O)
  */
 XSSH_EXTERN(int) xssh_agent_set_path(xssh_agent *agent, const char *path);
 /**
@@ -53,7 +54,7 @@ XSSH_EXTERN(int) xssh_agent_connect(xssh_agent *agent);
  * Disconnect from the agent (idempotent).
  * libssh2: libssh2_agent_disconnect().
  * @param agent the agent object (borrowed)
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O)
  */
 XSSH_EXTERN(int) xssh_agent_disconnect(xssh_agent *agent);
 /**
@@ -66,7 +67,7 @@ XSSH_EXTERN(int) xssh_agent_list_identities(xssh_agent *agent);
  * Number of identities fetched by xssh_agent_list_identities().
  * @param agent the agent object (borrowed)
  * @param[out] out number of identities fetched by the last xssh_agent_list_identities().
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O)
  */
 XSSH_EXTERN(int) xssh_agent_identity_count(xssh_agent *agent, size_t *out);
 /**
@@ -75,8 +76,8 @@ XSSH_EXTERN(int) xssh_agent_identity_count(xssh_agent *agent, size_t *out);
  * @param agent the agent object (borrowed)
  * @param index 0-based index (< the count from xssh_agent_identity_count())
  * @param[out] out new reference (a copy); release with xssh_pubkey_unref()
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network
- *        I/O); XSSH_EARG past the end
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O); XSSH_EARG past the
+ *        end
  */
 XSSH_EXTERN(int) xssh_agent_identity(xssh_agent *agent, size_t index, xssh_pubkey **out);
 /**

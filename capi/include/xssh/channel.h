@@ -93,7 +93,7 @@ XSSH_EXTERN(void) xssh_channel_unref(xssh_channel *channel);
  * The channel's session (borrowed: valid while the channel lives).
  * @param channel the channel (borrowed)
  * @param[out] out the session (borrowed, no reference taken)
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O)
  */
 XSSH_EXTERN(int) xssh_channel_session(xssh_channel *channel, xssh_session **out);
 
@@ -398,7 +398,7 @@ XSSH_EXTERN(int) xssh_channel_send_eof(xssh_channel *channel);
  * libssh2: libssh2_channel_eof().
  * @param channel the channel (borrowed)
  * @param[out] is_eof 1 at end of stream, else 0
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O)
  */
 XSSH_EXTERN(int) xssh_channel_eof(xssh_channel *channel, int *is_eof);
 /**
@@ -454,7 +454,7 @@ XSSH_EXTERN(int) xssh_channel_is_closed(xssh_channel *channel, int *is_closed);
  * @param channel the channel (borrowed)
  * @param[out] status the exit status (0-255) when *have is 1
  * @param[out] have 1 when the server sent an exit status, else 0
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O)
  */
 XSSH_EXTERN(int) xssh_channel_get_exit_status(xssh_channel *channel, int *status, int *have);
 /**
@@ -468,7 +468,7 @@ XSSH_EXTERN(int) xssh_channel_get_exit_status(xssh_channel *channel, int *status
  * @param[out] message the server's error message, or NULL; allocated, free with xssh_free() (may
  *        be NULL)
  * @param[out] lang its language tag, or NULL; allocated, free with xssh_free() (may be NULL)
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O)
  */
 XSSH_EXTERN(int) xssh_channel_get_exit_signal(xssh_channel *channel, char **name, char **message, char **lang);
 
@@ -482,7 +482,7 @@ XSSH_EXTERN(int) xssh_channel_get_exit_signal(xssh_channel *channel, char **name
  * @param[out] window bytes the server may still send
  * @param[out] read_avail bytes received and not read yet (may be NULL)
  * @param[out] window_size_initial the window size the channel started with (may be NULL)
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O)
  */
 XSSH_EXTERN(int) xssh_channel_window_read_ex(xssh_channel *channel, unsigned long *window, unsigned long *read_avail,
                                              unsigned long *window_size_initial);
@@ -491,7 +491,7 @@ XSSH_EXTERN(int) xssh_channel_window_read_ex(xssh_channel *channel, unsigned lon
  * libssh2: libssh2_channel_window_read_ex().
  * @param channel the channel (borrowed)
  * @param[out] window bytes the server may still send
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O)
  */
 XSSH_EXTERN(int) xssh_channel_window_read(xssh_channel *channel, unsigned long *window);
 /**
@@ -500,7 +500,7 @@ XSSH_EXTERN(int) xssh_channel_window_read(xssh_channel *channel, unsigned long *
  * @param channel the channel (borrowed)
  * @param[out] window bytes we may send now
  * @param[out] window_size_initial the server's initial window size (may be NULL)
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O)
  */
 XSSH_EXTERN(int) xssh_channel_window_write_ex(xssh_channel *channel, unsigned long *window,
                                               unsigned long *window_size_initial);
@@ -509,7 +509,7 @@ XSSH_EXTERN(int) xssh_channel_window_write_ex(xssh_channel *channel, unsigned lo
  * libssh2: libssh2_channel_window_write_ex().
  * @param channel the channel (borrowed)
  * @param[out] window bytes we may send now
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O)
  */
 XSSH_EXTERN(int) xssh_channel_window_write(xssh_channel *channel, unsigned long *window);
 /**

@@ -50,8 +50,8 @@ XSSH_BEGIN_DECL
  * libssh2: libssh2_knownhost_init().
  * @param session the session (borrowed: the call takes no reference)
  * @param[out] out new reference; release with xssh_knownhosts_unref()
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network
- *        I/O); XSSH_ENOMEM
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument; XSSH_ECLOSED once the handle (or its
+ *        session) is closed (no network I/O); XSSH_ENOMEM
  */
 XSSH_EXTERN(int) xssh_knownhosts_new(xssh_knownhosts **out, xssh_session *session);
 /**
@@ -100,7 +100,7 @@ XSSH_EXTERN(int) xssh_knownhosts_writefile(xssh_knownhosts *kh, const char *path
  * @param entry the entry to format
  * @param file_type XSSH_KNOWNHOST_FILE_OPENSSH
  * @param[out] out allocated; free with xssh_free()
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O)
  */
 XSSH_EXTERN(int) xssh_knownhosts_writeline(xssh_knownhosts *kh, xssh_knownhost *entry, int file_type, char **out);
 /**
@@ -114,7 +114,8 @@ XSSH_EXTERN(int) xssh_knownhosts_writeline(xssh_knownhosts *kh, xssh_knownhost *
  * @param comment optional comment (NULL for none)
  * @param typemask XSSH_KNOWNHOST_TYPE_* | XSSH_KNOWNHOST_KEYENC_* | XSSH_KNOWNHOST_KEY_* bits
  * @param[out] out the added entry, new reference (may be NULL)
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument; XSSH_ECLOSED once the handle (or its
+ *        session) is closed (no network I/O)
  */
 XSSH_EXTERN(int) xssh_knownhosts_addc(xssh_knownhosts *kh, const char *host, const char *salt, const void *key,
                                       size_t key_len, const char *comment, int typemask, xssh_knownhost **out);
@@ -140,7 +141,7 @@ XSSH_EXTERN(int) xssh_knownhosts_checkp(xssh_knownhosts *kh, const char *host, i
  * Number of entries in the collection.
  * @param kh the known-hosts collection (borrowed)
  * @param[out] out number of entries in the collection.
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O)
  */
 XSSH_EXTERN(int) xssh_knownhosts_count(xssh_knownhosts *kh, size_t *out);
 /**

@@ -192,14 +192,14 @@ XSSH_EXTERN(int) xssh_session_is_closed(xssh_session *session, int *out);
  * @param session the session (borrowed: the call takes no reference)
  * @param blocking 1: blocking (the default), 0: non-blocking (calls return XSSH_EAGAIN instead of
  *        waiting)
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O)
  */
 XSSH_EXTERN(int) xssh_session_set_blocking(xssh_session *session, int blocking);
 /**
  * Whether the session is in blocking mode.
  * @param session the session (borrowed: the call takes no reference)
  * @param[out] out 1 if blocking, else 0.
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O)
  */
 XSSH_EXTERN(int) xssh_session_get_blocking(xssh_session *session, int *out);
 /**
@@ -212,14 +212,14 @@ XSSH_EXTERN(int) xssh_session_get_blocking(xssh_session *session, int *out);
  * xssh_session_run).
  * @param session the session (borrowed: the call takes no reference)
  * @param timeout_ms timeout in milliseconds (0: none; negative: XSSH_EARG)
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O)
  */
 XSSH_EXTERN(int) xssh_session_set_timeout(xssh_session *session, long timeout_ms);
 /**
  * The timeout for blocking calls.
  * @param session the session (borrowed: the call takes no reference)
  * @param[out] out the timeout for blocking calls in milliseconds (0: none).
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O)
  */
 XSSH_EXTERN(int) xssh_session_get_timeout(xssh_session *session, long *out);
 /**
@@ -227,7 +227,7 @@ XSSH_EXTERN(int) xssh_session_get_timeout(xssh_session *session, long *out);
  * libssh2: libssh2_session_banner_set().
  * @param session the session (borrowed: the call takes no reference)
  * @param banner the identification string, starting "SSH-2.0-" (NUL-terminated)
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O)
  */
 XSSH_EXTERN(int) xssh_session_banner_set(xssh_session *session, const char *banner);
 /**
@@ -235,8 +235,8 @@ XSSH_EXTERN(int) xssh_session_banner_set(xssh_session *session, const char *bann
  * libssh2: libssh2_session_banner_get().
  * @param session the session (borrowed: the call takes no reference)
  * @param[out] out the server's banner, allocated; free with xssh_free().
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network
- *        I/O); XSSH_ENOTCONNECTED before the handshake
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O); XSSH_ENOTCONNECTED
+ *        before the handshake
  */
 XSSH_EXTERN(int) xssh_session_banner_get(xssh_session *session, char **out);
 /**
@@ -245,7 +245,7 @@ XSSH_EXTERN(int) xssh_session_banner_get(xssh_session *session, char **out);
  * @param session the session (borrowed: the call takes no reference)
  * @param flag XSSH_FLAG_SIGPIPE or XSSH_FLAG_COMPRESS
  * @param value 0 (off) or 1 (on)
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O)
  */
 XSSH_EXTERN(int) xssh_session_flag(xssh_session *session, int flag, int value);
 /**
@@ -254,7 +254,7 @@ XSSH_EXTERN(int) xssh_session_flag(xssh_session *session, int flag, int value);
  * @param session the session (borrowed: the call takes no reference)
  * @param want_reply 1: ask the server to answer each keepalive, 0: not
  * @param interval_s seconds between keepalives (0 disables them)
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O)
  */
 XSSH_EXTERN(int) xssh_session_keepalive_config(xssh_session *session, int want_reply, unsigned interval_s);
 /**
@@ -271,7 +271,7 @@ XSSH_EXTERN(int) xssh_session_keepalive_send(xssh_session *session, int *seconds
  * Enable libssh2 tracing (LIBSSH2_TRACE_* bitmask; only effective with a debug libssh2).
  * @param session the session (borrowed: the call takes no reference)
  * @param bitmask LIBSSH2_TRACE_* bits (0: off)
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O)
  */
 XSSH_EXTERN(int) xssh_session_trace(xssh_session *session, int bitmask);
 /**
@@ -280,7 +280,7 @@ XSSH_EXTERN(int) xssh_session_trace(xssh_session *session, int bitmask);
  * @param method_type XSSH_METHOD_* (which negotiated method: key exchange, host key, cipher, MAC,
  *        ...)
  * @param[out] out comma-separated list, allocated; free with xssh_free().
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O)
  */
 XSSH_EXTERN(int) xssh_session_supported_algs(xssh_session *session, int method_type, char **out);
 /**
@@ -289,8 +289,8 @@ XSSH_EXTERN(int) xssh_session_supported_algs(xssh_session *session, int method_t
  * @param session the session (borrowed: the call takes no reference)
  * @param method_type XSSH_METHOD_*
  * @param prefs comma-separated algorithm names, most preferred first
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network
- *        I/O); XSSH_EMETHOD_NOT_SUPPORTED when none of prefs is supported
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O);
+ *        XSSH_EMETHOD_NOT_SUPPORTED when none of prefs is supported
  */
 XSSH_EXTERN(int) xssh_session_method_pref(xssh_session *session, int method_type, const char *prefs);
 /**
@@ -299,15 +299,15 @@ XSSH_EXTERN(int) xssh_session_method_pref(xssh_session *session, int method_type
  * @param session the session (borrowed: the call takes no reference)
  * @param method_type XSSH_METHOD_*
  * @param[out] out the algorithm negotiated for a method type, allocated; free with xssh_free().
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network
- *        I/O); XSSH_ENOTCONNECTED before the handshake
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O); XSSH_ENOTCONNECTED
+ *        before the handshake
  */
 XSSH_EXTERN(int) xssh_session_methods(xssh_session *session, int method_type, char **out);
 /**
  * libssh2's last error code on this session.
  * @param session the session (borrowed: the call takes no reference)
  * @param[out] out libssh2's last error code on this session (0 if none).
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O)
  */
 XSSH_EXTERN(int) xssh_session_last_errno(xssh_session *session, int *out);
 /**
@@ -323,7 +323,7 @@ XSSH_EXTERN(int) xssh_session_last_error(xssh_session *session, char **out);
  * @param session the session (borrowed: the call takes no reference)
  * @param errcode a libssh2 error code (LIBSSH2_ERROR_*, same numbers as xssh_err)
  * @param message the message (NUL-terminated; copied)
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O)
  */
 XSSH_EXTERN(int) xssh_session_set_last_error(xssh_session *session, int errcode, const char *message);
 /**
@@ -331,14 +331,14 @@ XSSH_EXTERN(int) xssh_session_set_last_error(xssh_session *session, int errcode,
  * libssh2: libssh2_session_block_directions().
  * @param session the session (borrowed: the call takes no reference)
  * @param[out] out bitmask of XSSH_BLOCK_INBOUND/OUTBOUND that the last EAGAIN waited for.
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O)
  */
 XSSH_EXTERN(int) xssh_session_block_directions(xssh_session *session, int *out);
 /**
  * The session's socket descriptor, to wait on in non-blocking mode.
  * @param session the session (borrowed: the call takes no reference)
  * @param[out] out the session's socket descriptor (-1 before connecting).
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O)
  */
 XSSH_EXTERN(int) xssh_session_socket(xssh_session *session, int *out);
 
@@ -351,8 +351,8 @@ XSSH_EXTERN(int) xssh_session_socket(xssh_session *session, int *out);
  * @param[out] key_out raw key blob, allocated; free with xssh_free()
  * @param[out] len_out its length
  * @param[out] type_out XSSH_HOSTKEY_TYPE_* (may be NULL)
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network
- *        I/O); XSSH_ENOTCONNECTED before the handshake
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument; XSSH_ECLOSED once the handle (or its
+ *        session) is closed (no network I/O); XSSH_ENOTCONNECTED before the handshake
  */
 XSSH_EXTERN(int) xssh_session_hostkey(xssh_session *session, char **key_out, size_t *len_out, int *type_out);
 /**
@@ -362,8 +362,8 @@ XSSH_EXTERN(int) xssh_session_hostkey(xssh_session *session, char **key_out, siz
  * @param hash_type XSSH_HOSTKEY_HASH_MD5, _SHA1 or _SHA256
  * @param[out] out allocated; free with xssh_free()
  * @param[out] len_out the digest's length in bytes
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network
- *        I/O); XSSH_ENOTCONNECTED before the handshake
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument; XSSH_ECLOSED once the handle (or its
+ *        session) is closed (no network I/O); XSSH_ENOTCONNECTED before the handshake
  */
 XSSH_EXTERN(int) xssh_session_hostkey_hash(xssh_session *session, int hash_type, char **out, size_t *len_out);
 /**
@@ -371,8 +371,8 @@ XSSH_EXTERN(int) xssh_session_hostkey_hash(xssh_session *session, int hash_type,
  * libssh2: libssh2_session_hostkey() (the SHA-256 digest and Base64 are computed by xssh).
  * @param session the session (borrowed: the call takes no reference)
  * @param[out] out OpenSSH-style "SHA256:<base64>" fingerprint, allocated; free with xssh_free().
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network
- *        I/O); XSSH_ENOTCONNECTED before the handshake
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O); XSSH_ENOTCONNECTED
+ *        before the handshake
  */
 XSSH_EXTERN(int) xssh_session_hostkey_fingerprint(xssh_session *session, char **out);
 /**
@@ -414,7 +414,8 @@ XSSH_EXTERN(int) xssh_session_userauth_list(xssh_session *session, const char *u
  * libssh2: libssh2_userauth_authenticated().
  * @param session the session (borrowed: the call takes no reference)
  * @param[out] out 1 if authenticated, else 0.
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument; XSSH_ECLOSED once the handle (or its
+ *        session) is closed (no network I/O)
  */
 XSSH_EXTERN(int) xssh_session_userauth_authenticated(xssh_session *session, int *out);
 /**

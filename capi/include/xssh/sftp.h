@@ -179,7 +179,7 @@ XSSH_EXTERN(int) xssh_sftp_close(xssh_sftp *sftp);
  * The session (a new reference, release with xssh_session_unref()).
  * @param sftp the SFTP subsystem (borrowed)
  * @param[out] out the session (+1 reference)
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O)
  */
 XSSH_EXTERN(int) xssh_sftp_session(xssh_sftp *sftp, xssh_session **out);
 /**
@@ -187,7 +187,7 @@ XSSH_EXTERN(int) xssh_sftp_session(xssh_sftp *sftp, xssh_session **out);
  * libssh2: libssh2_sftp_last_error().
  * @param sftp the SFTP subsystem (borrowed)
  * @param[out] out the SFTP status (XSSH_FX_*; 0 when none)
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O)
  */
 XSSH_EXTERN(int) xssh_sftp_last_error(xssh_sftp *sftp, unsigned long *out);
 
@@ -485,7 +485,7 @@ XSSH_EXTERN(int) xssh_sftp_file_write(xssh_sftp_file *file, const void *buf, siz
  * libssh2: libssh2_sftp_seek64().
  * @param file the open remote file or directory handle (borrowed)
  * @param offset the new offset in bytes from the start
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O)
  */
 XSSH_EXTERN(int) xssh_sftp_file_seek64(xssh_sftp_file *file, uint64_t offset);
 /**
@@ -493,14 +493,14 @@ XSSH_EXTERN(int) xssh_sftp_file_seek64(xssh_sftp_file *file, uint64_t offset);
  * libssh2: libssh2_sftp_tell64().
  * @param file the open remote file or directory handle (borrowed)
  * @param[out] out the offset in bytes from the start
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O)
  */
 XSSH_EXTERN(int) xssh_sftp_file_tell64(xssh_sftp_file *file, uint64_t *out);
 /**
  * Back to offset 0.
  * libssh2: libssh2_sftp_seek64().
  * @param file the open remote file or directory handle (borrowed)
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O)
  */
 XSSH_EXTERN(int) xssh_sftp_file_rewind(xssh_sftp_file *file);
 /**

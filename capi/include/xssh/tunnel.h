@@ -80,7 +80,7 @@ XSSH_EXTERN(void) xssh_listener_unref(xssh_listener *listener);
  * The port the server listens on (the one it chose when 0 was asked).
  * @param listener the listener (borrowed)
  * @param[out] port the port the server bound.
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O)
  */
 XSSH_EXTERN(int) xssh_listener_bound_port(xssh_listener *listener, int *port);
 /**
@@ -154,7 +154,7 @@ XSSH_EXTERN(int) xssh_forward_remote(xssh_forward **out, xssh_session *session, 
  * The forward's listening port (the one chosen when 0 was asked).
  * @param forward the forward (borrowed)
  * @param[out] port the listening port (local for a local forward, the server's for a remote one).
- * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECLOSED on a closed handle (no network I/O)
+ * @return XSSH_OK; XSSH_EARG for a NULL or invalid argument (no network I/O)
  */
 XSSH_EXTERN(int) xssh_forward_port(xssh_forward *forward, int *port);
 /**
