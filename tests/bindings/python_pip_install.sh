@@ -58,6 +58,9 @@ s = xssh.Session()
 assert repr(s) == "<xssh.Session open>", repr(s)
 assert xssh.Session.userauth_publickey_fromfile.__doc__
 print("ok", xssh.__version__, xssh.__file__)') || fail "import ($py, $iso)"
+  # the installed stubs (PEP 561: py.typed) type-check, with Debian's mypy
+  (cd "$t" && /usr/bin/python3 "$src/tests/bindings/python_typing/check_types.py" --python-executable "$v/bin/python" \
+    >/dev/null) || fail "mypy on the installed package ($py, $iso)"
   echo "$py $iso: $((SECONDS - start)) s"
 }
 
