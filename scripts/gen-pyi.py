@@ -105,6 +105,21 @@ def swig_type(t):
     return out.replace("* *", "**")
 
 
+def _returned(decl):
+    """What a function's decl says of its result ("f(int).p." -> "p."): the part after f(...)."""
+    if not decl.startswith("f("):
+        return ""
+    depth = 0
+    for i, ch in enumerate(decl):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return decl[i + 1:].lstrip(".")
+    return ""
+
+
 def _attrs(node):
     a = node.find("attributelist")
     if a is None:
@@ -266,7 +281,7 @@ def model(tree, tm, api):
             w = Wrapper()
             w._parms = parms
             w.cls, w.name = key
-            w.rtype = swig_type(a.get("type")) if ch.tag == "cdecl" else None
+            w.rtype = swig_type(_returned(a.get("decl") or "") + (a.get("type") or "")) if ch.tag == "cdecl" else None
             w.append = a.get("feature_pythonappend")
             w.compact = any(p.get("compactdefargs") for p in parms)
             i = 0
