@@ -439,8 +439,8 @@ def docstring(w, api, funcmap):
     for n, t, d, cn, i in w.inputs:
         ci = w.parm_c.get(i)
         doc = cps[ci]["doc"] if ci is not None and ci < len(cps) else ""
-        args.append("    %s (%s): %s" % (n, t.replace("_Bytes", "bytes-like").replace("_Progress", "callable"),
-                                         fix(doc) if doc else "see above"))
+        t = t.replace("_Bytes", "bytes-like").replace("_Progress", "callable(done, total)")
+        args.append("    %s (%s)%s" % (n, t, (": " + fix(doc)) if doc else ""))
     if args:
         parts.append("Args:\n" + "\n".join(args))
     rets = []
@@ -816,6 +816,7 @@ class StubWriter(object):
             if ret is None:
                 ret = result_type(w)
         else:
+            self.rename_doc(cls_name, name, w, [p for p in params if p.name != "self"])
             star = False
             for i, p in enumerate(params):
                 if i == 0 and method and p.name in ("self", "cls"):
@@ -853,6 +854,27 @@ class StubWriter(object):
         if deco:
             self.lines.append(indent + deco)
         self.lines.append("%sdef %s(%s) -> %s: ..." % (indent, name, ", ".join(out), r))
+
+    def rename_doc(self, cls_name, name, w, params):
+        """A method replaced by one with other parameter names (ssh2-python's, xssh/_compat.py):
+        its generated docstring names them as the method does, in the same order."""
+        key = "%s.%s" % (cls_name, name)
+        doc = getattr(self.res, "docs", {}).get(key)
+        if w is None or doc is None or len(params) != len(w.inputs):
+            return
+        old = [n for n, _, _, _, _ in w.inputs]
+        new = [p.name for p in params]
+        if old == new:
+            return
+        lines = doc.split("\n")
+        for i, ln in enumerate(lines):
+            for o, n in zip(old, new):
+                if ln.startswith("    %s (" % o):
+                    lines[i] = "    %s (" % n + ln[len("    %s (" % o):]
+        if lines and lines[0].startswith(name + "("):
+            sig = ", ".join(p.name + ("=%r" % (p.default,) if p.default is not p.empty else "") for p in params)
+            lines[0] = "%s(%s)%s" % (name, sig, lines[0][lines[0].index(")") + 1:])
+        self.res.docs[key] = "\n".join(lines)
 
     def klass(self, name, cls):
         bases = [b for b in cls.__bases__ if b is not object]
