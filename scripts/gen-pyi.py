@@ -588,6 +588,14 @@ class Resolver(object):
 
     def resolve(self, fn, cls_name, depth=0):
         """{param: type}, return type (None: unknown) of the function fn."""
+        saved = getattr(self, "_g", {})
+        self._g = getattr(fn, "__globals__", {}) or {}
+        try:
+            return self._resolve(fn, cls_name, depth)
+        finally:
+            self._g = saved
+
+    def _resolve(self, fn, cls_name, depth):
         try:
             sig = inspect.signature(fn)
         except (TypeError, ValueError):
@@ -685,8 +693,13 @@ class Resolver(object):
 
     def _wrap_from_call(self, call):
         f = call.func
-        if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id in ("_core", "_lowcore"):
-            return self.by_wrap.get(f.attr)
+        if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name):
+            mod = getattr(self, "_g", {}).get(f.value.id)
+            name = getattr(mod, "__name__", "")
+            if name == "xssh._core" or (mod is None and f.value.id in ("_core", "_lowcore")):
+                return self.by_wrap.get(f.attr)
+            if name == "xssh.core":   # a module-level proxy of xssh.core: its wrapper
+                return self.wrappers.get((None, f.attr))
         return None
 
     def target(self, call, fn, cls_name, depth):
