@@ -8,6 +8,7 @@ PKGS=(
   build-essential cmake pkg-config git
   libssh2-1-dev libssl-dev zlib1g-dev
   swig python3-dev python3-pytest python3-gevent python3-pip python3-setuptools
+  python3-venv mypy doxygen
   liblua5.4-dev lua5.4 lua-busted
   ruby ruby-dev ruby-minitest ruby-test-unit
   libcriterion-dev valgrind stress-ng
@@ -16,6 +17,8 @@ PKGS=(
   python3-asyncssh
   luarocks doxygen yard
 )
+# python3-venv: the pip install tests' plain venvs; mypy: the stubs' type test; doxygen: the
+# API text of the C headers that every language's docstrings are generated from (scripts/apidoc.py)
 # clang + its runtime: sanitizer and libFuzzer builds (scripts/sanitize.sh, scripts/fuzz.sh);
 # python3-asyncssh: the tests' offset-honouring SFTP server (tests/harness/offset_sftp_server.py);
 # luarocks, yard: the rock and gem install tests and the Ruby doc check; doxygen: the API text of

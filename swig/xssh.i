@@ -65,6 +65,7 @@ XSSH_HANDLE(xssh_sftp_file, SFTPHandle)
 /** ** language idioms (fenced) **/
 #if defined(SWIGPYTHON)
 %include "python/xssh_python_idioms.swg"
+%include "python/xssh_python_docs.swg"
 #elif defined(SWIGLUA)
 %include "lua/xssh_lua_idioms.swg"
 #elif defined(SWIGRUBY)

@@ -91,7 +91,7 @@ def _unbound(self, what, use):
     self.__dict__["_unbound"] = "this %s was built without one: get it from %s" % (what, use)
 
 
-def _sock(self, sock, r):
+def _sock(self, sock, r) -> int:
     self.sock = sock
     return r
 
@@ -116,14 +116,14 @@ def _kh_writeline(self, entry, f_type, buf_len):
     return line
 
 
-def _forward_listen_ex(self, queue_maxsize, host, port):
+def _forward_listen_ex(self, queue_maxsize, host, port) -> "tuple[Listener, int]":
     lst = _lowcore.Session_forward_listen_ex(self, host, port, 0, queue_maxsize)
     if isinstance(lst, int):
         return lst
     return lst, lst.bound_port()
 
 
-def _methods(self, method_type):
+def _methods(self, method_type) -> "str | None":
     try:
         return _lowcore.Session_methods(self, _mt(method_type))
     except _exc["SSH2Error"] as e:

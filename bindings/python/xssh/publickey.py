@@ -20,11 +20,11 @@ class PublicKeyAttribute(object):
         self._value = _b(value)
         self._mandatory = int(mandatory)
 
-    name = property(lambda self: self._name)
-    name_len = property(lambda self: len(self._name))
-    value = property(lambda self: self._value)
-    value_len = property(lambda self: len(self._value))
-    mandatory = property(lambda self: self._mandatory)
+    name = property(lambda self: self._name, doc="the attribute name (bytes)")
+    name_len = property(lambda self: len(self._name), doc="length of name in bytes")
+    value = property(lambda self: self._value, doc="the attribute value (bytes)")
+    value_len = property(lambda self: len(self._value), doc="length of value in bytes")
+    mandatory = property(lambda self: self._mandatory, doc="1 when the server must understand the attribute, else 0")
 
     def __repr__(self):
         return "PublicKeyAttribute(%r, %r, %d)" % (self._name, self._value, self._mandatory)
@@ -41,8 +41,8 @@ class PublicKeyList(object):
         self._blob = b""
         self.attrs = []
 
-    name = property(lambda self: self._name)
-    name_len = property(lambda self: len(self._name))
-    blob = property(lambda self: self._blob)
-    blob_len = property(lambda self: len(self._blob))
-    num_attrs = property(lambda self: len(self.attrs))
+    name = property(lambda self: self._name, doc="the key algorithm name (bytes)")
+    name_len = property(lambda self: len(self._name), doc="length of name in bytes")
+    blob = property(lambda self: self._blob, doc="the public key blob (bytes)")
+    blob_len = property(lambda self: len(self._blob), doc="length of blob in bytes")
+    num_attrs = property(lambda self: len(self.attrs), doc="number of attributes (len(attrs))")

@@ -5,7 +5,9 @@
 * ``SFTP.get(remote, local, progress=None, atomic=False)`` / ``put(local, remote, ...)``,
   ``get_bytes(remote)`` / ``put_bytes(data, remote)``: whole-file transfers done in C
   with many requests in flight, the GIL released. ``progress(done, total)`` is called
-  about every MiB; returning a true value cancels (``CancelledError``), and an
+  at the start, then each time total/128 more bytes moved (at least 32 KiB, at most
+  1 MiB apart, rounded up to the 30000-byte SFTP packets; every MiB when the size is
+  unknown) and at the end; returning a true value cancels (``CancelledError``), and an
   exception it raises cancels the transfer and propagates.
 * ``SFTP.open_file(path, mode="r", buffering=-1, ...)`` (or :func:`open_file`): a
   regular Python file object (``read``, ``readinto``, ``write``, ``seek``, ``tell``,
@@ -79,15 +81,18 @@ class SFTPFile(_io.RawIOBase):
         """The underlying SFTPHandle."""
         return self._h
 
-    def readable(self):
+    def readable(self) -> bool:
+        """True when opened for reading."""
         self._checkClosed()
         return self._readable
 
-    def writable(self):
+    def writable(self) -> bool:
+        """True when opened for writing."""
         self._checkClosed()
         return self._writable
 
-    def seekable(self):
+    def seekable(self) -> bool:
+        """True: SFTP files can seek."""
         self._checkClosed()
         return True
 
@@ -96,7 +101,9 @@ class SFTPFile(_io.RawIOBase):
         if not self._readable:
             raise _io.UnsupportedOperation("not readable")
 
-    def read(self, size=-1):
+    def read(self, size: int = -1) -> "bytes | None":
+        """Up to size bytes (all to end of file when size < 0); b"" at end of file, None when
+        a non-blocking session would block."""
         self._check_read()
         if size is None or size < 0:
             return self.readall()
@@ -108,6 +115,8 @@ class SFTPFile(_io.RawIOBase):
         return data
 
     def readall(self):
+        """Everything to end of file (read in 2 MiB requests); None if a non-blocking session
+        would block before any byte."""
         self._check_read()
         parts = []
         while True:
@@ -121,7 +130,8 @@ class SFTPFile(_io.RawIOBase):
             parts.append(data)
         return b"".join(parts)
 
-    def readinto(self, b):
+    def readinto(self, b) -> "int | None":
+        """Read into the writable buffer b; the count (0 at end of file), None if it would block."""
         self._check_read()
         m = memoryview(b).cast("B")
         if len(m) == 0:
@@ -132,7 +142,9 @@ class SFTPFile(_io.RawIOBase):
         m[:n] = data
         return n
 
-    def write(self, b):
+    def write(self, b) -> "int | None":
+        """Write the bytes-like b at the current position; the count written, None if a
+        non-blocking session would block before any byte."""
         self._checkClosed()
         if not self._writable:
             raise _io.UnsupportedOperation("not writable")
@@ -141,11 +153,14 @@ class SFTPFile(_io.RawIOBase):
             return None
         return written
 
-    def tell(self):
+    def tell(self) -> int:
+        """The current position in bytes."""
         self._checkClosed()
         return self._h.tell64()
 
-    def seek(self, offset, whence=_io.SEEK_SET):
+    def seek(self, offset: int, whence: int = _io.SEEK_SET) -> int:
+        """Move to offset relative to whence (io.SEEK_SET, SEEK_CUR, SEEK_END: SEEK_END asks
+        the server for the size); returns the new position."""
         self._checkClosed()
         if whence == _io.SEEK_SET:
             pos = offset
@@ -160,7 +175,8 @@ class SFTPFile(_io.RawIOBase):
         self._h.seek64(pos)
         return pos
 
-    def truncate(self, size=None):
+    def truncate(self, size: "int | None" = None) -> int:
+        """Set the file's size on the server (default: the current position); returns it."""
         self._checkClosed()
         if not self._writable:
             raise _io.UnsupportedOperation("not writable")
@@ -177,7 +193,8 @@ class SFTPFile(_io.RawIOBase):
         self._checkClosed()
         return self._h.fstat()
 
-    def close(self):
+    def close(self) -> None:
+        """Close the SFTP handle (idempotent)."""
         if not self.closed:
             try:
                 self._h.close()
