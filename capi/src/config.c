@@ -2082,6 +2082,9 @@ static int resolve_impl(xssh_options *opts, const char *host_in, xssh__resolved 
     }
     res->hash_known_hosts = o.hash_kh == 1;
     res->connect_timeout_s = o.connect_timeout > 0 ? o.connect_timeout : 0;
+    /* ssh: in BatchMode the default ServerAliveInterval is 300 s */
+    if (o.sai == -1)
+        o.sai = o.batch == 1 ? 300 : 0;
     res->server_alive_interval_s = o.sai > 0 ? o.sai : 0;
     res->server_alive_count_max = o.sacm >= 0 ? o.sacm : 3;
     res->compression = o.compression == 1;
