@@ -710,14 +710,14 @@ static char *tilde_expand(pctx *c, const char *path, const char *what)
         if (!home)
             return NULL;
     }
+    /* as OpenSSH's tilde_expand_filename: home, one '/', then what followed "~user/" */
     sbuf b = {0};
     sb_add(&b, home);
-    if (slash) {
-        /* avoid "//" when the home is "/" */
-        if (b.n > 0 && b.p && b.p[b.n - 1] == '/')
-            slash++;
-        sb_add(&b, slash);
-    }
+    size_t hl = strlen(home);
+    if (hl == 0 || home[hl - 1] != '/')
+        sb_addc(&b, '/');
+    if (slash)
+        sb_add(&b, slash + 1);
     free(owned_home);
     return sb_take(&b);
 }
@@ -1488,6 +1488,7 @@ typedef struct xopt {
 
 struct xssh_options {
     xssh__refcount refs;
+    pthread_mutex_t lock; /* set_* and resolve may run on different threads */
     xopt *set; /* explicit options in call order */
     size_t nset;
     int config_mode;      /* 0 default files, 1 file, 2 none, 3 text */
@@ -1511,6 +1512,7 @@ XSSH_EXTERN(int) xssh_options_new(xssh_options **out)
     if (!o)
         return xssh__fail(NULL, XSSH_ENOMEM, 0, "xssh_options_new: out of memory");
     xssh__ref_init(&o->refs);
+    pthread_mutex_init(&o->lock, NULL);
     *out = o;
     return xssh__ok();
 }
@@ -1536,6 +1538,7 @@ XSSH_EXTERN(void) xssh_options_unref(xssh_options *o)
     free(o->config_origin);
     xssh__free_secret(o->password);
     xssh__free_secret(o->passphrase);
+    pthread_mutex_destroy(&o->lock);
     free(o);
 }
 
@@ -1596,11 +1599,25 @@ static int apply_explicit(pctx *c, const char *name, const char *value)
     return rc;
 }
 
+static int options_set_locked(xssh_options *o, const char *name, const char *value);
+
 XSSH_EXTERN(int) xssh_options_set(xssh_options *o, const char *name, const char *value)
 {
     XSSH__ARG(NULL, o != NULL, "options is NULL");
     XSSH__ARG(NULL, name != NULL && *name, "name is NULL or empty");
     XSSH__ARG(NULL, value != NULL, "value is NULL");
+    for (const char *p = name; *p; p++)
+        if (!isalnum((unsigned char)*p))
+            return xssh__fail(NULL, XSSH_EARG, 0,
+                              "xssh_options_set: '%s' is not an option name (letters and digits only)", name);
+    pthread_mutex_lock(&o->lock);
+    int rc = options_set_locked(o, name, value);
+    pthread_mutex_unlock(&o->lock);
+    return rc;
+}
+
+static int options_set_locked(xssh_options *o, const char *name, const char *value)
+{
     if (strcasecmp(name, "password") == 0 || strcasecmp(name, "passphrase") == 0) {
         char *copy = xssh__strdup(value);
         if (!copy)
@@ -1651,8 +1668,8 @@ XSSH_EXTERN(int) xssh_options_set(xssh_options *o, const char *name, const char 
             if (c.code == XSSH_ENOMEM)
                 return xssh__fail(NULL, XSSH_ENOMEM, 0, "xssh_options_set: out of memory");
             const char *why = c.err;
-            if (strncmp(why, "command-line line 0: ", 21) == 0)
-                why += 21;
+            if (strncmp(why, "command-line: ", 14) == 0)
+                why += 14;
             if (strncmp(why, "Bad configuration option: ", 26) == 0)
                 return xssh__fail(NULL, XSSH_EARG, 0, "xssh_options_set: unknown option '%s'", name);
             return xssh__fail(NULL, XSSH_EARG, 0, "xssh_options_set: %s: '%s': %s", name, value, why);
@@ -1707,27 +1724,33 @@ XSSH_EXTERN(int) xssh_options_set_config_text(xssh_options *o, const char *text,
         free(on);
         return xssh__fail(NULL, XSSH_ENOMEM, 0, "xssh_options_set_config_text: out of memory");
     }
+    pthread_mutex_lock(&o->lock);
     free(o->config_text);
     free(o->config_origin);
     o->config_text = t;
     o->config_origin = on;
     o->config_mode = 3;
+    pthread_mutex_unlock(&o->lock);
     return xssh__ok();
 }
 
 XSSH_EXTERN(int) xssh_options_set_passphrase_cb(xssh_options *o, xssh_passphrase_cb cb, void *userdata)
 {
     XSSH__ARG(NULL, o != NULL, "options is NULL");
+    pthread_mutex_lock(&o->lock);
     o->passphrase_cb = cb;
     o->passphrase_ud = cb ? userdata : NULL;
+    pthread_mutex_unlock(&o->lock);
     return xssh__ok();
 }
 
 XSSH_EXTERN(int) xssh_options_set_prompt_cb(xssh_options *o, xssh_prompt_cb cb, void *userdata)
 {
     XSSH__ARG(NULL, o != NULL, "options is NULL");
+    pthread_mutex_lock(&o->lock);
     o->prompt_cb = cb;
     o->prompt_ud = cb ? userdata : NULL;
+    pthread_mutex_unlock(&o->lock);
     return xssh__ok();
 }
 
@@ -2150,9 +2173,19 @@ done:
     return rc;
 }
 
+static int resolve_locked(xssh_options *opts, const char *host, xssh__resolved **out, int for_connect, cfg *keep)
+{
+    if (!opts)
+        return resolve_impl(NULL, host, out, for_connect, keep);
+    pthread_mutex_lock(&opts->lock);
+    int rc = resolve_impl(opts, host, out, for_connect, keep);
+    pthread_mutex_unlock(&opts->lock);
+    return rc;
+}
+
 int xssh__resolve(xssh_options *options, const char *host, xssh__resolved **out)
 {
-    return resolve_impl(options, host, out, 1, NULL);
+    return resolve_locked(options, host, out, 1, NULL);
 }
 
 void xssh__resolved_free(xssh__resolved *r)
@@ -2200,7 +2233,7 @@ XSSH_EXTERN(int) xssh_options_resolve(xssh_options *options, const char *host, c
     xssh__resolved *r = NULL;
     cfg o;
     cfg_init(&o);
-    int rc = resolve_impl(options, host, &r, 0, &o);
+    int rc = resolve_locked(options, host, &r, 0, &o);
     if (rc != XSSH_OK)
         return rc;
     sbuf b = {0};
