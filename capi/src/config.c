@@ -1888,9 +1888,24 @@ static int resolve_impl(xssh_options *opts, const char *host_in, xssh__resolved 
     xssh__resolved *res = NULL;
     int rc = XSSH_OK;
 
-    /* "user@host": the last '@' splits (as ssh) */
+    int uri_port = -1;
     const char *at = strrchr(host_in, '@');
-    if (at) {
+    if (strncmp(host_in, "ssh://", 6) == 0) {
+        /* ssh://[user@]host[:port][/] (RFC 4248 / ssh's destination URI) */
+        char *u = xssh__strdup(host_in + 6);
+        if (!u)
+            goto oom;
+        size_t ul = strlen(u);
+        if (ul && u[ul - 1] == '/')
+            u[--ul] = '\0';
+        if (!*u || strchr(u, '/') || parse_user_host_port(u, &arg_user, &host_arg, &uri_port) != 0) {
+            free(u);
+            rc = xssh__fail(NULL, XSSH_EARG, 0, "host '%s': not a valid ssh:// URI", host_in);
+            goto done;
+        }
+        free(u);
+        at = NULL;
+    } else if (at) {
         if (at == host_in || at[1] == '\0') {
             rc = xssh__fail(NULL, XSSH_EARG, 0, "host '%s': empty user or host name around '@'", host_in);
             goto done;
@@ -1904,6 +1919,10 @@ static int resolve_impl(xssh_options *opts, const char *host_in, xssh__resolved 
     }
     if (!host_arg || (at && !arg_user))
         goto oom;
+    if (strchr(host_arg, '\n') || strchr(host_arg, '\r')) {
+        rc = xssh__fail(NULL, XSSH_EARG, 0, "host name with a line break");
+        goto done;
+    }
 
     pctx_init(&c, &o, host_arg, host_arg, id.user, id.home);
     /* 1. explicit options, in call order (ssh -o) */
@@ -1917,6 +1936,8 @@ static int resolve_impl(xssh_options *opts, const char *host_in, xssh__resolved 
         o.user = arg_user;
         arg_user = NULL;
     }
+    if (uri_port > 0 && o.port == -1)
+        o.port = uri_port;
     /* 2. files */
     if (read_configs(&c, opts, 0) != 0)
         goto fail;
@@ -1928,6 +1949,7 @@ static int resolve_impl(xssh_options *opts, const char *host_in, xssh__resolved 
             goto fail;
     } else if (!(host = xssh__strdup(host_arg)))
         goto oom;
+    lowercase(host); /* before the final pass, as ssh */
     /* 3. the final pass */
     if (o.canonicalize > 0 || c.want_final) {
         free(o.hostname);
@@ -1937,7 +1959,6 @@ static int resolve_impl(xssh_options *opts, const char *host_in, xssh__resolved 
         if (read_configs(&c, opts, F_FINAL) != 0)
             goto fail;
     }
-    lowercase(host);
 
     /* 4. defaults and expansion */
     if (!(res = calloc(1, sizeof *res)))
