@@ -39,6 +39,7 @@
 #define CFG_MAX_HOSTFILES 32       /* SSH_MAX_HOSTS_FILES */
 #define CFG_MAX_LINE (256 * 1024)  /* longer lines are refused (no silent cut) */
 #define CFG_MAX_FILE (16 * 1024 * 1024)
+#define CFG_MAX_INCLUDE_FILES 1024 /* files one Include pattern may name */
 
 /* ---- OpenSSH 9.2 (Debian 12) algorithm lists, as `ssh -G` / `ssh -Q` print them ---- */
 static const char DEF_CIPHERS[] = "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,"
@@ -1059,6 +1060,9 @@ static int include_one(pctx *c, const char *pattern, const char *file, int line,
         rc = 0;
     } else if (g != 0) {
         rc = perr(c, file, line, "glob failed for %s.", expanded);
+    } else if (gl.gl_pathc > CFG_MAX_INCLUDE_FILES) {
+        rc = perr(c, file, line, "Include %s matches %zu files (at most %d)", expanded, (size_t)gl.gl_pathc,
+                  CFG_MAX_INCLUDE_FILES);
     } else {
         int oactive = *activep;
         for (size_t i = 0; i < gl.gl_pathc; i++) {
@@ -1396,6 +1400,13 @@ static int read_file(pctx *c, const char *path, int flags, int *activep, int dep
     *found = 0;
     if (depth < 0 || depth > CFG_MAX_DEPTH)
         return perr(c, path, 0, "too many recursive configuration includes (more than %d levels)", CFG_MAX_DEPTH);
+    if (depth > 0) {
+        /* an included name must be a regular file before it is even opened
+           (a FIFO or a terminal would block the open or the read) */
+        struct stat pre;
+        if (stat(path, &pre) == 0 && !S_ISREG(pre.st_mode) && !S_ISDIR(pre.st_mode))
+            return perr(c, path, 0, "included, but not a regular file");
+    }
     FILE *f = fopen(path, "re");
     if (!f) {
         if (errno == ENOENT)
@@ -1412,6 +1423,10 @@ static int read_file(pctx *c, const char *path, int flags, int *activep, int dep
     if (S_ISDIR(st.st_mode)) {
         fclose(f);
         return perr(c, path, 0, "is a directory");
+    }
+    if (depth > 0 && !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return perr(c, path, 0, "included, but not a regular file");
     }
     if ((flags & F_CHECKPERM) && ((st.st_uid != 0 && st.st_uid != getuid()) || (st.st_mode & 022) != 0)) {
         fclose(f);

@@ -10,6 +10,9 @@
 
 #include "xssh/connect.h"
 
+static const uint8_t *in_data;
+static size_t in_size;
+
 static void resolve_one(xssh_options *o, const char *host)
 {
     char *text = NULL;
@@ -20,7 +23,9 @@ static void resolve_one(xssh_options *o, const char *host)
         FUZZ_CHECK(text && strncmp(text, "host ", 5) == 0, "no host line");
         FUZZ_CHECK(strstr(text, "\nhostname ") && strstr(text, "\nport ") && strstr(text, "\nciphers "),
                    "incomplete answer");
-        FUZZ_CHECK(!strstr(text, "fuzz-secret"), "a secret in the answer");
+        /* the password never shows (unless the configuration itself spells it) */
+        FUZZ_CHECK(!strstr(text, "fuzz-secret") || memmem(in_data, in_size, "fuzz-secret", 11),
+                   "a secret in the answer");
         xssh_free(text);
     } else {
         FUZZ_CHECK(text == NULL, "output set on failure");
@@ -34,6 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         once = 1;
         setenv("HOME", fuzz_dir(), 1);
     }
+    in_data = data;
+    in_size = size;
     char host[128] = "";
     if (size > 6 && memcmp(data, "#host ", 6) == 0) {
         size_t i = 6, j = 0;
