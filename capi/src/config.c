@@ -2166,10 +2166,27 @@ static int resolve_impl(xssh_options *opts, const char *host_in, xssh__resolved 
     res->address_family = o.af == -1 ? AF_UNSPEC : o.af;
     if (o.bind_address && !(res->bind_address = xssh__strdup(o.bind_address)))
         goto oom;
-    res->preferred_authentications =
-        xssh__strdup(o.preferred ? o.preferred : "publickey,keyboard-interactive,password");
-    if (!res->preferred_authentications)
-        goto oom;
+    /* the methods xssh can use, in the configured order (gssapi-with-mic and
+       hostbased are dropped: libssh2 1.10 has neither for a client) */
+    {
+        const char *pref = o.preferred ? o.preferred : "publickey,keyboard-interactive,password";
+        sbuf pb = {0};
+        char *d = xssh__strdup(pref);
+        if (!d)
+            goto oom;
+        for (char *save = NULL, *m = strtok_r(d, ",", &save); m; m = strtok_r(NULL, ",", &save)) {
+            if (strcmp(m, "publickey") != 0 && strcmp(m, "keyboard-interactive") != 0 && strcmp(m, "password") != 0)
+                continue;
+            if (pb.p && name_in_list(m, strlen(m), pb.p))
+                continue;
+            if (pb.n)
+                sb_addc(&pb, ',');
+            sb_add(&pb, m);
+        }
+        free(d);
+        if (!(res->preferred_authentications = sb_take(&pb)))
+            goto oom;
+    }
     res->pubkey_authentication = o.pubkey != 0;
     res->password_authentication = o.password_auth != 0;
     res->kbd_interactive_authentication = o.kbd != 0;
