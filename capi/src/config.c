@@ -888,6 +888,12 @@ static int parse_hop(const char *s, char **user, char **host, int *port)
     return parse_user_host_port(s, user, host, port);
 }
 
+/* "ProxyJump none" (ssh's test: a hop list can never give port 0) */
+static int jump_is_none(const cfg *o)
+{
+    return o->jump_host && strcmp(o->jump_host, "none") == 0 && o->jump_port == 0 && o->jump_user == NULL;
+}
+
 /* OpenSSH parse_jump: s is the raw rest of the line */
 static int parse_jump(cfg *o, const char *s, int active)
 {
@@ -2073,7 +2079,7 @@ static int resolve_impl(xssh_options *opts, const char *host_in, xssh__resolved 
         }
     }
     /* ProxyJump: hops first to last, each "[user@]host[:port]" (IPv6 in brackets) */
-    if (o.jump_host && strcmp(o.jump_host, "none") != 0) {
+    if (o.jump_host && !jump_is_none(&o)) {
         if (o.jump_extra) {
             char *ex = xssh__strdup(o.jump_extra);
             if (!ex)
@@ -2342,7 +2348,7 @@ XSSH_EXTERN(int) xssh_options_resolve(xssh_options *options, const char *host, c
                   (o.identity_agent[0] == '$' && o.identity_agent[1] != '{');
         sb_printf(&b, "identityagent %s\n", raw ? o.identity_agent : r->identity_agent);
     }
-    if (o.jump_host && strcmp(o.jump_host, "none") != 0) {
+    if (o.jump_host && !jump_is_none(&o)) {
         int v6 = strchr(o.jump_host, ':') != NULL;
         sb_printf(&b, "proxyjump %s%s%s%s%s%s%s", o.jump_extra ? o.jump_extra : "", o.jump_extra ? "," : "",
                   o.jump_user ? o.jump_user : "", o.jump_user ? "@" : "", v6 ? "[" : "", o.jump_host,
