@@ -1804,9 +1804,13 @@ static int read_configs(pctx *c, xssh_options *opts, int flags)
         return r;
     }
     if (mode == 1) {
-        r = read_file(c, opts->config_file, flags | F_USERCONF, &active, 0, &found);
+        char *path = tilde_expand(c, opts->config_file, "ConfigFile");
+        if (!path)
+            return c->code ? -1 : poom(c);
+        r = read_file(c, path, flags | F_USERCONF, &active, 0, &found);
         if (r == 0 && !found)
-            return perr(c, opts->config_file, 0, "cannot open: %s", strerror(ENOENT));
+            r = perr(c, path, 0, "cannot open: %s", strerror(ENOENT));
+        free(path);
         return r;
     }
     char *user_cfg = tilde_expand(c, "~/.ssh/config", "config");
@@ -2257,6 +2261,9 @@ static int resolve_locked(xssh_options *opts, const char *host, xssh__resolved *
 
 int xssh__resolve(xssh_options *options, const char *host, xssh__resolved **out)
 {
+    XSSH__ARG(NULL, out != NULL, "out is NULL");
+    *out = NULL;
+    XSSH__ARG(NULL, host != NULL && *host, "host is NULL or empty");
     return resolve_locked(options, host, out, 1, NULL);
 }
 
