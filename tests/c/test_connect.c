@@ -347,6 +347,34 @@ Test(connect, user_at_host_and_explicit_options_win, .timeout = 60)
     xssh_options_unref(o);
 }
 
+Test(connect, bind_address_and_address_family, .timeout = 60)
+{
+    scratch_home();
+    known_hosts_default();
+    hkey(xt()->key_ed25519, ".ssh/id_ed25519");
+    config(NULL, "  BindAddress 127.0.0.1\n  AddressFamily inet\n");
+    xssh_session *s = NULL;
+    cr_assert_eq(xssh_connect("testhost", NULL, &s), XSSH_OK, "%s", last_msg());
+    assert_works(s);
+    xssh_session_unref(s);
+    s = NULL;
+    /* an address this host does not have: the bind fails, and the message says so */
+    config(NULL, "  BindAddress 192.0.2.1\n");
+    int rc = xssh_connect("testhost", NULL, &s);
+    cr_assert_eq(rc, XSSH_ECONNECT, "got %s: %s", xssh_err_name(rc), last_msg());
+    cr_assert(strstr(last_msg(), "BindAddress"), "%s", last_msg());
+    cr_assert_null(s);
+    /* an IPv4 address asked for as IPv6 */
+    config(NULL, "  AddressFamily inet6\n");
+    rc = xssh_connect("testhost", NULL, &s);
+    cr_assert_eq(rc, XSSH_ERESOLVE, "got %s: %s", xssh_err_name(rc), last_msg());
+    cr_assert(strstr(last_msg(), "IPv6"), "%s", last_msg());
+    /* an unknown name that no Host block renames */
+    rc = xssh_connect("no-such-host.invalid", NULL, &s);
+    cr_assert_eq(rc, XSSH_ERESOLVE, "got %s: %s", xssh_err_name(rc), last_msg());
+    cr_assert(strstr(last_msg(), "no-such-host.invalid"), "%s", last_msg());
+}
+
 /* ---- ProxyJump ----------------------------------------------------------------------- */
 
 Test(connect, proxy_jump_from_config, .timeout = 60)
