@@ -1174,6 +1174,8 @@ static int process_line(pctx *c, char *linebuf, const char *file, int line, int 
                 *activep = 1;
             }
         }
+        if (*activep)
+            xssh__log(XSSH_LOG_DEBUG, c->host_arg, "configuration: %s line %d: Host block applies", file, line);
         break;
     case O_MATCH:
         if (flags & F_CMDLINE) {
@@ -1186,6 +1188,8 @@ static int process_line(pctx *c, char *linebuf, const char *file, int line, int 
             break;
         }
         *activep = (flags & F_NEVERMATCH) ? 0 : v;
+        if (*activep)
+            xssh__log(XSSH_LOG_DEBUG, c->host_arg, "configuration: %s line %d: Match block applies", file, line);
         break;
     case O_INCLUDE:
         if (flags & F_CMDLINE) {
@@ -1431,6 +1435,7 @@ static int read_file(pctx *c, const char *path, int flags, int *activep, int dep
         return perr(c, path, 0, "cannot open: %s", strerror(errno));
     }
     *found = 1;
+    xssh__log(XSSH_LOG_DEBUG, c->host_arg, "configuration: reading %s", path);
     struct stat st;
     if (fstat(fileno(f), &st) != 0) {
         int e = errno;
