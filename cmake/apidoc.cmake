@@ -1,6 +1,7 @@
 # The API text of the public C headers as JSON (scripts/apidoc.py runs Doxygen's
 # XML output on capi/include/xssh/*.h): the one source every language's docs are
 # generated from. Provides the target xssh_apidoc and XSSH_APIDOC_JSON (its file).
+set(XSSH_APIDOC_JSON ${PROJECT_BINARY_DIR}/apidoc/xssh-api.json)   # (also where an earlier include made it)
 if(NOT TARGET xssh_apidoc)
   find_program(XSSH_DOXYGEN doxygen)
   if(NOT XSSH_DOXYGEN)
@@ -9,7 +10,6 @@ if(NOT TARGET xssh_apidoc)
   endif()
   find_package(Python3 REQUIRED COMPONENTS Interpreter)
   file(GLOB XSSH_APIDOC_HEADERS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/capi/include/xssh/*.h)
-  set(XSSH_APIDOC_JSON ${PROJECT_BINARY_DIR}/apidoc/xssh-api.json)
   add_custom_command(OUTPUT ${XSSH_APIDOC_JSON}
     COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/scripts/apidoc.py --doxygen ${XSSH_DOXYGEN}
             --headers ${PROJECT_SOURCE_DIR}/capi/include/xssh --xml-dir ${PROJECT_BINARY_DIR}/apidoc

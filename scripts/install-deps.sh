@@ -17,6 +17,7 @@ PKGS=(
   python3-asyncssh
   luarocks doxygen yard
   libnss-wrapper
+  python3-sphinx python3-myst-parser
 )
 # python3-venv: the pip install tests' plain venvs; mypy: the stubs' type test; doxygen: the
 # API text of the C headers that every language's docstrings are generated from (scripts/apidoc.py)
@@ -24,7 +25,8 @@ PKGS=(
 # python3-asyncssh: the tests' offset-honouring SFTP server (tests/harness/offset_sftp_server.py);
 # luarocks, yard: the rock and gem install tests and the Ruby doc check; doxygen: the API text of
 # the C headers (scripts/apidoc.py, every language's docs) and the C reference (docs/Doxyfile);
-# libnss-wrapper: tests/config runs `ssh -G` with a scratch home in its passwd entry
+# libnss-wrapper: tests/config runs `ssh -G` with a scratch home in its passwd entry;
+# python3-sphinx, python3-myst-parser (for /usr/bin/python3): the documentation site (scripts/docs-site.py)
 if [ "${XSSH_BENCH_PEERS:-1}" = "1" ]; then
   PKGS+=(python3-paramiko ruby-net-ssh ruby-net-sftp time)
 fi

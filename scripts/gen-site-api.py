@@ -1,0 +1,319 @@
+#!/usr/bin/env python3
+"""API reference pages of the documentation site (docs/conf.py), one per language,
+generated at build time from the ONE source of API text: the JSON of scripts/apidoc.py.
+
+    gen-site-api.py --api xssh-api.json --swig swig/ --out DIR [--pyi BUILD/python/xssh]
+                    [--c-reference URL]
+
+Writes DIR/c.md, DIR/python.md, DIR/lua.md, DIR/ruby.md (MyST Markdown).
+
+- C: every public function (signature, text, parameters, status codes, notes), by header.
+- Python, Lua, Ruby: the classes and methods SWIG generates, named as each language
+  calls them. The language names come from the SWIG definition, read by the same
+  generic reader the Lua/Ruby doc generator uses (scripts/gen-api-docs.py: XSSH_HANDLE
+  gives a C handle type its class, %extend blocks its methods, %rename the names,
+  %apply ...OUTPUT the parameters that become results). The spelling per language is
+  one rule: Python ``Session.method(args)``, Lua ``Session:method(args)``, Ruby
+  ``Xssh::Session#method(args)``. When the built Python stubs are given (--pyi), the
+  Python signature is the stub's (it follows the hand-written ssh2-python layer).
+The text of each entry is its C function's, unchanged; every entry links to the C entry.
+"""
+import argparse
+import ast
+import importlib.util
+import json
+import os
+import re
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _load_gen_api_docs():
+    spec = importlib.util.spec_from_file_location("gen_api_docs", os.path.join(HERE, "gen-api-docs.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+G = _load_gen_api_docs()
+
+_ESC = re.compile(r"([\\`*_\[\]<>|{}$])")
+
+
+def esc(s):
+    """Plain text -> Markdown that renders as the same text."""
+    return _ESC.sub(r"\\\1", s)
+
+
+def md_text(text):
+    """apidoc's plain text (paragraphs, "- " items, 4-space code) -> Markdown."""
+    out = []
+    for para in (text or "").split("\n\n"):
+        lines = para.split("\n")
+        if lines and all(ln.startswith("    ") or not ln.strip() for ln in lines):
+            out.append("```\n" + "\n".join(ln[4:] for ln in lines) + "\n```")
+            continue
+        res = []
+        for ln in lines:
+            m = re.match(r"^(\s*)(- |\d+\. )?(.*)$", ln)
+            body = esc(m.group(3))
+            if not m.group(2):
+                body = re.sub(r"^([#+=-])", r"\\\1", body)
+            res.append(m.group(1) + (m.group(2) or "") + body)
+        out.append("\n".join(res))
+    return "\n\n".join(out)
+
+
+def one_line(text):
+    return esc(" ".join((text or "").split()))
+
+
+def label(lang, *parts):
+    return "api-%s-%s" % (lang, "-".join(p.lower() for p in parts if p))
+
+
+def c_ref(cfn, api):
+    if cfn and cfn in api["functions"]:
+        return "{ref}`%s() <%s>`" % (cfn, label("c", cfn))
+    return ""
+
+
+# ---- C --------------------------------------------------------------------------------
+
+def gen_c(api, c_reference):
+    out = ["# C API reference", "",
+           "Generated from the doc comments of the public headers (`capi/include/xssh/*.h`, through",
+           "`scripts/apidoc.py`): the same text every language's reference and docstrings show.",
+           "Conventions shared by every function (reference counts, `xssh_err`, ownership, units):",
+           "[conventions](../docs/conventions.md); the error codes: [errors](../docs/errors.md).", ""]
+    if c_reference:
+        out += ["The Doxygen rendering of the same headers (types, macros, enums, structs):",
+                "<a href=\"%s\">C reference (Doxygen)</a>." % c_reference, ""]
+    by_header = {}
+    for f in api["functions"].values():
+        by_header.setdefault(f["header"], []).append(f)
+    for header in sorted(by_header):
+        fb = api["files"].get(header, {})
+        out += ["## %s" % esc(header), ""]
+        if fb.get("brief"):
+            out += [md_text(fb["brief"]), ""]
+        for f in sorted(by_header[header], key=lambda f: f["line"]):
+            out += ["(%s)=" % label("c", f["name"]), "### %s" % esc(f["name"]), "",
+                    "```c", f["signature"] + ";", "```", ""]
+            text = G.c_text(f)
+            if text:
+                out += [md_text(text), ""]
+            if f["params"]:
+                out += ["**Parameters**", ""]
+                for p in f["params"]:
+                    d = " [%s]" % p["direction"] if p["direction"] else ""
+                    out.append("- `%s` (`%s`)%s: %s" % (p["name"], p["type"], d, one_line(p["doc"]) or "-"))
+                out.append("")
+            if f.get("returns"):
+                out += ["**Returns** " + one_line(f["returns"]), ""]
+            for rv in f.get("retvals", []):
+                out += ["- `%s`: %s" % (rv["value"], one_line(rv["doc"]))]
+            if f.get("retvals"):
+                out.append("")
+            out += ["Declared in `%s`, line %d." % (f["header"], f["line"]), ""]
+    return "\n".join(out) + "\n"
+
+
+# ---- Python, Lua, Ruby ------------------------------------------------------------------
+
+LANGS = {
+    "python": {"title": "Python API reference", "module": "xssh", "cls": "{cls}",
+               "meth": "{cls}.{name}", "func": "xssh.{name}", "fence": "python",
+               "types": {"string": "str | bytes", "integer": "int", "number": "float", "function": "callable",
+                         "string[]": "list[str]", "any": "object"}},
+    "lua": {"title": "Lua API reference", "module": "xssh", "cls": "xssh.{cls}",
+            "meth": "{cls}:{name}", "func": "xssh.{name}", "fence": "lua", "types": {}},
+    "ruby": {"title": "Ruby API reference", "module": "Xssh", "cls": "Xssh::{cls}",
+             "meth": "Xssh::{cls}#{name}", "func": "Xssh::Native.{name}", "fence": "ruby", "types": {}},
+}
+INTRO = {
+    "python": "`import xssh`. Classes are also reachable under ssh2-python's module paths "
+              "(`xssh.session.Session`, ...); a failure raises the `xssh.exceptions` class of its code. "
+              "Guide: [Python](../docs/python.md), [differences from ssh2-python](../docs/python-compat.md), "
+              "[the package](../bindings/python/README.md).",
+    "lua": "`local xssh = require \"xssh\"`. Outputs are multiple returns; a call with no output returns 0; "
+           "`xssh.EAGAIN` is returned, never raised; failures raise error objects. "
+           "Guide: [the Lua binding](../bindings/lua/README.md).",
+    "ruby": "`require 'xssh'`. The classes are `Xssh::<Class>`; a failure raises the `Xssh::Error` subclass of "
+            "its code; `Xssh::EAGAIN` is returned, not raised. "
+            "Guide: [the Ruby binding](../bindings/ruby/README.md).",
+}
+
+
+def lang_type(lang, ctype, classes):
+    if lang == "ruby":
+        return G.ruby_type(ctype, classes)
+    t = G.lua_type(ctype, classes)
+    if lang == "python":
+        return LANGS["python"]["types"].get(t, t.replace("xssh.", ""))
+    return t
+
+
+def pyi_signatures(pyi_dir):
+    """{(class or None, name): "name(args) -> result"} from the built stubs."""
+    sigs = {}
+    if not pyi_dir:
+        return sigs
+    for fn in ("core.pyi", "__init__.pyi"):
+        path = os.path.join(pyi_dir, fn)
+        if not os.path.exists(path):
+            continue
+        with open(path) as fh:
+            tree = ast.parse(fh.read())
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef):
+                for m in node.body:
+                    if isinstance(m, ast.FunctionDef):
+                        sigs.setdefault((node.name, m.name), _pysig(m, True))
+            elif isinstance(node, ast.FunctionDef):
+                sigs.setdefault((None, node.name), _pysig(node, False))
+    return sigs
+
+
+def _pysig(fn, method):
+    a = fn.args
+    if method and a.args and a.args[0].arg in ("self", "cls"):
+        a = ast.arguments(posonlyargs=a.posonlyargs, args=a.args[1:], vararg=a.vararg, kwonlyargs=a.kwonlyargs,
+                          kw_defaults=a.kw_defaults, kwarg=a.kwarg, defaults=a.defaults)
+    ret = (" -> " + ast.unparse(fn.returns)) if fn.returns is not None else ""
+    return "%s(%s)%s" % (fn.name, ast.unparse(a), ret), [x.arg for x in a.args + a.kwonlyargs]
+
+
+def gen_lang(lang, api, swig_dir, pyi):
+    L = LANGS[lang]
+    sw = G.Swig(swig_dir, api, lang)
+    classes = sw.classes
+    sigs = pyi_signatures(pyi) if lang == "python" else {}
+    out = ["# %s" % L["title"], "",
+           "Generated from the C headers' doc comments (`scripts/apidoc.py`) and the SWIG definition "
+           "(`swig/`): each method's text is that of the C function it wraps, linked to its entry in the "
+           "[C reference](c.md). " + INTRO[lang], ""]
+    for struct, cls in sorted(classes.items(), key=lambda kv: kv[1]):
+        meths = sw.methods.get(cls, {})
+        s = api["structs"].get(struct) or {}
+        brief = s.get("brief") or (api["typedefs"].get(struct) or {}).get("brief") or ""
+        out += ["(%s)=" % label(lang, cls), "## %s" % esc(L["cls"].format(cls=cls)), ""]
+        if brief:
+            out += [md_text(brief), ""]
+        out += ["C type: `%s`." % struct, ""]
+        if s.get("fields"):
+            out += ["**Fields**", ""]
+            for fld in s["fields"]:
+                fname = sw.renames.get((struct, fld["name"]), fld["name"])
+                out.append("- `%s` (%s): %s" % (fname, esc(lang_type(lang, fld["type"], classes)),
+                                                one_line(fld.get("brief")) or "-"))
+            out.append("")
+        for name in sorted(meths):
+            meth = meths[name]
+            f = G.cdoc(api, meth["c"])
+            params = []
+            for p in sw.lang_params(meth):
+                if not p["name"]:
+                    continue
+                n = re.sub(r"^opt_", "", p["name"])
+                if lang == "lua" and n in G.LUA_KEYWORDS or lang == "ruby" and n in G.RUBY_KEYWORDS:
+                    n += "_"
+                params.append({"name": n, "type": lang_type(lang, p.get("typemap") or p["type"], classes),
+                               "doc": G.param_doc(f, p.get("typemap") or p["name"], p["cidx"]),
+                               "default": p["default"]})
+            outs = sw.outputs(meth)
+            title = L["meth"].format(cls=cls, name=name)
+            sig = sigs.get((cls, name))
+            if sig:
+                shown, names = sig
+                known = {p["name"]: p for p in params}
+                params = [known.get(n) or {"name": n, "type": "", "doc": G.param_doc(f, n), "default": None}
+                          for n in names]
+                sigline = "%s.%s" % (cls, shown)
+            else:
+                sigline = "%s(%s)" % (title, ", ".join(
+                    p["name"] + ("" if p["default"] is None else " = " + _default(lang, p["default"]))
+                    for p in params))
+            out += ["(%s)=" % label(lang, cls, name), "### %s" % esc(title), "",
+                    "```" + L["fence"], sigline, "```", ""]
+            text = G.c_text(f) if f else ""
+            if text:
+                out += [md_text(text), ""]
+            if params:
+                out += ["**Parameters**", ""]
+                for p in params:
+                    t = " (%s)" % esc(p["type"]) if p["type"] else ""
+                    out.append("- `%s`%s: %s" % (p["name"], t, one_line(p["doc"]) or "-"))
+                out.append("")
+            if outs:
+                out += ["**Returns**%s" % (" (in this order)" if len(outs) > 1 else ""), ""]
+                for o in outs:
+                    out.append("- `%s` (%s): %s" % (o["name"], esc(lang_type(lang, o["type"].replace("*", "", 1),
+                                                                               classes)), one_line(o["doc"]) or "-"))
+                out.append("")
+            if f and f.get("returns"):
+                out += ["**C status** (a failure raises the error of that code): " + one_line(f["returns"]), ""]
+            if meth["c"]:
+                out += ["Wraps " + c_ref(meth["c"], api) + ".", ""]
+    # module functions
+    funcs = sorted(sw.functions.items())
+    if funcs or sw.helpers:
+        out += ["(%s)=" % label(lang, "module-functions"), "## Module functions", ""]
+    for name, cfn in funcs:
+        f = G.cdoc(api, cfn)
+        params = [p for p in f["params"] if p["direction"] != "out"]
+        title = L["func"].format(name=name)
+        out += ["(%s)=" % label(lang, "fn", name), "### %s" % esc(title), "",
+                "```" + L["fence"], "%s(%s)" % (title, ", ".join(p["name"] for p in params)), "```", ""]
+        if G.c_text(f):
+            out += [md_text(G.c_text(f)), ""]
+        if params:
+            out += ["**Parameters**", ""]
+            out += ["- `%s` (%s): %s" % (p["name"], esc(lang_type(lang, p["type"], classes)), one_line(p["doc"]) or "-")
+                    for p in params]
+            out.append("")
+        if f.get("returns"):
+            out += ["**Returns** " + one_line(f["returns"]), ""]
+        out += ["Wraps " + c_ref(cfn, api) + ".", ""]
+    for name, h in sorted(sw.helpers.items()):
+        f = G.cdoc(api, h["c"])
+        text = h["text"] or (G.c_text(f) if f else "")
+        if not text:
+            continue
+        title = L["func"].format(name=name)
+        out += ["(%s)=" % label(lang, "fn", name), "### %s" % esc(title), "", md_text(text), ""]
+        if h["c"]:
+            out += ["Calls " + c_ref(h["c"], api) + ".", ""]
+    return "\n".join(out) + "\n"
+
+
+def _default(lang, d):
+    if d == "NULL":
+        return {"python": "None", "lua": "nil", "ruby": "nil"}[lang]
+    return d
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--api", required=True, help="the JSON of scripts/apidoc.py")
+    ap.add_argument("--swig", required=True, help="the swig/ directory")
+    ap.add_argument("--out", required=True, help="directory of the generated pages")
+    ap.add_argument("--pyi", help="the built Python package (its core.pyi gives the Python signatures)")
+    ap.add_argument("--c-reference", help="URL (relative to the C page) of the Doxygen HTML reference")
+    a = ap.parse_args(argv)
+    with open(a.api) as fh:
+        api = json.load(fh)
+    os.makedirs(a.out, exist_ok=True)
+    pages = {"c": gen_c(api, a.c_reference)}
+    for lang in ("python", "lua", "ruby"):
+        pages[lang] = gen_lang(lang, api, a.swig, a.pyi)
+    for name, text in pages.items():
+        path = os.path.join(a.out, name + ".md")
+        with open(path + ".tmp", "w") as fh:
+            fh.write(text)
+        os.replace(path + ".tmp", path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
