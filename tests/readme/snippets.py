@@ -88,6 +88,8 @@ def blocks(path):
             section = h.group(1).strip()
         if not ln.strip():
             prev_blank = True
+        elif MARK.match(ln.strip()):
+            pass                 # a marker keeps the blank line before it (the block may follow)
         else:
             prev_blank = False
             in_list = bool(re.match(r"^\s*([-*+]|\d+\.)\s", ln)) or (in_list and ln.startswith(" "))
