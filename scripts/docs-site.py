@@ -147,7 +147,7 @@ def main():
         ap.error("--api and --out are needed to build the site")
     src = os.path.join(a.out, "src")
     stage(src)
-    gen = [sys.executable, os.path.join(HERE, "gen-site-api.py"), "--api", a.api, "--swig",
+    gen = [a.sphinx_python, os.path.join(HERE, "gen-site-api.py"), "--api", a.api, "--swig",
            os.path.join(ROOT, "swig"), "--out", os.path.join(src, "api")]
     if a.pyi and os.path.exists(os.path.join(a.pyi, "core.pyi")):
         gen += ["--pyi", a.pyi]

@@ -46,8 +46,21 @@ def esc(s):
     return _ESC.sub(r"\\\1", s)
 
 
-def md_text(text):
-    """apidoc's plain text (paragraphs, "- " items, 4-space code) -> Markdown."""
+def esc_spans(s):
+    """Like esc(), but `code` and ``code`` spans of a hand-written comment stay code."""
+    out, pos = [], 0
+    for m in re.finditer(r"``(.+?)``|`([^`]+)`", s):
+        out.append(esc(s[pos:m.start()]))
+        code = m.group(1) or m.group(2)
+        out.append("``%s``" % code if "`" in code else "`%s`" % code)
+        pos = m.end()
+    out.append(esc(s[pos:]))
+    return "".join(out)
+
+
+def md_text(text, spans=False):
+    """apidoc's plain text (paragraphs, "- " items, 4-space code) -> Markdown; spans: keep
+    the backquoted code of a hand-written comment."""
     out = []
     for para in (text or "").split("\n\n"):
         lines = para.split("\n")
@@ -57,7 +70,7 @@ def md_text(text):
         res = []
         for ln in lines:
             m = re.match(r"^(\s*)(- |\d+\. )?(.*)$", ln)
-            body = esc(m.group(3))
+            body = esc_spans(m.group(3)) if spans else esc(m.group(3))
             if not m.group(2):
                 body = re.sub(r"^([#+=-])", r"\\\1", body)
             res.append(m.group(1) + (m.group(2) or "") + body)
@@ -185,7 +198,131 @@ def _pysig(fn, method):
     return "%s(%s)%s" % (fn.name, ast.unparse(a), ret), [x.arg for x in a.args + a.kwonlyargs]
 
 
-def gen_lang(lang, api, swig_dir, pyi):
+# ---- the hand-written layer of each language (its own doc comments) ------------------------
+
+def python_layer(pkg_dir):
+    """{(class or None, name): (signature, doc)} of the public functions and methods the built
+    package exposes beyond SWIG's (xssh.connect, Session.run, ...), from the package itself."""
+    out = {}
+    if not pkg_dir:
+        return out
+    import inspect
+    sys.path.insert(0, os.path.dirname(os.path.abspath(pkg_dir)))
+    try:
+        import xssh
+        from xssh import core
+    except Exception as e:   # noqa: BLE001 - the page says so instead
+        sys.stderr.write("gen-site-api: cannot import the built package (%s): no Python layer entries\n" % e)
+        return out
+    finally:
+        sys.path.pop(0)
+
+    def sig(fn):
+        try:
+            return str(inspect.signature(fn))
+        except (TypeError, ValueError):
+            return "(...)"
+    for name, fn in sorted(vars(xssh).items()):
+        if not name.startswith("_") and inspect.isfunction(fn) and fn.__module__.startswith("xssh"):
+            out[(None, name)] = (name + sig(fn), inspect.getdoc(fn) or "")
+    for cname in dir(core):
+        cls = getattr(core, cname)
+        if not isinstance(cls, type) or cname.startswith("_"):
+            continue
+        for name, fn in sorted(vars(cls).items()):
+            if name.startswith("_") or not callable(fn) and not isinstance(fn, property):
+                continue
+            f = fn.fget if isinstance(fn, property) else fn
+            if isinstance(f, (staticmethod, classmethod)):
+                f = f.__func__
+            if inspect.isfunction(f):
+                s_ = sig(f).replace("(self, ", "(").replace("(self)", "()")
+                out[(cname, name)] = (name + ("" if isinstance(fn, property) else s_), inspect.getdoc(f) or "")
+    return out
+
+
+def ruby_layer(lib_dir):
+    """{(class or None, name): (signature, doc)} of the public methods of the Ruby layer
+    (bindings/ruby/lib/**/*.rb) with the comment block written above each def."""
+    out = {}
+    if not lib_dir or not os.path.isdir(lib_dir):
+        return out
+    for base, _, files in sorted(os.walk(lib_dir)):
+        for fn in sorted(files):
+            if not fn.endswith(".rb"):
+                continue
+            stack, comment, private = [], [], set()
+            with open(os.path.join(base, fn)) as fh:
+                for line in fh:
+                    s_ = line.rstrip("\n")
+                    ind = len(s_) - len(s_.lstrip())
+                    t = s_.strip()
+                    m = re.match(r"^(class|module)\s+([\w:]+)", t)
+                    if m and not t.endswith(" end"):
+                        stack.append([ind, m.group(2).split("::")[-1], m.group(1), False])
+                        comment = []
+                        continue
+                    if t == "end" and stack and stack[-1][0] == ind:
+                        stack.pop()
+                        comment = []
+                        continue
+                    if t in ("private", "protected") and stack:
+                        stack[-1][3] = True
+                        continue
+                    m = re.match(r"^(?:private|private_class_method)\s+(:\w+.*)$", t)
+                    if m:
+                        for n in re.findall(r":(\w+[?!=]?)", m.group(1)):
+                            private.add(n)
+                    if t.startswith("#") and not t.startswith("#!"):
+                        comment.append(re.sub(r"^#\s?", "", t))
+                        continue
+                    m = re.match(r"^def\s+(self\.)?([\w?!=\[\]]+)\s*(\(.*\))?", t)
+                    if m and stack and not stack[-1][3]:
+                        name = m.group(2)
+                        owner = None if (m.group(1) and stack[-1][2] == "module") else stack[-1][1]
+                        if owner == "Xssh":
+                            owner = None
+                        key = (owner, name)
+                        if not name.startswith("_") and key not in out and comment:
+                            out[key] = (name + (m.group(3) or ""), "\n".join(comment).strip())
+                    comment = []
+            for k in [k for k in out if k[1] in private]:
+                del out[k]
+    return out
+
+
+def lua_layer(lua_dir):
+    """{(class or None, name): (signature, doc)} from the `---` comments of bindings/lua/*.lua."""
+    if not lua_dir or not os.path.isdir(lua_dir):
+        return {}
+    paths = [os.path.join(lua_dir, f) for f in sorted(os.listdir(lua_dir)) if f.endswith(".lua")]
+    out = {}
+    for (cls, name), d in G.lua_layer_docs(paths).items():
+        if "alias" in d:
+            text = (d["text"] + "\n\n" if d["text"] else "") + "Alias of %s." % d["alias"]
+            out[(cls, name)] = (name + "(...)", text)
+        elif d["text"]:
+            out[(cls, name)] = (name + "(%s)" % (d["args"] or "").replace("self, ", "").replace("self", ""), d["text"])
+    return out
+
+
+LAYER_TITLE = {"python": "the Python layer", "lua": "the Lua layer (bindings/lua)", "ruby": "the Ruby layer (bindings/ruby/lib)"}
+
+
+def layer_entry(lang, cls, name, sigtext, doc):
+    L = LANGS[lang]
+    title = L["meth"].format(cls=cls, name=name) if cls else L["func"].format(name=name).replace("Xssh::Native.", "Xssh.")
+    shown = sigtext
+    if cls:
+        shown = {"python": "%s.%s", "lua": "%s:%s", "ruby": "Xssh::%s#%s"}[lang] % (cls, sigtext)
+    else:
+        shown = {"python": "xssh.%s", "lua": "xssh.%s", "ruby": "Xssh.%s"}[lang] % sigtext
+    return ["(%s)=" % label(lang, "layer", cls or "", name), "### %s" % esc(title), "",
+            "```" + L["fence"], shown, "```", "", md_text(doc, spans=True) if doc else "(no text)", "",
+            "Written in %s." % LAYER_TITLE[lang], ""]
+
+
+def gen_lang(lang, api, swig_dir, pyi, layer=None):
     L = LANGS[lang]
     sw = G.Swig(swig_dir, api, lang)
     classes = sw.classes
@@ -238,6 +375,9 @@ def gen_lang(lang, api, swig_dir, pyi):
             out += ["(%s)=" % label(lang, cls, name), "### %s" % esc(title), "",
                     "```" + L["fence"], sigline, "```", ""]
             text = G.c_text(f) if f else ""
+            lay = layer.get((cls, name))
+            if lay and lay[1] and lang != "python":   # Ruby/Lua: the layer's own words on its override
+                out += [md_text(lay[1], spans=True), ""]
             if text:
                 out += [md_text(text), ""]
             if params:
@@ -256,6 +396,22 @@ def gen_lang(lang, api, swig_dir, pyi):
                 out += ["**C status** (a failure raises the error of that code): " + one_line(f["returns"]), ""]
             if meth["c"]:
                 out += ["Wraps " + c_ref(meth["c"], api) + ".", ""]
+        for (lcls, name), (sigtext, doc) in sorted(layer.items(), key=lambda kv: kv[0][1]):
+            if lcls == cls and name not in meths:
+                out += layer_entry(lang, cls, name, sigtext, doc)
+    # classes only the layer defines (RunResult, ...)
+    for lcls in sorted({c for c, _ in layer if c and c not in classes.values()}):
+        out += ["(%s)=" % label(lang, "layer", lcls), "## %s" % esc(L["cls"].format(cls=lcls)), "",
+                "Defined by %s." % LAYER_TITLE[lang], ""]
+        for (c, name), (sigtext, doc) in sorted(layer.items(), key=lambda kv: kv[0][1]):
+            if c == lcls:
+                out += layer_entry(lang, lcls, name, sigtext, doc)
+    # module functions of the layer (connect, ...)
+    mod = sorted((n, v) for (c, n), v in layer.items() if c is None)
+    if mod:
+        out += ["(%s)=" % label(lang, "layer-functions"), "## Functions of %s" % LAYER_TITLE[lang], ""]
+        for name, (sigtext, doc) in mod:
+            out += layer_entry(lang, None, name, sigtext, doc)
     # module functions
     funcs = sorted(sw.functions.items())
     if funcs or sw.helpers:
@@ -306,8 +462,12 @@ def main(argv=None):
         api = json.load(fh)
     os.makedirs(a.out, exist_ok=True)
     pages = {"c": gen_c(api, a.c_reference)}
+    root = os.path.dirname(os.path.abspath(a.swig))
+    layers = {"python": lambda: python_layer(a.pyi),
+              "lua": lambda: lua_layer(os.path.join(root, "bindings", "lua")),
+              "ruby": lambda: ruby_layer(os.path.join(root, "bindings", "ruby", "lib"))}
     for lang in ("python", "lua", "ruby"):
-        pages[lang] = gen_lang(lang, api, a.swig, a.pyi)
+        pages[lang] = gen_lang(lang, api, a.swig, a.pyi, layers[lang]())
     for name, text in pages.items():
         path = os.path.join(a.out, name + ".md")
         with open(path + ".tmp", "w") as fh:
