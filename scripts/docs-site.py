@@ -145,6 +145,11 @@ def main():
         return 1 if errors else 0
     if not a.api or not a.out:
         ap.error("--api and --out are needed to build the site")
+    probe = subprocess.run([a.sphinx_python, "-c", "import sphinx, myst_parser"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, universal_newlines=True)
+    if probe.returncode != 0:
+        sys.exit("docs-site: %s has no Sphinx/MyST (Debian: apt-get install python3-sphinx python3-myst-parser, "
+                 "as scripts/install-deps.sh does): %s" % (a.sphinx_python, probe.stdout.strip().splitlines()[-1:]))
     src = os.path.join(a.out, "src")
     stage(src)
     gen = [a.sphinx_python, os.path.join(HERE, "gen-site-api.py"), "--api", a.api, "--swig",

@@ -144,6 +144,7 @@ def substitute(lang, text, t, home):
         if n:
             done.append(what)
         return s2
+    text = sub(r"\bport(\s*[:=]\s*)\d+\b", r"port\g<1>%s" % port, text, "port -> %s" % port)
     text = sub(r"(['\"])example\.org\1(\s*,\s*)22\b", r"\g<1>%s\1\g<2>%s" % (host, port), text,
                "example.org, 22 -> %s, %s" % (host, port))
     # connect() with the host and no port: the port is added next to the host
@@ -153,7 +154,6 @@ def substitute(lang, text, t, home):
         text = sub(r"(['\"])example\.org\1", add_port[1] % (host, port), text,
                    "example.org -> %s, port %s" % (host, port))
     text = sub(r"(['\"])example\.org\1", r"\g<1>%s\1" % host, text, "example.org -> %s" % host)
-    text = sub(r"\bport(\s*[:=]\s*)\d+\b", r"port\g<1>%s" % port, text, "port -> %s" % port)
     text = sub(r"(['\"])me\1", r"\g<1>%s\1" % user, text, "user 'me' -> %s" % user)
     text = sub(r"/home/me\b", home, text, "/home/me -> scratch home")
     return text, done
