@@ -20,8 +20,8 @@ READMEs are picked up with no change here:
   <xssh.h> against the built library. A block passes when it exits 0 and (C) writes
   nothing to stderr.
 - ```sh / ```bash / ```shell / ```console and indented code blocks (kind "shell"): run
-  with bash -e from a scratch copy of the checkout (git ls-files; build/ links to the
-  build tree), with a scratch $HOME, $GEM_HOME, a plain venv first on PATH (pip) and a
+  with bash -e from a scratch copy of the checkout (git ls-files, no build tree: a
+  block builds what it needs, as a new user would), with a scratch $HOME, $GEM_HOME, a plain venv first on PATH (pip) and a
   luarocks that installs into a scratch tree. The Quick start section's two commands
   are tests/readme/run.sh's (ctest readme_commands) and are not run twice.
 
@@ -228,7 +228,6 @@ def copy_checkout(dst, build):
         d = os.path.join(dst, os.path.dirname(rel))
         os.makedirs(d, exist_ok=True)
         shutil.copy2(os.path.join(ROOT, rel), os.path.join(dst, rel), follow_symlinks=False)
-    os.symlink(build, os.path.join(dst, "build"))
     subprocess.run(["git", "init", "-q", dst], check=True)
 
 
