@@ -21,8 +21,8 @@ READMEs are picked up with no change here:
   nothing to stderr.
 - ```sh / ```bash / ```shell / ```console and indented code blocks (kind "shell"): run
   with bash -e from a scratch copy of the checkout (git ls-files, no build tree: a
-  block builds what it needs, as a new user would), with a scratch $HOME, $GEM_HOME, a plain venv first on PATH (pip) and a
-  luarocks that installs into a scratch tree. The Quick start section's two commands
+  block builds what it needs, as a new user would), with a scratch $HOME, $GEM_HOME,
+  a plain venv first on PATH (pip) and a luarocks that installs into a scratch tree. The Quick start section's two commands
   are tests/readme/run.sh's (ctest readme_commands) and are not run twice.
 
 Markers (an HTML comment on the line before the block; keep them rare):
