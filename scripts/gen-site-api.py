@@ -195,7 +195,15 @@ def _pysig(fn, method):
         a = ast.arguments(posonlyargs=a.posonlyargs, args=a.args[1:], vararg=a.vararg, kwonlyargs=a.kwonlyargs,
                           kw_defaults=a.kw_defaults, kwarg=a.kwarg, defaults=a.defaults)
     ret = (" -> " + ast.unparse(fn.returns)) if fn.returns is not None else ""
-    return "%s(%s)%s" % (fn.name, ast.unparse(a), ret), [x.arg for x in a.args + a.kwonlyargs]
+    text = "%s(%s)%s" % (fn.name, ast.unparse(a), ret)
+    for alias, full in PYI_ALIASES:
+        text = re.sub(r"\b%s\b" % alias, full, text)
+    return text, [x.arg for x in a.args + a.kwonlyargs]
+
+
+# the private aliases of the stubs' prelude (scripts/gen-pyi.py), spelled out on the page
+PYI_ALIASES = [("_Bytes", "bytes | bytearray | memoryview"), ("_Path", "str | bytes | os.PathLike"),
+               ("_Progress", "Callable[[int, int | None], object]"), ("_HasFileno", "HasFileno")]
 
 
 # ---- the hand-written layer of each language (its own doc comments) ------------------------
@@ -359,15 +367,25 @@ def gen_lang(lang, api, swig_dir, pyi, layer=None):
                 params.append({"name": n, "type": lang_type(lang, p.get("typemap") or p["type"], classes),
                                "doc": G.param_doc(f, p.get("typemap") or p["name"], p["cidx"]),
                                "default": p["default"]})
-            outs = sw.outputs(meth)
+            outs = _drop_lengths(sw.outputs(meth))
             title = L["meth"].format(cls=cls, name=name)
             sig = sigs.get((cls, name))
+            lay = layer.get((cls, name))
+            if lay and not sig and lang != "python":
+                # the layer overrides the generated method: its signature; the parameters
+                # keep the C text, renamed by position when the layer has as many
+                names = _arg_names(lay[0])
+                if len(names) == len(params):
+                    params = [dict(p, name=n, default=None) for p, n in zip(params, names)]
+                sig = (lay[0], None)
             if sig:
                 shown, names = sig
-                known = {p["name"]: p for p in params}
-                params = [known.get(n) or {"name": n, "type": "", "doc": G.param_doc(f, n), "default": None}
-                          for n in names]
-                sigline = "%s.%s" % (cls, shown)
+                if names is not None:
+                    known = {p["name"]: p for p in params}
+                    params = [known.get(n) or {"name": n, "type": "", "doc": G.param_doc(f, n), "default": None}
+                              for n in names]
+                sigline = ("%s.%s" if lang == "python" else L["meth"].format(cls=cls, name="") + "%s") % (
+                    (cls, shown) if lang == "python" else (shown,))
             else:
                 sigline = "%s(%s)" % (title, ", ".join(
                     p["name"] + ("" if p["default"] is None else " = " + _default(lang, p["default"]))
@@ -375,7 +393,6 @@ def gen_lang(lang, api, swig_dir, pyi, layer=None):
             out += ["(%s)=" % label(lang, cls, name), "### %s" % esc(title), "",
                     "```" + L["fence"], sigline, "```", ""]
             text = G.c_text(f) if f else ""
-            lay = layer.get((cls, name))
             if lay and lay[1] and lang != "python":   # Ruby/Lua: the layer's own words on its override
                 out += [md_text(lay[1], spans=True), ""]
             if text:
@@ -442,6 +459,27 @@ def gen_lang(lang, api, swig_dir, pyi, layer=None):
         if h["c"]:
             out += ["Calls " + c_ref(h["c"], api) + ".", ""]
     return "\n".join(out) + "\n"
+
+
+def _drop_lengths(outs):
+    """The languages return a buffer as one value (bytes, String): the C length output that
+    follows a buffer output (char **, void **) is not a result of its own."""
+    res = []
+    for o in outs:
+        if res and "**" in res[-1]["type"].replace(" ", "") and o["type"].replace(" ", "") == "size_t*":
+            continue
+        res.append(o)
+    return res
+
+
+def _arg_names(sigtext):
+    m = re.search(r"\((.*)\)", sigtext)
+    out = []
+    for a in (m.group(1) if m else "").split(","):
+        a = re.split(r"[=:]", a.strip())[0].strip().lstrip("*&")
+        if a and a not in ("self", "...") and re.match(r"^\w+$", a):
+            out.append(a)
+    return out
 
 
 def _default(lang, d):
