@@ -178,8 +178,13 @@ def main():
     if a.c_html and not os.path.exists(os.path.join(html, "c-reference", "index.html")):
         print("docs-site: the C reference was not copied into the site")
         rc = rc or 1
+    if rc == 0 and not os.path.exists(os.path.join(html, "index.html")):
+        with open(os.path.join(html, "index.html"), "w") as fh:   # the site's root: the docs' index
+            fh.write('<!DOCTYPE html>\n<meta charset="utf-8">\n<title>xssh</title>\n'
+                     '<meta http-equiv="refresh" content="0; url=docs/index.html">\n'
+                     '<a href="docs/index.html">xssh documentation</a>\n')
     if rc == 0 and not errors:
-        print("site: %s" % os.path.join(html, "docs", "index.html"))
+        print("site: %s" % os.path.join(html, "index.html"))
     return 1 if rc or errors else 0
 
 
