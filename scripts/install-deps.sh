@@ -15,14 +15,14 @@ PKGS=(
   openssh-server openssh-client passwd procps
   clang libclang-rt-dev
   python3-asyncssh
-  luarocks doxygen yard
+  luarocks yard
 )
 # python3-venv: the pip install tests' plain venvs; mypy: the stubs' type test; doxygen: the
 # API text of the C headers that every language's docstrings are generated from (scripts/apidoc.py)
 # clang + its runtime: sanitizer and libFuzzer builds (scripts/sanitize.sh, scripts/fuzz.sh);
 # python3-asyncssh: the tests' offset-honouring SFTP server (tests/harness/offset_sftp_server.py);
-# luarocks, yard: the rock and gem install tests and the Ruby doc check; doxygen: the API text of
-# the C headers (scripts/apidoc.py, every language's docs) and the C reference (docs/Doxyfile)
+# luarocks, yard: the rock and gem install tests and the Ruby doc check (doxygen, above, also
+# renders the C reference: docs/Doxyfile)
 if [ "${XSSH_BENCH_PEERS:-1}" = "1" ]; then
   PKGS+=(python3-paramiko ruby-net-ssh ruby-net-sftp time)
 fi
