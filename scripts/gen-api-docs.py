@@ -295,6 +295,23 @@ def _abbrev(short, full):
     return all(c in it for c in short)
 
 
+# C memory management the languages do themselves (results are strings and collected
+# objects): phrases about freeing and references are left out of their docs
+_C_OWNERSHIP = [
+    (r"[,;]?\s*allocated;\s*free (?:it |them )?with xssh_free\(\)", ""),
+    (r"[,;]?\s*free with xssh_free\(\)", ""),
+    (r"\s*\(\+1 reference(?:[;,] release with xssh_\w+_unref\(\))?\)", ""),
+    (r"[,;]?\s*(?:new reference|\+1 reference)[;,]\s*release with xssh_\w+_unref\(\)", ""),
+]
+
+
+def lang(text):
+    """A C doc text as the language bindings read it (no xssh_free()/unref duties)."""
+    for pat, rep in _C_OWNERSHIP:
+        text = re.sub(pat, rep, text or "")
+    return text.strip()
+
+
 def c_text(f):
     parts = [f["brief"]] if f.get("brief") else []
     if f.get("details"):
@@ -337,7 +354,7 @@ def ruby_type(ctype, classes):
 
 def lines_of(text, prefix):
     out = []
-    for line in text.splitlines():
+    for line in lang(text).splitlines():
         out.append((prefix + " " + line).rstrip() if line.strip() else prefix.rstrip())
     return out
 
@@ -345,8 +362,10 @@ def lines_of(text, prefix):
 # ---- Lua ------------------------------------------------------------------------------
 
 def lua_layer_docs(paths):
-    """`---` comment blocks of the hand-written Lua layer, by (class or None, name)."""
+    """`---` comment blocks of the hand-written Lua layer, by (class or None, name);
+    docs["shapes"] maps (class, name) to the Lua type the layer turns a result into."""
     docs = {}
+    shapes = {}
     for path in paths:
         cls = None
         with open(path) as fh:
@@ -357,6 +376,10 @@ def lua_layer_docs(paths):
             m = re.search(r"(?:methods|_class_metatable)\(\s*\"(\w+)\"", s)
             if m:
                 cls = m.group(1)
+            # result reshaping by the layer: flags to booleans, comma lists to tables
+            m = re.match(r"^(boolean|list)_result\(\s*\w+\s*,\s*\"(\w+)\"\s*\)", s)
+            if m:
+                shapes[(cls, m.group(2))] = "boolean" if m.group(1) == "boolean" else "string[]"
             m = re.match(r"^(\w+)\.(\w+)\s*=\s*\1\.(\w+)\s*$", s)
             if m and (cls, m.group(2)) not in docs:
                 key = (None, m.group(2)) if m.group(1) == "M" else (cls, m.group(2))
@@ -376,10 +399,11 @@ def lua_layer_docs(paths):
                     docs[key] = {"text": "\n".join(block).strip(), "args": args}
                 if not s.startswith("if "):
                     block = []
-    return docs
+    return docs, shapes
 
 
-def gen_lua(api, sw, layer):
+def gen_lua(api, sw, layer_and_shapes):
+    layer, shapes = layer_and_shapes
     classes = sw.classes
     out = ["---@meta xssh",
            "-- LuaCATS annotations of the xssh module (require \"xssh\"), generated at build time",
@@ -400,9 +424,9 @@ def gen_lua(api, sw, layer):
         out.extend(lines_of(text or "(undocumented)", "---"))
         for p in params:
             out.append("---@param %s%s %s %s" % (p["name"], "?" if p.get("opt") else "", p["type"],
-                                                 " ".join(p["doc"].split())))
+                                                 " ".join(lang(p["doc"]).split())))
         for r in returns:
-            out.append("---@return %s %s %s" % (r["type"], r["name"], " ".join(r["doc"].split())))
+            out.append("---@return %s %s %s" % (r["type"], r["name"], " ".join(lang(r["doc"]).split())))
         args = ", ".join(p["name"] for p in params)
         out.append("function %s%s%s(%s) end" % (owner, sep, name, args))
         out.append("")
@@ -430,6 +454,8 @@ def gen_lua(api, sw, layer):
         for o in sw.outputs(meth):
             returns.append({"type": lua_type(o["type"].replace("*", "", 1), classes),
                             "name": o["name"], "doc": o["doc"]})
+        if returns and (cls, name) in shapes:
+            returns[0]["type"] = shapes[(cls, name)] + "|integer"  # xssh.EAGAIN stays a number
         if not returns:
             rt = meth["ret"]
             if rt.replace("*", "").strip() in classes:
@@ -550,14 +576,14 @@ def gen_ruby(api, sw):
         out.extend(lines_of(text, prefix + "#"))
         out.append(prefix + "#")
         for p in params:
-            out.append(prefix + "# @param %s [%s] %s" % (p["name"], p["rtype"], " ".join(p["doc"].split())))
+            out.append(prefix + "# @param %s [%s] %s" % (p["name"], p["rtype"], " ".join(lang(p["doc"]).split())))
         if outs:
             types = ", ".join(ruby_type(o["type"].replace("*", "", 1), classes) for o in outs)
             if len(outs) == 1:
-                out.append(prefix + "# @return [%s] %s" % (types, " ".join(outs[0]["doc"].split())))
+                out.append(prefix + "# @return [%s] %s" % (types, " ".join(lang(outs[0]["doc"]).split())))
             else:
                 out.append(prefix + "# @return [Array(%s)] %s" % (
-                    types, "; ".join("%s: %s" % (o["name"], " ".join(o["doc"].split())) for o in outs)))
+                    types, "; ".join("%s: %s" % (o["name"], " ".join(lang(o["doc"]).split())) for o in outs)))
         elif ret_obj:
             out.append(prefix + "# @return [%s] %s" % (ret_obj, " ".join((f or {}).get("returns", "").split())))
         else:

@@ -15,7 +15,7 @@ PKGS=(
   openssh-server openssh-client passwd procps
   clang libclang-rt-dev
   python3-asyncssh
-  luarocks doxygen yard
+  luarocks yard
   libnss-wrapper
   python3-sphinx python3-myst-parser
 )
@@ -23,8 +23,8 @@ PKGS=(
 # API text of the C headers that every language's docstrings are generated from (scripts/apidoc.py)
 # clang + its runtime: sanitizer and libFuzzer builds (scripts/sanitize.sh, scripts/fuzz.sh);
 # python3-asyncssh: the tests' offset-honouring SFTP server (tests/harness/offset_sftp_server.py);
-# luarocks, yard: the rock and gem install tests and the Ruby doc check; doxygen: the API text of
-# the C headers (scripts/apidoc.py, every language's docs) and the C reference (docs/Doxyfile);
+# luarocks, yard: the rock and gem install tests and the Ruby doc check (doxygen, above, also
+# renders the C reference: docs/Doxyfile);
 # libnss-wrapper: tests/config runs `ssh -G` with a scratch home in its passwd entry;
 # python3-sphinx, python3-myst-parser (for /usr/bin/python3): the documentation site (scripts/docs-site.py)
 if [ "${XSSH_BENCH_PEERS:-1}" = "1" ]; then

@@ -5,7 +5,8 @@
 # there; its files are paths relative to the root):
 #   gem build bindings/ruby/xssh.gemspec && gem install ./xssh-*.gem
 # `gem install` needs the system's CMake, SWIG (>= 4.0), a C/C++ compiler, libssh2,
-# OpenSSL and Ruby headers (Debian: cmake swig g++ libssh2-1-dev libssl-dev ruby-dev),
+# OpenSSL and Ruby headers, and Doxygen (the generated methods' ri/YARD text comes from
+# the C headers' comments; Debian: cmake swig g++ libssh2-1-dev libssl-dev ruby-dev doxygen),
 # no environment variables and no checkout: ext/xssh/extconf.rb runs CMake on the
 # sources inside the installed gem and links libxssh statically into xssh/native.so.
 root = File.expand_path('../..', __dir__)

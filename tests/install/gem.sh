@@ -19,6 +19,9 @@ rm -rf "$work/src.gone"; mv "$gemfile" "$work/elsewhere/"; mv "$work/src" "$work
 export GEM_HOME="$work/gems" GEM_PATH="$work/gems"
 nice gem install --local ./xssh-*.gem > "$work/install.log" 2>&1 || { cat "$work/install.log"; echo "gem install failed"; exit 1; }
 tail -n 3 "$work/install.log"
+if ls -d "$GEM_HOME"/gems/xssh-*/bindings/ruby/ext/xssh/cmake-build >/dev/null 2>&1; then
+  echo "the installed gem keeps its CMake build directory"; exit 1
+fi
 ruby -e '
   require "xssh"
   native = $LOADED_FEATURES.grep(%r{xssh/native\.so\z}).first

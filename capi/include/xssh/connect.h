@@ -105,7 +105,7 @@ XSSH_EXTERN(int) xssh_options_set(xssh_options *options, const char *name, const
  * Parsed now: a malformed line fails here with XSSH_ECONFIG "origin line N: why".
  * @param options the connection options (borrowed)
  * @param text ssh_config(5) text (NUL-terminated; copied)
- * @param origin name used in error messages (NULL: "<text>")
+ * @param origin name used in error messages (NULL: "<string>")
  * @return XSSH_OK; XSSH_EARG for a NULL argument; XSSH_ECONFIG for a syntax error; XSSH_ENOMEM
  */
 XSSH_EXTERN(int) xssh_options_set_config_text(xssh_options *options, const char *text, const char *origin);
