@@ -10,7 +10,8 @@ python3-myst-parser) with warnings as errors, and check every relative link.
    bench/README.md of the checkout (relative links between them work as on GitHub), and
    api/{c,python,lua,ruby}.md generated from the C headers' text (scripts/gen-site-api.py).
    The Doxygen C reference (--c-html, built from docs/Doxyfile) is shipped as c-reference/.
-2. sphinx-build -W --keep-going -b html (every warning fails: unknown documents and
+2. sphinx-build -W --keep-going -E -b html (-E: every page is read each time, so a
+   warning is never hidden by a cached page; every warning fails: unknown documents and
    anchors, pages no toctree reaches, bad markup) -> OUT/html.
 3. Relative links of the Markdown sources (README.md, bindings/*/README.md, docs/*.md,
    bench/README.md): the target exists in the checkout, and an #anchor names a heading
@@ -169,7 +170,7 @@ def main():
         gen += ["--c-reference", "../c-reference/index.html"]
     subprocess.check_call(gen)
     html = os.path.join(a.out, "html")
-    cmd = [a.sphinx_python, "-m", "sphinx", "-W", "--keep-going", "-q", "-n", "-b", "html",
+    cmd = [a.sphinx_python, "-m", "sphinx", "-W", "--keep-going", "-E", "-q", "-n", "-b", "html",
            "-c", os.path.join(ROOT, "docs"), "-d", os.path.join(a.out, "doctrees"), src, html]
     print(" ".join(cmd), flush=True)
     rc = subprocess.call(cmd, env=env)

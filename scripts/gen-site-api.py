@@ -305,7 +305,10 @@ def lua_layer(lua_dir):
         return {}
     paths = [os.path.join(lua_dir, f) for f in sorted(os.listdir(lua_dir)) if f.endswith(".lua")]
     out = {}
-    for (cls, name), d in G.lua_layer_docs(paths).items():
+    docs = G.lua_layer_docs(paths)
+    if isinstance(docs, tuple):   # (docs, shapes) since gen-api-docs learnt the layer's result shapes
+        docs = docs[0]
+    for (cls, name), d in docs.items():
         if "alias" in d:
             text = (d["text"] + "\n\n" if d["text"] else "") + "Alias of %s." % d["alias"]
             out[(cls, name)] = (name + "(...)", text)
