@@ -39,6 +39,7 @@
 #define CFG_MAX_HOSTFILES 32       /* SSH_MAX_HOSTS_FILES */
 #define CFG_MAX_LINE (256 * 1024)  /* longer lines are refused (no silent cut) */
 #define CFG_MAX_FILE (16 * 1024 * 1024)
+#define CFG_MAX_INCLUDE_FILES 1024 /* files one Include pattern may name */
 
 /* ---- OpenSSH 9.2 (Debian 12) algorithm lists, as `ssh -G` / `ssh -Q` print them ---- */
 static const char DEF_CIPHERS[] = "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,"
@@ -1059,6 +1060,9 @@ static int include_one(pctx *c, const char *pattern, const char *file, int line,
         rc = 0;
     } else if (g != 0) {
         rc = perr(c, file, line, "glob failed for %s.", expanded);
+    } else if (gl.gl_pathc > CFG_MAX_INCLUDE_FILES) {
+        rc = perr(c, file, line, "Include %s matches %zu files (at most %d)", expanded, (size_t)gl.gl_pathc,
+                  CFG_MAX_INCLUDE_FILES);
     } else {
         int oactive = *activep;
         for (size_t i = 0; i < gl.gl_pathc; i++) {
@@ -1153,6 +1157,8 @@ static int process_line(pctx *c, char *linebuf, const char *file, int line, int 
                 *activep = 1;
             }
         }
+        if (*activep)
+            xssh__log(XSSH_LOG_DEBUG, c->host_arg, "configuration: %s line %d: Host block applies", file, line);
         break;
     case O_MATCH:
         if (flags & F_CMDLINE) {
@@ -1165,6 +1171,8 @@ static int process_line(pctx *c, char *linebuf, const char *file, int line, int 
             break;
         }
         *activep = (flags & F_NEVERMATCH) ? 0 : v;
+        if (*activep)
+            xssh__log(XSSH_LOG_DEBUG, c->host_arg, "configuration: %s line %d: Match block applies", file, line);
         break;
     case O_INCLUDE:
         if (flags & F_CMDLINE) {
@@ -1396,6 +1404,13 @@ static int read_file(pctx *c, const char *path, int flags, int *activep, int dep
     *found = 0;
     if (depth < 0 || depth > CFG_MAX_DEPTH)
         return perr(c, path, 0, "too many recursive configuration includes (more than %d levels)", CFG_MAX_DEPTH);
+    if (depth > 0) {
+        /* an included name must be a regular file before it is even opened
+           (a FIFO or a terminal would block the open or the read) */
+        struct stat pre;
+        if (stat(path, &pre) == 0 && !S_ISREG(pre.st_mode) && !S_ISDIR(pre.st_mode))
+            return perr(c, path, 0, "included, but not a regular file");
+    }
     FILE *f = fopen(path, "re");
     if (!f) {
         if (errno == ENOENT)
@@ -1403,6 +1418,7 @@ static int read_file(pctx *c, const char *path, int flags, int *activep, int dep
         return perr(c, path, 0, "cannot open: %s", strerror(errno));
     }
     *found = 1;
+    xssh__log(XSSH_LOG_DEBUG, c->host_arg, "configuration: reading %s", path);
     struct stat st;
     if (fstat(fileno(f), &st) != 0) {
         int e = errno;
@@ -1412,6 +1428,10 @@ static int read_file(pctx *c, const char *path, int flags, int *activep, int dep
     if (S_ISDIR(st.st_mode)) {
         fclose(f);
         return perr(c, path, 0, "is a directory");
+    }
+    if (depth > 0 && !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return perr(c, path, 0, "included, but not a regular file");
     }
     if ((flags & F_CHECKPERM) && ((st.st_uid != 0 && st.st_uid != getuid()) || (st.st_mode & 022) != 0)) {
         fclose(f);
@@ -1888,9 +1908,24 @@ static int resolve_impl(xssh_options *opts, const char *host_in, xssh__resolved 
     xssh__resolved *res = NULL;
     int rc = XSSH_OK;
 
-    /* "user@host": the last '@' splits (as ssh) */
+    int uri_port = -1;
     const char *at = strrchr(host_in, '@');
-    if (at) {
+    if (strncmp(host_in, "ssh://", 6) == 0) {
+        /* ssh://[user@]host[:port][/] (RFC 4248 / ssh's destination URI) */
+        char *u = xssh__strdup(host_in + 6);
+        if (!u)
+            goto oom;
+        size_t ul = strlen(u);
+        if (ul && u[ul - 1] == '/')
+            u[--ul] = '\0';
+        if (!*u || strchr(u, '/') || parse_user_host_port(u, &arg_user, &host_arg, &uri_port) != 0) {
+            free(u);
+            rc = xssh__fail(NULL, XSSH_EARG, 0, "host '%s': not a valid ssh:// URI", host_in);
+            goto done;
+        }
+        free(u);
+        at = NULL;
+    } else if (at) {
         if (at == host_in || at[1] == '\0') {
             rc = xssh__fail(NULL, XSSH_EARG, 0, "host '%s': empty user or host name around '@'", host_in);
             goto done;
@@ -1904,6 +1939,10 @@ static int resolve_impl(xssh_options *opts, const char *host_in, xssh__resolved 
     }
     if (!host_arg || (at && !arg_user))
         goto oom;
+    if (strchr(host_arg, '\n') || strchr(host_arg, '\r')) {
+        rc = xssh__fail(NULL, XSSH_EARG, 0, "host name with a line break");
+        goto done;
+    }
 
     pctx_init(&c, &o, host_arg, host_arg, id.user, id.home);
     /* 1. explicit options, in call order (ssh -o) */
@@ -1917,6 +1956,8 @@ static int resolve_impl(xssh_options *opts, const char *host_in, xssh__resolved 
         o.user = arg_user;
         arg_user = NULL;
     }
+    if (uri_port > 0 && o.port == -1)
+        o.port = uri_port;
     /* 2. files */
     if (read_configs(&c, opts, 0) != 0)
         goto fail;
@@ -1928,6 +1969,7 @@ static int resolve_impl(xssh_options *opts, const char *host_in, xssh__resolved 
             goto fail;
     } else if (!(host = xssh__strdup(host_arg)))
         goto oom;
+    lowercase(host); /* before the final pass, as ssh */
     /* 3. the final pass */
     if (o.canonicalize > 0 || c.want_final) {
         free(o.hostname);
@@ -1937,7 +1979,6 @@ static int resolve_impl(xssh_options *opts, const char *host_in, xssh__resolved 
         if (read_configs(&c, opts, F_FINAL) != 0)
             goto fail;
     }
-    lowercase(host);
 
     /* 4. defaults and expansion */
     if (!(res = calloc(1, sizeof *res)))
@@ -2130,10 +2171,27 @@ static int resolve_impl(xssh_options *opts, const char *host_in, xssh__resolved 
     res->address_family = o.af == -1 ? AF_UNSPEC : o.af;
     if (o.bind_address && !(res->bind_address = xssh__strdup(o.bind_address)))
         goto oom;
-    res->preferred_authentications =
-        xssh__strdup(o.preferred ? o.preferred : "publickey,keyboard-interactive,password");
-    if (!res->preferred_authentications)
-        goto oom;
+    /* the methods xssh can use, in the configured order (gssapi-with-mic and
+       hostbased are dropped: libssh2 1.10 has neither for a client) */
+    {
+        const char *pref = o.preferred ? o.preferred : "publickey,keyboard-interactive,password";
+        sbuf pb = {0};
+        char *d = xssh__strdup(pref);
+        if (!d)
+            goto oom;
+        for (char *save = NULL, *m = strtok_r(d, ",", &save); m; m = strtok_r(NULL, ",", &save)) {
+            if (strcmp(m, "publickey") != 0 && strcmp(m, "keyboard-interactive") != 0 && strcmp(m, "password") != 0)
+                continue;
+            if (pb.p && name_in_list(m, strlen(m), pb.p))
+                continue;
+            if (pb.n)
+                sb_addc(&pb, ',');
+            sb_add(&pb, m);
+        }
+        free(d);
+        if (!(res->preferred_authentications = sb_take(&pb)))
+            goto oom;
+    }
     res->pubkey_authentication = o.pubkey != 0;
     res->password_authentication = o.password_auth != 0;
     res->kbd_interactive_authentication = o.kbd != 0;

@@ -344,6 +344,10 @@ Test(config, include_relative_glob_permissions_and_depth)
     chmod(p, 0666);
     t = NULL;
     expect_error(xssh_options_resolve(o, "inc", &t), XSSH_ECONFIG, "part2.conf: Bad owner or permissions");
+    /* an included device or FIFO is refused before it is opened (it could block) */
+    cr_assert_eq(xssh_options_set_config_text(o, "Include /dev/null\n", "t"), XSSH_ECONFIG);
+    cr_assert(strstr(xssh_error_last()->message, "/dev/null: included, but not a regular file") != NULL, "%s",
+              xssh_error_last()->message);
     /* a file including itself stops at the depth bound */
     snprintf(p, sizeof p, "%s/.ssh/loop.conf", home);
     write_file(p, "Include loop.conf\n", 0644);
