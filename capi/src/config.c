@@ -930,12 +930,23 @@ static int parse_jump(cfg *o, const char *s, int active)
             user = host = NULL;
             if (!(o->proxy_command = xssh__strdup("none")))
                 goto oom;
-            const char *comma = strrchr(s, ',');
-            if (comma && comma != s) {
-                if (!(o->jump_extra = xssh__memdup(s, (size_t)(comma - s) + 1)))
+            /* the hops before the last one, as written (after the comment is cut) */
+            char *clean = xssh__strdup(s);
+            if (!clean)
+                goto oom;
+            char *hash = strchr(clean, '#');
+            if (hash)
+                *hash = '\0';
+            const char *comma = strrchr(clean, ',');
+            if (comma && comma != clean) {
+                o->jump_extra = xssh__memdup(clean, (size_t)(comma - clean) + 1);
+                if (!o->jump_extra) {
+                    free(clean);
                     goto oom;
-                o->jump_extra[comma - s] = '\0';
+                }
+                o->jump_extra[comma - clean] = '\0';
             }
+            free(clean);
         }
     }
     rc = 0;
@@ -2076,8 +2087,10 @@ static int resolve_impl(xssh_options *opts, const char *host_in, xssh__resolved 
                 char *u = NULL, *h = NULL;
                 int p = -1;
                 if (parse_hop(hp, &u, &h, &p) != 0) {
-                    free(ex);
+                    /* only possible when a comment after the hops holds a comma: ssh
+                       keeps that text as hops too, and fails when it connects */
                     rc = xssh__fail(NULL, XSSH_ECONFIG, 0, "ProxyJump: invalid hop '%s'", hp);
+                    free(ex);
                     goto done;
                 }
                 sbuf hb = {0};
