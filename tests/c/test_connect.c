@@ -670,6 +670,19 @@ Test(connect, host_key_policies_over_user_and_global_files, .timeout = 90)
     cr_assert_eq(xssh_connect("testhost", NULL, &s), XSSH_OK, "%s", last_msg());
     xssh_session_unref(s);
     cr_assert_eq(stat(user_kh, &st), 0);
+    /* UserKnownHostsFile none: strict refuses an unknown key; accept-new takes it
+       for this connection without recording it (as ssh) */
+    config(NULL, "  UserKnownHostsFile none\n  GlobalKnownHostsFile %s/global_kh\n  StrictHostKeyChecking yes\n",
+           home);
+    rc = xssh_connect("testhost", NULL, &s);
+    cr_assert_eq(rc, XSSH_EHOSTKEY_UNKNOWN, "got %s: %s", xssh_err_name(rc), last_msg());
+    config(NULL, "  UserKnownHostsFile none\n  GlobalKnownHostsFile %s/global_kh\n  StrictHostKeyChecking accept-new\n",
+           home);
+    log_start(XSSH_LOG_WARNING);
+    cr_assert_eq(xssh_connect("testhost", NULL, &s), XSSH_OK, "%s", last_msg());
+    xssh_session_unref(s);
+    cr_assert(strstr(log_text(), "accepted but not recorded"), "%s", log_text());
+    cr_assert_neq(stat(g, &st), 0, "the global file was written");
     free(g);
     free(user_kh);
 }
