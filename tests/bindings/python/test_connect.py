@@ -265,6 +265,17 @@ def test_keyword_arguments_map_onto_ssh_options(env, home):
         xssh.connect(22)
 
 
+def test_paths_are_taken_literally(env, home, tmp_path):
+    """key/known_hosts paths with a space or a "%" reach C as the very path (quoted, %% escaped)."""
+    d = tmp_path / "dir with space"
+    d.mkdir()
+    copy_key(env.key, d / "key%h")
+    shutil.copy(env.known_hosts, d / "kh%d")
+    with xssh.connect(env.host, env.port, env.user, key=d / "key%h", known_hosts=str(d / "kh%d"), agent=False,
+                      config="none") as s:
+        ok(s)
+
+
 def test_policy_off_verifies_and_writes_nothing(env, home, tmp_path):
     kh = tmp_path / "never-written"
     with xssh.connect(env.host, env.port, env.user, key=env.key, known_hosts=str(kh), host_key_policy="off",
