@@ -137,6 +137,10 @@ def test_a_callback_exception_propagates(env, home):
 
     with pytest.raises(Boom):
         _encrypted(env, passphrase_callback=passphrase)
+    # the next key authenticates: connect() still raises (the session is released, not returned)
+    with pytest.raises(Boom):
+        xssh.connect(env.host, env.port, env.user, key=[env.key_encrypted, env.key], known_hosts=env.known_hosts,
+                     agent=False, config="none", passphrase_callback=passphrase)
     with pytest.raises(TypeError, match=r"passphrase callback must return str, bytes or None, not int"):
         _encrypted(env, passphrase_callback=lambda k: 42)
 
