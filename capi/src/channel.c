@@ -31,6 +31,7 @@
 
 #include "internal.h"
 #include "connect_internal.h"
+#include "config_internal.h"
 
 #define STATUS_SENTINEL INT_MIN
 
@@ -603,6 +604,8 @@ int64_t xssh__liveness_check(xssh__op *op, xssh_channel *c, xssh__liveness *lv)
         if (now - quiet_from >= wait) {
             xssh__liveness_end(op, lv);
             lv->dead = 1;
+            xssh__log(XSSH_LOG_WARNING, xssh__log_host(s),
+                      "no reply to the keepalive probe within %ld ms: the connection is presumed dead", wait);
             return -1;
         }
         return quiet_from + wait;
@@ -615,6 +618,7 @@ int64_t xssh__liveness_check(xssh__op *op, xssh_channel *c, xssh__liveness *lv)
         return now + (t < 100 ? t : 100); /* another request is in flight: look again soon */
     lv->active = 1;
     lv->sent = now;
+    xssh__log(XSSH_LOG_DEBUG, xssh__log_host(s), "nothing from the server for %ld ms: keepalive probe sent", t);
     probe_step(op, c, lv);
     return now + wait;
 }

@@ -83,7 +83,7 @@ static void trace_handler(LIBSSH2_SESSION *ssh, void *context, const char *data,
         len--;
     char buf[2048];
     snprintf(buf, sizeof buf, "libssh2: %.*s", (int)(len < 2000 ? len : 2000), data);
-    log_deliver(XSSH_LOG_TRACE, s->host, buf);
+    log_deliver(XSSH_LOG_TRACE, xssh__log_host(s), buf);
 }
 
 static void trace_install(xssh_session *s)
@@ -1026,6 +1026,7 @@ static int connect_depth(xssh__resolved *r, xssh_options *options, xssh_session 
     int rc = xssh_session_new(&s);
     if (rc)
         return rc;
+    s->log_host = xssh__strdup(lh); /* (not shared yet: no lock needed) */
     trace_install(s);
     if (r->timeout_ms > 0)
         rc = xssh_session_set_timeout(s, r->timeout_ms);

@@ -39,6 +39,13 @@ void xssh__session_set_alive(xssh_session *s, long interval_ms, int count_max);
    interval, interval * count_max; else the session timeout twice. */
 void xssh__liveness_params(xssh_session *s, long *probe_after_ms, long *reply_wait_ms);
 
+/* The host name log records of s carry: the name given to xssh_connect, else
+   the connected host. */
+static inline const char *xssh__log_host(const xssh_session *s)
+{
+    return s->log_host ? s->log_host : s->host ? s->host : "";
+}
+
 /* Is this private key encrypted, read from the key itself (OpenSSH
    "openssh-key-v1" cipher != none, PEM "Proc-Type: 4,ENCRYPTED", PKCS#8
    "ENCRYPTED PRIVATE KEY")? 1 yes, 0 no, -1 not a private key xssh knows (or

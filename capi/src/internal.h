@@ -130,6 +130,8 @@ struct xssh_session {
        (connect_internal.h) */
     long alive_interval_ms;
     int alive_count_max;
+    /* the name log records carry (xssh_connect: the name the caller gave; else host) */
+    char *log_host;
 };
 
 /* Limits on what may precede the server's identification (as OpenSSH's ssh:

@@ -17,6 +17,7 @@
 
 #include "internal.h"
 #include "connect_internal.h"
+#include "config_internal.h"
 
 /* ---- library init -------------------------------------------------------- */
 
@@ -326,6 +327,7 @@ void xssh_session_unref(xssh_session *s)
     if (s->wake_pipe[1] >= 0)
         close(s->wake_pipe[1]);
     free(s->host);
+    free(s->log_host);
     free(s->last_error);
     free(s->first_transport_error);
     pthread_mutex_destroy(&s->lock);
@@ -993,6 +995,7 @@ int xssh_session_keepalive_send(xssh_session *s, int *seconds_to_next)
     xssh__op_end(&op);
     if (rc)
         return op_fail(s, rc, "keepalive_send");
+    xssh__log(XSSH_LOG_DEBUG, xssh__log_host(s), "keepalive: next one due in %d s", next);
     if (seconds_to_next)
         *seconds_to_next = next;
     return xssh__ok();

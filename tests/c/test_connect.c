@@ -33,10 +33,9 @@ static char home[4096];
 
 static void scratch_home(void)
 {
-    char *h = xt_tmppath("home");
-    cr_assert_eq(mkdir(h, 0700), 0, "mkdir %s: %s", h, strerror(errno));
-    snprintf(home, sizeof home, "%s", h);
-    free(h);
+    /* unique across runs too (a worker's pid may repeat that of an earlier run) */
+    snprintf(home, sizeof home, "%s/home-XXXXXX", xt()->dir);
+    cr_assert_not_null(mkdtemp(home), "mkdtemp %s: %s", home, strerror(errno));
     char ssh[4200];
     snprintf(ssh, sizeof ssh, "%s/.ssh", home);
     cr_assert_eq(mkdir(ssh, 0700), 0);
@@ -849,6 +848,7 @@ Test(connect, server_alive_detects_a_dead_peer, .timeout = 120)
     hwrite(".ssh/config", "Host deadhost\n  HostName 127.0.0.1\n  Port %d\n  User %s\n  ServerAliveInterval 1\n"
                           "  ServerAliveCountMax 2\n", x.port, xt()->user);
     xssh_session *s = NULL;
+    log_start(XSSH_LOG_DEBUG);
     cr_assert_eq(xssh_connect("deadhost", NULL, &s), XSSH_OK, "%s", last_msg());
     hold_on_output h = {&x, 0};
     xssh_run_options ro;
@@ -860,6 +860,9 @@ Test(connect, server_alive_detects_a_dead_peer, .timeout = 120)
     cr_assert(strstr(last_msg(), "presumed dead"), "%s", last_msg());
     cr_assert(strstr(last_msg(), "ServerAliveInterval"), "%s", last_msg());
     cr_assert(strstr(last_msg(), "within 2000 ms more"), "interval x count max: %s", last_msg());
+    cr_assert(strstr(log_text(), "[deadhost] nothing from the server for 1000 ms: keepalive probe sent"), "%s",
+              log_text());
+    cr_assert(strstr(log_text(), "presumed dead"), "%s", log_text());
     xssh_session_close(s);
     xssh_session_unref(s);
     tcp_proxy_stop(&x);
