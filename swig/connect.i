@@ -62,18 +62,25 @@ struct xssh_options {};
   }
   ~xssh_options() { xssh_options_unref($self); }
 
-  /* one ssh_config(5) keyword (or ConfigFile, Password, Passphrase, Timeout), as ssh -o Name=value */
+  /** Set one ssh_config(5) keyword (or xssh's ConfigFile, Password, Passphrase, Timeout) to value,
+      as `ssh -o Name=value`: the first value set wins over later ones and over the files.
+      Raises InvalidArgumentError naming an unknown keyword or a bad value. */
   xssh_err set(const char *name, const char *value);
-  /* configuration text used instead of the files; origin names it in error messages */
+  /** Use configuration text instead of the files; origin names it in error messages.
+      Raises ConfigError ("origin line N: why") for a malformed line. */
   xssh_err set_config_text_swig(const char *text, const char *origin = NULL) {
     return xssh_options_set_config_text($self, text, origin);
   }
-  /* what applies to host, as `ssh -G host` prints it ("keyword value" lines) */
+  /** What applies to host ("host" or "user@host"), as `ssh -G host` prints it: one
+      "keyword value" line per option, tokens and ~ expanded, secrets never shown. */
   xssh_err resolve(const char *host, char **OUT_TEXT);
 #ifdef XSSH_CONNECT_CB_TYPEMAP
+  /** The passphrase callback: callback(keyfile) -> the passphrase, or nil to skip the key. */
   xssh_err set_passphrase_callback(xssh_passphrase_cb callback, void *callback_ud) {
     return xssh_options_set_passphrase_cb($self, callback, callback_ud);
   }
+  /** The prompt callback: callback(name, instruction, prompt, echo) -> the answer, or nil to give
+      up the method (keyboard-interactive prompts; "Password: " for password authentication). */
   xssh_err set_prompt_callback(xssh_prompt_cb callback, void *callback_ud) {
     return xssh_options_set_prompt_cb($self, callback, callback_ud);
   }
@@ -81,14 +88,16 @@ struct xssh_options {};
 }
 
 %inline %{
-/* connect(host, options) -> an authenticated Session (options may be nil: defaults only) */
+/** connect(host, options) -> an authenticated Session, as xssh_connect (options may be nil:
+    defaults only). */
 static xssh_err xssh_connect_swig(const char *host, xssh_options *options, xssh_session **OUT_HANDLE) {
   return xssh_connect(host, options, OUT_HANDLE);
 }
 %}
 #ifdef XSSH_CONNECT_CB_TYPEMAP
 %inline %{
-/* log_set(callback or nil, level): the process-wide log hook (XSSH_LOG_* level) */
+/** log_set(callback or nil, level): the process-wide log hook, callback(level, host, message)
+    for every record up to level (XSSH_LOG_*); nil: silent. */
 static xssh_err xssh_log_set_swig(xssh_log_cb callback, void *callback_ud, int level) {
   return xssh_log_set(callback, callback_ud, level);
 }
