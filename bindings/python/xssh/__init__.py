@@ -73,7 +73,7 @@ def _hop(h):
         return ("[%s]:%d" if ":" in host else "%s:%d") % (host, int(port))
     if isinstance(h, str):
         return h
-    raise TypeError("connect(): argument 'proxy_jump' must be a list of \"[user@]host[:port]\" strings or "
+    raise TypeError("xssh.connect(): argument 'proxy_jump' must be a list of \"[user@]host[:port]\" strings or "
                     "(host, port) pairs, or a \"hop1,hop2\" string, not one holding %s (per-hop credentials: "
                     "a Host block in the configuration)" % type(h).__name__)
 
@@ -176,11 +176,11 @@ def connect(host, port=None, user=None, *, key=None, passphrase=None, password=N
         if timeout:
             put("ConnectTimeout", str(max(1, int(-(-timeout // 1)))))
         put("Timeout", _text(timeout))
-    if proxy_jump is not None:
+    if proxy_jump is not None and len(proxy_jump):  # [] or "": as not given
         put("ProxyJump", proxy_jump if isinstance(proxy_jump, str) else ",".join(_hop(h) for h in proxy_jump))
     if options is not None and options is not o:
         if not isinstance(options, dict):
-            raise TypeError("connect(): argument 'options' must be a dict of ssh_config keywords or an "
+            raise TypeError("xssh.connect(): argument 'options' must be a dict of ssh_config keywords or an "
                             "Options, not %s" % type(options).__name__)
         for k, v in options.items():
             for item in (v if isinstance(v, (list, tuple)) else [v]):
