@@ -16,6 +16,7 @@ PKGS=(
   clang libclang-rt-dev
   python3-asyncssh
   luarocks yard
+  libnss-wrapper
 )
 # python3-venv: the pip install tests' plain venvs; mypy: the stubs' type test; doxygen: the
 # API text of the C headers that every language's docstrings are generated from (scripts/apidoc.py)
@@ -23,6 +24,7 @@ PKGS=(
 # python3-asyncssh: the tests' offset-honouring SFTP server (tests/harness/offset_sftp_server.py);
 # luarocks, yard: the rock and gem install tests and the Ruby doc check (doxygen, above, also
 # renders the C reference: docs/Doxyfile)
+# libnss-wrapper: tests/config runs `ssh -G` with a scratch home in its passwd entry
 if [ "${XSSH_BENCH_PEERS:-1}" = "1" ]; then
   PKGS+=(python3-paramiko ruby-net-ssh ruby-net-sftp time)
 fi

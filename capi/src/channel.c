@@ -30,6 +30,8 @@
 #include <time.h>
 
 #include "internal.h"
+#include "connect_internal.h"
+#include "config_internal.h"
 
 #define STATUS_SENTINEL INT_MIN
 
@@ -585,7 +587,8 @@ void xssh__liveness_end(xssh__op *op, xssh__liveness *lv)
 int64_t xssh__liveness_check(xssh__op *op, xssh_channel *c, xssh__liveness *lv)
 {
     xssh_session *s = op->s;
-    long t = s->timeout_ms;
+    long t, wait;
+    xssh__liveness_params(s, &t, &wait);
     int64_t now = xssh__now_ms();
     if (!lv->since)
         lv->since = now;
@@ -598,12 +601,14 @@ int64_t xssh__liveness_check(xssh__op *op, xssh_channel *c, xssh__liveness *lv)
         rx = lv->since;
     if (lv->active) {
         int64_t quiet_from = rx > lv->sent ? rx : lv->sent;
-        if (now - quiet_from >= t) {
+        if (now - quiet_from >= wait) {
             xssh__liveness_end(op, lv);
             lv->dead = 1;
+            xssh__log(XSSH_LOG_WARNING, xssh__log_host(s),
+                      "no reply to the keepalive probe within %ld ms: the connection is presumed dead", wait);
             return -1;
         }
-        return quiet_from + t;
+        return quiet_from + wait;
     }
     if (now - rx < t)
         return rx + t;
@@ -613,8 +618,9 @@ int64_t xssh__liveness_check(xssh__op *op, xssh_channel *c, xssh__liveness *lv)
         return now + (t < 100 ? t : 100); /* another request is in flight: look again soon */
     lv->active = 1;
     lv->sent = now;
+    xssh__log(XSSH_LOG_DEBUG, xssh__log_host(s), "nothing from the server for %ld ms: keepalive probe sent", t);
     probe_step(op, c, lv);
-    return now + t;
+    return now + wait;
 }
 
 int xssh__live_again(xssh__op *op, xssh_channel *c, xssh__liveness *lv, int64_t user_deadline, int *rc)

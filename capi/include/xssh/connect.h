@@ -195,10 +195,16 @@ typedef void (*xssh_log_cb)(int level, const char *host, const char *message, vo
 /**
  * Install the process-wide log callback and the most verbose level passed to
  * it (records above @p level are not even formatted). NULL @p cb: silent.
+ * Thread-safe: returns once no record is being delivered to the previous
+ * callback, so its @p userdata may be freed then; a callback must not call
+ * xssh_log_set() itself. At XSSH_LOG_TRACE, sessions created by xssh_connect()
+ * also pass on libssh2's trace (libssh2_trace_sethandler(), without
+ * LIBSSH2_TRACE_TRANS, which would dump decrypted packets); Debian's libssh2
+ * 1.10 is built without tracing, so there TRACE adds nothing to DEBUG.
  * @param cb the callback, or NULL to remove it
  * @param userdata passed to cb unchanged
  * @param level the most verbose level passed on (XSSH_LOG_*)
- * @return XSSH_OK; XSSH_EARG for an invalid level
+ * @return XSSH_OK; XSSH_EARG when @p level is not 0 (none) .. 5 (trace)
  */
 XSSH_EXTERN(int) xssh_log_set(xssh_log_cb cb, void *userdata, int level);
 
