@@ -227,6 +227,9 @@ if core.session_run then
   -- raise Timeout, the session stays usable), merge_stderr=, pty= (booleans).
   -- Both streams are read concurrently in C: no deadlock however much output.
   function fn_run.run(self, command, opts)
+    if type(command) ~= "string" then
+      error(string.format("xssh.Session:run: bad argument #1 'command' (string expected, got %s)", type(command)), 2)
+    end
     opts = opts or {}
     if type(opts) ~= "table" then arg_error("Session:run: options must be a table", 2) end
     if opts.stdin ~= nil and type(opts.stdin) ~= "string" then arg_error("Session:run: stdin must be a string", 2) end

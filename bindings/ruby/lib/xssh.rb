@@ -326,15 +326,22 @@ module Xssh
     # seconds, idle_timeout: longest silence in seconds (either raises
     # Xssh::Timeout, the session stays usable). The GVL is released meanwhile.
     def run(command, stdin: nil, timeout: nil, idle_timeout: nil, merge_stderr: false, pty: false)
+      raise Xssh.arg_type_error(self, :stdin, 'String or nil', stdin, :run) unless stdin.nil? || stdin.is_a?(String)
+
       args = [command, stdin, Xssh.timeout_ms(timeout), Xssh.timeout_ms(idle_timeout),
               merge_stderr ? 1 : 0, pty ? 1 : 0]
       out, err, status, have, sig =
-        if respond_to?(:run_collect)
-          run_collect(*args)
-        elsif Native.respond_to?(:session_run)
-          Native.session_run(self, *args)
-        else
-          raise NotImplementedError, 'xssh: this build has no Session#run'
+        begin
+          if respond_to?(:run_collect)
+            run_collect(*args)
+          elsif Native.respond_to?(:session_run)
+            Native.session_run(self, *args)
+          else
+            raise NotImplementedError, 'xssh: this build has no Session#run'
+          end
+        rescue TypeError, ArgumentError => e # argument errors name this method
+          raise e.class, e.message.sub(/\AXssh::(Native\.session_run|Session#run_collect):/, 'Xssh::Session#run:'),
+                e.backtrace
         end
       RunResult.new(out, err, have.nil? || have == 0 ? nil : status, sig.nil? || sig.empty? ? nil : sig)
     end
