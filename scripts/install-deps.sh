@@ -14,8 +14,10 @@ PKGS=(
   openssh-server openssh-client passwd procps
   clang libclang-rt-dev
   python3-asyncssh
+  libnss-wrapper
 )
 # clang + its runtime: sanitizer and libFuzzer builds (scripts/sanitize.sh, scripts/fuzz.sh);
+# libnss-wrapper: tests/config runs `ssh -G` with a scratch home in its passwd entry;
 # python3-asyncssh: the tests' offset-honouring SFTP server (tests/harness/offset_sftp_server.py)
 if [ "${XSSH_BENCH_PEERS:-1}" = "1" ]; then
   PKGS+=(python3-paramiko ruby-net-ssh ruby-net-sftp time)

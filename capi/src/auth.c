@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "connect_internal.h"
 
 #define BEGIN_AUTH(user)                                              \
     XSSH__ARG(NULL, s, "session is NULL");                            \
@@ -200,6 +201,60 @@ static int text_is_rsa(const char *t, size_t n)
 
 int xssh__key_text_is_rsa(const char *t, size_t n) { return text_is_rsa(t, n); }
 
+/* Is this private key text encrypted? Read from the key itself: an OpenSSH
+   "openssh-key-v1" key whose cipher name is not "none", a PEM key with
+   "Proc-Type: 4,ENCRYPTED", a PKCS#8 "ENCRYPTED PRIVATE KEY". 1 encrypted, 0 a
+   private key without encryption, -1 not a private key format xssh knows. */
+int xssh__key_text_encrypted(const char *t, size_t n)
+{
+    if (!t || !n)
+        return -1;
+    static const char ossh[] = "-----BEGIN OPENSSH PRIVATE KEY-----";
+    const char *hdr = memmem(t, n, ossh, sizeof ossh - 1);
+    if (hdr) {
+        /* base64 up to the END line: magic "openssh-key-v1\0", then string ciphername */
+        const char *p = hdr + sizeof ossh - 1, *end = t + n;
+        char b64[256];
+        size_t k = 0;
+        while (p < end && k < sizeof b64 - 1 && *p != '-') {
+            if (*p != '\n' && *p != '\r' && *p != ' ' && *p != '\t')
+                b64[k++] = *p;
+            p++;
+        }
+        k -= k % 4;
+        b64[k] = '\0';
+        unsigned char raw[200];
+        int rl = EVP_DecodeBlock(raw, (unsigned char *)b64, (int)k);
+        static const char magic[] = "openssh-key-v1"; /* with its NUL */
+        if (rl < (int)sizeof magic + 4 || memcmp(raw, magic, sizeof magic) != 0)
+            return -1;
+        const unsigned char *c = raw + sizeof magic;
+        size_t cl = (size_t)c[0] << 24 | (size_t)c[1] << 16 | (size_t)c[2] << 8 | c[3];
+        if (cl > (size_t)rl - sizeof magic - 4)
+            return -1;
+        return !(cl == 4 && memcmp(c + 4, "none", 4) == 0);
+    }
+    if (memmem(t, n, "-----BEGIN ENCRYPTED PRIVATE KEY-----", 37))
+        return 1;
+    if (memmem(t, n, "PRIVATE KEY-----", 16) && memmem(t, n, "-----BEGIN ", 11))
+        return memmem(t, n, "Proc-Type: 4,ENCRYPTED", 22) ? 1 : 0;
+    return -1;
+}
+
+/* The same for a key file (its first 64 KiB); -1 also when unreadable. */
+int xssh__key_file_encrypted(const char *path)
+{
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    if (!f)
+        return -1;
+    char *buf = malloc(65536);
+    size_t n = buf ? fread(buf, 1, 65536, f) : 0;
+    fclose(f);
+    int r = xssh__key_text_encrypted(buf, n);
+    free(buf);
+    return r;
+}
+
 static int file_is_rsa(const char *path)
 {
     if (!path)
@@ -215,7 +270,8 @@ static int file_is_rsa(const char *path)
 
 /* A public-key failure with an RSA key and a libssh2 that only signs ssh-rsa:
    say what is really going on. */
-static int pubkey_fail(xssh_session *s, int rc, int is_rsa, const char *user, const char *keydesc)
+static int pubkey_fail(xssh_session *s, int rc, int is_rsa, const char *user, const char *keydesc, int encrypted,
+                       const char *passphrase)
 {
     if (rc != LIBSSH2_ERROR_FILE && rc != LIBSSH2_ERROR_KEYFILE_AUTH_FAILED && peer_closed(s))
         return auth_fail(s, rc, "public-key", user);
@@ -227,12 +283,36 @@ static int pubkey_fail(xssh_session *s, int rc, int is_rsa, const char *user, co
                           "sign with RSA-SHA2, which needs libssh2 >= 1.11; use an Ed25519 or ECDSA key (or the key "
                           "is simply not authorized)",
                           user, who(s), keydesc, xssh_libssh2_version());
+    /* say which: the key itself tells whether it is encrypted */
+    if ((rc == LIBSSH2_ERROR_FILE || rc == LIBSSH2_ERROR_KEYFILE_AUTH_FAILED) && encrypted == 1 &&
+        !(passphrase && *passphrase))
+        return xssh__fail(s, XSSH_EKEYFILE_AUTH_FAILED, rc,
+                          "public-key authentication for user '%s': private key %s is encrypted and no passphrase "
+                          "was given",
+                          user, keydesc);
+    if ((rc == LIBSSH2_ERROR_FILE || rc == LIBSSH2_ERROR_KEYFILE_AUTH_FAILED) && encrypted == 1)
+        return xssh__fail(s, XSSH_EKEYFILE_AUTH_FAILED, rc,
+                          "public-key authentication for user '%s': wrong passphrase for private key %s", user,
+                          keydesc);
     if (rc == LIBSSH2_ERROR_FILE || rc == LIBSSH2_ERROR_KEYFILE_AUTH_FAILED)
         return xssh__fail(s, XSSH_EKEYFILE_AUTH_FAILED, rc,
-                          "public-key authentication for user '%s': cannot use private key %s: wrong passphrase, "
-                          "or an unreadable or unsupported key format",
-                          user, keydesc);
+                          "public-key authentication for user '%s': cannot use private key %s: %s", user, keydesc,
+                          encrypted == 0 ? "a key format libssh2 cannot read, or a damaged key"
+                                         : "not a private key (no OpenSSH, PEM or PKCS#8 private key in it)");
     return auth_fail(s, rc, "public-key", user);
+}
+
+/* With a public key given, libssh2 1.10 loads the private key only to sign, in
+   its sign callback; a key it cannot load (encrypted without passphrase, wrong
+   passphrase, bad format) then fails as PUBLICKEY_UNVERIFIED "Callback returned
+   error", as if the server had refused. It is a local key-file failure (lock held). */
+static int local_sign_failure(xssh_session *s, int rc)
+{
+    if (rc != LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED)
+        return rc;
+    char *m = NULL;
+    libssh2_session_last_error(s->ssh, &m, NULL, 0);
+    return m && !strcmp(m, "Callback returned error") ? LIBSSH2_ERROR_FILE : rc;
 }
 
 int xssh_session_userauth_publickey_fromfile(xssh_session *s, const char *username, const char *privatekey,
@@ -253,12 +333,14 @@ int xssh_session_userauth_publickey_fromfile(xssh_session *s, const char *userna
         rc = libssh2_userauth_publickey_fromfile_ex(s->ssh, username, (unsigned)strlen(username), publickey,
                                                     privatekey, passphrase ? passphrase : "");
     } while (xssh__op_again(&op, &rc));
+    rc = local_sign_failure(s, rc);
     xssh__op_end(&op);
     if (!rc)
         return xssh__ok();
     char desc[600];
     snprintf(desc, sizeof desc, "'%s'", privatekey);
-    return pubkey_fail(s, rc, file_is_rsa(publickey) || file_is_rsa(privatekey), username, desc);
+    return pubkey_fail(s, rc, file_is_rsa(publickey) || file_is_rsa(privatekey), username, desc,
+                       xssh__key_file_encrypted(privatekey), passphrase);
 }
 
 int xssh_session_userauth_publickey_frommemory(xssh_session *s, const char *username, const void *privatekey,
@@ -274,12 +356,14 @@ int xssh_session_userauth_publickey_frommemory(xssh_session *s, const char *user
                                                    publickey_len, privatekey, privatekey_len,
                                                    passphrase ? passphrase : "");
     } while (xssh__op_again(&op, &rc));
+    rc = local_sign_failure(s, rc);
     xssh__op_end(&op);
     if (!rc)
         return xssh__ok();
     int rsa = text_is_rsa(privatekey, privatekey_len) || text_is_rsa(publickey, publickey_len) ||
               (publickey_len && blob_is_rsa(publickey, publickey_len));
-    return pubkey_fail(s, rc, rsa, username, "(from memory)");
+    return pubkey_fail(s, rc, rsa, username, "(from memory)", xssh__key_text_encrypted(privatekey, privatekey_len),
+                       passphrase);
 }
 
 /* ---- keyboard-interactive ----------------------------------------------- */

@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "connect_internal.h"
 
 #define STATUS_SENTINEL INT_MIN
 
@@ -585,7 +586,8 @@ void xssh__liveness_end(xssh__op *op, xssh__liveness *lv)
 int64_t xssh__liveness_check(xssh__op *op, xssh_channel *c, xssh__liveness *lv)
 {
     xssh_session *s = op->s;
-    long t = s->timeout_ms;
+    long t, wait;
+    xssh__liveness_params(s, &t, &wait);
     int64_t now = xssh__now_ms();
     if (!lv->since)
         lv->since = now;
@@ -598,12 +600,12 @@ int64_t xssh__liveness_check(xssh__op *op, xssh_channel *c, xssh__liveness *lv)
         rx = lv->since;
     if (lv->active) {
         int64_t quiet_from = rx > lv->sent ? rx : lv->sent;
-        if (now - quiet_from >= t) {
+        if (now - quiet_from >= wait) {
             xssh__liveness_end(op, lv);
             lv->dead = 1;
             return -1;
         }
-        return quiet_from + t;
+        return quiet_from + wait;
     }
     if (now - rx < t)
         return rx + t;
@@ -614,7 +616,7 @@ int64_t xssh__liveness_check(xssh__op *op, xssh_channel *c, xssh__liveness *lv)
     lv->active = 1;
     lv->sent = now;
     probe_step(op, c, lv);
-    return now + t;
+    return now + wait;
 }
 
 int xssh__live_again(xssh__op *op, xssh_channel *c, xssh__liveness *lv, int64_t user_deadline, int *rc)

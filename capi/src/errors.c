@@ -303,7 +303,7 @@ static int is_transport_code(int c)
            c == XSSH_ESOCKET_NONE || c == XSSH_ESOCKET_TIMEOUT || c == XSSH_EBANNER_RECV || c == XSSH_EBANNER_SEND;
 }
 
-#define MSG_CAP 1024
+#define MSG_CAP 4096 /* xssh_connect lists every authentication attempt */
 static _Thread_local char tls_msg[MSG_CAP];
 static _Thread_local xssh_error tls_err = {0, 0, 0, NULL};
 

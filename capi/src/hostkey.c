@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/rand.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "config_internal.h"
 
 size_t xssh__base64_encode(const unsigned char *in, size_t len, char *out, int pad)
 {
@@ -676,11 +678,34 @@ static int mkdir_parent(const char *path)
     return rc;
 }
 
-/* Append "name type base64\n" to file (a newline first if its last line lacks one). */
-static int append_entry(xssh_session *s, const char *file, const char *name, const unsigned char *key, size_t klen)
+/* OpenSSH's host_hash: "|1|base64(salt)|base64(HMAC-SHA1(salt, name))" with a
+   random 20-byte salt, into buf (>= 64 bytes). -1 when no random bytes. */
+static int hashed_name(const char *name, char *buf, size_t cap)
 {
-    char type[64];
+    unsigned char salt[20], mac[EVP_MAX_MD_SIZE];
+    unsigned int ml = 0;
+    if (RAND_bytes(salt, sizeof salt) != 1 ||
+        !HMAC(EVP_sha1(), salt, (int)sizeof salt, (const unsigned char *)name, strlen(name), mac, &ml))
+        return -1;
+    char s64[32], m64[32];
+    xssh__base64_encode(salt, sizeof salt, s64, 1);
+    xssh__base64_encode(mac, ml, m64, 1);
+    snprintf(buf, cap, "|1|%s|%s", s64, m64);
+    return 0;
+}
+
+/* Append "name type base64\n" to file (a newline first if its last line lacks
+   one); hash: the name hashed as HashKnownHosts does. */
+static int append_entry_ex(xssh_session *s, const char *file, const char *name, const unsigned char *key,
+                           size_t klen, int hash)
+{
+    char type[64], hname[128];
     blob_type(key, klen, type, sizeof type);
+    if (hash) {
+        if (hashed_name(name, hname, sizeof hname) != 0)
+            return xssh__fail(s, XSSH_ERANDGEN, 0, "cannot hash the host name for '%s': no random bytes", file);
+        name = hname;
+    }
     char *b64 = malloc(4 * ((klen + 2) / 3) + 1);
     if (!b64)
         return xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
@@ -709,6 +734,11 @@ static int append_entry(xssh_session *s, const char *file, const char *name, con
     close(fd);
     free(line);
     return xssh__ok();
+}
+
+static int append_entry(xssh_session *s, const char *file, const char *name, const unsigned char *key, size_t klen)
+{
+    return append_entry_ex(s, file, name, key, klen, 0);
 }
 
 int xssh_session_verify_host(xssh_session *s, const char *host, int port, xssh_hostkey_policy policy,
@@ -928,4 +958,208 @@ out_nolock:
     free(name);
     free(defpath);
     return rc;
+}
+
+/* ==== several known_hosts files (xssh_connect: UserKnownHostsFile + GlobalKnownHostsFile) ====
+ *
+ * OpenSSH loads every user file and every global file for the lookup name into
+ * one set and checks the server's key against it (sshconnect.c check_host_key):
+ * a "@revoked" line with the key wins; else a line with the key makes it known;
+ * else any other applying line means CHANGED; none means NEW. Over separate
+ * files that is: REVOKED in any > OK in any > CHANGED in any > NEW. Global files
+ * are only read; a NEW key is recorded in the first user file. */
+
+typedef struct hk_where {
+    hk_result res;
+    const char *file;
+} hk_where;
+
+static int hk_rank(int status)
+{
+    return status == HK_REVOKED ? 3 : status == HK_OK ? 2 : status == HK_CHANGED ? 1 : 0;
+}
+
+/* Check name in one file; merge into *best. -1 out of memory, 0 otherwise (an
+   unreadable file is skipped, as OpenSSH does, and logged). */
+static int hk_check_file(const char *file, const char *name, const unsigned char *key, size_t klen, int only_ok,
+                         hk_where *best, const char *loghost)
+{
+    hk_file f = {NULL, 0};
+    if (hk_file_read(&f, file) != 0) {
+        if (errno == ENOMEM)
+            return -1;
+        xssh__log(XSSH_LOG_WARNING, loghost, "known_hosts file '%s' skipped: %s", file, strerror(errno));
+        return 0;
+    }
+    hk_set set = {NULL, 0};
+    if (hk_load(&f, name, &set) != 0) {
+        hk_file_free(&f);
+        return -1;
+    }
+    hk_result res;
+    hk_check(&set, key, klen, &res);
+    hk_set_free(&set);
+    hk_file_free(&f);
+    if (only_ok && res.status != HK_OK)
+        return 0;
+    if (hk_rank(res.status) > hk_rank(best->res.status)) {
+        best->res = res;
+        best->file = file;
+    }
+    return 0;
+}
+
+static char *join_files(const char *const *a, size_t na, const char *const *b, size_t nb)
+{
+    size_t len = 1;
+    for (size_t i = 0; i < na; i++)
+        len += strlen(a[i]) + 2;
+    for (size_t i = 0; i < nb; i++)
+        len += strlen(b[i]) + 2;
+    char *out = calloc(1, len);
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < na + nb; i++) {
+        if (*out)
+            strcat(out, ", ");
+        strcat(out, i < na ? a[i] : b[i - na]);
+    }
+    return out;
+}
+
+int xssh__verify_host_files(xssh_session *s, const char *loghost, const char *host, int port, int policy, const char *const *user_files,
+                            size_t nuser, const char *const *global_files, size_t nglobal, int hash_new,
+                            int *learned)
+{
+    *learned = 0;
+    char *keycopy = NULL;
+    size_t klen = 0;
+    int e = xssh_session_hostkey(s, &keycopy, &klen, NULL);
+    if (e)
+        return e;
+    const unsigned char *key = (const unsigned char *)keycopy;
+    char fp[80], type[64];
+    fingerprint_of(key, klen, fp, sizeof fp);
+    blob_type(key, klen, type, sizeof type);
+    char *name = lookup_name(host, port), *plain = lookup_name(host, 22), *files = NULL;
+    hk_where best;
+    memset(&best, 0, sizeof best);
+    best.res.status = HK_NEW;
+    int rc = XSSH_OK;
+    if (!name || !plain || !(files = join_files(user_files, nuser, global_files, nglobal))) {
+        rc = xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
+        goto out;
+    }
+    if (strstr(type, "-cert-v01@openssh.com")) {
+        rc = xssh__fail(s, XSSH_EHOSTKEY_UNKNOWN, 0,
+                        "the server shows a host certificate (%s), which libssh2 1.10 cannot verify", type);
+        goto out;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        /* pass 1: a non-22 port whose "[host]:port" is unknown: a plain-host line with this very key */
+        if (pass == 1 && (best.res.status != HK_NEW || !strcmp(name, plain)))
+            break;
+        for (size_t i = 0; i < nuser + nglobal; i++) {
+            const char *file = i < nuser ? user_files[i] : global_files[i - nuser];
+            if (hk_check_file(file, pass ? plain : name, key, klen, pass, &best, loghost) != 0) {
+                rc = xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
+                goto out;
+            }
+        }
+    }
+    switch (best.res.status) {
+    case HK_OK:
+        xssh__log(XSSH_LOG_DEBUG, loghost, "host key %s %s is known (%s:%ld)", type, fp, best.file, best.res.line);
+        break;
+    case HK_REVOKED:
+        rc = xssh__fail(s, XSSH_EHOSTKEY_CHANGED, 0,
+                        "HOST KEY REVOKED: the %s key %s offered by %s is marked @revoked in %s:%ld", type, fp, name,
+                        best.file, best.res.line);
+        break;
+    case HK_CHANGED:
+        rc = xssh__fail(s, XSSH_EHOSTKEY_CHANGED, 0,
+                        "HOST KEY CHANGED for %s: the server offers %s key %s but %s:%ld records %s key %s; someone "
+                        "may be intercepting the connection, or the host key was replaced",
+                        name, type, fp, best.file, best.res.line, best.res.type, best.res.fp);
+        break;
+    default:
+        if (policy == XSSH_HOSTKEY_STRICT) {
+            rc = xssh__fail(s, XSSH_EHOSTKEY_UNKNOWN, 0,
+                            "host key for %s is not in %s (server offers %s key %s); add it, or set "
+                            "StrictHostKeyChecking accept-new",
+                            name, *files ? files : "any known_hosts file (none configured)", type, fp);
+        } else if (!nuser) {
+            rc = xssh__fail(s, XSSH_EHOSTKEY_UNKNOWN, 0,
+                            "host key for %s is not in %s (server offers %s key %s), and no UserKnownHostsFile is "
+                            "set to record it in",
+                            name, *files ? files : "any known_hosts file", type, fp);
+        } else if (strcspn(host, "@?*#[]|'\"\\") != strlen(host)) {
+            rc = xssh__fail(s, XSSH_EHOSTKEY_UNKNOWN, 0,
+                            "host key for %s is not in %s (server offers %s key %s), and a host name containing one "
+                            "of @?*#[]|'\"\\ is never recorded",
+                            name, files, type, fp);
+        } else {
+            rc = append_entry_ex(s, user_files[0], name, key, klen, hash_new);
+            if (rc == XSSH_OK) {
+                *learned = 1;
+                xssh__log(XSSH_LOG_WARNING, loghost, "host key %s %s for %s added to %s%s", type, fp, name,
+                          user_files[0], hash_new ? " (hashed)" : "");
+            }
+        }
+        break;
+    }
+out:
+    free(keycopy);
+    free(name);
+    free(plain);
+    free(files);
+    return rc;
+}
+
+char *xssh__known_key_types(const char *const *files, size_t nfiles, const char *host, int port)
+{
+    char *name = lookup_name(host, port);
+    size_t cap = 1;
+    char *out = calloc(1, 1);
+    if (!name || !out) {
+        free(name);
+        free(out);
+        return NULL;
+    }
+    for (size_t i = 0; i < nfiles; i++) {
+        hk_file f = {NULL, 0};
+        hk_set set = {NULL, 0};
+        if (hk_file_read(&f, files[i]) != 0)
+            continue;
+        if (hk_load(&f, name, &set) == 0) {
+            for (size_t k = 0; k < set.n; k++) {
+                const char *t = set.e[k].type;
+                if (set.e[k].marker != MRK_NONE || !hk_has_type(&set, t))
+                    continue;
+                /* already listed? */
+                size_t tl = strlen(t);
+                int dup = 0;
+                for (const char *p = out; *p;) {
+                    size_t l = strcspn(p, ",");
+                    if (l == tl && !strncmp(p, t, tl))
+                        dup = 1;
+                    p += l + (p[l] == ',');
+                }
+                if (dup)
+                    continue;
+                char *n = realloc(out, cap + tl + 1);
+                if (!n)
+                    continue;
+                out = n;
+                if (*out)
+                    strcat(out, ",");
+                strcat(out, t);
+                cap += tl + 1;
+            }
+        }
+        hk_set_free(&set);
+        hk_file_free(&f);
+    }
+    free(name);
+    return out;
 }

@@ -125,6 +125,11 @@ struct xssh_session {
     size_t pre_line_len;         /* length of the line being skipped (CR, LF not counted) */
     int pre_cr;                  /* the skipped line's last byte was a CR */
     const char *ident_error;     /* static text, set when cb_recv refused the preamble */
+    /* ServerAliveInterval / ServerAliveCountMax (xssh_connect): the dead-peer rule
+       of xssh__liveness_check uses these instead of timeout_ms when interval > 0
+       (connect_internal.h) */
+    long alive_interval_ms;
+    int alive_count_max;
 };
 
 /* Limits on what may precede the server's identification (as OpenSSH's ssh:
@@ -291,7 +296,7 @@ int xssh__progress_report(xssh__progress *p, uint64_t done, int force);
 /* keep the first failure while clean-up calls overwrite the last error */
 typedef struct xssh__saved_err {
     int code, libssh2_code, sftp_status;
-    char msg[1024];
+    char msg[4096]; /* as errors.c's MSG_CAP */
 } xssh__saved_err;
 void xssh__err_save(xssh__saved_err *e);
 int xssh__err_restore(xssh_session *s, const xssh__saved_err *e);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "connect_internal.h"
 
 #define CHUNK 65536
 #define CLOSE_GRACE_MS 250 /* sshd may not answer CLOSE while the command runs: do not wait long */
@@ -354,11 +355,14 @@ static int run_core(xssh_session *s, const char *command, const xssh_run_options
     if (rc) {
         /* the first cause wins: word the error before the clean-up, whose
            libssh2 calls overwrite libssh2's last error */
+        long probe_after, reply_wait;
+        xssh__liveness_params(s, &probe_after, &reply_wait);
         if (lv.dead)
             result = xssh__fail(s, XSSH_ETIMEOUT, LIBSSH2_ERROR_TIMEOUT,
                                 "run '%s': the server sent nothing for %ld ms and did not answer a keepalive "
-                                "within %ld ms more: the connection is presumed dead (session timeout %ld ms)",
-                                command, s->timeout_ms, s->timeout_ms, s->timeout_ms);
+                                "within %ld ms more: the connection is presumed dead (%s %ld ms)",
+                                command, probe_after, reply_wait,
+                                s->alive_interval_ms > 0 ? "ServerAliveInterval" : "session timeout", probe_after);
         else if (timed_out || rc == XSSH_ETIMEOUT)
             result = timeout_fail(s, what, command, opts, start, last_activity);
         else if (cancelled)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "connect_internal.h"
 
 /* ---- library init -------------------------------------------------------- */
 
@@ -692,13 +693,22 @@ int xssh_session_handshake(xssh_session *s, int fd)
     return do_handshake(s, fd, 0, "the server", NULL, 0, &took);
 }
 
-static int connect_one(const struct addrinfo *ai, int64_t deadline, int *err_out, int *timed_out)
+static int bind_local(int fd, const struct addrinfo *ai, const char *bind_address, int *err);
+
+static int connect_one(const struct addrinfo *ai, int64_t deadline, int *err_out, int *timed_out,
+                       const char *bind_address, int *bind_failed)
 {
     int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
     if (fd < 0) {
         *err_out = errno;
         return -1;
     }
+    if (bind_address && *bind_address && bind_local(fd, ai, bind_address, err_out) != 0) {
+        *bind_failed = 1;
+        close(fd);
+        return -1;
+    }
+    *bind_failed = 0;
     if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
         return fd;
     if (errno != EINPROGRESS) {
@@ -736,6 +746,37 @@ static int connect_one(const struct addrinfo *ai, int64_t deadline, int *err_out
 
 int xssh_session_connect(xssh_session *s, const char *host, int port, int timeout_ms)
 {
+    return xssh__session_connect_ex(s, host, port, timeout_ms, AF_UNSPEC, NULL);
+}
+
+static const char *family_name(int family)
+{
+    return family == AF_INET ? "IPv4 (AddressFamily inet)" : family == AF_INET6 ? "IPv6 (AddressFamily inet6)" : "any";
+}
+
+/* Bind fd to bind_address (numeric or a name) of the socket's family. 0, or -1 with *err. */
+static int bind_local(int fd, const struct addrinfo *ai, const char *bind_address, int *err)
+{
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = ai->ai_family;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    int g = getaddrinfo(bind_address, NULL, &hints, &res);
+    if (g != 0 || !res) {
+        *err = EADDRNOTAVAIL;
+        return -1;
+    }
+    int rc = bind(fd, res->ai_addr, res->ai_addrlen);
+    if (rc != 0)
+        *err = errno;
+    freeaddrinfo(res);
+    return rc;
+}
+
+int xssh__session_connect_ex(xssh_session *s, const char *host, int port, int timeout_ms, int family,
+                             const char *bind_address)
+{
     XSSH__ARG(NULL, s, "session is NULL");
     XSSH__ARG(s, host && *host, "host is NULL or empty");
     XSSH__ARG(s, port > 0 && port < 65536, "port must be 1..65535");
@@ -750,20 +791,26 @@ int xssh_session_connect(xssh_session *s, const char *host, int port, int timeou
     snprintf(portstr, sizeof portstr, "%d", port);
     struct addrinfo hints, *res = NULL;
     memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
+    hints.ai_family = family;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_ADDRCONFIG;
     int g = getaddrinfo(host, portstr, &hints, &res);
     if (g != 0)
-        return xssh__fail(s, XSSH_ERESOLVE, 0, "cannot resolve host '%s': %s", host, gai_strerror(g));
-    int fd = -1, err = 0, timed_out = 0;
+        return family == AF_UNSPEC
+                   ? xssh__fail(s, XSSH_ERESOLVE, 0, "cannot resolve host '%s': %s", host, gai_strerror(g))
+                   : xssh__fail(s, XSSH_ERESOLVE, 0, "cannot resolve host '%s' for %s: %s", host, family_name(family),
+                                gai_strerror(g));
+    int fd = -1, err = 0, timed_out = 0, bind_failed = 0;
     for (struct addrinfo *ai = res; ai && fd < 0 && !timed_out; ai = ai->ai_next)
-        fd = connect_one(ai, deadline, &err, &timed_out);
+        fd = connect_one(ai, deadline, &err, &timed_out, bind_address, &bind_failed);
     freeaddrinfo(res);
     if (fd < 0) {
         if (timed_out)
             return xssh__fail(s, XSSH_ETIMEOUT, 0, "connecting to %s port %d timed out after %d ms", host, port,
                               timeout_ms);
+        if (bind_failed)
+            return xssh__fail(s, XSSH_ECONNECT, 0, "cannot connect to %s port %d: cannot bind to %s (BindAddress): %s",
+                              host, port, bind_address, strerror(err));
         return xssh__fail(s, XSSH_ECONNECT, 0, "cannot connect to %s port %d: %s", host, port, strerror(err));
     }
     int one = 1;
@@ -866,6 +913,24 @@ int xssh_session_set_timeout(xssh_session *s, long timeout_ms)
     s->timeout_ms = timeout_ms > max_ms ? max_ms : timeout_ms;
     xssh__op_end(&op);
     return xssh__ok();
+}
+
+void xssh__session_set_alive(xssh_session *s, long interval_ms, int count_max)
+{
+    xssh__lock(s);
+    s->alive_interval_ms = interval_ms > 0 ? interval_ms : 0;
+    s->alive_count_max = count_max > 0 ? count_max : 1;
+    xssh__unlock(s);
+}
+
+void xssh__liveness_params(xssh_session *s, long *probe_after_ms, long *reply_wait_ms)
+{
+    if (s->alive_interval_ms > 0) {
+        *probe_after_ms = s->alive_interval_ms;
+        *reply_wait_ms = s->alive_interval_ms * s->alive_count_max;
+    } else {
+        *probe_after_ms = *reply_wait_ms = s->timeout_ms > 0 ? s->timeout_ms : 0;
+    }
 }
 
 int xssh_session_get_timeout(xssh_session *s, long *out)

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "connect_internal.h"
 
 #define LINK_BUF (256 * 1024)
 #define POLL_MS 20
@@ -611,12 +612,13 @@ static void check_peer(xssh_forward *f, xssh__liveness *lv)
     if (xssh__op_begin(&op, f->s, 1, NULL) != XSSH_OK)
         return;
     int64_t r = xssh__liveness_check(&op, f->links->ch, lv);
-    long t = f->s->timeout_ms;
+    long t, wait;
+    xssh__liveness_params(f->s, &t, &wait);
     xssh__op_end(&op);
     if (r >= 0)
         return;
     fwd_error(f, "the server sent nothing for %ld ms and did not answer a keepalive within %ld ms more: the connection "
-                 "is presumed dead; its connections were closed", t, t);
+                 "is presumed dead; its connections were closed", t, wait);
     for (fwd_link *k = f->links; k; k = k->next)
         k->dead = 1;
     memset(lv, 0, sizeof *lv);
