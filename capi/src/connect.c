@@ -921,8 +921,15 @@ static int connect_hops(xssh__resolved *r, xssh_options *options, int depth, xss
             break;
         if (port)
             hr->port = port;
-        if (i > 0 || via)
-            strlist_clear(&hr->proxy_jump); /* later hops go through the one before (ssh -J) */
+        /* later hops go through the one before (ssh -J); the first hop does not
+           take the target's own ProxyJump again (an explicit "ProxyJump" option
+           applies to every name resolved with these options: ssh -o ProxyJump
+           does not reach the hop either) */
+        int same = hr->proxy_jump.n == r->proxy_jump.n;
+        for (size_t k = 0; same && k < r->proxy_jump.n; k++)
+            same = strcmp(hr->proxy_jump.v[k], r->proxy_jump.v[k]) == 0;
+        if (i > 0 || via || same)
+            strlist_clear(&hr->proxy_jump);
         xssh__log(XSSH_LOG_INFO, r->host_arg, "ProxyJump hop %zu of %zu: %s@%s port %d", i + 1, r->proxy_jump.n,
                   hr->user, hr->hostname, hr->port);
         xssh_session *hop = NULL;

@@ -19,27 +19,6 @@
 # SFTPFileAlreadyExistsError, ...) whose message names the remote path and
 # whose #sftp_status is the SFTP status code.
 module Xssh
-  # "Xssh::SFTP#get" for the receiver recv and the calling method
-  def self.callee(recv, label)
-    cls = recv.is_a?(Module) ? "#{recv.name}." : "#{recv.class.name}#"
-    "#{cls.sub('::Native::', '::')}#{label}"
-  end
-
-  # TypeError "Xssh::SFTP#get: remote: expected ..., got Integer", naming the
-  # public method (recv and the caller's label) and the parameter
-  def self.arg_type_error(recv, name, what, obj, meth = nil)
-    meth ||= caller_locations(2, 1)[0].label
-    TypeError.new("#{callee(recv, meth)}: #{name}: expected #{what}, got #{obj.class}")
-  end
-
-  # a path argument: String, Pathname or anything with to_path
-  def self.path_arg(path, name = :path, recv = self, meth = nil)
-    return path if path.is_a?(String)
-    return path.to_path if path.respond_to?(:to_path)
-
-    raise arg_type_error(recv, name, 'a path (String or Pathname)', path, meth)
-  end
-
   # a descriptor argument: Integer or an IO (flushed first)
   def self.fd_arg(io, name = :io, recv = self)
     return io if io.is_a?(Integer)
