@@ -188,6 +188,24 @@ class TestConnect < Minitest::Test
     assert_equal size, log.string.size
   end
 
+  # a record made on a thread Ruby does not know (as xssh's forward threads)
+  # is queued, then delivered in order by the next xssh call; the queue is bounded
+  def test_records_of_other_threads_are_queued_then_delivered
+    log = capture_log
+    Xssh::Native._log_from_foreign_thread(Xssh::LOG_INFO, 'far', 'first')
+    Xssh::Native._log_from_foreign_thread(Xssh::LOG_WARNING, 'far', 'second')
+    assert_equal '', log.string
+    Xssh.version # any call
+    assert_match(/INFO -- xssh: far: first\n.*WARN -- xssh: far: second\n\z/, log.string)
+    1100.times { |i| Xssh::Native._log_from_foreign_thread(Xssh::LOG_INFO, 'far', "r#{i + 1}") }
+    Xssh::Native.log_flush
+    lines = log.string.lines.drop(2)
+    assert_match(/WARN -- xssh: xssh: 76 log records dropped/, lines[0])
+    assert_match(/far: r77\n\z/, lines[1])
+    assert_match(/far: r1100\n\z/, lines[-1])
+    assert_equal 1025, lines.size
+  end
+
   def test_a_raising_logger_never_breaks_a_connect
     write_config(host_block('raising', "IdentityFile #{T::KEY}"))
     bad = Logger.new(StringIO.new)
