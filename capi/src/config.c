@@ -39,6 +39,7 @@
 #define CFG_MAX_HOSTFILES 32       /* SSH_MAX_HOSTS_FILES */
 #define CFG_MAX_LINE (256 * 1024)  /* longer lines are refused (no silent cut) */
 #define CFG_MAX_FILE (16 * 1024 * 1024)
+#define CFG_MAX_INCLUDE_FILES 1024 /* files one Include pattern may name */
 
 /* ---- OpenSSH 9.2 (Debian 12) algorithm lists, as `ssh -G` / `ssh -Q` print them ---- */
 static const char DEF_CIPHERS[] = "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,"
@@ -710,14 +711,14 @@ static char *tilde_expand(pctx *c, const char *path, const char *what)
         if (!home)
             return NULL;
     }
+    /* as OpenSSH's tilde_expand_filename: home, one '/', then what followed "~user/" */
     sbuf b = {0};
     sb_add(&b, home);
-    if (slash) {
-        /* avoid "//" when the home is "/" */
-        if (b.n > 0 && b.p && b.p[b.n - 1] == '/')
-            slash++;
-        sb_add(&b, slash);
-    }
+    size_t hl = strlen(home);
+    if (hl == 0 || home[hl - 1] != '/')
+        sb_addc(&b, '/');
+    if (slash)
+        sb_add(&b, slash + 1);
     free(owned_home);
     return sb_take(&b);
 }
@@ -1059,6 +1060,9 @@ static int include_one(pctx *c, const char *pattern, const char *file, int line,
         rc = 0;
     } else if (g != 0) {
         rc = perr(c, file, line, "glob failed for %s.", expanded);
+    } else if (gl.gl_pathc > CFG_MAX_INCLUDE_FILES) {
+        rc = perr(c, file, line, "Include %s matches %zu files (at most %d)", expanded, (size_t)gl.gl_pathc,
+                  CFG_MAX_INCLUDE_FILES);
     } else {
         int oactive = *activep;
         for (size_t i = 0; i < gl.gl_pathc; i++) {
@@ -1153,6 +1157,8 @@ static int process_line(pctx *c, char *linebuf, const char *file, int line, int 
                 *activep = 1;
             }
         }
+        if (*activep)
+            xssh__log(XSSH_LOG_DEBUG, c->host_arg, "configuration: %s line %d: Host block applies", file, line);
         break;
     case O_MATCH:
         if (flags & F_CMDLINE) {
@@ -1165,6 +1171,8 @@ static int process_line(pctx *c, char *linebuf, const char *file, int line, int 
             break;
         }
         *activep = (flags & F_NEVERMATCH) ? 0 : v;
+        if (*activep)
+            xssh__log(XSSH_LOG_DEBUG, c->host_arg, "configuration: %s line %d: Match block applies", file, line);
         break;
     case O_INCLUDE:
         if (flags & F_CMDLINE) {
@@ -1396,6 +1404,13 @@ static int read_file(pctx *c, const char *path, int flags, int *activep, int dep
     *found = 0;
     if (depth < 0 || depth > CFG_MAX_DEPTH)
         return perr(c, path, 0, "too many recursive configuration includes (more than %d levels)", CFG_MAX_DEPTH);
+    if (depth > 0) {
+        /* an included name must be a regular file before it is even opened
+           (a FIFO or a terminal would block the open or the read) */
+        struct stat pre;
+        if (stat(path, &pre) == 0 && !S_ISREG(pre.st_mode) && !S_ISDIR(pre.st_mode))
+            return perr(c, path, 0, "included, but not a regular file");
+    }
     FILE *f = fopen(path, "re");
     if (!f) {
         if (errno == ENOENT)
@@ -1403,6 +1418,7 @@ static int read_file(pctx *c, const char *path, int flags, int *activep, int dep
         return perr(c, path, 0, "cannot open: %s", strerror(errno));
     }
     *found = 1;
+    xssh__log(XSSH_LOG_DEBUG, c->host_arg, "configuration: reading %s", path);
     struct stat st;
     if (fstat(fileno(f), &st) != 0) {
         int e = errno;
@@ -1412,6 +1428,10 @@ static int read_file(pctx *c, const char *path, int flags, int *activep, int dep
     if (S_ISDIR(st.st_mode)) {
         fclose(f);
         return perr(c, path, 0, "is a directory");
+    }
+    if (depth > 0 && !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return perr(c, path, 0, "included, but not a regular file");
     }
     if ((flags & F_CHECKPERM) && ((st.st_uid != 0 && st.st_uid != getuid()) || (st.st_mode & 022) != 0)) {
         fclose(f);
@@ -1488,6 +1508,7 @@ typedef struct xopt {
 
 struct xssh_options {
     xssh__refcount refs;
+    pthread_mutex_t lock; /* set_* and resolve may run on different threads */
     xopt *set; /* explicit options in call order */
     size_t nset;
     int config_mode;      /* 0 default files, 1 file, 2 none, 3 text */
@@ -1511,6 +1532,7 @@ XSSH_EXTERN(int) xssh_options_new(xssh_options **out)
     if (!o)
         return xssh__fail(NULL, XSSH_ENOMEM, 0, "xssh_options_new: out of memory");
     xssh__ref_init(&o->refs);
+    pthread_mutex_init(&o->lock, NULL);
     *out = o;
     return xssh__ok();
 }
@@ -1536,6 +1558,7 @@ XSSH_EXTERN(void) xssh_options_unref(xssh_options *o)
     free(o->config_origin);
     xssh__free_secret(o->password);
     xssh__free_secret(o->passphrase);
+    pthread_mutex_destroy(&o->lock);
     free(o);
 }
 
@@ -1596,11 +1619,25 @@ static int apply_explicit(pctx *c, const char *name, const char *value)
     return rc;
 }
 
+static int options_set_locked(xssh_options *o, const char *name, const char *value);
+
 XSSH_EXTERN(int) xssh_options_set(xssh_options *o, const char *name, const char *value)
 {
     XSSH__ARG(NULL, o != NULL, "options is NULL");
     XSSH__ARG(NULL, name != NULL && *name, "name is NULL or empty");
     XSSH__ARG(NULL, value != NULL, "value is NULL");
+    for (const char *p = name; *p; p++)
+        if (!isalnum((unsigned char)*p))
+            return xssh__fail(NULL, XSSH_EARG, 0,
+                              "xssh_options_set: '%s' is not an option name (letters and digits only)", name);
+    pthread_mutex_lock(&o->lock);
+    int rc = options_set_locked(o, name, value);
+    pthread_mutex_unlock(&o->lock);
+    return rc;
+}
+
+static int options_set_locked(xssh_options *o, const char *name, const char *value)
+{
     if (strcasecmp(name, "password") == 0 || strcasecmp(name, "passphrase") == 0) {
         char *copy = xssh__strdup(value);
         if (!copy)
@@ -1651,8 +1688,8 @@ XSSH_EXTERN(int) xssh_options_set(xssh_options *o, const char *name, const char 
             if (c.code == XSSH_ENOMEM)
                 return xssh__fail(NULL, XSSH_ENOMEM, 0, "xssh_options_set: out of memory");
             const char *why = c.err;
-            if (strncmp(why, "command-line line 0: ", 21) == 0)
-                why += 21;
+            if (strncmp(why, "command-line: ", 14) == 0)
+                why += 14;
             if (strncmp(why, "Bad configuration option: ", 26) == 0)
                 return xssh__fail(NULL, XSSH_EARG, 0, "xssh_options_set: unknown option '%s'", name);
             return xssh__fail(NULL, XSSH_EARG, 0, "xssh_options_set: %s: '%s': %s", name, value, why);
@@ -1707,27 +1744,33 @@ XSSH_EXTERN(int) xssh_options_set_config_text(xssh_options *o, const char *text,
         free(on);
         return xssh__fail(NULL, XSSH_ENOMEM, 0, "xssh_options_set_config_text: out of memory");
     }
+    pthread_mutex_lock(&o->lock);
     free(o->config_text);
     free(o->config_origin);
     o->config_text = t;
     o->config_origin = on;
     o->config_mode = 3;
+    pthread_mutex_unlock(&o->lock);
     return xssh__ok();
 }
 
 XSSH_EXTERN(int) xssh_options_set_passphrase_cb(xssh_options *o, xssh_passphrase_cb cb, void *userdata)
 {
     XSSH__ARG(NULL, o != NULL, "options is NULL");
+    pthread_mutex_lock(&o->lock);
     o->passphrase_cb = cb;
     o->passphrase_ud = cb ? userdata : NULL;
+    pthread_mutex_unlock(&o->lock);
     return xssh__ok();
 }
 
 XSSH_EXTERN(int) xssh_options_set_prompt_cb(xssh_options *o, xssh_prompt_cb cb, void *userdata)
 {
     XSSH__ARG(NULL, o != NULL, "options is NULL");
+    pthread_mutex_lock(&o->lock);
     o->prompt_cb = cb;
     o->prompt_ud = cb ? userdata : NULL;
+    pthread_mutex_unlock(&o->lock);
     return xssh__ok();
 }
 
@@ -1865,9 +1908,24 @@ static int resolve_impl(xssh_options *opts, const char *host_in, xssh__resolved 
     xssh__resolved *res = NULL;
     int rc = XSSH_OK;
 
-    /* "user@host": the last '@' splits (as ssh) */
+    int uri_port = -1;
     const char *at = strrchr(host_in, '@');
-    if (at) {
+    if (strncmp(host_in, "ssh://", 6) == 0) {
+        /* ssh://[user@]host[:port][/] (RFC 4248 / ssh's destination URI) */
+        char *u = xssh__strdup(host_in + 6);
+        if (!u)
+            goto oom;
+        size_t ul = strlen(u);
+        if (ul && u[ul - 1] == '/')
+            u[--ul] = '\0';
+        if (!*u || strchr(u, '/') || parse_user_host_port(u, &arg_user, &host_arg, &uri_port) != 0) {
+            free(u);
+            rc = xssh__fail(NULL, XSSH_EARG, 0, "host '%s': not a valid ssh:// URI", host_in);
+            goto done;
+        }
+        free(u);
+        at = NULL;
+    } else if (at) {
         if (at == host_in || at[1] == '\0') {
             rc = xssh__fail(NULL, XSSH_EARG, 0, "host '%s': empty user or host name around '@'", host_in);
             goto done;
@@ -1881,6 +1939,10 @@ static int resolve_impl(xssh_options *opts, const char *host_in, xssh__resolved 
     }
     if (!host_arg || (at && !arg_user))
         goto oom;
+    if (strchr(host_arg, '\n') || strchr(host_arg, '\r')) {
+        rc = xssh__fail(NULL, XSSH_EARG, 0, "host name with a line break");
+        goto done;
+    }
 
     pctx_init(&c, &o, host_arg, host_arg, id.user, id.home);
     /* 1. explicit options, in call order (ssh -o) */
@@ -1894,6 +1956,8 @@ static int resolve_impl(xssh_options *opts, const char *host_in, xssh__resolved 
         o.user = arg_user;
         arg_user = NULL;
     }
+    if (uri_port > 0 && o.port == -1)
+        o.port = uri_port;
     /* 2. files */
     if (read_configs(&c, opts, 0) != 0)
         goto fail;
@@ -1905,6 +1969,7 @@ static int resolve_impl(xssh_options *opts, const char *host_in, xssh__resolved 
             goto fail;
     } else if (!(host = xssh__strdup(host_arg)))
         goto oom;
+    lowercase(host); /* before the final pass, as ssh */
     /* 3. the final pass */
     if (o.canonicalize > 0 || c.want_final) {
         free(o.hostname);
@@ -1914,7 +1979,6 @@ static int resolve_impl(xssh_options *opts, const char *host_in, xssh__resolved 
         if (read_configs(&c, opts, F_FINAL) != 0)
             goto fail;
     }
-    lowercase(host);
 
     /* 4. defaults and expansion */
     if (!(res = calloc(1, sizeof *res)))
@@ -2107,10 +2171,27 @@ static int resolve_impl(xssh_options *opts, const char *host_in, xssh__resolved 
     res->address_family = o.af == -1 ? AF_UNSPEC : o.af;
     if (o.bind_address && !(res->bind_address = xssh__strdup(o.bind_address)))
         goto oom;
-    res->preferred_authentications =
-        xssh__strdup(o.preferred ? o.preferred : "publickey,keyboard-interactive,password");
-    if (!res->preferred_authentications)
-        goto oom;
+    /* the methods xssh can use, in the configured order (gssapi-with-mic and
+       hostbased are dropped: libssh2 1.10 has neither for a client) */
+    {
+        const char *pref = o.preferred ? o.preferred : "publickey,keyboard-interactive,password";
+        sbuf pb = {0};
+        char *d = xssh__strdup(pref);
+        if (!d)
+            goto oom;
+        for (char *save = NULL, *m = strtok_r(d, ",", &save); m; m = strtok_r(NULL, ",", &save)) {
+            if (strcmp(m, "publickey") != 0 && strcmp(m, "keyboard-interactive") != 0 && strcmp(m, "password") != 0)
+                continue;
+            if (pb.p && name_in_list(m, strlen(m), pb.p))
+                continue;
+            if (pb.n)
+                sb_addc(&pb, ',');
+            sb_add(&pb, m);
+        }
+        free(d);
+        if (!(res->preferred_authentications = sb_take(&pb)))
+            goto oom;
+    }
     res->pubkey_authentication = o.pubkey != 0;
     res->password_authentication = o.password_auth != 0;
     res->kbd_interactive_authentication = o.kbd != 0;
@@ -2150,9 +2231,19 @@ done:
     return rc;
 }
 
+static int resolve_locked(xssh_options *opts, const char *host, xssh__resolved **out, int for_connect, cfg *keep)
+{
+    if (!opts)
+        return resolve_impl(NULL, host, out, for_connect, keep);
+    pthread_mutex_lock(&opts->lock);
+    int rc = resolve_impl(opts, host, out, for_connect, keep);
+    pthread_mutex_unlock(&opts->lock);
+    return rc;
+}
+
 int xssh__resolve(xssh_options *options, const char *host, xssh__resolved **out)
 {
-    return resolve_impl(options, host, out, 1, NULL);
+    return resolve_locked(options, host, out, 1, NULL);
 }
 
 void xssh__resolved_free(xssh__resolved *r)
@@ -2200,7 +2291,7 @@ XSSH_EXTERN(int) xssh_options_resolve(xssh_options *options, const char *host, c
     xssh__resolved *r = NULL;
     cfg o;
     cfg_init(&o);
-    int rc = resolve_impl(options, host, &r, 0, &o);
+    int rc = resolve_locked(options, host, &r, 0, &o);
     if (rc != XSSH_OK)
         return rc;
     sbuf b = {0};

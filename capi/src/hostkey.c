@@ -1089,10 +1089,10 @@ int xssh__verify_host_files(xssh_session *s, const char *loghost, const char *ho
                             "StrictHostKeyChecking accept-new",
                             name, *files ? files : "any known_hosts file (none configured)", type, fp);
         } else if (!nuser) {
-            rc = xssh__fail(s, XSSH_EHOSTKEY_UNKNOWN, 0,
-                            "host key for %s is not in %s (server offers %s key %s), and no UserKnownHostsFile is "
-                            "set to record it in",
-                            name, *files ? files : "any known_hosts file", type, fp);
+            /* ssh accepts it for this connection and says it could not record it */
+            xssh__log(XSSH_LOG_WARNING, loghost,
+                      "host key %s %s for %s accepted but not recorded: no UserKnownHostsFile (none)", type, fp,
+                      name);
         } else if (strcspn(host, "@?*#[]|'\"\\") != strlen(host)) {
             rc = xssh__fail(s, XSSH_EHOSTKEY_UNKNOWN, 0,
                             "host key for %s is not in %s (server offers %s key %s), and a host name containing one "
@@ -1104,6 +1104,11 @@ int xssh__verify_host_files(xssh_session *s, const char *loghost, const char *ho
                 *learned = 1;
                 xssh__log(XSSH_LOG_WARNING, loghost, "host key %s %s for %s added to %s%s", type, fp, name,
                           user_files[0], hash_new ? " (hashed)" : "");
+            } else if (rc == XSSH_EKNOWNHOST_WRITEFILE) {
+                /* as ssh: the key is accepted for this connection, the failure reported */
+                xssh__log(XSSH_LOG_WARNING, loghost, "host key %s %s for %s accepted but not recorded: %s", type,
+                          fp, name, xssh_error_last()->message);
+                rc = xssh__ok();
             }
         }
         break;

@@ -9,8 +9,13 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,7 +244,10 @@ static void agent_stop(void)
    listens), ssh-add key; sets SSH_AUTH_SOCK */
 static void agent_start(const char *key)
 {
-    char *sock = hpath("agent.sock");
+    /* no heap block may be pending across popen/system: their forked children
+       exit without freeing it (valgrind follows them) */
+    static char sock[4200];
+    snprintf(sock, sizeof sock, "%s/agent.sock", home);
     char cmd[9000];
     snprintf(cmd, sizeof cmd, "ssh-agent -s -a '%s'", sock);
     FILE *p = popen(cmd, "r");
@@ -255,7 +263,6 @@ static void agent_start(const char *key)
     setenv("SSH_AUTH_SOCK", sock, 1);
     snprintf(cmd, sizeof cmd, "ssh-add -q '%s' </dev/null 2>&1", key);
     cr_assert_eq(system(cmd), 0, "ssh-add failed");
-    free(sock);
 }
 
 Test(connect, no_arguments_through_agent, .timeout = 60, .fini = agent_stop)
@@ -338,6 +345,34 @@ Test(connect, user_at_host_and_explicit_options_win, .timeout = 60)
     assert_works(s);
     xssh_session_unref(s);
     xssh_options_unref(o);
+}
+
+Test(connect, bind_address_and_address_family, .timeout = 60)
+{
+    scratch_home();
+    known_hosts_default();
+    hkey(xt()->key_ed25519, ".ssh/id_ed25519");
+    config(NULL, "  BindAddress 127.0.0.1\n  AddressFamily inet\n");
+    xssh_session *s = NULL;
+    cr_assert_eq(xssh_connect("testhost", NULL, &s), XSSH_OK, "%s", last_msg());
+    assert_works(s);
+    xssh_session_unref(s);
+    s = NULL;
+    /* an address this host does not have: the bind fails, and the message says so */
+    config(NULL, "  BindAddress 192.0.2.1\n");
+    int rc = xssh_connect("testhost", NULL, &s);
+    cr_assert_eq(rc, XSSH_ECONNECT, "got %s: %s", xssh_err_name(rc), last_msg());
+    cr_assert(strstr(last_msg(), "BindAddress"), "%s", last_msg());
+    cr_assert_null(s);
+    /* an IPv4 address asked for as IPv6 */
+    config(NULL, "  AddressFamily inet6\n");
+    rc = xssh_connect("testhost", NULL, &s);
+    cr_assert_eq(rc, XSSH_ERESOLVE, "got %s: %s", xssh_err_name(rc), last_msg());
+    cr_assert(strstr(last_msg(), "IPv6"), "%s", last_msg());
+    /* an unknown name that no Host block renames */
+    rc = xssh_connect("no-such-host.invalid", NULL, &s);
+    cr_assert_eq(rc, XSSH_ERESOLVE, "got %s: %s", xssh_err_name(rc), last_msg());
+    cr_assert(strstr(last_msg(), "no-such-host.invalid"), "%s", last_msg());
 }
 
 /* ---- ProxyJump ----------------------------------------------------------------------- */
@@ -635,6 +670,19 @@ Test(connect, host_key_policies_over_user_and_global_files, .timeout = 90)
     cr_assert_eq(xssh_connect("testhost", NULL, &s), XSSH_OK, "%s", last_msg());
     xssh_session_unref(s);
     cr_assert_eq(stat(user_kh, &st), 0);
+    /* UserKnownHostsFile none: strict refuses an unknown key; accept-new takes it
+       for this connection without recording it (as ssh) */
+    config(NULL, "  UserKnownHostsFile none\n  GlobalKnownHostsFile %s/global_kh\n  StrictHostKeyChecking yes\n",
+           home);
+    rc = xssh_connect("testhost", NULL, &s);
+    cr_assert_eq(rc, XSSH_EHOSTKEY_UNKNOWN, "got %s: %s", xssh_err_name(rc), last_msg());
+    config(NULL, "  UserKnownHostsFile none\n  GlobalKnownHostsFile %s/global_kh\n  StrictHostKeyChecking accept-new\n",
+           home);
+    log_start(XSSH_LOG_WARNING);
+    cr_assert_eq(xssh_connect("testhost", NULL, &s), XSSH_OK, "%s", last_msg());
+    xssh_session_unref(s);
+    cr_assert(strstr(log_text(), "accepted but not recorded"), "%s", log_text());
+    cr_assert_neq(stat(g, &st), 0, "the global file was written");
     free(g);
     free(user_kh);
 }
@@ -686,6 +734,137 @@ Test(connect, server_alive_quiet_command_is_not_dead, .timeout = 60)
     xssh_session_unref(s);
 }
 
+/* A TCP proxy in front of the test sshd that can hold back everything the
+   server sends (hold = 1): a dead peer, forced. One connection. */
+typedef struct tcp_proxy {
+    int lfd, port;
+    atomic_int hold, stop;
+    int wake[2];
+    pthread_t thr;
+} tcp_proxy;
+
+static void *tcp_proxy_run(void *arg)
+{
+    tcp_proxy *x = arg;
+    struct pollfd lp[2] = {{x->lfd, POLLIN, 0}, {x->wake[0], POLLIN, 0}};
+    if (poll(lp, 2, -1) <= 0 || !(lp[0].revents & POLLIN))
+        return NULL;
+    int c = accept(x->lfd, NULL, NULL);
+    int sv = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)xt()->port);
+    inet_pton(AF_INET, xt()->host, &a.sin_addr);
+    if (c < 0 || sv < 0 || connect(sv, (struct sockaddr *)&a, sizeof a) != 0)
+        goto out;
+    char buf[65536];
+    while (!atomic_load(&x->stop)) {
+        int held = atomic_load(&x->hold);
+        struct pollfd p[3] = {{c, POLLIN, 0}, {sv, held ? 0 : POLLIN, 0}, {x->wake[0], POLLIN, 0}};
+        if (poll(p, 3, -1) < 0 && errno != EINTR)
+            break;
+        if (p[2].revents & POLLIN) {
+            char w[16];
+            if (read(x->wake[0], w, sizeof w) <= 0)
+                break;
+        }
+        if (p[0].revents & (POLLIN | POLLHUP)) {
+            ssize_t n = read(c, buf, sizeof buf);
+            if (n <= 0 || write(sv, buf, (size_t)n) != n)
+                break;
+        }
+        if (!held && (p[1].revents & (POLLIN | POLLHUP))) {
+            ssize_t n = read(sv, buf, sizeof buf);
+            if (n <= 0 || write(c, buf, (size_t)n) != n)
+                break;
+        }
+    }
+out:
+    if (c >= 0)
+        close(c);
+    if (sv >= 0)
+        close(sv);
+    return NULL;
+}
+
+static void tcp_proxy_start(tcp_proxy *x)
+{
+    memset(x, 0, sizeof *x);
+    x->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    socklen_t al = sizeof a;
+    cr_assert_eq(bind(x->lfd, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(listen(x->lfd, 1), 0);
+    cr_assert_eq(getsockname(x->lfd, (struct sockaddr *)&a, &al), 0);
+    x->port = ntohs(a.sin_port);
+    cr_assert_eq(pipe(x->wake), 0);
+    cr_assert_eq(pthread_create(&x->thr, NULL, tcp_proxy_run, x), 0);
+}
+
+static void tcp_proxy_set(tcp_proxy *x, atomic_int *flag, int v)
+{
+    atomic_store(flag, v);
+    cr_assert_eq(write(x->wake[1], "w", 1), 1);
+}
+
+static void tcp_proxy_stop(tcp_proxy *x)
+{
+    tcp_proxy_set(x, &x->stop, 1);
+    pthread_join(x->thr, NULL);
+    close(x->lfd);
+    close(x->wake[0]);
+    close(x->wake[1]);
+}
+
+typedef struct hold_on_output {
+    tcp_proxy *x;
+    int seen;
+} hold_on_output;
+
+static int hold_cb(int stream, const char *data, size_t len, void *ud)
+{
+    hold_on_output *h = ud;
+    if (!h->seen && len) {
+        h->seen = 1;
+        tcp_proxy_set(h->x, &h->x->hold, 1); /* from now on the server seems dead */
+    }
+    return 0;
+}
+
+Test(connect, server_alive_detects_a_dead_peer, .timeout = 120)
+{
+    scratch_home();
+    hkey(xt()->key_ed25519, ".ssh/id_ed25519");
+    tcp_proxy x;
+    tcp_proxy_start(&x);
+    /* the host key recorded for the proxy's port */
+    size_t n = 0;
+    char *kh = (char *)xt_slurp(xt()->known_hosts, &n);
+    char *key = strchr(kh, ' ');
+    cr_assert_not_null(key);
+    hwrite(".ssh/known_hosts", "[127.0.0.1]:%d%s", x.port, key);
+    free(kh);
+    hwrite(".ssh/config", "Host deadhost\n  HostName 127.0.0.1\n  Port %d\n  User %s\n  ServerAliveInterval 1\n"
+                          "  ServerAliveCountMax 2\n", x.port, xt()->user);
+    xssh_session *s = NULL;
+    cr_assert_eq(xssh_connect("deadhost", NULL, &s), XSSH_OK, "%s", last_msg());
+    hold_on_output h = {&x, 0};
+    xssh_run_options ro;
+    memset(&ro, 0, sizeof ro);
+    ro.timeout_ms = 90000; /* only a bound: the probe must end it long before */
+    int rc = xssh_session_run_stream(s, "echo started; exec sleep 100", &ro, hold_cb, &h, NULL, NULL, NULL);
+    cr_assert_eq(rc, XSSH_ETIMEOUT, "got %s: %s", xssh_err_name(rc), last_msg());
+    cr_assert(h.seen);
+    cr_assert(strstr(last_msg(), "presumed dead"), "%s", last_msg());
+    cr_assert(strstr(last_msg(), "ServerAliveInterval"), "%s", last_msg());
+    cr_assert(strstr(last_msg(), "within 2000 ms more"), "interval x count max: %s", last_msg());
+    xssh_session_close(s);
+    xssh_session_unref(s);
+    tcp_proxy_stop(&x);
+}
+
 /* ---- logging ------------------------------------------------------------------------------ */
 
 Test(connect, log_set_rejects_bad_levels)
@@ -732,6 +911,8 @@ Test(connect, log_has_host_and_no_secret, .timeout = 90)
     log_stop();
     const char *t = log_text();
     cr_assert(strstr(t, "[testhost] "), "records carry the host:\n%s", t);
+    cr_assert(strstr(t, "configuration: reading "), "config decisions are logged:\n%s", t);
+    cr_assert(strstr(t, "Host block applies"), "config decisions are logged:\n%s", t);
     cr_assert(strstr(t, "authenticated as"), "%s", t);
     cr_assert(strstr(t, "host key"), "%s", t);
     cr_assert_null(strstr(t, xt()->key_passphrase), "the passphrase is in the log:\n%s", t);

@@ -9,7 +9,7 @@ supp=$1; shift
 logdir=$(mktemp -d /tmp/xssh-vg.XXXXXX)
 # servers, OpenSSH tools and fake servers (python) a test starts are not ours
 # (and sshd cannot lower its limits under valgrind)
-valgrind --trace-children=yes --trace-children-skip="*/sshd,*/ssh,*/ssh-keygen,*/ssh-keyscan,*python*" --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite \
+valgrind --trace-children=yes --trace-children-skip="*/sshd,*/ssh,*/ssh-keygen,*/ssh-keyscan,*/ssh-agent,*/ssh-add,*python*" --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite \
   --suppressions="$supp" --log-file="$logdir/vg.%p.log" "$@"
 rc=$?
 bad=$(grep -l -E "ERROR SUMMARY: [1-9]" "$logdir"/vg.*.log 2>/dev/null)

@@ -207,7 +207,21 @@ def record(host, port):
         print("recorded %s/%s: %d bytes, messages %s" % (kex, hk, len(data), packets_in(data)))
 
 
+def ssh_config_seeds():
+    """the ssh -G comparison's configuration files (tests/config), as they are"""
+    src = os.path.join(HERE, "..", "config")
+    for root, _dirs, files in os.walk(src):
+        for fn in sorted(files):
+            if fn.endswith(".conf"):
+                with open(os.path.join(root, fn), "rb") as f:
+                    put("ssh_config", os.path.relpath(os.path.join(root, fn), src).replace("/", "_"), f.read())
+    put("ssh_config", "host_line", "#host Alpha.Corp\nHost *.corp\n User c\nMatch host alpha.corp\n Port 2\n")
+    put("ssh_config", "nul_byte", b"Host a\n User x\x00y\n")
+    put("ssh_config", "quotes_escapes", 'User "a b"\\ c\nIdentityFile "x\\"y" \'z\'\n')
+
+
 if __name__ == "__main__":
+    ssh_config_seeds()
     known_hosts_seeds()
     pubkey_seeds()
     agent_seeds()
