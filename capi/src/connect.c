@@ -806,17 +806,24 @@ static int apply_one(xssh_session *s, const char *lh, const char *keyword, const
     return rc;
 }
 
+/* The known_hosts files of a list, without "none" (UserKnownHostsFile none: no
+   file); appended to out[*n]. */
+static void add_files(const xssh__strlist *l, const char **out, size_t *n)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i] && *l->v[i] && strcmp(l->v[i], "none") != 0)
+            out[(*n)++] = l->v[i];
+}
+
 static int apply_algorithms(xssh_session *s, const xssh__resolved *r, const char *lh)
 {
     /* the key types known_hosts records for this host go first, as ssh orders them */
-    size_t nf = r->user_known_hosts_files.n + r->global_known_hosts_files.n;
-    const char **files = calloc(nf ? nf : 1, sizeof *files);
+    const char **files = calloc(r->user_known_hosts_files.n + r->global_known_hosts_files.n + 1, sizeof *files);
     if (!files)
         return xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
-    for (size_t i = 0; i < r->user_known_hosts_files.n; i++)
-        files[i] = r->user_known_hosts_files.v[i];
-    for (size_t i = 0; i < r->global_known_hosts_files.n; i++)
-        files[r->user_known_hosts_files.n + i] = r->global_known_hosts_files.v[i];
+    size_t nf = 0;
+    add_files(&r->user_known_hosts_files, files, &nf);
+    add_files(&r->global_known_hosts_files, files, &nf);
     char *known = xssh__known_key_types(files, nf, r->hostname, r->port);
     free(files);
     if (known && *known)
@@ -897,16 +904,6 @@ static void strlist_clear(xssh__strlist *l)
     l->n = 0;
 }
 
-static int strlist_equal(const xssh__strlist *a, const xssh__strlist *b)
-{
-    if (a->n != b->n)
-        return 0;
-    for (size_t i = 0; i < a->n; i++)
-        if (strcmp(a->v[i], b->v[i]) != 0)
-            return 0;
-    return 1;
-}
-
 #define MAX_JUMP_DEPTH 8
 
 static int connect_depth(xssh__resolved *r, xssh_options *options, xssh_session *via, int depth,
@@ -931,11 +928,8 @@ static int connect_hops(xssh__resolved *r, xssh_options *options, int depth, xss
             break;
         if (port)
             hr->port = port;
-        /* later hops go through the one before (ssh -J); the first hop resolving to the
-           target's very list got it from the explicit ProxyJump option (ssh runs the hop's
-           ssh without the -J it was given), which would lead back to itself */
-        if (i > 0 || via || strlist_equal(&hr->proxy_jump, &r->proxy_jump))
-            strlist_clear(&hr->proxy_jump);
+        if (i > 0 || via)
+            strlist_clear(&hr->proxy_jump); /* later hops go through the one before (ssh -J) */
         xssh__log(XSSH_LOG_INFO, r->host_arg, "ProxyJump hop %zu of %zu: %s@%s port %d", i + 1, r->proxy_jump.n,
                   hr->user, hr->hostname, hr->port);
         xssh_session *hop = NULL;
@@ -1055,10 +1049,21 @@ static int connect_depth(xssh__resolved *r, xssh_options *options, xssh_session 
         xssh_free(fp);
     }
     int learned = 0;
-    rc = xssh__verify_host_files(s, lh, r->hostname, r->port, r->strict_host_key_checking,
-                                 (const char *const *)r->user_known_hosts_files.v, r->user_known_hosts_files.n,
-                                 (const char *const *)r->global_known_hosts_files.v, r->global_known_hosts_files.n,
+    const char **uf = calloc(r->user_known_hosts_files.n + 1, sizeof *uf),
+               **gf = calloc(r->global_known_hosts_files.n + 1, sizeof *gf);
+    size_t nu = 0, ng = 0;
+    if (!uf || !gf) {
+        free(uf);
+        free(gf);
+        rc = xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
+        goto fail;
+    }
+    add_files(&r->user_known_hosts_files, uf, &nu);
+    add_files(&r->global_known_hosts_files, gf, &ng);
+    rc = xssh__verify_host_files(s, lh, r->hostname, r->port, r->strict_host_key_checking, uf, nu, gf, ng,
                                  r->hash_known_hosts, &learned);
+    free(uf);
+    free(gf);
     if (rc) {
         xssh__log(XSSH_LOG_ERROR, lh, "host key check (StrictHostKeyChecking %s): %s",
                   policy_name(r->strict_host_key_checking), xssh_error_last()->message);
