@@ -14,9 +14,10 @@
 # parallel. Bytes are binary Strings (ASCII-8BIT).
 #
 # SFTP/SCP idioms are in xssh/sftp.rb, tunnels and ProxyJump helpers in
-# xssh/tunnel.rb. This file adds thin Ruby idioms only: Xssh.connect with keyword arguments
-# and a block form, constants without the XSSH_ prefix, Array shapes for
-# comma lists, enumerators for agent identities and known-host entries.
+# xssh/tunnel.rb. This file adds thin Ruby idioms only: Xssh.connect (keyword
+# arguments mapped onto Xssh::Options + the C xssh_connect) and its block form,
+# Xssh.logger=, constants without the XSSH_ prefix, Array shapes for comma
+# lists, enumerators for agent identities and known-host entries.
 require 'xssh/native'
 
 module Xssh
