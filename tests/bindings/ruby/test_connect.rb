@@ -126,6 +126,33 @@ class TestConnect < Minitest::Test
     assert_match(/set_passphrase_callback: callback: expected callable/, e.message)
   end
 
+  # the callables stay in place across GC.compact (pinned), and threads
+  # connecting at once each get their own callback and their own errors
+  def test_callbacks_survive_compaction_and_threads
+    write_config(host_block('enc', "IdentityFile #{T::KEY_ENCRYPTED}"))
+    o = Xssh::Options.new
+    o.set_passphrase_callback(->(_) { T::PASSPHRASE.dup })
+    GC.verify_compaction_references(double_heap: true, toward: :empty) if GC.respond_to?(:verify_compaction_references)
+    GC.compact if GC.respond_to?(:compact)
+    s = Xssh::Native.connect('enc', o)
+    assert s.authenticated?
+    s.finish
+    results = Array.new(4) do |i|
+      Thread.new do
+        if i.even?
+          Xssh.connect('enc', passphrase_callback: ->(_) { GC.start; T::PASSPHRASE }) { |t| t.run('echo t').stdout }
+        else
+          begin
+            Xssh.connect('enc', passphrase_callback: ->(_) { raise KeyError, "thread #{i}" })
+          rescue KeyError => e
+            e.message
+          end
+        end
+      end
+    end.map { |t| t.join(120)&.value }
+    assert_equal ["t\n", 'thread 1', "t\n", 'thread 3'], results
+  end
+
   def test_prompt_callback_answers_keyboard_interactive
     skip 'the harness made no password account (not root)' if T::PW_USER.empty?
     write_config(host_block('kbd', 'PubkeyAuthentication no', 'PreferredAuthentications keyboard-interactive',
@@ -160,6 +187,9 @@ class TestConnect < Minitest::Test
     write_config(host_block('logged', "IdentityFile #{T::KEY_ENCRYPTED}") +
                  host_block('pw', 'PubkeyAuthentication no', user: T::PW_USER))
     log = capture_log
+    # the log callable is held by C only: it survives collection and compaction
+    3.times { GC.start(full_mark: true, immediate_sweep: true) }
+    GC.compact if GC.respond_to?(:compact)
     Xssh.connect('logged', passphrase: T::PASSPHRASE) { |s| s.run('true') }
     Xssh.connect('pw', password: T::PASSWORD) { |s| s.run('true') }
     Xssh.connect('logged', passphrase_callback: ->(_) { T::PASSPHRASE }) { |s| s.run('true') }
