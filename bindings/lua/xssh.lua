@@ -266,27 +266,36 @@ local function typed(name, want, v)
                                          want == "integer" and "n" or "", want, type(v)), 4) end
   return v
 end
+-- a path as one literal ssh_config word: quoted when it holds a space, "%" doubled
+-- where ssh expands %-tokens (IdentityFile, UserKnownHostsFile, IdentityAgent)
+local function path_word(name, v, tokens)
+  typed(name, "string", v)
+  if tokens ~= false then v = v:gsub("%%", "%%%%") end
+  return v:find("[ \t]") and ('"' .. v .. '"') or v
+end
 CONNECT.host = function() end -- the first argument
-CONNECT.config = function(v, set) set("ConfigFile", typed("config", "string", v)) end
+CONNECT.config = function(v, set) set("ConfigFile", path_word("config", v, false)) end
 CONNECT.port = function(v, set) set("Port", tostring(typed("port", "integer", v))) end
 CONNECT.user = function(v, set) set("User", typed("user", "string", v)) end
 CONNECT.key = function(v, set)
   if type(v) == "table" then
-    for _, k in ipairs(v) do set("IdentityFile", typed("key", "string", k)) end
+    for _, k in ipairs(v) do set("IdentityFile", path_word("key", k)) end
   else
-    set("IdentityFile", typed("key", "string", v))
+    set("IdentityFile", path_word("key", v))
   end
 end
 CONNECT.passphrase = function(v, set) set("Passphrase", typed("passphrase", "string", v)) end
 CONNECT.password = function(v, set) set("Password", typed("password", "string", v)) end
 CONNECT.agent = function(v, set)
   if v == false then set("IdentityAgent", "none")
-  elseif type(v) == "string" then set("IdentityAgent", v)
+  elseif type(v) == "string" then set("IdentityAgent", path_word("agent", v))
   elseif v ~= true then typed("agent", "boolean", v) end
 end
 CONNECT.known_hosts = function(v, set, t)
   if t.host_key_policy ~= "off" and t.host_key_policy ~= core.XSSH_HOSTKEY_OFF then
-    set("UserKnownHostsFile", typed("known_hosts", "string", v))
+    local files = {}
+    for i, f in ipairs(type(v) == "table" and v or { v }) do files[i] = path_word("known_hosts", f) end
+    set("UserKnownHostsFile", table.concat(files, " "))
   end
 end
 CONNECT.host_key_policy = function(v, set)
@@ -376,7 +385,7 @@ end
 -- files, as `ssh -o`): port (Port), user (User), key (IdentityFile: a path or
 -- a list), passphrase, password, agent (nil: ssh's default $SSH_AUTH_SOCK;
 -- false: IdentityAgent none; a string: the agent's socket), known_hosts
--- (UserKnownHostsFile), host_key_policy ("strict" = StrictHostKeyChecking yes,
+-- (UserKnownHostsFile: a path or a list), host_key_policy ("strict" = StrictHostKeyChecking yes,
 -- "accept_new", "off": no verification at all), timeout (seconds: ConnectTimeout
 -- and the session timeout of later calls), proxy_jump (ProxyJump: "hop1,hop2"
 -- or a list of "[user@]host[:port]", {host, port}, {host=, port=, user=}),

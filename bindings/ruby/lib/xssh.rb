@@ -100,7 +100,7 @@ module Xssh
   # the files, as `ssh -o`): port: (Port), user: (User), key: (IdentityFile; a
   # path or an Array of them), passphrase: (for every encrypted key),
   # password:, agent: (nil: ssh's default, $SSH_AUTH_SOCK; false: IdentityAgent
-  # none; a String: the agent's socket), known_hosts: (UserKnownHostsFile),
+  # none; a String: the agent's socket), known_hosts: (UserKnownHostsFile: a path or an Array),
   # host_key_policy: (:strict = StrictHostKeyChecking yes; :accept_new; :off: no
   # verification at all, known_hosts neither read nor written), timeout: (seconds:
   # ConnectTimeout and the session timeout of later calls), proxy_jump: (ProxyJump:
@@ -118,20 +118,20 @@ module Xssh
 
     o = Options.new
     set = ->(name, value) { o.set(name, value) }
-    set['ConfigFile', path_arg(config, :config, self, :connect)] unless config.nil?
+    set['ConfigFile', path_word(config, :config, tokens: false)] unless config.nil?
     unless port.nil?
       raise arg_type_error(self, :port, 'Integer', port, :connect) unless port.is_a?(Integer)
 
       set['Port', port.to_s]
     end
     set['User', user] unless user.nil?
-    Array(key).each { |k| set['IdentityFile', path_arg(k, :key, self, :connect)] } unless key.nil?
+    Array(key).each { |k| set['IdentityFile', path_word(k, :key)] } unless key.nil?
     set['Passphrase', passphrase] unless passphrase.nil?
     set['Password', password] unless password.nil?
     case agent
     when nil, true then nil
     when false then set['IdentityAgent', 'none']
-    else set['IdentityAgent', path_arg(agent, :agent, self, :connect)]
+    else set['IdentityAgent', path_word(agent, :agent)]
     end
     policy = host_key_policy.nil? ? nil : self.host_key_policy(host_key_policy)
     if policy == Native::XSSH_HOSTKEY_OFF # no verification: nothing read, nothing learnt
@@ -140,7 +140,7 @@ module Xssh
       set['GlobalKnownHostsFile', '/dev/null']
     else
       set['StrictHostKeyChecking', policy == Native::XSSH_HOSTKEY_ACCEPT_NEW ? 'accept-new' : 'yes'] if policy
-      set['UserKnownHostsFile', path_arg(known_hosts, :known_hosts, self, :connect)] unless known_hosts.nil?
+      set['UserKnownHostsFile', Array(known_hosts).map { |f| path_word(f, :known_hosts) }.join(' ')] unless known_hosts.nil?
     end
     unless timeout.nil?
       raise arg_type_error(self, :timeout, 'Numeric seconds', timeout, :connect) unless timeout.is_a?(Numeric)
@@ -180,6 +180,14 @@ module Xssh
       k, v = line.split(' ', 2)
       h[k] = h.key?(k) ? [*h[k], v] : v
     end
+  end
+
+  # a path as one literal ssh_config word: quoted when it holds a space, "%"
+  # doubled where ssh expands %-tokens (IdentityFile, UserKnownHostsFile, IdentityAgent)
+  def self.path_word(path, name, tokens: true)
+    p = path_arg(path, name, self, :connect)
+    p = p.gsub('%', '%%') if tokens
+    p.match?(/[ \t]/) ? "\"#{p}\"" : p
   end
 
   HOP_KEYS = %i[host port user].freeze

@@ -235,6 +235,15 @@ describe("xssh.connect like ssh", function()
     assert.equal("InvalidArgumentError", E.fails(xssh.connect, { host = "h", passphrase_callback = 1 }).class)
   end)
 
+  it("takes paths literally (a space, a '%')", function()
+    local d = E.tmpdir() .. "/my keys %d"
+    assert(os.execute(string.format("mkdir -p '%s' && cp '%s' '%s/id 100%%' && chmod 600 '%s/id 100%%' && cp '%s' '%s/known %%h'",
+                                    d, E.key, d, d, E.known_hosts, d)))
+    local s <close> = xssh.connect{ host = E.host, port = E.port, user = E.user, key = d .. "/id 100%",
+                                    known_hosts = { d .. "/known %h" }, agent = false, config = "none" }
+    assert.is_true(s:userauth_authenticated())
+  end)
+
   it("keeps the positional form and host_key_policy 'off' (no verification, nothing learnt)", function()
     local d = E.tmpdir()
     E.write(d .. "/empty", "")

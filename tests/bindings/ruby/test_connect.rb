@@ -256,6 +256,14 @@ class TestConnect < Minitest::Test
     assert_match(/Bogus/i, e.message)
     e = assert_raises(TypeError) { Xssh.connect('kw', port: '22') }
     assert_equal 'Xssh.connect: port: expected Integer, got String', e.message
+    # paths are literal: a space and a "%" (no %-token) in key: and known_hosts:
+    odd = File.join(@home, 'my keys %d')
+    FileUtils.mkdir_p(odd)
+    key = copy_key(T::KEY, 'k')
+    FileUtils.mv(key, File.join(odd, 'id 100%'))
+    FileUtils.cp(T::KNOWN_HOSTS, File.join(odd, 'known %h'))
+    Xssh.connect('kw', key: File.join(odd, 'id 100%'), known_hosts: [File.join(odd, 'known %h')], agent: false,
+                       options: { 'IdentitiesOnly' => true }) { |s| assert s.authenticated? }
     # host_key_policy :off: no verification, nothing learnt
     empty = File.join(@home, 'kh-empty')
     File.write(empty, '')
