@@ -888,6 +888,12 @@ static int parse_hop(const char *s, char **user, char **host, int *port)
     return parse_user_host_port(s, user, host, port);
 }
 
+/* "ProxyJump none" (ssh's test: a hop list can never give port 0) */
+static int jump_is_none(const cfg *o)
+{
+    return o->jump_host && strcmp(o->jump_host, "none") == 0 && o->jump_port == 0 && o->jump_user == NULL;
+}
+
 /* OpenSSH parse_jump: s is the raw rest of the line */
 static int parse_jump(cfg *o, const char *s, int active)
 {
@@ -930,12 +936,23 @@ static int parse_jump(cfg *o, const char *s, int active)
             user = host = NULL;
             if (!(o->proxy_command = xssh__strdup("none")))
                 goto oom;
-            const char *comma = strrchr(s, ',');
-            if (comma && comma != s) {
-                if (!(o->jump_extra = xssh__memdup(s, (size_t)(comma - s) + 1)))
+            /* the hops before the last one, as written (after the comment is cut) */
+            char *clean = xssh__strdup(s);
+            if (!clean)
+                goto oom;
+            char *hash = strchr(clean, '#');
+            if (hash)
+                *hash = '\0';
+            const char *comma = strrchr(clean, ',');
+            if (comma && comma != clean) {
+                o->jump_extra = xssh__memdup(clean, (size_t)(comma - clean) + 1);
+                if (!o->jump_extra) {
+                    free(clean);
                     goto oom;
-                o->jump_extra[comma - s] = '\0';
+                }
+                o->jump_extra[comma - clean] = '\0';
             }
+            free(clean);
         }
     }
     rc = 0;
@@ -1792,9 +1809,13 @@ static int read_configs(pctx *c, xssh_options *opts, int flags)
         return r;
     }
     if (mode == 1) {
-        r = read_file(c, opts->config_file, flags | F_USERCONF, &active, 0, &found);
+        char *path = tilde_expand(c, opts->config_file, "ConfigFile");
+        if (!path)
+            return c->code ? -1 : poom(c);
+        r = read_file(c, path, flags | F_USERCONF, &active, 0, &found);
         if (r == 0 && !found)
-            return perr(c, opts->config_file, 0, "cannot open: %s", strerror(ENOENT));
+            r = perr(c, path, 0, "cannot open: %s", strerror(ENOENT));
+        free(path);
         return r;
     }
     char *user_cfg = tilde_expand(c, "~/.ssh/config", "config");
@@ -2067,7 +2088,7 @@ static int resolve_impl(xssh_options *opts, const char *host_in, xssh__resolved 
         }
     }
     /* ProxyJump: hops first to last, each "[user@]host[:port]" (IPv6 in brackets) */
-    if (o.jump_host && strcmp(o.jump_host, "none") != 0) {
+    if (o.jump_host && !jump_is_none(&o)) {
         if (o.jump_extra) {
             char *ex = xssh__strdup(o.jump_extra);
             if (!ex)
@@ -2076,8 +2097,10 @@ static int resolve_impl(xssh_options *opts, const char *host_in, xssh__resolved 
                 char *u = NULL, *h = NULL;
                 int p = -1;
                 if (parse_hop(hp, &u, &h, &p) != 0) {
-                    free(ex);
+                    /* only possible when a comment after the hops holds a comma: ssh
+                       keeps that text as hops too, and fails when it connects */
                     rc = xssh__fail(NULL, XSSH_ECONFIG, 0, "ProxyJump: invalid hop '%s'", hp);
+                    free(ex);
                     goto done;
                 }
                 sbuf hb = {0};
@@ -2243,6 +2266,9 @@ static int resolve_locked(xssh_options *opts, const char *host, xssh__resolved *
 
 int xssh__resolve(xssh_options *options, const char *host, xssh__resolved **out)
 {
+    XSSH__ARG(NULL, out != NULL, "out is NULL");
+    *out = NULL;
+    XSSH__ARG(NULL, host != NULL && *host, "host is NULL or empty");
     return resolve_locked(options, host, out, 1, NULL);
 }
 
@@ -2334,7 +2360,7 @@ XSSH_EXTERN(int) xssh_options_resolve(xssh_options *options, const char *host, c
                   (o.identity_agent[0] == '$' && o.identity_agent[1] != '{');
         sb_printf(&b, "identityagent %s\n", raw ? o.identity_agent : r->identity_agent);
     }
-    if (o.jump_host && strcmp(o.jump_host, "none") != 0) {
+    if (o.jump_host && !jump_is_none(&o)) {
         int v6 = strchr(o.jump_host, ':') != NULL;
         sb_printf(&b, "proxyjump %s%s%s%s%s%s%s", o.jump_extra ? o.jump_extra : "", o.jump_extra ? "," : "",
                   o.jump_user ? o.jump_user : "", o.jump_user ? "@" : "", v6 ? "[" : "", o.jump_host,

@@ -317,6 +317,11 @@ Test(config, config_file_only_that_file)
     cr_assert_str_eq(val(t, "port"), "2211");
     cr_assert_str_neq(val(t, "user"), "fromdefault");
     xssh_free(t);
+    /* "~/" in ConfigFile is the home directory */
+    cr_assert_eq(xssh_options_set(o, "ConfigFile", "~/other.conf"), XSSH_OK);
+    t = resolve(o, "x");
+    cr_assert_str_eq(val(t, "port"), "2211");
+    xssh_free(t);
     /* a missing ConfigFile is an error naming it */
     snprintf(q, sizeof q, "%s/missing.conf", home);
     cr_assert_eq(xssh_options_set(o, "ConfigFile", q), XSSH_OK);

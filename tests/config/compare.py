@@ -97,17 +97,106 @@ def scratch_home(srcdir):
     return home, work
 
 
+HOSTS = ["alpha", "beta", "db1.prod", "db12.prod", "web-1", "x.corp", "y.corp", "skip.corp", "10.0.0.7",
+         "Mixed.Case", "a.example.com", "u@alpha", "v@x.corp", "ssh://w@beta:2022"]
+PATTERNS = ["*", "alpha", "beta", "db?.prod", "*.corp", "!skip.corp", "!*.corp", "web-*", "10.0.0.*", "*.com",
+            "Mixed.Case", "mixed.case", "!alpha", "?eta", "*a*"]
+VALUES = {
+    "HostName": ["%h.example.net", "real-%h", "10.1.1.1", "UPPER.%h", "%h"],
+    "User": ["u1", "u2", "\"spaced user\"", "root"],
+    "Port": ["22", "2022", "ssh", "65535"],
+    "IdentityFile": ["~/.ssh/id_%h", "/k/%r@%h:%p", "%d/%u/%n", "~/.ssh/k1", "none", "/k/%%"],
+    "IdentitiesOnly": ["yes", "no"],
+    "IdentityAgent": ["none", "SSH_AUTH_SOCK", "~/a.sock", "%d/agent-%h"],
+    "ProxyJump": ["none", "j1", "u@j2:2200,j3", "[::1]:22", "j4,j5,j6"],
+    "UserKnownHostsFile": ["~/.ssh/kh", "%d/kh_%h ~/kh2", "none"],
+    "GlobalKnownHostsFile": ["/etc/ssh/g1", "/g1 /g2"],
+    "StrictHostKeyChecking": ["yes", "no", "off", "ask", "accept-new", "true", "false"],
+    "HashKnownHosts": ["yes", "no"],
+    "ConnectTimeout": ["5", "1m", "none", "0"],
+    "ServerAliveInterval": ["10", "2m30s", "0", "none"],
+    "ServerAliveCountMax": ["0", "3", "7"],
+    "Compression": ["yes", "no"],
+    "Ciphers": ["+aes128-cbc", "-aes*", "^aes256-ctr", "aes128-ctr,aes256-ctr", "-chacha20-poly1305@openssh.com"],
+    "KexAlgorithms": ["+diffie-hellman-group1-sha1", "-ecdh-*", "^curve25519-sha256", "curve25519-sha256"],
+    "HostKeyAlgorithms": ["+ssh-rsa", "-*cert*", "^ssh-ed25519", "ssh-ed25519*,rsa-sha2-*"],
+    "MACs": ["+hmac-md5", "-*etm*", "^hmac-sha1", "hmac-sha2-256"],
+    "BatchMode": ["yes", "no"],
+    "AddressFamily": ["any", "inet", "inet6"],
+    "BindAddress": ["127.0.0.1", "::1"],
+    "PreferredAuthentications": ["publickey", "password,publickey"],
+    "PubkeyAuthentication": ["yes", "no", "unbound", "host-bound"],
+    "PasswordAuthentication": ["yes", "no"],
+    "KbdInteractiveAuthentication": ["yes", "no"],
+    "ChallengeResponseAuthentication": ["yes", "no"],
+    "ForwardAgent": ["yes"],
+    "SendEnv": ["LANG LC_*"],
+}
+
+
+# malformed lines: both must refuse (at parse time, or when resolving)
+BAD = [("Port", "0"), ("Port", "x"), ("StrictHostKeyChecking", "maybe"), ("Ciphers", "bogus-cipher"),
+       ("BogusKeyword", "1"), ("IdentityFile", "/k/%z"), ("User", "\"open"), ("ConnectTimeout", "1y"),
+       ("ProxyJump", "@h"), ("Compression", "delayed"), ("ServerAliveCountMax", "-1"), ("HostName", "%x")]
+
+
+def random_cases(rng, n, work):
+    """n random configurations (deterministic for a seed) and a host for each"""
+    cases = []
+    kws = sorted(VALUES)
+    for i in range(n):
+        lines = []
+        for _b in range(rng.randint(1, 5)):
+            r = rng.random()
+            if r < 0.55:
+                lines.append("Host " + " ".join(rng.sample(PATTERNS, rng.randint(1, 3))))
+            elif r < 0.85:
+                crit = rng.choice(["host %s" % rng.choice(PATTERNS).lstrip("!"),
+                                   "originalhost %s" % rng.choice(PATTERNS).lstrip("!"),
+                                   "user u1,root", "!user u2", "localuser root", "all", "!host *.corp",
+                                   "final", "canonical", "final host real-*"])
+                lines.append("Match " + crit)
+            for _k in range(rng.randint(1, 4)):
+                k = rng.choice(kws)
+                sep = rng.choice([" ", "=", " = ", "\t"])
+                v = rng.choice(VALUES[k])
+                if rng.random() < 0.03:
+                    k, v = rng.choice(BAD)
+                if rng.random() < 0.1:
+                    v += rng.choice(["  # comment", "\t#x,y", " "])
+                lines.append("    %s%s%s" % (k, sep, v))
+            if rng.random() < 0.1:
+                lines.append("Include " + rng.choice(["@DIR@/inc/*.conf", "frag_*.conf", "none-*.conf",
+                                                      "@DIR@/inc/nest/level1.conf"]).replace("@DIR@", work))
+        fn = "rand_%03d.conf" % i
+        with open(os.path.join(work, fn), "w") as f:
+            f.write("\n".join(lines) + "\n")
+        opts = []
+        if rng.random() < 0.3:
+            k = rng.choice(kws)
+            opts.append("%s=%s" % (k, rng.choice(VALUES[k]).replace("\"", "")))
+        cases.append(("random-%03d" % i, fn, rng.choice(HOSTS), opts, "same"))
+    return cases
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--xssh", required=True)
     ap.add_argument("--ssh", default="ssh")
     ap.add_argument("--dir", default=os.path.dirname(os.path.abspath(__file__)))
     ap.add_argument("-k", help="only cases whose name contains this")
+    ap.add_argument("--random", type=int, default=0,
+                    help="instead of cases.txt: this many random configurations (same seed, same cases)")
+    ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
-    cases = load_cases(os.path.join(a.dir, "cases.txt"))
+    home, work = scratch_home(a.dir)
+    if a.random:
+        import random
+        cases = random_cases(random.Random(a.seed), a.random, work)
+    else:
+        cases = load_cases(os.path.join(a.dir, "cases.txt"))
     if a.k:
         cases = [c for c in cases if a.k in c[0]]
-    home, work = scratch_home(a.dir)
     env = dict(os.environ)
     for k in list(env):
         if k.startswith("SSH_") or k in ("LD_PRELOAD",):
@@ -142,7 +231,29 @@ def main():
             x = subprocess.run([a.xssh] + fargs + oargs + [host], env=env, capture_output=True, text=True,
                                cwd=work)
             problems = []
-            if expect.startswith("unsupported"):
+            if expect == "same":
+                # random cases: both refuse, or both resolve and agree
+                if g.returncode == 0 and x.returncode != 0 and "unknown token" in x.stderr:
+                    # ssh -G prints IdentityFile unexpanded; ssh refuses the token when it loads the keys
+                    v = subprocess.run([a.ssh, "-v", "-o", "ProxyCommand=true"] + fargs + oargs + [host],
+                                       env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, cwd=work)
+                    if "unknown key %" in v.stderr:
+                        print("ok   %-32s both refuse (ssh when loading the keys)" % name)
+                        continue
+                if (g.returncode == 0) != (x.returncode == 0):
+                    problems.append("ssh -G %s, xssh %s" % (
+                        "accepts" if g.returncode == 0 else "refuses: " + g.stderr.strip(),
+                        "accepts" if x.returncode == 0 else "refuses: " + x.stderr.strip()))
+                    with open(os.path.join(work, config)) as f:
+                        problems.append(f.read())
+                elif g.returncode != 0:
+                    print("ok   %-32s both refuse" % name)
+                    continue
+                else:
+                    expect = "ok"
+            if problems:
+                pass
+            elif expect.startswith("unsupported"):
                 # valid for ssh, refused by xssh on purpose (docs/config.md): a clear error
                 want = expect.split(":", 1)[1] if ":" in expect else None
                 if g.returncode != 0:
@@ -164,7 +275,7 @@ def main():
                 if not problems:
                     print("ok   %-32s both refuse: ssh: %s | xssh: %s" % (
                         name, g.stderr.strip().splitlines()[0] if g.stderr.strip() else "?", x.stderr.strip()))
-            else:
+            elif expect == "ok":
                 if g.returncode != 0:
                     problems.append("ssh -G failed: %s" % g.stderr.strip())
                 if x.returncode != 0:
@@ -183,6 +294,9 @@ def main():
                     for k in COMPARED:
                         if gv.get(k, []) != xv.get(k, []):
                             problems.append("%s: ssh %r, xssh %r" % (k, gv.get(k), xv.get(k)))
+                    if problems and config.startswith("rand_"):
+                        with open(os.path.join(work, config)) as f:
+                            problems.append(f.read())
                     if problems:
                         gl = ["%s %s" % (k, " ".join(gv.get(k, []))) for k in COMPARED]
                         xl = ["%s %s" % (k, " ".join(xv.get(k, []))) for k in COMPARED]

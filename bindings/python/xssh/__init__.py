@@ -55,11 +55,14 @@ def _text(v):
     return v  # str/bytes; anything else: Options.set() names the argument
 
 
-def _path_word(p):
-    """A path as one ssh_config word (quoted when it holds a space)."""
+def _path_word(p, tokens=True):
+    """A path as one ssh_config word: quoted when it holds a space; "%" doubled where ssh
+    expands %-tokens (IdentityFile, UserKnownHostsFile, IdentityAgent), so the path is literal."""
     p = _os.fspath(p)
     if isinstance(p, bytes):
         p = p.decode("utf-8", "surrogateescape")
+    if tokens:
+        p = p.replace("%", "%%")
     return '"%s"' % p if (" " in p or "\t" in p) else p
 
 
@@ -147,7 +150,7 @@ def connect(host, port=None, user=None, *, key=None, passphrase=None, password=N
     o = options if isinstance(options, Options) else Options()
     put = o.set
     if config is not None:
-        put("ConfigFile", _path_word(config))
+        put("ConfigFile", _path_word(config, tokens=False))
     if user:
         put("User", user)
     if port is not None:

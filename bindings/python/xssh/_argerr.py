@@ -24,7 +24,10 @@ def rephrase(value, who, param, tail):
         loc = f.f_locals if f.f_globals.get("__name__") != __name__ else {}
         hits = [n for n in argnames if n != "self" and n in loc and loc[n] is value]
         if hits:  # the same object in several parameters: keep the name found so far if it is one
-            who, param = "%s()" % getattr(code, "co_qualname", code.co_name), param if param in hits else hits[0]
+            qual = getattr(code, "co_qualname", code.co_name)
+            if "." not in qual:  # a module function: xssh.connect(), not connect()
+                qual = "%s.%s" % (f.f_globals.get("__name__", "xssh"), qual)
+            who, param = "%s()" % qual, param if param in hits else hits[0]
         f = f.f_back
     return "%s: argument '%s'%s" % (who, param, tail)
 
