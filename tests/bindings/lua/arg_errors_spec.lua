@@ -23,7 +23,7 @@ local function instances()
   return {
     Session = s, Channel = ch, SFTP = sftp, SFTPHandle = fh, KnownHost = kh,
     KnownHostEntry = kh:get(0), Agent = s:agent_init(), SFTPAttributes = sftp:stat("/"),
-    Forward = s:forward_local(nil, 0, "127.0.0.1", 9),
+    Forward = s:forward_local(nil, 0, "127.0.0.1", 9), Options = xssh.core.Options(),
   }, s
 end
 
@@ -82,6 +82,13 @@ describe("argument errors", function()
     assert.matches("xssh.Session:userauth_keyboard_interactive_responses: bad argument #2 'responses'",
       msg(s.userauth_keyboard_interactive_responses, s, "u", { 1 }))
     assert.matches("xssh.strerror: bad argument #1 'code' %(integer expected, got string%)$", msg(xssh.strerror, "x"))
+    assert.matches("xssh.connect: bad argument #2 'options' %(xssh.Options expected, got boolean%)$",
+      msg(xssh.core.connect, "h", true))
+    assert.matches("xssh.log_set: bad argument #1 'callback' %(function or nil expected, got number%)$",
+      msg(xssh.core.log_set, 1, 3))
+    local o = xssh.core.Options()
+    assert.matches("xssh.Options:set_prompt_callback: bad argument #1 'callback' %(function or nil expected, got string%)$",
+      msg(o.set_prompt_callback, o, "x"))
     -- a secret of the wrong type never appears in the message
     assert.is_nil(msg(s.userauth_password, s, "u", { "hunter2-secret" }):find("hunter2", 1, true))
     local rs <close> = E.session()

@@ -36,7 +36,7 @@ class TestArgErrors < Minitest::Test
     {
       'Session' => s, 'Channel' => ch, 'SFTP' => sftp, 'SFTPHandle' => fh, 'KnownHost' => kh,
       'KnownHostEntry' => kh.get(0), 'Agent' => agent, 'SFTPAttributes' => sftp.stat('/'),
-      'Listener' => nil, 'Forward' => s.forward_local(nil, 0, '127.0.0.1', 9)
+      'Listener' => nil, 'Forward' => s.forward_local(nil, 0, '127.0.0.1', 9), 'Options' => Xssh::Options.new
     }.compact
   end
 
@@ -96,6 +96,14 @@ class TestArgErrors < Minitest::Test
   def test_module_functions_name_themselves
     e = assert_raises(TypeError) { Xssh::Native.strerror(Wrong.new) }
     assert_equal 'Xssh::Native.strerror: code: expected Integer, got TestArgErrors::Wrong', e.message
+    e = assert_raises(TypeError) { Xssh::Native.connect('h', Wrong.new) }
+    assert_equal 'Xssh::Native.connect: options: expected Xssh::Options, got TestArgErrors::Wrong', e.message
+    e = assert_raises(TypeError) { Xssh::Native.log_set(Wrong.new, 3) }
+    assert_match(/\AXssh::Native.log_set: callback: expected callable/, e.message)
+    e = assert_raises(TypeError) { Xssh.connect(42) }
+    assert_equal 'Xssh.connect: host: expected String, got Integer', e.message
+    e = assert_raises(TypeError) { Xssh.connect('h', key: 42) }
+    assert_equal 'Xssh.connect: key: expected a path (String or Pathname), got Integer', e.message
   end
 
   def test_messages_in_rubys_words
