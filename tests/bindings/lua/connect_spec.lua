@@ -194,6 +194,12 @@ describe("xssh.connect like ssh", function()
       -- an error in the logger never breaks a connect; nil silences
       xssh.set_logger(function() error("logger down") end, "debug")
       do local s <close> = xssh.connect("fwd") end
+      -- changing the hook from inside a record is refused, never a hang
+      local refused
+      xssh.set_logger(function() if refused == nil then refused = select(2, pcall(xssh.set_logger, nil)) end end, "debug")
+      do local s <close> = xssh.connect("fwd") end
+      assert(tostring(refused):find("cannot be changed from inside a log record", 1, true), tostring(refused))
+      xssh.set_logger(function(level, host, message) lines[#lines + 1] = message end, "debug")
       local n = #lines
       xssh.set_logger(nil)
       do local s <close> = xssh.connect("fwd") end
@@ -217,6 +223,18 @@ describe("xssh.connect like ssh", function()
     assert.equal("far: r77", got[4])
     assert.equal("far: r1100", got[#got])
     xssh.set_logger(nil)
+  end)
+
+  it("closes a Lua state with a logger installed (the hook goes with it)", function()
+    local home = home_with(host_block("fwd", { "IdentityFile " .. E.key }))
+    local out = run(home, [[
+      xssh.set_logger(function() end, "trace")
+      local s = xssh.connect("fwd")
+      local f = s:forward_local(nil, 0, "127.0.0.1", 9)
+      print("closing")
+      os.exit(0, true) -- lua_close: finalizers run, the log sentinel removes the hook
+    ]])
+    assert.equal("closing\n", out)
   end)
 
   it("rejects unknown option names, suggesting the right one", function()

@@ -243,6 +243,12 @@ class TestConnect < Minitest::Test
     Xssh.logger = bad
     _, err = capture_io { Xssh.connect('raising') { |s| assert s.authenticated? } }
     assert_match(/the log callback raised RuntimeError: logger down/, err)
+    # changing the hook from inside a record is refused (it would wait for itself), never a hang
+    reentrant = Logger.new(StringIO.new)
+    def reentrant.add(*) = Xssh.logger = nil
+    Xssh.logger = reentrant
+    _, err = capture_io { Xssh.connect('raising') { |s| assert s.authenticated? } }
+    assert_match(/the log hook cannot be changed from inside a log record/, err)
   end
 
   def test_keywords_and_options
