@@ -5,6 +5,7 @@
  * builds a scratch home ($HOME) of its own. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -459,5 +460,49 @@ Test(config, callbacks_set_and_cleared)
     xssh_options *o = new_opts();
     cr_assert_eq(xssh_options_set_passphrase_cb(o, NULL, NULL), XSSH_OK);
     cr_assert_eq(xssh_options_set_prompt_cb(o, NULL, (void *)1), XSSH_OK);
+    xssh_options_unref(o);
+}
+
+/* one options object shared by threads: resolutions while another thread sets
+   options see either the old or the new value, never a torn one */
+static void *resolver(void *arg)
+{
+    xssh_options *o = arg;
+    for (int i = 0; i < 40; i++) {
+        char *t = NULL;
+        if (xssh_options_resolve(o, "shared", &t) != XSSH_OK)
+            return (void *)1;
+        const char *u = val(t, "user");
+        int ok = u && (strcmp(u, "fromtext") == 0 || strncmp(u, "explicit", 8) == 0);
+        xssh_free(t);
+        if (!ok)
+            return (void *)2;
+    }
+    return NULL;
+}
+
+Test(config, shared_between_threads)
+{
+    xssh_options *o = new_opts();
+    cr_assert_eq(xssh_options_set_config_text(o, "Host shared\n  User fromtext\n", "t"), XSSH_OK);
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(pthread_create(&th[i], NULL, resolver, o), 0);
+    for (int i = 0; i < 40; i++) {
+        char v[32];
+        snprintf(v, sizeof v, "explicit%d", i);
+        cr_assert_eq(xssh_options_set(o, "IdentityFile", v), XSSH_OK);
+        if (i == 20)
+            cr_assert_eq(xssh_options_set(o, "User", "explicit"), XSSH_OK);
+        cr_assert_eq(xssh_options_set_config_text(o, "Host shared\n  User fromtext\n", "t"), XSSH_OK);
+    }
+    for (int i = 0; i < 3; i++) {
+        void *r = (void *)9;
+        cr_assert_eq(pthread_join(th[i], &r), 0);
+        cr_assert_null(r, "resolver %d failed (%p)", i, r);
+    }
+    char *t = resolve(o, "shared");
+    cr_assert_str_eq(val(t, "user"), "explicit");
+    xssh_free(t);
     xssh_options_unref(o);
 }

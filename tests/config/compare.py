@@ -105,7 +105,8 @@ VALUES = {
     "HostName": ["%h.example.net", "real-%h", "10.1.1.1", "UPPER.%h", "%h"],
     "User": ["u1", "u2", "\"spaced user\"", "root"],
     "Port": ["22", "2022", "ssh", "65535"],
-    "IdentityFile": ["~/.ssh/id_%h", "/k/%r@%h:%p", "%d/%u/%n", "~/.ssh/k1", "none", "/k/%%"],
+    "IdentityFile": ["~/.ssh/id_%h", "/k/%r@%h:%p", "%d/%u/%n", "~/.ssh/k1", "none", "/k/%%", "/k/%k-%C",
+                     "'/k/q s'", "~root/x"],
     "IdentitiesOnly": ["yes", "no"],
     "IdentityAgent": ["none", "SSH_AUTH_SOCK", "~/a.sock", "%d/agent-%h"],
     "ProxyJump": ["none", "j1", "u@j2:2200,j3", "[::1]:22", "j4,j5,j6"],
@@ -130,6 +131,10 @@ VALUES = {
     "KbdInteractiveAuthentication": ["yes", "no"],
     "ChallengeResponseAuthentication": ["yes", "no"],
     "ForwardAgent": ["yes"],
+    "CanonicalizeHostname": ["yes", "no", "always"],
+    "HostKeyAlias": ["alias-%h", "k1"],
+    "IgnoreUnknown": ["UseKeychain", "Bogus*"],
+    "UseKeychain": ["yes"],
     "SendEnv": ["LANG LC_*"],
 }
 
@@ -154,7 +159,8 @@ def random_cases(rng, n, work):
                 crit = rng.choice(["host %s" % rng.choice(PATTERNS).lstrip("!"),
                                    "originalhost %s" % rng.choice(PATTERNS).lstrip("!"),
                                    "user u1,root", "!user u2", "localuser root", "all", "!host *.corp",
-                                   "final", "canonical", "final host real-*"])
+                                   "final", "canonical", "final host real-*", "!final", "!canonical user root",
+                                   "host \"*.corp\"", "originalhost alpha,beta !user u1"])
                 lines.append("Match " + crit)
             for _k in range(rng.randint(1, 4)):
                 k = rng.choice(kws)
