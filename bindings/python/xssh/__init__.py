@@ -79,7 +79,7 @@ def _hop(h):
 
 
 def connect(host, port=None, user=None, *, key=None, passphrase=None, password=None, agent=None,
-            known_hosts=None, host_key_policy=None, timeout=30.0, proxy_jump=None, config=None, options=None,
+            known_hosts=None, host_key_policy=None, timeout=None, proxy_jump=None, config=None, options=None,
             passphrase_callback=None, prompt_callback=None):
     """Connect the way OpenSSH's ``ssh`` does and return an authenticated Session.
 
@@ -112,8 +112,9 @@ def connect(host, port=None, user=None, *, key=None, passphrase=None, password=N
         nothing is refused and nothing is written). HOSTKEY_* constants are accepted.
     timeout: seconds (float) or None: the session timeout of every later blocking call
         ("Timeout") and the ConnectTimeout (rounded up), which bounds the TCP connection
-        and the handshake; it wins over the configuration's ConnectTimeout (None: the
-        configuration decides, no session timeout).
+        and the handshake; it wins over the configuration's ConnectTimeout (None: neither
+        is set: xssh's default session timeout of 30 s, the configuration's ConnectTimeout;
+        0: no session timeout).
     proxy_jump: hops to go through, first to last, like ``ssh -J``: a list of
         "[user@]host[:port]" strings or (host, port) pairs, or one "hop1,hop2" string, or
         "none" (ignore the configuration's ProxyJump). Each hop is resolved, verified and

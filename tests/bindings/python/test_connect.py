@@ -286,3 +286,13 @@ def test_policy_off_verifies_and_writes_nothing(env, home, tmp_path):
                       config="none", agent=False) as s:
         ok(s)
     assert not kh.exists()
+
+
+def test_session_timeout_default_and_none(env, home):
+    """No timeout argument: xssh's default session timeout (30 s, from C); 0: none; 2.5: 2500 ms."""
+    copy_key(env.key, home / ".ssh" / "alias_key")
+    shutil.copy(env.known_hosts, home / ".ssh" / "kh_from_config")
+    write_config(home, alias_block(env, extra="  IdentityFile ~/.ssh/alias_key\n"))
+    for kw, want in (({}, 30000), ({"timeout": 0}, 0), ({"timeout": 2.5}, 2500)):
+        with xssh.connect("myalias", **kw) as s:
+            assert s.get_timeout() == want, kw
