@@ -12,6 +12,8 @@
                               const char *opt_publickey, const char *opt_local_user };
 %apply (const void *IN_BYTES, size_t IN_LEN) { (const void *privkey, size_t privkey_len), (const void *pubkeydata, size_t pubkeydata_len) };
 %apply (const void *OPT_BYTES, size_t OPT_LEN) { (const void *pubkey, size_t pubkey_len) };
+%apply int SOCKFD { int sock };
+%apply (const char *const *TEXT_LIST, size_t TEXT_COUNT) { (const char *const *responses, size_t count) };
 
 /* methods with a body get a C name that does not clash with the C API */
 %rename(verify_host) xssh_session::verify_host_swig;
@@ -29,7 +31,7 @@ struct xssh_session {};
 
   /* connecting */
   xssh_err connect(const char *host, int port = 22, int timeout_ms = 0);
-  xssh_err handshake(int SOCKFD);
+  xssh_err handshake(int sock);
   xssh_err disconnect();
   xssh_err disconnect_ex(int reason, const char *description);
   xssh_err close();
@@ -80,7 +82,7 @@ struct xssh_session {};
                                                       opt_passphrase);
   }
   xssh_err userauth_keyboard_interactive(const char *username, const char *password);
-  xssh_err userauth_keyboard_interactive_responses(const char *username, const char *const *TEXT_LIST, size_t TEXT_COUNT);
+  xssh_err userauth_keyboard_interactive_responses(const char *username, const char *const *responses, size_t count);
   xssh_err userauth_hostbased_fromfile_swig(const char *username, const char *privatekey, const char *hostname,
                                        const char *opt_publickey = NULL, const char *opt_passphrase = NULL,
                                        const char *opt_local_user = NULL) {

@@ -9,8 +9,17 @@
  *   XSSH_IS_NIL(obj), XSSH_IN_TEXT(obj, out), XSSH_IN_SIZE(obj, out),
  *   XSSH_IN_TEXT_LIST(obj, list, count)      (C macros) read language values
  *   typemaps for (const void *IN_BYTES, size_t IN_LEN) and OPT_BYTES, SOCKFD
+ *   XSSH_ARGCTX("$symname", "$1_name")      (C macro, optional) names the
+ *                                 argument the next XSSH_IN_* macro reads, for
+ *                                 error messages ("Session.connect(): argument
+ *                                 'port' ..."); a no-op where not defined
  * Languages touched: all three.
  */
+%{
+#ifndef XSSH_ARGCTX
+#define XSSH_ARGCTX(sym, param) ((void)0)
+#endif
+%}
 
 /** ** status returns **/
 /* xssh_err: failure raises (except EAGAIN, which is returned as a value, as in
@@ -67,6 +76,7 @@ typedef long xssh_count;
    is allocated: read(2**33) allocates 16 MiB and returns a short count.
    XSSH_IN_SIZE saturates a size too large for a long long to LLONG_MAX. */
 %typemap(in) (void *READ_BUF, size_t READ_CAP, size_t *READ_LEN) (size_t n = 0, long long want = 0) {
+  XSSH_ARGCTX("$symname", "$1_name");
   XSSH_IN_SIZE($input, want);
   if (want < 0) { %xssh_arg_error("size must be >= 0") }
   $2 = (unsigned long long)want < (unsigned long long)XSSH_IO_MAX ? (size_t)want : XSSH_IO_MAX;
@@ -83,13 +93,14 @@ typedef long xssh_count;
 
 /* optional text: nil/None is NULL */
 %typemap(in) const char *OPT_TEXT {
-  if (XSSH_IS_NIL($input)) { $1 = NULL; } else { XSSH_IN_TEXT($input, $1); }
+  if (XSSH_IS_NIL($input)) { $1 = NULL; } else { XSSH_ARGCTX("$symname", "$1_name"); XSSH_IN_TEXT($input, $1); }
 }
 %typemap(default) const char *OPT_TEXT "$1 = NULL;"
 %typemap(typecheck, precedence=SWIG_TYPECHECK_STRING) const char *OPT_TEXT "$1 = 1;"
 
 /* a list of text values (keyboard-interactive responses) */
 %typemap(in) (const char *const *TEXT_LIST, size_t TEXT_COUNT) {
+  XSSH_ARGCTX("$symname", "$1_name");
   XSSH_IN_TEXT_LIST($input, $1, $2);
 }
 %typemap(freearg) (const char *const *TEXT_LIST, size_t TEXT_COUNT) "free((void *)$1);"

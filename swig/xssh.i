@@ -52,6 +52,7 @@ XSSH_HANDLE(xssh_listener, Listener)
 XSSH_HANDLE(xssh_forward, Forward)
 XSSH_HANDLE(xssh_sftp, SFTP)
 XSSH_HANDLE(xssh_sftp_file, SFTPHandle)
+XSSH_HANDLE(xssh_options, Options)
 
 %include "session.i"
 %include "agent.i"
@@ -61,6 +62,7 @@ XSSH_HANDLE(xssh_sftp_file, SFTPHandle)
 %include "tunnel.i"
 %include "sftp.i"
 %include "scp.i"
+%include "connect.i"
 
 /** ** language idioms (fenced) **/
 #if defined(SWIGPYTHON)

@@ -227,6 +227,9 @@ if core.session_run then
   -- raise Timeout, the session stays usable), merge_stderr=, pty= (booleans).
   -- Both streams are read concurrently in C: no deadlock however much output.
   function fn_run.run(self, command, opts)
+    if type(command) ~= "string" then
+      error(string.format("xssh.Session:run: bad argument #1 'command' (string expected, got %s)", type(command)), 2)
+    end
     opts = opts or {}
     if type(opts) ~= "table" then arg_error("Session:run: options must be a table", 2) end
     if opts.stdin ~= nil and type(opts.stdin) ~= "string" then arg_error("Session:run: stdin must be a string", 2) end
@@ -245,7 +248,7 @@ if core.session_run then
 end
 
 ---------------------------------------------------------------------------
--- xssh.connect
+-- xssh.connect: one mapping of a Lua table onto the C xssh_connect
 ---------------------------------------------------------------------------
 local POLICIES = {
   strict = core.XSSH_HOSTKEY_STRICT,
@@ -255,162 +258,222 @@ local POLICIES = {
 }
 M.HOSTKEY_POLICIES = POLICIES
 
--- "~/x" -> "$HOME/x" (paths given to connect)
-local function expand_home(path)
-  if type(path) == "string" and path:sub(1, 2) == "~/" and os.getenv("HOME") then
-    return os.getenv("HOME") .. path:sub(2)
-  end
-  return path
+-- the options xssh.connect takes, each a function(o, value, set) mapping it onto ssh_config keywords
+local CONNECT = {}
+local function typed(name, want, v)
+  local ok = (want == "integer" and math.type(v) == "integer") or (want ~= "integer" and type(v) == want)
+  if not ok then arg_error(string.format("xssh.connect: %s must be a%s %s, not %s", name,
+                                         want == "integer" and "n" or "", want, type(v)), 4) end
+  return v
 end
-
--- one session: connect (directly or through `via`), verify, authenticate;
--- o holds checked options (host, port, user, key, known_hosts, policy, timeout_ms, ...)
-local function connect_one(o, via)
-  local s = core.Session()
-  local ok, err = pcall(function()
-    if o.policy ~= core.XSSH_HOSTKEY_OFF then
-      -- like ssh: offer first the host-key algorithms of the key types known_hosts records
-      s:prefer_known_hostkeys(o.host, o.port, o.known_hosts)
-    end
-    if via then
-      s:connect_via(via, o.host, o.port, o.timeout_ms)
-    else
-      s:connect(o.host, o.port, o.timeout_ms)
-    end
-    s:verify_host(o.host, o.port, o.policy, o.known_hosts)
-    if o.timeout_ms > 0 then s:set_timeout(o.timeout_ms) end
-    if o.key ~= nil then
-      s:userauth_publickey_fromfile(o.user, o.key, o.passphrase)
-    elseif o.password ~= nil then
-      s:userauth_password(o.user, o.password)
-    elseif o.agent then
-      s:agent_auth(o.user)
-    end
-  end)
-  if not ok then
-    s:close()
-    error(err, 0)
-  end
-  return s
+-- a path as one literal ssh_config word: quoted when it holds a space, "%" doubled
+-- where ssh expands %-tokens (IdentityFile, UserKnownHostsFile, IdentityAgent)
+local function path_word(name, v, tokens)
+  typed(name, "string", v)
+  if tokens ~= false then v = v:gsub("%%", "%%%%") end
+  return v:find("[ \t]") and ('"' .. v .. '"') or v
 end
-
--- the checked options of one connection (level: for argument errors)
-local function check_opts(opts, what, level)
-  local host = opts.host
-  if type(host) ~= "string" or host == "" then arg_error(what .. ": host is required", level + 1) end
-  local port = opts.port or 22
-  if math.type(port) ~= "integer" then arg_error(what .. ": port must be an integer", level + 1) end
-  local policy = opts.host_key_policy or "strict"
-  if type(policy) == "string" then
-    policy = POLICIES[policy]
-    if not policy then
-      arg_error(what .. ": host_key_policy must be 'strict', 'accept_new' or 'off', not '"
-        .. tostring(opts.host_key_policy) .. "'", level + 1)
-    end
-  elseif math.type(policy) ~= "integer" then
-    arg_error(what .. ": host_key_policy must be a string", level + 1)
-  end
-  local timeout = opts.timeout
-  if timeout == nil then timeout = 30 end
-  if type(timeout) ~= "number" or timeout < 0 then arg_error(what .. ": timeout must be seconds >= 0", level + 1) end
-  return {
-    host = host, port = port, policy = policy, timeout_ms = math.floor(timeout * 1000),
-    user = opts.user or os.getenv("USER") or os.getenv("LOGNAME"),
-    key = expand_home(opts.key), known_hosts = expand_home(opts.known_hosts),
-    passphrase = opts.passphrase, password = opts.password, agent = opts.agent,
-  }
-end
-
-local HOP_KEYS = { host = true, port = true, user = true, key = true, passphrase = true, password = true,
-                   agent = true, known_hosts = true, host_key_policy = true, timeout = true }
-
---- A ProxyJump hop as connect options: "[user@]host[:port]" ("[v6]:port" too),
--- {host, port} (a list) or a table of connect options ({host=, port=, key=, ...}).
-function M.parse_hop(hop)
-  local d = {}
-  if type(hop) == "table" then
-    if hop[1] ~= nil then
-      d.host, d.port = hop[1], hop[2] and math.tointeger(tonumber(hop[2])) or nil
-      if hop[2] ~= nil and d.port == nil then arg_error("proxy_jump: bad port in hop {" .. tostring(hop[1]) .. ", " .. tostring(hop[2]) .. "}", 2) end
-    end
-    for k, v in pairs(hop) do
-      if type(k) == "string" then
-        if not HOP_KEYS[k] then arg_error("proxy_jump: unknown hop option '" .. k .. "'", 2) end
-        d[k] = v
-      end
-    end
-    return d
-  end
-  if type(hop) ~= "string" then arg_error("proxy_jump: a hop must be a string or a table, not " .. type(hop), 2) end
-  local text = hop
-  local user, rest = text:match("^(.*)@([^@]*)$")
-  if user then d.user, text = user, rest end
-  local h6, p6 = text:match("^%[(.-)%]:?(%d*)$")
-  if h6 then
-    d.host = h6
-    if p6 ~= "" then d.port = math.tointeger(tonumber(p6)) end
+CONNECT.host = function() end -- the first argument
+CONNECT.config = function(v, set) set("ConfigFile", path_word("config", v, false)) end
+CONNECT.port = function(v, set) set("Port", tostring(typed("port", "integer", v))) end
+CONNECT.user = function(v, set) set("User", typed("user", "string", v)) end
+CONNECT.key = function(v, set)
+  if type(v) == "table" then
+    for _, k in ipairs(v) do set("IdentityFile", path_word("key", k)) end
   else
-    local h, p = text:match("^([^:]+):(%d+)$")
-    if h then
-      d.host, d.port = h, math.tointeger(tonumber(p))
-    else
-      d.host = text
+    set("IdentityFile", path_word("key", v))
+  end
+end
+CONNECT.passphrase = function(v, set) set("Passphrase", typed("passphrase", "string", v)) end
+CONNECT.password = function(v, set) set("Password", typed("password", "string", v)) end
+CONNECT.agent = function(v, set)
+  if v == false then set("IdentityAgent", "none")
+  elseif type(v) == "string" then set("IdentityAgent", path_word("agent", v))
+  elseif v ~= true then typed("agent", "boolean", v) end
+end
+CONNECT.known_hosts = function(v, set, t)
+  if t.host_key_policy ~= "off" and t.host_key_policy ~= core.XSSH_HOSTKEY_OFF then
+    local files = {}
+    for i, f in ipairs(type(v) == "table" and v or { v }) do files[i] = path_word("known_hosts", f) end
+    set("UserKnownHostsFile", table.concat(files, " "))
+  end
+end
+CONNECT.host_key_policy = function(v, set)
+  local p = type(v) == "string" and POLICIES[v] or (math.type(v) == "integer" and v) or nil
+  if p == nil then
+    arg_error("xssh.connect: host_key_policy must be 'strict', 'accept_new' or 'off', not '" .. tostring(v) .. "'", 3)
+  end
+  if p == core.XSSH_HOSTKEY_OFF then -- no verification: nothing read, nothing learnt
+    set("StrictHostKeyChecking", "no")
+    set("UserKnownHostsFile", "/dev/null")
+    set("GlobalKnownHostsFile", "/dev/null")
+  else
+    set("StrictHostKeyChecking", p == core.XSSH_HOSTKEY_ACCEPT_NEW and "accept-new" or "yes")
+  end
+end
+CONNECT.timeout = function(v, set)
+  if type(v) ~= "number" or v < 0 then arg_error("xssh.connect: timeout must be seconds >= 0", 3) end
+  if v > 0 then set("ConnectTimeout", tostring(math.ceil(v))) end
+  set("Timeout", tostring(v))
+end
+-- proxy_jump: "hop1,hop2", or a list of "[user@]host[:port]", {host, port} or {host=, port=, user=}
+local HOP_KEYS = { host = true, port = true, user = true }
+local function hop_text(hop)
+  if type(hop) == "string" then return hop end
+  if type(hop) ~= "table" then arg_error("xssh.connect: proxy_jump: a hop must be a string or a table, not " .. type(hop), 4) end
+  local host, port, user = hop.host or hop[1], hop.port or hop[2], hop.user
+  for k in pairs(hop) do
+    if type(k) == "string" and not HOP_KEYS[k] then
+      arg_error("xssh.connect: proxy_jump: unknown hop option '" .. k .. "' (a hop is {host=, port=, user=}; "
+        .. "its other options come from ~/.ssh/config Host blocks)", 4)
     end
   end
-  return d
+  if type(host) ~= "string" or host == "" then arg_error("xssh.connect: proxy_jump: a hop needs a host", 4) end
+  if port ~= nil and math.tointeger(tonumber(port)) == nil then
+    arg_error("xssh.connect: proxy_jump: bad port in hop '" .. host .. "'", 4)
+  end
+  return (user and (user .. "@") or "") .. host .. (port and (":" .. math.tointeger(tonumber(port))) or "")
+end
+CONNECT.proxy_jump = function(v, set)
+  local hops = v
+  if type(v) ~= "table" or v.host ~= nil or math.type(v[2]) == "integer" then hops = { v } end
+  local texts = {}
+  for i, hop in ipairs(hops) do texts[i] = hop_text(hop) end
+  set("ProxyJump", table.concat(texts, ","))
+end
+-- any other ssh_config keyword: {Compression = true, ServerAliveInterval = 15, IdentityFile = {"a", "b"}}
+CONNECT.options = function(v, set)
+  if type(v) ~= "table" then arg_error("xssh.connect: options must be a table of ssh_config keywords", 3) end
+  for name, value in pairs(v) do
+    local list = type(value) == "table" and value or { value }
+    for _, x in ipairs(list) do
+      set(tostring(name), x == true and "yes" or x == false and "no" or tostring(x))
+    end
+  end
+end
+CONNECT.passphrase_callback = function() end -- set on the Options below
+CONNECT.prompt_callback = function() end
+
+-- the closest known option name (for "did you mean"), within 2 edits
+local function closest(name)
+  local best, bestd = nil, 3
+  for k in pairs(CONNECT) do
+    local a, b = name, k
+    local prev = {}
+    for j = 0, #b do prev[j] = j end
+    for i = 1, #a do
+      local cur = { [0] = i }
+      for j = 1, #b do
+        cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a:sub(i, i) == b:sub(j, j) and 0 or 1))
+      end
+      prev = cur
+    end
+    if prev[#b] < bestd then best, bestd = k, prev[#b] end
+  end
+  return best
 end
 
---- Connect, verify the host key and authenticate; returns a Session.
--- xssh.connect{host=, port=22, user=$USER, key=path ("~/" expands), passphrase=, password=,
---              agent=false, known_hosts=path (default ~/.ssh/known_hosts),
---              host_key_policy="strict"|"accept_new"|"off", timeout=30 (seconds, 0 = none),
---              proxy_jump={hop1, hop2, ...}}
--- or xssh.connect(host, port, user, {key=..., ...}).
--- Tries key, then password, then the agent (agent=true). The Session has
--- __close: `local s <close> = xssh.connect{...}` disconnects at scope end.
--- proxy_jump: the hops to go through, first to last (OpenSSH's -J hop1,hop2),
--- each "[user@]host[:port]", {host, port} or a table of these same options; a
--- hop uses the target's credentials, known_hosts and policy unless its table
--- overrides them, and its host key is verified the same way. Every hop stays
--- alive (in C) as long as the returned session.
+--- Connect the way OpenSSH's ssh does and return an authenticated Session
+-- (the C xssh_connect, capi/include/xssh/connect.h): ~/.ssh/config (then
+-- /etc/ssh/ssh_config), Host aliases, ProxyJump, known_hosts under
+-- StrictHostKeyChecking, authentication by the agent, the IdentityFiles or the
+-- default keys, then keyboard-interactive/password with a password or prompt_callback.
+--   xssh.connect("myhost")                          -- as `ssh myhost`
+--   xssh.connect{host = "h", user = "me", key = "~/.ssh/id_ed25519", options = {Compression = true}}
+--   xssh.connect(host, port, user, {key = ..., ...})
+-- Each option is one ssh_config(5) keyword given explicitly (it wins over the
+-- files, as `ssh -o`): port (Port), user (User), key (IdentityFile: a path or
+-- a list), passphrase, password, agent (nil: ssh's default $SSH_AUTH_SOCK;
+-- false: IdentityAgent none; a string: the agent's socket), known_hosts
+-- (UserKnownHostsFile: a path or a list), host_key_policy ("strict" = StrictHostKeyChecking yes,
+-- "accept_new", "off": no verification at all), timeout (seconds: ConnectTimeout
+-- and the session timeout of later calls), proxy_jump (ProxyJump: "hop1,hop2"
+-- or a list of "[user@]host[:port]", {host, port}, {host=, port=, user=}),
+-- config (ConfigFile: a path or "none"), options (any other keyword = value;
+-- true/false are yes/no, a list gives the keyword once per value),
+-- passphrase_callback = function(keyfile) return "secret" or nil end,
+-- prompt_callback = function(name, instruction, prompt, echo) return answer or nil end
+-- (an error either raises is raised by connect). An unknown option name is an
+-- InvalidArgumentError ("did you mean ...?"). The Session has __close:
+-- `local s <close> = xssh.connect{...}` disconnects at scope end.
 function M.connect(opts, port, user, more)
   if type(opts) == "string" then
     local t = {}
+    if more ~= nil and type(more) ~= "table" then arg_error("xssh.connect: the 4th argument must be a table of options", 2) end
     for k, v in pairs(more or {}) do t[k] = v end
     t.host, t.port, t.user = opts, port or t.port, user or t.user
     opts = t
   end
   if type(opts) ~= "table" then arg_error("xssh.connect: expected a table of options or a host name", 2) end
-  local target = check_opts(opts, "xssh.connect", 2)
-  local hops = opts.proxy_jump
-  if hops ~= nil and type(hops) ~= "table" then hops = { hops } end
-  if type(hops) == "table" and (type(hops.host) == "string" or math.type(hops[2]) == "integer") then
-    hops = { hops } -- a single hop given without the list
-  end
-  local hop_opts = {}
-  for i, hop in ipairs(hops or {}) do
-    local o = {}
-    for _, k in ipairs({ "user", "key", "passphrase", "password", "agent", "known_hosts", "host_key_policy", "timeout" }) do
-      o[k] = opts[k]
+  for k in pairs(opts) do
+    if type(k) ~= "string" or not CONNECT[k] then
+      local hint = type(k) == "string" and closest(k)
+      arg_error(string.format("xssh.connect: unknown option '%s'%s", tostring(k),
+                              hint and (" (did you mean '" .. hint .. "'?)") or ""), 2)
     end
-    o.port = 22
-    for k, v in pairs(M.parse_hop(hop)) do o[k] = v end
-    hop_opts[i] = check_opts(o, "xssh.connect: proxy_jump hop " .. i, 2)
   end
-  local sessions = {}
-  local ok, res = pcall(function()
-    local via = nil
-    for _, o in ipairs(hop_opts) do
-      via = connect_one(o, via)
-      sessions[#sessions + 1] = via
-    end
-    return connect_one(target, via)
-  end)
-  if not ok then
-    for i = #sessions, 1, -1 do pcall(sessions[i].close, sessions[i]) end
-    error(res, 2)
+  local host = opts.host
+  if type(host) ~= "string" or host == "" then arg_error("xssh.connect: host is required", 2) end
+  local o = core.Options()
+  local function set(name, value) o:set(name, value) end
+  -- a fixed order: the explicit keywords first, then options = {...}
+  for _, k in ipairs({ "config", "port", "user", "key", "passphrase", "password", "agent", "host_key_policy",
+                       "known_hosts", "timeout", "proxy_jump", "options" }) do
+    if opts[k] ~= nil then CONNECT[k](opts[k], set, opts) end
   end
-  return res
+  for _, k in ipairs({ "passphrase_callback", "prompt_callback" }) do
+    local f = opts[k]
+    if f ~= nil and type(f) ~= "function" then arg_error("xssh.connect: " .. k .. " must be a function", 2) end
+  end
+  if opts.passphrase_callback then o:set_passphrase_callback(opts.passphrase_callback) end
+  if opts.prompt_callback then o:set_prompt_callback(opts.prompt_callback) end
+  return core.connect(host, o)
 end
+
+--- What applies to host, as `ssh -G host` prints it: {port = "22", ...} (keywords
+-- in lower case; one given several times maps to a list). opts: config=, options={...}.
+function M.resolve(host, opts)
+  opts = opts or {}
+  local o = core.Options()
+  local function set(name, value) o:set(name, value) end
+  if opts.config ~= nil then CONNECT.config(opts.config, set) end
+  if opts.options ~= nil then CONNECT.options(opts.options, set) end
+  local t = {}
+  for line in o:resolve(host):gmatch("[^\n]+") do
+    local k, v = line:match("^(%S+)%s?(.*)$")
+    if k then
+      if t[k] == nil then t[k] = v
+      elseif type(t[k]) == "table" then t[k][#t[k] + 1] = v
+      else t[k] = { t[k], v } end
+    end
+  end
+  return t
+end
+
+---------------------------------------------------------------------------
+-- logging
+---------------------------------------------------------------------------
+M.LOG_LEVELS = { none = 0, error = 1, warning = 2, info = 3, debug = 4, trace = 5 }
+
+--- xssh.set_logger(function(level, host, message) end [, level]): xssh's
+-- records (configuration applied, authentication attempts, host-key checks,
+-- keepalives; never a secret) up to level (a number xssh.LOG_* or a name
+-- "error", "warning", "info", "debug", "trace"; default "info") go to the
+-- function; level is a number (xssh.LOG_ERROR .. xssh.LOG_TRACE), host the
+-- connection's host ("" when none). nil silences (the default). Records made
+-- while a call of this module runs on this Lua state are delivered at once;
+-- those of xssh's own threads (forward servers) at the end of the next call
+-- (or xssh.log_flush()): a Lua state is never touched from another thread.
+function M.set_logger(fn, level)
+  if fn ~= nil and type(fn) ~= "function" then
+    error("xssh.set_logger: bad argument #1 'fn' (function or nil expected, got " .. type(fn) .. ")", 2)
+  end
+  local lv = level == nil and 3 or M.LOG_LEVELS[level] or math.tointeger(level)
+  if lv == nil or lv < 0 or lv > 5 then
+    error("xssh.set_logger: bad argument #2 'level' (level name or 0..5 expected, got " .. tostring(level) .. ")", 2)
+  end
+  core.log_set(fn, fn and lv or 0)
+end
+M.log_flush = core.log_flush
 
 return M

@@ -1546,6 +1546,8 @@ XSSH_EXTERN(int) xssh_options_new(xssh_options **out)
     XSSH__ARG(NULL, out != NULL, "out is NULL");
     *out = NULL;
     xssh_options *o = calloc(1, sizeof *o);
+    if (o)
+        o->timeout_ms = -1; /* not given: XSSH__DEFAULT_TIMEOUT_MS */
     if (!o)
         return xssh__fail(NULL, XSSH_ENOMEM, 0, "xssh_options_new: out of memory");
     xssh__ref_init(&o->refs);
@@ -2218,8 +2220,9 @@ static int resolve_impl(xssh_options *opts, const char *host_in, xssh__resolved 
     res->pubkey_authentication = o.pubkey != 0;
     res->password_authentication = o.password_auth != 0;
     res->kbd_interactive_authentication = o.kbd != 0;
+    res->timeout_ms = XSSH__DEFAULT_TIMEOUT_MS;
     if (opts) {
-        res->timeout_ms = opts->timeout_ms;
+        res->timeout_ms = opts->timeout_ms >= 0 ? opts->timeout_ms : XSSH__DEFAULT_TIMEOUT_MS;
         if (opts->password && !(res->password = xssh__strdup(opts->password)))
             goto oom;
         if (opts->passphrase && !(res->passphrase = xssh__strdup(opts->passphrase)))

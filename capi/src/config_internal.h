@@ -61,6 +61,10 @@ typedef struct xssh__resolved {
     xssh_prompt_cb prompt_cb; void *prompt_ud;
 } xssh__resolved;
 
+/* The session timeout of xssh_connect() when "Timeout" is not given: it also bounds
+ * the dead-peer probe of quiet waits (docs/reliability.md). */
+#define XSSH__DEFAULT_TIMEOUT_MS 30000L
+
 #define XSSH__HOSTKEY_NO 3 /* StrictHostKeyChecking no/off (beyond the public enum) */
 
 /* Resolve @host ("host" or "user@host") under @options (NULL: defaults). On

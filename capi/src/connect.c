@@ -904,6 +904,16 @@ static void strlist_clear(xssh__strlist *l)
     l->n = 0;
 }
 
+static int strlist_equal(const xssh__strlist *a, const xssh__strlist *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (size_t i = 0; i < a->n; i++)
+        if (strcmp(a->v[i], b->v[i]) != 0)
+            return 0;
+    return 1;
+}
+
 #define MAX_JUMP_DEPTH 8
 
 static int connect_depth(xssh__resolved *r, xssh_options *options, xssh_session *via, int depth,
@@ -928,8 +938,11 @@ static int connect_hops(xssh__resolved *r, xssh_options *options, int depth, xss
             break;
         if (port)
             hr->port = port;
-        if (i > 0 || via)
-            strlist_clear(&hr->proxy_jump); /* later hops go through the one before (ssh -J) */
+        /* later hops go through the one before (ssh -J); the first hop resolving to the
+           target's very list got it from the explicit ProxyJump option (ssh runs the hop's
+           ssh without the -J it was given), which would lead back to itself */
+        if (i > 0 || via || strlist_equal(&hr->proxy_jump, &r->proxy_jump))
+            strlist_clear(&hr->proxy_jump);
         xssh__log(XSSH_LOG_INFO, r->host_arg, "ProxyJump hop %zu of %zu: %s@%s port %d", i + 1, r->proxy_jump.n,
                   hr->user, hr->hostname, hr->port);
         xssh_session *hop = NULL;

@@ -90,7 +90,7 @@ Test(resolved, defaults)
     cr_assert_eq(r->pubkey_authentication, 1);
     cr_assert_eq(r->password_authentication, 1);
     cr_assert_eq(r->kbd_interactive_authentication, 1);
-    cr_assert_eq(r->timeout_ms, 0);
+    cr_assert_eq(r->timeout_ms, XSSH__DEFAULT_TIMEOUT_MS); /* "Timeout" not given */
     cr_assert_null(r->password);
     cr_assert_null(r->passphrase);
     cr_assert_null(r->passphrase_cb);
@@ -248,5 +248,22 @@ Test(resolved, connect_refuses_what_xssh_cannot_do)
     cr_assert_eq(r->identity_files_explicit, 1);
     xssh__resolved_free(r);
     xssh__resolved_free(NULL);
+    xssh_options_unref(o);
+}
+
+/* xssh's "Timeout": 30 s when not given (also with no options object), 0 when the caller says none */
+Test(resolved, session_timeout_default_and_none)
+{
+    xssh__resolved *r = NULL;
+    xssh_options *o = NULL;
+    cr_assert_eq(xssh_options_new(&o), XSSH_OK);
+    cr_assert_eq(xssh_options_set(o, "ConfigFile", "none"), XSSH_OK);
+    r = res(o, "h");
+    cr_assert_eq(r->timeout_ms, 30000);
+    xssh__resolved_free(r);
+    cr_assert_eq(xssh_options_set(o, "Timeout", "0"), XSSH_OK);
+    r = res(o, "h");
+    cr_assert_eq(r->timeout_ms, 0);
+    xssh__resolved_free(r);
     xssh_options_unref(o);
 }

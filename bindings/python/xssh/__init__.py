@@ -2,14 +2,17 @@
 
 ssh2-python compatible: code written for ``ssh2`` runs after renaming the
 imports to ``xssh`` (``from xssh.session import Session``). On top of that:
-``xssh.connect()`` (verifies the host key, authenticates) and context managers.
+``xssh.connect("myhost")``, which connects the way OpenSSH's ``ssh`` does
+(~/.ssh/config, known_hosts, the agent and default keys: docs/config.md), logging
+through the standard ``logging`` module (logger ``"xssh"``), and context managers.
 """
 import os as _os
+import sys as _sys
 
 from . import core as _c
 from . import _compat  # noqa: F401  (ssh2-python signatures on the core classes)
-from .core import (Agent, Channel, Forward, KnownHost, KnownHostEntry, Listener, PublicKey,  # noqa: F401
-                   PublicKeySystem, RunResult, Session, SFTP, SFTPHandle)
+from .core import (Agent, Channel, Forward, KnownHost, KnownHostEntry, Listener, Options,  # noqa: F401
+                   PublicKey, PublicKeySystem, RunResult, Session, SFTP, SFTPHandle)
 from .exceptions import SSH2Error  # noqa: F401
 
 __version__ = _c.version()
@@ -18,97 +21,243 @@ __version__ = _c.version()
 HOSTKEY_STRICT = _c.XSSH_HOSTKEY_STRICT
 HOSTKEY_ACCEPT_NEW = _c.XSSH_HOSTKEY_ACCEPT_NEW
 HOSTKEY_OFF = _c.XSSH_HOSTKEY_OFF
-_POLICIES = {"strict": HOSTKEY_STRICT, "accept_new": HOSTKEY_ACCEPT_NEW, "accept-new": HOSTKEY_ACCEPT_NEW,
-             "off": HOSTKEY_OFF}
+
+#: connect(host_key_policy=...) -> the ssh_config options it sets. "off" is xssh's "verify
+#: nothing": OpenSSH's StrictHostKeyChecking=no alone still refuses a changed key and records
+#: new ones, so "off" also points both known_hosts lists at /dev/null (ssh's own idiom).
+_POLICIES = {
+    "strict": (("StrictHostKeyChecking", "yes"),),
+    "accept_new": (("StrictHostKeyChecking", "accept-new"),),
+    "accept-new": (("StrictHostKeyChecking", "accept-new"),),
+    "off": (("StrictHostKeyChecking", "no"), ("UserKnownHostsFile", "/dev/null"),
+            ("GlobalKnownHostsFile", "/dev/null")),
+}
+_POLICY_INTS = {HOSTKEY_STRICT: "strict", HOSTKEY_ACCEPT_NEW: "accept_new", HOSTKEY_OFF: "off"}
 
 
 def _policy(p):
-    if isinstance(p, int):
-        return p
+    name = _POLICY_INTS.get(p, p) if isinstance(p, int) and not isinstance(p, bool) else p
     try:
-        return _POLICIES[p]
-    except KeyError:
-        raise ValueError("host_key_policy must be 'strict', 'accept_new' or 'off', not %r" % (p,)) from None
+        return _POLICIES[name]
+    except (KeyError, TypeError):
+        raise ValueError("host_key_policy must be 'strict', 'accept_new' or 'off' (or None: the "
+                         "configuration's StrictHostKeyChecking), not %r" % (p,)) from None
 
 
-def _parse_hop(hop, port, user):
-    """A ProxyJump hop: "[user@]host[:port]", a (host, port) tuple or a dict of connect() arguments."""
-    if isinstance(hop, dict):
-        return dict(hop)
-    if isinstance(hop, (tuple, list)):
-        return {"host": hop[0], "port": int(hop[1]) if len(hop) > 1 else port}
-    text = str(hop)
-    d = {}
-    if "@" in text:
-        d["user"], text = text.rsplit("@", 1)
-    if text.startswith("["):  # [ipv6]:port
-        h, _, rest = text[1:].partition("]")
-        d["host"] = h
-        if rest.startswith(":"):
-            d["port"] = int(rest[1:])
-    elif text.count(":") == 1:
-        h, p = text.split(":")
-        d["host"], d["port"] = h, int(p)
-    else:
-        d["host"] = text
-    return d
+def _text(v):
+    """An ssh_config value: str, os.PathLike, bool (yes/no) or a number."""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, (int, float)):
+        return str(v)
+    if isinstance(v, _os.PathLike):
+        return _os.fspath(v)
+    return v  # str/bytes; anything else: Options.set() names the argument
 
 
-def connect(host, port=22, user=None, *, key=None, passphrase=None, password=None, agent=False,
-            known_hosts=None, host_key_policy="strict", timeout=30.0, proxy_jump=None):
-    """Connect, verify the host key and authenticate; returns a Session.
+def _path_word(p, tokens=True):
+    """A path as one ssh_config word: quoted when it holds a space; "%" doubled where ssh
+    expands %-tokens (IdentityFile, UserKnownHostsFile, IdentityAgent), so the path is literal."""
+    p = _os.fspath(p)
+    if isinstance(p, bytes):
+        p = p.decode("utf-8", "surrogateescape")
+    if tokens:
+        p = p.replace("%", "%%")
+    return '"%s"' % p if (" " in p or "\t" in p) else p
 
-    The host key is checked against ``known_hosts`` (default ``~/.ssh/known_hosts``)
-    under ``host_key_policy``: ``"strict"`` (default; unknown or changed keys fail),
-    ``"accept_new"`` (learn unknown keys, reject changed ones) or ``"off"``, with
-    OpenSSH's rules (docs/knownhosts.md); like ``ssh``, the handshake first offers the
-    host-key types ``known_hosts`` records for the host (``Session.prefer_known_hostkeys``).
-    Authentication tries, in order: ``key`` (a private key path), ``password``,
-    and the SSH agent when ``agent`` is true. Usable as a context manager.
 
-    ``proxy_jump`` is a list of hops to go through, first to last (like OpenSSH's
-    ``-J hop1,hop2``): each "[user@]host[:port]", (host, port) or a dict of these
-    same arguments; a hop uses the target's credentials, known_hosts and policy
-    unless its dict overrides them, and its host key is verified the same way.
-    Every hop stays alive as long as the returned session.
+def _hop(h):
+    """A ProxyJump hop: "[user@]host[:port]" as is, or a (host, port) pair."""
+    if isinstance(h, (tuple, list)) and len(h) == 2:
+        host, port = h
+        return ("[%s]:%d" if ":" in host else "%s:%d") % (host, int(port))
+    if isinstance(h, str):
+        return h
+    raise TypeError("xssh.connect(): argument 'proxy_jump' must be a list of \"[user@]host[:port]\" strings or "
+                    "(host, port) pairs, or a \"hop1,hop2\" string, not one holding %s (per-hop credentials: "
+                    "a Host block in the configuration)" % type(h).__name__)
+
+
+def connect(host, port=None, user=None, *, key=None, passphrase=None, password=None, agent=None,
+            known_hosts=None, host_key_policy=None, timeout=None, proxy_jump=None, config=None, options=None,
+            passphrase_callback=None, prompt_callback=None):
+    """Connect the way OpenSSH's ``ssh`` does and return an authenticated Session.
+
+    ``xssh.connect("myhost")`` reads ~/.ssh/config then /etc/ssh/ssh_config (a ``Host``
+    alias gives HostName, User, Port, IdentityFile, ProxyJump, ...), verifies the host key
+    against the known_hosts files, and authenticates with the agent's keys, then the
+    IdentityFiles (or the default ~/.ssh/id_* keys), then keyboard-interactive/password when a
+    password or ``prompt_callback`` is given. It never returns an unauthenticated session.
+    All of it is the C function ``xssh_connect`` (docs/connect.md, docs/config.md); this
+    function only maps its arguments onto an :class:`Options` object, as ``ssh -o`` would.
+    Usable as a context manager.
+
+    host: "host", "user@host" or a ``Host`` alias of the configuration (str).
+    port: int (Port); default: the configuration's, else 22.
+    user: str (User); default: the configuration's, else the local user name.
+    key: a private key path (str or os.PathLike, "~" expanded) or a list of them: each is an
+        IdentityFile, added to the configuration's like ``ssh -i`` (the agent is still tried
+        first; ``agent=False`` or ``options={"IdentitiesOnly": True}`` narrows it).
+    passphrase: str, for every encrypted key (the "Passphrase" option; a secret: never logged).
+    password: str, for password and keyboard-interactive authentication (a secret).
+    agent: None (default: ssh's rule, the agent at $SSH_AUTH_SOCK or the IdentityAgent
+        option), False (no agent: IdentityAgent none), True (the same as None), or the path
+        of an agent socket.
+    known_hosts: a known_hosts path or a list of them (UserKnownHostsFile; default
+        ~/.ssh/known_hosts ~/.ssh/known_hosts2).
+    host_key_policy: None (the configuration's StrictHostKeyChecking; ssh's default "ask"
+        is strict), "strict" (unknown or changed keys fail), "accept_new" (learn unknown keys
+        into the first known_hosts file, refuse changed ones) or "off" (no verification at
+        all: StrictHostKeyChecking=no with both known_hosts lists set to /dev/null, so
+        nothing is refused and nothing is written). HOSTKEY_* constants are accepted.
+    timeout: seconds (float) or None: the session timeout of every later blocking call
+        ("Timeout") and the ConnectTimeout (rounded up), which bounds the TCP connection
+        and the handshake; it wins over the configuration's ConnectTimeout (None: neither
+        is set: xssh's default session timeout of 30 s, the configuration's ConnectTimeout;
+        0: no session timeout).
+    proxy_jump: hops to go through, first to last, like ``ssh -J``: a list of
+        "[user@]host[:port]" strings or (host, port) pairs, or one "hop1,hop2" string, or
+        "none" (ignore the configuration's ProxyJump). Each hop is resolved, verified and
+        authenticated like the target (its own Host block applies); every hop stays alive
+        as long as the returned session.
+    config: a configuration file to read instead of ~/.ssh/config and /etc/ssh/ssh_config
+        (str or os.PathLike), or "none" for no file at all (``ssh -F``).
+    options: a dict of any ssh_config keyword (or xssh's ConfigFile, Password, Passphrase,
+        Timeout) to its value, like ``ssh -o Name=value``: str, bool (yes/no), a number, a
+        path, or a list (the keyword set once per item, e.g. several IdentityFile). The
+        keyword arguments above win over the same keyword here; both win over the files.
+        An :class:`Options` object is used as it is (the keyword arguments are added to it).
+    passphrase_callback: ``f(keyfile) -> str | bytes | None`` for an encrypted key (None
+        skips the key, recorded as "encrypted, no passphrase given").
+    prompt_callback: ``f(name, instruction, prompt, echo) -> str | bytes | None`` for each
+        keyboard-interactive prompt, and ``("", "", "Password: ", False)`` for password
+        authentication (None gives the method up).
+    A callback's exception propagates out of connect() (the first one; the connect stops
+    asking). Both are called on the calling thread during connect() only.
+
+    Logging: records go to the ``logging`` logger "xssh" (ERROR, WARNING, INFO, DEBUG and
+    TRACE = 5), the connection's host first in the message and in ``record.xssh_host``; no
+    record ever holds a password, passphrase or key. Silent unless a handler is configured:
+    ``logging.basicConfig(level=logging.DEBUG)`` before connect() is enough (see
+    :func:`enable_logging`).
+
+    Errors (xssh.exceptions): ConfigError (a malformed configuration line: file and line),
+    InvalidArgumentError (an unknown keyword or a bad value in ``options``, naming it),
+    a resolve/connect/timeout error, KnownHostCheckNotFoundError / KnownHostCheckMisMatchError
+    (the host key), AuthenticationError listing every method tried and why each failed
+    ("agent: 2 keys refused; ~/.ssh/id_ed25519: encrypted, no passphrase given; password:
+    not offered by the server"); TypeError/ValueError for wrong arguments.
     """
-    if not user:
-        import getpass  # lazy: keeps `import xssh` light
-        user = getpass.getuser()
-    common = dict(user=user, key=key, passphrase=passphrase, password=password, agent=agent,
-                  known_hosts=known_hosts, host_key_policy=host_key_policy, timeout=timeout)
-    via = None
-    for hop in proxy_jump or ():
-        args = dict(common, port=22)
-        args.update(_parse_hop(hop, 22, user))
-        h = args.pop("host")
-        via = _connect_one(h, args.pop("port"), via=via, **args)
-    return _connect_one(host, port, via=via, **common)
-
-
-def _connect_one(host, port, user, key, passphrase, password, agent, known_hosts, host_key_policy, timeout,
-                 via=None):
-    s = Session()
-    try:
-        path = _os.path.expanduser(_os.fspath(known_hosts)) if known_hosts else None
-        policy = _policy(host_key_policy)
-        if policy != HOSTKEY_OFF:
-            # like ssh: offer first the host-key algorithms of the key types known_hosts records
-            s.prefer_known_hostkeys(host, port, path)
-        if via is not None:
-            s.connect_via(via, host, port, int(timeout * 1000) if timeout else 0)
-        else:
-            s.connect(host, port, int(timeout * 1000) if timeout else 0)
-        s.verify_host(host, port, policy, path)
+    o = options if isinstance(options, Options) else Options()
+    put = o.set
+    if config is not None:
+        put("ConfigFile", _path_word(config, tokens=False))
+    if user:
+        put("User", user)
+    if port is not None:
+        put("Port", _text(port))
+    if host_key_policy is not None:
+        for k, v in _policy(host_key_policy):
+            put(k, v)
+    if known_hosts is not None:
+        files = known_hosts if isinstance(known_hosts, (list, tuple)) else [known_hosts]
+        put("UserKnownHostsFile", " ".join(_path_word(f) for f in files))
+    if key is not None:
+        for k in (key if isinstance(key, (list, tuple)) else [key]):
+            put("IdentityFile", _path_word(k))
+    if agent is False:
+        put("IdentityAgent", "none")
+    elif agent is not None and agent is not True:
+        put("IdentityAgent", _path_word(agent))
+    if passphrase is not None:
+        put("Passphrase", passphrase)
+    if password is not None:
+        put("Password", password)
+    if timeout is not None:
         if timeout:
-            s.set_timeout(int(timeout * 1000))
-        if key is not None:
-            s.userauth_publickey_fromfile(user, _os.path.expanduser(_os.fspath(key)), passphrase)
-        elif password is not None:
-            s.userauth_password(user, password)
-        elif agent:
-            s.agent_auth(user)
-        return s
-    except BaseException:
-        s.close()
-        raise
+            put("ConnectTimeout", str(max(1, int(-(-timeout // 1)))))
+        put("Timeout", _text(timeout))
+    if proxy_jump is not None and len(proxy_jump):  # [] or "": as not given
+        put("ProxyJump", proxy_jump if isinstance(proxy_jump, str) else ",".join(_hop(h) for h in proxy_jump))
+    if options is not None and options is not o:
+        if not isinstance(options, dict):
+            raise TypeError("xssh.connect(): argument 'options' must be a dict of ssh_config keywords or an "
+                            "Options, not %s" % type(options).__name__)
+        for k, v in options.items():
+            for item in (v if isinstance(v, (list, tuple)) else [v]):
+                put(k, _text(item))
+    if passphrase_callback is not None:
+        o.set_passphrase_callback(passphrase_callback)
+    if prompt_callback is not None:
+        o.set_prompt_callback(prompt_callback)
+    if _log_state[0] or "logging" in _sys.modules:
+        enable_logging()
+    return _c.connect(host, o)
+
+
+# ---- logging: the C hook feeds the standard logging module (logger "xssh") ----------------
+
+#: xssh's TRACE level (below logging.DEBUG): libssh2's own trace, when it is built with it
+TRACE = 5
+_PY_LEVELS = {_c.XSSH_LOG_ERROR: 40, _c.XSSH_LOG_WARNING: 30, _c.XSSH_LOG_INFO: 20, _c.XSSH_LOG_DEBUG: 10,
+              _c.XSSH_LOG_TRACE: TRACE}
+_log_state = [0, None, False]  # [C level installed, logger, atexit registered]
+
+
+def _emit(level, host, message):
+    """The C log hook (any thread, the GIL taken by the trampoline): one record to "xssh"."""
+    logger = _log_state[1]
+    lv = _PY_LEVELS.get(level, 10)
+    if logger is not None and logger.isEnabledFor(lv):
+        if host:
+            logger.log(lv, "%s: %s", host, message, extra={"xssh_host": host})
+        else:
+            logger.log(lv, "%s", message, extra={"xssh_host": ""})
+
+
+def _log_off():
+    if _log_state[0]:
+        _log_state[0] = 0
+        _c.log_set(None, 0)
+
+
+def enable_logging(level=None):
+    """Hand xssh's log records to the ``logging`` logger "xssh"; returns the C level installed.
+
+    level: None (default) follows the logger: the most verbose level "xssh" is enabled for,
+    and nothing at all when no handler is configured anywhere (silent by default); or a
+    ``logging`` level (``logging.DEBUG``, ``xssh.TRACE`` ...) to use instead. ``connect()``
+    calls it, so ``logging.basicConfig(level=logging.DEBUG)`` before connecting is enough;
+    call it again after changing the logger's level while sessions run (records of
+    forward threads use the level installed). ``enable_logging(logging.CRITICAL + 1)``
+    turns the hook off. Records come from any thread (xssh's forward threads too); the hook
+    is removed at interpreter exit.
+    """
+    import logging
+    logger = logging.getLogger("xssh")
+    if level is None:
+        want = 0
+        if logger.hasHandlers():
+            for c_level in (_c.XSSH_LOG_TRACE, _c.XSSH_LOG_DEBUG, _c.XSSH_LOG_INFO, _c.XSSH_LOG_WARNING,
+                            _c.XSSH_LOG_ERROR):
+                if logger.isEnabledFor(_PY_LEVELS[c_level]):
+                    want = c_level
+                    break
+    else:
+        want = 0
+        for c_level in (_c.XSSH_LOG_TRACE, _c.XSSH_LOG_DEBUG, _c.XSSH_LOG_INFO, _c.XSSH_LOG_WARNING,
+                        _c.XSSH_LOG_ERROR):
+            if _PY_LEVELS[c_level] >= level:
+                want = c_level
+                break
+    if want == _c.XSSH_LOG_TRACE and logging.getLevelName(TRACE) == "Level %d" % TRACE:
+        logging.addLevelName(TRACE, "TRACE")
+    _log_state[1] = logger
+    if want != _log_state[0]:
+        if want and not _log_state[2]:
+            import atexit
+            atexit.register(_log_off)  # no record is delivered once the interpreter finalizes
+            _log_state[2] = True
+        _log_state[0] = want
+        _c.log_set(_emit if want else None, want)
+    return want

@@ -8,6 +8,7 @@ keep the signatures they are declared with.
 """
 import os as _os
 
+from . import _argerr
 from . import _core as _lowcore
 from . import core as _c
 
@@ -43,8 +44,8 @@ _NOT_IN_110 = {("MethodType", 10): "LIBSSH2_METHOD_SIGN_ALGO", ("FlagType", 3): 
 
 def _typed(kind, v, what):
     if not isinstance(v, kind):
-        raise TypeError("%s must be a %s (a ssh2.session.LIBSSH2_%s_* constant), not %s"
-                        % (what, kind.__name__, "METHOD" if kind is MethodType else "FLAG", type(v).__name__))
+        raise _argerr.type_error(v, what, "%s (a ssh2.session.LIBSSH2_%s_* constant)"
+                                 % (kind.__name__, "METHOD" if kind is MethodType else "FLAG"))
     name = _NOT_IN_110.get((kind.__name__, v.value))
     if name:
         _not_supported("%s (%s %d) needs libssh2 >= 1.11; this xssh runs on libssh2 %s"
@@ -134,7 +135,7 @@ def _methods(self, method_type) -> "str | None":
 
 def _kbd_callback(self, username, callback):
     if not callable(callback):
-        raise TypeError("callback must be callable (it returns the password)")
+        raise _argerr.type_error(callback, "callback", "a callable (it returns the password)")
     return _lowcore.Session_userauth_keyboard_interactive(self, username, callback())
 
 
@@ -156,6 +157,10 @@ def _build():
         f = g["_f%d" % n]
         f.__name__ = meth
         f.__qualname__ = "%s.%s" % (cls.__name__, meth)
+        try:  # tracebacks and argument errors (xssh._argerr) show the method, not _f<n>
+            f.__code__ = f.__code__.replace(co_name=meth, co_qualname=f.__qualname__)
+        except TypeError:  # Python < 3.11: no co_qualname
+            f.__code__ = f.__code__.replace(co_name=meth)
         f.__module__ = "xssh.core"
         f.__doc__ = getattr(orig, "__doc__", None) if orig is not None else None
         if f.__doc__ is None and meth != "__init__":

@@ -18,6 +18,7 @@
 import io as _io
 import os as _os
 
+from . import _argerr
 from . import core as _core
 from .core import SFTP  # noqa: F401
 
@@ -206,6 +207,8 @@ class SFTPFile(_io.RawIOBase):
 
 
 def _parse_mode(mode):
+    if not isinstance(mode, str):
+        raise _argerr.type_error(mode, "mode", "str")
     m = set(mode)
     if len(m) != len(mode) or not m <= set("rwaxbt+") or len(m & set("rwax")) != 1 or {"b", "t"} <= m:
         raise ValueError("invalid mode: %r" % (mode,))
@@ -233,8 +236,9 @@ def open_file(sftp, path, mode="r", buffering=-1, encoding=None, errors=None, ne
         raise ValueError("binary mode doesn't take an encoding, errors or newline argument")
     if buffering == 0 and not binary:
         raise ValueError("can't have unbuffered text I/O")
-    path = _os.fspath(path)
-    h = sftp.open(path, flags, perm)
+    if isinstance(path, _os.PathLike):
+        path = _os.fspath(path)
+    h = sftp.open(path, flags, perm)  # anything else: SFTP.open's check names the argument
     if isinstance(h, int):
         raise BlockingIOError("SFTP open would block (non-blocking session)")
     name = path.decode("utf-8", "surrogateescape") if isinstance(path, bytes) else path

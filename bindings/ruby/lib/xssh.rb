@@ -14,9 +14,10 @@
 # parallel. Bytes are binary Strings (ASCII-8BIT).
 #
 # SFTP/SCP idioms are in xssh/sftp.rb, tunnels and ProxyJump helpers in
-# xssh/tunnel.rb. This file adds thin Ruby idioms only: Xssh.connect with keyword arguments
-# and a block form, constants without the XSSH_ prefix, Array shapes for
-# comma lists, enumerators for agent identities and known-host entries.
+# xssh/tunnel.rb. This file adds thin Ruby idioms only: Xssh.connect (keyword
+# arguments mapped onto Xssh::Options + the C xssh_connect) and its block form,
+# Xssh.logger=, constants without the XSSH_ prefix, Array shapes for comma
+# lists, enumerators for agent identities and known-host entries.
 require 'xssh/native'
 
 module Xssh
@@ -31,6 +32,27 @@ module Xssh
   Native.constants.grep(/\AXSSH_/).each do |c|
     short = c.to_s.sub(/\AXSSH_/, '')
     const_set(short, Native.const_get(c)) unless const_defined?(short, false)
+  end
+
+  # "Xssh::SFTP#get" for the receiver recv and the calling method
+  def self.callee(recv, label)
+    cls = recv.is_a?(Module) ? "#{recv.name}." : "#{recv.class.name}#"
+    "#{cls.sub('::Native::', '::')}#{label}"
+  end
+
+  # TypeError "Xssh::SFTP#get: remote: expected ..., got Integer", naming the
+  # public method (recv and the caller's label) and the parameter
+  def self.arg_type_error(recv, name, what, obj, meth = nil)
+    meth ||= caller_locations(2, 1)[0].label
+    TypeError.new("#{callee(recv, meth)}: #{name}: expected #{what}, got #{obj.class}")
+  end
+
+  # a path argument: String, Pathname or anything with to_path
+  def self.path_arg(path, name = :path, recv = self, meth = nil)
+    return path if path.is_a?(String)
+    return path.to_path if path.respond_to?(:to_path)
+
+    raise arg_type_error(recv, name, 'a path (String or Pathname)', path, meth)
   end
 
   HOST_KEY_POLICIES = {
@@ -63,45 +85,83 @@ module Xssh
     Native.check(code)
   end
 
-  # Connect, verify the host key and authenticate; returns the Session, or
-  # with a block yields it and closes it when the block ends (its value is returned).
+  # Connect the way OpenSSH's ssh does (the C xssh_connect, capi/include/xssh/connect.h):
+  # ~/.ssh/config (then /etc/ssh/ssh_config; config: another file or "none"),
+  # Host aliases, ProxyJump, known_hosts under StrictHostKeyChecking, and
+  # authentication by the agent, the IdentityFiles or the default keys, then
+  # keyboard-interactive/password when a password or prompt_callback is given.
+  # Returns an authenticated Session, or with a block yields it and closes it
+  # when the block ends (its value is returned).
   #
-  #   Xssh.connect(host, port: 22, user: 'me', key: '~/.ssh/id_ed25519') { |s| ... }
+  #   Xssh.connect('myhost')                               # as `ssh myhost`
+  #   Xssh.connect('example.org', user: 'me', key: '~/.ssh/id_ed25519') { |s| ... }
+  #   Xssh.connect('h', options: { 'Compression' => true, 'ServerAliveInterval' => 15 })
   #
-  # host_key_policy: :strict (default; unknown or changed keys raise),
-  # :accept_new (learn unknown keys into known_hosts, reject changed ones) or
-  # :off. known_hosts defaults to ~/.ssh/known_hosts. Authentication uses, in
-  # order: key (a private key path, with passphrase), password, the agent
-  # (agent: true). timeout is in seconds (nil or 0: none).
-  #
-  # proxy_jump: the hops to go through, first to last (OpenSSH's -J hop1,hop2):
-  # each "[user@]host[:port]", [host, port] or a Hash of these same keyword
-  # arguments (host:, port:, user:, key:, known_hosts:, host_key_policy:, ...).
-  # A hop uses the target's credentials, known_hosts and policy unless its
-  # Hash overrides them; its host key is verified the same way. Every hop
-  # stays alive (in C) as long as the returned session.
-  def self.connect(host, port: 22, user: nil, key: nil, passphrase: nil, password: nil, agent: false,
-                   known_hosts: nil, host_key_policy: :strict, timeout: 30, proxy_jump: nil, &blk)
-    user ||= default_user
-    common = { user: user, key: key, passphrase: passphrase, password: password, agent: agent,
-               known_hosts: known_hosts, host_key_policy: host_key_policy, timeout: timeout }
-    hops = []
-    via = nil
-    s = nil
-    begin
-      jump_hops(proxy_jump).each do |hop|
-        args = common.merge(port: 22).merge(parse_hop(hop))
-        hop_host = args.delete(:host)
-        raise ArgumentError, "xssh: a proxy_jump hop needs a host: #{hop.inspect}" if hop_host.nil? || hop_host.to_s.empty?
+  # Every keyword is one ssh_config(5) option given explicitly (it wins over
+  # the files, as `ssh -o`): port: (Port), user: (User), key: (IdentityFile; a
+  # path or an Array of them), passphrase: (for every encrypted key),
+  # password:, agent: (nil: ssh's default, $SSH_AUTH_SOCK; false: IdentityAgent
+  # none; a String: the agent's socket), known_hosts: (UserKnownHostsFile: a path or an Array),
+  # host_key_policy: (:strict = StrictHostKeyChecking yes; :accept_new; :off: no
+  # verification at all, known_hosts neither read nor written), timeout: (seconds:
+  # ConnectTimeout and the session timeout of later calls), proxy_jump: (ProxyJump:
+  # "hop1,hop2", or an Array of "[user@]host[:port]", [host, port] or {host:, port:, user:}),
+  # config: (ConfigFile: a path, or "none"), options: (any other keyword =>
+  # value; true/false are yes/no, an Array gives the keyword once per value).
+  # passphrase_callback: ->(keyfile) { 'secret' or nil } is asked for each
+  # encrypted key; prompt_callback: ->(name, instruction, prompt, echo) { answer
+  # or nil } answers keyboard-interactive prompts and the password prompt. An
+  # exception raised by either is raised by connect.
+  def self.connect(host, port: nil, user: nil, key: nil, passphrase: nil, password: nil, agent: nil,
+                   known_hosts: nil, host_key_policy: nil, timeout: nil, proxy_jump: nil, config: nil,
+                   options: nil, passphrase_callback: nil, prompt_callback: nil, &blk)
+    raise arg_type_error(self, :host, 'String', host, :connect) unless host.is_a?(String)
 
-        via = connect_one(hop_host.to_s, Integer(args.delete(:port)), via: via, **args)
-        hops << via
-      end
-      s = connect_one(host, port, via: via, **common)
-    rescue Exception # rubocop:disable Lint/RescueException -- close the hops on anything, then re-raise
-      hops.reverse_each { |h| h.finish rescue nil } # rubocop:disable Style/RescueModifier
-      raise
+    o = Options.new
+    set = ->(name, value) { o.set(name, value) }
+    set['ConfigFile', path_word(config, :config, tokens: false)] unless config.nil?
+    unless port.nil?
+      raise arg_type_error(self, :port, 'Integer', port, :connect) unless port.is_a?(Integer)
+
+      set['Port', port.to_s]
     end
+    set['User', user] unless user.nil?
+    Array(key).each { |k| set['IdentityFile', path_word(k, :key)] } unless key.nil?
+    set['Passphrase', passphrase] unless passphrase.nil?
+    set['Password', password] unless password.nil?
+    case agent
+    when nil, true then nil
+    when false then set['IdentityAgent', 'none']
+    else set['IdentityAgent', path_word(agent, :agent)]
+    end
+    policy = host_key_policy.nil? ? nil : self.host_key_policy(host_key_policy)
+    if policy == Native::XSSH_HOSTKEY_OFF # no verification: nothing read, nothing learnt
+      set['StrictHostKeyChecking', 'no']
+      set['UserKnownHostsFile', '/dev/null']
+      set['GlobalKnownHostsFile', '/dev/null']
+    else
+      set['StrictHostKeyChecking', policy == Native::XSSH_HOSTKEY_ACCEPT_NEW ? 'accept-new' : 'yes'] if policy
+      set['UserKnownHostsFile', Array(known_hosts).map { |f| path_word(f, :known_hosts) }.join(' ')] unless known_hosts.nil?
+    end
+    unless timeout.nil?
+      raise arg_type_error(self, :timeout, 'Numeric seconds', timeout, :connect) unless timeout.is_a?(Numeric)
+
+      set['ConnectTimeout', timeout.ceil.to_s] if timeout.positive?
+      set['Timeout', timeout.to_s]
+    end
+    set['ProxyJump', jump_spec(proxy_jump)] unless proxy_jump.nil?
+    unless options.nil?
+      raise arg_type_error(self, :options, 'Hash', options, :connect) unless options.is_a?(Hash)
+
+      options.each do |name, value|
+        Array(value).each do |v|
+          set[name.to_s, v == true ? 'yes' : v == false ? 'no' : v.to_s] # rubocop:disable Style/NestedTernaryOperator
+        end
+      end
+    end
+    o.set_passphrase_callback(passphrase_callback) unless passphrase_callback.nil?
+    o.set_prompt_callback(prompt_callback) unless prompt_callback.nil?
+    s = Native.connect(host, o)
     return s unless blk
 
     begin
@@ -111,93 +171,82 @@ module Xssh
     end
   end
 
-  # the login name: $USER, $LOGNAME or Etc.getlogin
-  def self.default_user
-    ENV['USER'] || ENV['LOGNAME'] || (require('etc') && Etc.getlogin)
-  end
-
-  # proxy_jump as a list of hops (one hop may be given without the Array)
-  def self.jump_hops(proxy_jump)
-    case proxy_jump
-    when nil then []
-    when String, Hash then [proxy_jump]
-    when Array
-      # [host, port] alone is one hop; ["a", "b"] are two
-      proxy_jump.size == 2 && proxy_jump[1].is_a?(Integer) ? [proxy_jump] : proxy_jump
-    else raise TypeError, "xssh: proxy_jump must be an Array of hops, got #{proxy_jump.class}"
+  # what applies to host, as `ssh -G host` prints it: {"port" => "22", ...}
+  # (keywords in lower case; a keyword given several times maps to an Array)
+  def self.resolve(host, config: nil, options: nil)
+    o = Options.new
+    o.set('ConfigFile', config.to_s) unless config.nil?
+    (options || {}).each { |k, v| Array(v).each { |x| o.set(k.to_s, x == true ? 'yes' : x == false ? 'no' : x.to_s) } } # rubocop:disable Style/NestedTernaryOperator
+    o.resolve(host).each_line(chomp: true).each_with_object({}) do |line, h|
+      k, v = line.split(' ', 2)
+      h[k] = h.key?(k) ? [*h[k], v] : v
     end
   end
 
-  HOP_KEYS = %i[host port user key passphrase password agent known_hosts host_key_policy timeout].freeze
+  # a path as one literal ssh_config word: quoted when it holds a space, "%"
+  # doubled where ssh expands %-tokens (IdentityFile, UserKnownHostsFile, IdentityAgent)
+  def self.path_word(path, name, tokens: true)
+    p = path_arg(path, name, self, :connect)
+    p = p.gsub('%', '%%') if tokens
+    p.match?(/[ \t]/) ? "\"#{p}\"" : p
+  end
 
-  # A ProxyJump hop as connect arguments: "[user@]host[:port]" ("[v6]:port"
-  # too), [host, port] or a Hash of connect keyword arguments.
-  def self.parse_hop(hop)
-    case hop
-    when Hash
-      h = hop.transform_keys(&:to_sym)
-      unknown = h.keys - HOP_KEYS
-      raise ArgumentError, "xssh: unknown proxy_jump hop keys #{unknown.inspect}" unless unknown.empty?
+  HOP_KEYS = %i[host port user].freeze
 
-      h
-    when Array
-      raise ArgumentError, "xssh: a proxy_jump hop Array is [host, port], got #{hop.inspect}" unless (1..2).cover?(hop.size)
-
-      { host: hop[0].to_s, port: Integer(hop[1] || 22) }
-    when String
-      d = {}
-      text = hop
-      if text.include?('@')
-        d[:user], _, text = text.rpartition('@')
+  # proxy_jump as ssh's ProxyJump text ("hop1,hop2")
+  def self.jump_spec(proxy_jump)
+    hops =
+      case proxy_jump
+      when String, Hash then [proxy_jump]
+      when Array then proxy_jump.size == 2 && proxy_jump[1].is_a?(Integer) ? [proxy_jump] : proxy_jump
+      else raise arg_type_error(self, :proxy_jump, 'String or Array of hops', proxy_jump, :connect)
       end
-      if text.start_with?('[')
-        h, _, rest = text[1..].partition(']')
-        d[:host] = h
-        d[:port] = Integer(rest[1..]) if rest.start_with?(':')
-      elsif text.count(':') == 1
-        h, p = text.split(':')
-        d[:host] = h
-        d[:port] = Integer(p)
+    hops.map do |hop|
+      case hop
+      when String then hop
+      when Array then "#{hop[0]}#{hop[1] ? ":#{Integer(hop[1])}" : ''}"
+      when Hash
+        h = hop.transform_keys(&:to_sym)
+        unknown = h.keys - HOP_KEYS
+        unless unknown.empty?
+          raise ArgumentError, "Xssh.connect: proxy_jump: unknown hop keys #{unknown.inspect} (a hop is " \
+                               '{host:, port:, user:}; its other options come from ~/.ssh/config Host blocks)'
+        end
+        raise ArgumentError, "Xssh.connect: proxy_jump: a hop needs a host: #{hop.inspect}" if h[:host].to_s.empty?
+
+        "#{h[:user] ? "#{h[:user]}@" : ''}#{h[:host]}#{h[:port] ? ":#{Integer(h[:port])}" : ''}"
+      else raise arg_type_error(self, :proxy_jump, 'hops as Strings, [host, port] or Hashes', hop, :connect)
+      end
+    end.join(',')
+  end
+
+  # ---- logging ----
+  # xssh's levels (Xssh::LOG_ERROR .. Xssh::LOG_TRACE) as Logger's
+  LOGGER_LEVELS = { 1 => 3, 2 => 2, 3 => 1, 4 => 0, 5 => 0 }.freeze # ERROR, WARN, INFO, DEBUG, DEBUG
+
+  class << self
+    # The Logger xssh's records go to (nil: silent, the default).
+    attr_reader :logger
+
+    # Xssh.logger = Logger.new($stderr): xssh's records (configuration applied,
+    # authentication attempts, host-key checks, keepalives; no secret ever) go
+    # to logger.add(severity, "host: message", "xssh") at the logger's level at
+    # the time of this call (Logger::DEBUG includes xssh's TRACE). Records made
+    # on other threads (forward servers) are delivered at the next xssh call;
+    # see swig/ruby/xssh_ruby_connect.swg. nil silences.
+    def logger=(logger)
+      if logger.nil?
+        Native.log_set(nil, 0)
       else
-        d[:host] = text
+        lvl = logger.respond_to?(:level) ? logger.level.to_i : 0
+        xlevel = { 0 => 5, 1 => 3, 2 => 2 }.fetch(lvl, lvl >= 5 ? 0 : 1)
+        Native.log_set(lambda do |level, host, message|
+          logger.add(LOGGER_LEVELS.fetch(level, 0), host.empty? ? message : "#{host}: #{message}", 'xssh')
+        end, xlevel)
       end
-      d
-    else
-      raise TypeError, "xssh: a proxy_jump hop must be a String, [host, port] or a Hash, got #{hop.class}"
+      @logger = logger
     end
   end
-
-  # One session: connect (directly or through via), verify, authenticate.
-  def self.connect_one(host, port, user:, key:, passphrase:, password:, agent:, known_hosts:, host_key_policy:,
-                       timeout:, via: nil)
-    policy = self.host_key_policy(host_key_policy)
-    timeout_ms = timeout ? (timeout * 1000).to_i : 0
-    s = Session.new
-    path = known_hosts && File.expand_path(known_hosts.to_s)
-    begin
-      # like ssh: offer first the host-key algorithms of the key types known_hosts records
-      s.prefer_known_hostkeys(host, port, path) unless policy == Native::XSSH_HOSTKEY_OFF
-      if via
-        s.connect_via(via, host, port, timeout_ms)
-      else
-        s.connect(host, port, timeout_ms)
-      end
-      s.verify_host(host, port, policy, path)
-      s.set_timeout(timeout_ms) if timeout_ms.positive?
-      if key
-        s.userauth_publickey_fromfile(user, File.expand_path(key.to_s), passphrase)
-      elsif password
-        s.userauth_password(user, password)
-      elsif agent
-        s.agent_auth(user)
-      end
-    rescue Exception # rubocop:disable Lint/RescueException -- close on anything, then re-raise
-      s.close
-      raise
-    end
-    s
-  end
-  private_class_method :connect_one
 
   class Session
     alias native_handshake handshake
@@ -328,15 +377,22 @@ module Xssh
     # seconds, idle_timeout: longest silence in seconds (either raises
     # Xssh::Timeout, the session stays usable). The GVL is released meanwhile.
     def run(command, stdin: nil, timeout: nil, idle_timeout: nil, merge_stderr: false, pty: false)
+      raise Xssh.arg_type_error(self, :stdin, 'String or nil', stdin, :run) unless stdin.nil? || stdin.is_a?(String)
+
       args = [command, stdin, Xssh.timeout_ms(timeout), Xssh.timeout_ms(idle_timeout),
               merge_stderr ? 1 : 0, pty ? 1 : 0]
       out, err, status, have, sig =
-        if respond_to?(:run_collect)
-          run_collect(*args)
-        elsif Native.respond_to?(:session_run)
-          Native.session_run(self, *args)
-        else
-          raise NotImplementedError, 'xssh: this build has no Session#run'
+        begin
+          if respond_to?(:run_collect)
+            run_collect(*args)
+          elsif Native.respond_to?(:session_run)
+            Native.session_run(self, *args)
+          else
+            raise NotImplementedError, 'xssh: this build has no Session#run'
+          end
+        rescue TypeError, ArgumentError => e # argument errors name this method
+          raise e.class, e.message.sub(/\AXssh::(Native\.session_run|Session#run_collect):/, 'Xssh::Session#run:'),
+                e.backtrace
         end
       RunResult.new(out, err, have.nil? || have == 0 ? nil : status, sig.nil? || sig.empty? ? nil : sig)
     end

@@ -91,7 +91,8 @@ XSSH_EXTERN(void) xssh_options_unref(xssh_options *options);
  *   never logged or shown by xssh_options_resolve());
  * - "Passphrase": the passphrase for every encrypted identity file (a secret);
  * - "Timeout": the session timeout for later blocking calls, in seconds
- *   (decimal; 0: none), as xssh_session_set_timeout().
+ *   (decimal; 0: none), as xssh_session_set_timeout(); default 30 s, which
+ *   also bounds how long a quiet wait trusts a silent server (dead-peer probe).
  * @param options the connection options (borrowed)
  * @param name an ssh_config(5) keyword, case-insensitive (e.g. "Port")
  * @param value its value, as in the file

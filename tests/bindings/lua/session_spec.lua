@@ -95,7 +95,7 @@ os.execvp('lua5.4', ['lua5.4', sys.argv[1], str(fd), sys.argv[2]])" '%s/hs.lua' 
     do
       local s <close> = E.session({ known_hosts = kh, host_key_policy = "accept_new" })
     end
-    assert.truthy(E.read(kh):find(string.format("[%s]:%d", E.host, E.port), 1, true))
+    assert.truthy(#E.read(kh) > 0) -- learnt (hashed when HashKnownHosts says so, as ssh does)
     local s <close> = E.session({ known_hosts = kh })
     assert.is_true(s:userauth_authenticated())
   end)

@@ -87,10 +87,9 @@ describe("tunnels", function()
     collectgarbage("collect")
     assert.equal("again\n", t:run("echo again").stdout)
     t:close()
-    -- one hop as a table of overrides, <close> on the target
+    -- one hop as a table {host=, port=, user=} (the rest from the configuration, as ssh -J), <close> on the target
     do
-      local t2 <close> = E.session({ proxy_jump = { { host = E.host, port = E.port, user = E.user, key = E.key,
-                                                       host_key_policy = "strict" } } })
+      local t2 <close> = E.session({ proxy_jump = { { host = E.host, port = E.port, user = E.user } } })
       assert.equal("hop\n", t2:run("echo hop").stdout)
     end
   end)
@@ -100,21 +99,16 @@ describe("tunnels", function()
     E.write(d .. "/kh", "")
     local err = E.fails(E.session, { known_hosts = d .. "/kh", proxy_jump = { E.host .. ":" .. E.port } })
     assert.equal("KnownHostCheckNotFoundError", err.class)
-    -- the hop's own known_hosts passes it, then the target's (empty) file fails
-    err = E.fails(E.session, { known_hosts = d .. "/kh",
-                               proxy_jump = { { host = E.host, port = E.port, known_hosts = E.known_hosts } } })
-    assert.equal("KnownHostCheckNotFoundError", err.class)
-    -- a hop's bad key fails the whole connect
-    err = E.fails(E.session, { proxy_jump = { { host = E.host, port = E.port, key = E.key_unauthorized } } })
+    -- a hop's bad key fails the whole connect, naming the hop
+    err = E.fails(E.session, { key = E.key_unauthorized, agent = false, proxy_jump = { { host = E.host, port = E.port } } })
     assert.is_true(err:is("AuthenticationError"))
+    assert.matches("ProxyJump hop", err.message)
+    -- per-hop credentials live in the configuration (Host blocks), not in the hop
+    err = E.fails(E.session, { proxy_jump = { { host = E.host, key = E.key } } })
+    assert.equal("InvalidArgumentError", err.class)
+    assert.matches("unknown hop option 'key'", err.message)
     assert.equal("InvalidArgumentError", E.fails(E.session, { proxy_jump = { { hots = "typo" } } }).class)
     assert.equal("InvalidArgumentError", E.fails(E.session, { proxy_jump = { 42 } }).class)
-    -- hop syntax
-    assert.same({ user = "me", host = "h", port = 2222 }, xssh.parse_hop("me@h:2222"))
-    assert.same({ host = "h" }, xssh.parse_hop("h"))
-    assert.same({ host = "::1", port = 22 }, xssh.parse_hop("[::1]:22"))
-    assert.same({ user = "a@b", host = "h" }, xssh.parse_hop("a@b@h"))
-    assert.same({ host = "h", port = 7 }, xssh.parse_hop({ "h", 7 }))
     -- the session still works afterwards
     local s <close> = E.session()
     assert.equal("ok\n", s:run("echo ok").stdout)

@@ -1,6 +1,7 @@
 """Sessions, host keys and authentication through the Python module."""
 import gc
 import os
+import subprocess
 import socket
 import time
 
@@ -50,7 +51,9 @@ def test_accept_new_then_strict(env, tmpdir_path):
     kh = os.path.join(tmpdir_path, "sub", "known_hosts")
     with xssh.connect(env.host, env.port, env.user, key=env.key, known_hosts=kh, host_key_policy="accept_new"):
         pass
-    assert "[%s]:%d" % (env.host, env.port) in open(kh).read()
+    # recorded under "[host]:port", hashed when the system's ssh_config says HashKnownHosts yes (as ssh)
+    found = subprocess.run(["ssh-keygen", "-F", "[%s]:%d" % (env.host, env.port), "-f", kh], capture_output=True)
+    assert found.returncode == 0 and b"ssh-ed25519" in found.stdout
     with xssh.connect(env.host, env.port, env.user, key=env.key, known_hosts=kh) as s:
         assert s.userauth_authenticated()
 

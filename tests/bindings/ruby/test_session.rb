@@ -137,7 +137,9 @@ class TestSession < Minitest::Test
     learnt = T.tmppath('kh-learn')
     Xssh.connect(T::HOST, port: T::PORT, user: T::USER, key: T::KEY, known_hosts: learnt,
                  host_key_policy: :accept_new) { |s| assert s.authenticated? }
-    assert_includes File.read(learnt), "[#{T::HOST}]:#{T::PORT}"
+    # learnt (hashed when HashKnownHosts says so, as ssh does): strict passes now
+    refute_empty File.read(learnt)
+    Xssh.connect(T::HOST, port: T::PORT, user: T::USER, key: T::KEY, known_hosts: learnt) { |s| assert s.authenticated? }
     s = Xssh.connect(T::HOST, port: T::PORT, user: T::USER, key: T::KEY, known_hosts: empty, host_key_policy: :off)
     assert s.authenticated?
     s.finish

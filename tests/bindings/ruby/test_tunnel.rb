@@ -134,9 +134,9 @@ class TestTunnel < Minitest::Test
     3.times { GC.start(full_mark: true, immediate_sweep: true) }
     assert_equal "again\n", s.run('echo again').stdout
     s.finish
-    # block form, one hop as a Hash with its own overrides
-    out = T.connect(proxy_jump: [{ host: T::HOST, port: T::PORT, user: T::USER, key: T::KEY,
-                                   host_key_policy: :strict }]) do |t|
+    # block form, one hop as a Hash (host, port, user; the rest comes from the
+    # configuration, as for `ssh -J`)
+    out = T.connect(proxy_jump: [{ host: T::HOST, port: T::PORT, user: T::USER }]) do |t|
       t.run('echo hash-hop').stdout
     end
     assert_equal "hash-hop\n", out
@@ -148,26 +148,23 @@ class TestTunnel < Minitest::Test
     assert_raises(Xssh::KnownHostCheckNotFoundError) do
       T.connect(known_hosts: empty, proxy_jump: ["#{T::HOST}:#{T::PORT}"])
     end
-    # a hop's own known_hosts override: the hop passes, the target (empty file) fails
-    assert_raises(Xssh::KnownHostCheckNotFoundError) do
-      T.connect(known_hosts: empty, proxy_jump: [{ host: T::HOST, port: T::PORT, known_hosts: T::KNOWN_HOSTS }])
+    # a hop's bad credentials fail the whole connect, naming the hop
+    e = assert_raises(Xssh::AuthenticationError) do
+      T.connect(key: T::KEY_UNAUTHORIZED, agent: false, proxy_jump: [{ host: T::HOST, port: T::PORT }])
     end
-    # a hop's bad credentials fail the whole connect
-    assert_raises(Xssh::AuthenticationError) do
-      T.connect(proxy_jump: [{ host: T::HOST, port: T::PORT, key: T::KEY_UNAUTHORIZED }])
-    end
+    assert_match(/ProxyJump hop/, e.message)
+    # per-hop credentials live in the configuration (Host blocks), not in the hop
+    e = assert_raises(ArgumentError) { T.connect(proxy_jump: [{ host: T::HOST, key: T::KEY }]) }
+    assert_match(/unknown hop keys \[:key\]/, e.message)
     assert_raises(ArgumentError) { T.connect(proxy_jump: [{ hots: 'typo' }]) }
     assert_raises(TypeError) { T.connect(proxy_jump: 42) }
   end
 
-  def test_parse_hop
-    assert_equal({ user: 'me', host: 'h', port: 2222 }, Xssh.parse_hop('me@h:2222'))
-    assert_equal({ host: 'h' }, Xssh.parse_hop('h'))
-    assert_equal({ host: '::1', port: 22 }, Xssh.parse_hop('[::1]:22'))
-    assert_equal({ user: 'a@b', host: 'h' }, Xssh.parse_hop('a@b@h'))
-    assert_equal({ host: 'h', port: 7 }, Xssh.parse_hop(['h', 7]))
-    assert_equal [['h', 7]], Xssh.jump_hops(['h', 7])
-    assert_equal %w[a b], Xssh.jump_hops(%w[a b])
+  def test_proxy_jump_spellings
+    assert_equal 'me@h:2222', Xssh.jump_spec('me@h:2222')
+    assert_equal 'h:7', Xssh.jump_spec(['h', 7])
+    assert_equal 'a,b', Xssh.jump_spec(%w[a b])
+    assert_equal 'u@h:7,x', Xssh.jump_spec([{ host: 'h', port: 7, user: 'u' }, 'x'])
   end
 
   def test_connect_via_low_level

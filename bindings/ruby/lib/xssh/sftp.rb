@@ -19,27 +19,19 @@
 # SFTPFileAlreadyExistsError, ...) whose message names the remote path and
 # whose #sftp_status is the SFTP status code.
 module Xssh
-  # a path argument: String, Pathname or anything with to_path
-  def self.path_arg(path)
-    return path if path.is_a?(String)
-    return path.to_path if path.respond_to?(:to_path)
-
-    raise TypeError, "xssh: expected a path (String or Pathname), got #{path.class}"
-  end
-
   # a descriptor argument: Integer or an IO (flushed first)
-  def self.fd_arg(io)
+  def self.fd_arg(io, name = :io, recv = self)
     return io if io.is_a?(Integer)
-    raise TypeError, "xssh: expected an Integer descriptor or an IO, got #{io.class}" unless io.respond_to?(:fileno)
+    raise arg_type_error(recv, name, 'an Integer descriptor or an IO', io) unless io.respond_to?(:fileno)
 
     io.flush if io.respond_to?(:flush)
     io.fileno
   end
 
   # the progress callable of a transfer: the block, or a progress: keyword
-  def self.progress_arg(kw, blk)
+  def self.progress_arg(kw, blk, recv = self)
     raise ArgumentError, 'xssh: give progress as a block or as progress:, not both' if kw && blk
-    raise TypeError, 'xssh: progress must respond to call' if kw && !kw.respond_to?(:call)
+    raise arg_type_error(recv, :progress, 'a callable (responding to call)', kw) if kw && !kw.respond_to?(:call)
 
     kw || blk
   end
@@ -85,7 +77,7 @@ module Xssh
       # Download remote into the local path; returns the byte count.
       # atomic: write a temporary local file renamed into place only when complete.
       def get(remote, local, atomic: false, chunk_size: 0, mode: 0, progress: nil, &blk)
-        native_get(Xssh.progress_arg(progress, blk), Xssh.path_arg(remote), Xssh.path_arg(local),
+        native_get(Xssh.progress_arg(progress, blk, self), Xssh.path_arg(remote, :remote, self), Xssh.path_arg(local, :local, self),
                    atomic ? 1 : 0, chunk_size, mode)
       end
 
@@ -93,34 +85,34 @@ module Xssh
       # temporary remote name renamed into place at the end. mode: permission
       # bits of the created file (0: 0644).
       def put(local, remote, atomic: false, chunk_size: 0, mode: 0, progress: nil, &blk)
-        native_put(Xssh.progress_arg(progress, blk), Xssh.path_arg(local), Xssh.path_arg(remote),
+        native_put(Xssh.progress_arg(progress, blk, self), Xssh.path_arg(local, :local, self), Xssh.path_arg(remote, :remote, self),
                    atomic ? 1 : 0, chunk_size, mode)
       end
 
       # The whole remote file as a binary String.
       def get_buffer(remote, progress: nil, &blk)
-        native_get_buffer(Xssh.progress_arg(progress, blk), Xssh.path_arg(remote))
+        native_get_buffer(Xssh.progress_arg(progress, blk, self), Xssh.path_arg(remote, :remote, self))
       end
       alias get_bytes get_buffer
       alias read_file get_buffer
 
       # Write data (a String) to the remote file; returns the byte count.
       def put_buffer(data, remote, atomic: false, mode: 0, progress: nil, &blk)
-        raise TypeError, "xssh: data must be a String, got #{data.class}" unless data.is_a?(String)
+        raise Xssh.arg_type_error(self, :data, 'String', data, :put_buffer) unless data.is_a?(String)
 
-        native_put_buffer(Xssh.progress_arg(progress, blk), data, Xssh.path_arg(remote), atomic ? 1 : 0, mode)
+        native_put_buffer(Xssh.progress_arg(progress, blk, self), data, Xssh.path_arg(remote, :remote, self), atomic ? 1 : 0, mode)
       end
       alias put_bytes put_buffer
       alias write_file put_buffer
 
       # Download remote into an open descriptor (Integer or IO), from its current position.
       def get_fd(remote, io, chunk_size: 0, progress: nil, &blk)
-        native_get_fd(Xssh.progress_arg(progress, blk), Xssh.path_arg(remote), Xssh.fd_arg(io), chunk_size)
+        native_get_fd(Xssh.progress_arg(progress, blk, self), Xssh.path_arg(remote, :remote, self), Xssh.fd_arg(io, :io, self), chunk_size)
       end
 
       # Upload from an open descriptor (Integer or IO), from its current position to its end.
       def put_fd(io, remote, atomic: false, chunk_size: 0, mode: 0, progress: nil, &blk)
-        native_put_fd(Xssh.progress_arg(progress, blk), Xssh.fd_arg(io), Xssh.path_arg(remote),
+        native_put_fd(Xssh.progress_arg(progress, blk, self), Xssh.fd_arg(io, :io, self), Xssh.path_arg(remote, :remote, self),
                       atomic ? 1 : 0, chunk_size, mode)
       end
 
@@ -128,7 +120,7 @@ module Xssh
       # mode: permission bits of a created file. With a block, yields the
       # handle and closes it at the block's end (the block's value is returned).
       def open(path, flags = Xssh::FXF_READ, mode = 0o644)
-        f = native_open(Xssh.path_arg(path), flags, mode)
+        f = native_open(Xssh.path_arg(path, :path, self), flags, mode)
         return f if f.is_a?(Integer)
 
         f.instance_variable_set(:@sftp, self)
@@ -144,7 +136,7 @@ module Xssh
       # Open a directory: an SFTPHandle whose each/readdir yield the entries;
       # with a block, closed at the block's end.
       def opendir(path)
-        d = native_opendir(Xssh.path_arg(path))
+        d = native_opendir(Xssh.path_arg(path, :path, self))
         return d if d.is_a?(Integer)
 
         d.instance_variable_set(:@sftp, self)
@@ -173,33 +165,35 @@ module Xssh
       end
 
       %i[stat lstat statvfs rmdir unlink readlink realpath].each do |m|
-        define_method(m) { |path| send(:"native_#{m}", Xssh.path_arg(path)) }
+        define_method(m) { |path| send(:"native_#{m}", Xssh.path_arg(path, :path, self, m)) }
       end
 
       def setstat(path, attrs)
-        native_setstat(Xssh.path_arg(path), attrs)
+        native_setstat(Xssh.path_arg(path, :path, self), attrs)
       end
 
       def mkdir(path, mode = 0o755)
-        native_mkdir(Xssh.path_arg(path), mode)
+        native_mkdir(Xssh.path_arg(path, :path, self), mode)
       end
 
       def rename(src, dst)
-        native_rename(Xssh.path_arg(src), Xssh.path_arg(dst))
+        native_rename(Xssh.path_arg(src, :src, self), Xssh.path_arg(dst, :dst, self))
       end
 
       # rename_ex(src, dst, flags) or ssh2-python's rename_ex(src, src_len, dst, dst_len, flags)
       def rename_ex(src, *args)
         case args.size
-        when 2 then native_rename_ex(Xssh.path_arg(src), 0x7fffffff, Xssh.path_arg(args[0]), 0x7fffffff, args[1])
-        when 4 then native_rename_ex(Xssh.path_arg(src), args[0], Xssh.path_arg(args[1]), args[2], args[3])
-        else raise ArgumentError, 'xssh: rename_ex(src, dst, flags) or rename_ex(src, src_len, dst, dst_len, flags)'
+        when 2 then native_rename_ex(Xssh.path_arg(src, :src, self), 0x7fffffff, Xssh.path_arg(args[0], :dst, self), 0x7fffffff, args[1])
+        when 4 then native_rename_ex(Xssh.path_arg(src, :src, self), args[0], Xssh.path_arg(args[1], :dst, self), args[2], args[3])
+        else
+          raise ArgumentError, "Xssh::SFTP#rename_ex: wrong number of arguments (given #{args.size + 1}, expected 3 " \
+                               'as (src, dst, flags) or 5 as (src, src_len, dst, dst_len, flags))'
         end
       end
 
       # symlink(target, linkpath): a link at linkpath pointing to target.
       def symlink(target, linkpath)
-        native_symlink(Xssh.path_arg(target), Xssh.path_arg(linkpath))
+        native_symlink(Xssh.path_arg(target, :target, self), Xssh.path_arg(linkpath, :linkpath, self))
       end
 
       # true when path exists (stat succeeds); other errors raise.
@@ -290,7 +284,7 @@ module Xssh
       # Write data; [count, written] as in ssh2-python (count is Xssh::EAGAIN in
       # non-blocking mode when not all was taken: resume from written).
       def write(data)
-        raise TypeError, "xssh: data must be a String, got #{data.class}" unless data.is_a?(String)
+        raise Xssh.arg_type_error(self, :data, 'String', data, :write) unless data.is_a?(String)
 
         native_write(data)
       end
@@ -382,13 +376,13 @@ module Xssh
       # Download a remote file over SCP into the local path; returns the byte
       # count. Progress, cancel and atomic as in SFTP#get.
       def scp_get(remote, local, atomic: false, chunk_size: 0, mode: 0, progress: nil, &blk)
-        native_scp_get(Xssh.progress_arg(progress, blk), Xssh.path_arg(remote), Xssh.path_arg(local),
+        native_scp_get(Xssh.progress_arg(progress, blk, self), Xssh.path_arg(remote, :remote, self), Xssh.path_arg(local, :local, self),
                        atomic ? 1 : 0, chunk_size, mode)
       end
 
       # Upload the local file over SCP; returns the byte count.
       def scp_put(local, remote, atomic: false, chunk_size: 0, mode: 0, progress: nil, &blk)
-        native_scp_put(Xssh.progress_arg(progress, blk), Xssh.path_arg(local), Xssh.path_arg(remote),
+        native_scp_put(Xssh.progress_arg(progress, blk, self), Xssh.path_arg(local, :local, self), Xssh.path_arg(remote, :remote, self),
                        atomic ? 1 : 0, chunk_size, mode)
       end
     end
@@ -398,7 +392,7 @@ module Xssh
         alias_method :"native_#{m}", m
         # [Channel, FileInfo] (ssh2-python shape); read st_size bytes from the channel.
         define_method(m) do |path|
-          r = send(:"native_#{m}", Xssh.path_arg(path))
+          r = send(:"native_#{m}", Xssh.path_arg(path, :path, self, m))
           r[0].instance_variable_set(:@session, self) if r.is_a?(Array)
           r
         end
@@ -406,7 +400,7 @@ module Xssh
       alias native_scp_send64 scp_send64
       # A Channel to write exactly size bytes to, then "\0" (ssh2-python shape).
       def scp_send64(path, mode, size, mtime = 0, atime = 0)
-        ch = native_scp_send64(Xssh.path_arg(path), mode, size, mtime, atime)
+        ch = native_scp_send64(Xssh.path_arg(path, :path, self), mode, size, mtime, atime)
         ch.instance_variable_set(:@session, self) unless ch.is_a?(Integer)
         ch
       end

@@ -79,7 +79,7 @@ module Xssh
       # Session) with the SSH handshake; verify the host key afterwards. This
       # session keeps jump alive. timeout in milliseconds (0: none).
       def connect_via(jump, host, port = 22, timeout_ms = 0)
-        raise TypeError, "xssh: jump must be an Xssh::Session, got #{jump.class}" unless jump.is_a?(Xssh::Session)
+        raise Xssh.arg_type_error(self, :jump, 'Xssh::Session', jump, :connect_via) unless jump.is_a?(Xssh::Session)
 
         native_connect_via(jump, host, port, timeout_ms)
       end
