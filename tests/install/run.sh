@@ -22,3 +22,12 @@ export LD_LIBRARY_PATH="$libdir"
 "$prefix/consumer/consumer"
 "$prefix/consumer/consumer_pc"
 "$prefix/consumer_cc"
+# the Lua module of the same install finds libxssh through its relative RUNPATH (the
+# prefix given to `cmake --install` differs from the configured one), with no LD_LIBRARY_PATH
+luamod=$(find "$prefix" -name 'xssh_core.so' | head -1)
+if [ -n "$luamod" ]; then
+  unset LD_LIBRARY_PATH
+  lualayer=$(dirname "$(find "$prefix" -name 'xssh.lua' | head -1)")
+  LUA_CPATH="$(dirname "$luamod")/?.so" LUA_PATH="$lualayer/?.lua;$lualayer/?/init.lua" \
+    lua5.4 -e 'local x = require "xssh"; assert(x.Session); print("lua: require \"xssh\" from the install: ok")'
+fi
