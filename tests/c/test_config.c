@@ -71,7 +71,7 @@ static char *resolve(xssh_options *o, const char *host)
 /* the value of "keyword value" in t (first one), or NULL; static buffer */
 static const char *val(const char *t, const char *kw)
 {
-    static char buf[4096];
+    static __thread char buf[4096]; /* per thread: the threads test calls it concurrently */
     size_t kl = strlen(kw);
     for (const char *p = t; p && *p;) {
         const char *e = strchr(p, '\n');

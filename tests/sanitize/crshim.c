@@ -36,6 +36,9 @@ struct criterion_options criterion_options; /* all zero: no full_stats */
 
 extern struct criterion_test *__start_cr_tst[];
 extern struct criterion_test *__stop_cr_tst[];
+/* TestSuite(name, .init/.fini...) entries; weak: a binary may have none */
+extern struct criterion_suite *__start_cr_sts[] __attribute__((weak));
+extern struct criterion_suite *__stop_cr_sts[] __attribute__((weak));
 
 enum { EXIT_PASS = 0, EXIT_FAIL = 1, EXIT_SKIP = 77 };
 
@@ -113,8 +116,23 @@ void cr_log(enum criterion_severity severity, const char *msg, ...)
     va_end(ap);
 }
 
+/* the TestSuite entry of the running test's suite, or NULL */
+static struct criterion_suite *cur_suite(void)
+{
+    if (!__start_cr_sts || !__stop_cr_sts)
+        return NULL;
+    for (struct criterion_suite **p = __start_cr_sts; p < __stop_cr_sts; p++)
+        if (*p && (*p)->name && strcmp((*p)->name, cur->category) == 0)
+            return *p;
+    return NULL;
+}
+
+/* as Criterion: the suite's .init, then the test's; teardown in the reverse order */
 void criterion_internal_test_setup(void)
 {
+    struct criterion_suite *su = cur_suite();
+    if (su && su->data && su->data->init)
+        su->data->init();
     if (cur->data->init)
         cur->data->init();
 }
@@ -129,6 +147,9 @@ void criterion_internal_test_teardown(void)
 {
     if (cur->data->fini)
         cur->data->fini();
+    struct criterion_suite *su = cur_suite();
+    if (su && su->data && su->data->fini)
+        su->data->fini();
 }
 
 static pid_t start(struct criterion_test *t)
