@@ -1031,6 +1031,11 @@ static int match_line(pctx *c, args *a, const char *file, int line, int flags)
         } else if (strcasecmp(attrib, "localuser") == 0) {
             r = match_pattern_list(c->local_user, arg, 0) == 1;
         } else if (strcasecmp(attrib, "exec") == 0 || strcasecmp(attrib, "localnetwork") == 0) {
+            /* as ssh 9.2: criteria are evaluated left to right and an exec after a
+               failed one is skipped; the outcome is then known, so xssh need not
+               refuse what it would never have to evaluate */
+            if (result != 1)
+                continue;
             free(host);
             return perr(c, file, line, "Match %s is not supported by xssh (it would run a command or "
                         "inspect the local interfaces)", attrib);
@@ -2216,6 +2221,14 @@ static int resolve_impl(xssh_options *opts, const char *host_in, xssh__resolved 
         free(d);
         if (!(res->preferred_authentications = sb_take(&pb)))
             goto oom;
+        if (o.preferred && !(res->preferred_authentications_given = xssh__strdup(o.preferred)))
+            goto oom;
+    }
+    if (o.host_key_alias) {
+        if (!(res->host_key_alias = xssh__strdup(o.host_key_alias)))
+            goto oom;
+        for (char *q = res->host_key_alias; *q; q++) /* ssh lower-cases it */
+            *q = (char)tolower((unsigned char)*q);
     }
     res->pubkey_authentication = o.pubkey != 0;
     res->password_authentication = o.password_auth != 0;
@@ -2293,6 +2306,8 @@ void xssh__resolved_free(xssh__resolved *r)
     free(r->macs);
     free(r->bind_address);
     free(r->preferred_authentications);
+    free(r->preferred_authentications_given);
+    free(r->host_key_alias);
     xssh__free_secret(r->password);
     xssh__free_secret(r->passphrase);
     free(r);
@@ -2358,6 +2373,8 @@ XSSH_EXTERN(int) xssh_options_resolve(xssh_options *options, const char *host, c
         sb_printf(&b, "bindaddress %s\n", r->bind_address);
     if (o.preferred)
         sb_printf(&b, "preferredauthentications %s\n", o.preferred);
+    if (r->host_key_alias)
+        sb_printf(&b, "hostkeyalias %s\n", r->host_key_alias);
     if (o.identity_agent) {
         int raw = strcmp(o.identity_agent, "SSH_AUTH_SOCK") == 0 ||
                   (o.identity_agent[0] == '$' && o.identity_agent[1] != '{');
