@@ -20,6 +20,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <limits.h>
 #include <netdb.h>
@@ -40,6 +41,8 @@
 #define CFG_MAX_LINE (256 * 1024)  /* longer lines are refused (no silent cut) */
 #define CFG_MAX_FILE (16 * 1024 * 1024)
 #define CFG_MAX_INCLUDE_FILES 1024 /* files one Include pattern may name */
+#define CFG_MAX_TOTAL_FILES 4096   /* files read for one resolution, every Include level together */
+#define CFG_MAX_TOTAL_BYTES (64 * 1024 * 1024) /* bytes read for one resolution */
 
 /* ---- OpenSSH 9.2 (Debian 12) algorithm lists, as `ssh -G` / `ssh -Q` print them ---- */
 static const char DEF_CIPHERS[] = "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,"
@@ -520,6 +523,7 @@ typedef struct pctx {
     const char *local_user;
     const char *home;
     int want_final;
+    size_t files_read, bytes_read; /* bounded by CFG_MAX_TOTAL_FILES / CFG_MAX_TOTAL_BYTES */
     char err[900];
     int code; /* XSSH_ECONFIG, XSSH_ENOMEM */
 } pctx;
@@ -1031,6 +1035,11 @@ static int match_line(pctx *c, args *a, const char *file, int line, int flags)
         } else if (strcasecmp(attrib, "localuser") == 0) {
             r = match_pattern_list(c->local_user, arg, 0) == 1;
         } else if (strcasecmp(attrib, "exec") == 0 || strcasecmp(attrib, "localnetwork") == 0) {
+            /* as ssh 9.2: criteria are evaluated left to right and an exec after a
+               failed one is skipped; the outcome is then known, so xssh need not
+               refuse what it would never have to evaluate */
+            if (result != 1)
+                continue;
             free(host);
             return perr(c, file, line, "Match %s is not supported by xssh (it would run a command or "
                         "inspect the local interfaces)", attrib);
@@ -1421,35 +1430,54 @@ static int read_file(pctx *c, const char *path, int flags, int *activep, int dep
     *found = 0;
     if (depth < 0 || depth > CFG_MAX_DEPTH)
         return perr(c, path, 0, "too many recursive configuration includes (more than %d levels)", CFG_MAX_DEPTH);
-    if (depth > 0) {
-        /* an included name must be a regular file before it is even opened
-           (a FIFO or a terminal would block the open or the read) */
-        struct stat pre;
-        if (stat(path, &pre) == 0 && !S_ISREG(pre.st_mode) && !S_ISDIR(pre.st_mode))
-            return perr(c, path, 0, "included, but not a regular file");
+    /* every configuration file (the top one too) must be a regular file before it
+       is even opened: a FIFO or a terminal would block the open or the read. An
+       included directory is skipped, as ssh (which reads it as empty) */
+    struct stat pre;
+    if (stat(path, &pre) == 0) {
+        if (S_ISDIR(pre.st_mode) && depth > 0) {
+            xssh__log(XSSH_LOG_DEBUG, c->host_arg, "configuration: %s is a directory, skipped", path);
+            return 0;
+        }
+        if (!S_ISREG(pre.st_mode) && !S_ISDIR(pre.st_mode))
+            return perr(c, path, 0, "%s, but not a regular file (a FIFO or device could block)",
+                        depth > 0 ? "included" : "configuration file");
     }
-    FILE *f = fopen(path, "re");
-    if (!f) {
+    if (++c->files_read > CFG_MAX_TOTAL_FILES)
+        return perr(c, path, 0, "more than %d configuration files read for one resolution (Include fan-out)",
+                    CFG_MAX_TOTAL_FILES);
+    /* O_NONBLOCK: a name replaced by a FIFO after the stat still cannot block the open */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
         if (errno == ENOENT)
             return 0;
         return perr(c, path, 0, "cannot open: %s", strerror(errno));
     }
-    *found = 1;
-    xssh__log(XSSH_LOG_DEBUG, c->host_arg, "configuration: reading %s", path);
     struct stat st;
-    if (fstat(fileno(f), &st) != 0) {
+    if (fstat(fd, &st) != 0) {
         int e = errno;
-        fclose(f);
+        close(fd);
         return perr(c, path, 0, "cannot stat: %s", strerror(e));
     }
     if (S_ISDIR(st.st_mode)) {
-        fclose(f);
+        close(fd);
+        if (depth > 0)
+            return 0;
         return perr(c, path, 0, "is a directory");
     }
-    if (depth > 0 && !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return perr(c, path, 0, "included, but not a regular file");
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return perr(c, path, 0, "%s, but not a regular file (a FIFO or device could block)",
+                    depth > 0 ? "included" : "configuration file");
     }
+    FILE *f = fdopen(fd, "r");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        return e == ENOMEM ? poom(c) : perr(c, path, 0, "cannot open: %s", strerror(e));
+    }
+    *found = 1;
+    xssh__log(XSSH_LOG_DEBUG, c->host_arg, "configuration: reading %s", path);
     if ((flags & F_CHECKPERM) && ((st.st_uid != 0 && st.st_uid != getuid()) || (st.st_mode & 022) != 0)) {
         fclose(f);
         return perr(c, path, 0, "Bad owner or permissions (must be owned by you or root and not writable "
@@ -1463,6 +1491,13 @@ static int read_file(pctx *c, const char *path, int flags, int *activep, int dep
             fclose(f);
             free(b.p);
             return perr(c, path, 0, "larger than %d bytes", CFG_MAX_FILE);
+        }
+        c->bytes_read += n;
+        if (c->bytes_read > CFG_MAX_TOTAL_BYTES) {
+            fclose(f);
+            free(b.p);
+            return perr(c, path, 0, "more than %d bytes of configuration read for one resolution (Include fan-out)",
+                        CFG_MAX_TOTAL_BYTES);
         }
         sb_addn(&b, chunk, n);
     }
@@ -2216,6 +2251,14 @@ static int resolve_impl(xssh_options *opts, const char *host_in, xssh__resolved 
         free(d);
         if (!(res->preferred_authentications = sb_take(&pb)))
             goto oom;
+        if (o.preferred && !(res->preferred_authentications_given = xssh__strdup(o.preferred)))
+            goto oom;
+    }
+    if (o.host_key_alias) {
+        if (!(res->host_key_alias = xssh__strdup(o.host_key_alias)))
+            goto oom;
+        for (char *q = res->host_key_alias; *q; q++) /* ssh lower-cases it */
+            *q = (char)tolower((unsigned char)*q);
     }
     res->pubkey_authentication = o.pubkey != 0;
     res->password_authentication = o.password_auth != 0;
@@ -2293,6 +2336,8 @@ void xssh__resolved_free(xssh__resolved *r)
     free(r->macs);
     free(r->bind_address);
     free(r->preferred_authentications);
+    free(r->preferred_authentications_given);
+    free(r->host_key_alias);
     xssh__free_secret(r->password);
     xssh__free_secret(r->passphrase);
     free(r);
@@ -2358,6 +2403,8 @@ XSSH_EXTERN(int) xssh_options_resolve(xssh_options *options, const char *host, c
         sb_printf(&b, "bindaddress %s\n", r->bind_address);
     if (o.preferred)
         sb_printf(&b, "preferredauthentications %s\n", o.preferred);
+    if (r->host_key_alias)
+        sb_printf(&b, "hostkeyalias %s\n", r->host_key_alias);
     if (o.identity_agent) {
         int raw = strcmp(o.identity_agent, "SSH_AUTH_SOCK") == 0 ||
                   (o.identity_agent[0] == '$' && o.identity_agent[1] != '{');

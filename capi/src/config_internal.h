@@ -50,7 +50,11 @@ typedef struct xssh__resolved {
     int address_family;         /* AF_UNSPEC (any), AF_INET (inet), AF_INET6 (inet6) */
     char *bind_address;         /* BindAddress or NULL */
     char *preferred_authentications; /* comma list; default "publickey,keyboard-interactive,password"
-                                        (gssapi-with-mic and hostbased dropped: not supported) */
+                                        (gssapi-with-mic and hostbased dropped: not supported);
+                                        "" when the configuration lists no method xssh can use */
+    char *preferred_authentications_given; /* PreferredAuthentications as written, NULL: not set */
+    char *host_key_alias;       /* HostKeyAlias as written (not token-expanded, as ssh 9.2) or NULL: the
+                                   known_hosts name instead of hostname, with no "[ ]:port" */
     int pubkey_authentication;  /* yes (1) by default */
     int password_authentication;
     int kbd_interactive_authentication;

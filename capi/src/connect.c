@@ -635,9 +635,18 @@ static int authenticate(xssh_session *s, xssh__resolved *r, const char *lh)
         return xssh__ok();
     }
     xssh__log(XSSH_LOG_DEBUG, lh, "the server offers user '%s': %s", r->user, offered);
-    const char *prefs = r->preferred_authentications && *r->preferred_authentications
-                            ? r->preferred_authentications
-                            : "publickey,keyboard-interactive,password";
+    if (r->preferred_authentications && !*r->preferred_authentications) {
+        /* as ssh: a list with no usable method authenticates with nothing (never all methods) */
+        xssh_free(offered);
+        rc = xssh__fail(s, XSSH_EAUTHENTICATION_FAILED, 0,
+                        "authentication of user '%s' on %s failed: no method of PreferredAuthentications (%s) is "
+                        "usable by xssh (it supports publickey, keyboard-interactive, password)",
+                        r->user, lh, r->preferred_authentications_given ? r->preferred_authentications_given : "");
+        xssh__log(XSSH_LOG_ERROR, lh, "%s", xssh_error_last()->message);
+        return rc;
+    }
+    const char *prefs = r->preferred_authentications ? r->preferred_authentications
+                                                     : "publickey,keyboard-interactive,password";
     int done = 0;
     for (const char *p = prefs; *p && !done && !c.fatal;) {
         size_t l = strcspn(p, ",");
@@ -824,7 +833,9 @@ static int apply_algorithms(xssh_session *s, const xssh__resolved *r, const char
     size_t nf = 0;
     add_files(&r->user_known_hosts_files, files, &nf);
     add_files(&r->global_known_hosts_files, files, &nf);
-    char *known = xssh__known_key_types(files, nf, r->hostname, r->port);
+    /* HostKeyAlias: the name known_hosts records instead of host[:port] (no port) */
+    char *known = xssh__known_key_types(files, nf, r->host_key_alias ? r->host_key_alias : r->hostname,
+                                        r->host_key_alias ? 22 : r->port);
     free(files);
     if (known && *known)
         xssh__log(XSSH_LOG_DEBUG, lh, "known_hosts records key types %s for %s", known, r->hostname);
@@ -1074,7 +1085,9 @@ static int connect_depth(xssh__resolved *r, xssh_options *options, xssh_session 
     }
     add_files(&r->user_known_hosts_files, uf, &nu);
     add_files(&r->global_known_hosts_files, gf, &ng);
-    rc = xssh__verify_host_files(s, lh, r->hostname, r->port, r->strict_host_key_checking, uf, nu, gf, ng,
+    /* HostKeyAlias replaces the name and no port is added (OpenSSH get_hostfile_hostname_ipaddr) */
+    rc = xssh__verify_host_files(s, lh, r->host_key_alias ? r->host_key_alias : r->hostname,
+                                 r->host_key_alias ? 22 : r->port, r->strict_host_key_checking, uf, nu, gf, ng,
                                  r->hash_known_hosts, &learned);
     free(uf);
     free(gf);

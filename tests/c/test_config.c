@@ -363,6 +363,73 @@ Test(config, include_relative_glob_permissions_and_depth)
     xssh_options_unref(o);
 }
 
+/* an Include glob matching a directory skips it silently (ssh -G reads it as empty) */
+Test(config, include_glob_skips_directories)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/.ssh/conf.d", home);
+    cr_assert_eq(mkdir(p, 0700), 0);
+    snprintf(p, sizeof p, "%s/.ssh/conf.d/a_subdir", home);
+    cr_assert_eq(mkdir(p, 0700), 0);
+    snprintf(p, sizeof p, "%s/.ssh/conf.d/b.conf", home);
+    write_file(p, "Host d\n  User fromb\n", 0644);
+    xssh_options *o = new_opts();
+    cr_assert_eq(xssh_options_set_config_text(o, "Include conf.d/*\nInclude conf.d\n", "t"), XSSH_OK,
+                 "%s", xssh_error_last()->message);
+    char *t = resolve(o, "d");
+    cr_assert_str_eq(val(t, "user"), "fromb");
+    xssh_free(t);
+    /* a FIFO among them is still refused before it is opened */
+    snprintf(p, sizeof p, "%s/.ssh/conf.d/c_fifo", home);
+    cr_assert_eq(mkfifo(p, 0600), 0);
+    expect_error(xssh_options_set_config_text(o, "Include conf.d/*\n", "t"), XSSH_ECONFIG,
+                 "c_fifo: included, but not a regular file");
+    xssh_options_unref(o);
+}
+
+/* the top-level file (ConfigFile, ~/.ssh/config) that is a FIFO is refused, never opened (it would block) */
+Test(config, top_level_fifo_refused, .timeout = 30)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/fifo.conf", home);
+    cr_assert_eq(mkfifo(p, 0600), 0);
+    xssh_options *o = new_opts();
+    cr_assert_eq(xssh_options_set(o, "ConfigFile", p), XSSH_OK);
+    char *t = NULL;
+    expect_error(xssh_options_resolve(o, "x", &t), XSSH_ECONFIG, "fifo.conf: configuration file, but not a regular file");
+    cr_assert_null(t);
+    xssh_options_unref(o);
+    snprintf(p, sizeof p, "%s/.ssh/config", home);
+    cr_assert_eq(mkfifo(p, 0600), 0);
+    o = new_opts();
+    expect_error(xssh_options_resolve(o, "x", &t), XSSH_ECONFIG, ".ssh/config: configuration file, but not a regular file");
+    cr_assert_null(t);
+    xssh_options_unref(o);
+}
+
+/* Include fan-out (10 files a level, each including the 10 of the next, 8 levels: 10^8
+   reads) stops at the total bound of files read for one resolution */
+Test(config, include_fan_out_bounded, .timeout = 60)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/.ssh/fan", home);
+    cr_assert_eq(mkdir(p, 0700), 0);
+    for (int k = 1; k <= 8; k++)
+        for (int i = 0; i < 10; i++) {
+            char text[128];
+            snprintf(p, sizeof p, "%s/.ssh/fan/L%d_%d.conf", home, k, i);
+            if (k < 8)
+                snprintf(text, sizeof text, "Include fan/L%d_*.conf\n", k + 1);
+            else
+                snprintf(text, sizeof text, "Host x\n  User leaf\n");
+            write_file(p, text, 0644);
+        }
+    xssh_options *o = new_opts();
+    expect_error(xssh_options_set_config_text(o, "Include fan/L1_*.conf\n", "t"), XSSH_ECONFIG,
+                 "more than 4096 configuration files read for one resolution");
+    xssh_options_unref(o);
+}
+
 Test(config, tokens_env_and_errors)
 {
     xssh_options *o = new_opts();

@@ -615,7 +615,62 @@ Test(connect, password_option_and_password_method, .timeout = 60)
     xssh_options_unref(o);
 }
 
+/* PreferredAuthentications with no method xssh can use authenticates with nothing, as ssh
+   ("Permission denied"), never with every method; the message lists what was configured */
+Test(connect, preferred_authentications_none_usable_fails, .timeout = 60)
+{
+    scratch_home();
+    known_hosts_default();
+    hkey(xt()->key_ed25519, ".ssh/id_ed25519");
+    config(NULL, "  PreferredAuthentications gssapi-with-mic,hostbased,bogus\n");
+    xssh_session *s = NULL;
+    int rc = xssh_connect("testhost", NULL, &s);
+    cr_assert_eq(rc, XSSH_EAUTHENTICATION_FAILED, "got %s: %s", xssh_err_name(rc), last_msg());
+    cr_assert_null(s);
+    cr_assert(strstr(last_msg(), "no method of PreferredAuthentications (gssapi-with-mic,hostbased,bogus) is usable"),
+              "%s", last_msg());
+}
+
 /* ---- host keys ------------------------------------------------------------------------ */
+/* HostKeyAlias: known_hosts is looked up and written under the alias, with no [ ]:port */
+Test(connect, host_key_alias_names_the_known_hosts_record, .timeout = 60)
+{
+    scratch_home();
+    hkey(xt()->key_ed25519, ".ssh/id_ed25519");
+    /* the test known_hosts with every "[127.0.0.1]:port" name replaced by "hka" */
+    size_t n = 0;
+    char *src = (char *)xt_slurp(xt()->known_hosts, &n);
+    char *out = calloc(1, n * 2 + 16);
+    cr_assert_not_null(out);
+    for (char *save = NULL, *l = strtok_r(src, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        char *sp = strchr(l, ' ');
+        if (!sp || *l == '#')
+            continue;
+        strcat(out, "hka");
+        strcat(out, sp);
+        strcat(out, "\n");
+    }
+    free(src);
+    hwrite(".ssh/known_hosts", "%s", out);
+    free(out);
+    config(NULL, "  HostKeyAlias hka\n  StrictHostKeyChecking yes\n  GlobalKnownHostsFile none\n");
+    xssh_session *s = NULL;
+    cr_assert_eq(xssh_connect("testhost", NULL, &s), XSSH_OK, "%s", last_msg());
+    assert_works(s);
+    xssh_session_unref(s);
+    /* learnt under the alias (accept-new, empty file): "hka <key>", no host or port */
+    char *kh = hpath(".ssh/known_hosts");
+    unlink(kh);
+    config(NULL, "  HostKeyAlias hka\n  StrictHostKeyChecking accept-new\n  GlobalKnownHostsFile none\n  HashKnownHosts no\n");
+    cr_assert_eq(xssh_connect("testhost", NULL, &s), XSSH_OK, "%s", last_msg());
+    xssh_session_unref(s);
+    char *text = (char *)xt_slurp(kh, &n);
+    cr_assert_eq(strncmp(text, "hka ", 4), 0, "known_hosts: %s", text);
+    cr_assert_null(strstr(text, "127.0.0.1"), "known_hosts: %s", text);
+    free(text);
+    free(kh);
+}
+
 
 Test(connect, host_key_policies_over_user_and_global_files, .timeout = 90)
 {

@@ -38,7 +38,7 @@ COMPARED = [
     "identitiesonly", "kbdinteractiveauthentication", "passwordauthentication", "pubkeyauthentication",
     "stricthostkeychecking", "serveralivecountmax", "serveraliveinterval", "ciphers", "hostkeyalgorithms",
     "kexalgorithms", "macs", "globalknownhostsfile", "userknownhostsfile", "connecttimeout", "bindaddress",
-    "preferredauthentications", "identityagent", "proxyjump", "proxycommand", "identityfile",
+    "preferredauthentications", "identityagent", "proxyjump", "proxycommand", "identityfile", "hostkeyalias",
 ]
 
 

@@ -87,6 +87,8 @@ Test(resolved, defaults)
     cr_assert_eq(r->address_family, AF_UNSPEC);
     cr_assert_null(r->bind_address);
     cr_assert_str_eq(r->preferred_authentications, "publickey,keyboard-interactive,password");
+    cr_assert_null(r->preferred_authentications_given);
+    cr_assert_null(r->host_key_alias);
     cr_assert_eq(r->pubkey_authentication, 1);
     cr_assert_eq(r->password_authentication, 1);
     cr_assert_eq(r->kbd_interactive_authentication, 1);
@@ -129,6 +131,7 @@ Test(resolved, every_field_from_the_file)
                                 "  BatchMode yes\n"
                                 "  AddressFamily inet6\n"
                                 "  BindAddress ::1\n"
+                                "  HostKeyAlias KeyAlias-%h\n"
                                 "  PreferredAuthentications gssapi-with-mic,password,hostbased,publickey,password\n"
                                 "  PubkeyAuthentication host-bound\n"
                                 "  PasswordAuthentication no\n"
@@ -174,6 +177,8 @@ Test(resolved, every_field_from_the_file)
     cr_assert_eq(r->address_family, AF_INET6);
     cr_assert_str_eq(r->bind_address, "::1");
     cr_assert_str_eq(r->preferred_authentications, "password,publickey");
+    cr_assert_str_eq(r->preferred_authentications_given, "gssapi-with-mic,password,hostbased,publickey,password");
+    cr_assert_str_eq(r->host_key_alias, "keyalias-%h"); /* lower-cased, no token expanded (ssh 9.2) */
     cr_assert_eq(r->pubkey_authentication, 1);
     cr_assert_eq(r->password_authentication, 0);
     cr_assert_eq(r->kbd_interactive_authentication, 0);
@@ -264,6 +269,17 @@ Test(resolved, session_timeout_default_and_none)
     cr_assert_eq(xssh_options_set(o, "Timeout", "0"), XSSH_OK);
     r = res(o, "h");
     cr_assert_eq(r->timeout_ms, 0);
+    xssh__resolved_free(r);
+    xssh_options_unref(o);
+}
+
+/* PreferredAuthentications with nothing xssh can use: "" (xssh_connect then fails), never the default */
+Test(resolved, preferred_authentications_none_usable)
+{
+    xssh_options *o = opts_text("Host a\n  PreferredAuthentications gssapi-with-mic,hostbased,bogus\n");
+    xssh__resolved *r = res(o, "a");
+    cr_assert_str_eq(r->preferred_authentications, "");
+    cr_assert_str_eq(r->preferred_authentications_given, "gssapi-with-mic,hostbased,bogus");
     xssh__resolved_free(r);
     xssh_options_unref(o);
 }
