@@ -148,7 +148,8 @@ def connect(host, port=None, user=None, *, key=None, passphrase=None, password=N
     ("agent: 2 keys refused; ~/.ssh/id_ed25519: encrypted, no passphrase given; password:
     not offered by the server"); TypeError/ValueError for wrong arguments.
     """
-    o = options if isinstance(options, Options) else Options()
+    # the caller's Options is never written to: a copy takes the keyword arguments
+    o = options.dup() if isinstance(options, Options) else Options()
     put = o.set
     if config is not None:
         put("ConfigFile", _path_word(config, tokens=False))
@@ -179,7 +180,7 @@ def connect(host, port=None, user=None, *, key=None, passphrase=None, password=N
         put("Timeout", _text(timeout))
     if proxy_jump is not None and len(proxy_jump):  # [] or "": as not given
         put("ProxyJump", proxy_jump if isinstance(proxy_jump, str) else ",".join(_hop(h) for h in proxy_jump))
-    if options is not None and options is not o:
+    if options is not None and not isinstance(options, Options):
         if not isinstance(options, dict):
             raise TypeError("xssh.connect(): argument 'options' must be a dict of ssh_config keywords or an "
                             "Options, not %s" % type(options).__name__)
