@@ -153,6 +153,30 @@ class TestConnect < Minitest::Test
     assert_equal ["t\n", 'thread 1', "t\n", 'thread 3'], results
   end
 
+  # a callback that replaces itself on the same Options and forces a GC while the connect
+  # (which took the callbacks at its start) is still running: no freed callable is ever called
+  def test_a_callback_replacing_itself_during_the_connect
+    k1 = copy_key(T::KEY_ENCRYPTED, 'enc1')
+    k2 = copy_key(T::KEY_ENCRYPTED, 'enc2')
+    write_config(host_block('enc', "IdentityFile #{k1}", "IdentityFile #{k2}", 'IdentitiesOnly yes'))
+    o = Xssh::Options.new
+    calls = []
+    install = lambda do
+      o.set_passphrase_callback(lambda do |k|
+        calls << [:first, k]
+        o.set_passphrase_callback(->(k2_) { calls << [:other, k2_]; T::PASSPHRASE.dup })
+        GC.start
+        nil # skip this key
+      end)
+    end
+    install.call
+    GC.start
+    s = Xssh::Native.connect('enc', o)
+    assert s.authenticated?
+    s.finish
+    assert_equal [[:first, k1], [:other, k2]], calls
+  end
+
   def test_prompt_callback_answers_keyboard_interactive
     skip 'the harness made no password account (not root)' if T::PW_USER.empty?
     write_config(host_block('kbd', 'PubkeyAuthentication no', 'PreferredAuthentications keyboard-interactive',
