@@ -223,6 +223,8 @@ module Xssh
   # ---- logging ----
   # xssh's levels (Xssh::LOG_ERROR .. Xssh::LOG_TRACE) as Logger's
   LOGGER_LEVELS = { 1 => 3, 2 => 2, 3 => 1, 4 => 0, 5 => 0 }.freeze # ERROR, WARN, INFO, DEBUG, DEBUG
+  # the level methods of a logger without #add, most severe first (index 3 - severity)
+  LOGGER_METHODS = %i[error warn info debug].freeze
 
   class << self
     # The Logger xssh's records go to (nil: silent, the default).
@@ -233,15 +235,24 @@ module Xssh
     # to logger.add(severity, "host: message", "xssh") at the logger's level at
     # the time of this call (Logger::DEBUG includes xssh's TRACE). Records made
     # on other threads (forward servers) are delivered at the next xssh call;
-    # see swig/ruby/xssh_ruby_connect.swg. nil silences.
+    # see swig/ruby/xssh_ruby_connect.swg. nil silences. A logger without #add
+    # needs #debug, #info, #warn and #error (one is called per record); anything
+    # else raises ArgumentError here, not a warning at every record.
     def logger=(logger)
       if logger.nil?
         Native.log_set(nil, 0)
       else
+        by_add = logger.respond_to?(:add)
+        unless by_add || LOGGER_METHODS.all? { |m| logger.respond_to?(m) }
+          raise ArgumentError, "Xssh.logger=: expected a Logger (responding to #add, or to #{LOGGER_METHODS.map { |m| "##{m}" }.join(', ')}) " \
+                               "or nil, got #{logger.class}"
+        end
         lvl = logger.respond_to?(:level) ? logger.level.to_i : 0
         xlevel = { 0 => 5, 1 => 3, 2 => 2 }.fetch(lvl, lvl >= 5 ? 0 : 1)
         Native.log_set(lambda do |level, host, message|
-          logger.add(LOGGER_LEVELS.fetch(level, 0), host.empty? ? message : "#{host}: #{message}", 'xssh')
+          sev = LOGGER_LEVELS.fetch(level, 0)
+          text = host.empty? ? message : "#{host}: #{message}"
+          by_add ? logger.add(sev, text, 'xssh') : logger.public_send(LOGGER_METHODS.reverse[sev], text)
         end, xlevel)
       end
       @logger = logger

@@ -275,6 +275,28 @@ class TestConnect < Minitest::Test
     assert_match(/the log hook cannot be changed from inside a log record/, err)
   end
 
+  # a logger is checked when it is set, not warned about at every record
+  def test_logger_assignment_rejects_a_non_logger
+    Xssh.logger = nil
+    ['x', 42, Object.new].each do |bad|
+      e = assert_raises(ArgumentError) { Xssh.logger = bad }
+      assert_match(/\AXssh\.logger=: expected a Logger \(responding to #add/, e.message)
+    end
+    assert_nil Xssh.logger
+    # the level methods are enough
+    write_config(host_block('lm', "IdentityFile #{T::KEY}"))
+    got = []
+    lm = Object.new
+    %i[debug info warn error].each { |m| lm.define_singleton_method(m) { |text| got << [m, text] } }
+    Xssh.logger = lm
+    Xssh.connect('lm') { |s| assert s.authenticated? }
+    Xssh.logger = nil
+    refute_empty got
+    assert(got.all? { |m, t| %i[debug info warn error].include?(m) && t.is_a?(String) })
+  ensure
+    Xssh.logger = nil
+  end
+
   def test_keywords_and_options
     write_config(host_block('kw', "IdentityFile #{T::KEY_UNAUTHORIZED}"))
     # explicit keywords win: key: is tried as ssh -i is, and the options Hash passes any keyword
