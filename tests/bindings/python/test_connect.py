@@ -265,7 +265,8 @@ def test_keyword_arguments_map_onto_ssh_options(env, home):
         ok(s)
     with pytest.raises(InvalidArgumentError, match=r"Nonsense"):
         xssh.connect(env.host, options={"Nonsense": 1})
-    with pytest.raises(TypeError, match=r"^Options\.set\(\): argument 'value' must be str or bytes, not object$"):
+    with pytest.raises(TypeError, match=r"^xssh\.connect\(\): argument 'options' must map 'User' to a str, bool, "
+                                        r"number or path \(or a list of them\), not object$"):
         xssh.connect(env.host, options={"User": object()})
     with pytest.raises(TypeError, match=r"^xssh.connect\(\): argument 'host'"):
         xssh.connect(22)
@@ -397,3 +398,25 @@ def test_connect_never_writes_into_the_callers_options(env, home):
         with xssh.connect(env.host, env.port, env.pw_user, password=env.password, known_hosts=env.known_hosts,
                           agent=False, config="none", options=o) as s:
             ok(s)
+
+
+@pytest.mark.parametrize("kw, exc, text", [
+    ({"timeout": float("inf")}, ValueError, "argument 'timeout' must be a finite number of seconds"),
+    ({"timeout": float("nan")}, ValueError, "argument 'timeout' must be a finite number of seconds"),
+    ({"timeout": -1}, ValueError, "argument 'timeout' must be a finite number of seconds"),
+    ({"timeout": "5"}, TypeError, "argument 'timeout' must be a number of seconds (int or float) or None, not str"),
+    ({"proxy_jump": 5}, TypeError, "argument 'proxy_jump' must be a \"hop1,hop2\" string"),
+    ({"proxy_jump": [("h", "x")]}, TypeError, "argument 'proxy_jump' must hold (host, port) pairs of a str and an int"),
+    ({"proxy_jump": [("h", 0)]}, ValueError, "argument 'proxy_jump' holds port 0"),
+    ({"key": 1}, TypeError, "argument 'key' must be a key file path"),
+    ({"key": "a\0b"}, ValueError, "argument 'key' must be a key file path"),
+    ({"agent": 1}, TypeError, "argument 'agent' must be True, False or an agent socket path"),
+    ({"known_hosts": 1}, TypeError, "argument 'known_hosts' must be a path"),
+    ({"config": 1}, TypeError, "argument 'config' must be a path (str or os.PathLike) or \"none\""),
+    ({"options": {"Port": None}}, TypeError, "argument 'options' must map 'Port' to a str"),
+    ({"options": {1: "x"}}, TypeError, "argument 'options' must have str keys"),
+])
+def test_wrong_arguments_name_connect_and_the_argument(home, kw, exc, text):
+    with pytest.raises(exc) as ei:
+        xssh.connect("127.0.0.1", **kw)
+    assert str(ei.value).startswith("xssh.connect(): ") and text in str(ei.value), str(ei.value)
