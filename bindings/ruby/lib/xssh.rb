@@ -132,7 +132,7 @@ module Xssh
     case agent
     when nil, true then nil
     when false then set['IdentityAgent', 'none']
-    else set['IdentityAgent', path_word(agent, :agent)]
+    else set['IdentityAgent', path_word(agent, :agent, what: 'true, false or an agent socket path (String or Pathname)')]
     end
     policy = host_key_policy.nil? ? nil : self.host_key_policy(host_key_policy)
     if policy == Native::XSSH_HOSTKEY_OFF # no verification: nothing read, nothing learnt
@@ -145,6 +145,9 @@ module Xssh
     end
     unless timeout.nil?
       raise arg_type_error(self, :timeout, 'Numeric seconds', timeout, :connect) unless timeout.is_a?(Numeric)
+      unless timeout.real? && timeout.finite? && !timeout.negative?
+        raise ArgumentError, "#{callee(self, :connect)}: timeout: expected finite seconds >= 0 (0: no limit), got #{timeout}"
+      end
 
       set['ConnectTimeout', timeout.ceil.to_s] if timeout.positive?
       set['Timeout', timeout.to_s]
@@ -185,13 +188,24 @@ module Xssh
 
   # a path as one literal ssh_config word: quoted when it holds a space, "%"
   # doubled where ssh expands %-tokens (IdentityFile, UserKnownHostsFile, IdentityAgent)
-  def self.path_word(path, name, tokens: true)
-    p = path_arg(path, name, self, :connect)
+  def self.path_word(path, name, tokens: true, what: 'a path (String or Pathname)')
+    p = path.is_a?(String) || path.respond_to?(:to_path) ? path_arg(path, name, self, :connect) : nil
+    raise arg_type_error(self, name, what, path, :connect) if p.nil?
+    raise ArgumentError, "#{callee(self, :connect)}: #{name}: expected #{what} without a null byte" if p.include?("\0")
+
     p = p.gsub('%', '%%') if tokens
     p.match?(/[ \t]/) ? "\"#{p}\"" : p
   end
 
   HOP_KEYS = %i[host port user].freeze
+
+  # a hop's port: an Integer 1..65535
+  def self.hop_port(port)
+    raise arg_type_error(self, :proxy_jump, 'a hop port as an Integer', port, :connect) unless port.is_a?(Integer)
+    raise ArgumentError, "#{callee(self, :connect)}: proxy_jump: a hop port is 1..65535, got #{port}" unless port.between?(1, 65_535)
+
+    port
+  end
 
   # proxy_jump as ssh's ProxyJump text ("hop1,hop2")
   def self.jump_spec(proxy_jump)
@@ -204,7 +218,7 @@ module Xssh
     hops.map do |hop|
       case hop
       when String then hop
-      when Array then "#{hop[0]}#{hop[1] ? ":#{Integer(hop[1])}" : ''}"
+      when Array then "#{hop[0]}#{hop[1] ? ":#{hop_port(hop[1])}" : ''}"
       when Hash
         h = hop.transform_keys(&:to_sym)
         unknown = h.keys - HOP_KEYS
@@ -214,7 +228,7 @@ module Xssh
         end
         raise ArgumentError, "Xssh.connect: proxy_jump: a hop needs a host: #{hop.inspect}" if h[:host].to_s.empty?
 
-        "#{h[:user] ? "#{h[:user]}@" : ''}#{h[:host]}#{h[:port] ? ":#{Integer(h[:port])}" : ''}"
+        "#{h[:user] ? "#{h[:user]}@" : ''}#{h[:host]}#{h[:port] ? ":#{hop_port(h[:port])}" : ''}"
       else raise arg_type_error(self, :proxy_jump, 'hops as Strings, [host, port] or Hashes', hop, :connect)
       end
     end.join(',')

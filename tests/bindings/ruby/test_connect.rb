@@ -297,6 +297,23 @@ class TestConnect < Minitest::Test
     Xssh.logger = nil
   end
 
+  # wrong arguments name Xssh.connect and the keyword, never an internal call
+  def test_wrong_arguments_name_connect_and_the_keyword
+    [
+      [{ proxy_jump: [%w[h x]] }, TypeError, /\AXssh\.connect: proxy_jump: expected a hop port as an Integer, got String/],
+      [{ proxy_jump: [['h', 0]] }, ArgumentError, /\AXssh\.connect: proxy_jump: a hop port is 1\.\.65535, got 0/],
+      [{ timeout: Float::INFINITY }, ArgumentError, /\AXssh\.connect: timeout: expected finite seconds >= 0/],
+      [{ timeout: Float::NAN }, ArgumentError, /\AXssh\.connect: timeout: expected finite seconds >= 0/],
+      [{ timeout: -1 }, ArgumentError, /\AXssh\.connect: timeout: expected finite seconds >= 0/],
+      [{ agent: 1 }, TypeError, /\AXssh\.connect: agent: expected true, false or an agent socket path/],
+      [{ key: "a\0b" }, ArgumentError, /\AXssh\.connect: key: expected a path \(String or Pathname\) without a null byte/],
+      [{ key: 1 }, TypeError, /\AXssh\.connect: key: expected a path/]
+    ].each do |kw, exc, re|
+      e = assert_raises(exc, kw.inspect) { Xssh.connect('127.0.0.1', **kw) }
+      assert_match re, e.message
+    end
+  end
+
   def test_keywords_and_options
     write_config(host_block('kw', "IdentityFile #{T::KEY_UNAUTHORIZED}"))
     # explicit keywords win: key: is tried as ssh -i is, and the options Hash passes any keyword
