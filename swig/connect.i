@@ -54,6 +54,8 @@
 %rename(log_set) xssh_log_set_swig;
 
 %newobject xssh_options::xssh_options;
+%rename(dup) xssh_options::dup_swig;
+%newobject xssh_options::dup_swig;
 struct xssh_options {};
 %extend xssh_options {
   xssh_options() {
@@ -74,6 +76,13 @@ struct xssh_options {};
   /** What applies to host ("host" or "user@host"), as `ssh -G host` prints it: one
       "keyword value" line per option, tokens and ~ expanded, secrets never shown. */
   xssh_err resolve(const char *host, char **OUT_TEXT);
+#ifdef SWIGPYTHON
+  /** An independent copy (xssh_options_dup): explicit options, config text, secrets, callbacks. */
+  xssh_options *dup_swig() {
+    xssh_options *o = NULL;
+    return xssh_options_dup($self, &o) == 0 ? o : NULL;
+  }
+#endif
 #ifdef XSSH_CONNECT_CB_TYPEMAP
   /** The passphrase callback: callback(keyfile) -> the passphrase, or nil to skip the key. */
   xssh_err set_passphrase_callback(xssh_passphrase_cb callback, void *callback_ud) {

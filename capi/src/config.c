@@ -1616,6 +1616,58 @@ XSSH_EXTERN(void) xssh_options_unref(xssh_options *o)
     free(o);
 }
 
+static char *opt_dup(const char *s, int *fail)
+{
+    if (!s)
+        return NULL;
+    char *d = strdup(s);
+    if (!d)
+        *fail = 1;
+    return d;
+}
+
+XSSH_EXTERN(int) xssh_options_dup(const xssh_options *src, xssh_options **out)
+{
+    XSSH__ARG(NULL, out != NULL, "xssh_options_dup: out is NULL");
+    *out = NULL;
+    XSSH__ARG(NULL, src != NULL, "xssh_options_dup: src is NULL");
+    xssh_options *o = NULL;
+    int rc = xssh_options_new(&o);
+    if (rc != XSSH_OK)
+        return rc;
+    xssh_options *s = (xssh_options *)src; /* the lock only */
+    int fail = 0;
+    pthread_mutex_lock(&s->lock);
+    if (s->nset) {
+        o->set = calloc(s->nset, sizeof *o->set);
+        if (!o->set)
+            fail = 1;
+        for (size_t i = 0; o->set && i < s->nset; i++) {
+            o->set[i].name = opt_dup(s->set[i].name, &fail);
+            o->set[i].value = opt_dup(s->set[i].value, &fail);
+            o->nset = i + 1;
+        }
+    }
+    o->config_mode = s->config_mode;
+    o->config_file = opt_dup(s->config_file, &fail);
+    o->config_text = opt_dup(s->config_text, &fail);
+    o->config_origin = opt_dup(s->config_origin, &fail);
+    o->password = opt_dup(s->password, &fail);
+    o->passphrase = opt_dup(s->passphrase, &fail);
+    o->timeout_ms = s->timeout_ms;
+    o->passphrase_cb = s->passphrase_cb;
+    o->passphrase_ud = s->passphrase_ud;
+    o->prompt_cb = s->prompt_cb;
+    o->prompt_ud = s->prompt_ud;
+    pthread_mutex_unlock(&s->lock);
+    if (fail) {
+        xssh_options_unref(o);
+        return xssh__fail(NULL, XSSH_ENOMEM, 0, "xssh_options_dup: out of memory");
+    }
+    *out = o;
+    return xssh__ok();
+}
+
 static void pctx_init(pctx *c, cfg *o, const char *host, const char *host_arg, const char *local_user,
                       const char *home)
 {

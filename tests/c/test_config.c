@@ -573,3 +573,30 @@ Test(config, shared_between_threads)
     xssh_free(t);
     xssh_options_unref(o);
 }
+
+Test(config, dup_is_an_independent_copy)
+{
+    xssh_options *o = new_opts(), *c = (xssh_options *)1;
+    expect_error(xssh_options_dup(NULL, &c), XSSH_EARG, "src");
+    cr_assert_null(c);
+    expect_error(xssh_options_dup(o, NULL), XSSH_EARG, "out");
+    cr_assert_eq(xssh_options_set_config_text(o, "Host *\n  Port 2222\n", "text"), XSSH_OK);
+    cr_assert_eq(xssh_options_set(o, "User", "first"), XSSH_OK);
+    cr_assert_eq(xssh_options_set(o, "Password", "sekrit"), XSSH_OK);
+    cr_assert_eq(xssh_options_dup(o, &c), XSSH_OK);
+    /* later changes on either side stay there */
+    cr_assert_eq(xssh_options_set(o, "Compression", "yes"), XSSH_OK);
+    cr_assert_eq(xssh_options_set(c, "ConnectTimeout", "7"), XSSH_OK);
+    char *to = resolve(o, "h"), *tc = resolve(c, "h");
+    cr_assert_str_eq(val(to, "user"), "first");
+    cr_assert_str_eq(val(tc, "user"), "first");
+    cr_assert_str_eq(val(tc, "port"), "2222");
+    cr_assert_str_eq(val(to, "compression"), "yes");
+    cr_assert_str_eq(val(tc, "compression"), "no");
+    cr_assert_str_eq(val(tc, "connecttimeout"), "7");
+    cr_assert(strstr(tc, "sekrit") == NULL);
+    free(to);
+    free(tc);
+    xssh_options_unref(o);
+    xssh_options_unref(c);
+}

@@ -6,6 +6,9 @@ imports to ``xssh`` (``from xssh.session import Session``). On top of that:
 (~/.ssh/config, known_hosts, the agent and default keys: docs/config.md), logging
 through the standard ``logging`` module (logger ``"xssh"``), and context managers.
 """
+from __future__ import annotations  # the annotations are text (the stub's names), never evaluated
+
+import math as _math
 import os as _os
 import sys as _sys
 
@@ -66,11 +69,38 @@ def _path_word(p, tokens=True):
     return '"%s"' % p if (" " in p or "\t" in p) else p
 
 
+def _connect_err(name, what, v, exc=TypeError):
+    return exc("xssh.connect(): argument '%s' must be %s, not %s" % (name, what, type(v).__name__
+                                                                     if exc is TypeError else repr(v)))
+
+
+def _arg_path(name, v, tokens=True, what="a path (str or os.PathLike)"):
+    if not isinstance(v, (str, bytes, _os.PathLike)):
+        raise _connect_err(name, what, v)
+    w = _path_word(v, tokens=tokens)
+    if "\0" in w:
+        raise _connect_err(name, what + " without a null byte", v, ValueError)
+    return w
+
+
+def _arg_number(name, v):
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise _connect_err(name, "a number of seconds (int or float) or None", v)
+    if not _math.isfinite(v) or v < 0:
+        raise _connect_err(name, "a finite number of seconds >= 0 (0: no limit) or None", v, ValueError)
+    return v
+
+
 def _hop(h):
     """A ProxyJump hop: "[user@]host[:port]" as is, or a (host, port) pair."""
     if isinstance(h, (tuple, list)) and len(h) == 2:
         host, port = h
-        return ("[%s]:%d" if ":" in host else "%s:%d") % (host, int(port))
+        if not isinstance(host, str) or isinstance(port, bool) or not isinstance(port, int):
+            raise TypeError("xssh.connect(): argument 'proxy_jump' must hold (host, port) pairs of a str and an "
+                            "int, not (%s, %s)" % (type(host).__name__, type(port).__name__))
+        if not 0 < port < 65536:
+            raise ValueError("xssh.connect(): argument 'proxy_jump' holds port %d; a port is 1..65535" % port)
+        return ("[%s]:%d" if ":" in host else "%s:%d") % (host, port)
     if isinstance(h, str):
         return h
     raise TypeError("xssh.connect(): argument 'proxy_jump' must be a list of \"[user@]host[:port]\" strings or "
@@ -78,9 +108,15 @@ def _hop(h):
                     "a Host block in the configuration)" % type(h).__name__)
 
 
-def connect(host, port=None, user=None, *, key=None, passphrase=None, password=None, agent=None,
-            known_hosts=None, host_key_policy=None, timeout=None, proxy_jump=None, config=None, options=None,
-            passphrase_callback=None, prompt_callback=None):
+def connect(host: str, port: int | None = None, user: str | None = None, *,
+            key: _Path | Sequence[_Path] | None = None, passphrase: str | bytes | None = None,
+            password: str | bytes | None = None, agent: bool | _Path | None = None,
+            known_hosts: _Path | Sequence[_Path] | None = None,
+            host_key_policy: Literal["strict", "accept_new", "accept-new", "off"] | int | None = None,
+            timeout: float | None = None, proxy_jump: str | Sequence[str | tuple[str, int]] | None = None,
+            config: _Path | None = None, options: Mapping[str, Any] | Options | None = None,
+            passphrase_callback: Callable[[str], str | bytes | None] | None = None,
+            prompt_callback: Callable[[str, str, str, bool], str | bytes | None] | None = None) -> Session:
     """Connect the way OpenSSH's ``ssh`` does and return an authenticated Session.
 
     ``xssh.connect("myhost")`` reads ~/.ssh/config then /etc/ssh/ssh_config (a ``Host``
@@ -148,10 +184,11 @@ def connect(host, port=None, user=None, *, key=None, passphrase=None, password=N
     ("agent: 2 keys refused; ~/.ssh/id_ed25519: encrypted, no passphrase given; password:
     not offered by the server"); TypeError/ValueError for wrong arguments.
     """
-    o = options if isinstance(options, Options) else Options()
+    # the caller's Options is never written to: a copy takes the keyword arguments
+    o = options.dup() if isinstance(options, Options) else Options()
     put = o.set
     if config is not None:
-        put("ConfigFile", _path_word(config, tokens=False))
+        put("ConfigFile", _arg_path("config", config, tokens=False, what='a path (str or os.PathLike) or "none"'))
     if user:
         put("User", user)
     if port is not None:
@@ -161,30 +198,42 @@ def connect(host, port=None, user=None, *, key=None, passphrase=None, password=N
             put(k, v)
     if known_hosts is not None:
         files = known_hosts if isinstance(known_hosts, (list, tuple)) else [known_hosts]
-        put("UserKnownHostsFile", " ".join(_path_word(f) for f in files))
+        put("UserKnownHostsFile", " ".join(_arg_path("known_hosts", f, what="a path (str or os.PathLike) or a "
+                                                     "list of paths") for f in files))
     if key is not None:
         for k in (key if isinstance(key, (list, tuple)) else [key]):
-            put("IdentityFile", _path_word(k))
+            put("IdentityFile", _arg_path("key", k, what="a key file path (str or os.PathLike) or a list of paths"))
     if agent is False:
         put("IdentityAgent", "none")
     elif agent is not None and agent is not True:
-        put("IdentityAgent", _path_word(agent))
+        put("IdentityAgent", _arg_path("agent", agent, what="True, False or an agent socket path (str or "
+                                       "os.PathLike)"))
     if passphrase is not None:
         put("Passphrase", passphrase)
     if password is not None:
         put("Password", password)
     if timeout is not None:
+        _arg_number("timeout", timeout)
         if timeout:
             put("ConnectTimeout", str(max(1, int(-(-timeout // 1)))))
         put("Timeout", _text(timeout))
+    if proxy_jump is not None and not isinstance(proxy_jump, (str, list, tuple)):
+        raise _connect_err("proxy_jump", 'a "hop1,hop2" string or a list of "[user@]host[:port]" strings or '
+                      "(host, port) pairs", proxy_jump)
     if proxy_jump is not None and len(proxy_jump):  # [] or "": as not given
         put("ProxyJump", proxy_jump if isinstance(proxy_jump, str) else ",".join(_hop(h) for h in proxy_jump))
-    if options is not None and options is not o:
+    if options is not None and not isinstance(options, Options):
         if not isinstance(options, dict):
             raise TypeError("xssh.connect(): argument 'options' must be a dict of ssh_config keywords or an "
                             "Options, not %s" % type(options).__name__)
         for k, v in options.items():
+            if not isinstance(k, str):
+                raise TypeError("xssh.connect(): argument 'options' must have str keys (ssh_config keywords), "
+                                "not %s" % type(k).__name__)
             for item in (v if isinstance(v, (list, tuple)) else [v]):
+                if not isinstance(item, (str, bytes, bool, int, float, _os.PathLike)):
+                    raise TypeError("xssh.connect(): argument 'options' must map %r to a str, bool, number or "
+                                    "path (or a list of them), not %s" % (k, type(item).__name__))
                 put(k, _text(item))
     if passphrase_callback is not None:
         o.set_passphrase_callback(passphrase_callback)

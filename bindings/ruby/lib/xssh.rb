@@ -132,7 +132,7 @@ module Xssh
     case agent
     when nil, true then nil
     when false then set['IdentityAgent', 'none']
-    else set['IdentityAgent', path_word(agent, :agent)]
+    else set['IdentityAgent', path_word(agent, :agent, what: 'true, false or an agent socket path (String or Pathname)')]
     end
     policy = host_key_policy.nil? ? nil : self.host_key_policy(host_key_policy)
     if policy == Native::XSSH_HOSTKEY_OFF # no verification: nothing read, nothing learnt
@@ -145,6 +145,9 @@ module Xssh
     end
     unless timeout.nil?
       raise arg_type_error(self, :timeout, 'Numeric seconds', timeout, :connect) unless timeout.is_a?(Numeric)
+      unless timeout.real? && timeout.finite? && !timeout.negative?
+        raise ArgumentError, "#{callee(self, :connect)}: timeout: expected finite seconds >= 0 (0: no limit), got #{timeout}"
+      end
 
       set['ConnectTimeout', timeout.ceil.to_s] if timeout.positive?
       set['Timeout', timeout.to_s]
@@ -185,13 +188,24 @@ module Xssh
 
   # a path as one literal ssh_config word: quoted when it holds a space, "%"
   # doubled where ssh expands %-tokens (IdentityFile, UserKnownHostsFile, IdentityAgent)
-  def self.path_word(path, name, tokens: true)
-    p = path_arg(path, name, self, :connect)
+  def self.path_word(path, name, tokens: true, what: 'a path (String or Pathname)')
+    p = path.is_a?(String) || path.respond_to?(:to_path) ? path_arg(path, name, self, :connect) : nil
+    raise arg_type_error(self, name, what, path, :connect) if p.nil?
+    raise ArgumentError, "#{callee(self, :connect)}: #{name}: expected #{what} without a null byte" if p.include?("\0")
+
     p = p.gsub('%', '%%') if tokens
     p.match?(/[ \t]/) ? "\"#{p}\"" : p
   end
 
   HOP_KEYS = %i[host port user].freeze
+
+  # a hop's port: an Integer 1..65535
+  def self.hop_port(port)
+    raise arg_type_error(self, :proxy_jump, 'a hop port as an Integer', port, :connect) unless port.is_a?(Integer)
+    raise ArgumentError, "#{callee(self, :connect)}: proxy_jump: a hop port is 1..65535, got #{port}" unless port.between?(1, 65_535)
+
+    port
+  end
 
   # proxy_jump as ssh's ProxyJump text ("hop1,hop2")
   def self.jump_spec(proxy_jump)
@@ -204,7 +218,7 @@ module Xssh
     hops.map do |hop|
       case hop
       when String then hop
-      when Array then "#{hop[0]}#{hop[1] ? ":#{Integer(hop[1])}" : ''}"
+      when Array then "#{hop[0]}#{hop[1] ? ":#{hop_port(hop[1])}" : ''}"
       when Hash
         h = hop.transform_keys(&:to_sym)
         unknown = h.keys - HOP_KEYS
@@ -214,7 +228,7 @@ module Xssh
         end
         raise ArgumentError, "Xssh.connect: proxy_jump: a hop needs a host: #{hop.inspect}" if h[:host].to_s.empty?
 
-        "#{h[:user] ? "#{h[:user]}@" : ''}#{h[:host]}#{h[:port] ? ":#{Integer(h[:port])}" : ''}"
+        "#{h[:user] ? "#{h[:user]}@" : ''}#{h[:host]}#{h[:port] ? ":#{hop_port(h[:port])}" : ''}"
       else raise arg_type_error(self, :proxy_jump, 'hops as Strings, [host, port] or Hashes', hop, :connect)
       end
     end.join(',')
@@ -223,6 +237,8 @@ module Xssh
   # ---- logging ----
   # xssh's levels (Xssh::LOG_ERROR .. Xssh::LOG_TRACE) as Logger's
   LOGGER_LEVELS = { 1 => 3, 2 => 2, 3 => 1, 4 => 0, 5 => 0 }.freeze # ERROR, WARN, INFO, DEBUG, DEBUG
+  # the level methods of a logger without #add, most severe first (index 3 - severity)
+  LOGGER_METHODS = %i[error warn info debug].freeze
 
   class << self
     # The Logger xssh's records go to (nil: silent, the default).
@@ -233,15 +249,24 @@ module Xssh
     # to logger.add(severity, "host: message", "xssh") at the logger's level at
     # the time of this call (Logger::DEBUG includes xssh's TRACE). Records made
     # on other threads (forward servers) are delivered at the next xssh call;
-    # see swig/ruby/xssh_ruby_connect.swg. nil silences.
+    # see swig/ruby/xssh_ruby_connect.swg. nil silences. A logger without #add
+    # needs #debug, #info, #warn and #error (one is called per record); anything
+    # else raises ArgumentError here, not a warning at every record.
     def logger=(logger)
       if logger.nil?
         Native.log_set(nil, 0)
       else
+        by_add = logger.respond_to?(:add)
+        unless by_add || LOGGER_METHODS.all? { |m| logger.respond_to?(m) }
+          raise ArgumentError, "Xssh.logger=: expected a Logger (responding to #add, or to #{LOGGER_METHODS.map { |m| "##{m}" }.join(', ')}) " \
+                               "or nil, got #{logger.class}"
+        end
         lvl = logger.respond_to?(:level) ? logger.level.to_i : 0
         xlevel = { 0 => 5, 1 => 3, 2 => 2 }.fetch(lvl, lvl >= 5 ? 0 : 1)
         Native.log_set(lambda do |level, host, message|
-          logger.add(LOGGER_LEVELS.fetch(level, 0), host.empty? ? message : "#{host}: #{message}", 'xssh')
+          sev = LOGGER_LEVELS.fetch(level, 0)
+          text = host.empty? ? message : "#{host}: #{message}"
+          by_add ? logger.add(sev, text, 'xssh') : logger.public_send(LOGGER_METHODS.reverse[sev], text)
         end, xlevel)
       end
       @logger = logger

@@ -77,6 +77,20 @@ XSSH_EXTERN(xssh_options *) xssh_options_ref(xssh_options *options);
 XSSH_EXTERN(void) xssh_options_unref(xssh_options *options);
 
 /**
+ * Make an independent copy of @p src: its explicit options (in call order), its
+ * configuration choice (ConfigFile, or the text of xssh_options_set_config_text
+ * and its origin), Password, Passphrase, Timeout, and its passphrase and prompt
+ * callbacks (the same function and userdata pointers: whoever keeps the userdata
+ * alive for @p src must keep it alive for the copy too). The secrets are copied
+ * and, as in @p src, wiped when the copy is freed. Later changes to either object
+ * do not affect the other. Thread-safe against set_* calls on @p src.
+ * @param src the options to copy (not NULL)
+ * @param[out] out new reference; release with xssh_options_unref()
+ * @return XSSH_OK, XSSH_EARG (NULL argument), XSSH_ENOMEM
+ */
+XSSH_EXTERN(int) xssh_options_dup(const xssh_options *src, xssh_options **out);
+
+/**
  * Set one option explicitly, as `ssh -o Name=value` does: explicit values win
  * over the configuration files. @p name is an ssh_config(5) keyword, compared
  * without regard to case ("Port", "User", "IdentityFile", "ProxyJump",

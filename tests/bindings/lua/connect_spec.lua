@@ -118,6 +118,31 @@ describe("xssh.connect like ssh", function()
       "false\tno tty", "" }, "\n"), out)
   end)
 
+  it("survives a callback replacing itself on its Options and collecting garbage mid-connect", function()
+    -- two encrypted keys: the first call replaces the callback and collects, then skips its key;
+    -- the connect (which took the callbacks at its start) asks again for the second key
+    local dir = E.tmpdir()
+    local k1, k2 = dir .. "/enc1", dir .. "/enc2"
+    for _, k in ipairs({ k1, k2 }) do
+      assert(os.execute(string.format("cp '%s' '%s' && chmod 600 '%s'", E.key_encrypted, k, k)))
+    end
+    local home = home_with(host_block("enc", { "IdentityFile " .. k1, "IdentityFile " .. k2, "IdentitiesOnly yes" }))
+    local out = run(home, [[
+      local o = xssh.core.Options()
+      local calls = {}
+      o:set_passphrase_callback(function(k)
+        calls[#calls + 1] = "first " .. k
+        o:set_passphrase_callback(function(k2) calls[#calls + 1] = "other " .. k2; return E.passphrase end)
+        collectgarbage(); collectgarbage()
+        return nil
+      end)
+      collectgarbage()
+      local s <close> = xssh.core.connect("enc", o)
+      print(s:userauth_authenticated(), table.concat(calls, ","))
+    ]])
+    assert.equal("true\tfirst " .. k1 .. ",other " .. k2 .. "\n", out)
+  end)
+
   it("answers keyboard-interactive with the prompt callback", function()
     if E.pw_user == "" then pending("the harness made no password account (not root)") return end
     local home = home_with(host_block("kbd", { "PubkeyAuthentication no", "PreferredAuthentications keyboard-interactive" },

@@ -3,11 +3,13 @@
 Every test runs in a scratch HOME (xssh reads ~ from $HOME) without $SSH_AUTH_SOCK, so only
 what the test puts there is used; /etc/ssh/ssh_config is read as ssh reads it.
 """
+import gc
 import logging
 import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -263,7 +265,8 @@ def test_keyword_arguments_map_onto_ssh_options(env, home):
         ok(s)
     with pytest.raises(InvalidArgumentError, match=r"Nonsense"):
         xssh.connect(env.host, options={"Nonsense": 1})
-    with pytest.raises(TypeError, match=r"^Options\.set\(\): argument 'value' must be str or bytes, not object$"):
+    with pytest.raises(TypeError, match=r"^xssh\.connect\(\): argument 'options' must map 'User' to a str, bool, "
+                                        r"number or path \(or a list of them\), not object$"):
         xssh.connect(env.host, options={"User": object()})
     with pytest.raises(TypeError, match=r"^xssh.connect\(\): argument 'host'"):
         xssh.connect(22)
@@ -296,3 +299,124 @@ def test_session_timeout_default_and_none(env, home):
     for kw, want in (({}, 30000), ({"timeout": 0}, 0), ({"timeout": 2.5}, 2500)):
         with xssh.connect("myalias", **kw) as s:
             assert s.get_timeout() == want, kw
+
+
+def test_a_callback_that_replaces_itself_stays_alive(env, home, tmp_path):
+    # two encrypted keys: the first call replaces the callback on the same Options and forces a
+    # GC, then skips the key; the connect (which took the callbacks at its start) calls the
+    # replaced callable again for the second key. It must still be alive (it used to be freed).
+    k1, k2 = tmp_path / "enc1", tmp_path / "enc2"
+    copy_key(env.key_encrypted, k1)
+    copy_key(env.key_encrypted, k2)
+    o = Options()
+    calls = []
+
+    def install():
+        def first(keyfile):
+            calls.append(("first", keyfile))
+            if len(calls) == 1:
+                o.set_passphrase_callback(lambda k: calls.append(("other", k)) or env.passphrase)
+                gc.collect()
+                return None  # skip this key
+            return env.passphrase
+        o.set_passphrase_callback(first)
+
+    install()  # nothing but the Options holds `first`
+    gc.collect()
+    with xssh.connect(env.host, env.port, env.user, key=[str(k1), str(k2)], known_hosts=env.known_hosts,
+                      agent=False, config="none", options=o) as s:
+        ok(s)
+    assert calls == [("first", str(k1)), ("first", str(k2))]
+    # the next connect uses the replacement
+    with xssh.connect(env.host, env.port, env.user, key=str(k1), known_hosts=env.known_hosts, agent=False,
+                      config="none", options=o) as s:
+        ok(s)
+    assert calls[-1] == ("other", str(k1))
+
+
+def test_replacing_the_callback_while_connects_run_in_threads(env, home, tmp_path):
+    # the callbacks block until the main thread has replaced the callable (and collected)
+    # while every connect is inside C: none may call a freed callable
+    n = 6
+    o = Options()
+    started, go = threading.Barrier(n + 1), threading.Event()
+    asked = []
+
+    def install():
+        def slow(keyfile):
+            asked.append(keyfile)
+            started.wait(timeout=60)
+            assert go.wait(timeout=60)
+            return env.passphrase
+        o.set_passphrase_callback(slow)
+
+    install()
+    _opts_for(env, o)
+    results = []
+
+    def run():
+        try:
+            with xssh.core.connect(env.host, o) as s:
+                results.append(s.run("echo connected").stdout)
+        except Exception as e:  # noqa: BLE001 - reported below
+            results.append(e)
+
+    ts = [threading.Thread(target=run) for _ in range(n)]
+    for t in ts:
+        t.start()
+    started.wait(timeout=60)
+    o.set_passphrase_callback(lambda k: env.passphrase)
+    gc.collect()
+    go.set()
+    for t in ts:
+        t.join(timeout=120)
+    assert results == [b"connected\n"] * n and len(asked) == n
+
+
+def _opts_for(env, o):
+    for k, v in (("Port", str(env.port)), ("User", env.user), ("IdentityFile", env.key_encrypted),
+                 ("UserKnownHostsFile", env.known_hosts), ("IdentityAgent", "none"), ("ConfigFile", "none"),
+                 ("IdentitiesOnly", "yes")):
+        o.set(k, v)
+    return o
+
+
+def test_connect_never_writes_into_the_callers_options(env, home):
+    o = Options()
+    with pytest.raises(AuthenticationError):
+        xssh.connect(env.host, env.port, "xssh-no-such-user", key=env.key, known_hosts=env.known_hosts,
+                     agent=False, config="none", options=o)
+    assert "xssh-no-such-user" not in o.resolve(env.host)
+    # the second connect's user is used (the first one's used to win: set first)
+    with xssh.connect(env.host, env.port, env.user, key=env.key, known_hosts=env.known_hosts, agent=False,
+                      config="none", options=o) as s:
+        ok(s)
+    if env.password:
+        with pytest.raises(AuthenticationError):
+            xssh.connect(env.host, env.port, env.pw_user, password="not-" + env.password,
+                         known_hosts=env.known_hosts, agent=False, config="none", options=o)
+        with xssh.connect(env.host, env.port, env.pw_user, password=env.password, known_hosts=env.known_hosts,
+                          agent=False, config="none", options=o) as s:
+            ok(s)
+
+
+@pytest.mark.parametrize("kw, exc, text", [
+    ({"timeout": float("inf")}, ValueError, "argument 'timeout' must be a finite number of seconds"),
+    ({"timeout": float("nan")}, ValueError, "argument 'timeout' must be a finite number of seconds"),
+    ({"timeout": -1}, ValueError, "argument 'timeout' must be a finite number of seconds"),
+    ({"timeout": "5"}, TypeError, "argument 'timeout' must be a number of seconds (int or float) or None, not str"),
+    ({"proxy_jump": 5}, TypeError, "argument 'proxy_jump' must be a \"hop1,hop2\" string"),
+    ({"proxy_jump": [("h", "x")]}, TypeError, "argument 'proxy_jump' must hold (host, port) pairs of a str and an int"),
+    ({"proxy_jump": [("h", 0)]}, ValueError, "argument 'proxy_jump' holds port 0"),
+    ({"key": 1}, TypeError, "argument 'key' must be a key file path"),
+    ({"key": "a\0b"}, ValueError, "argument 'key' must be a key file path"),
+    ({"agent": 1}, TypeError, "argument 'agent' must be True, False or an agent socket path"),
+    ({"known_hosts": 1}, TypeError, "argument 'known_hosts' must be a path"),
+    ({"config": 1}, TypeError, "argument 'config' must be a path (str or os.PathLike) or \"none\""),
+    ({"options": {"Port": None}}, TypeError, "argument 'options' must map 'Port' to a str"),
+    ({"options": {1: "x"}}, TypeError, "argument 'options' must have str keys"),
+])
+def test_wrong_arguments_name_connect_and_the_argument(home, kw, exc, text):
+    with pytest.raises(exc) as ei:
+        xssh.connect("127.0.0.1", **kw)
+    assert str(ei.value).startswith("xssh.connect(): ") and text in str(ei.value), str(ei.value)

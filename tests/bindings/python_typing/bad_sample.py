@@ -19,6 +19,9 @@ def mistakes(s: Session, chan: xssh.Channel, sftp: xssh.SFTP) -> None:
     count: str = sftp.get("remote", "local")  # expect: assignment
     blob, keytype, extra = s.hostkey()  # expect: misc
     xssh.Sesion()  # expect: attr-defined
+    xssh.connect("h", port="22")  # expect: arg-type
+    xssh.connect("h", timeout="5")  # expect: arg-type
+    xssh.connect("h", host_key_policy="lenient")  # expect: arg-type
     try:
         s.disconnect()
     except Timeout as e:

@@ -153,6 +153,30 @@ class TestConnect < Minitest::Test
     assert_equal ["t\n", 'thread 1', "t\n", 'thread 3'], results
   end
 
+  # a callback that replaces itself on the same Options and forces a GC while the connect
+  # (which took the callbacks at its start) is still running: no freed callable is ever called
+  def test_a_callback_replacing_itself_during_the_connect
+    k1 = copy_key(T::KEY_ENCRYPTED, 'enc1')
+    k2 = copy_key(T::KEY_ENCRYPTED, 'enc2')
+    write_config(host_block('enc', "IdentityFile #{k1}", "IdentityFile #{k2}", 'IdentitiesOnly yes'))
+    o = Xssh::Options.new
+    calls = []
+    install = lambda do
+      o.set_passphrase_callback(lambda do |k|
+        calls << [:first, k]
+        o.set_passphrase_callback(->(k2_) { calls << [:other, k2_]; T::PASSPHRASE.dup })
+        GC.start
+        nil # skip this key
+      end)
+    end
+    install.call
+    GC.start
+    s = Xssh::Native.connect('enc', o)
+    assert s.authenticated?
+    s.finish
+    assert_equal [[:first, k1], [:other, k2]], calls
+  end
+
   def test_prompt_callback_answers_keyboard_interactive
     skip 'the harness made no password account (not root)' if T::PW_USER.empty?
     write_config(host_block('kbd', 'PubkeyAuthentication no', 'PreferredAuthentications keyboard-interactive',
@@ -249,6 +273,45 @@ class TestConnect < Minitest::Test
     Xssh.logger = reentrant
     _, err = capture_io { Xssh.connect('raising') { |s| assert s.authenticated? } }
     assert_match(/the log hook cannot be changed from inside a log record/, err)
+  end
+
+  # a logger is checked when it is set, not warned about at every record
+  def test_logger_assignment_rejects_a_non_logger
+    Xssh.logger = nil
+    ['x', 42, Object.new].each do |bad|
+      e = assert_raises(ArgumentError) { Xssh.logger = bad }
+      assert_match(/\AXssh\.logger=: expected a Logger \(responding to #add/, e.message)
+    end
+    assert_nil Xssh.logger
+    # the level methods are enough
+    write_config(host_block('lm', "IdentityFile #{T::KEY}"))
+    got = []
+    lm = Object.new
+    %i[debug info warn error].each { |m| lm.define_singleton_method(m) { |text| got << [m, text] } }
+    Xssh.logger = lm
+    Xssh.connect('lm') { |s| assert s.authenticated? }
+    Xssh.logger = nil
+    refute_empty got
+    assert(got.all? { |m, t| %i[debug info warn error].include?(m) && t.is_a?(String) })
+  ensure
+    Xssh.logger = nil
+  end
+
+  # wrong arguments name Xssh.connect and the keyword, never an internal call
+  def test_wrong_arguments_name_connect_and_the_keyword
+    [
+      [{ proxy_jump: [%w[h x]] }, TypeError, /\AXssh\.connect: proxy_jump: expected a hop port as an Integer, got String/],
+      [{ proxy_jump: [['h', 0]] }, ArgumentError, /\AXssh\.connect: proxy_jump: a hop port is 1\.\.65535, got 0/],
+      [{ timeout: Float::INFINITY }, ArgumentError, /\AXssh\.connect: timeout: expected finite seconds >= 0/],
+      [{ timeout: Float::NAN }, ArgumentError, /\AXssh\.connect: timeout: expected finite seconds >= 0/],
+      [{ timeout: -1 }, ArgumentError, /\AXssh\.connect: timeout: expected finite seconds >= 0/],
+      [{ agent: 1 }, TypeError, /\AXssh\.connect: agent: expected true, false or an agent socket path/],
+      [{ key: "a\0b" }, ArgumentError, /\AXssh\.connect: key: expected a path \(String or Pathname\) without a null byte/],
+      [{ key: 1 }, TypeError, /\AXssh\.connect: key: expected a path/]
+    ].each do |kw, exc, re|
+      e = assert_raises(exc, kw.inspect) { Xssh.connect('127.0.0.1', **kw) }
+      assert_match re, e.message
+    end
   end
 
   def test_keywords_and_options
