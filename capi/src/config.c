@@ -189,7 +189,7 @@ static void lowercase(char *s)
 /* ---- patterns (OpenSSH match.c semantics) ------------------------------------- */
 
 /* '*' any sequence, '?' one character; case-sensitive; iterative with backtracking */
-static int match_pattern(const char *s, const char *pattern)
+int xssh__match_pattern(const char *s, const char *pattern)
 {
     const char *star = NULL, *ss = NULL;
     while (*s) {
@@ -213,7 +213,7 @@ static int match_pattern(const char *s, const char *pattern)
 
 /* comma-separated list of patterns, each may start with '!': -1 when a negated
    one matches, 1 when a positive one matches, else 0 (match_pattern_list) */
-static int match_pattern_list(const char *string, const char *list, int dolower)
+int xssh__match_pattern_list(const char *string, const char *list, int dolower)
 {
     char sub[1024];
     int got_positive = 0;
@@ -232,7 +232,7 @@ static int match_pattern_list(const char *string, const char *list, int dolower)
         if (i < len && list[i] == ',')
             i++;
         sub[subi] = '\0';
-        if (match_pattern(string, sub)) {
+        if (xssh__match_pattern(string, sub)) {
             if (negated)
                 return -1;
             got_positive = 1;
@@ -247,7 +247,7 @@ static int match_hostname(const char *host, const char *pattern)
     if (!h)
         return 0;
     lowercase(h);
-    int r = match_pattern_list(h, pattern, 1);
+    int r = xssh__match_pattern_list(h, pattern, 1);
     free(h);
     return r;
 }
@@ -660,7 +660,7 @@ static int names_valid(const char *names, const char *all, int allow_wildcard)
                 if (ql < sizeof nm) {
                     memcpy(nm, q, ql);
                     nm[ql] = '\0';
-                    if (match_pattern_list(nm, pat, 0) != 0)
+                    if (xssh__match_pattern_list(nm, pat, 0) != 0)
                         any = 1;
                 }
                 if (!qe)
@@ -1031,9 +1031,9 @@ static int match_line(pctx *c, args *a, const char *file, int line, int flags)
         } else if (strcasecmp(attrib, "originalhost") == 0) {
             r = match_hostname(c->host_arg, arg) == 1;
         } else if (strcasecmp(attrib, "user") == 0) {
-            r = match_pattern_list(ruser, arg, 0) == 1;
+            r = xssh__match_pattern_list(ruser, arg, 0) == 1;
         } else if (strcasecmp(attrib, "localuser") == 0) {
-            r = match_pattern_list(c->local_user, arg, 0) == 1;
+            r = xssh__match_pattern_list(c->local_user, arg, 0) == 1;
         } else if (strcasecmp(attrib, "exec") == 0 || strcasecmp(attrib, "localnetwork") == 0) {
             /* as ssh 9.2: criteria are evaluated left to right and an exec after a
                failed one is skipped; the outcome is then known, so xssh need not
@@ -1136,7 +1136,7 @@ static int process_line(pctx *c, char *linebuf, const char *file, int line, int 
         return perr(c, file, line, "no argument after keyword \"%s\"", keyword);
     op opc;
     if (!keyword_lookup(keyword, &opc)) {
-        if (o->ignore_unknown && match_pattern_list(keyword, o->ignore_unknown, 1) == 1)
+        if (o->ignore_unknown && xssh__match_pattern_list(keyword, o->ignore_unknown, 1) == 1)
             return 0;
         return perr(c, file, line, "Bad configuration option: %s", keyword);
     }
@@ -1174,7 +1174,7 @@ static int process_line(pctx *c, char *linebuf, const char *file, int line, int 
             int negated = *arg == '!';
             if (negated)
                 arg++;
-            if (match_pattern(c->host, arg)) {
+            if (xssh__match_pattern(c->host, arg)) {
                 if (negated) {
                     *activep = 0;
                     args_consume(&a);
@@ -1932,7 +1932,7 @@ static char *assemble(const char *spec, const char *def, const char *all)
         if (!d)
             return NULL;
         for (char *save = NULL, *n = strtok_r(d, ",", &save); n; n = strtok_r(NULL, ",", &save))
-            if (match_pattern_list(n, spec + 1, 0) != 1) {
+            if (xssh__match_pattern_list(n, spec + 1, 0) != 1) {
                 if (b.n)
                     sb_addc(&b, ',');
                 sb_add(&b, n);
@@ -1984,7 +1984,7 @@ static char *assemble(const char *spec, const char *def, const char *all)
             if (ql < sizeof nm) {
                 memcpy(nm, q, ql);
                 nm[ql] = '\0';
-                if (match_pattern_list(nm, cp, 0) == 1 && !(b.p && name_in_list(nm, ql, b.p))) {
+                if (xssh__match_pattern_list(nm, cp, 0) == 1 && !(b.p && name_in_list(nm, ql, b.p))) {
                     if (b.n)
                         sb_addc(&b, ',');
                     sb_add(&b, nm);

@@ -182,56 +182,6 @@ typedef struct hk_result {
     char fp[80];   /* that entry's fingerprint */
 } hk_result;
 
-/* OpenSSH's match_pattern: '*' any run, '?' one character (s already lower case) */
-static int match_pattern(const char *s, const char *p)
-{
-    for (;;) {
-        if (!*p)
-            return !*s;
-        if (*p == '*') {
-            while (*p == '*')
-                p++;
-            if (!*p)
-                return 1;
-            for (; *s; s++)
-                if (match_pattern(s, p))
-                    return 1;
-            return 0;
-        }
-        if (!*s || (*p != '?' && *p != *s))
-            return 0;
-        s++;
-        p++;
-    }
-}
-
-/* OpenSSH's match_pattern_list(s, list, dolower=1): 1 positive, -1 negated match, 0 none */
-static int match_pattern_list(const char *s, const char *list)
-{
-    char sub[1024];
-    int positive = 0;
-    size_t i = 0, len = strlen(list);
-    while (i < len) {
-        int negated = list[i] == '!';
-        if (negated)
-            i++;
-        size_t n = 0;
-        while (i < len && n < sizeof sub - 1 && list[i] != ',')
-            sub[n++] = (char)tolower((unsigned char)list[i++]);
-        if (n >= sizeof sub - 1)
-            return 0;
-        if (i < len && list[i] == ',')
-            i++;
-        sub[n] = '\0';
-        if (match_pattern(s, sub)) {
-            if (negated)
-                return -1;
-            positive = 1;
-        }
-    }
-    return positive;
-}
-
 /* Strict base64 (OpenSSH's b64_pton): whitespace skipped, '=' padding only at
    the end. Returns the decoded length or -1. out needs strlen(in)*3/4+3 bytes. */
 static long b64_decode_strict(const char *in, size_t len, unsigned char *out)
@@ -432,7 +382,7 @@ static int parse_line(char *line, const char *name, int *marker, char **type, un
         return 0; /* nothing after the host field */
     cp[hl] = '\0';
     cp += hl + 1;
-    int m = *hosts == '|' ? hashed_matches(name, hosts) : match_pattern_list(name, hosts) == 1;
+    int m = *hosts == '|' ? hashed_matches(name, hosts) : xssh__match_pattern_list(name, hosts, 1) == 1;
     if (m != 1)
         return 0;
     while (*cp == ' ' || *cp == '\t')

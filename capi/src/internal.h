@@ -303,6 +303,13 @@ typedef struct xssh__saved_err {
 void xssh__err_save(xssh__saved_err *e);
 int xssh__err_restore(xssh_session *s, const xssh__saved_err *e);
 
+/* OpenSSH's match.c patterns (config.c; also known_hosts host lists in hostkey.c):
+ * '*' any run, '?' one character, case-sensitive; and a comma list of them, each
+ * may start with '!': -1 when a negated one matches, 1 when a positive one does,
+ * else 0; dolower lower-cases each pattern first (the string must be lower case then). */
+int xssh__match_pattern(const char *s, const char *pattern);
+int xssh__match_pattern_list(const char *string, const char *list, int dolower);
+
 /* known_hosts helpers shared by hostkey.c and knownhosts.c */
 char *xssh__default_known_hosts(void);
 int xssh__knownhosts_load(LIBSSH2_KNOWNHOSTS *kh, const char *path, size_t *count_out);
