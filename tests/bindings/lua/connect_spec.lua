@@ -176,7 +176,7 @@ describe("xssh.connect like ssh", function()
     assert.truthy(msg:find("password: no password or prompt callback given", 1, true), msg)
   end)
 
-  it("fails within a second (timed in C-side terms: the child's own wall clock)", function()
+  it("fails at once, with no timeout wait (timed in C-side terms: the child's own wall clock)", function()
     local home = home_with(host_block("nocred", { "IdentityFile " .. E.key_unauthorized }))
     local out = run(home, [[
       local p = io.popen("date +%s.%N")
@@ -184,7 +184,7 @@ describe("xssh.connect like ssh", function()
       local ok = pcall(xssh.connect, "nocred")
       p = io.popen("date +%s.%N")
       local t1 = tonumber(p:read("a")) p:close()
-      print(ok, t1 - t0 < 1.0)
+      print(ok, t1 - t0 < 10.0) -- no wait for the 30 s timeout; room for a busy machine
     ]])
     assert.equal("false\ttrue\n", out)
   end)

@@ -172,7 +172,9 @@ def test_no_usable_credentials_fails_at_once_naming_what_was_tried(env, home):
     took = time.monotonic() - t0
     msg = str(ei.value)
     assert "publickey: no key to offer" in msg and "keyboard-interactive:" in msg and "password:" in msg, msg
-    assert took < 1.0, "the failure took %.2f s" % took
+    # no wait for a timeout (the session timeout is 30 s): it takes ~0.05 s; the bound leaves room
+    # for a busy machine, as tests/c/test_connect.c does
+    assert took < 10.0, "the failure took %.2f s" % took
 
 
 def test_logging_has_hosts_and_no_secret(env, home, caplog):
