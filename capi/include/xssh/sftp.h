@@ -590,6 +590,17 @@ typedef struct xssh_transfer_opts {
     size_t chunk_size;
     /** Permission bits of a created file; 0: 0644. */
     long mode;
+    /** Nonzero: continue from what the destination already holds (as sftp's
+        reget/reput): the overlap is verified (a hash extension when the server
+        offers one, else by size) and only the rest is sent. With atomic, the
+        partial data is kept under the temporary name between attempts. */
+    int resume;
+    /** Most bytes in flight (0: sized from the measured round trip, growing while
+        throughput grows: the bandwidth-delay product). chunk_size, when set, is
+        the initial window. */
+    size_t max_in_flight;
+    /** put: SFTP channels used in parallel for one file (0: automatic, 1: one). */
+    int channels;
 } xssh_transfer_opts;
 
 /**
@@ -705,6 +716,70 @@ XSSH_EXTERN(int) xssh_sftp_get_fd(xssh_sftp *sftp, const char *remote, int fd, c
  */
 XSSH_EXTERN(int) xssh_sftp_put_fd(xssh_sftp *sftp, int fd, const char *remote, const xssh_transfer_opts *opts,
                                   uint64_t *transferred);
+
+/* ---- directory trees ------------------------------------------------------- */
+
+/** Symbolic links met in a tree (xssh_tree_opts.symlinks). */
+#define XSSH_SYMLINKS_FOLLOW 0 /**< transfer what the link points to (links to directories: not followed twice) */
+#define XSSH_SYMLINKS_COPY 1   /**< recreate the link itself (its target text unchanged) */
+#define XSSH_SYMLINKS_SKIP 2   /**< leave links out */
+
+/** Progress of a tree transfer (all counters cumulative). */
+typedef struct xssh_tree_progress {
+    uint64_t files_done;  /**< regular files finished */
+    uint64_t files_total; /**< regular files found so far (final once the walk is done) */
+    uint64_t bytes_done;  /**< bytes transferred over all files */
+    uint64_t bytes_total; /**< bytes of all files found so far */
+    const char *path;     /**< the file this report is about (relative to the tree root) */
+    uint64_t file_done;   /**< bytes of that file done */
+    uint64_t file_total;  /**< its size */
+} xssh_tree_progress;
+
+/** Progress callback of a tree transfer; return nonzero to cancel (XSSH_ECANCELLED). */
+typedef int (*xssh_tree_progress_cb)(const xssh_tree_progress *progress, void *userdata);
+
+/** Options of xssh_sftp_get_tree() / xssh_sftp_put_tree(); NULL or all-zero: defaults. */
+typedef struct xssh_tree_opts {
+    xssh_tree_progress_cb progress; /**< may be NULL */
+    void *userdata;                 /**< passed to progress */
+    int preserve;                   /**< nonzero: copy permission bits and modification/access times */
+    int symlinks;                   /**< XSSH_SYMLINKS_FOLLOW (default), _COPY or _SKIP */
+    int files_in_flight;            /**< files transferred at once (0: 8) */
+    const xssh_transfer_opts *file; /**< per-file options (atomic, resume, windows...); its progress is not used */
+} xssh_tree_opts;
+
+/** What a tree transfer did. */
+typedef struct xssh_tree_stats {
+    uint64_t files;       /**< regular files transferred */
+    uint64_t directories; /**< directories created (or existing and used) */
+    uint64_t symlinks;    /**< links recreated */
+    uint64_t bytes;       /**< bytes transferred */
+} xssh_tree_stats;
+
+/**
+ * Upload the local directory tree @p local_dir into @p remote_dir (created when
+ * missing; contents merged into an existing one), several files at once.
+ * @param sftp the SFTP subsystem (borrowed)
+ * @param local_dir local directory
+ * @param remote_dir remote directory
+ * @param opts preserve, symlinks, files in flight, per-file options; NULL: defaults
+ * @param[out] stats what was done (may be NULL; set on failure too)
+ * @return XSSH_OK; as xssh_sftp_put() for each file; XSSH_EFILE for a local walk error
+ */
+XSSH_EXTERN(int) xssh_sftp_put_tree(xssh_sftp *sftp, const char *local_dir, const char *remote_dir,
+                                    const xssh_tree_opts *opts, xssh_tree_stats *stats);
+/**
+ * Download the remote directory tree @p remote_dir into @p local_dir (created
+ * when missing), several files at once.
+ * @param sftp the SFTP subsystem (borrowed)
+ * @param remote_dir remote directory
+ * @param local_dir local directory
+ * @param opts preserve, symlinks, files in flight, per-file options; NULL: defaults
+ * @param[out] stats what was done (may be NULL; set on failure too)
+ * @return XSSH_OK; as xssh_sftp_get() for each file; XSSH_EFILE for a local error
+ */
+XSSH_EXTERN(int) xssh_sftp_get_tree(xssh_sftp *sftp, const char *remote_dir, const char *local_dir,
+                                    const xssh_tree_opts *opts, xssh_tree_stats *stats);
 
 XSSH_END_DECL
 

@@ -1,0 +1,347 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file xssh/multi.h
+ * @brief Many hosts and operations from one thread (model: libcurl's multi interface).
+ * @defgroup multi Multi interface
+ *
+ * An ::xssh_multi drives many operations concurrently from ONE thread: connect
+ * (everything xssh_connect() does: ssh_config, ProxyJump, host keys, the
+ * authentication chain), run a command, SFTP get/put, open a channel, or any
+ * sequence of xssh calls given as a function. Each operation runs the same code
+ * as the blocking call of the same name; where that call would wait for its
+ * socket (or a timer), the operation is suspended instead and the multi goes on
+ * with the others. Operations run on small private stacks (one per running
+ * operation; see xssh_multi_set_stack_size()); no thread per host, no busy polling.
+ *
+ * Two ways to drive it:
+ * - xssh's own loop: xssh_multi_perform_all() (until every operation is done),
+ *   or xssh_multi_wait() + xssh_multi_perform() steps, with a completion callback
+ *   per operation (xssh_multi_op_opts.on_done) or xssh_multi_info_read().
+ * - an external event loop (as curl_multi_socket_action()): xssh tells the caller
+ *   which sockets to watch for which direction (xssh_multi_set_socket_cb(), or the
+ *   pull form xssh_multi_fds()) and when its next timer is due
+ *   (xssh_multi_set_timer_cb() / xssh_multi_timeout()); the caller reports
+ *   readiness with xssh_multi_socket_action().
+ *
+ * Threads: a multi and its operations belong to the thread that drives them;
+ * calls on one multi must not overlap (the bindings hold the multi while they
+ * release their interpreter lock). A session handed to an operation must not be
+ * used by another thread, nor by a second operation, until the first is done
+ * (a second operation on the same session waits for the first: ops on one
+ * session run one after the other, in the order they were added).
+ *
+ * Host strings: `[user@]host[:port]`, `[user@][v6addr]:port`, or an ssh_config
+ * Host alias; resolved through xssh_options_resolve() like xssh_connect()
+ * (user and port in the string win over the options).
+ * @{
+ */
+#ifndef XSSH_MULTI_H
+#define XSSH_MULTI_H
+
+#include "common.h"
+#include "types.h"
+#include "connect.h"
+#include "channel.h"
+#include "sftp.h"
+
+XSSH_BEGIN_DECL
+
+/** The driver of many operations (reference-counted). */
+typedef struct xssh_multi xssh_multi;
+/** One operation added to a multi (reference-counted; the multi holds one
+    reference until the operation is done and reported). */
+typedef struct xssh_multi_op xssh_multi_op;
+
+/** Where an operation failed (or stopped); reported with its error. */
+typedef enum xssh_phase {
+    XSSH_PHASE_NONE = 0,   /**< not failed / not started */
+    XSSH_PHASE_RESOLVE,    /**< ssh_config resolution, host name lookup (getaddrinfo) */
+    XSSH_PHASE_CONNECT,    /**< TCP connect (incl. ProxyJump hops) */
+    XSSH_PHASE_HANDSHAKE,  /**< SSH banner exchange and key exchange (RFC 4253) */
+    XSSH_PHASE_HOSTKEY,    /**< host-key verification (known_hosts, StrictHostKeyChecking) */
+    XSSH_PHASE_AUTH,       /**< user authentication (RFC 4252) */
+    XSSH_PHASE_CHANNEL,    /**< opening a channel (RFC 4254 section 5.1) */
+    XSSH_PHASE_COMMAND,    /**< running the command (exec, output, exit status) */
+    XSSH_PHASE_TRANSFER,   /**< SFTP/SCP transfer */
+    XSSH_PHASE_CALL,       /**< inside a caller's function (xssh_multi_add_call()) */
+    XSSH_PHASE_DISCONNECT  /**< closing the session at the end of a host operation */
+} xssh_phase;
+
+/** Name of a phase ("resolve", "connect", "handshake", "hostkey", "auth",
+    "channel", "command", "transfer", "call", "disconnect", "none"); static string. */
+XSSH_EXTERN(const char *) xssh_phase_name(int phase);
+
+/** State of an operation. */
+typedef enum xssh_op_state {
+    XSSH_OP_QUEUED = 0, /**< added, waiting for a running slot (xssh_multi_set_max_running()) */
+    XSSH_OP_RUNNING,    /**< started, not finished */
+    XSSH_OP_DONE        /**< finished (success, failure, timeout or cancel); result available */
+} xssh_op_state;
+
+/** Which stream a chunk of command output belongs to (as xssh_run_callback). */
+/* XSSH_STREAM_STDOUT / XSSH_STREAM_STDERR from channel.h */
+
+/**
+ * Output callback: @p len bytes of @p stream (XSSH_STREAM_STDOUT/STDERR) from @p op.
+ * With xssh_multi_op_opts.line_mode each call carries whole lines (a final
+ * unterminated line is delivered at the end). Called from the thread driving
+ * the multi, from inside xssh_multi_perform()/..._socket_action(); return 0 to go
+ * on, nonzero to cancel the operation (XSSH_ECANCELLED). Must not call back into
+ * the same multi except xssh_multi_op_cancel().
+ */
+typedef int (*xssh_multi_output_cb)(xssh_multi_op *op, int stream, const char *data, size_t len, void *userdata);
+
+/** Completion callback: @p op is done (its result is readable). Same rules as
+    xssh_multi_output_cb; it may add new operations to the multi. */
+typedef void (*xssh_multi_done_cb)(xssh_multi_op *op, void *userdata);
+
+/** Options of one operation; zero-initialise, then set (NULL: all defaults). */
+typedef struct xssh_multi_op_opts {
+    long connect_timeout_ms; /**< TCP connect + SSH handshake (each hop); 0: ConnectTimeout from the
+                                  options/ssh_config, else the session timeout (30 s) */
+    long auth_timeout_ms;    /**< host key + authentication; 0: the session timeout */
+    long timeout_ms;         /**< the command or transfer, from its start (0: none) → XSSH_ETIMEOUT */
+    long idle_timeout_ms;    /**< a command's longest time without output (0: none) → XSSH_ETIMEOUT */
+    const void *stdin_data;  /**< run: written to the command, then EOF (NULL: EOF at once) */
+    size_t stdin_len;        /**< bytes of stdin_data */
+    int merge_stderr;        /**< run: stderr delivered as stdout */
+    int pty;                 /**< run: on a PTY */
+    size_t max_output;       /**< run: bytes kept per stream in the result (0: 1 MiB); beyond
+                                  that the result is truncated and says so */
+    xssh_multi_output_cb on_output; /**< run: output as it arrives (then it is NOT kept in the result) */
+    int line_mode;           /**< with on_output: deliver whole lines */
+    xssh_multi_done_cb on_done; /**< called once when the op is done (may be NULL) */
+    void *userdata;          /**< for on_output/on_done; also xssh_multi_op_userdata() */
+    const xssh_transfer_opts *transfer; /**< get/put: progress, atomic, mode, resume... (NULL: defaults) */
+    int recursive;           /**< host get/put: a directory tree (xssh_sftp_get_tree()/put_tree()) */
+} xssh_multi_op_opts;
+
+/** The outcome of an operation (owned by the op; valid until it is unreferenced). */
+typedef struct xssh_multi_result {
+    const char *host;        /**< the host string as given (NULL for ops on a session) */
+    int error;               /**< XSSH_OK or an xssh_err */
+    int phase;               /**< an xssh_phase: where it failed (XSSH_PHASE_NONE on success) */
+    const char *message;     /**< what failed and why (as xssh_error_last()); "" on success */
+    int have_exit_status;    /**< run: 1 when the server sent an exit status */
+    int exit_status;         /**< run: the status (0 when none) */
+    const char *exit_signal; /**< run: signal name without "SIG", or NULL */
+    const char *out;         /**< run: stdout kept (NUL-terminated; may contain NULs) */
+    size_t out_len;          /**< bytes of out */
+    int out_truncated;       /**< 1 when stdout exceeded max_output (the first max_output bytes are kept) */
+    const char *err;         /**< run: stderr kept */
+    size_t err_len;          /**< bytes of err */
+    int err_truncated;       /**< 1 when stderr exceeded max_output */
+    uint64_t bytes;          /**< get/put: bytes transferred */
+    int64_t duration_ms;     /**< from start (leaving the queue) to done, ms */
+} xssh_multi_result;
+
+/* ---- the multi itself --------------------------------------------------- */
+
+/**
+ * Create a multi. @param[out] out the new multi (+1 reference)
+ * @return XSSH_OK; XSSH_EARG (out NULL); XSSH_ENOMEM
+ */
+XSSH_EXTERN(int) xssh_multi_new(xssh_multi **out);
+/** Take a reference (NULL-safe); returns @p multi. */
+XSSH_EXTERN(xssh_multi *) xssh_multi_ref(xssh_multi *multi);
+/** Drop a reference (NULL-safe). The last one cancels the operations still
+    queued or running (they complete with XSSH_ECANCELLED, callbacks are not
+    called) and frees their stacks; never waits for the network. */
+XSSH_EXTERN(void) xssh_multi_unref(xssh_multi *multi);
+
+/**
+ * At most @p max operations run at once (the rest wait, queued, in the order
+ * added). 0: no limit. Default: 64.
+ * @return XSSH_OK; XSSH_EARG (NULL multi, negative max)
+ */
+XSSH_EXTERN(int) xssh_multi_set_max_running(xssh_multi *multi, int max);
+
+/**
+ * Stack size of each running operation in bytes (rounded up to pages, plus a
+ * guard page; memory is touched only as used). Default 256 KiB; minimum 64 KiB.
+ * Applies to operations started later.
+ * @return XSSH_OK; XSSH_EARG
+ */
+XSSH_EXTERN(int) xssh_multi_set_stack_size(xssh_multi *multi, size_t bytes);
+
+/* ---- adding operations ----------------------------------------------------
+ * Each returns XSSH_OK and *out = a new op (+1 reference for the caller; pass
+ * NULL for out when the caller does not want one), queued in the multi; nothing
+ * runs until the multi is driven. Errors at add time: XSSH_EARG (NULL argument,
+ * bad host string), XSSH_ENOMEM, XSSH_ECLOSED (the session is closed).
+ * Strings and options are copied (options with xssh_options_dup()); a session
+ * is referenced until the op is done. */
+
+/** Connect to @p host like xssh_connect(); the result's session:
+    xssh_multi_op_session(). @p options may be NULL. */
+XSSH_EXTERN(int) xssh_multi_add_connect(xssh_multi *multi, const char *host, xssh_options *options,
+                                        const xssh_multi_op_opts *opts, xssh_multi_op **out);
+
+/** Connect to @p host, run @p command (as xssh_session_run()), disconnect: the
+    unit of run_many. */
+XSSH_EXTERN(int) xssh_multi_add_host_run(xssh_multi *multi, const char *host, xssh_options *options,
+                                         const char *command, const xssh_multi_op_opts *opts,
+                                         xssh_multi_op **out);
+
+/** Run @p command on an existing, authenticated @p session (as xssh_session_run()). */
+XSSH_EXTERN(int) xssh_multi_add_run(xssh_multi *multi, xssh_session *session, const char *command,
+                                    const xssh_multi_op_opts *opts, xssh_multi_op **out);
+
+/** Connect to @p host, upload @p local to @p remote over SFTP (opts->recursive:
+    a tree), disconnect. */
+XSSH_EXTERN(int) xssh_multi_add_host_put(xssh_multi *multi, const char *host, xssh_options *options,
+                                         const char *local, const char *remote, const xssh_multi_op_opts *opts,
+                                         xssh_multi_op **out);
+
+/** Connect to @p host, download @p remote to @p local over SFTP (opts->recursive:
+    a tree), disconnect. */
+XSSH_EXTERN(int) xssh_multi_add_host_get(xssh_multi *multi, const char *host, xssh_options *options,
+                                         const char *remote, const char *local, const xssh_multi_op_opts *opts,
+                                         xssh_multi_op **out);
+
+/** SFTP get on an existing SFTP subsystem (as xssh_sftp_get()). */
+XSSH_EXTERN(int) xssh_multi_add_sftp_get(xssh_multi *multi, xssh_sftp *sftp, const char *remote, const char *local,
+                                         const xssh_multi_op_opts *opts, xssh_multi_op **out);
+
+/** SFTP put on an existing SFTP subsystem (as xssh_sftp_put()). */
+XSSH_EXTERN(int) xssh_multi_add_sftp_put(xssh_multi *multi, xssh_sftp *sftp, const char *local, const char *remote,
+                                         const xssh_multi_op_opts *opts, xssh_multi_op **out);
+
+/** Open a session channel on @p session (as xssh_channel_open_session()); the
+    result's channel: xssh_multi_op_channel(). */
+XSSH_EXTERN(int) xssh_multi_add_channel_open(xssh_multi *multi, xssh_session *session,
+                                             const xssh_multi_op_opts *opts, xssh_multi_op **out);
+
+/**
+ * A caller's function as an operation: @p fn(@p userdata) runs on the op's
+ * stack; every blocking xssh call it makes suspends the op instead of blocking
+ * the thread (any xssh call: SFTP listing, channel reads, forwarding...). Its
+ * return value (an xssh_err) is the op's error; phase XSSH_PHASE_CALL.
+ * @p session (may be NULL) is referenced and serialised as for the other ops.
+ * @p fn must not call xssh_multi functions on the same multi, nor block in
+ * anything but xssh calls.
+ */
+typedef int (*xssh_multi_fn)(xssh_multi_op *op, void *userdata);
+XSSH_EXTERN(int) xssh_multi_add_call(xssh_multi *multi, xssh_session *session, xssh_multi_fn fn, void *userdata,
+                                     const xssh_multi_op_opts *opts, xssh_multi_op **out);
+
+/* ---- driving: xssh's own loop ----------------------------------------------- */
+
+/**
+ * Do everything that can be done now without waiting (start queued ops up to
+ * the limit, resume ops whose sockets are ready or whose timers are due).
+ * @param[out] running ops not yet done (queued + running); may be NULL
+ * @return XSSH_OK; XSSH_EARG; XSSH_EBAD_USE (called from inside a callback or op)
+ */
+XSSH_EXTERN(int) xssh_multi_perform(xssh_multi *multi, int *running);
+
+/**
+ * Wait (poll(2) on every socket the running ops wait for) until one is ready,
+ * a timer is due, or @p timeout_ms passes (-1: no limit), then perform.
+ * @return XSSH_OK; XSSH_EARG; XSSH_EBAD_USE
+ */
+XSSH_EXTERN(int) xssh_multi_wait(xssh_multi *multi, long timeout_ms, int *running);
+
+/**
+ * Drive until every op is done, or @p timeout_ms passes (-1: no limit; then
+ * the ops still going are left as they are and XSSH_ETIMEOUT is returned).
+ * @return XSSH_OK (all done, whatever each op's outcome); XSSH_ETIMEOUT; XSSH_EARG; XSSH_EBAD_USE
+ */
+XSSH_EXTERN(int) xssh_multi_perform_all(xssh_multi *multi, long timeout_ms);
+
+/**
+ * Next finished op not reported yet (in completion order), or NULL. *out gets
+ * a new reference; each op is reported once.
+ * @return 1 when *out was set, 0 when none; XSSH_EARG
+ */
+XSSH_EXTERN(int) xssh_multi_info_read(xssh_multi *multi, xssh_multi_op **out);
+
+/* ---- driving: an external event loop -------------------------------------- */
+
+/** Directions for the socket callback, xssh_multi_fds() and xssh_multi_socket_action(). */
+#define XSSH_POLL_NONE 0   /**< stop watching this socket (socket callback) */
+#define XSSH_POLL_IN 1     /**< readable */
+#define XSSH_POLL_OUT 2    /**< writable */
+#define XSSH_POLL_ERR 4    /**< error/hang-up seen (socket_action: treated as both) */
+/** xssh_multi_socket_action(): no socket, a timer ran out. */
+#define XSSH_SOCKET_TIMEOUT (-1)
+
+/** Told when a socket must be watched for @p what (XSSH_POLL_IN|OUT), changed,
+    or no longer (XSSH_POLL_NONE). Return 0 (nonzero: the op waiting on it fails). */
+typedef int (*xssh_multi_socket_cb)(xssh_multi *multi, int fd, int what, void *userdata);
+/** Told when the next timer is due: in @p timeout_ms (0: call
+    xssh_multi_socket_action(XSSH_SOCKET_TIMEOUT) soon), or -1: no timer. */
+typedef int (*xssh_multi_timer_cb)(xssh_multi *multi, long timeout_ms, void *userdata);
+
+/** Set (or clear with NULL) the socket callback. @return XSSH_OK; XSSH_EARG */
+XSSH_EXTERN(int) xssh_multi_set_socket_cb(xssh_multi *multi, xssh_multi_socket_cb cb, void *userdata);
+/** Set (or clear with NULL) the timer callback. @return XSSH_OK; XSSH_EARG */
+XSSH_EXTERN(int) xssh_multi_set_timer_cb(xssh_multi *multi, xssh_multi_timer_cb cb, void *userdata);
+
+/**
+ * Report that @p fd is ready for @p events (XSSH_POLL_*), or that the timer ran
+ * out (@p fd = XSSH_SOCKET_TIMEOUT); resumes the ops concerned, starts queued
+ * ones, and calls the socket/timer callbacks with the new interest.
+ * @param[out] running ops not yet done; may be NULL
+ * @return XSSH_OK; XSSH_EARG; XSSH_EBAD_USE
+ */
+XSSH_EXTERN(int) xssh_multi_socket_action(xssh_multi *multi, int fd, int events, int *running);
+
+/** One socket to watch (pull form). */
+typedef struct xssh_multi_pollfd {
+    int fd;     /**< the socket */
+    int events; /**< XSSH_POLL_IN | XSSH_POLL_OUT */
+} xssh_multi_pollfd;
+
+/**
+ * Pull form of the socket/timer interest: fill @p fds (capacity @p cap) with
+ * the sockets the ops wait for; *n = how many there are (may exceed cap: call
+ * again with more room); *timeout_ms = ms until the next timer (-1: none; 0:
+ * perform now).
+ * @return XSSH_OK; XSSH_EARG
+ */
+XSSH_EXTERN(int) xssh_multi_fds(xssh_multi *multi, xssh_multi_pollfd *fds, size_t cap, size_t *n, long *timeout_ms);
+
+/** ms until the next timer (-1: none; 0: now). @return XSSH_OK; XSSH_EARG */
+XSSH_EXTERN(int) xssh_multi_timeout(xssh_multi *multi, long *timeout_ms);
+
+/* ---- operations ------------------------------------------------------------ */
+
+/** Take a reference (NULL-safe); returns @p op. */
+XSSH_EXTERN(xssh_multi_op *) xssh_multi_op_ref(xssh_multi_op *op);
+/** Drop a reference (NULL-safe). Dropping the caller's reference does not
+    cancel the op (the multi keeps its own until done). */
+XSSH_EXTERN(void) xssh_multi_op_unref(xssh_multi_op *op);
+
+/** @return an xssh_op_state; XSSH_EARG when @p op is NULL. */
+XSSH_EXTERN(int) xssh_multi_op_state(xssh_multi_op *op);
+
+/**
+ * The result of a done op (*out points into the op: valid while the caller
+ * holds a reference). XSSH_EBAD_USE while not done.
+ * @return XSSH_OK; XSSH_EARG; XSSH_EBAD_USE
+ */
+XSSH_EXTERN(int) xssh_multi_op_result(xssh_multi_op *op, const xssh_multi_result **out);
+
+/** The session of a done connect op (+1 reference). XSSH_EBAD_USE when none. */
+XSSH_EXTERN(int) xssh_multi_op_session(xssh_multi_op *op, xssh_session **out);
+
+/** The channel of a done channel-open op (+1 reference). XSSH_EBAD_USE when none. */
+XSSH_EXTERN(int) xssh_multi_op_channel(xssh_multi_op *op, xssh_channel **out);
+
+/** The userdata given in the op's options. */
+XSSH_EXTERN(void *) xssh_multi_op_userdata(xssh_multi_op *op);
+
+/**
+ * Cancel @p op: a queued op is done at once, a running one at its next wait
+ * (the blocking call it is in returns XSSH_ECANCELLED: a command's channel is
+ * closed, a transfer's temporary file removed; a session it was given stays
+ * usable). Done ops: no effect.
+ * @return XSSH_OK; XSSH_EARG
+ */
+XSSH_EXTERN(int) xssh_multi_op_cancel(xssh_multi_op *op);
+
+XSSH_END_DECL
+
+/** @} */
+#endif /* XSSH_MULTI_H */
