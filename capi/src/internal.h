@@ -222,6 +222,20 @@ void xssh__session_orphan(xssh_session *s, xssh__orphan_kind kind, void *ptr);
    channels underneath). */
 void xssh__session_orphan_fn(xssh_session *s, int (*fn)(void *ptr), void *ptr);
 
+/* ---- concurrency inside one thread (multi.c) ------------------------------- */
+
+/* Run task(ctx, i) for every i in [0, count), at most `width` at once (0: all),
+   each on its own operation stack under the multi interface: called inside a
+   multi operation, the tasks are child operations of that multi and the caller
+   is suspended until all are done; called outside, a private multi is driven
+   by this thread until they are done. Tasks may share one session (the session
+   lock is fiber-aware). When a task fails, the tasks not started yet are not
+   started and the running ones are cancelled (their waits return
+   XSSH_ECANCELLED). Returns XSSH_OK, or the failure of the lowest-index task that
+   failed first (a task records its own message: xssh_error_last() is per thread).
+   Until multi.c lands, the tasks run one after the other. */
+int xssh__parallel(size_t count, int width, int (*task)(void *ctx, size_t i), void *ctx);
+
 /* ---- threads and process exit (exitguard.c, tunnel.c) --------------------- */
 
 /* Set by the exit guard (an atexit handler that runs before OpenSSL's cleanup):
