@@ -62,22 +62,6 @@ static char *host_str(int port)
     return h;
 }
 
-/* a TCP port on 127.0.0.1 that refuses connections for as long as *holder is
-   open: bound, never listening */
-static int refused_port(int *holder)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    cr_assert(fd >= 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t l = sizeof a;
-    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &l), 0);
-    *holder = fd;
-    return ntohs(a.sin_port);
-}
-
 static const xssh_multi_result *result_of(xssh_multi_op *op)
 {
     const xssh_multi_result *r = NULL;
@@ -88,40 +72,77 @@ static const xssh_multi_result *result_of(xssh_multi_op *op)
 
 /* ---- many hosts, mixed outcomes ------------------------------------------------ */
 
-enum { OK_RUN, EXIT3, REFUSED, UNKNOWN_KEY, WRONG_KEY, TIMEOUT, KINDS };
-
-Test(multi, fifty_hosts_mixed_outcomes, .timeout = 240)
+/* The many-hosts fixture (tests/harness/many_hosts.py, ctest fixture sshd_many):
+   $XSSH_MANY_HOSTS_ENV names a KEY=VALUE file; lists are space-separated. */
+static char *many_get(const char *key)
 {
-    int holder;
-    int dead_port = refused_port(&holder);
-    char *empty_kh = xt_tmppath("empty_known_hosts");
-    xt_spit(empty_kh, "", 0, 0600);
-    xssh_options *good = good_opts();
-    xssh_options *nokey = base_opts(xt()->key_ed25519, empty_kh);
-    xssh_options *wrong = base_opts(xt()->key_unauthorized, xt()->known_hosts);
+    const char *path = getenv("XSSH_MANY_HOSTS_ENV");
+    cr_assert(path && *path, "XSSH_MANY_HOSTS_ENV is not set (run through ctest: fixture sshd_many)");
+    size_t len = 0;
+    char *text = (char *)xt_slurp(path, &len);
+    cr_assert_not_null(text, "cannot read %s", path);
+    size_t kl = strlen(key);
+    char *val = NULL;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+        if (!strncmp(line, key, kl) && line[kl] == '=') {
+            val = strdup(line + kl + 1);
+            break;
+        }
+    free(text);
+    cr_assert_not_null(val, "%s has no %s", path, key);
+    return val;
+}
+
+/* split a space-separated list in place; returns the count */
+static int split(char *s, char **v, int cap)
+{
+    int n = 0;
+    for (char *w = strtok(s, " "); w && n < cap; w = strtok(NULL, " "))
+        v[n++] = w;
+    return n;
+}
+
+enum { OK_RUN, EXIT3, WRONG_KEY, TIMEOUT, UNKNOWN_KEY, MISMATCH_KEY, REFUSED };
+
+Test(multi, fifty_hosts_mixed_outcomes, .timeout = 300)
+{
+    char *good_list = many_get("XSSH_MANY_GOOD"), *unknown = many_get("XSSH_MANY_UNKNOWN_HOSTKEY"),
+         *mismatch = many_get("XSSH_MANY_MISMATCH_HOSTKEY"), *refused = many_get("XSSH_MANY_REFUSED"),
+         *key = many_get("XSSH_MANY_KEY"), *wrong_key = many_get("XSSH_MANY_WRONG_KEY"),
+         *kh = many_get("XSSH_MANY_KNOWN_HOSTS");
+    char *hosts[64], *ref[8];
+    int ngood = split(good_list, hosts, 64);
+    cr_assert_eq(ngood, 50);
+    int nref = split(refused, ref, 8);
+    cr_assert(nref >= 1);
+    xssh_options *good = base_opts(key, kh), *wrong = base_opts(wrong_key, kh);
     xssh_multi *m = NULL;
     cr_assert_eq(xssh_multi_new(&m), XSSH_OK);
-    enum { N = 50 };
-    xssh_multi_op *ops[N];
-    int kind[N];
-    for (int i = 0; i < N; i++) {
-        kind[i] = i % KINDS;
-        char *h = host_str(kind[i] == REFUSED ? dead_port : xt()->port);
+    enum { MAX = 64 };
+    xssh_multi_op *ops[MAX];
+    int kind[MAX];
+    int n = 0;
+    for (int i = 0; i < ngood; i++) {
+        kind[n] = i % 4; /* OK_RUN, EXIT3, WRONG_KEY, TIMEOUT */
         xssh_multi_op_opts o = {0};
         const char *cmd = "echo hello-$((6*7)); echo warn >&2";
-        xssh_options *opt = good;
-        if (kind[i] == EXIT3)
+        if (kind[n] == EXIT3)
             cmd = "echo out; exit 3";
-        if (kind[i] == UNKNOWN_KEY)
-            opt = nokey;
-        if (kind[i] == WRONG_KEY)
-            opt = wrong;
-        if (kind[i] == TIMEOUT) {
-            cmd = "sleep 3600"; /* never ends by itself */
+        if (kind[n] == TIMEOUT) {
+            cmd = "sleep 300"; /* never ends within the test */
             o.timeout_ms = 1500;
         }
-        cr_assert_eq(xssh_multi_add_host_run(m, h, opt, cmd, &o, &ops[i]), XSSH_OK, "%s", last_msg());
-        free(h);
+        cr_assert_eq(xssh_multi_add_host_run(m, hosts[i], kind[n] == WRONG_KEY ? wrong : good, cmd, &o, &ops[n]),
+                     XSSH_OK, "%s", last_msg());
+        n++;
+    }
+    kind[n] = UNKNOWN_KEY;
+    cr_assert_eq(xssh_multi_add_host_run(m, unknown, good, "true", NULL, &ops[n++]), XSSH_OK, "%s", last_msg());
+    kind[n] = MISMATCH_KEY;
+    cr_assert_eq(xssh_multi_add_host_run(m, mismatch, good, "true", NULL, &ops[n++]), XSSH_OK, "%s", last_msg());
+    for (int i = 0; i < nref; i++) {
+        kind[n] = REFUSED;
+        cr_assert_eq(xssh_multi_add_host_run(m, ref[i], good, "true", NULL, &ops[n++]), XSSH_OK, "%s", last_msg());
     }
     cr_assert_eq(xssh_multi_perform_all(m, -1), XSSH_OK, "%s", last_msg());
     int seen = 0;
@@ -130,13 +151,13 @@ Test(multi, fifty_hosts_mixed_outcomes, .timeout = 240)
         seen++;
         xssh_multi_op_unref(done);
     }
-    cr_assert_eq(seen, N);
-    for (int i = 0; i < N; i++) {
+    cr_assert_eq(seen, n, "each op reported once by info_read");
+    for (int i = 0; i < n; i++) {
         const xssh_multi_result *r = result_of(ops[i]);
         cr_assert_not_null(r->host);
         switch (kind[i]) {
         case OK_RUN:
-            cr_assert_eq(r->error, XSSH_OK, "host %d: %s", i, r->message);
+            cr_assert_eq(r->error, XSSH_OK, "%s: %s", r->host, r->message);
             cr_assert_eq(r->phase, XSSH_PHASE_NONE);
             cr_assert_str_eq(r->message, "");
             cr_assert_eq(r->have_exit_status, 1);
@@ -145,26 +166,27 @@ Test(multi, fifty_hosts_mixed_outcomes, .timeout = 240)
             cr_assert_str_eq(r->err, "warn\n");
             break;
         case EXIT3:
-            cr_assert_eq(r->error, XSSH_OK, "host %d: %s", i, r->message);
+            cr_assert_eq(r->error, XSSH_OK, "%s: %s", r->host, r->message);
             cr_assert_eq(r->have_exit_status, 1);
             cr_assert_eq(r->exit_status, 3);
             cr_assert_str_eq(r->out, "out\n");
             break;
         case REFUSED:
-            cr_assert_eq(r->error, XSSH_ECONNECT, "host %d: %d %s", i, r->error, r->message);
+            cr_assert_eq(r->error, XSSH_ECONNECT, "%s: %d %s", r->host, r->error, r->message);
             cr_assert_eq(r->phase, XSSH_PHASE_CONNECT, "phase %s", xssh_phase_name(r->phase));
             cr_assert(strstr(r->message, "refused"), "%s", r->message);
             break;
         case UNKNOWN_KEY:
-            cr_assert_neq(r->error, XSSH_OK);
+        case MISMATCH_KEY:
+            cr_assert_eq(r->error, kind[i] == UNKNOWN_KEY ? XSSH_EHOSTKEY_UNKNOWN : XSSH_EHOSTKEY_CHANGED, "%s: %d %s", r->host, r->error, r->message);
             cr_assert_eq(r->phase, XSSH_PHASE_HOSTKEY, "phase %s: %s", xssh_phase_name(r->phase), r->message);
             break;
         case WRONG_KEY:
-            cr_assert_eq(r->error, XSSH_EAUTHENTICATION_FAILED, "host %d: %d %s", i, r->error, r->message);
+            cr_assert_eq(r->error, XSSH_EAUTHENTICATION_FAILED, "%s: %d %s", r->host, r->error, r->message);
             cr_assert_eq(r->phase, XSSH_PHASE_AUTH, "phase %s", xssh_phase_name(r->phase));
             break;
         case TIMEOUT:
-            cr_assert_eq(r->error, XSSH_ETIMEOUT, "host %d: %d %s", i, r->error, r->message);
+            cr_assert_eq(r->error, XSSH_ETIMEOUT, "%s: %d %s", r->host, r->error, r->message);
             cr_assert_eq(r->phase, XSSH_PHASE_COMMAND, "phase %s", xssh_phase_name(r->phase));
             break;
         }
@@ -172,10 +194,14 @@ Test(multi, fifty_hosts_mixed_outcomes, .timeout = 240)
     }
     xssh_multi_unref(m);
     xssh_options_unref(good);
-    xssh_options_unref(nokey);
     xssh_options_unref(wrong);
-    close(holder);
-    free(empty_kh);
+    free(good_list);
+    free(unknown);
+    free(mismatch);
+    free(refused);
+    free(key);
+    free(wrong_key);
+    free(kh);
 }
 
 /* ---- overlap without timing: N commands wait for each other --------------------- */
