@@ -1002,6 +1002,8 @@ static int session_op(const char *fn, xssh_multi *m, int kind, xssh_session *s, 
 int xssh_multi_add_connect(xssh_multi *m, const char *host, xssh_options *options, const xssh_multi_op_opts *opts,
                            xssh_multi_op **out)
 {
+    if (out)
+        *out = NULL;
     xssh_multi_op *op;
     int rc = host_op("xssh_multi_add_connect", m, K_CONNECT, host, options, opts, &op);
     if (rc)
@@ -1012,6 +1014,8 @@ int xssh_multi_add_connect(xssh_multi *m, const char *host, xssh_options *option
 int xssh_multi_add_host_run(xssh_multi *m, const char *host, xssh_options *options, const char *command,
                             const xssh_multi_op_opts *opts, xssh_multi_op **out)
 {
+    if (out)
+        *out = NULL;
     XSSH__ARG(NULL, command, "command is NULL");
     xssh_multi_op *op;
     int rc = host_op("xssh_multi_add_host_run", m, K_HOST_RUN, host, options, opts, &op);
@@ -1024,6 +1028,8 @@ int xssh_multi_add_host_run(xssh_multi *m, const char *host, xssh_options *optio
 int xssh_multi_add_run(xssh_multi *m, xssh_session *session, const char *command, const xssh_multi_op_opts *opts,
                        xssh_multi_op **out)
 {
+    if (out)
+        *out = NULL;
     XSSH__ARG(NULL, command, "command is NULL");
     xssh_multi_op *op;
     int rc = session_op("xssh_multi_add_run", m, K_RUN, session, opts, &op);
@@ -1050,12 +1056,16 @@ static int host_xfer(const char *fn, xssh_multi *m, int kind, const char *host, 
 int xssh_multi_add_host_put(xssh_multi *m, const char *host, xssh_options *options, const char *local,
                             const char *remote, const xssh_multi_op_opts *opts, xssh_multi_op **out)
 {
+    if (out)
+        *out = NULL;
     return host_xfer("xssh_multi_add_host_put", m, K_HOST_PUT, host, options, local, remote, opts, out);
 }
 
 int xssh_multi_add_host_get(xssh_multi *m, const char *host, xssh_options *options, const char *remote,
                             const char *local, const xssh_multi_op_opts *opts, xssh_multi_op **out)
 {
+    if (out)
+        *out = NULL;
     return host_xfer("xssh_multi_add_host_get", m, K_HOST_GET, host, options, remote, local, opts, out);
 }
 
@@ -1083,18 +1093,24 @@ static int sftp_xfer(const char *fn, xssh_multi *m, int kind, xssh_sftp *sftp, c
 int xssh_multi_add_sftp_get(xssh_multi *m, xssh_sftp *sftp, const char *remote, const char *local,
                             const xssh_multi_op_opts *opts, xssh_multi_op **out)
 {
+    if (out)
+        *out = NULL;
     return sftp_xfer("xssh_multi_add_sftp_get", m, K_SFTP_GET, sftp, remote, local, opts, out);
 }
 
 int xssh_multi_add_sftp_put(xssh_multi *m, xssh_sftp *sftp, const char *local, const char *remote,
                             const xssh_multi_op_opts *opts, xssh_multi_op **out)
 {
+    if (out)
+        *out = NULL;
     return sftp_xfer("xssh_multi_add_sftp_put", m, K_SFTP_PUT, sftp, local, remote, opts, out);
 }
 
 int xssh_multi_add_channel_open(xssh_multi *m, xssh_session *session, const xssh_multi_op_opts *opts,
                                 xssh_multi_op **out)
 {
+    if (out)
+        *out = NULL;
     xssh_multi_op *op;
     int rc = session_op("xssh_multi_add_channel_open", m, K_CHANNEL, session, opts, &op);
     if (rc)
@@ -1105,6 +1121,8 @@ int xssh_multi_add_channel_open(xssh_multi *m, xssh_session *session, const xssh
 int xssh_multi_add_call(xssh_multi *m, xssh_session *session, xssh_multi_fn fn, void *userdata,
                         const xssh_multi_op_opts *opts, xssh_multi_op **out)
 {
+    if (out)
+        *out = NULL;
     XSSH__ARG(NULL, m, "multi is NULL");
     XSSH__ARG(NULL, fn, "fn is NULL");
     xssh_multi_op *op;
