@@ -453,7 +453,10 @@ static void fiber_main(void)
 #ifdef XSSH__ASAN
     __sanitizer_finish_switch_fiber(NULL, &op->m->sched_lo, &op->m->sched_size);
 #endif
-    op->fn_rc = run_op(op);
+    if (op->cancelled) /* cancelled (or the multi freed) before its first step */
+        op->fn_rc = xssh__fail(NULL, XSSH_ECANCELLED, 0, "cancelled before it started");
+    else
+        op->fn_rc = run_op(op);
     op->finished = 1;
     to_sched(op, 1);
     abort(); /* never resumed */
@@ -561,6 +564,22 @@ int xssh__wait(int fd, int events, int wake_fd, const void *key, int64_t deadlin
     op->waiting = 0;
     bucket_del(m, op);
     return op->wake;
+}
+
+/* Let the scheduler run (and deliver this op's pending output) before going
+   on: resumed in the scheduler's next pass. */
+static void op_yield(xssh_multi_op *op)
+{
+    op->w_fd = -1;
+    op->w_events = 0;
+    op->w_flags = XSSH__WAIT_LOCK;
+    op->w_key = NULL;
+    op->w_deadline = 0;
+    op->waiting = 1;
+    op->ready = 1;
+    op->wake = 1;
+    to_sched(op, 0);
+    op->waiting = 0;
 }
 
 /* ---- fiber-aware plain mutexes ------------------------------------------------ */
@@ -1151,6 +1170,10 @@ static int out_cb(int stream, const char *data, size_t len, void *ud)
     if (op->opts.on_output) {
         if (obuf_add(&op->pend[st], data, len) != 0)
             return 1;
+        /* a command that writes faster than it is read never waits: hand what
+           came so far to the callback (on the scheduler's stack) every 64 KiB */
+        if (op->pend[0].n + op->pend[1].n >= 65536)
+            op_yield(op);
     } else {
         size_t max = op->opts.max_output ? op->opts.max_output : DEFAULT_MAX_OUTPUT;
         obuf *b = st ? &op->err : &op->out;

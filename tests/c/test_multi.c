@@ -3,7 +3,10 @@
  * thread with mixed outcomes, overlap proven without timing (N commands wait
  * for each other), the concurrency limit, the external-loop API driven by
  * epoll, cancel (queued and running; the session stays usable), output
- * truncation, line mode, xssh__parallel tasks sharing one session. */
+ * truncation, line mode, host strings, connect and channel-open ops
+ * (xssh__parallel: parallel_internal.c).
+ * Label "threads" (TSan runs it): the library starts a resolver thread per
+ * name lookup of an operation (pthread_create in multi.c). */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
@@ -677,4 +680,52 @@ Test(multi, connect_op_and_bracket_host, .timeout = 120)
     xssh_multi_op_unref(op);
     xssh_multi_unref(m);
     xssh_options_unref(good);
+}
+
+/* ---- streaming: a fast writer is handed out in pieces, all of it --------------- */
+
+typedef struct stream_count {
+    size_t bytes[2];
+    int calls;
+    size_t biggest;
+} stream_count;
+
+static int count_cb(xssh_multi_op *op, int stream, const char *data, size_t len, void *ud)
+{
+    stream_count *c = ud;
+    c->bytes[stream] += len;
+    c->calls++;
+    if (len > c->biggest)
+        c->biggest = len;
+    for (size_t i = 0; i < len; i++)
+        cr_assert_eq(data[i], 'y');
+    return 0;
+}
+
+Test(multi, output_streamed_in_bounded_pieces, .timeout = 120)
+{
+    xssh_session *s = xt_connect_auth();
+    xssh_multi *m = NULL;
+    cr_assert_eq(xssh_multi_new(&m), XSSH_OK);
+    stream_count c = {{0, 0}, 0, 0};
+    xssh_multi_op_opts o = {0};
+    o.on_output = count_cb;
+    o.userdata = &c;
+    xssh_multi_op *op = NULL;
+    size_t total = xt_size(4 * 1024 * 1024);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "head -c %zu /dev/zero | tr '\\0' y", total);
+    cr_assert_eq(xssh_multi_add_run(m, s, cmd, &o, &op), XSSH_OK);
+    cr_assert_eq(xssh_multi_perform_all(m, -1), XSSH_OK);
+    const xssh_multi_result *r = result_of(op);
+    cr_assert_eq(r->error, XSSH_OK, "%s", r->message);
+    cr_assert_eq(c.bytes[0], total);
+    cr_assert_eq(c.bytes[1], 0);
+    cr_assert_eq(r->out_len, 0);
+    /* handed out at least every 64 KiB (+ one read's worth) */
+    cr_assert(c.biggest <= 65536 + 256 * 1024, "a %zu-byte piece", c.biggest);
+    cr_assert(c.calls >= (int)(total / (65536 + 256 * 1024)), "%d calls", c.calls);
+    xssh_multi_op_unref(op);
+    xssh_multi_unref(m);
+    xssh_session_unref(s);
 }
