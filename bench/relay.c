@@ -30,6 +30,8 @@
  * --stats-file appends one line per finished connection: bytes each way, the
  * peak and the average (while non-empty) of the bytes queued in the relay per
  * direction - i.e. the bytes the client kept in flight on the delayed path.
+ * SIGUSR1 appends the same line (live=1, with the bytes queued now) for every
+ * open connection, then a line "dump".
  *
  * Single-threaded epoll loop; delays are timed with epoll_pwait2 (ns), or
  * epoll_wait (ms, rounded up) on kernels without it.
@@ -128,7 +130,8 @@ static void usage(FILE *f)
           "  -v, --verbose         log connections on stderr\n"
           "  -h, --help            this text\n"
           "\n"
-          "Prints \"LISTEN <addr> <port>\" on stdout once listening. SIGINT/SIGTERM: clean exit (status 0).\n",
+          "Prints \"LISTEN <addr> <port>\" on stdout once listening. SIGINT/SIGTERM: clean exit (status 0).\n"
+          "SIGUSR1: append a line per open connection (live=1, bytes queued now) and \"dump\" to --stats-file.\n",
           f);
 }
 
@@ -186,6 +189,23 @@ static void occupancy(struct dir *d, double t)
     d->last_change = t;
 }
 
+/* one --stats-file line; live: a connection still open (SIGUSR1), with its current queues */
+static void write_stats(struct conn *c, int reset, double t, int live)
+{
+    if (!opt.stats_file)
+        return;
+    FILE *f = fopen(opt.stats_file, "a");
+    if (!f)
+        return;
+    fprintf(f,
+            "conn=%d live=%d reset=%d dur_s=%.6f up_bytes=%llu down_bytes=%llu up_peak=%zu down_peak=%zu "
+            "up_avg=%.0f down_avg=%.0f up_queued=%zu down_queued=%zu\n",
+            c->id, live, reset, t - c->t_open, (unsigned long long)c->d[0].bytes, (unsigned long long)c->d[1].bytes,
+            c->d[0].peak, c->d[1].peak, c->d[0].nonempty_s > 0 ? c->d[0].area / c->d[0].nonempty_s : 0.0,
+            c->d[1].nonempty_s > 0 ? c->d[1].area / c->d[1].nonempty_s : 0.0, c->d[0].queued, c->d[1].queued);
+    fclose(f);
+}
+
 static void conn_free(struct conn *c, int reset)
 {
     double t = now();
@@ -208,19 +228,7 @@ static void conn_free(struct conn *c, int reset)
     if (opt.verbose)
         fprintf(stderr, "xssh-relay: conn %d %s: up %llu bytes, down %llu bytes\n", c->id,
                 reset ? "reset" : "closed", (unsigned long long)c->d[0].bytes, (unsigned long long)c->d[1].bytes);
-    if (opt.stats_file) {
-        FILE *f = fopen(opt.stats_file, "a");
-        if (f) {
-            fprintf(f,
-                    "conn=%d reset=%d dur_s=%.6f up_bytes=%llu down_bytes=%llu up_peak=%zu down_peak=%zu "
-                    "up_avg=%.0f down_avg=%.0f\n",
-                    c->id, reset, t - c->t_open, (unsigned long long)c->d[0].bytes,
-                    (unsigned long long)c->d[1].bytes, c->d[0].peak, c->d[1].peak,
-                    c->d[0].nonempty_s > 0 ? c->d[0].area / c->d[0].nonempty_s : 0.0,
-                    c->d[1].nonempty_s > 0 ? c->d[1].area / c->d[1].nonempty_s : 0.0);
-            fclose(f);
-        }
-    }
+    write_stats(c, reset, t, 0);
     struct conn **pp = &conns;
     while (*pp != c)
         pp = &(*pp)->next;
@@ -520,6 +528,7 @@ int main(int argc, char **argv)
     sigemptyset(&ss);
     sigaddset(&ss, SIGINT);
     sigaddset(&ss, SIGTERM);
+    sigaddset(&ss, SIGUSR1);
     sigprocmask(SIG_BLOCK, &ss, NULL);
     signal(SIGPIPE, SIG_IGN);
     sfd_sig = signalfd(-1, &ss, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -589,8 +598,16 @@ int main(int argc, char **argv)
                 continue;
             }
             if (tag == TAG_SIGNAL) {
-                struct signalfd_siginfo si;
-                if (read(sfd_sig, &si, sizeof si) > 0) {
+                struct signalfd_siginfo si = {0};
+                if (read(sfd_sig, &si, sizeof si) > 0 && si.ssi_signo == SIGUSR1) {
+                    for (struct conn *c = conns; c; c = c->next)
+                        write_stats(c, 0, now(), 1);
+                    if (opt.stats_file) { /* the end of a dump: a reader can wait for it */
+                        FILE *f = fopen(opt.stats_file, "a");
+                        if (f)
+                            fclose((fputs("dump\n", f), f));
+                    }
+                } else if (si.ssi_signo) {
                     while (conns)
                         conn_free(conns, 1);
                     close(lfd);

@@ -15,11 +15,15 @@ speed. The binary: $XSSH_RELAY if set, else compiled from bench/relay.c with
 so neither CMake nor a build directory is needed. Standard library only.
 
 A client that checks host keys against a known_hosts file needs an entry for
-[127.0.0.1]:<relay port>: known_hosts_for(path, sshd_port, relay.port) writes one.
+[127.0.0.1]:<relay port>: known_hosts_for(path, sshd_port, relay.port, out) writes one.
+With stats_file=PATH, r.stats() lists finished connections (bytes each way, peak
+and average bytes queued per direction) and r.live() the open ones (SIGUSR1).
+`python3 bench/relay.py [MiB] [delay_ms]` measures the relay's own ceiling.
 """
 import hashlib
 import os
 import select
+import signal
 import socket
 import subprocess
 import sys
@@ -107,9 +111,27 @@ class Relay:
             return []
         out = []
         for line in open(self.stats_file):
-            if line.strip():
+            if "=" in line and " live=1 " not in line:
                 out.append({k: float(v) for k, v in (p.split("=", 1) for p in line.split())})
         return out
+
+    def live(self, timeout=30):
+        """The open connections now (SIGUSR1 dump): dicts as stats() plus up_queued/down_queued (bytes)."""
+        if not self.stats_file:
+            raise RelayError("live() needs a stats_file")
+
+        def dumps():
+            return open(self.stats_file).read().count("dump\n") if os.path.exists(self.stats_file) else 0
+        n = dumps()
+        self.proc.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + timeout
+        while dumps() == n:
+            if time.monotonic() > deadline:
+                raise RelayError("xssh-relay did not answer SIGUSR1 within %s s" % timeout)
+            time.sleep(0.005)
+        block = open(self.stats_file).read().split("dump\n")[n]  # the lines of this dump
+        return [{k: float(v) for k, v in (p.split("=", 1) for p in line.split())}
+                for line in block.splitlines() if " live=1 " in line]
 
     def stop(self, timeout=10):
         """SIGTERM, wait; the exit status (0 after a clean shutdown)."""
