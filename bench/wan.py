@@ -18,6 +18,7 @@ session's and the relay's CPU, and the peak of the data queued in the relay in
 the data's direction (what the client really kept in flight one way).
 """
 import os
+import re
 import statistics
 import sys
 import time
@@ -47,6 +48,32 @@ IN_FLIGHT = {
     "xssh-c": (4200000, 1050000, XSSH_NOTE),
     "xssh-py": (4200000, 1050000, XSSH_NOTE + " (the same C engine under the Python binding)"),
 }
+
+
+def _xssh_engine_in_flight():
+    """(get, put, note) for xssh's whole-file SFTP engine (capi/src/sftp_engine.c) when the tree has it."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    hdr = os.path.join(root, "capi", "src", "sftp_internal.h")
+    if not os.path.exists(os.path.join(root, "capi", "src", "sftp_engine.c")) or not os.path.exists(hdr):
+        return None
+    text = open(hdr).read()
+    cap = re.search(r"#define XSSH__ENG_AUTO_CAP \((\d+)u \* 1024 \* 1024\)", text)
+    chans = re.search(r"#define XSSH__ENG_AUTO_CHANNELS (\d+)", text)
+    if not cap or not chans:
+        return None
+    cap, chans = int(cap.group(1)) * MiB, int(chans.group(1))
+    put = min(cap, chans * 2 * MiB)
+    return (cap, put, "xssh's whole-file engine (capi/src/sftp_engine.c): the window starts from the measured "
+                      "round trip and doubles while throughput grows, up to %d MiB (XSSH__ENG_AUTO_CAP), with a "
+                      "receive window above that for get; put: up to %d channels (XSSH__ENG_AUTO_CHANNELS), each "
+                      "with sshd's 2 MiB window: at most %d MiB" % (cap // MiB, chans, put // MiB))
+
+
+_eng = _xssh_engine_in_flight()
+if _eng:
+    IN_FLIGHT["xssh-c"] = _eng
+    IN_FLIGHT["xssh-py"] = (_eng[0], _eng[1], _eng[2] + " (the same C engine under the Python binding)")
+
 # BENCH_WAN_INFLIGHT_<client>=GET,PUT (bytes) overrides an entry (e.g. after the xssh engine changes)
 for _name in list(IN_FLIGHT):
     _v = os.environ.get("BENCH_WAN_INFLIGHT_" + _name.replace("-", "_").upper())
