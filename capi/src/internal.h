@@ -132,6 +132,11 @@ struct xssh_session {
     int alive_count_max;
     /* the name log records carry (xssh_connect: the name the caller gave; else host) */
     char *log_host;
+    /* threads waiting in xssh__op_again, each with its own eventfd: a thread that
+       consumed socket input wakes every one of them (a shared pipe let one waiter
+       drain the byte meant for another, which then slept with its data queued) */
+    pthread_mutex_t waiter_lock;
+    struct xssh__waiter *waiter_list;
 };
 
 /* Limits on what may precede the server's identification (as OpenSSH's ssh:
