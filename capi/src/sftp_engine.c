@@ -832,11 +832,13 @@ static int setup_step(eng *e, ech *c)
             if (rc == LIBSSH2_ERROR_EAGAIN)
                 return 0;
             pthread_mutex_unlock(&s->open_lock);
+            xssh__wake(&s->open_lock);
             e->open_lock_held = 0;
             fail_ssh(e, rc ? rc : LIBSSH2_ERROR_CHANNEL_FAILURE, "opening an SFTP channel");
             return -1;
         }
         pthread_mutex_unlock(&s->open_lock);
+        xssh__wake(&s->open_lock);
         e->open_lock_held = 0;
         c->ch = raw;
         c->st = CH_STARTING;
@@ -1023,8 +1025,10 @@ static void eng_release(eng *e)
                 xssh__session_orphan(e->s, XSSH__ORPHAN_CHANNEL, c->ch);
             c->ch = NULL;
         }
-        if (e->open_lock_held)
+        if (e->open_lock_held) {
             pthread_mutex_unlock(&e->s->open_lock);
+            xssh__wake(&e->s->open_lock);
+        }
         e->open_lock_held = 0;
         eng_unlock(e);
     } else {
@@ -1032,8 +1036,10 @@ static void eng_release(eng *e)
         for (int i = 0; i < e->nch; i++)
             if (e->ch[i].has_slot)
                 xssh__request_end(e->s, &e->ch[i]);
-        if (e->open_lock_held)
+        if (e->open_lock_held) {
             pthread_mutex_unlock(&e->s->open_lock);
+            xssh__wake(&e->s->open_lock);
+        }
     }
     for (int i = 0; i < e->nch; i++) {
         free(e->ch[i].out);
