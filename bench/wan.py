@@ -15,7 +15,8 @@ Per run the table gives the transfer rate (timed inside the client), the bound
 bytes-in-flight / RTT for that client (its SFTP pipeline and SSH channel
 window, see IN_FLIGHT; at RTT 0 the relay's ceiling), the client's, the sshd
 session's and the relay's CPU, and the peak of the data queued in the relay in
-the data's direction (what the client really kept in flight one way), and
+the data's direction (avg: time-weighted while not empty; the data in flight one
+way, about half the client's window in a steady pipeline), and
 "cores busy": (client + sshd + relay CPU) / the client's wall time (2 = both
 cores of this machine, i.e. CPU-bound; connection set-up included).
 """
@@ -155,8 +156,9 @@ def run(cfg, clients, out, R):
                          ratio=False),
                 R.metric("in flight MiB (rate x RTT)", lambda r: size_mib / r.kv["xfer_s"] * rtt / 1e3,
                          fmt="%.2f", ratio=False),
-                R.metric("relay queue peak MiB", lambda r: r.kv.get("queue_peak", float("nan")) / MiB, fmt="%.2f",
+                R.metric("relay queue avg MiB", lambda r: r.kv.get("queue_avg", float("nan")) / MiB, fmt="%.2f",
                          ratio=False),
+                R.metric("relay queue peak MiB", lambda r: r.kv.get("queue_peak", float("nan")) / MiB, fmt="%.2f", ratio=False),
                 R.metric("client CPU s", lambda r: r.cpu, fmt="%.2f", ratio=False),
                 R.metric("sshd CPU s", lambda r: r.kv.get("sshd_cpu", float("nan")), fmt="%.2f", ratio=False),
                 R.metric("relay CPU s", lambda r: r.kv.get("relay_cpu", float("nan")), fmt="%.2f", ratio=False),
@@ -200,6 +202,7 @@ def run(cfg, clients, out, R):
             data_dir = "down" if self.direction == "get" else "up"
             if stats:
                 r.kv["queue_peak"] = max(s[data_dir + "_peak"] for s in stats)
+                r.kv["queue_avg"] = max(s[data_dir + "_avg"] for s in stats)
                 r.kv["conns"] = len(stats)
             r.kv["relay_cpu"] = self.relay.cpu_s() - self._relay_cpu0
             if spid:
