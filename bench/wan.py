@@ -45,7 +45,9 @@ IN_FLIGHT = {
                                   "(<= 1 MiB) as 30000-byte WRITEs and returns on the first acks"),
     "paramiko": (2 * MiB, 2 * MiB, "get: prefetch() requests the whole file in 32 KiB reads at once, the "
                                    "2 MiB channel window (DEFAULT_WINDOW_SIZE) bounds it; put: pipelined 32 KiB "
-                                   "writes, bounded by sshd's 2 MiB window"),
+                                   "writes up to sshd's 2 MiB window, but SFTPFile._write waits for every "
+                                   "outstanding reply once more than 100 are outstanding and one has arrived "
+                                   "(a sawtooth: about half that on average)"),
     "asyncssh": (2 * MiB, 2 * MiB, "block_size 16 KiB x max_requests 128 = 2 MiB (AsyncSSH 2.10 defaults); "
                                    "window 2 MiB"),
     "xssh-c": (4200000, 1050000, XSSH_NOTE),
