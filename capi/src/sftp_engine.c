@@ -87,6 +87,7 @@ typedef struct ech {
     int have_handle, handle_closed, init_done;
     int64_t init_sent_ms;
     uint64_t inflight;                /* data bytes of outstanding READ/WRITE */
+    uint64_t carried;                 /* put: data bytes given to this channel */
 } ech;
 
 /* a piece of get data that arrived ahead of its turn */
@@ -121,6 +122,7 @@ typedef struct eng {
     uint64_t delivered;               /* get: bytes handed to the sink (in order) */
     piece *pieces;
     int src_eof;                      /* put: the source has no more bytes */
+    uint64_t share_cap;               /* put: most bytes one channel may carry */
     uint64_t remote_size;             /* from STAT/FSTAT (resume), or XSSH_SIZE_UNKNOWN */
     int stat_done, open_failed;
     /* verify (resume) */
@@ -803,8 +805,33 @@ static int start_sftp(eng *e, ech *c)
     return 0;
 }
 
-/* One step of a channel that is being opened. Returns 1 on progress, 0 none, -1 failed. */
+static int setup_step2(eng *e, ech *c);
+
+/* One step of a channel that is being opened. Returns 1 on progress, 0 none, -1
+   failed. An extra channel (put) the server refuses (OpenSSH: MaxSessions) is
+   dropped: the others carry its share. */
 static int setup_step(eng *e, ech *c)
+{
+    int r = setup_step2(e, c);
+    if (r >= 0 || c == &e->ch[0] || e->rc == XSSH_ETIMEOUT || e->rc == XSSH_ECLOSED ||
+        (e->s->ssh && libssh2_session_last_errno(e->s->ssh) == LIBSSH2_ERROR_SOCKET_RECV))
+        return r;
+    xssh__log(XSSH_LOG_DEBUG, xssh__log_host(e->s), "SFTP %s '%s': an extra channel failed (%s); going on without it",
+              e->what, e->path, xssh_error_last()->message);
+    e->rc = 0;
+    if (c->has_slot)
+        xssh__request_end(e->s, c);
+    c->has_slot = 0;
+    if (c->ch)
+        xssh__session_orphan(e->s, XSSH__ORPHAN_CHANNEL, c->ch);
+    c->ch = NULL;
+    c->st = CH_DONE;
+    e->want_ch = e->nch; /* no more */
+    e->share_cap = UINT64_MAX;
+    return 1;
+}
+
+static int setup_step2(eng *e, ech *c)
 {
     xssh_session *s = e->s;
     if (c->st == CH_OPENING) {
@@ -1395,6 +1422,11 @@ int xssh__eng_put(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, u
     if (want > ENG_MAX_CH)
         want = ENG_MAX_CH;
     e.want_ch = want;
+    /* with a known size no channel carries more than 1.5 shares: every requested
+       channel takes part (a fast first channel cannot finish alone) */
+    e.share_cap = UINT64_MAX;
+    if (want > 1 && remaining != XSSH_SIZE_UNKNOWN)
+        e.share_cap = remaining / (uint64_t)want + remaining / (2u * (uint64_t)want) + 1;
     xssh__log(XSSH_LOG_DEBUG, xssh__log_host(e.s), "SFTP put '%s': %d channel%s", e.path, want,
               want == 1 ? "" : "s");
     if (prog) {
@@ -1424,7 +1456,7 @@ int xssh__eng_put(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, u
             fed = 0;
             for (int i = 0; i < e.nch && !e.src_eof; i++) {
                 ech *c = &e.ch[i];
-                if (c->st != CH_READY || out_queued(c) >= e.max_write)
+                if (c->st != CH_READY || out_queued(c) >= e.max_write || c->carried >= e.share_cap)
                     continue;
                 if (inflight_total(&e) + e.max_write > e.window && inflight_total(&e) > 0)
                     break;
@@ -1437,6 +1469,8 @@ int xssh__eng_put(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, u
                     if (io->total - e.next_off < n)
                         n = io->total - e.next_off;
                 }
+                if (e.share_cap - c->carried < n)
+                    n = e.share_cap - c->carried;
                 long got = send_write(&e, c, e.next_off, (uint32_t)n);
                 if (got < 0)
                     break;
@@ -1445,6 +1479,7 @@ int xssh__eng_put(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, u
                     break;
                 }
                 e.next_off += (uint64_t)got;
+                c->carried += (uint64_t)got;
                 fed = 1;
             }
         }
@@ -1503,6 +1538,17 @@ int xssh__eng_put(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, u
                 break;
         if (e.rc)
             goto out;
+    }
+    if (e.nch > 1 && xssh__log_enabled(XSSH_LOG_DEBUG)) {
+        char buf[512];
+        size_t k = 0;
+        int used = 0;
+        for (int i = 0; i < e.nch && k < sizeof buf - 32; i++) {
+            k += (size_t)snprintf(buf + k, sizeof buf - k, "%s%llu", i ? ", " : "", (unsigned long long)e.ch[i].carried);
+            used += e.ch[i].carried > 0;
+        }
+        xssh__log(XSSH_LOG_DEBUG, xssh__log_host(e.s), "SFTP put '%s': %d channels carried data (bytes: %s)", e.path,
+                  used, buf);
     }
     close_handles(&e);
     if (!e.rc && io->rename_to) {

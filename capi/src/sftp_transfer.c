@@ -385,7 +385,9 @@ static int put_core(xssh_sftp *sf, source *src, const char *remote, const xssh_t
     xssh__eng_io io;
     io_from_opts(&io, opts);
     io.target = target;
-    io.open_flags = LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | (resume ? 0 : LIBSSH2_FXF_TRUNC);
+    /* resume reads the overlap back through the same handle */
+    io.open_flags = resume ? LIBSSH2_FXF_READ | LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT
+                           : LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC;
     io.mode = opts && opts->mode ? (opts->mode & 07777) : 0644;
     io.total = total;
     io.ctx = src;
