@@ -427,6 +427,7 @@ static long send_write(eng *e, ech *c, uint64_t off, uint32_t len)
 
 /* ---- window sizing ------------------------------------------------------------- */
 
+static uint64_t inflight_total(const eng *e);
 static void window_acked(eng *e, uint64_t n)
 {
     e->acked += n;
@@ -439,6 +440,10 @@ static void window_acked(eng *e, uint64_t n)
     if (e->epoch_bytes < e->window || dt < min_dt)
         return;
     double rate = (double)e->epoch_bytes / (double)(dt > 0 ? dt : 1);
+    if (getenv("XSSH_ENG_TRACE"))
+        fprintf(stderr, "epoch %lld ms %llu bytes rate %.1f MiB/s window %llu inflight %llu\n", (long long)dt,
+                (unsigned long long)e->epoch_bytes, rate * 1000 / 1048576, (unsigned long long)e->window,
+                (unsigned long long)inflight_total(e));
     if (rate > e->best_rate * 1.125) {
         e->best_rate = rate;
         if (e->window < e->cap) {
@@ -941,8 +946,11 @@ static int pump(eng *e, ech *c)
         c->out_off += (size_t)n;
         prog = 1;
     }
-    /* receive */
-    for (;;) {
+    /* receive: a bounded batch per pass, so the caller tops its window up
+       while the data keeps coming (else a fast stream drains the whole window
+       before the next requests go out) */
+    size_t batch = 0;
+    for (; batch < 1024 * 1024;) {
         if (c->in_cap - c->in_len < 65536) {
             size_t nc = c->in_cap ? c->in_cap * 2 : IN_MIN;
             if (c->in_cap >= IN_MIN && c->in_len < c->in_cap / 2)
@@ -981,6 +989,7 @@ static int pump(eng *e, ech *c)
             break;
         }
         c->in_len += (size_t)n;
+        batch += (size_t)n;
         prog = 1;
         if (parse_in(e, c) != 0)
             return -1;
@@ -1422,10 +1431,12 @@ int xssh__eng_put(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, u
     if (want > ENG_MAX_CH)
         want = ENG_MAX_CH;
     e.want_ch = want;
-    /* with a known size no channel carries more than 1.5 shares: every requested
-       channel takes part (a fast first channel cannot finish alone) */
+    /* channels given explicitly, with a known size: no channel carries more than
+       1.5 shares, so every requested channel takes part (a fast first channel
+       cannot finish alone). Automatic: whichever channel has room takes the next
+       piece (the late ones never hold the transfer back). */
     e.share_cap = UINT64_MAX;
-    if (want > 1 && remaining != XSSH_SIZE_UNKNOWN)
+    if (io->channels > 1 && want > 1 && remaining != XSSH_SIZE_UNKNOWN)
         e.share_cap = remaining / (uint64_t)want + remaining / (2u * (uint64_t)want) + 1;
     xssh__log(XSSH_LOG_DEBUG, xssh__log_host(e.s), "SFTP put '%s': %d channel%s", e.path, want,
               want == 1 ? "" : "s");
