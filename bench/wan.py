@@ -15,7 +15,9 @@ Per run the table gives the transfer rate (timed inside the client), the bound
 bytes-in-flight / RTT for that client (its SFTP pipeline and SSH channel
 window, see IN_FLIGHT; at RTT 0 the relay's ceiling), the client's, the sshd
 session's and the relay's CPU, and the peak of the data queued in the relay in
-the data's direction (what the client really kept in flight one way).
+the data's direction (what the client really kept in flight one way), and
+"cores busy": (client + sshd + relay CPU) / the client's wall time (2 = both
+cores of this machine, i.e. CPU-bound; connection set-up included).
 """
 import os
 import re
@@ -158,6 +160,8 @@ def run(cfg, clients, out, R):
                 R.metric("client CPU s", lambda r: r.cpu, fmt="%.2f", ratio=False),
                 R.metric("sshd CPU s", lambda r: r.kv.get("sshd_cpu", float("nan")), fmt="%.2f", ratio=False),
                 R.metric("relay CPU s", lambda r: r.kv.get("relay_cpu", float("nan")), fmt="%.2f", ratio=False),
+                R.metric("cores busy", lambda r: (r.cpu + r.kv.get("sshd_cpu", 0) + r.kv.get("relay_cpu", 0)) / r.wall,
+                         fmt="%.2f", ratio=False),
             ]
             self.results = {}
 
