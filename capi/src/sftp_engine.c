@@ -440,7 +440,10 @@ static void window_acked(eng *e, uint64_t n)
     if (e->epoch_bytes < e->window || dt < min_dt)
         return;
     double rate = (double)e->epoch_bytes / (double)(dt > 0 ? dt : 1);
-    if (getenv("XSSH_ENG_TRACE"))
+    static int trace = -1;
+    if (trace < 0)
+        trace = getenv("XSSH_ENG_TRACE") != NULL;
+    if (trace)
         fprintf(stderr, "epoch %lld ms %llu bytes rate %.1f MiB/s window %llu inflight %llu\n", (long long)dt,
                 (unsigned long long)e->epoch_bytes, rate * 1000 / 1048576, (unsigned long long)e->window,
                 (unsigned long long)inflight_total(e));
@@ -1255,6 +1258,9 @@ int xssh__eng_get(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, u
     }
     /* resume: the local file holds io->have bytes */
     uint64_t start = 0;
+    if (!e.rc && io->resume && io->have == 0)
+        xssh__log(XSSH_LOG_DEBUG, xssh__log_host(e.s), "SFTP get '%s': resuming at byte 0 (the local file is empty)",
+                  e.path);
     if (!e.rc && io->resume && io->have > 0) {
         uint64_t have = io->have;
         uint64_t rs = e.remote_size;
@@ -1408,6 +1414,9 @@ int xssh__eng_put(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, u
         if (remote_fstat(&e) != 0)
             goto out;
     }
+    if (!e.rc && io->resume && (e.remote_size == XSSH_SIZE_UNKNOWN || e.remote_size == 0))
+        xssh__log(XSSH_LOG_DEBUG, xssh__log_host(e.s), "SFTP put '%s': resuming at byte 0 (the remote file is empty)",
+                  e.path);
     if (!e.rc && io->resume && e.remote_size != XSSH_SIZE_UNKNOWN && e.remote_size > 0) {
         uint64_t rs = e.remote_size;
         uint64_t upto = io->total != XSSH_SIZE_UNKNOWN && io->total < rs ? io->total : rs;
