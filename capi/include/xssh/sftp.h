@@ -572,7 +572,7 @@ XSSH_EXTERN(int) xssh_sftp_file_readdir(xssh_sftp_file *file, char **name, char 
 #define XSSH_SIZE_UNKNOWN UINT64_MAX
 
 /** The temporary name of a resumable atomic transfer (xssh_transfer_opts::resume
-    with ::atomic): the destination path with this suffix, e.g. "big.iso.xssh-part"
+    with xssh_transfer_opts::atomic): the destination path with this suffix, e.g. "big.iso.xssh-part"
     beside "big.iso" (remote for a put, local for a get). The partial data waits
     there between attempts; the successful attempt renames it into place. */
 #define XSSH_SFTP_RESUME_SUFFIX ".xssh-part"
