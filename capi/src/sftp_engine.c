@@ -87,6 +87,7 @@ typedef struct ech {
     int have_handle, handle_closed, init_done;
     int64_t init_sent_ms;
     uint64_t inflight;                /* data bytes of outstanding READ/WRITE */
+    uint64_t carried;                 /* put: data bytes given to this channel */
 } ech;
 
 /* a piece of get data that arrived ahead of its turn */
@@ -121,6 +122,7 @@ typedef struct eng {
     uint64_t delivered;               /* get: bytes handed to the sink (in order) */
     piece *pieces;
     int src_eof;                      /* put: the source has no more bytes */
+    uint64_t share_cap;               /* put: most bytes one channel may carry */
     uint64_t remote_size;             /* from STAT/FSTAT (resume), or XSSH_SIZE_UNKNOWN */
     int stat_done, open_failed;
     /* verify (resume) */
@@ -425,6 +427,7 @@ static long send_write(eng *e, ech *c, uint64_t off, uint32_t len)
 
 /* ---- window sizing ------------------------------------------------------------- */
 
+static uint64_t inflight_total(const eng *e);
 static void window_acked(eng *e, uint64_t n)
 {
     e->acked += n;
@@ -437,6 +440,13 @@ static void window_acked(eng *e, uint64_t n)
     if (e->epoch_bytes < e->window || dt < min_dt)
         return;
     double rate = (double)e->epoch_bytes / (double)(dt > 0 ? dt : 1);
+    static int trace = -1;
+    if (trace < 0)
+        trace = getenv("XSSH_ENG_TRACE") != NULL;
+    if (trace)
+        fprintf(stderr, "epoch %lld ms %llu bytes rate %.1f MiB/s window %llu inflight %llu\n", (long long)dt,
+                (unsigned long long)e->epoch_bytes, rate * 1000 / 1048576, (unsigned long long)e->window,
+                (unsigned long long)inflight_total(e));
     if (rate > e->best_rate * 1.125) {
         e->best_rate = rate;
         if (e->window < e->cap) {
@@ -803,8 +813,33 @@ static int start_sftp(eng *e, ech *c)
     return 0;
 }
 
-/* One step of a channel that is being opened. Returns 1 on progress, 0 none, -1 failed. */
+static int setup_step2(eng *e, ech *c);
+
+/* One step of a channel that is being opened. Returns 1 on progress, 0 none, -1
+   failed. An extra channel (put) the server refuses (OpenSSH: MaxSessions) is
+   dropped: the others carry its share. */
 static int setup_step(eng *e, ech *c)
+{
+    int r = setup_step2(e, c);
+    if (r >= 0 || c == &e->ch[0] || e->rc == XSSH_ETIMEOUT || e->rc == XSSH_ECLOSED ||
+        (e->s->ssh && libssh2_session_last_errno(e->s->ssh) == LIBSSH2_ERROR_SOCKET_RECV))
+        return r;
+    xssh__log(XSSH_LOG_DEBUG, xssh__log_host(e->s), "SFTP %s '%s': an extra channel failed (%s); going on without it",
+              e->what, e->path, xssh_error_last()->message);
+    e->rc = 0;
+    if (c->has_slot)
+        xssh__request_end(e->s, c);
+    c->has_slot = 0;
+    if (c->ch)
+        xssh__session_orphan(e->s, XSSH__ORPHAN_CHANNEL, c->ch);
+    c->ch = NULL;
+    c->st = CH_DONE;
+    e->want_ch = e->nch; /* no more */
+    e->share_cap = UINT64_MAX;
+    return 1;
+}
+
+static int setup_step2(eng *e, ech *c)
 {
     xssh_session *s = e->s;
     if (c->st == CH_OPENING) {
@@ -914,8 +949,11 @@ static int pump(eng *e, ech *c)
         c->out_off += (size_t)n;
         prog = 1;
     }
-    /* receive */
-    for (;;) {
+    /* receive: a bounded batch per pass, so the caller tops its window up
+       while the data keeps coming (else a fast stream drains the whole window
+       before the next requests go out) */
+    size_t batch = 0;
+    for (; batch < 1024 * 1024;) {
         if (c->in_cap - c->in_len < 65536) {
             size_t nc = c->in_cap ? c->in_cap * 2 : IN_MIN;
             if (c->in_cap >= IN_MIN && c->in_len < c->in_cap / 2)
@@ -954,6 +992,7 @@ static int pump(eng *e, ech *c)
             break;
         }
         c->in_len += (size_t)n;
+        batch += (size_t)n;
         prog = 1;
         if (parse_in(e, c) != 0)
             return -1;
@@ -1219,6 +1258,9 @@ int xssh__eng_get(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, u
     }
     /* resume: the local file holds io->have bytes */
     uint64_t start = 0;
+    if (!e.rc && io->resume && io->have == 0)
+        xssh__log(XSSH_LOG_DEBUG, xssh__log_host(e.s), "SFTP get '%s': resuming at byte 0 (the local file is empty)",
+                  e.path);
     if (!e.rc && io->resume && io->have > 0) {
         uint64_t have = io->have;
         uint64_t rs = e.remote_size;
@@ -1372,6 +1414,9 @@ int xssh__eng_put(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, u
         if (remote_fstat(&e) != 0)
             goto out;
     }
+    if (!e.rc && io->resume && (e.remote_size == XSSH_SIZE_UNKNOWN || e.remote_size == 0))
+        xssh__log(XSSH_LOG_DEBUG, xssh__log_host(e.s), "SFTP put '%s': resuming at byte 0 (the remote file is empty)",
+                  e.path);
     if (!e.rc && io->resume && e.remote_size != XSSH_SIZE_UNKNOWN && e.remote_size > 0) {
         uint64_t rs = e.remote_size;
         uint64_t upto = io->total != XSSH_SIZE_UNKNOWN && io->total < rs ? io->total : rs;
@@ -1395,6 +1440,13 @@ int xssh__eng_put(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, u
     if (want > ENG_MAX_CH)
         want = ENG_MAX_CH;
     e.want_ch = want;
+    /* channels given explicitly, with a known size: no channel carries more than
+       1.5 shares, so every requested channel takes part (a fast first channel
+       cannot finish alone). Automatic: whichever channel has room takes the next
+       piece (the late ones never hold the transfer back). */
+    e.share_cap = UINT64_MAX;
+    if (io->channels > 1 && want > 1 && remaining != XSSH_SIZE_UNKNOWN)
+        e.share_cap = remaining / (uint64_t)want + remaining / (2u * (uint64_t)want) + 1;
     xssh__log(XSSH_LOG_DEBUG, xssh__log_host(e.s), "SFTP put '%s': %d channel%s", e.path, want,
               want == 1 ? "" : "s");
     if (prog) {
@@ -1424,7 +1476,7 @@ int xssh__eng_put(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, u
             fed = 0;
             for (int i = 0; i < e.nch && !e.src_eof; i++) {
                 ech *c = &e.ch[i];
-                if (c->st != CH_READY || out_queued(c) >= e.max_write)
+                if (c->st != CH_READY || out_queued(c) >= e.max_write || c->carried >= e.share_cap)
                     continue;
                 if (inflight_total(&e) + e.max_write > e.window && inflight_total(&e) > 0)
                     break;
@@ -1437,6 +1489,8 @@ int xssh__eng_put(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, u
                     if (io->total - e.next_off < n)
                         n = io->total - e.next_off;
                 }
+                if (e.share_cap - c->carried < n)
+                    n = e.share_cap - c->carried;
                 long got = send_write(&e, c, e.next_off, (uint32_t)n);
                 if (got < 0)
                     break;
@@ -1445,6 +1499,7 @@ int xssh__eng_put(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, u
                     break;
                 }
                 e.next_off += (uint64_t)got;
+                c->carried += (uint64_t)got;
                 fed = 1;
             }
         }
@@ -1503,6 +1558,17 @@ int xssh__eng_put(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, u
                 break;
         if (e.rc)
             goto out;
+    }
+    if (e.nch > 1 && xssh__log_enabled(XSSH_LOG_DEBUG)) {
+        char buf[512];
+        size_t k = 0;
+        int used = 0;
+        for (int i = 0; i < e.nch && k < sizeof buf - 32; i++) {
+            k += (size_t)snprintf(buf + k, sizeof buf - k, "%s%llu", i ? ", " : "", (unsigned long long)e.ch[i].carried);
+            used += e.ch[i].carried > 0;
+        }
+        xssh__log(XSSH_LOG_DEBUG, xssh__log_host(e.s), "SFTP put '%s': %d channels carried data (bytes: %s)", e.path,
+                  used, buf);
     }
     close_handles(&e);
     if (!e.rc && io->rename_to) {

@@ -1,20 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Whole-file SFTP transfers (get/put to/from a path, a buffer, a descriptor).
- *
- * Speed comes from keeping many SFTP requests in flight. libssh2 (1.10) does
- * the pipelining itself when it is handed a large buffer: libssh2_sftp_read()
- * sends read-ahead requests for up to the buffer's size and returns the data
- * that has arrived, in order; libssh2_sftp_write() cuts what it is given into
- * 30000-byte WRITE requests, sends them all and returns as soon as acks come
- * back (the next call must start at the first unacknowledged byte, and may
- * hand over more data, which tops the window up). So each call here hands
- * libssh2 a window of opts->chunk_size bytes (2 MiB by default).
- *
- * Every libssh2 call runs inside its own xssh__op (session lock held, released
- * while polling); local file I/O and the progress callback run without the
- * lock. Transfers always block (the session timeout applies to each wait).
- * Failure paths close the remote handle and, for atomic transfers, remove the
- * temporary file, then report the first error. */
+/* Whole-file SFTP transfers (get/put to/from a path, a buffer, a descriptor):
+ * the local ends (sinks, sources, temporary names, resume, the final rename)
+ * around the engine of sftp_engine.c, which moves the data on channels of its
+ * own. Temporary names: "<path>.xssh-XXXXXX" (get) / "<path>.xssh-XXXXXXXX.part"
+ * (put) for an atomic transfer, removed when it fails; "<path>.xssh-part"
+ * (XSSH_SFTP_RESUME_SUFFIX) for a resumable atomic one, kept when it fails so
+ * the next attempt continues from it. Failures report the first error. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -385,7 +376,9 @@ static int put_core(xssh_sftp *sf, source *src, const char *remote, const xssh_t
     xssh__eng_io io;
     io_from_opts(&io, opts);
     io.target = target;
-    io.open_flags = LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | (resume ? 0 : LIBSSH2_FXF_TRUNC);
+    /* resume reads the overlap back through the same handle */
+    io.open_flags = resume ? LIBSSH2_FXF_READ | LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT
+                           : LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC;
     io.mode = opts && opts->mode ? (opts->mode & 07777) : 0644;
     io.total = total;
     io.ctx = src;
