@@ -509,10 +509,10 @@ end
 
 do
   -- (re)defined on every load: definitions over the generated methods
-  local fm = core._class_metatable("Multi")[".fn"]
-  local fo = core._class_metatable("MultiOp")[".fn"]
-  local info_read = core._class_metatable("Multi")[".fn"].info_read_native or fm.info_read
-  fm.info_read_native = info_read
+  local mmt = core._class_metatable("Multi")
+  local fm = mmt[".fn"]
+  mmt[".xssh_info_read"] = mmt[".xssh_info_read"] or fm.info_read -- the generated one, kept across reloads
+  local info_read = mmt[".xssh_info_read"]
   --- The next finished op not reported yet (completion order), or nil.
   function fm.info_read(self)
     local op = info_read(self)
@@ -526,6 +526,7 @@ do
     for i = 2, v.n - 1, 2 do t[#t + 1] = { v[i], v[i + 1] } end
     return t, v[1]
   end
+  local fo = core._class_metatable("MultiOp")[".fn"]
   --- The result table of a done op: {host=, ok=, exit_status=, exit_signal=, stdout=,
   -- stderr=, stdout_truncated=, stderr_truncated=, error= (error object or nil),
   -- phase= ("resolve" .. "disconnect", "none"), bytes=, duration= (seconds)}.
@@ -610,20 +611,15 @@ local function many_setup(fname, opts, line_mode)
       arg_error(string.format("%s: unknown option '%s'", fname, tostring(k)), 3)
     end
   end
-  local o = core.MultiOpOptions()
-  o:set_timeouts(many_ms(fname, "connect_timeout", opts.connect_timeout),
-    many_ms(fname, "auth_timeout", opts.auth_timeout), many_ms(fname, "timeout", opts.timeout),
-    many_ms(fname, "idle_timeout", opts.idle_timeout))
   local mo = opts.max_output
   if mo ~= nil and (math.type(mo) ~= "integer" or mo <= 0) then
     arg_error(fname .. ": max_output must be an integer > 0 or nil", 3)
   end
-  o:set_flags(opts.merge_stderr and 1 or 0, opts.pty and 1 or 0, mo or 0, line_mode and 1 or 0,
-    opts.recursive and 1 or 0)
-  if opts.stdin ~= nil then
-    if type(opts.stdin) ~= "string" then arg_error(fname .. ": stdin must be a string or nil", 3) end
-    o:set_stdin(opts.stdin)
-  end
+  if opts.stdin ~= nil and type(opts.stdin) ~= "string" then arg_error(fname .. ": stdin must be a string or nil", 3) end
+  local o = core.multi_op_options(many_ms(fname, "connect_timeout", opts.connect_timeout),
+    many_ms(fname, "auth_timeout", opts.auth_timeout), many_ms(fname, "timeout", opts.timeout),
+    many_ms(fname, "idle_timeout", opts.idle_timeout), opts.merge_stderr and 1 or 0, opts.pty and 1 or 0, mo or 0,
+    line_mode and 1 or 0, opts.recursive and 1 or 0, opts.stdin)
   local par = opts.parallelism == nil and 64 or opts.parallelism
   if math.type(par) ~= "integer" or par < 0 then
     arg_error(fname .. ": parallelism must be an integer >= 0 (0: no limit)", 3)

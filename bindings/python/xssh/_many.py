@@ -77,22 +77,21 @@ def _multi(fn, parallelism):
 
 def _op_options(fn, connect_timeout, auth_timeout, timeout, idle_timeout, merge_stderr=False, pty=False,
                 max_output=None, line_mode=False, recursive=False, stdin=None):
-    o = _c.MultiOpOptions()
-    o.set_timeouts(_seconds_ms(fn, "connect_timeout", connect_timeout), _seconds_ms(fn, "auth_timeout", auth_timeout),
-                   _seconds_ms(fn, "timeout", timeout), _seconds_ms(fn, "idle_timeout", idle_timeout))
+    ms = [_seconds_ms(fn, n, v) for n, v in (("connect_timeout", connect_timeout), ("auth_timeout", auth_timeout),
+                                             ("timeout", timeout), ("idle_timeout", idle_timeout))]
     if max_output is None:
         max_output = 0
     elif isinstance(max_output, bool) or not isinstance(max_output, int):
         raise TypeError("%s: argument 'max_output' must be int or None, not %s" % (fn, type(max_output).__name__))
     elif max_output <= 0:
         raise ValueError("%s: argument 'max_output' must be > 0 (or None: 1 MiB), not %d" % (fn, max_output))
-    o.set_flags(1 if merge_stderr else 0, 1 if pty else 0, max_output, 1 if line_mode else 0, 1 if recursive else 0)
     if stdin is not None:
         if isinstance(stdin, str):
             stdin = stdin.encode()
         if not isinstance(stdin, (bytes, bytearray, memoryview)):
             raise TypeError("%s: argument 'stdin' must be bytes, str or None, not %s" % (fn, type(stdin).__name__))
-        o.set_stdin(bytes(stdin))
+    o = _c.multi_op_options(ms[0], ms[1], ms[2], ms[3], 1 if merge_stderr else 0, 1 if pty else 0, max_output,
+                            1 if line_mode else 0, 1 if recursive else 0, stdin)
     return o
 
 

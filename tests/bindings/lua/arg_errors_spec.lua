@@ -27,7 +27,7 @@ local function instances()
     Session = s, Channel = ch, SFTP = sftp, SFTPHandle = fh, KnownHost = kh,
     KnownHostEntry = kh:get(0), Agent = s:agent_init(), SFTPAttributes = sftp:stat("/"),
     Forward = s:forward_local(nil, 0, "127.0.0.1", 9), Options = xssh.core.Options(),
-    Multi = multi, MultiOp = op, MultiOpOptions = xssh.core.MultiOpOptions(),
+    Multi = multi, MultiOp = op,
   }, s
 end
 

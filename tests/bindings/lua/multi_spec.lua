@@ -229,8 +229,7 @@ describe_many("run_many and Multi", function()
   it("is GC-safe: callbacks held by C, ops outlive their Multi", function()
     local calls = {}
     local m = xssh.Multi()
-    local o = xssh.MultiOpOptions()
-    o:set_flags(0, 0, 0, 1, 0)
+    local o = xssh.core.multi_op_options(0, 0, 0, 0, 0, 0, 0, 1, 0, nil) -- line mode
     m:add_host_run(good[1], options(), "echo gc", o, function(_, _, d) calls[#calls + 1] = d end,
       function(op) calls[#calls + 1] = op:result().exit_status end)
     collectgarbage()

@@ -80,7 +80,7 @@ def objects():
     m = core.Multi()
     op = m.add_host_run(env.host, None, "true")
     op.cancel()  # done at once: its result is readable
-    objs.update({"Multi": m, "MultiOp": op, "MultiOpOptions": core.MultiOpOptions()})
+    objs.update({"Multi": m, "MultiOp": op})
     yield objs
     fwd.stop()
     fh.close()

@@ -240,8 +240,7 @@ def test_argument_errors_name_function_and_parameter(many):
 def test_multi_object_model_own_loop(many, kw):
     m = xssh.Multi()
     m.set_max_running(8)
-    o = xssh.MultiOpOptions()
-    o.set_timeouts(0, 0, 0, 0)
+    o = xssh.core.multi_op_options(0, 0, 0, 0, 0, 0, 0, 0, 0, None)
     opts = xssh.Options()
     opts.set("IdentityFile", many["key"])
     opts.set("UserKnownHostsFile", many["known_hosts"])
@@ -352,8 +351,7 @@ def test_gc_safety_callbacks_and_ops_outliving_the_multi(many):
 
     m = xssh.Multi()
     out_cb, done_cb = make()
-    o = xssh.MultiOpOptions()
-    o.set_flags(0, 0, 0, 1, 0)
+    o = xssh.core.multi_op_options(0, 0, 0, 0, 0, 0, 0, 1, 0, None)  # line mode
     op = m.add_host_run(many["hosts"][0], opts, "echo gc", o, out_cb, done_cb)
     del out_cb, done_cb
     gc.collect()

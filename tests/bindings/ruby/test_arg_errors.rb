@@ -40,7 +40,7 @@ class TestArgErrors < Minitest::Test
       'Session' => s, 'Channel' => ch, 'SFTP' => sftp, 'SFTPHandle' => fh, 'KnownHost' => kh,
       'KnownHostEntry' => kh.get(0), 'Agent' => agent, 'SFTPAttributes' => sftp.stat('/'),
       'Listener' => nil, 'Forward' => s.forward_local(nil, 0, '127.0.0.1', 9), 'Options' => Xssh::Options.new,
-      'Multi' => multi, 'MultiOp' => op, 'MultiOpOptions' => Xssh::MultiOpOptions.new
+      'Multi' => multi, 'MultiOp' => op
     }.compact
   end
 

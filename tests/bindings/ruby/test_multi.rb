@@ -237,8 +237,7 @@ class TestMulti < Minitest::Test
   def test_gc_safety
     calls = []
     m = Xssh::Multi.new
-    o = Xssh::MultiOpOptions.new
-    o.set_flags(0, 0, 0, 1, 0)
+    o = Xssh::Native.multi_op_options(0, 0, 0, 0, 0, 0, 0, 1, 0, nil) # line mode
     m.add_host_run(good[0], options, 'echo gc', o, ->(_op, _s, d) { calls << d && nil }, ->(op) { calls << op.result.exit_status })
     GC.start
     GC.compact if GC.respond_to?(:compact)

@@ -65,6 +65,11 @@ module Xssh
   end
 
   class MultiOp
+    # @!method state
+    #   The op's state: Xssh::OP_QUEUED (waiting for a running slot), Xssh::OP_RUNNING or
+    #   Xssh::OP_DONE (its result is readable); xssh_multi_op_state.
+    #   @return [Integer]
+
     # the MultiResult of a done op (Xssh::BadUseError while not done)
     def result
       code, phase, message, host, have, status, sig, out, out_tr, err, err_tr, nbytes, dur = result_swig
@@ -119,21 +124,18 @@ module Xssh
 
   def self.many_opts(meth, connect_timeout, auth_timeout, timeout, idle_timeout, merge_stderr: false, pty: false,
                      max_output: nil, line_mode: false, recursive: false, stdin: nil)
-    o = MultiOpOptions.new
-    o.set_timeouts(many_ms(meth, :connect_timeout, connect_timeout), many_ms(meth, :auth_timeout, auth_timeout),
-                   many_ms(meth, :timeout, timeout), many_ms(meth, :idle_timeout, idle_timeout))
+    ms = [many_ms(meth, :connect_timeout, connect_timeout), many_ms(meth, :auth_timeout, auth_timeout),
+          many_ms(meth, :timeout, timeout), many_ms(meth, :idle_timeout, idle_timeout)]
     unless max_output.nil?
       raise arg_type_error(self, :max_output, 'Integer or nil', max_output, meth) unless max_output.is_a?(Integer)
       unless max_output.positive?
         raise ArgumentError, "Xssh.#{meth}: max_output: expected > 0 (or nil: 1 MiB), got #{max_output}"
       end
     end
-    o.set_flags(merge_stderr ? 1 : 0, pty ? 1 : 0, max_output || 0, line_mode ? 1 : 0, recursive ? 1 : 0)
-    unless stdin.nil?
-      raise arg_type_error(self, :stdin, 'String or nil', stdin, meth) unless stdin.is_a?(String)
+    raise arg_type_error(self, :stdin, 'String or nil', stdin, meth) unless stdin.nil? || stdin.is_a?(String)
 
-      o.set_stdin(stdin)
-    end
+    o = Native.multi_op_options(*ms, merge_stderr ? 1 : 0, pty ? 1 : 0, max_output || 0, line_mode ? 1 : 0,
+                                recursive ? 1 : 0, stdin)
     o
   end
 
@@ -256,4 +258,6 @@ module Xssh
     m.perform_all
     ops.map(&:result)
   end
+
+  private_class_method :many_hosts, :many_ms, :many_opts, :many_multi, :many_path, :many_defaults, :many_host_dir
 end
