@@ -529,7 +529,7 @@ do
   local fo = core._class_metatable("MultiOp")[".fn"]
   --- The result table of a done op: {host=, ok=, exit_status=, exit_signal=, stdout=,
   -- stderr=, stdout_truncated=, stderr_truncated=, error= (error object or nil),
-  -- phase= ("resolve" .. "disconnect", "none"), bytes=, duration= (seconds)}.
+  -- phase= ("resolve" .. "disconnect", "none"), transferred= (bytes), duration= (seconds)}.
   function fo.result(self)
     local code, phase, message, host, have, status, sig, out, out_tr, err, err_tr, nbytes, dur = self:result_swig()
     local r = {
@@ -540,7 +540,7 @@ do
       stdout_truncated = out_tr ~= 0, stderr_truncated = err_tr ~= 0,
       error = code ~= 0 and error_for(code, message) or nil,
       phase = core.phase_name(phase),
-      bytes = nbytes, duration = dur / 1000,
+      transferred = nbytes, duration = dur / 1000,
     }
     r.ok = r.error == nil and (r.exit_status == nil or r.exit_status == 0) and r.exit_signal == nil
     return setmetatable(r, MultiResult)
@@ -672,7 +672,7 @@ end
 
 --- xssh.put_many(hosts, local, remote [, opts]): upload the local file (opts.recursive:
 -- a directory tree) to remote on every host over SFTP, concurrently; a list of result
--- tables (bytes: sent). hosts and opts as run_many (timeout: seconds per transfer).
+-- tables (transferred: bytes sent). hosts and opts as run_many (timeout: seconds per transfer).
 function M.put_many(hosts, lpath, rpath, opts)
   local fname = "xssh.put_many"
   if type(lpath) ~= "string" then arg_error(fname .. ": local must be a path string", 2) end
@@ -694,7 +694,7 @@ end
 -- a tree) from every host over SFTP, concurrently, each host's copy to
 -- local_dir/<host>/<basename of remote> (like pssh's pslurp; <host> is the host
 -- string as given, "/" made "_"; the directories are created). A list of result
--- tables (bytes: received). Give each host once: the same string writes the same file.
+-- tables (transferred: bytes received). Give each host once: the same string writes the same file.
 function M.get_many(hosts, rpath, local_dir, opts)
   local fname = "xssh.get_many"
   if type(rpath) ~= "string" then arg_error(fname .. ": remote must be a path string", 2) end

@@ -147,11 +147,11 @@ describe_many("run_many and Multi", function()
     E.write(tmp .. "/src.bin", data)
     local hosts = slice(good, 1, 4)
     local rs = xssh.put_many(hosts, tmp .. "/src.bin", d .. "/up.bin", kw())
-    for i = 1, 4 do assert.same({ true, #data }, { rs[i].ok, rs[i].bytes }) end
+    for i = 1, 4 do assert.same({ true, #data }, { rs[i].ok, rs[i].transferred }) end
     assert.equal(data, E.read(d .. "/up.bin"))
     rs = xssh.get_many(hosts, d .. "/up.bin", tmp .. "/down", kw())
     for i, h in ipairs(hosts) do
-      assert.same({ true, #data }, { rs[i].ok, rs[i].bytes })
+      assert.same({ true, #data }, { rs[i].ok, rs[i].transferred })
       assert.equal(data, E.read(tmp .. "/down/" .. h .. "/up.bin"))
     end
   end)

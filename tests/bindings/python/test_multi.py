@@ -175,12 +175,12 @@ def test_put_many_and_get_many_byte_exact(many, kw, tmpdir_path, scratch):
     hosts = many["hosts"][:5]
     remote = os.path.join(scratch, "up.bin")
     rs = xssh.put_many(hosts, src, remote, **kw)
-    assert all(r.ok and r.bytes == len(data) for r in rs), rs
+    assert all(r.ok and r.transferred == len(data) for r in rs), rs
     with open(remote, "rb") as f:
         assert f.read() == data
     out = os.path.join(tmpdir_path, "down")
     rs = xssh.get_many(hosts, remote, out, **kw)
-    assert all(r.ok and r.bytes == len(data) for r in rs), rs
+    assert all(r.ok and r.transferred == len(data) for r in rs), rs
     for h in hosts:
         with open(os.path.join(out, h, "up.bin"), "rb") as f:
             assert f.read() == data

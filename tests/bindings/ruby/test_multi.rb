@@ -144,11 +144,11 @@ class TestMulti < Minitest::Test
       File.binwrite(src, data)
       remote = File.join(@scratch, 'up.bin')
       rs = Xssh.put_many(good[0, 4], src, remote, **@kw)
-      assert(rs.all? { |r| r.ok? && r.bytes == data.bytesize }, rs.inspect)
+      assert(rs.all? { |r| r.ok? && r.transferred == data.bytesize }, rs.inspect)
       assert_equal data, File.binread(remote)
       out = File.join(tmp, 'down')
       rs = Xssh.get_many(good[0, 4], remote, out, **@kw)
-      assert(rs.all? { |r| r.ok? && r.bytes == data.bytesize }, rs.inspect)
+      assert(rs.all? { |r| r.ok? && r.transferred == data.bytesize }, rs.inspect)
       good[0, 4].each { |h| assert_equal data, File.binread(File.join(out, h, 'up.bin')) }
     end
   end

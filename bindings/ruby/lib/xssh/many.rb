@@ -15,10 +15,10 @@ module Xssh
   # when streamed), stdout_truncated/stderr_truncated, error (nil or the
   # Xssh::Error subclass instance of the C error table, e.g. Xssh::Timeout),
   # phase ("resolve", "connect", "handshake", "hostkey", "auth", "channel",
-  # "command", "transfer", "disconnect"; "none" on success), bytes (get/put),
+  # "command", "transfer", "disconnect"; "none" on success), transferred (bytes, get/put),
   # duration (Float seconds).
   MultiResult = Struct.new(:host, :exit_status, :exit_signal, :stdout, :stderr, :stdout_truncated,
-                           :stderr_truncated, :error, :phase, :bytes, :duration) do
+                           :stderr_truncated, :error, :phase, :transferred, :duration) do
     # true when there was no error and a command exited with status 0
     def ok?
       error.nil? && (exit_status.nil? || exit_status.zero?) && exit_signal.nil?
@@ -210,7 +210,7 @@ module Xssh
   end
 
   # Upload the local file (recursive: true: a directory tree) to remote on every
-  # host over SFTP, concurrently; an Array of MultiResult (bytes: sent). hosts and
+  # host over SFTP, concurrently; an Array of MultiResult (transferred: bytes sent). hosts and
   # the connect keywords as run_many; timeout: seconds per transfer.
   def self.put_many(hosts, local, remote, parallelism: 64, recursive: false, connect_timeout: nil,
                     auth_timeout: nil, timeout: nil, port: nil, user: nil, key: nil, passphrase: nil,
@@ -236,8 +236,8 @@ module Xssh
   # Download remote (recursive: true: a directory tree) from every host over
   # SFTP, concurrently, each host's copy to local_dir/<host>/<basename of
   # remote> (like pssh's pslurp; <host> is the host String as given, "/" made
-  # "_"; the directories are created). An Array of MultiResult (bytes:
-  # received). Give each host once: the same host String writes the same file.
+  # "_"; the directories are created). An Array of MultiResult (transferred:
+  # bytes received). Give each host once: the same host String writes the same file.
   def self.get_many(hosts, remote, local_dir, parallelism: 64, recursive: false, connect_timeout: nil,
                     auth_timeout: nil, timeout: nil, port: nil, user: nil, key: nil, passphrase: nil,
                     password: nil, agent: nil, known_hosts: nil, host_key_policy: nil, proxy_jump: nil,
