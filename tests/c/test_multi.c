@@ -3,7 +3,10 @@
  * thread with mixed outcomes, overlap proven without timing (N commands wait
  * for each other), the concurrency limit, the external-loop API driven by
  * epoll, cancel (queued and running; the session stays usable), output
- * truncation, line mode, xssh__parallel tasks sharing one session. */
+ * truncation, line mode, host strings, connect and channel-open ops
+ * (xssh__parallel: parallel_internal.c).
+ * Label "threads" (TSan runs it): the library starts a resolver thread per
+ * name lookup of an operation (pthread_create in multi.c). */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
@@ -62,22 +65,6 @@ static char *host_str(int port)
     return h;
 }
 
-/* a TCP port on 127.0.0.1 that refuses connections for as long as *holder is
-   open: bound, never listening */
-static int refused_port(int *holder)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    cr_assert(fd >= 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t l = sizeof a;
-    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &l), 0);
-    *holder = fd;
-    return ntohs(a.sin_port);
-}
-
 static const xssh_multi_result *result_of(xssh_multi_op *op)
 {
     const xssh_multi_result *r = NULL;
@@ -88,40 +75,77 @@ static const xssh_multi_result *result_of(xssh_multi_op *op)
 
 /* ---- many hosts, mixed outcomes ------------------------------------------------ */
 
-enum { OK_RUN, EXIT3, REFUSED, UNKNOWN_KEY, WRONG_KEY, TIMEOUT, KINDS };
-
-Test(multi, fifty_hosts_mixed_outcomes, .timeout = 240)
+/* The many-hosts fixture (tests/harness/many_hosts.py, ctest fixture sshd_many):
+   $XSSH_MANY_HOSTS_ENV names a KEY=VALUE file; lists are space-separated. */
+static char *many_get(const char *key)
 {
-    int holder;
-    int dead_port = refused_port(&holder);
-    char *empty_kh = xt_tmppath("empty_known_hosts");
-    xt_spit(empty_kh, "", 0, 0600);
-    xssh_options *good = good_opts();
-    xssh_options *nokey = base_opts(xt()->key_ed25519, empty_kh);
-    xssh_options *wrong = base_opts(xt()->key_unauthorized, xt()->known_hosts);
+    const char *path = getenv("XSSH_MANY_HOSTS_ENV");
+    cr_assert(path && *path, "XSSH_MANY_HOSTS_ENV is not set (run through ctest: fixture sshd_many)");
+    size_t len = 0;
+    char *text = (char *)xt_slurp(path, &len);
+    cr_assert_not_null(text, "cannot read %s", path);
+    size_t kl = strlen(key);
+    char *val = NULL;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+        if (!strncmp(line, key, kl) && line[kl] == '=') {
+            val = strdup(line + kl + 1);
+            break;
+        }
+    free(text);
+    cr_assert_not_null(val, "%s has no %s", path, key);
+    return val;
+}
+
+/* split a space-separated list in place; returns the count */
+static int split(char *s, char **v, int cap)
+{
+    int n = 0;
+    for (char *w = strtok(s, " "); w && n < cap; w = strtok(NULL, " "))
+        v[n++] = w;
+    return n;
+}
+
+enum { OK_RUN, EXIT3, WRONG_KEY, TIMEOUT, UNKNOWN_KEY, MISMATCH_KEY, REFUSED };
+
+Test(multi, fifty_hosts_mixed_outcomes, .timeout = 300)
+{
+    char *good_list = many_get("XSSH_MANY_GOOD"), *unknown = many_get("XSSH_MANY_UNKNOWN_HOSTKEY"),
+         *mismatch = many_get("XSSH_MANY_MISMATCH_HOSTKEY"), *refused = many_get("XSSH_MANY_REFUSED"),
+         *key = many_get("XSSH_MANY_KEY"), *wrong_key = many_get("XSSH_MANY_WRONG_KEY"),
+         *kh = many_get("XSSH_MANY_KNOWN_HOSTS");
+    char *hosts[64], *ref[8];
+    int ngood = split(good_list, hosts, 64);
+    cr_assert_eq(ngood, 50);
+    int nref = split(refused, ref, 8);
+    cr_assert(nref >= 1);
+    xssh_options *good = base_opts(key, kh), *wrong = base_opts(wrong_key, kh);
     xssh_multi *m = NULL;
     cr_assert_eq(xssh_multi_new(&m), XSSH_OK);
-    enum { N = 50 };
-    xssh_multi_op *ops[N];
-    int kind[N];
-    for (int i = 0; i < N; i++) {
-        kind[i] = i % KINDS;
-        char *h = host_str(kind[i] == REFUSED ? dead_port : xt()->port);
+    enum { MAX = 64 };
+    xssh_multi_op *ops[MAX];
+    int kind[MAX];
+    int n = 0;
+    for (int i = 0; i < ngood; i++) {
+        kind[n] = i % 4; /* OK_RUN, EXIT3, WRONG_KEY, TIMEOUT */
         xssh_multi_op_opts o = {0};
         const char *cmd = "echo hello-$((6*7)); echo warn >&2";
-        xssh_options *opt = good;
-        if (kind[i] == EXIT3)
+        if (kind[n] == EXIT3)
             cmd = "echo out; exit 3";
-        if (kind[i] == UNKNOWN_KEY)
-            opt = nokey;
-        if (kind[i] == WRONG_KEY)
-            opt = wrong;
-        if (kind[i] == TIMEOUT) {
-            cmd = "sleep 3600"; /* never ends by itself */
+        if (kind[n] == TIMEOUT) {
+            cmd = "sleep 300"; /* never ends within the test */
             o.timeout_ms = 1500;
         }
-        cr_assert_eq(xssh_multi_add_host_run(m, h, opt, cmd, &o, &ops[i]), XSSH_OK, "%s", last_msg());
-        free(h);
+        cr_assert_eq(xssh_multi_add_host_run(m, hosts[i], kind[n] == WRONG_KEY ? wrong : good, cmd, &o, &ops[n]),
+                     XSSH_OK, "%s", last_msg());
+        n++;
+    }
+    kind[n] = UNKNOWN_KEY;
+    cr_assert_eq(xssh_multi_add_host_run(m, unknown, good, "true", NULL, &ops[n++]), XSSH_OK, "%s", last_msg());
+    kind[n] = MISMATCH_KEY;
+    cr_assert_eq(xssh_multi_add_host_run(m, mismatch, good, "true", NULL, &ops[n++]), XSSH_OK, "%s", last_msg());
+    for (int i = 0; i < nref; i++) {
+        kind[n] = REFUSED;
+        cr_assert_eq(xssh_multi_add_host_run(m, ref[i], good, "true", NULL, &ops[n++]), XSSH_OK, "%s", last_msg());
     }
     cr_assert_eq(xssh_multi_perform_all(m, -1), XSSH_OK, "%s", last_msg());
     int seen = 0;
@@ -130,13 +154,13 @@ Test(multi, fifty_hosts_mixed_outcomes, .timeout = 240)
         seen++;
         xssh_multi_op_unref(done);
     }
-    cr_assert_eq(seen, N);
-    for (int i = 0; i < N; i++) {
+    cr_assert_eq(seen, n, "each op reported once by info_read");
+    for (int i = 0; i < n; i++) {
         const xssh_multi_result *r = result_of(ops[i]);
         cr_assert_not_null(r->host);
         switch (kind[i]) {
         case OK_RUN:
-            cr_assert_eq(r->error, XSSH_OK, "host %d: %s", i, r->message);
+            cr_assert_eq(r->error, XSSH_OK, "%s: %s", r->host, r->message);
             cr_assert_eq(r->phase, XSSH_PHASE_NONE);
             cr_assert_str_eq(r->message, "");
             cr_assert_eq(r->have_exit_status, 1);
@@ -145,26 +169,27 @@ Test(multi, fifty_hosts_mixed_outcomes, .timeout = 240)
             cr_assert_str_eq(r->err, "warn\n");
             break;
         case EXIT3:
-            cr_assert_eq(r->error, XSSH_OK, "host %d: %s", i, r->message);
+            cr_assert_eq(r->error, XSSH_OK, "%s: %s", r->host, r->message);
             cr_assert_eq(r->have_exit_status, 1);
             cr_assert_eq(r->exit_status, 3);
             cr_assert_str_eq(r->out, "out\n");
             break;
         case REFUSED:
-            cr_assert_eq(r->error, XSSH_ECONNECT, "host %d: %d %s", i, r->error, r->message);
+            cr_assert_eq(r->error, XSSH_ECONNECT, "%s: %d %s", r->host, r->error, r->message);
             cr_assert_eq(r->phase, XSSH_PHASE_CONNECT, "phase %s", xssh_phase_name(r->phase));
             cr_assert(strstr(r->message, "refused"), "%s", r->message);
             break;
         case UNKNOWN_KEY:
-            cr_assert_neq(r->error, XSSH_OK);
+        case MISMATCH_KEY:
+            cr_assert_eq(r->error, kind[i] == UNKNOWN_KEY ? XSSH_EHOSTKEY_UNKNOWN : XSSH_EHOSTKEY_CHANGED, "%s: %d %s", r->host, r->error, r->message);
             cr_assert_eq(r->phase, XSSH_PHASE_HOSTKEY, "phase %s: %s", xssh_phase_name(r->phase), r->message);
             break;
         case WRONG_KEY:
-            cr_assert_eq(r->error, XSSH_EAUTHENTICATION_FAILED, "host %d: %d %s", i, r->error, r->message);
+            cr_assert_eq(r->error, XSSH_EAUTHENTICATION_FAILED, "%s: %d %s", r->host, r->error, r->message);
             cr_assert_eq(r->phase, XSSH_PHASE_AUTH, "phase %s", xssh_phase_name(r->phase));
             break;
         case TIMEOUT:
-            cr_assert_eq(r->error, XSSH_ETIMEOUT, "host %d: %d %s", i, r->error, r->message);
+            cr_assert_eq(r->error, XSSH_ETIMEOUT, "%s: %d %s", r->host, r->error, r->message);
             cr_assert_eq(r->phase, XSSH_PHASE_COMMAND, "phase %s", xssh_phase_name(r->phase));
             break;
         }
@@ -172,10 +197,14 @@ Test(multi, fifty_hosts_mixed_outcomes, .timeout = 240)
     }
     xssh_multi_unref(m);
     xssh_options_unref(good);
-    xssh_options_unref(nokey);
     xssh_options_unref(wrong);
-    close(holder);
-    free(empty_kh);
+    free(good_list);
+    free(unknown);
+    free(mismatch);
+    free(refused);
+    free(key);
+    free(wrong_key);
+    free(kh);
 }
 
 /* ---- overlap without timing: N commands wait for each other --------------------- */
@@ -423,15 +452,21 @@ Test(multi, external_loop_epoll, .timeout = 240)
 /* ---- cancel ------------------------------------------------------------------------ */
 
 typedef struct cancel_ctx {
-    xssh_multi_op *op;
+    xssh_multi_op *queued;
     int outputs;
+    int queued_state; /* the queued op's state when the running one printed */
 } cancel_ctx;
 
+/* the running op printed: it runs (and the op queued behind it on the same
+   session is still queued, whatever the machine's speed); cancel both */
 static int cancel_on_output(xssh_multi_op *op, int stream, const char *data, size_t len, void *ud)
 {
     cancel_ctx *c = ud;
     c->outputs++;
-    cr_assert_eq(xssh_multi_op_cancel(op), XSSH_OK); /* the one call allowed from a callback */
+    c->queued_state = xssh_multi_op_state(c->queued);
+    cr_assert_eq(xssh_multi_op_cancel(c->queued), XSSH_OK);
+    cr_assert_eq(xssh_multi_op_state(c->queued), XSSH_OP_DONE, "a queued op is done at once");
+    cr_assert_eq(xssh_multi_op_cancel(op), XSSH_OK); /* allowed from a callback */
     return 0;
 }
 
@@ -450,16 +485,14 @@ Test(multi, cancel_queued_and_running, .timeout = 120)
     /* ops on one session run one after the other: this one is queued behind it */
     cr_assert_eq(xssh_multi_add_run(m, s, "echo never", NULL, &queued), XSSH_OK);
     cr_assert_eq(xssh_multi_add_run(m, s, "echo after", NULL, &after), XSSH_OK);
-    int n = 0;
-    cr_assert_eq(xssh_multi_perform(m, &n), XSSH_OK);
-    cr_assert_eq(xssh_multi_op_state(queued), XSSH_OP_QUEUED);
-    cr_assert_eq(xssh_multi_op_cancel(queued), XSSH_OK);
-    cr_assert_eq(xssh_multi_op_state(queued), XSSH_OP_DONE, "a queued op is done at once");
+    cc.queued = queued;
+    cr_assert_eq(xssh_multi_perform_all(m, -1), XSSH_OK, "%s", last_msg());
+    cr_assert_eq(cc.outputs, 1);
+    cr_assert_eq(cc.queued_state, XSSH_OP_QUEUED);
     const xssh_multi_result *rq = result_of(queued);
     cr_assert_eq(rq->error, XSSH_ECANCELLED);
     cr_assert_eq(rq->phase, XSSH_PHASE_NONE);
-    cr_assert_eq(xssh_multi_perform_all(m, -1), XSSH_OK, "%s", last_msg());
-    cr_assert_eq(cc.outputs, 1);
+    cr_assert_str_eq(rq->message, "cancelled before it started");
     const xssh_multi_result *rr = result_of(running);
     cr_assert_eq(rr->error, XSSH_ECANCELLED, "%d %s", rr->error, rr->message);
     cr_assert_eq(rr->phase, XSSH_PHASE_COMMAND, "%s", xssh_phase_name(rr->phase));
@@ -651,4 +684,226 @@ Test(multi, connect_op_and_bracket_host, .timeout = 120)
     xssh_multi_op_unref(op);
     xssh_multi_unref(m);
     xssh_options_unref(good);
+}
+
+/* ---- streaming: a fast writer is handed out in pieces, all of it --------------- */
+
+typedef struct stream_count {
+    size_t bytes[2];
+    int calls;
+    size_t biggest;
+} stream_count;
+
+static int count_cb(xssh_multi_op *op, int stream, const char *data, size_t len, void *ud)
+{
+    stream_count *c = ud;
+    c->bytes[stream] += len;
+    c->calls++;
+    if (len > c->biggest)
+        c->biggest = len;
+    for (size_t i = 0; i < len; i++)
+        cr_assert_eq(data[i], 'y');
+    return 0;
+}
+
+Test(multi, output_streamed_in_bounded_pieces, .timeout = 120)
+{
+    xssh_session *s = xt_connect_auth();
+    xssh_multi *m = NULL;
+    cr_assert_eq(xssh_multi_new(&m), XSSH_OK);
+    stream_count c = {{0, 0}, 0, 0};
+    xssh_multi_op_opts o = {0};
+    o.on_output = count_cb;
+    o.userdata = &c;
+    xssh_multi_op *op = NULL;
+    size_t total = xt_size(4 * 1024 * 1024);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "head -c %zu /dev/zero | tr '\\0' y", total);
+    cr_assert_eq(xssh_multi_add_run(m, s, cmd, &o, &op), XSSH_OK);
+    cr_assert_eq(xssh_multi_perform_all(m, -1), XSSH_OK);
+    const xssh_multi_result *r = result_of(op);
+    cr_assert_eq(r->error, XSSH_OK, "%s", r->message);
+    cr_assert_eq(c.bytes[0], total);
+    cr_assert_eq(c.bytes[1], 0);
+    cr_assert_eq(r->out_len, 0);
+    /* handed out at least every 64 KiB (+ one read's worth) */
+    cr_assert(c.biggest <= 65536 + 256 * 1024, "a %zu-byte piece", c.biggest);
+    cr_assert(c.calls >= (int)(total / (65536 + 256 * 1024)), "%d calls", c.calls);
+    xssh_multi_op_unref(op);
+    xssh_multi_unref(m);
+    xssh_session_unref(s);
+}
+
+/* ---- connect timeout: a server that accepts and never speaks -------------------- */
+
+Test(multi, connect_timeout_silent_server, .timeout = 120)
+{
+    /* listening, never accepting: the kernel completes the TCP handshake, no
+       SSH banner ever comes */
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(bind(l, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(listen(l, 16), 0);
+    socklen_t al = sizeof a;
+    cr_assert_eq(getsockname(l, (struct sockaddr *)&a, &al), 0);
+    xssh_options *good = good_opts();
+    xssh_multi *m = NULL;
+    cr_assert_eq(xssh_multi_new(&m), XSSH_OK);
+    xssh_multi_op_opts o = {0};
+    o.connect_timeout_ms = 300;
+    char *h = host_str(ntohs(a.sin_port));
+    xssh_multi_op *op = NULL, *ok = NULL;
+    cr_assert_eq(xssh_multi_add_host_run(m, h, good, "true", &o, &op), XSSH_OK);
+    /* a good host at the same time is not held up by it */
+    char *g = host_str(xt()->port);
+    cr_assert_eq(xssh_multi_add_host_run(m, g, good, "echo fine", NULL, &ok), XSSH_OK);
+    cr_assert_eq(xssh_multi_perform_all(m, -1), XSSH_OK);
+    const xssh_multi_result *r = result_of(op);
+    cr_assert_eq(r->error, XSSH_ETIMEOUT, "%d %s", r->error, r->message);
+    cr_assert_eq(r->phase, XSSH_PHASE_HANDSHAKE, "%s: %s", xssh_phase_name(r->phase), r->message);
+    cr_assert_str_eq(result_of(ok)->out, "fine\n");
+    xssh_multi_op_unref(op);
+    xssh_multi_op_unref(ok);
+    xssh_multi_unref(m);
+    xssh_options_unref(good);
+    free(h);
+    free(g);
+    close(l);
+}
+
+/* ---- the pull form: xssh_multi_fds / xssh_multi_timeout from a poll loop -------- */
+
+#include <poll.h>
+
+Test(multi, pull_form_poll_loop, .timeout = 120)
+{
+    enum { N = 5 };
+    xssh_options *good = good_opts();
+    xssh_multi *m = NULL;
+    cr_assert_eq(xssh_multi_new(&m), XSSH_OK);
+    xssh_multi_op *ops[N];
+    for (int i = 0; i < N; i++) {
+        char *h = host_str(xt()->port);
+        cr_assert_eq(xssh_multi_add_host_run(m, h, good, "echo pulled", NULL, &ops[i]), XSSH_OK);
+        free(h);
+    }
+    long t = -5;
+    cr_assert_eq(xssh_multi_timeout(m, &t), XSSH_OK);
+    cr_assert_eq(t, 0, "queued ops: perform now");
+    int running = N;
+    cr_assert_eq(xssh_multi_socket_action(m, XSSH_SOCKET_TIMEOUT, 0, &running), XSSH_OK);
+    for (int rounds = 0; running > 0; rounds++) {
+        cr_assert(rounds < 1000000);
+        xssh_multi_pollfd f[2];
+        size_t n = 0;
+        cr_assert_eq(xssh_multi_fds(m, f, 2, &n, &t), XSSH_OK); /* room for 2: asks again when more */
+        xssh_multi_pollfd *fds = f;
+        if (n > 2) {
+            fds = calloc(n, sizeof *fds);
+            size_t n2 = 0;
+            cr_assert_eq(xssh_multi_fds(m, fds, n, &n2, &t), XSSH_OK);
+            cr_assert_eq(n2, n);
+        }
+        cr_assert(n > 0 || t >= 0, "nothing to wait for");
+        struct pollfd p[64];
+        cr_assert(n <= 64);
+        for (size_t i = 0; i < n; i++) {
+            p[i].fd = fds[i].fd;
+            p[i].events = (short)(((fds[i].events & XSSH_POLL_IN) ? POLLIN : 0) |
+                                  ((fds[i].events & XSSH_POLL_OUT) ? POLLOUT : 0));
+            p[i].revents = 0;
+        }
+        int k = poll(p, n, t < 0 ? 60000 : (int)t);
+        cr_assert(k >= 0);
+        if (k == 0)
+            cr_assert_eq(xssh_multi_socket_action(m, XSSH_SOCKET_TIMEOUT, 0, &running), XSSH_OK);
+        for (size_t i = 0; i < n; i++)
+            if (p[i].revents)
+                cr_assert_eq(xssh_multi_socket_action(m, p[i].fd,
+                                                      ((p[i].revents & POLLIN) ? XSSH_POLL_IN : 0) |
+                                                          ((p[i].revents & POLLOUT) ? XSSH_POLL_OUT : 0) |
+                                                          ((p[i].revents & (POLLERR | POLLHUP)) ? XSSH_POLL_ERR : 0),
+                                                      &running),
+                             XSSH_OK);
+        if (fds != f)
+            free(fds);
+    }
+    for (int i = 0; i < N; i++) {
+        cr_assert_str_eq(result_of(ops[i])->out, "pulled\n", "%s", result_of(ops[i])->message);
+        xssh_multi_op_unref(ops[i]);
+    }
+    xssh_multi_unref(m);
+    xssh_options_unref(good);
+}
+
+/* ---- SFTP: put to and get from many hosts, and on an open SFTP subsystem --------- */
+
+Test(multi, sftp_put_get, .timeout = 120)
+{
+    enum { N = 4 };
+    size_t size = xt_size(3 * 1024 * 1024 + 17);
+    unsigned char *data = xt_random_bytes(size);
+    char *src = xt_tmppath("multi_src");
+    xt_spit(src, data, size, 0644);
+    xssh_options *good = good_opts();
+    xssh_multi *m = NULL;
+    cr_assert_eq(xssh_multi_new(&m), XSSH_OK);
+    xssh_multi_op *put[N], *get[N];
+    char *remote[N], *back[N];
+    for (int i = 0; i < N; i++) {
+        remote[i] = xt_tmppath("multi_remote");
+        back[i] = xt_tmppath("multi_back");
+        char *h = host_str(xt()->port);
+        cr_assert_eq(xssh_multi_add_host_put(m, h, good, src, remote[i], NULL, &put[i]), XSSH_OK, "%s", last_msg());
+        free(h);
+    }
+    cr_assert_eq(xssh_multi_perform_all(m, -1), XSSH_OK);
+    for (int i = 0; i < N; i++) {
+        const xssh_multi_result *r = result_of(put[i]);
+        cr_assert_eq(r->error, XSSH_OK, "%s", r->message);
+        cr_assert_eq(r->bytes, size);
+        char *h = host_str(xt()->port);
+        cr_assert_eq(xssh_multi_add_host_get(m, h, good, remote[i], back[i], NULL, &get[i]), XSSH_OK);
+        free(h);
+    }
+    cr_assert_eq(xssh_multi_perform_all(m, -1), XSSH_OK);
+    for (int i = 0; i < N; i++) {
+        const xssh_multi_result *r = result_of(get[i]);
+        cr_assert_eq(r->error, XSSH_OK, "%s", r->message);
+        cr_assert_eq(r->bytes, size);
+        size_t len = 0;
+        unsigned char *got = xt_slurp(back[i], &len);
+        cr_assert_eq(len, size);
+        cr_assert(memcmp(got, data, size) == 0);
+        free(got);
+    }
+    /* a missing remote file: the transfer phase, the SFTP status */
+    xssh_session *s = xt_connect_auth();
+    xssh_sftp *sf = NULL;
+    cr_assert_eq(xssh_sftp_new(&sf, s), XSSH_OK, "%s", last_msg());
+    xssh_multi_op *miss = NULL, *one = NULL;
+    cr_assert_eq(xssh_multi_add_sftp_get(m, sf, "/nonexistent/for/sure", back[0], NULL, &miss), XSSH_OK);
+    cr_assert_eq(xssh_multi_add_sftp_get(m, sf, remote[1], back[1], NULL, &one), XSSH_OK);
+    cr_assert_eq(xssh_multi_perform_all(m, -1), XSSH_OK);
+    cr_assert_eq(result_of(miss)->error, XSSH_ESFTP_NO_SUCH_FILE, "%d %s", result_of(miss)->error,
+                 result_of(miss)->message);
+    cr_assert_eq(result_of(miss)->phase, XSSH_PHASE_TRANSFER);
+    cr_assert_eq(result_of(one)->error, XSSH_OK, "%s", result_of(one)->message);
+    cr_assert_eq(result_of(one)->bytes, size);
+    xssh_multi_op_unref(miss);
+    xssh_multi_op_unref(one);
+    xssh_sftp_unref(sf);
+    xssh_session_unref(s);
+    for (int i = 0; i < N; i++) {
+        xssh_multi_op_unref(put[i]);
+        xssh_multi_op_unref(get[i]);
+        free(remote[i]);
+        free(back[i]);
+    }
+    xssh_multi_unref(m);
+    xssh_options_unref(good);
+    free(src);
+    free(data);
 }
