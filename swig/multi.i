@@ -144,29 +144,28 @@ typedef struct xssh_swig_opopts {
   int has_stdin;
 } xssh_swig_opopts;
 
-typedef int (*xssh_swig_adder)(xssh_swig_multi *w, const xssh_multi_op_opts *o, xssh_multi_op **out, void *arg);
-static int xssh_swig_add(xssh_swig_multi *w, xssh_swig_opopts *opts, xssh_swig_ref *on_output, xssh_swig_ref *on_done,
-                         xssh_multi_op **out, xssh_swig_adder add, void *arg)
+/* an add: enter, the options with the context (callbacks, stdin) set into o */
+static int xssh_swig_add_begin(xssh_swig_multi *w, xssh_swig_opopts *opts, xssh_swig_ref *on_output,
+                               xssh_swig_ref *on_done, xssh_multi_op_opts *o, xssh_swig_opctx **ctx)
 {
-  xssh_multi_op_opts o;
   xssh_swig_opctx *c = NULL;
   xssh_swig_ref none1 = NULL, none2 = NULL;
   int rc = xssh_swig_enter(w);
+  if (rc)
+    return rc;
   if (!on_output)
     on_output = &none1;
   if (!on_done)
     on_done = &none2;
-  if (rc)
-    return rc;
-  memset(&o, 0, sizeof o);
+  memset(o, 0, sizeof *o);
   if (opts)
-    o = opts->o;
-  o.stdin_data = NULL;
-  o.stdin_len = 0;
-  o.on_output = NULL;
-  o.on_done = NULL;
-  o.userdata = NULL;
-  o.transfer = NULL;
+    *o = opts->o;
+  o->stdin_data = NULL;
+  o->stdin_len = 0;
+  o->on_output = NULL;
+  o->on_done = NULL;
+  o->userdata = NULL;
+  o->transfer = NULL;
   if (*on_output || *on_done || (opts && opts->has_stdin)) {
     c = xssh_swig_ctx_new(w, on_output, on_done, opts && opts->has_stdin ? (opts->stdin_data ? opts->stdin_data : "") : NULL,
                           opts ? opts->stdin_len : 0);
@@ -174,34 +173,30 @@ static int xssh_swig_add(xssh_swig_multi *w, xssh_swig_opopts *opts, xssh_swig_r
       xssh_swig_leave(w);
       return XSSH_ENOMEM;
     }
-    o.stdin_data = c->stdin_copy;
-    o.stdin_len = c->stdin_len;
-    o.on_output = c->on_output ? xssh_swig_output_tramp : NULL;
-    o.on_done = xssh_swig_done_tramp; /* always: it frees the context */
-    o.userdata = c;
+    o->stdin_data = c->stdin_copy;
+    o->stdin_len = c->stdin_len;
+    o->on_output = c->on_output ? xssh_swig_output_tramp : NULL;
+    o->on_done = xssh_swig_done_tramp; /* always: it frees the context */
+    o->userdata = c;
   }
-  rc = add(w, &o, out, arg);
+  *ctx = c;
+  return 0;
+}
+static int xssh_swig_add_end(xssh_swig_multi *w, xssh_swig_opctx *c, int rc)
+{
   if (rc && c)
     xssh_swig_ctx_free(c);
   xssh_swig_leave(w);
   return rc;
 }
-
-typedef struct { const char *host; xssh_options *options; const char *a, *b; xssh_session *s; xssh_sftp *sftp; int kind; } xssh_swig_addargs;
-static int xssh_swig_add_any(xssh_swig_multi *w, const xssh_multi_op_opts *o, xssh_multi_op **out, void *arg)
-{
-  xssh_swig_addargs *a = (xssh_swig_addargs *)arg;
-  switch (a->kind) {
-  case 0: return xssh_multi_add_connect(w->m, a->host, a->options, o, out);
-  case 1: return xssh_multi_add_host_run(w->m, a->host, a->options, a->a, o, out);
-  case 2: return xssh_multi_add_run(w->m, a->s, a->a, o, out);
-  case 3: return xssh_multi_add_host_put(w->m, a->host, a->options, a->a, a->b, o, out);
-  case 4: return xssh_multi_add_host_get(w->m, a->host, a->options, a->a, a->b, o, out);
-  case 5: return xssh_multi_add_sftp_get(w->m, a->sftp, a->a, a->b, o, out);
-  case 6: return xssh_multi_add_sftp_put(w->m, a->sftp, a->a, a->b, o, out);
-  default: return xssh_multi_add_channel_open(w->m, a->s, o, out);
-  }
-}
+/* CALL: the xssh_multi_add_* call, on the prepared options &o_ */
+#define XSSH_SWIG_ADD(w, opts, on_output, on_done, CALL) do { \
+    xssh_multi_op_opts o_; \
+    xssh_swig_opctx *c_ = NULL; \
+    int rc_ = xssh_swig_add_begin((w), (opts), (on_output), (on_done), &o_, &c_); \
+    if (rc_) \
+      return rc_; \
+    return xssh_swig_add_end((w), c_, (CALL)); } while (0)
 
 static xssh_swig_multi *xssh_swig_multi_new(void)
 {
@@ -248,7 +243,7 @@ static void xssh_swig_multi_free(xssh_swig_multi *w)
 
 %rename(phase_name) xssh_swig_phase_name;
 %inline %{
-/** The name of a phase (XSSH_PHASE_*): "resolve", "connect", "handshake", "hostkey", "auth",
+/* The name of a phase (XSSH_PHASE_*): "resolve", "connect", "handshake", "hostkey", "auth",
     "channel", "command", "transfer", "call", "disconnect" or "none". */
 static const char *xssh_swig_phase_name(int phase) { return xssh_phase_name(phase); }
 %}
@@ -266,58 +261,73 @@ static const char *xssh_swig_phase_name(int phase) { return xssh_phase_name(phas
 %typemap(freearg) (xssh_multi_pollfd **FDS_OUT, size_t *FDS_N) "free(*$1);"
 
 /* ---- MultiOpOptions ---- */
-%rename(MultiOpOptions) xssh_swig_opopts;
-%nodefaultctor xssh_swig_opopts;
-%nodefaultdtor xssh_swig_opopts;
-%newobject xssh_swig_opopts::xssh_swig_opopts;
-%apply (const void *OPT_BYTES, size_t OPT_LEN) { (const void *data, size_t len) };
+XSSH_HANDLE(xssh_swig_opopts, MultiOpOptions)
+%{
+static void xssh_swig_opopts_unref(xssh_swig_opopts *o)
+{
+  if (o)
+    free(o->stdin_data);
+  free(o);
+}
+static int xssh_swig_opopts_make(long connect_ms, long auth_ms, long command_ms, long idle_ms, int merge_stderr, int pty,
+                                 size_t max_output, int line_mode, int recursive, const void *data, size_t len,
+                                 xssh_swig_opopts **out)
+{
+  xssh_swig_opopts *o;
+  if (connect_ms < 0 || auth_ms < 0 || command_ms < 0 || idle_ms < 0)
+    return XSSH_EARG;
+  o = (xssh_swig_opopts *)calloc(1, sizeof *o);
+  if (!o)
+    return XSSH_ENOMEM;
+  o->o.connect_timeout_ms = connect_ms;
+  o->o.auth_timeout_ms = auth_ms;
+  o->o.timeout_ms = command_ms;
+  o->o.idle_timeout_ms = idle_ms;
+  o->o.merge_stderr = merge_stderr != 0;
+  o->o.pty = pty != 0;
+  o->o.max_output = max_output;
+  o->o.line_mode = line_mode != 0;
+  o->o.recursive = recursive != 0;
+  if (data) {
+    o->stdin_data = (char *)malloc(len ? len : 1);
+    if (!o->stdin_data) {
+      free(o);
+      return XSSH_ENOMEM;
+    }
+    memcpy(o->stdin_data, data, len);
+    o->stdin_len = len;
+    o->has_stdin = 1;
+  }
+  *out = o;
+  return 0;
+}
+%}
 typedef struct xssh_swig_opopts {} xssh_swig_opopts;
 %extend xssh_swig_opopts {
-  xssh_swig_opopts() { return (xssh_swig_opopts *)calloc(1, sizeof(xssh_swig_opopts)); }
-  ~xssh_swig_opopts() { free($self->stdin_data); free($self); }
-  /** Timeouts in ms (0: the default: connect/auth the session timeout, command/idle none):
-      TCP connect + handshake, host key + authentication, the command or transfer, a command's
-      longest silence. Each >= 0; XSSH_ETIMEOUT when one runs out. */
-  xssh_err set_timeouts(long connect_ms, long auth_ms, long command_ms, long idle_ms) {
-    if (connect_ms < 0 || auth_ms < 0 || command_ms < 0 || idle_ms < 0)
-      return XSSH_EARG;
-    $self->o.connect_timeout_ms = connect_ms;
-    $self->o.auth_timeout_ms = auth_ms;
-    $self->o.timeout_ms = command_ms;
-    $self->o.idle_timeout_ms = idle_ms;
-    return 0;
-  }
-  /** run: merge stderr into stdout, run on a PTY, keep at most max_output bytes per stream
-      (0: 1 MiB), deliver whole lines to on_output (line_mode); get/put: recursive (a tree). */
-  xssh_err set_flags(int merge_stderr, int pty, size_t max_output, int line_mode, int recursive) {
-    $self->o.merge_stderr = merge_stderr != 0;
-    $self->o.pty = pty != 0;
-    $self->o.max_output = max_output;
-    $self->o.line_mode = line_mode != 0;
-    $self->o.recursive = recursive != 0;
-    return 0;
-  }
-  /** run: bytes written to the command, then EOF (nil: EOF at once); copied. */
-  xssh_err set_stdin(const void *data, size_t len) {
-    char *p = NULL;
-    if (data) {
-      p = (char *)malloc(len ? len : 1);
-      if (!p)
-        return XSSH_ENOMEM;
-      memcpy(p, data, len);
-    }
-    free($self->stdin_data);
-    $self->stdin_data = p;
-    $self->stdin_len = data ? len : 0;
-    $self->has_stdin = data != NULL;
-    return 0;
-  }
+  ~xssh_swig_opopts() { xssh_swig_opopts_unref($self); }
 }
+%apply (const void *OPT_BYTES, size_t OPT_LEN) { (const void *stdin_data, size_t stdin_len) };
+%rename(multi_op_options) xssh_swig_multi_op_options;
+%inline %{
+/** The options of one multi operation (a MultiOpOptions for the add_* calls): timeouts in ms
+    (>= 0; 0: the default) of the TCP connect + handshake, the host key + authentication, the
+    command or transfer, and a command's longest silence; merge_stderr, pty (run); max_output
+    (bytes kept per stream, 0: 1 MiB); line_mode (on_output gets whole lines); recursive (get/put
+    of a directory tree); stdin_data (run: written to the command, then EOF; nil: EOF at once;
+    copied). xssh_multi_op_opts of xssh/multi.h. Raises InvalidArgumentError for a negative timeout. */
+static xssh_err xssh_swig_multi_op_options(long connect_ms, long auth_ms, long command_ms, long idle_ms, int merge_stderr, int pty, size_t max_output, int line_mode, int recursive, const void *stdin_data, size_t stdin_len, xssh_swig_opopts **OUT_HANDLE) { return xssh_swig_opopts_make(connect_ms, auth_ms, command_ms, idle_ms, merge_stderr, pty, max_output, line_mode, recursive, stdin_data, stdin_len, OUT_HANDLE); }
+%}
 
 /* ---- Multi ---- */
-%rename(Multi) xssh_swig_multi;
-%nodefaultctor xssh_swig_multi;
-%nodefaultdtor xssh_swig_multi;
+/* default arguments: Ruby and Lua take them here; Python's proxies have none (SWIG would make
+   them *args overloads whose errors name no parameter): xssh_python_multi_idioms.swg redefines
+   the methods with Python defaults over the generated functions */
+#ifdef SWIGPYTHON
+#define XSSH_DEFAULT(v)
+#else
+#define XSSH_DEFAULT(v) = v
+#endif
+XSSH_HANDLE(xssh_swig_multi, Multi)
 %newobject xssh_swig_multi::xssh_swig_multi;
 %apply xssh_swig_ref *CALLABLE { xssh_swig_ref *on_output, xssh_swig_ref *on_done, xssh_swig_ref *callback };
 %apply int *RUNNING { int *running };
@@ -327,7 +337,7 @@ typedef struct xssh_swig_multi {} xssh_swig_multi;
   xssh_swig_multi() { return xssh_swig_multi_new(); }
   ~xssh_swig_multi() { xssh_swig_multi_free($self); }
 
-  /** At most max operations run at once (the rest wait, queued, in the order added); 0: no limit. Default 64. */
+  /* At most max operations run at once (the rest wait, queued, in the order added); 0: no limit. Default 64. */
   xssh_err set_max_running(int max) {
     int rc = xssh_swig_enter($self);
     if (rc)
@@ -336,7 +346,7 @@ typedef struct xssh_swig_multi {} xssh_swig_multi;
     xssh_swig_leave($self);
     return rc;
   }
-  /** Stack size of each running operation in bytes (minimum 64 KiB; default 256 KiB). */
+  /* Stack size of each running operation in bytes (minimum 64 KiB; default 256 KiB). */
   xssh_err set_stack_size(size_t bytes) {
     int rc = xssh_swig_enter($self);
     if (rc)
@@ -346,56 +356,48 @@ typedef struct xssh_swig_multi {} xssh_swig_multi;
     return rc;
   }
 
-  /** Connect to host like connect(); the session: op.session() once done. */
-  xssh_err add_connect(xssh_multi_op **OUT_HANDLE, const char *host, xssh_options *options, xssh_swig_opopts *opts = NULL, xssh_swig_ref *on_output = NULL,
-                       xssh_swig_ref *on_done = NULL) {
-    xssh_swig_addargs a = { host, options, NULL, NULL, NULL, NULL, 0 };
-    return xssh_swig_add($self, opts, on_output, on_done, OUT_HANDLE, xssh_swig_add_any, &a);
+  /* Connect to host like connect(); the session: op.session() once done. */
+  xssh_err add_connect(xssh_multi_op **OUT_HANDLE, const char *host, xssh_options *options, xssh_swig_opopts *opts XSSH_DEFAULT(NULL), xssh_swig_ref *on_output XSSH_DEFAULT(NULL),
+                       xssh_swig_ref *on_done XSSH_DEFAULT(NULL)) {
+    XSSH_SWIG_ADD($self, opts, on_output, on_done, xssh_multi_add_connect($self->m, host, options, &o_, OUT_HANDLE));
   }
-  /** Connect to host, run command, disconnect (the unit of run_many). */
-  xssh_err add_host_run(xssh_multi_op **OUT_HANDLE, const char *host, xssh_options *options, const char *command, xssh_swig_opopts *opts = NULL,
-                        xssh_swig_ref *on_output = NULL, xssh_swig_ref *on_done = NULL) {
-    xssh_swig_addargs a = { host, options, command, NULL, NULL, NULL, 1 };
-    return xssh_swig_add($self, opts, on_output, on_done, OUT_HANDLE, xssh_swig_add_any, &a);
+  /* Connect to host, run command, disconnect (the unit of run_many). */
+  xssh_err add_host_run(xssh_multi_op **OUT_HANDLE, const char *host, xssh_options *options, const char *command, xssh_swig_opopts *opts XSSH_DEFAULT(NULL),
+                        xssh_swig_ref *on_output XSSH_DEFAULT(NULL), xssh_swig_ref *on_done XSSH_DEFAULT(NULL)) {
+    XSSH_SWIG_ADD($self, opts, on_output, on_done, xssh_multi_add_host_run($self->m, host, options, command, &o_, OUT_HANDLE));
   }
-  /** Run command on an existing authenticated session. */
-  xssh_err add_run(xssh_multi_op **OUT_HANDLE, xssh_session *session, const char *command, xssh_swig_opopts *opts = NULL, xssh_swig_ref *on_output = NULL,
-                   xssh_swig_ref *on_done = NULL) {
-    xssh_swig_addargs a = { NULL, NULL, command, NULL, session, NULL, 2 };
-    return xssh_swig_add($self, opts, on_output, on_done, OUT_HANDLE, xssh_swig_add_any, &a);
+  /* Run command on an existing authenticated session. */
+  xssh_err add_run(xssh_multi_op **OUT_HANDLE, xssh_session *session, const char *command, xssh_swig_opopts *opts XSSH_DEFAULT(NULL), xssh_swig_ref *on_output XSSH_DEFAULT(NULL),
+                   xssh_swig_ref *on_done XSSH_DEFAULT(NULL)) {
+    XSSH_SWIG_ADD($self, opts, on_output, on_done, xssh_multi_add_run($self->m, session, command, &o_, OUT_HANDLE));
   }
-  /** Connect to host, upload local to remote over SFTP, disconnect. */
+  /* Connect to host, upload local to remote over SFTP, disconnect. */
   xssh_err add_host_put(xssh_multi_op **OUT_HANDLE, const char *host, xssh_options *options, const char *local, const char *remote,
-                        xssh_swig_opopts *opts = NULL, xssh_swig_ref *on_output = NULL, xssh_swig_ref *on_done = NULL) {
-    xssh_swig_addargs a = { host, options, local, remote, NULL, NULL, 3 };
-    return xssh_swig_add($self, opts, on_output, on_done, OUT_HANDLE, xssh_swig_add_any, &a);
+                        xssh_swig_opopts *opts XSSH_DEFAULT(NULL), xssh_swig_ref *on_output XSSH_DEFAULT(NULL), xssh_swig_ref *on_done XSSH_DEFAULT(NULL)) {
+    XSSH_SWIG_ADD($self, opts, on_output, on_done, xssh_multi_add_host_put($self->m, host, options, local, remote, &o_, OUT_HANDLE));
   }
-  /** Connect to host, download remote to local over SFTP, disconnect. */
+  /* Connect to host, download remote to local over SFTP, disconnect. */
   xssh_err add_host_get(xssh_multi_op **OUT_HANDLE, const char *host, xssh_options *options, const char *remote, const char *local,
-                        xssh_swig_opopts *opts = NULL, xssh_swig_ref *on_output = NULL, xssh_swig_ref *on_done = NULL) {
-    xssh_swig_addargs a = { host, options, remote, local, NULL, NULL, 4 };
-    return xssh_swig_add($self, opts, on_output, on_done, OUT_HANDLE, xssh_swig_add_any, &a);
+                        xssh_swig_opopts *opts XSSH_DEFAULT(NULL), xssh_swig_ref *on_output XSSH_DEFAULT(NULL), xssh_swig_ref *on_done XSSH_DEFAULT(NULL)) {
+    XSSH_SWIG_ADD($self, opts, on_output, on_done, xssh_multi_add_host_get($self->m, host, options, remote, local, &o_, OUT_HANDLE));
   }
-  /** SFTP get on an existing SFTP subsystem. */
-  xssh_err add_sftp_get(xssh_multi_op **OUT_HANDLE, xssh_sftp *sftp, const char *remote, const char *local, xssh_swig_opopts *opts = NULL,
-                        xssh_swig_ref *on_output = NULL, xssh_swig_ref *on_done = NULL) {
-    xssh_swig_addargs a = { NULL, NULL, remote, local, NULL, sftp, 5 };
-    return xssh_swig_add($self, opts, on_output, on_done, OUT_HANDLE, xssh_swig_add_any, &a);
+  /* SFTP get on an existing SFTP subsystem. */
+  xssh_err add_sftp_get(xssh_multi_op **OUT_HANDLE, xssh_sftp *sftp, const char *remote, const char *local, xssh_swig_opopts *opts XSSH_DEFAULT(NULL),
+                        xssh_swig_ref *on_output XSSH_DEFAULT(NULL), xssh_swig_ref *on_done XSSH_DEFAULT(NULL)) {
+    XSSH_SWIG_ADD($self, opts, on_output, on_done, xssh_multi_add_sftp_get($self->m, sftp, remote, local, &o_, OUT_HANDLE));
   }
-  /** SFTP put on an existing SFTP subsystem. */
-  xssh_err add_sftp_put(xssh_multi_op **OUT_HANDLE, xssh_sftp *sftp, const char *local, const char *remote, xssh_swig_opopts *opts = NULL,
-                        xssh_swig_ref *on_output = NULL, xssh_swig_ref *on_done = NULL) {
-    xssh_swig_addargs a = { NULL, NULL, local, remote, NULL, sftp, 6 };
-    return xssh_swig_add($self, opts, on_output, on_done, OUT_HANDLE, xssh_swig_add_any, &a);
+  /* SFTP put on an existing SFTP subsystem. */
+  xssh_err add_sftp_put(xssh_multi_op **OUT_HANDLE, xssh_sftp *sftp, const char *local, const char *remote, xssh_swig_opopts *opts XSSH_DEFAULT(NULL),
+                        xssh_swig_ref *on_output XSSH_DEFAULT(NULL), xssh_swig_ref *on_done XSSH_DEFAULT(NULL)) {
+    XSSH_SWIG_ADD($self, opts, on_output, on_done, xssh_multi_add_sftp_put($self->m, sftp, local, remote, &o_, OUT_HANDLE));
   }
-  /** Open a session channel on session; the channel: op.channel() once done. */
-  xssh_err add_channel_open(xssh_multi_op **OUT_HANDLE, xssh_session *session, xssh_swig_opopts *opts = NULL, xssh_swig_ref *on_output = NULL,
-                            xssh_swig_ref *on_done = NULL) {
-    xssh_swig_addargs a = { NULL, NULL, NULL, NULL, session, NULL, 7 };
-    return xssh_swig_add($self, opts, on_output, on_done, OUT_HANDLE, xssh_swig_add_any, &a);
+  /* Open a session channel on session; the channel: op.channel() once done. */
+  xssh_err add_channel_open(xssh_multi_op **OUT_HANDLE, xssh_session *session, xssh_swig_opopts *opts XSSH_DEFAULT(NULL), xssh_swig_ref *on_output XSSH_DEFAULT(NULL),
+                            xssh_swig_ref *on_done XSSH_DEFAULT(NULL)) {
+    XSSH_SWIG_ADD($self, opts, on_output, on_done, xssh_multi_add_channel_open($self->m, session, &o_, OUT_HANDLE));
   }
 
-  /** Do what can be done now without waiting; returns the ops not yet done. */
+  /* Do what can be done now without waiting; returns the ops not yet done. */
   xssh_err perform(int *running) {
     int rc = xssh_swig_enter($self);
     if (rc)
@@ -404,9 +406,9 @@ typedef struct xssh_swig_multi {} xssh_swig_multi;
     xssh_swig_leave($self);
     return $self->failed ? 0 : rc;
   }
-  /** Wait until a socket is ready, a timer is due or timeout_ms passes (-1: no limit), then
+  /* Wait until a socket is ready, a timer is due or timeout_ms passes (-1: no limit), then
       perform; returns the ops not yet done. Waits in slices, checking for signals between them. */
-  xssh_err wait(int *running, long timeout_ms = -1) {
+  xssh_err wait(int *running, long timeout_ms XSSH_DEFAULT(-1)) {
     int rc = xssh_swig_enter($self);
     long start = xssh_swig_now_ms();
     if (rc)
@@ -438,9 +440,9 @@ typedef struct xssh_swig_multi {} xssh_swig_multi;
     xssh_swig_leave($self);
     return $self->failed ? 0 : rc;
   }
-  /** Drive until every op is done or timeout_ms passes (-1: no limit); returns the ops not yet
+  /* Drive until every op is done or timeout_ms passes (-1: no limit); returns the ops not yet
       done (0: all done, whatever each op's outcome). Waits in slices, checking for signals. */
-  xssh_err perform_all(int *running, long timeout_ms = -1) {
+  xssh_err perform_all(int *running, long timeout_ms XSSH_DEFAULT(-1)) {
     int rc = xssh_swig_enter($self);
     long start = xssh_swig_now_ms();
     if (rc)
@@ -469,7 +471,7 @@ typedef struct xssh_swig_multi {} xssh_swig_multi;
     xssh_swig_leave($self);
     return $self->failed ? 0 : rc;
   }
-  /** The next finished op not reported yet (completion order), or nil. */
+  /* The next finished op not reported yet (completion order), or nil. */
   xssh_err info_read(xssh_multi_op **OUT_HANDLE) {
     int rc = xssh_swig_enter($self);
     if (rc)
@@ -479,7 +481,7 @@ typedef struct xssh_swig_multi {} xssh_swig_multi;
     return rc < 0 ? rc : 0;
   }
 
-  /** The socket callback callback(fd, what) (XSSH_POLL_IN|OUT, or XSSH_POLL_NONE: stop
+  /* The socket callback callback(fd, what) (XSSH_POLL_IN|OUT, or XSSH_POLL_NONE: stop
       watching); nil clears it. A raised error fails the op waiting on the socket and is
       raised by the socket_action/perform call that was running. */
   xssh_err set_socket_callback(xssh_swig_ref *callback) {
@@ -487,30 +489,32 @@ typedef struct xssh_swig_multi {} xssh_swig_multi;
     if (rc)
       return rc;
     xssh_swig_ref old = $self->socket_cb;
-    $self->socket_cb = *callback;
-    *callback = NULL;
+    $self->socket_cb = callback ? *callback : NULL; /* NULL: not given (clears) */
+    if (callback)
+      *callback = NULL; /* owned by the Multi now */
     rc = xssh_multi_set_socket_cb($self->m, $self->socket_cb ? xssh_swig_socket_tramp : NULL, $self);
     if (old)
       xssh_lang_release($self, old);
     xssh_swig_leave($self);
     return rc;
   }
-  /** The timer callback callback(timeout_ms): call socket_action(XSSH_SOCKET_TIMEOUT, 0) in
+  /* The timer callback callback(timeout_ms): call socket_action(XSSH_SOCKET_TIMEOUT, 0) in
       timeout_ms (0: soon; -1: no timer). nil clears it. */
   xssh_err set_timer_callback(xssh_swig_ref *callback) {
     int rc = xssh_swig_enter($self);
     if (rc)
       return rc;
     xssh_swig_ref old = $self->timer_cb;
-    $self->timer_cb = *callback;
-    *callback = NULL;
+    $self->timer_cb = callback ? *callback : NULL; /* NULL: not given (clears) */
+    if (callback)
+      *callback = NULL; /* owned by the Multi now */
     rc = xssh_multi_set_timer_cb($self->m, $self->timer_cb ? xssh_swig_timer_tramp : NULL, $self);
     if (old)
       xssh_lang_release($self, old);
     xssh_swig_leave($self);
     return rc;
   }
-  /** Report fd ready for events (XSSH_POLL_*), or fd = XSSH_SOCKET_TIMEOUT: the timer ran out;
+  /* Report fd ready for events (XSSH_POLL_*), or fd = XSSH_SOCKET_TIMEOUT: the timer ran out;
       returns the ops not yet done. */
   xssh_err socket_action(int fd, int events, int *running) {
     int rc = xssh_swig_enter($self);
@@ -520,7 +524,7 @@ typedef struct xssh_swig_multi {} xssh_swig_multi;
     xssh_swig_leave($self);
     return $self->failed ? 0 : rc;
   }
-  /** ms until the next timer (-1: none; 0: now). */
+  /* ms until the next timer (-1: none; 0: now). */
   xssh_err timeout(long *OUTPUT) {
     int rc = xssh_swig_enter($self);
     if (rc)
@@ -529,7 +533,7 @@ typedef struct xssh_swig_multi {} xssh_swig_multi;
     xssh_swig_leave($self);
     return rc;
   }
-  /** Pull form: (timeout_ms, fd1, events1, fd2, events2, ...) (the idioms reshape it). */
+  /* Pull form: (timeout_ms, fd1, events1, fd2, events2, ...) (the idioms reshape it). */
   xssh_err fds_swig(long *OUTPUT, xssh_multi_pollfd **FDS_OUT, size_t *FDS_N) {
     size_t cap = 16, n = 0;
     int rc = xssh_swig_enter($self);
@@ -567,12 +571,18 @@ typedef struct xssh_swig_multi {} xssh_swig_multi;
 struct xssh_multi_op {};
 %extend xssh_multi_op {
   ~xssh_multi_op() { xssh_multi_op_unref($self); }
-  /** XSSH_OP_QUEUED, XSSH_OP_RUNNING or XSSH_OP_DONE. */
-  int state_swig() { return xssh_multi_op_state($self); }
-  /** (host, error, phase, message, have_exit_status, exit_status, exit_signal, stdout,
+  /* XSSH_OP_QUEUED, XSSH_OP_RUNNING or XSSH_OP_DONE. */
+  xssh_err state_swig(int *OUTPUT) {
+    int st = xssh_multi_op_state($self);
+    if (st < 0)
+      return st;
+    *OUTPUT = st;
+    return 0;
+  }
+  /* (error, phase, message, host, have_exit_status, exit_status, exit_signal, stdout,
       stdout_truncated, stderr, stderr_truncated, bytes, duration_ms) of a done op
       (the idioms make a result object of it); BadUseError while not done. */
-  xssh_err result_swig(const char **r_host, int *r_error, int *r_phase, const char **r_message, int *r_have,
+  xssh_err result_swig(int *r_error, int *r_phase, const char **r_message, const char **r_host, int *r_have,
                        int *r_status, const char **r_signal, const unsigned char **r_out, size_t *r_out_len,
                        int *r_out_trunc, const unsigned char **r_err, size_t *r_err_len, int *r_err_trunc,
                        size_t *r_bytes, long *r_duration) {
@@ -597,37 +607,40 @@ struct xssh_multi_op {};
     *r_duration = (long)r->duration_ms;
     return 0;
   }
-  /** The session of a done connect op. */
+  /* The session of a done connect op. */
   xssh_err session_swig(xssh_session **OUT_HANDLE) { return xssh_multi_op_session($self, OUT_HANDLE); }
-  /** The channel of a done channel-open op. */
+  /* The channel of a done channel-open op. */
   xssh_err channel_swig(xssh_channel **OUT_HANDLE) { return xssh_multi_op_channel($self, OUT_HANDLE); }
-  /** Cancel: a queued op is done at once, a running one at its next wait (XSSH_ECANCELLED). */
+  /* Cancel: a queued op is done at once, a running one at its next wait (XSSH_ECANCELLED). */
   xssh_err cancel_swig() { return xssh_multi_op_cancel($self); }
 }
 
 #ifdef SWIGLUA
 /* Lua has no mkdir: get_many's per-host directories (bindings/lua/xssh.lua) */
-%rename(mkdir_p) xssh_swig_mkdir_p;
-%inline %{
-/** Create the directory path and its missing parents (mode 0777 & ~umask), as `mkdir -p`. */
-static xssh_err xssh_swig_mkdir_p(const char *path) {
+%{
+static int xssh_swig_mkdir_parents(const char *path)
+{
   char buf[4096];
   size_t n = path ? strlen(path) : 0;
   if (!n || n >= sizeof buf)
     return XSSH_EARG;
   memcpy(buf, path, n + 1);
   for (char *p = buf + 1;; p++) {
-    if (*p == '/' || *p == 0) {
-      char c = *p;
-      *p = 0;
-      if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-        return XSSH_EFILE;
-      *p = c;
-      if (!c)
-        break;
-    }
+    char c = *p;
+    if (c != '/' && c != 0)
+      continue;
+    *p = 0;
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+      return XSSH_EFILE;
+    *p = c;
+    if (!c)
+      return 0;
   }
-  return 0;
 }
+%}
+%rename(mkdir_p) xssh_swig_mkdir_p;
+%inline %{
+/** Create the directory path and its missing parents (mode 0777 & ~umask), as `mkdir -p`. */
+static xssh_err xssh_swig_mkdir_p(const char *path) { return xssh_swig_mkdir_parents(path); }
 %}
 #endif

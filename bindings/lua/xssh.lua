@@ -513,10 +513,10 @@ end
 
 do
   -- (re)defined on every load: definitions over the generated methods
-  local fm = core._class_metatable("Multi")[".fn"]
-  local fo = core._class_metatable("MultiOp")[".fn"]
-  local info_read = core._class_metatable("Multi")[".fn"].info_read_native or fm.info_read
-  fm.info_read_native = info_read
+  local mmt = core._class_metatable("Multi")
+  local fm = mmt[".fn"]
+  mmt[".xssh_info_read"] = mmt[".xssh_info_read"] or fm.info_read -- the generated one, kept across reloads
+  local info_read = mmt[".xssh_info_read"]
   --- The next finished op not reported yet (completion order), or nil.
   function fm.info_read(self)
     local op = info_read(self)
@@ -530,11 +530,12 @@ do
     for i = 2, v.n - 1, 2 do t[#t + 1] = { v[i], v[i + 1] } end
     return t, v[1]
   end
+  local fo = core._class_metatable("MultiOp")[".fn"]
   --- The result table of a done op: {host=, ok=, exit_status=, exit_signal=, stdout=,
   -- stderr=, stdout_truncated=, stderr_truncated=, error= (error object or nil),
-  -- phase= ("resolve" .. "disconnect", "none"), bytes=, duration= (seconds)}.
+  -- phase= ("resolve" .. "disconnect", "none"), transferred= (bytes), duration= (seconds)}.
   function fo.result(self)
-    local host, code, phase, message, have, status, sig, out, out_tr, err, err_tr, nbytes, dur = self:result_swig()
+    local code, phase, message, host, have, status, sig, out, out_tr, err, err_tr, nbytes, dur = self:result_swig()
     local r = {
       host = host,
       exit_status = have ~= 0 and status or nil,
@@ -543,7 +544,7 @@ do
       stdout_truncated = out_tr ~= 0, stderr_truncated = err_tr ~= 0,
       error = code ~= 0 and error_for(code, message) or nil,
       phase = core.phase_name(phase),
-      bytes = nbytes, duration = dur / 1000,
+      transferred = nbytes, duration = dur / 1000,
     }
     r.ok = r.error == nil and (r.exit_status == nil or r.exit_status == 0) and r.exit_signal == nil
     return setmetatable(r, MultiResult)
@@ -614,20 +615,15 @@ local function many_setup(fname, opts, line_mode)
       arg_error(string.format("%s: unknown option '%s'", fname, tostring(k)), 3)
     end
   end
-  local o = core.MultiOpOptions()
-  o:set_timeouts(many_ms(fname, "connect_timeout", opts.connect_timeout),
-    many_ms(fname, "auth_timeout", opts.auth_timeout), many_ms(fname, "timeout", opts.timeout),
-    many_ms(fname, "idle_timeout", opts.idle_timeout))
   local mo = opts.max_output
   if mo ~= nil and (math.type(mo) ~= "integer" or mo <= 0) then
     arg_error(fname .. ": max_output must be an integer > 0 or nil", 3)
   end
-  o:set_flags(opts.merge_stderr and 1 or 0, opts.pty and 1 or 0, mo or 0, line_mode and 1 or 0,
-    opts.recursive and 1 or 0)
-  if opts.stdin ~= nil then
-    if type(opts.stdin) ~= "string" then arg_error(fname .. ": stdin must be a string or nil", 3) end
-    o:set_stdin(opts.stdin)
-  end
+  if opts.stdin ~= nil and type(opts.stdin) ~= "string" then arg_error(fname .. ": stdin must be a string or nil", 3) end
+  local o = core.multi_op_options(many_ms(fname, "connect_timeout", opts.connect_timeout),
+    many_ms(fname, "auth_timeout", opts.auth_timeout), many_ms(fname, "timeout", opts.timeout),
+    many_ms(fname, "idle_timeout", opts.idle_timeout), opts.merge_stderr and 1 or 0, opts.pty and 1 or 0, mo or 0,
+    line_mode and 1 or 0, opts.recursive and 1 or 0, opts.stdin)
   local par = opts.parallelism == nil and 64 or opts.parallelism
   if math.type(par) ~= "integer" or par < 0 then
     arg_error(fname .. ": parallelism must be an integer >= 0 (0: no limit)", 3)
@@ -680,7 +676,7 @@ end
 
 --- xssh.put_many(hosts, local, remote [, opts]): upload the local file (opts.recursive:
 -- a directory tree) to remote on every host over SFTP, concurrently; a list of result
--- tables (bytes: sent). hosts and opts as run_many (timeout: seconds per transfer).
+-- tables (transferred: bytes sent). hosts and opts as run_many (timeout: seconds per transfer).
 function M.put_many(hosts, lpath, rpath, opts)
   local fname = "xssh.put_many"
   if type(lpath) ~= "string" then arg_error(fname .. ": local must be a path string", 2) end
@@ -702,7 +698,7 @@ end
 -- a tree) from every host over SFTP, concurrently, each host's copy to
 -- local_dir/<host>/<basename of remote> (like pssh's pslurp; <host> is the host
 -- string as given, "/" made "_"; the directories are created). A list of result
--- tables (bytes: received). Give each host once: the same string writes the same file.
+-- tables (transferred: bytes received). Give each host once: the same string writes the same file.
 function M.get_many(hosts, rpath, local_dir, opts)
   local fname = "xssh.get_many"
   if type(rpath) ~= "string" then arg_error(fname .. ": remote must be a path string", 2) end

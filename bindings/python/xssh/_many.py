@@ -77,22 +77,21 @@ def _multi(fn, parallelism):
 
 def _op_options(fn, connect_timeout, auth_timeout, timeout, idle_timeout, merge_stderr=False, pty=False,
                 max_output=None, line_mode=False, recursive=False, stdin=None):
-    o = _c.MultiOpOptions()
-    o.set_timeouts(_seconds_ms(fn, "connect_timeout", connect_timeout), _seconds_ms(fn, "auth_timeout", auth_timeout),
-                   _seconds_ms(fn, "timeout", timeout), _seconds_ms(fn, "idle_timeout", idle_timeout))
+    ms = [_seconds_ms(fn, n, v) for n, v in (("connect_timeout", connect_timeout), ("auth_timeout", auth_timeout),
+                                             ("timeout", timeout), ("idle_timeout", idle_timeout))]
     if max_output is None:
         max_output = 0
     elif isinstance(max_output, bool) or not isinstance(max_output, int):
         raise TypeError("%s: argument 'max_output' must be int or None, not %s" % (fn, type(max_output).__name__))
     elif max_output <= 0:
         raise ValueError("%s: argument 'max_output' must be > 0 (or None: 1 MiB), not %d" % (fn, max_output))
-    o.set_flags(1 if merge_stderr else 0, 1 if pty else 0, max_output, 1 if line_mode else 0, 1 if recursive else 0)
     if stdin is not None:
         if isinstance(stdin, str):
             stdin = stdin.encode()
         if not isinstance(stdin, (bytes, bytearray, memoryview)):
             raise TypeError("%s: argument 'stdin' must be bytes, str or None, not %s" % (fn, type(stdin).__name__))
-        o.set_stdin(bytes(stdin))
+    o = _c.multi_op_options(ms[0], ms[1], ms[2], ms[3], 1 if merge_stderr else 0, 1 if pty else 0, max_output,
+                            1 if line_mode else 0, 1 if recursive else 0, stdin)
     return o
 
 
@@ -108,10 +107,17 @@ def _connect_defaults(port, user, key, passphrase, password, agent, known_hosts,
                 options=options)
 
 
-def run_many(hosts, command, *, parallelism=64, connect_timeout=None, auth_timeout=None, timeout=None,
-             idle_timeout=None, stdin=None, pty=False, merge_stderr=False, max_output=None, on_output=None,
-             port=None, user=None, key=None, passphrase=None, password=None, agent=None, known_hosts=None,
-             host_key_policy=None, proxy_jump=None, config=None, options=None):
+def run_many(hosts: Sequence[str | Mapping[str, Any]], command: str | bytes, *, parallelism: int = 64,
+             connect_timeout: float | None = None, auth_timeout: float | None = None, timeout: float | None = None,
+             idle_timeout: float | None = None, stdin: bytes | str | None = None, pty: bool = False,
+             merge_stderr: bool = False, max_output: int | None = None,
+             on_output: Callable[[str, str, bytes], object] | None = None,
+             port: int | None = None, user: str | None = None, key: _Path | Sequence[_Path] | None = None,
+             passphrase: str | bytes | None = None, password: str | bytes | None = None,
+             agent: bool | _Path | None = None, known_hosts: _Path | Sequence[_Path] | None = None,
+             host_key_policy: Literal["strict", "accept_new", "accept-new", "off"] | int | None = None,
+             proxy_jump: str | Sequence[str | tuple[str, int]] | None = None, config: _Path | None = None,
+             options: Mapping[str, Any] | Options | None = None) -> list[MultiResult]:
     """Run command on every host concurrently from this thread; a list of MultiResult, one per
     host in the order given (docs/run_many.md).
 
@@ -161,11 +167,17 @@ def _host_dir(host):
     return "_" + name if name in ("", ".", "..") else name
 
 
-def put_many(hosts, local, remote, *, parallelism=64, recursive=False, connect_timeout=None, auth_timeout=None,
-             timeout=None, port=None, user=None, key=None, passphrase=None, password=None, agent=None,
-             known_hosts=None, host_key_policy=None, proxy_jump=None, config=None, options=None):
+def put_many(hosts: Sequence[str | Mapping[str, Any]], local: _Path, remote: _Path, *, parallelism: int = 64,
+             recursive: bool = False, connect_timeout: float | None = None, auth_timeout: float | None = None,
+             timeout: float | None = None,
+             port: int | None = None, user: str | None = None, key: _Path | Sequence[_Path] | None = None,
+             passphrase: str | bytes | None = None, password: str | bytes | None = None,
+             agent: bool | _Path | None = None, known_hosts: _Path | Sequence[_Path] | None = None,
+             host_key_policy: Literal["strict", "accept_new", "accept-new", "off"] | int | None = None,
+             proxy_jump: str | Sequence[str | tuple[str, int]] | None = None, config: _Path | None = None,
+             options: Mapping[str, Any] | Options | None = None) -> list[MultiResult]:
     """Upload the local file (or, recursive=True, directory tree) to remote on every host over
-    SFTP, concurrently; a list of MultiResult in the order given (bytes: bytes sent). hosts and
+    SFTP, concurrently; a list of MultiResult in the order given (transferred: bytes sent). hosts and
     the connect keywords as run_many; timeout: seconds for each transfer (None: no limit)."""
     fn = "xssh.put_many()"
     local = _path(fn, "local", local)
@@ -178,13 +190,19 @@ def put_many(hosts, local, remote, *, parallelism=64, recursive=False, connect_t
     return _finish(m, ops, None)
 
 
-def get_many(hosts, remote, local_dir, *, parallelism=64, recursive=False, connect_timeout=None,
-             auth_timeout=None, timeout=None, port=None, user=None, key=None, passphrase=None, password=None,
-             agent=None, known_hosts=None, host_key_policy=None, proxy_jump=None, config=None, options=None):
+def get_many(hosts: Sequence[str | Mapping[str, Any]], remote: _Path, local_dir: _Path, *, parallelism: int = 64,
+             recursive: bool = False, connect_timeout: float | None = None, auth_timeout: float | None = None,
+             timeout: float | None = None,
+             port: int | None = None, user: str | None = None, key: _Path | Sequence[_Path] | None = None,
+             passphrase: str | bytes | None = None, password: str | bytes | None = None,
+             agent: bool | _Path | None = None, known_hosts: _Path | Sequence[_Path] | None = None,
+             host_key_policy: Literal["strict", "accept_new", "accept-new", "off"] | int | None = None,
+             proxy_jump: str | Sequence[str | tuple[str, int]] | None = None, config: _Path | None = None,
+             options: Mapping[str, Any] | Options | None = None) -> list[MultiResult]:
     """Download remote (a file, or with recursive=True a directory tree) from every host over SFTP,
     concurrently, each host's copy to local_dir/<host>/<basename of remote> (like pssh's pslurp;
     <host> is the host string as given, "/" replaced by "_"; the directories are created). A list
-    of MultiResult in the order given (bytes: bytes received). hosts and the other keywords as
+    of MultiResult in the order given (transferred: bytes received). hosts and the other keywords as
     put_many. Two entries with the same host string write the same file: give each host once."""
     fn = "xssh.get_many()"
     remote = _path(fn, "remote", remote)

@@ -15,10 +15,10 @@ module Xssh
   # when streamed), stdout_truncated/stderr_truncated, error (nil or the
   # Xssh::Error subclass instance of the C error table, e.g. Xssh::Timeout),
   # phase ("resolve", "connect", "handshake", "hostkey", "auth", "channel",
-  # "command", "transfer", "disconnect"; "none" on success), bytes (get/put),
+  # "command", "transfer", "disconnect"; "none" on success), transferred (bytes, get/put),
   # duration (Float seconds).
   MultiResult = Struct.new(:host, :exit_status, :exit_signal, :stdout, :stderr, :stdout_truncated,
-                           :stderr_truncated, :error, :phase, :bytes, :duration) do
+                           :stderr_truncated, :error, :phase, :transferred, :duration) do
     # true when there was no error and a command exited with status 0
     def ok?
       error.nil? && (exit_status.nil? || exit_status.zero?) && exit_signal.nil?
@@ -65,9 +65,14 @@ module Xssh
   end
 
   class MultiOp
+    # @!method state
+    #   The op's state: Xssh::OP_QUEUED (waiting for a running slot), Xssh::OP_RUNNING or
+    #   Xssh::OP_DONE (its result is readable); xssh_multi_op_state.
+    #   @return [Integer]
+
     # the MultiResult of a done op (Xssh::BadUseError while not done)
     def result
-      host, code, phase, message, have, status, sig, out, out_tr, err, err_tr, nbytes, dur = result_swig
+      code, phase, message, host, have, status, sig, out, out_tr, err, err_tr, nbytes, dur = result_swig
       MultiResult.new(host, have.zero? ? nil : status, sig.nil? || sig.empty? ? nil : sig, out, err,
                       out_tr != 0, err_tr != 0, code.zero? ? nil : Xssh.error_for(code, message),
                       Native.phase_name(phase), nbytes, dur / 1000.0)
@@ -119,21 +124,18 @@ module Xssh
 
   def self.many_opts(meth, connect_timeout, auth_timeout, timeout, idle_timeout, merge_stderr: false, pty: false,
                      max_output: nil, line_mode: false, recursive: false, stdin: nil)
-    o = MultiOpOptions.new
-    o.set_timeouts(many_ms(meth, :connect_timeout, connect_timeout), many_ms(meth, :auth_timeout, auth_timeout),
-                   many_ms(meth, :timeout, timeout), many_ms(meth, :idle_timeout, idle_timeout))
+    ms = [many_ms(meth, :connect_timeout, connect_timeout), many_ms(meth, :auth_timeout, auth_timeout),
+          many_ms(meth, :timeout, timeout), many_ms(meth, :idle_timeout, idle_timeout)]
     unless max_output.nil?
       raise arg_type_error(self, :max_output, 'Integer or nil', max_output, meth) unless max_output.is_a?(Integer)
       unless max_output.positive?
         raise ArgumentError, "Xssh.#{meth}: max_output: expected > 0 (or nil: 1 MiB), got #{max_output}"
       end
     end
-    o.set_flags(merge_stderr ? 1 : 0, pty ? 1 : 0, max_output || 0, line_mode ? 1 : 0, recursive ? 1 : 0)
-    unless stdin.nil?
-      raise arg_type_error(self, :stdin, 'String or nil', stdin, meth) unless stdin.is_a?(String)
+    raise arg_type_error(self, :stdin, 'String or nil', stdin, meth) unless stdin.nil? || stdin.is_a?(String)
 
-      o.set_stdin(stdin)
-    end
+    o = Native.multi_op_options(*ms, merge_stderr ? 1 : 0, pty ? 1 : 0, max_output || 0, line_mode ? 1 : 0,
+                                recursive ? 1 : 0, stdin)
     o
   end
 
@@ -208,7 +210,7 @@ module Xssh
   end
 
   # Upload the local file (recursive: true: a directory tree) to remote on every
-  # host over SFTP, concurrently; an Array of MultiResult (bytes: sent). hosts and
+  # host over SFTP, concurrently; an Array of MultiResult (transferred: bytes sent). hosts and
   # the connect keywords as run_many; timeout: seconds per transfer.
   def self.put_many(hosts, local, remote, parallelism: 64, recursive: false, connect_timeout: nil,
                     auth_timeout: nil, timeout: nil, port: nil, user: nil, key: nil, passphrase: nil,
@@ -234,8 +236,8 @@ module Xssh
   # Download remote (recursive: true: a directory tree) from every host over
   # SFTP, concurrently, each host's copy to local_dir/<host>/<basename of
   # remote> (like pssh's pslurp; <host> is the host String as given, "/" made
-  # "_"; the directories are created). An Array of MultiResult (bytes:
-  # received). Give each host once: the same host String writes the same file.
+  # "_"; the directories are created). An Array of MultiResult (transferred:
+  # bytes received). Give each host once: the same host String writes the same file.
   def self.get_many(hosts, remote, local_dir, parallelism: 64, recursive: false, connect_timeout: nil,
                     auth_timeout: nil, timeout: nil, port: nil, user: nil, key: nil, passphrase: nil,
                     password: nil, agent: nil, known_hosts: nil, host_key_policy: nil, proxy_jump: nil,
@@ -256,4 +258,6 @@ module Xssh
     m.perform_all
     ops.map(&:result)
   end
+
+  private_class_method :many_hosts, :many_ms, :many_opts, :many_multi, :many_path, :many_defaults, :many_host_dir
 end
