@@ -573,6 +573,15 @@ Test(sftp_tree, progress_cancels, .timeout = 120)
     cr_assert_eq(st.files, 5);
     cr_assert_eq(pl.files_total, 31, "%llu", (unsigned long long)pl.files_total); /* + the followed link to a file */
     cr_assert_lt(pl.files_done, 31);
+    /* the callback is not called again after it cancelled */
+    cr_assert_eq(pl.files_done, 5, "%llu", (unsigned long long)pl.files_done);
+    /* the SFTP object stays usable: the same tree again, completely */
+    char *rem2 = xt_tmppath("cancel-remote2");
+    pl.cancel_after_files = 0;
+    o.files_in_flight = 8;
+    cr_assert_eq(xssh_sftp_put_tree(sf, src, rem2, &o, &st), XSSH_OK, "%s", last_msg());
+    cr_assert_eq(st.files, 31);
+    free(rem2);
     xssh_sftp_unref(sf);
     xssh_session_unref(s);
     free(src);
@@ -604,4 +613,43 @@ Test(sftp_tree, empty_tree, .timeout = 60)
     free(src);
     free(rem);
     free(back);
+}
+
+/* a file failing while others are in flight: the first failure is reported,
+   the others stop cleanly and the SFTP object stays usable */
+Test(sftp_tree, failure_with_files_in_flight, .timeout = 120)
+{
+    xssh_session *s = xt_connect_auth();
+    xssh_sftp *sf = sftp_of(s);
+    char *src = xt_tmppath("fif-src"), *back = xt_tmppath("fif-back"), *good = xt_tmppath("fif-good");
+    made m = make_tree(src, 60);
+    /* a directory where f0010 (dirs[10 % 5][(10 / 5) % 3] = d0/sub/deeper) is to be written */
+    char *blocker = cat(back, "d0/sub/deeper/f0010");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", blocker);
+    cr_assert_eq(system(cmd), 0);
+    xssh_tree_opts o;
+    memset(&o, 0, sizeof o);
+    o.files_in_flight = 8;
+    o.symlinks = XSSH_SYMLINKS_COPY;
+    prog_log pl = {0};
+    for (int with_cb = 0; with_cb < 2; with_cb++) {
+        o.progress = with_cb ? on_progress : NULL;
+        o.userdata = &pl;
+        xssh_tree_stats st;
+        int rc = xssh_sftp_get_tree(sf, src, back, &o, &st);
+        cr_assert_eq(rc, XSSH_EFILE, "%d %s", rc, last_msg());
+        cr_assert(strstr(last_msg(), blocker) && strstr(last_msg(), "directory"), "%s", last_msg());
+        cr_assert_lt(st.files, (uint64_t)m.files);
+    }
+    xssh_tree_stats st;
+    cr_assert_eq(xssh_sftp_get_tree(sf, src, good, &o, &st), XSSH_OK, "%s", last_msg());
+    cr_assert_eq(st.files, (uint64_t)m.files);
+    assert_same_tree(src, good, 0);
+    free(src);
+    free(back);
+    free(good);
+    free(blocker);
+    xssh_sftp_unref(sf);
+    xssh_session_unref(s);
 }
