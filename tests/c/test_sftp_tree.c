@@ -572,7 +572,8 @@ Test(sftp_tree, progress_cancels, .timeout = 120)
     xssh_tree_stats st;
     int rc = xssh_sftp_put_tree(sf, src, rem, &o, &st);
     cr_assert_eq(rc, XSSH_ECANCELLED, "%d %s", rc, last_msg());
-    cr_assert_eq(st.files, 5);
+    /* files in flight learn of the cancel at their next report: at least the 5 */
+    cr_assert_geq(st.files, 5);
     cr_assert_eq(pl.files_total, 31, "%llu", (unsigned long long)pl.files_total); /* + the followed link to a file */
     cr_assert_lt(pl.files_done, 31);
     /* the callback is not called again after it cancelled */
