@@ -890,9 +890,13 @@ class StubWriter(object):
             for o, n in zip(old, new):
                 if ln.startswith("    %s (" % o):
                     lines[i] = "    %s (" % n + ln[len("    %s (" % o):]
-        if lines and lines[0].startswith(name + "(") and ")" in lines[0]:
+        if lines and lines[0].startswith(name + "("):
+            # a long signature wraps: its closing parenthesis may be on a later line
+            while ")" not in lines[0] and len(lines) > 1:
+                lines[0] = lines[0] + " " + lines.pop(1).strip()
             sig = ", ".join(p.name + ("=%r" % (p.default,) if p.default is not p.empty else "") for p in params)
-            lines[0] = "%s(%s)%s" % (name, sig, lines[0][lines[0].index(")") + 1:])
+            if ")" in lines[0]:
+                lines[0] = "%s(%s)%s" % (name, sig, lines[0][lines[0].index(")") + 1:])
         self.res.docs[key] = "\n".join(lines)
 
     def klass(self, name, cls):

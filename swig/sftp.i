@@ -113,20 +113,29 @@ struct xssh_sftp_file {};
   xssh_err realpath(const char *path, char **OUT_TEXT);
 
   /* whole-file transfers; the result is the byte count */
+  /* resume, max_in_flight, channels: xssh_transfer_opts (sftp.h) */
   xssh_err get_swig(xssh_progress_cb PROGRESS_CB, void *PROGRESS_UD, const char *remote, const char *local,
-                    size_t *OUTPUT, int atomic = 0, size_t chunk_size = 0, long mode = 0) {
+                    size_t *OUTPUT, int atomic = 0, size_t chunk_size = 0, long mode = 0, int resume = 0,
+                    size_t max_in_flight = 0, int channels = 0) {
     xssh_transfer_opts o;
     uint64_t n = 0;
     xssh_swig_opts(&o, PROGRESS_CB, PROGRESS_UD, atomic, chunk_size, mode);
+    o.resume = resume;
+    o.max_in_flight = max_in_flight;
+    o.channels = channels;
     int rc = xssh_sftp_get($self, remote, local, &o, &n);
     *OUTPUT = (size_t)n;
     return rc;
   }
   xssh_err put_swig(xssh_progress_cb PROGRESS_CB, void *PROGRESS_UD, const char *local, const char *remote,
-                    size_t *OUTPUT, int atomic = 0, size_t chunk_size = 0, long mode = 0) {
+                    size_t *OUTPUT, int atomic = 0, size_t chunk_size = 0, long mode = 0, int resume = 0,
+                    size_t max_in_flight = 0, int channels = 0) {
     xssh_transfer_opts o;
     uint64_t n = 0;
     xssh_swig_opts(&o, PROGRESS_CB, PROGRESS_UD, atomic, chunk_size, mode);
+    o.resume = resume;
+    o.max_in_flight = max_in_flight;
+    o.channels = channels;
     int rc = xssh_sftp_put($self, local, remote, &o, &n);
     *OUTPUT = (size_t)n;
     return rc;

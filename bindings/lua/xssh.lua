@@ -115,6 +115,10 @@ local function transfer(orig, with_chunk)
   return function(self, a, b, opts)
     opts = opts or {}
     if type(opts) ~= "table" then arg_error("transfer options must be a table", 2) end
+    if with_chunk == "sftp" then
+      return orig(self, opts.progress, a, b, opts.atomic and 1 or 0, opts.chunk_size or 0, opts.mode or 0,
+                  opts.resume and 1 or 0, opts.max_in_flight or 0, opts.channels or 0)
+    end
     if with_chunk then
       return orig(self, opts.progress, a, b, opts.atomic and 1 or 0, opts.chunk_size or 0, opts.mode or 0)
     end
@@ -139,12 +143,12 @@ end
 
 fn = methods("SFTP")
 if fn then
-  --- sftp:get(remote, local [, {progress=function(done, total) end, atomic=, chunk_size=, mode=}])
-  -- -> bytes copied; progress returning true cancels (CancelledError), an error
-  -- it raises cancels and is re-raised by get; total is nil when unknown
-  fn.get = transfer(fn.get, true)
-  --- sftp:put(local, remote [, opts]) -> bytes copied
-  fn.put = transfer(fn.put, true)
+  --- sftp:get(remote, local [, {progress=function(done, total) end, atomic=, chunk_size=, mode=,
+  -- resume=, max_in_flight=}]) -> bytes copied; progress returning true cancels (CancelledError),
+  -- an error it raises cancels and is re-raised by get; total is nil when unknown
+  fn.get = transfer(fn.get, "sftp")
+  --- sftp:put(local, remote [, opts]) -> bytes copied; opts also channels= (parallel SFTP channels)
+  fn.put = transfer(fn.put, "sftp")
   local get_buffer, put_buffer = fn.get_buffer, fn.put_buffer
   --- sftp:get_buffer(remote [, {progress=}]) -> the whole file as a string (alias get_bytes)
   if get_buffer then

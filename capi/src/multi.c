@@ -453,7 +453,10 @@ static void fiber_main(void)
 #ifdef XSSH__ASAN
     __sanitizer_finish_switch_fiber(NULL, &op->m->sched_lo, &op->m->sched_size);
 #endif
-    op->fn_rc = run_op(op);
+    if (op->cancelled) /* cancelled (or the multi freed) before its first step */
+        op->fn_rc = xssh__fail(NULL, XSSH_ECANCELLED, 0, "cancelled before it started");
+    else
+        op->fn_rc = run_op(op);
     op->finished = 1;
     to_sched(op, 1);
     abort(); /* never resumed */
@@ -561,6 +564,22 @@ int xssh__wait(int fd, int events, int wake_fd, const void *key, int64_t deadlin
     op->waiting = 0;
     bucket_del(m, op);
     return op->wake;
+}
+
+/* Let the scheduler run (and deliver this op's pending output) before going
+   on: resumed in the scheduler's next pass. */
+static void op_yield(xssh_multi_op *op)
+{
+    op->w_fd = -1;
+    op->w_events = 0;
+    op->w_flags = XSSH__WAIT_LOCK;
+    op->w_key = NULL;
+    op->w_deadline = 0;
+    op->waiting = 1;
+    op->ready = 1;
+    op->wake = 1;
+    to_sched(op, 0);
+    op->waiting = 0;
 }
 
 /* ---- fiber-aware plain mutexes ------------------------------------------------ */
@@ -1002,6 +1021,8 @@ static int session_op(const char *fn, xssh_multi *m, int kind, xssh_session *s, 
 int xssh_multi_add_connect(xssh_multi *m, const char *host, xssh_options *options, const xssh_multi_op_opts *opts,
                            xssh_multi_op **out)
 {
+    if (out)
+        *out = NULL;
     xssh_multi_op *op;
     int rc = host_op("xssh_multi_add_connect", m, K_CONNECT, host, options, opts, &op);
     if (rc)
@@ -1012,6 +1033,8 @@ int xssh_multi_add_connect(xssh_multi *m, const char *host, xssh_options *option
 int xssh_multi_add_host_run(xssh_multi *m, const char *host, xssh_options *options, const char *command,
                             const xssh_multi_op_opts *opts, xssh_multi_op **out)
 {
+    if (out)
+        *out = NULL;
     XSSH__ARG(NULL, command, "command is NULL");
     xssh_multi_op *op;
     int rc = host_op("xssh_multi_add_host_run", m, K_HOST_RUN, host, options, opts, &op);
@@ -1024,6 +1047,8 @@ int xssh_multi_add_host_run(xssh_multi *m, const char *host, xssh_options *optio
 int xssh_multi_add_run(xssh_multi *m, xssh_session *session, const char *command, const xssh_multi_op_opts *opts,
                        xssh_multi_op **out)
 {
+    if (out)
+        *out = NULL;
     XSSH__ARG(NULL, command, "command is NULL");
     xssh_multi_op *op;
     int rc = session_op("xssh_multi_add_run", m, K_RUN, session, opts, &op);
@@ -1050,12 +1075,16 @@ static int host_xfer(const char *fn, xssh_multi *m, int kind, const char *host, 
 int xssh_multi_add_host_put(xssh_multi *m, const char *host, xssh_options *options, const char *local,
                             const char *remote, const xssh_multi_op_opts *opts, xssh_multi_op **out)
 {
+    if (out)
+        *out = NULL;
     return host_xfer("xssh_multi_add_host_put", m, K_HOST_PUT, host, options, local, remote, opts, out);
 }
 
 int xssh_multi_add_host_get(xssh_multi *m, const char *host, xssh_options *options, const char *remote,
                             const char *local, const xssh_multi_op_opts *opts, xssh_multi_op **out)
 {
+    if (out)
+        *out = NULL;
     return host_xfer("xssh_multi_add_host_get", m, K_HOST_GET, host, options, remote, local, opts, out);
 }
 
@@ -1083,18 +1112,24 @@ static int sftp_xfer(const char *fn, xssh_multi *m, int kind, xssh_sftp *sftp, c
 int xssh_multi_add_sftp_get(xssh_multi *m, xssh_sftp *sftp, const char *remote, const char *local,
                             const xssh_multi_op_opts *opts, xssh_multi_op **out)
 {
+    if (out)
+        *out = NULL;
     return sftp_xfer("xssh_multi_add_sftp_get", m, K_SFTP_GET, sftp, remote, local, opts, out);
 }
 
 int xssh_multi_add_sftp_put(xssh_multi *m, xssh_sftp *sftp, const char *local, const char *remote,
                             const xssh_multi_op_opts *opts, xssh_multi_op **out)
 {
+    if (out)
+        *out = NULL;
     return sftp_xfer("xssh_multi_add_sftp_put", m, K_SFTP_PUT, sftp, local, remote, opts, out);
 }
 
 int xssh_multi_add_channel_open(xssh_multi *m, xssh_session *session, const xssh_multi_op_opts *opts,
                                 xssh_multi_op **out)
 {
+    if (out)
+        *out = NULL;
     xssh_multi_op *op;
     int rc = session_op("xssh_multi_add_channel_open", m, K_CHANNEL, session, opts, &op);
     if (rc)
@@ -1105,6 +1140,8 @@ int xssh_multi_add_channel_open(xssh_multi *m, xssh_session *session, const xssh
 int xssh_multi_add_call(xssh_multi *m, xssh_session *session, xssh_multi_fn fn, void *userdata,
                         const xssh_multi_op_opts *opts, xssh_multi_op **out)
 {
+    if (out)
+        *out = NULL;
     XSSH__ARG(NULL, m, "multi is NULL");
     XSSH__ARG(NULL, fn, "fn is NULL");
     xssh_multi_op *op;
@@ -1133,6 +1170,10 @@ static int out_cb(int stream, const char *data, size_t len, void *ud)
     if (op->opts.on_output) {
         if (obuf_add(&op->pend[st], data, len) != 0)
             return 1;
+        /* a command that writes faster than it is read never waits: hand what
+           came so far to the callback (on the scheduler's stack) every 64 KiB */
+        if (op->pend[0].n + op->pend[1].n >= 65536)
+            op_yield(op);
     } else {
         size_t max = op->opts.max_output ? op->opts.max_output : DEFAULT_MAX_OUTPUT;
         obuf *b = st ? &op->err : &op->out;

@@ -105,17 +105,22 @@ module Xssh
 
       # Download remote into the local path; returns the byte count.
       # atomic: write a temporary local file renamed into place only when complete.
-      def get(remote, local, atomic: false, chunk_size: 0, mode: 0, progress: nil, &blk)
+      # resume: continue from what local (with atomic: local + ".xssh-part") holds;
+      # the count is then what this call moved. max_in_flight: most bytes requested
+      # at once (0: grows from the measured round trip).
+      def get(remote, local, atomic: false, chunk_size: 0, mode: 0, resume: false, max_in_flight: 0, progress: nil, &blk)
         native_get(Xssh.progress_arg(progress, blk, self), Xssh.path_arg(remote, :remote, self), Xssh.path_arg(local, :local, self),
-                   atomic ? 1 : 0, chunk_size, mode)
+                   atomic ? 1 : 0, chunk_size, mode, resume ? 1 : 0, max_in_flight)
       end
 
       # Upload the local file to remote; returns the byte count. atomic: a
       # temporary remote name renamed into place at the end. mode: permission
-      # bits of the created file (0: 0644).
-      def put(local, remote, atomic: false, chunk_size: 0, mode: 0, progress: nil, &blk)
+      # bits of the created file (0: 0644). resume, max_in_flight: as for get;
+      # channels: SFTP channels carrying parts of the file at once (0: automatic).
+      def put(local, remote, atomic: false, chunk_size: 0, mode: 0, resume: false, max_in_flight: 0, channels: 0,
+              progress: nil, &blk)
         native_put(Xssh.progress_arg(progress, blk, self), Xssh.path_arg(local, :local, self), Xssh.path_arg(remote, :remote, self),
-                   atomic ? 1 : 0, chunk_size, mode)
+                   atomic ? 1 : 0, chunk_size, mode, resume ? 1 : 0, max_in_flight, channels)
       end
 
       # The whole remote file as a binary String.
