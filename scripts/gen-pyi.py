@@ -47,11 +47,12 @@ TYPEMAP_IN = [
     ("TEXT_LIST", "Sequence[str | bytes]"),
     ("READ_BUF", "int"),
     ("PROGRESS_CB", "_Progress | None"),
+    ("TREE_CB", "_TreeProgressFn | None"),
     ("SOCKFD", "int | _HasFileno"),
 ]
 # parameters that take no Python argument (outputs, lengths of multi-argument typemaps)
 NO_INPUT = ("OUTPUT", "OUT_TEXT", "OUT_BYTES", "OUT_BBYTES", "OUT_BORROWED", "OUT_HANDLE", "OUT_LEN", "WRITTEN",
-            "ATTRS_OUT", "VFS_OUT", "INFO_OUT", "PROGRESS_UD", "IN_LEN", "OPT_LEN", "READ_CAP", "READ_LEN",
+            "ATTRS_OUT", "VFS_OUT", "INFO_OUT", "PROGRESS_UD", "TREE_UD", "TREE_FILES", "TREE_DIRS", "TREE_LINKS", "TREE_BYTES", "IN_LEN", "OPT_LEN", "READ_CAP", "READ_LEN",
             "TEXT_COUNT")
 TYPEMAP_OUT = [
     ("OUT_BORROWED", "str | None"),
@@ -61,6 +62,10 @@ TYPEMAP_OUT = [
     ("READ_BUF", "bytes"),
     ("WRITTEN", "int"),
     ("OUTPUT", "int"),
+    ("TREE_FILES", "int"),
+    ("TREE_DIRS", "int"),
+    ("TREE_LINKS", "int"),
+    ("TREE_BYTES", "int"),
 ]
 C_INT = {"int", "long", "long long", "short", "unsigned int", "unsigned long", "unsigned long long", "size_t",
          "ssize_t", "int64_t", "uint64_t", "uint32_t", "int32_t", "unsigned", "xssh_count", "xssh_err", "char",
@@ -76,6 +81,7 @@ import os
 _Bytes = bytes | bytearray | memoryview
 _Path = str | bytes | os.PathLike[str] | os.PathLike[bytes]
 _Progress = Callable[[int, int | None], object]
+_TreeProgressFn = Callable[[int, int, int, int, str, int, int], object]
 
 class _HasFileno(Protocol):
     def fileno(self) -> int: ...
@@ -932,6 +938,9 @@ class StubWriter(object):
             elif v is None or isinstance(v, types.MemberDescriptorType):
                 ann = getattr(cls, "__annotations__", {}).get(m)
                 self.lines.append("    %s: %s" % (m, self.fix_names(_ann(ann)) if ann is not None else "Any"))
+            elif getattr(cls, "__annotations__", {}).get(m) is not None:
+                # a typed field of another kind (a NamedTuple's field getter)
+                self.lines.append("    %s: %s" % (m, self.fix_names(_ann(cls.__annotations__[m]))))
             else:
                 self.lines.append("    %s: %s" % (m, self.tref(type(v))))
             body += self.lines[mark:]

@@ -772,7 +772,8 @@ typedef struct xssh_tree_progress {
     uint64_t file_total;  /**< its size */
 } xssh_tree_progress;
 
-/** Progress callback of a tree transfer; return nonzero to cancel (XSSH_ECANCELLED). */
+/** Progress callback of a tree transfer; return nonzero to cancel (XSSH_ECANCELLED).
+    @p progress and its path are valid during the call only. */
 typedef int (*xssh_tree_progress_cb)(const xssh_tree_progress *progress, void *userdata);
 
 /** Options of xssh_sftp_get_tree() / xssh_sftp_put_tree(); NULL or all-zero: defaults. */
@@ -796,24 +797,56 @@ typedef struct xssh_tree_stats {
 /**
  * Upload the local directory tree @p local_dir into @p remote_dir (created when
  * missing; contents merged into an existing one), several files at once.
+ *
+ * The tree is walked first (names sorted; the totals of xssh_tree_progress are
+ * final before the first byte moves), then the directories are created parents
+ * first (empty ones too; an existing directory is used, anything else in the way
+ * fails with ::XSSH_ESFTP_FILE_ALREADY_EXISTS naming it), then the regular files
+ * go through xssh_sftp_put() with opts->file (files_in_flight at once, on their
+ * own stacks under the multi interface, sharing this SFTP channel), then the
+ * links (::XSSH_SYMLINKS_COPY: an older link at the destination is replaced);
+ * with preserve the directories' modes and times are set last, deepest first.
+ * ::XSSH_SYMLINKS_FOLLOW enters a linked directory only when it was not entered
+ * yet (a real directory wins over a link to it; a loop ends); a dangling link
+ * fails the call naming it. Devices, FIFOs and sockets are left out.
+ * The progress callback runs on the calling thread's own stack (also while
+ * files are in flight), when each file starts, about every chunk and once the
+ * file is done (files_done counts it). The first failure stops the other files
+ * at their next report (cleanly: handles closed, temporary files removed) and
+ * is returned; the SFTP object stays usable. Paths are bytes (names that are
+ * not UTF-8 are kept). libssh2: as xssh_sftp_put(), libssh2_sftp_mkdir_ex(),
+ * libssh2_sftp_stat_ex(), libssh2_sftp_symlink_ex().
  * @param sftp the SFTP subsystem (borrowed)
  * @param local_dir local directory
  * @param remote_dir remote directory
  * @param opts preserve, symlinks, files in flight, per-file options; NULL: defaults
  * @param[out] stats what was done (may be NULL; set on failure too)
- * @return XSSH_OK; as xssh_sftp_put() for each file; XSSH_EFILE for a local walk error
+ * @return XSSH_OK; as xssh_sftp_put() for each file; XSSH_EFILE for a local walk error (the
+ *         message names the path); XSSH_ECANCELLED when the progress callback cancels; XSSH_EARG
  */
 XSSH_EXTERN(int) xssh_sftp_put_tree(xssh_sftp *sftp, const char *local_dir, const char *remote_dir,
                                     const xssh_tree_opts *opts, xssh_tree_stats *stats);
 /**
  * Download the remote directory tree @p remote_dir into @p local_dir (created
- * when missing), several files at once.
+ * when missing), several files at once; as xssh_sftp_put_tree() the other way.
+ *
+ * Names the server lists are checked before use: "." and ".." are skipped and
+ * a name holding '/' fails the call with ::XSSH_ESFTP_PROTOCOL naming the
+ * directory, so nothing is ever written outside @p local_dir through a name
+ * (libssh2 1.10's readdir answers an empty name as the end of the listing: the
+ * listing ends there). A local directory in the way of a file, or anything but
+ * a directory in the way of a directory, fails naming it; a link at a file's
+ * local destination is replaced, never written through. Linked directories
+ * (::XSSH_SYMLINKS_FOLLOW) are recognised by the server's realpath.
+ * libssh2: as xssh_sftp_get(), libssh2_sftp_open_ex() (directories),
+ * libssh2_sftp_readdir_ex(), libssh2_sftp_stat_ex(), libssh2_sftp_symlink_ex().
  * @param sftp the SFTP subsystem (borrowed)
  * @param remote_dir remote directory
  * @param local_dir local directory
  * @param opts preserve, symlinks, files in flight, per-file options; NULL: defaults
  * @param[out] stats what was done (may be NULL; set on failure too)
- * @return XSSH_OK; as xssh_sftp_get() for each file; XSSH_EFILE for a local error
+ * @return XSSH_OK; as xssh_sftp_get() for each file; XSSH_EFILE for a local error (the
+ *         message names the path); XSSH_ESFTP_PROTOCOL for an unsafe name; XSSH_ECANCELLED; XSSH_EARG
  */
 XSSH_EXTERN(int) xssh_sftp_get_tree(xssh_sftp *sftp, const char *remote_dir, const char *local_dir,
                                     const xssh_tree_opts *opts, xssh_tree_stats *stats);
