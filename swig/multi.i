@@ -604,3 +604,30 @@ struct xssh_multi_op {};
   /** Cancel: a queued op is done at once, a running one at its next wait (XSSH_ECANCELLED). */
   xssh_err cancel_swig() { return xssh_multi_op_cancel($self); }
 }
+
+#ifdef SWIGLUA
+/* Lua has no mkdir: get_many's per-host directories (bindings/lua/xssh.lua) */
+%rename(mkdir_p) xssh_swig_mkdir_p;
+%inline %{
+/** Create the directory path and its missing parents (mode 0777 & ~umask), as `mkdir -p`. */
+static xssh_err xssh_swig_mkdir_p(const char *path) {
+  char buf[4096];
+  size_t n = path ? strlen(path) : 0;
+  if (!n || n >= sizeof buf)
+    return XSSH_EARG;
+  memcpy(buf, path, n + 1);
+  for (char *p = buf + 1;; p++) {
+    if (*p == '/' || *p == 0) {
+      char c = *p;
+      *p = 0;
+      if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+        return XSSH_EFILE;
+      *p = c;
+      if (!c)
+        break;
+    }
+  }
+  return 0;
+}
+%}
+#endif

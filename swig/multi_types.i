@@ -25,6 +25,8 @@
 %{
 #include <time.h>
 #include <pthread.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include "xssh/multi.h"
 
 #define XSSH_SWIG_SLICE_MS 200L

@@ -373,6 +373,25 @@ local function closest(name)
   return best
 end
 
+-- connect's options (a table) mapped onto a new Options; shared by xssh.connect
+-- and xssh.run_many/put_many/get_many
+local function connect_options(opts)
+  local o = core.Options()
+  local function set(name, value) o:set(name, value) end
+  -- a fixed order: the explicit keywords first, then options = {...}
+  for _, k in ipairs({ "config", "port", "user", "key", "passphrase", "password", "agent", "host_key_policy",
+                       "known_hosts", "timeout", "proxy_jump", "options" }) do
+    if opts[k] ~= nil then CONNECT[k](opts[k], set, opts) end
+  end
+  for _, k in ipairs({ "passphrase_callback", "prompt_callback" }) do
+    local f = opts[k]
+    if f ~= nil and type(f) ~= "function" then arg_error("xssh.connect: " .. k .. " must be a function", 2) end
+  end
+  if opts.passphrase_callback then o:set_passphrase_callback(opts.passphrase_callback) end
+  if opts.prompt_callback then o:set_prompt_callback(opts.prompt_callback) end
+  return o
+end
+
 --- Connect the way OpenSSH's ssh does and return an authenticated Session
 -- (the C xssh_connect, capi/include/xssh/connect.h): ~/.ssh/config (then
 -- /etc/ssh/ssh_config), Host aliases, ProxyJump, known_hosts under
@@ -414,19 +433,7 @@ function M.connect(opts, port, user, more)
   end
   local host = opts.host
   if type(host) ~= "string" or host == "" then arg_error("xssh.connect: host is required", 2) end
-  local o = core.Options()
-  local function set(name, value) o:set(name, value) end
-  -- a fixed order: the explicit keywords first, then options = {...}
-  for _, k in ipairs({ "config", "port", "user", "key", "passphrase", "password", "agent", "host_key_policy",
-                       "known_hosts", "timeout", "proxy_jump", "options" }) do
-    if opts[k] ~= nil then CONNECT[k](opts[k], set, opts) end
-  end
-  for _, k in ipairs({ "passphrase_callback", "prompt_callback" }) do
-    local f = opts[k]
-    if f ~= nil and type(f) ~= "function" then arg_error("xssh.connect: " .. k .. " must be a function", 2) end
-  end
-  if opts.passphrase_callback then o:set_passphrase_callback(opts.passphrase_callback) end
-  if opts.prompt_callback then o:set_prompt_callback(opts.prompt_callback) end
+  local o = connect_options(opts)
   return core.connect(host, o)
 end
 
@@ -475,5 +482,237 @@ function M.set_logger(fn, level)
   core.log_set(fn, fn and lv or 0)
 end
 M.log_flush = core.log_flush
+
+---------------------------------------------------------------------------
+-- many hosts from one thread (docs/run_many.md): xssh.run_many, put_many,
+-- get_many over the C multi interface (xssh.Multi; the loop is C's
+-- Multi:perform_all, this code maps arguments and results)
+---------------------------------------------------------------------------
+local MultiResult = {}
+MultiResult.__index = MultiResult
+MultiResult.__name = "xssh.MultiResult"
+function MultiResult.__tostring(r)
+  if r.error then
+    return string.format("xssh.MultiResult: %s failed in %s: %s", tostring(r.host), r.phase, tostring(r.error.message))
+  end
+  return string.format("xssh.MultiResult: %s exit_status=%s exit_signal=%s stdout=%d bytes stderr=%d bytes",
+    tostring(r.host), tostring(r.exit_status), tostring(r.exit_signal), #r.stdout, #r.stderr)
+end
+M.MultiResult = MultiResult
+
+-- the error object of a code and message (its class from the C error table)
+local function error_for(code, message)
+  local e = core.error_object(code)
+  if message ~= nil and message ~= "" then e.message = message end
+  return e
+end
+
+do
+  -- (re)defined on every load: definitions over the generated methods
+  local fm = core._class_metatable("Multi")[".fn"]
+  local fo = core._class_metatable("MultiOp")[".fn"]
+  local info_read = core._class_metatable("Multi")[".fn"].info_read_native or fm.info_read
+  fm.info_read_native = info_read
+  --- The next finished op not reported yet (completion order), or nil.
+  function fm.info_read(self)
+    local op = info_read(self)
+    if math.type(op) == "integer" then return nil end
+    return op
+  end
+  --- Pull form: {{fd, events}, ...}, timeout_ms.
+  function fm.fds(self)
+    local v = table.pack(self:fds_swig())
+    local t = {}
+    for i = 2, v.n - 1, 2 do t[#t + 1] = { v[i], v[i + 1] } end
+    return t, v[1]
+  end
+  --- The result table of a done op: {host=, ok=, exit_status=, exit_signal=, stdout=,
+  -- stderr=, stdout_truncated=, stderr_truncated=, error= (error object or nil),
+  -- phase= ("resolve" .. "disconnect", "none"), bytes=, duration= (seconds)}.
+  function fo.result(self)
+    local host, code, phase, message, have, status, sig, out, out_tr, err, err_tr, nbytes, dur = self:result_swig()
+    local r = {
+      host = host,
+      exit_status = have ~= 0 and status or nil,
+      exit_signal = (sig ~= nil and sig ~= "") and sig or nil,
+      stdout = out, stderr = err,
+      stdout_truncated = out_tr ~= 0, stderr_truncated = err_tr ~= 0,
+      error = code ~= 0 and error_for(code, message) or nil,
+      phase = core.phase_name(phase),
+      bytes = nbytes, duration = dur / 1000,
+    }
+    r.ok = r.error == nil and (r.exit_status == nil or r.exit_status == 0) and r.exit_signal == nil
+    return setmetatable(r, MultiResult)
+  end
+end
+
+-- keys of a per-host table (besides host): connect's, the callbacks and the session timeout excepted
+local MANY_HOST_KEYS = { port = true, user = true, key = true, passphrase = true, password = true, agent = true,
+  known_hosts = true, host_key_policy = true, proxy_jump = true, config = true, options = true }
+-- keys of run_many's / put_many's / get_many's options table
+local MANY_KEYS = { parallelism = true, connect_timeout = true, auth_timeout = true, timeout = true,
+  idle_timeout = true, stdin = true, pty = true, merge_stderr = true, max_output = true, on_output = true,
+  recursive = true }
+for k in pairs(MANY_HOST_KEYS) do MANY_KEYS[k] = true end
+
+-- connect_options with errors naming fname
+local function many_options(fname, t)
+  local ok, o = pcall(connect_options, t)
+  if ok then return o end
+  if type(o) == "table" and type(o.message) == "string" then
+    o.message = o.message:gsub("^xssh%.connect", fname, 1)
+  end
+  error(o, 0)
+end
+
+local function many_hosts(fname, hosts, opts)
+  if type(hosts) ~= "table" then arg_error(fname .. ": hosts must be a list of host strings or tables", 3) end
+  local defaults = {}
+  for k in pairs(MANY_HOST_KEYS) do defaults[k] = opts[k] end
+  local out, shared = {}, nil
+  for i, h in ipairs(hosts) do
+    if type(h) == "string" then
+      shared = shared or many_options(fname, defaults)
+      out[i] = { h, shared }
+    elseif type(h) == "table" then
+      if type(h.host) ~= "string" then arg_error(string.format("%s: hosts[%d].host must be a string", fname, i), 3) end
+      local t = {}
+      for k, v in pairs(defaults) do t[k] = v end
+      for k, v in pairs(h) do
+        if k ~= "host" then
+          if not MANY_HOST_KEYS[k] then
+            arg_error(string.format("%s: hosts[%d]: unknown key '%s'", fname, i, tostring(k)), 3)
+          end
+          t[k] = v
+        end
+      end
+      out[i] = { h.host, many_options(string.format("%s: hosts[%d]", fname, i), t) }
+    else
+      arg_error(string.format("%s: hosts[%d] must be a host string or a table, not %s", fname, i, type(h)), 3)
+    end
+  end
+  return out
+end
+
+local function many_ms(fname, name, v)
+  if v == nil then return 0 end
+  if type(v) ~= "number" or v ~= v or v <= 0 or v == math.huge then
+    arg_error(string.format("%s: %s must be a number of seconds > 0 or nil", fname, name), 4)
+  end
+  return math.max(1, math.ceil(v * 1000))
+end
+
+local function many_setup(fname, opts, line_mode)
+  if opts == nil then opts = {} end
+  if type(opts) ~= "table" then arg_error(fname .. ": options must be a table", 3) end
+  for k in pairs(opts) do
+    if type(k) ~= "string" or not MANY_KEYS[k] then
+      arg_error(string.format("%s: unknown option '%s'", fname, tostring(k)), 3)
+    end
+  end
+  local o = core.MultiOpOptions()
+  o:set_timeouts(many_ms(fname, "connect_timeout", opts.connect_timeout),
+    many_ms(fname, "auth_timeout", opts.auth_timeout), many_ms(fname, "timeout", opts.timeout),
+    many_ms(fname, "idle_timeout", opts.idle_timeout))
+  local mo = opts.max_output
+  if mo ~= nil and (math.type(mo) ~= "integer" or mo <= 0) then
+    arg_error(fname .. ": max_output must be an integer > 0 or nil", 3)
+  end
+  o:set_flags(opts.merge_stderr and 1 or 0, opts.pty and 1 or 0, mo or 0, line_mode and 1 or 0,
+    opts.recursive and 1 or 0)
+  if opts.stdin ~= nil then
+    if type(opts.stdin) ~= "string" then arg_error(fname .. ": stdin must be a string or nil", 3) end
+    o:set_stdin(opts.stdin)
+  end
+  local par = opts.parallelism == nil and 64 or opts.parallelism
+  if math.type(par) ~= "integer" or par < 0 then
+    arg_error(fname .. ": parallelism must be an integer >= 0 (0: no limit)", 3)
+  end
+  local m = core.Multi()
+  m:set_max_running(par)
+  return m, o, opts
+end
+
+local function many_results(m, ops)
+  m:perform_all()
+  local rs = {}
+  for i, op in ipairs(ops) do rs[i] = op:result() end
+  return rs
+end
+
+--- xssh.run_many(hosts, command [, opts]): run command on every host concurrently
+-- from this thread; a list of result tables (see MultiOp:result), one per host in
+-- the order given. hosts: host strings ("host", "user@host:port", a ~/.ssh/config
+-- Host alias) and/or tables {host=, plus any of connect's options: port, user, key,
+-- passphrase, password, agent, known_hosts, host_key_policy, proxy_jump, config,
+-- options} (a table's keys win over opts). opts: parallelism (at most this many at
+-- once; 0: no limit; default 64), connect_timeout, auth_timeout, timeout (the
+-- command), idle_timeout (seconds), stdin, pty, merge_stderr, max_output (bytes
+-- kept per stream; default 1 MiB), on_output = function(host, stream, data) (whole
+-- lines as they arrive; stream "stdout"/"stderr"; output then not kept; returning
+-- true cancels that host), and connect's options for every host. Each host's
+-- failure is in its result; run_many raises for wrong arguments or what on_output
+-- raised.
+function M.run_many(hosts, command, opts)
+  local fname = "xssh.run_many"
+  if type(command) ~= "string" then arg_error(fname .. ": command must be a string", 2) end
+  if opts ~= nil and type(opts) ~= "table" then arg_error(fname .. ": options must be a table", 2) end
+  local on_output = opts and opts.on_output
+  if on_output ~= nil and type(on_output) ~= "function" then
+    arg_error(fname .. ": on_output must be a function(host, stream, data) or nil", 2)
+  end
+  local m, o, t = many_setup(fname, opts, on_output ~= nil)
+  local specs = many_hosts(fname, hosts, t)
+  local ops = {}
+  for i, spec in ipairs(specs) do
+    local host = spec[1]
+    local cb = on_output and function(_, stream, data)
+      return on_output(host, stream == core.XSSH_STREAM_STDERR and "stderr" or "stdout", data)
+    end
+    ops[i] = m:add_host_run(host, spec[2], command, o, cb)
+  end
+  return many_results(m, ops)
+end
+
+--- xssh.put_many(hosts, local, remote [, opts]): upload the local file (opts.recursive:
+-- a directory tree) to remote on every host over SFTP, concurrently; a list of result
+-- tables (bytes: sent). hosts and opts as run_many (timeout: seconds per transfer).
+function M.put_many(hosts, lpath, rpath, opts)
+  local fname = "xssh.put_many"
+  if type(lpath) ~= "string" then arg_error(fname .. ": local must be a path string", 2) end
+  if type(rpath) ~= "string" then arg_error(fname .. ": remote must be a path string", 2) end
+  local m, o, t = many_setup(fname, opts, false)
+  local ops = {}
+  for i, spec in ipairs(many_hosts(fname, hosts, t)) do ops[i] = m:add_host_put(spec[1], spec[2], lpath, rpath, o) end
+  return many_results(m, ops)
+end
+
+-- the per-host directory name of get_many: the host string as given, "/" made "_"
+local function host_dir(host)
+  local name = host:gsub("[/%z]", "_")
+  if name == "" or name == "." or name == ".." then name = "_" .. name end
+  return name
+end
+
+--- xssh.get_many(hosts, remote, local_dir [, opts]): download remote (opts.recursive:
+-- a tree) from every host over SFTP, concurrently, each host's copy to
+-- local_dir/<host>/<basename of remote> (like pssh's pslurp; <host> is the host
+-- string as given, "/" made "_"; the directories are created). A list of result
+-- tables (bytes: received). Give each host once: the same string writes the same file.
+function M.get_many(hosts, rpath, local_dir, opts)
+  local fname = "xssh.get_many"
+  if type(rpath) ~= "string" then arg_error(fname .. ": remote must be a path string", 2) end
+  if type(local_dir) ~= "string" then arg_error(fname .. ": local_dir must be a path string", 2) end
+  local m, o, t = many_setup(fname, opts, false)
+  local base = rpath:gsub("/+$", ""):match("([^/]*)$")
+  if base == nil or base == "" then base = "root" end
+  local ops = {}
+  for i, spec in ipairs(many_hosts(fname, hosts, t)) do
+    local dir = local_dir .. "/" .. host_dir(spec[1])
+    core.mkdir_p(dir)
+    ops[i] = m:add_host_get(spec[1], spec[2], rpath, dir .. "/" .. base, o)
+  end
+  return many_results(m, ops)
+end
 
 return M

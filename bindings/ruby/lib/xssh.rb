@@ -117,6 +117,25 @@ module Xssh
                    options: nil, passphrase_callback: nil, prompt_callback: nil, &blk)
     raise arg_type_error(self, :host, 'String', host, :connect) unless host.is_a?(String)
 
+    o = connect_options(port: port, user: user, key: key, passphrase: passphrase, password: password,
+                        agent: agent, known_hosts: known_hosts, host_key_policy: host_key_policy,
+                        timeout: timeout, proxy_jump: proxy_jump, config: config, options: options,
+                        passphrase_callback: passphrase_callback, prompt_callback: prompt_callback)
+    s = Native.connect(host, o)
+    return s unless blk
+
+    begin
+      yield s
+    ensure
+      s.finish
+    end
+  end
+
+  # connect's keywords mapped onto a new Options (shared by connect and
+  # run_many/put_many/get_many); argument errors name meth (e.g. "Xssh.run_many")
+  def self.connect_options(meth = nil, port: nil, user: nil, key: nil, passphrase: nil, password: nil, agent: nil,
+                           known_hosts: nil, host_key_policy: nil, timeout: nil, proxy_jump: nil, config: nil,
+                           options: nil, passphrase_callback: nil, prompt_callback: nil)
     o = Options.new
     set = ->(name, value) { o.set(name, value) }
     set['ConfigFile', path_word(config, :config, tokens: false)] unless config.nil?
@@ -164,14 +183,11 @@ module Xssh
     end
     o.set_passphrase_callback(passphrase_callback) unless passphrase_callback.nil?
     o.set_prompt_callback(prompt_callback) unless prompt_callback.nil?
-    s = Native.connect(host, o)
-    return s unless blk
+    o
+  rescue TypeError, ArgumentError => e
+    raise if meth.nil? || !e.message.start_with?('Xssh.connect')
 
-    begin
-      yield s
-    ensure
-      s.finish
-    end
+    raise e.class, e.message.sub(/\AXssh\.connect/, meth), e.backtrace
   end
 
   # what applies to host, as `ssh -G host` prints it: {"port" => "22", ...}
@@ -553,3 +569,4 @@ end
 
 require_relative 'xssh/sftp'
 require_relative 'xssh/tunnel'
+require_relative 'xssh/many'
