@@ -191,6 +191,11 @@ def _driver() -> _Driver:
     return d
 
 
+def _err(code, message):
+    """The xssh exception instance for an error code (xssh.exceptions)."""
+    return _c._error_object(code, message)
+
+
 def _raise_of(r):
     if r.error is not None:
         raise r.error
@@ -291,10 +296,15 @@ class Process(object):
         try:
             self._op, self._fut = d.add(d.multi.add_run, self._s._s, self._command, self._opts,
                                         on_output=self._on_output)
+            self._s._current = self._op
         except BaseException:
             self._s._release()
             raise
-        self._fut.add_done_callback(lambda _f: self._q.put_nowait(None))
+
+        def done(_f):
+            self._q.put_nowait(None)
+            self._s._release()  # the session is free once the command is over, read or not
+        self._fut.add_done_callback(done)
 
     def __aiter__(self) -> "AsyncIterator[tuple[str, bytes]]":
         return self._iter()
@@ -310,29 +320,30 @@ class Process(object):
                 yield item
             ok = True
         finally:
-            if not ok:
+            if not ok:  # left early (break, cancellation, timeout): the command is cancelled
                 await self._cancel()
-            await self._finish()
+        await self._finish()
 
     async def _cancel(self):
         if self._op is not None and not self._fut.done():
             self._op.cancel()
             self._s._d.kick()
             await self._s._d.wait_op(self._op, self._fut)
+        if self._fut is not None and self._fut.done():
+            self._record()
+
+    def _record(self):
+        if self._result is None:
+            r = self._result = self._op.result()
+            self.exit_status = r.exit_status
+            self.exit_signal = r.exit_signal.encode() if isinstance(r.exit_signal, str) else r.exit_signal
 
     async def _finish(self):
-        if self._result is not None or self._fut is None:
+        if self._fut is None:
             return
-        try:
-            await self._s._d.wait_op(self._op, self._fut)
-        finally:
-            if self._fut.done() and self._result is None:
-                self._result = self._op.result()
-                self._s._release()
-        r = self._result
-        self.exit_status = r.exit_status
-        self.exit_signal = r.exit_signal.encode() if isinstance(r.exit_signal, str) else r.exit_signal
-        _raise_of(r)
+        await self._s._d.wait_op(self._op, self._fut)
+        self._record()
+        _raise_of(self._result)
 
     async def wait(self):
         """Wait for the end (output not read yet is dropped): RunResult(b"", b"", status, signal)."""
@@ -357,6 +368,7 @@ class Session(object):
         self._closed = False
         self._fd = session.socket()
         self._timeout = timeout
+        self._current = None  # the multi op running on the session (close() cancels it)
 
     @property
     def session(self):
@@ -374,7 +386,7 @@ class Session(object):
 
     def _check(self, fn):
         if self._closed:
-            raise _c._exceptions_by_code[_c.XSSH_ECLOSED]("xssh.aio.Session.%s(): the session is closed" % fn)
+            raise _err(_c.XSSH_ECLOSED, "xssh.aio.Session.%s(): the session is closed" % fn)
 
     async def __aenter__(self):
         return self
@@ -387,6 +399,7 @@ class Session(object):
         async with self._lock:
             try:
                 op, fut = self._d.add(adder, *args, on_output=on_output)
+                self._current = op
                 await self._d.wait_op(op, fut)
                 return op.result()
             finally:
@@ -432,7 +445,7 @@ class Session(object):
                 if not (r == _EAGAIN or (isinstance(r, tuple) and r and r[0] == _EAGAIN)):
                     return r
                 await self._d.wait_fd(self._fd, self._s.block_directions())
-            raise _c._exceptions_by_code[_c.XSSH_ETIMEOUT]("xssh.aio: %r never completed" % fn)
+            raise _err(_c.XSSH_ETIMEOUT, "xssh.aio: %r never completed" % fn)
         finally:
             if not locked:
                 self._release()
@@ -457,12 +470,23 @@ class Session(object):
             if self._activity is None or self._activity.done():
                 self._activity = self._d.loop.create_future()
             await self._d.wait_fd(self._fd, _BLOCK_IN, also=self._activity)
-        raise _c._exceptions_by_code[_c.XSSH_ETIMEOUT]("xssh.aio: read never completed")
+        raise _err(_c.XSSH_ETIMEOUT, "xssh.aio: read never completed")
 
     async def _sftp_init(self):
         if self._sftp is None:
             self._sftp = await self._nb(self._s.sftp_init, locked=True)
         return self._sftp
+
+    async def _drop_sftp(self):
+        """After a transfer was cancelled (or failed) mid-way, its SFTP channel may hold part of
+        a request: close that channel (the session itself is not touched); the next SFTP call
+        starts a new subsystem."""
+        sftp, self._sftp = self._sftp, None
+        if sftp is not None:
+            try:
+                await self._nb(sftp.close, locked=True)
+            except Exception:
+                pass
 
     async def listdir(self, path=".") -> "list[str]":
         """The names in a remote directory (str, without "." and ".."), over SFTP."""
@@ -501,8 +525,15 @@ class Session(object):
                 sftp = await self._sftp_init()
                 adder = self._d.multi.add_sftp_get if fn == "get" else self._d.multi.add_sftp_put
                 op, fut = self._d.add(adder, sftp, a, b, o)
-                await self._d.wait_op(op, fut)
+                self._current = op
+                try:
+                    await self._d.wait_op(op, fut)
+                except asyncio.CancelledError:
+                    await self._drop_sftp()
+                    raise
                 r = op.result()
+                if r.error is not None and r.phase == "transfer":
+                    await self._drop_sftp()
             finally:
                 self._poke()
         _raise_of(r)
@@ -557,7 +588,7 @@ class Session(object):
                         await self._d.wait_fd(self._fd, self._s.block_directions() or _BLOCK_OUT)
                         continue
                     if n < 0:
-                        raise _c._exceptions_by_code.get(n, _c._exceptions["SSH2Error"])("channel write: %d" % n)
+                        raise _err(n, "xssh.aio: channel write failed (%d)" % n)
                     off += n
             finally:
                 self._poke()
@@ -566,6 +597,10 @@ class Session(object):
         """Disconnect (a polite SSH disconnect, then the socket is closed). Idempotent."""
         if self._closed:
             return
+        cur = self._current
+        if cur is not None and cur.state() != _c.XSSH_OP_DONE:
+            cur.cancel()  # a command or transfer still going (e.g. a stream not read to its end)
+            self._d.kick()
         async with self._lock:
             if self._closed:
                 return
@@ -620,7 +655,7 @@ class LocalForward(object):
                     n, data = await self._s._nb_read(ch.read, 65536)
                     if n <= 0:
                         if n < 0:
-                            raise _c._exceptions_by_code.get(n, _c._exceptions["SSH2Error"])("channel read: %d" % n)
+                            raise _err(n, "xssh.aio: channel read failed (%d)" % n)
                         writer.write_eof() if writer.can_write_eof() else None
                         return
                     writer.write(data)
