@@ -44,15 +44,11 @@ def run_xssh(hosts, key, kh):
         skip("xssh.run_many not built yet (branch manybind)")
     rss0 = rss_kib()
     t0 = time.perf_counter()
-    results = xssh.run_many(hosts, "true", key=key, known_hosts=kh, max_running=0,
-                            connect_timeout=120, timeout=120)
+    results = xssh.run_many(hosts, "true", key=key, known_hosts=kh, agent=False, config="none", parallelism=0,
+                            connect_timeout=120, auth_timeout=120, timeout=120)
     t1 = time.perf_counter()
-    out = []
-    for h, r in zip(hosts, results):
-        ok = getattr(r, "ok", None)
-        if ok is None:
-            ok = getattr(r, "error", None) in (None, 0) and getattr(r, "exit_status", None) == 0
-        out.append((h, bool(ok) and getattr(r, "exit_status", 0) == 0, repr(r)))
+    out = [(h, r.ok and r.exit_status == 0, "phase %s: %s (exit status %s)" % (r.phase, r.error, r.exit_status))
+           for h, r in zip(hosts, results)]
     return rss0, t1 - t0, out
 
 

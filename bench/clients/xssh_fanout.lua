@@ -32,16 +32,17 @@ local function now()
 end
 local rss0 = rss_kib()
 local t0 = now()
-local results = xssh.run_many(hosts, "true", {key = key, known_hosts = kh, max_running = 0,
-                                               connect_timeout = 120, timeout = 120})
+local results = xssh.run_many(hosts, "true", {key = key, known_hosts = kh, agent = false, config = "none",
+                                               parallelism = 0, connect_timeout = 120, auth_timeout = 120,
+                                               timeout = 120})
 local t1 = now()
 local ok, first = 0, nil
 for i, h in ipairs(hosts) do
   local r = results[i]
-  if r and r.ok ~= false and r.exit_status == 0 and not r.error then
+  if r and r.ok and r.exit_status == 0 then
     ok = ok + 1
   elseif not first then
-    first = h .. ": " .. tostring(r and (r.message or r.error) or "no result")
+    first = h .. ": " .. tostring(r or "no result")
   end
 end
 if first then io.stderr:write(#hosts - ok, " of ", #hosts, " hosts failed; first: ", first, "\n") end

@@ -19,14 +19,14 @@ _, hf, key, kh = ARGV
 hosts = File.readlines(hf, chomp: true).reject { |l| l.strip.empty? }
 rss0 = File.read('/proc/self/status')[/^VmRSS:\s*(\d+)/, 1].to_i
 t0 = Process.clock_gettime(Process::CLOCK_MONOTONIC)
-results = Xssh.run_many(hosts, 'true', key: key, known_hosts: kh, max_running: 0,
-                                       connect_timeout: 120, timeout: 120)
+results = Xssh.run_many(hosts, 'true', key: key, known_hosts: kh, agent: false, config: 'none', parallelism: 0,
+                                       connect_timeout: 120, auth_timeout: 120, timeout: 120)
 t1 = Process.clock_gettime(Process::CLOCK_MONOTONIC)
 ok = 0
 first = nil
 hosts.each_with_index do |h, i|
   r = results[i]
-  good = r && (r.respond_to?(:ok?) ? r.ok? : true) && r.exit_status.zero? && !r.error
+  good = r&.ok? && r.exit_status&.zero?
   if good
     ok += 1
   else
