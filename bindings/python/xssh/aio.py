@@ -30,6 +30,7 @@ from . import _connect_options
 from ._many import _op_options, _path
 
 __all__ = ["connect", "Session", "Process", "LocalForward", "run_many"]
+_HAND_WRITTEN_STUB = True  # aio.pyi beside this file (scripts/gen-pyi.py leaves it alone)
 
 _IN = _c.XSSH_POLL_IN
 _OUT = _c.XSSH_POLL_OUT
