@@ -248,7 +248,7 @@ static void xssh_swig_multi_free(xssh_swig_multi *w)
 
 %rename(phase_name) xssh_swig_phase_name;
 %inline %{
-/** The name of a phase (XSSH_PHASE_*): "resolve", "connect", "handshake", "hostkey", "auth",
+/* The name of a phase (XSSH_PHASE_*): "resolve", "connect", "handshake", "hostkey", "auth",
     "channel", "command", "transfer", "call", "disconnect" or "none". */
 static const char *xssh_swig_phase_name(int phase) { return xssh_phase_name(phase); }
 %}
@@ -275,7 +275,7 @@ typedef struct xssh_swig_opopts {} xssh_swig_opopts;
 %extend xssh_swig_opopts {
   xssh_swig_opopts() { return (xssh_swig_opopts *)calloc(1, sizeof(xssh_swig_opopts)); }
   ~xssh_swig_opopts() { free($self->stdin_data); free($self); }
-  /** Timeouts in ms (0: the default: connect/auth the session timeout, command/idle none):
+  /* Timeouts in ms (0: the default: connect/auth the session timeout, command/idle none):
       TCP connect + handshake, host key + authentication, the command or transfer, a command's
       longest silence. Each >= 0; XSSH_ETIMEOUT when one runs out. */
   xssh_err set_timeouts(long connect_ms, long auth_ms, long command_ms, long idle_ms) {
@@ -287,7 +287,7 @@ typedef struct xssh_swig_opopts {} xssh_swig_opopts;
     $self->o.idle_timeout_ms = idle_ms;
     return 0;
   }
-  /** run: merge stderr into stdout, run on a PTY, keep at most max_output bytes per stream
+  /* run: merge stderr into stdout, run on a PTY, keep at most max_output bytes per stream
       (0: 1 MiB), deliver whole lines to on_output (line_mode); get/put: recursive (a tree). */
   xssh_err set_flags(int merge_stderr, int pty, size_t max_output, int line_mode, int recursive) {
     $self->o.merge_stderr = merge_stderr != 0;
@@ -297,7 +297,7 @@ typedef struct xssh_swig_opopts {} xssh_swig_opopts;
     $self->o.recursive = recursive != 0;
     return 0;
   }
-  /** run: bytes written to the command, then EOF (nil: EOF at once); copied. */
+  /* run: bytes written to the command, then EOF (nil: EOF at once); copied. */
   xssh_err set_stdin(const void *data, size_t len) {
     char *p = NULL;
     if (data) {
@@ -315,6 +315,14 @@ typedef struct xssh_swig_opopts {} xssh_swig_opopts;
 }
 
 /* ---- Multi ---- */
+/* default arguments: Ruby and Lua take them here; Python's proxies have none (SWIG would make
+   them *args overloads whose errors name no parameter): xssh_python_multi_idioms.swg redefines
+   the methods with Python defaults over the generated functions */
+#ifdef SWIGPYTHON
+#define XSSH_DEFAULT(v)
+#else
+#define XSSH_DEFAULT(v) = v
+#endif
 %rename(Multi) xssh_swig_multi;
 %nodefaultctor xssh_swig_multi;
 %nodefaultdtor xssh_swig_multi;
@@ -327,7 +335,7 @@ typedef struct xssh_swig_multi {} xssh_swig_multi;
   xssh_swig_multi() { return xssh_swig_multi_new(); }
   ~xssh_swig_multi() { xssh_swig_multi_free($self); }
 
-  /** At most max operations run at once (the rest wait, queued, in the order added); 0: no limit. Default 64. */
+  /* At most max operations run at once (the rest wait, queued, in the order added); 0: no limit. Default 64. */
   xssh_err set_max_running(int max) {
     int rc = xssh_swig_enter($self);
     if (rc)
@@ -336,7 +344,7 @@ typedef struct xssh_swig_multi {} xssh_swig_multi;
     xssh_swig_leave($self);
     return rc;
   }
-  /** Stack size of each running operation in bytes (minimum 64 KiB; default 256 KiB). */
+  /* Stack size of each running operation in bytes (minimum 64 KiB; default 256 KiB). */
   xssh_err set_stack_size(size_t bytes) {
     int rc = xssh_swig_enter($self);
     if (rc)
@@ -346,56 +354,56 @@ typedef struct xssh_swig_multi {} xssh_swig_multi;
     return rc;
   }
 
-  /** Connect to host like connect(); the session: op.session() once done. */
-  xssh_err add_connect(xssh_multi_op **OUT_HANDLE, const char *host, xssh_options *options, xssh_swig_opopts *opts = NULL, xssh_swig_ref *on_output = NULL,
-                       xssh_swig_ref *on_done = NULL) {
+  /* Connect to host like connect(); the session: op.session() once done. */
+  xssh_err add_connect(xssh_multi_op **OUT_HANDLE, const char *host, xssh_options *options, xssh_swig_opopts *opts XSSH_DEFAULT(NULL), xssh_swig_ref *on_output XSSH_DEFAULT(NULL),
+                       xssh_swig_ref *on_done XSSH_DEFAULT(NULL)) {
     xssh_swig_addargs a = { host, options, NULL, NULL, NULL, NULL, 0 };
     return xssh_swig_add($self, opts, on_output, on_done, OUT_HANDLE, xssh_swig_add_any, &a);
   }
-  /** Connect to host, run command, disconnect (the unit of run_many). */
-  xssh_err add_host_run(xssh_multi_op **OUT_HANDLE, const char *host, xssh_options *options, const char *command, xssh_swig_opopts *opts = NULL,
-                        xssh_swig_ref *on_output = NULL, xssh_swig_ref *on_done = NULL) {
+  /* Connect to host, run command, disconnect (the unit of run_many). */
+  xssh_err add_host_run(xssh_multi_op **OUT_HANDLE, const char *host, xssh_options *options, const char *command, xssh_swig_opopts *opts XSSH_DEFAULT(NULL),
+                        xssh_swig_ref *on_output XSSH_DEFAULT(NULL), xssh_swig_ref *on_done XSSH_DEFAULT(NULL)) {
     xssh_swig_addargs a = { host, options, command, NULL, NULL, NULL, 1 };
     return xssh_swig_add($self, opts, on_output, on_done, OUT_HANDLE, xssh_swig_add_any, &a);
   }
-  /** Run command on an existing authenticated session. */
-  xssh_err add_run(xssh_multi_op **OUT_HANDLE, xssh_session *session, const char *command, xssh_swig_opopts *opts = NULL, xssh_swig_ref *on_output = NULL,
-                   xssh_swig_ref *on_done = NULL) {
+  /* Run command on an existing authenticated session. */
+  xssh_err add_run(xssh_multi_op **OUT_HANDLE, xssh_session *session, const char *command, xssh_swig_opopts *opts XSSH_DEFAULT(NULL), xssh_swig_ref *on_output XSSH_DEFAULT(NULL),
+                   xssh_swig_ref *on_done XSSH_DEFAULT(NULL)) {
     xssh_swig_addargs a = { NULL, NULL, command, NULL, session, NULL, 2 };
     return xssh_swig_add($self, opts, on_output, on_done, OUT_HANDLE, xssh_swig_add_any, &a);
   }
-  /** Connect to host, upload local to remote over SFTP, disconnect. */
+  /* Connect to host, upload local to remote over SFTP, disconnect. */
   xssh_err add_host_put(xssh_multi_op **OUT_HANDLE, const char *host, xssh_options *options, const char *local, const char *remote,
-                        xssh_swig_opopts *opts = NULL, xssh_swig_ref *on_output = NULL, xssh_swig_ref *on_done = NULL) {
+                        xssh_swig_opopts *opts XSSH_DEFAULT(NULL), xssh_swig_ref *on_output XSSH_DEFAULT(NULL), xssh_swig_ref *on_done XSSH_DEFAULT(NULL)) {
     xssh_swig_addargs a = { host, options, local, remote, NULL, NULL, 3 };
     return xssh_swig_add($self, opts, on_output, on_done, OUT_HANDLE, xssh_swig_add_any, &a);
   }
-  /** Connect to host, download remote to local over SFTP, disconnect. */
+  /* Connect to host, download remote to local over SFTP, disconnect. */
   xssh_err add_host_get(xssh_multi_op **OUT_HANDLE, const char *host, xssh_options *options, const char *remote, const char *local,
-                        xssh_swig_opopts *opts = NULL, xssh_swig_ref *on_output = NULL, xssh_swig_ref *on_done = NULL) {
+                        xssh_swig_opopts *opts XSSH_DEFAULT(NULL), xssh_swig_ref *on_output XSSH_DEFAULT(NULL), xssh_swig_ref *on_done XSSH_DEFAULT(NULL)) {
     xssh_swig_addargs a = { host, options, remote, local, NULL, NULL, 4 };
     return xssh_swig_add($self, opts, on_output, on_done, OUT_HANDLE, xssh_swig_add_any, &a);
   }
-  /** SFTP get on an existing SFTP subsystem. */
-  xssh_err add_sftp_get(xssh_multi_op **OUT_HANDLE, xssh_sftp *sftp, const char *remote, const char *local, xssh_swig_opopts *opts = NULL,
-                        xssh_swig_ref *on_output = NULL, xssh_swig_ref *on_done = NULL) {
+  /* SFTP get on an existing SFTP subsystem. */
+  xssh_err add_sftp_get(xssh_multi_op **OUT_HANDLE, xssh_sftp *sftp, const char *remote, const char *local, xssh_swig_opopts *opts XSSH_DEFAULT(NULL),
+                        xssh_swig_ref *on_output XSSH_DEFAULT(NULL), xssh_swig_ref *on_done XSSH_DEFAULT(NULL)) {
     xssh_swig_addargs a = { NULL, NULL, remote, local, NULL, sftp, 5 };
     return xssh_swig_add($self, opts, on_output, on_done, OUT_HANDLE, xssh_swig_add_any, &a);
   }
-  /** SFTP put on an existing SFTP subsystem. */
-  xssh_err add_sftp_put(xssh_multi_op **OUT_HANDLE, xssh_sftp *sftp, const char *local, const char *remote, xssh_swig_opopts *opts = NULL,
-                        xssh_swig_ref *on_output = NULL, xssh_swig_ref *on_done = NULL) {
+  /* SFTP put on an existing SFTP subsystem. */
+  xssh_err add_sftp_put(xssh_multi_op **OUT_HANDLE, xssh_sftp *sftp, const char *local, const char *remote, xssh_swig_opopts *opts XSSH_DEFAULT(NULL),
+                        xssh_swig_ref *on_output XSSH_DEFAULT(NULL), xssh_swig_ref *on_done XSSH_DEFAULT(NULL)) {
     xssh_swig_addargs a = { NULL, NULL, local, remote, NULL, sftp, 6 };
     return xssh_swig_add($self, opts, on_output, on_done, OUT_HANDLE, xssh_swig_add_any, &a);
   }
-  /** Open a session channel on session; the channel: op.channel() once done. */
-  xssh_err add_channel_open(xssh_multi_op **OUT_HANDLE, xssh_session *session, xssh_swig_opopts *opts = NULL, xssh_swig_ref *on_output = NULL,
-                            xssh_swig_ref *on_done = NULL) {
+  /* Open a session channel on session; the channel: op.channel() once done. */
+  xssh_err add_channel_open(xssh_multi_op **OUT_HANDLE, xssh_session *session, xssh_swig_opopts *opts XSSH_DEFAULT(NULL), xssh_swig_ref *on_output XSSH_DEFAULT(NULL),
+                            xssh_swig_ref *on_done XSSH_DEFAULT(NULL)) {
     xssh_swig_addargs a = { NULL, NULL, NULL, NULL, session, NULL, 7 };
     return xssh_swig_add($self, opts, on_output, on_done, OUT_HANDLE, xssh_swig_add_any, &a);
   }
 
-  /** Do what can be done now without waiting; returns the ops not yet done. */
+  /* Do what can be done now without waiting; returns the ops not yet done. */
   xssh_err perform(int *running) {
     int rc = xssh_swig_enter($self);
     if (rc)
@@ -404,9 +412,9 @@ typedef struct xssh_swig_multi {} xssh_swig_multi;
     xssh_swig_leave($self);
     return $self->failed ? 0 : rc;
   }
-  /** Wait until a socket is ready, a timer is due or timeout_ms passes (-1: no limit), then
+  /* Wait until a socket is ready, a timer is due or timeout_ms passes (-1: no limit), then
       perform; returns the ops not yet done. Waits in slices, checking for signals between them. */
-  xssh_err wait(int *running, long timeout_ms = -1) {
+  xssh_err wait(int *running, long timeout_ms XSSH_DEFAULT(-1)) {
     int rc = xssh_swig_enter($self);
     long start = xssh_swig_now_ms();
     if (rc)
@@ -438,9 +446,9 @@ typedef struct xssh_swig_multi {} xssh_swig_multi;
     xssh_swig_leave($self);
     return $self->failed ? 0 : rc;
   }
-  /** Drive until every op is done or timeout_ms passes (-1: no limit); returns the ops not yet
+  /* Drive until every op is done or timeout_ms passes (-1: no limit); returns the ops not yet
       done (0: all done, whatever each op's outcome). Waits in slices, checking for signals. */
-  xssh_err perform_all(int *running, long timeout_ms = -1) {
+  xssh_err perform_all(int *running, long timeout_ms XSSH_DEFAULT(-1)) {
     int rc = xssh_swig_enter($self);
     long start = xssh_swig_now_ms();
     if (rc)
@@ -469,7 +477,7 @@ typedef struct xssh_swig_multi {} xssh_swig_multi;
     xssh_swig_leave($self);
     return $self->failed ? 0 : rc;
   }
-  /** The next finished op not reported yet (completion order), or nil. */
+  /* The next finished op not reported yet (completion order), or nil. */
   xssh_err info_read(xssh_multi_op **OUT_HANDLE) {
     int rc = xssh_swig_enter($self);
     if (rc)
@@ -479,7 +487,7 @@ typedef struct xssh_swig_multi {} xssh_swig_multi;
     return rc < 0 ? rc : 0;
   }
 
-  /** The socket callback callback(fd, what) (XSSH_POLL_IN|OUT, or XSSH_POLL_NONE: stop
+  /* The socket callback callback(fd, what) (XSSH_POLL_IN|OUT, or XSSH_POLL_NONE: stop
       watching); nil clears it. A raised error fails the op waiting on the socket and is
       raised by the socket_action/perform call that was running. */
   xssh_err set_socket_callback(xssh_swig_ref *callback) {
@@ -487,30 +495,32 @@ typedef struct xssh_swig_multi {} xssh_swig_multi;
     if (rc)
       return rc;
     xssh_swig_ref old = $self->socket_cb;
-    $self->socket_cb = *callback;
-    *callback = NULL;
+    $self->socket_cb = callback ? *callback : NULL; /* NULL: not given (clears) */
+    if (callback)
+      *callback = NULL; /* owned by the Multi now */
     rc = xssh_multi_set_socket_cb($self->m, $self->socket_cb ? xssh_swig_socket_tramp : NULL, $self);
     if (old)
       xssh_lang_release($self, old);
     xssh_swig_leave($self);
     return rc;
   }
-  /** The timer callback callback(timeout_ms): call socket_action(XSSH_SOCKET_TIMEOUT, 0) in
+  /* The timer callback callback(timeout_ms): call socket_action(XSSH_SOCKET_TIMEOUT, 0) in
       timeout_ms (0: soon; -1: no timer). nil clears it. */
   xssh_err set_timer_callback(xssh_swig_ref *callback) {
     int rc = xssh_swig_enter($self);
     if (rc)
       return rc;
     xssh_swig_ref old = $self->timer_cb;
-    $self->timer_cb = *callback;
-    *callback = NULL;
+    $self->timer_cb = callback ? *callback : NULL; /* NULL: not given (clears) */
+    if (callback)
+      *callback = NULL; /* owned by the Multi now */
     rc = xssh_multi_set_timer_cb($self->m, $self->timer_cb ? xssh_swig_timer_tramp : NULL, $self);
     if (old)
       xssh_lang_release($self, old);
     xssh_swig_leave($self);
     return rc;
   }
-  /** Report fd ready for events (XSSH_POLL_*), or fd = XSSH_SOCKET_TIMEOUT: the timer ran out;
+  /* Report fd ready for events (XSSH_POLL_*), or fd = XSSH_SOCKET_TIMEOUT: the timer ran out;
       returns the ops not yet done. */
   xssh_err socket_action(int fd, int events, int *running) {
     int rc = xssh_swig_enter($self);
@@ -520,7 +530,7 @@ typedef struct xssh_swig_multi {} xssh_swig_multi;
     xssh_swig_leave($self);
     return $self->failed ? 0 : rc;
   }
-  /** ms until the next timer (-1: none; 0: now). */
+  /* ms until the next timer (-1: none; 0: now). */
   xssh_err timeout(long *OUTPUT) {
     int rc = xssh_swig_enter($self);
     if (rc)
@@ -529,7 +539,7 @@ typedef struct xssh_swig_multi {} xssh_swig_multi;
     xssh_swig_leave($self);
     return rc;
   }
-  /** Pull form: (timeout_ms, fd1, events1, fd2, events2, ...) (the idioms reshape it). */
+  /* Pull form: (timeout_ms, fd1, events1, fd2, events2, ...) (the idioms reshape it). */
   xssh_err fds_swig(long *OUTPUT, xssh_multi_pollfd **FDS_OUT, size_t *FDS_N) {
     size_t cap = 16, n = 0;
     int rc = xssh_swig_enter($self);
@@ -567,12 +577,12 @@ typedef struct xssh_swig_multi {} xssh_swig_multi;
 struct xssh_multi_op {};
 %extend xssh_multi_op {
   ~xssh_multi_op() { xssh_multi_op_unref($self); }
-  /** XSSH_OP_QUEUED, XSSH_OP_RUNNING or XSSH_OP_DONE. */
+  /* XSSH_OP_QUEUED, XSSH_OP_RUNNING or XSSH_OP_DONE. */
   int state_swig() { return xssh_multi_op_state($self); }
-  /** (host, error, phase, message, have_exit_status, exit_status, exit_signal, stdout,
+  /* (error, phase, message, host, have_exit_status, exit_status, exit_signal, stdout,
       stdout_truncated, stderr, stderr_truncated, bytes, duration_ms) of a done op
       (the idioms make a result object of it); BadUseError while not done. */
-  xssh_err result_swig(const char **r_host, int *r_error, int *r_phase, const char **r_message, int *r_have,
+  xssh_err result_swig(int *r_error, int *r_phase, const char **r_message, const char **r_host, int *r_have,
                        int *r_status, const char **r_signal, const unsigned char **r_out, size_t *r_out_len,
                        int *r_out_trunc, const unsigned char **r_err, size_t *r_err_len, int *r_err_trunc,
                        size_t *r_bytes, long *r_duration) {
@@ -601,11 +611,11 @@ struct xssh_multi_op {};
     *r_duration = (long)r->duration_ms;
     return 0;
   }
-  /** The session of a done connect op. */
+  /* The session of a done connect op. */
   xssh_err session_swig(xssh_session **OUT_HANDLE) { return xssh_multi_op_session($self, OUT_HANDLE); }
-  /** The channel of a done channel-open op. */
+  /* The channel of a done channel-open op. */
   xssh_err channel_swig(xssh_channel **OUT_HANDLE) { return xssh_multi_op_channel($self, OUT_HANDLE); }
-  /** Cancel: a queued op is done at once, a running one at its next wait (XSSH_ECANCELLED). */
+  /* Cancel: a queued op is done at once, a running one at its next wait (XSSH_ECANCELLED). */
   xssh_err cancel_swig() { return xssh_multi_op_cancel($self); }
 }
 
@@ -613,7 +623,7 @@ struct xssh_multi_op {};
 /* Lua has no mkdir: get_many's per-host directories (bindings/lua/xssh.lua) */
 %rename(mkdir_p) xssh_swig_mkdir_p;
 %inline %{
-/** Create the directory path and its missing parents (mode 0777 & ~umask), as `mkdir -p`. */
+/* Create the directory path and its missing parents (mode 0777 & ~umask), as `mkdir -p`. */
 static xssh_err xssh_swig_mkdir_p(const char *path) {
   char buf[4096];
   size_t n = path ? strlen(path) : 0;

@@ -530,7 +530,7 @@ do
   -- stderr=, stdout_truncated=, stderr_truncated=, error= (error object or nil),
   -- phase= ("resolve" .. "disconnect", "none"), bytes=, duration= (seconds)}.
   function fo.result(self)
-    local host, code, phase, message, have, status, sig, out, out_tr, err, err_tr, nbytes, dur = self:result_swig()
+    local code, phase, message, host, have, status, sig, out, out_tr, err, err_tr, nbytes, dur = self:result_swig()
     local r = {
       host = host,
       exit_status = have ~= 0 and status or nil,

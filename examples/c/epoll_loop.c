@@ -66,12 +66,24 @@ static int timer_cb(xssh_multi *m, long timeout_ms, void *ud)
     return timerfd_settime(l->tfd, 0, &its, NULL);
 }
 
+static int run(int argc, char **argv, xssh_options *options, xssh_multi *m);
+
 int main(int argc, char **argv)
 {
     xssh_options *options = NULL;
     xssh_multi *m = NULL;
+    int rc = 1;
     if (xssh_options_new(&options) != XSSH_OK || xssh_multi_new(&m) != XSSH_OK)
-        return 1;
+        fprintf(stderr, "epoll_loop: %s\n", xssh_error_last()->message);
+    else
+        rc = run(argc, argv, options, m);
+    xssh_multi_unref(m);
+    xssh_options_unref(options);
+    return rc;
+}
+
+static int run(int argc, char **argv, xssh_options *options, xssh_multi *m)
+{
     int i = 1;
     for (; i < argc && strcmp(argv[i], "--"); i++) {
         if (strcmp(argv[i], "-o") || i + 1 >= argc) {
@@ -147,8 +159,8 @@ int main(int argc, char **argv)
         }
     }
     printf("%d hosts, %d failed\n", n, failed);
-    xssh_multi_unref(m);
-    xssh_options_unref(options);
+    xssh_multi_set_socket_cb(m, NULL, NULL);
+    xssh_multi_set_timer_cb(m, NULL, NULL);
     close(l.tfd);
     close(l.ep);
     return failed ? 1 : 0;

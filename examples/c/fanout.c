@@ -67,14 +67,24 @@ static int usage(void)
     return 2;
 }
 
+static int fanout(int argc, char **argv, xssh_options *options, xssh_multi *m);
+
 int main(int argc, char **argv)
 {
     xssh_options *options = NULL;
     xssh_multi *m = NULL;
-    if (xssh_options_new(&options) != XSSH_OK || xssh_multi_new(&m) != XSSH_OK) {
+    int rc = 1;
+    if (xssh_options_new(&options) != XSSH_OK || xssh_multi_new(&m) != XSSH_OK)
         fprintf(stderr, "fanout: %s\n", xssh_error_last()->message);
-        return 1;
-    }
+    else
+        rc = fanout(argc, argv, options, m);
+    xssh_multi_unref(m); /* (cancels whatever would still run: nothing here) */
+    xssh_options_unref(options);
+    return rc;
+}
+
+static int fanout(int argc, char **argv, xssh_options *options, xssh_multi *m)
+{
     const char *hostfile = NULL;
     long timeout_ms = 0;
     int c;
@@ -147,7 +157,5 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("%d hosts, %d failed\n", hosts, failures);
-    xssh_multi_unref(m);
-    xssh_options_unref(options);
     return failures ? 1 : 0;
 }

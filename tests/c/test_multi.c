@@ -452,15 +452,21 @@ Test(multi, external_loop_epoll, .timeout = 240)
 /* ---- cancel ------------------------------------------------------------------------ */
 
 typedef struct cancel_ctx {
-    xssh_multi_op *op;
+    xssh_multi_op *queued;
     int outputs;
+    int queued_state; /* the queued op's state when the running one printed */
 } cancel_ctx;
 
+/* the running op printed: it runs (and the op queued behind it on the same
+   session is still queued, whatever the machine's speed); cancel both */
 static int cancel_on_output(xssh_multi_op *op, int stream, const char *data, size_t len, void *ud)
 {
     cancel_ctx *c = ud;
     c->outputs++;
-    cr_assert_eq(xssh_multi_op_cancel(op), XSSH_OK); /* the one call allowed from a callback */
+    c->queued_state = xssh_multi_op_state(c->queued);
+    cr_assert_eq(xssh_multi_op_cancel(c->queued), XSSH_OK);
+    cr_assert_eq(xssh_multi_op_state(c->queued), XSSH_OP_DONE, "a queued op is done at once");
+    cr_assert_eq(xssh_multi_op_cancel(op), XSSH_OK); /* allowed from a callback */
     return 0;
 }
 
@@ -479,16 +485,14 @@ Test(multi, cancel_queued_and_running, .timeout = 120)
     /* ops on one session run one after the other: this one is queued behind it */
     cr_assert_eq(xssh_multi_add_run(m, s, "echo never", NULL, &queued), XSSH_OK);
     cr_assert_eq(xssh_multi_add_run(m, s, "echo after", NULL, &after), XSSH_OK);
-    int n = 0;
-    cr_assert_eq(xssh_multi_perform(m, &n), XSSH_OK);
-    cr_assert_eq(xssh_multi_op_state(queued), XSSH_OP_QUEUED);
-    cr_assert_eq(xssh_multi_op_cancel(queued), XSSH_OK);
-    cr_assert_eq(xssh_multi_op_state(queued), XSSH_OP_DONE, "a queued op is done at once");
+    cc.queued = queued;
+    cr_assert_eq(xssh_multi_perform_all(m, -1), XSSH_OK, "%s", last_msg());
+    cr_assert_eq(cc.outputs, 1);
+    cr_assert_eq(cc.queued_state, XSSH_OP_QUEUED);
     const xssh_multi_result *rq = result_of(queued);
     cr_assert_eq(rq->error, XSSH_ECANCELLED);
     cr_assert_eq(rq->phase, XSSH_PHASE_NONE);
-    cr_assert_eq(xssh_multi_perform_all(m, -1), XSSH_OK, "%s", last_msg());
-    cr_assert_eq(cc.outputs, 1);
+    cr_assert_str_eq(rq->message, "cancelled before it started");
     const xssh_multi_result *rr = result_of(running);
     cr_assert_eq(rr->error, XSSH_ECANCELLED, "%d %s", rr->error, rr->message);
     cr_assert_eq(rr->phase, XSSH_PHASE_COMMAND, "%s", xssh_phase_name(rr->phase));
@@ -728,4 +732,178 @@ Test(multi, output_streamed_in_bounded_pieces, .timeout = 120)
     xssh_multi_op_unref(op);
     xssh_multi_unref(m);
     xssh_session_unref(s);
+}
+
+/* ---- connect timeout: a server that accepts and never speaks -------------------- */
+
+Test(multi, connect_timeout_silent_server, .timeout = 120)
+{
+    /* listening, never accepting: the kernel completes the TCP handshake, no
+       SSH banner ever comes */
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(bind(l, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(listen(l, 16), 0);
+    socklen_t al = sizeof a;
+    cr_assert_eq(getsockname(l, (struct sockaddr *)&a, &al), 0);
+    xssh_options *good = good_opts();
+    xssh_multi *m = NULL;
+    cr_assert_eq(xssh_multi_new(&m), XSSH_OK);
+    xssh_multi_op_opts o = {0};
+    o.connect_timeout_ms = 300;
+    char *h = host_str(ntohs(a.sin_port));
+    xssh_multi_op *op = NULL, *ok = NULL;
+    cr_assert_eq(xssh_multi_add_host_run(m, h, good, "true", &o, &op), XSSH_OK);
+    /* a good host at the same time is not held up by it */
+    char *g = host_str(xt()->port);
+    cr_assert_eq(xssh_multi_add_host_run(m, g, good, "echo fine", NULL, &ok), XSSH_OK);
+    cr_assert_eq(xssh_multi_perform_all(m, -1), XSSH_OK);
+    const xssh_multi_result *r = result_of(op);
+    cr_assert_eq(r->error, XSSH_ETIMEOUT, "%d %s", r->error, r->message);
+    cr_assert_eq(r->phase, XSSH_PHASE_HANDSHAKE, "%s: %s", xssh_phase_name(r->phase), r->message);
+    cr_assert_str_eq(result_of(ok)->out, "fine\n");
+    xssh_multi_op_unref(op);
+    xssh_multi_op_unref(ok);
+    xssh_multi_unref(m);
+    xssh_options_unref(good);
+    free(h);
+    free(g);
+    close(l);
+}
+
+/* ---- the pull form: xssh_multi_fds / xssh_multi_timeout from a poll loop -------- */
+
+#include <poll.h>
+
+Test(multi, pull_form_poll_loop, .timeout = 120)
+{
+    enum { N = 5 };
+    xssh_options *good = good_opts();
+    xssh_multi *m = NULL;
+    cr_assert_eq(xssh_multi_new(&m), XSSH_OK);
+    xssh_multi_op *ops[N];
+    for (int i = 0; i < N; i++) {
+        char *h = host_str(xt()->port);
+        cr_assert_eq(xssh_multi_add_host_run(m, h, good, "echo pulled", NULL, &ops[i]), XSSH_OK);
+        free(h);
+    }
+    long t = -5;
+    cr_assert_eq(xssh_multi_timeout(m, &t), XSSH_OK);
+    cr_assert_eq(t, 0, "queued ops: perform now");
+    int running = N;
+    cr_assert_eq(xssh_multi_socket_action(m, XSSH_SOCKET_TIMEOUT, 0, &running), XSSH_OK);
+    for (int rounds = 0; running > 0; rounds++) {
+        cr_assert(rounds < 1000000);
+        xssh_multi_pollfd f[2];
+        size_t n = 0;
+        cr_assert_eq(xssh_multi_fds(m, f, 2, &n, &t), XSSH_OK); /* room for 2: asks again when more */
+        xssh_multi_pollfd *fds = f;
+        if (n > 2) {
+            fds = calloc(n, sizeof *fds);
+            size_t n2 = 0;
+            cr_assert_eq(xssh_multi_fds(m, fds, n, &n2, &t), XSSH_OK);
+            cr_assert_eq(n2, n);
+        }
+        cr_assert(n > 0 || t >= 0, "nothing to wait for");
+        struct pollfd p[64];
+        cr_assert(n <= 64);
+        for (size_t i = 0; i < n; i++) {
+            p[i].fd = fds[i].fd;
+            p[i].events = (short)(((fds[i].events & XSSH_POLL_IN) ? POLLIN : 0) |
+                                  ((fds[i].events & XSSH_POLL_OUT) ? POLLOUT : 0));
+            p[i].revents = 0;
+        }
+        int k = poll(p, n, t < 0 ? 60000 : (int)t);
+        cr_assert(k >= 0);
+        if (k == 0)
+            cr_assert_eq(xssh_multi_socket_action(m, XSSH_SOCKET_TIMEOUT, 0, &running), XSSH_OK);
+        for (size_t i = 0; i < n; i++)
+            if (p[i].revents)
+                cr_assert_eq(xssh_multi_socket_action(m, p[i].fd,
+                                                      ((p[i].revents & POLLIN) ? XSSH_POLL_IN : 0) |
+                                                          ((p[i].revents & POLLOUT) ? XSSH_POLL_OUT : 0) |
+                                                          ((p[i].revents & (POLLERR | POLLHUP)) ? XSSH_POLL_ERR : 0),
+                                                      &running),
+                             XSSH_OK);
+        if (fds != f)
+            free(fds);
+    }
+    for (int i = 0; i < N; i++) {
+        cr_assert_str_eq(result_of(ops[i])->out, "pulled\n", "%s", result_of(ops[i])->message);
+        xssh_multi_op_unref(ops[i]);
+    }
+    xssh_multi_unref(m);
+    xssh_options_unref(good);
+}
+
+/* ---- SFTP: put to and get from many hosts, and on an open SFTP subsystem --------- */
+
+Test(multi, sftp_put_get, .timeout = 120)
+{
+    enum { N = 4 };
+    size_t size = xt_size(3 * 1024 * 1024 + 17);
+    unsigned char *data = xt_random_bytes(size);
+    char *src = xt_tmppath("multi_src");
+    xt_spit(src, data, size, 0644);
+    xssh_options *good = good_opts();
+    xssh_multi *m = NULL;
+    cr_assert_eq(xssh_multi_new(&m), XSSH_OK);
+    xssh_multi_op *put[N], *get[N];
+    char *remote[N], *back[N];
+    for (int i = 0; i < N; i++) {
+        remote[i] = xt_tmppath("multi_remote");
+        back[i] = xt_tmppath("multi_back");
+        char *h = host_str(xt()->port);
+        cr_assert_eq(xssh_multi_add_host_put(m, h, good, src, remote[i], NULL, &put[i]), XSSH_OK, "%s", last_msg());
+        free(h);
+    }
+    cr_assert_eq(xssh_multi_perform_all(m, -1), XSSH_OK);
+    for (int i = 0; i < N; i++) {
+        const xssh_multi_result *r = result_of(put[i]);
+        cr_assert_eq(r->error, XSSH_OK, "%s", r->message);
+        cr_assert_eq(r->bytes, size);
+        char *h = host_str(xt()->port);
+        cr_assert_eq(xssh_multi_add_host_get(m, h, good, remote[i], back[i], NULL, &get[i]), XSSH_OK);
+        free(h);
+    }
+    cr_assert_eq(xssh_multi_perform_all(m, -1), XSSH_OK);
+    for (int i = 0; i < N; i++) {
+        const xssh_multi_result *r = result_of(get[i]);
+        cr_assert_eq(r->error, XSSH_OK, "%s", r->message);
+        cr_assert_eq(r->bytes, size);
+        size_t len = 0;
+        unsigned char *got = xt_slurp(back[i], &len);
+        cr_assert_eq(len, size);
+        cr_assert(memcmp(got, data, size) == 0);
+        free(got);
+    }
+    /* a missing remote file: the transfer phase, the SFTP status */
+    xssh_session *s = xt_connect_auth();
+    xssh_sftp *sf = NULL;
+    cr_assert_eq(xssh_sftp_new(&sf, s), XSSH_OK, "%s", last_msg());
+    xssh_multi_op *miss = NULL, *one = NULL;
+    cr_assert_eq(xssh_multi_add_sftp_get(m, sf, "/nonexistent/for/sure", back[0], NULL, &miss), XSSH_OK);
+    cr_assert_eq(xssh_multi_add_sftp_get(m, sf, remote[1], back[1], NULL, &one), XSSH_OK);
+    cr_assert_eq(xssh_multi_perform_all(m, -1), XSSH_OK);
+    cr_assert_eq(result_of(miss)->error, XSSH_ESFTP_NO_SUCH_FILE, "%d %s", result_of(miss)->error,
+                 result_of(miss)->message);
+    cr_assert_eq(result_of(miss)->phase, XSSH_PHASE_TRANSFER);
+    cr_assert_eq(result_of(one)->error, XSSH_OK, "%s", result_of(one)->message);
+    cr_assert_eq(result_of(one)->bytes, size);
+    xssh_multi_op_unref(miss);
+    xssh_multi_op_unref(one);
+    xssh_sftp_unref(sf);
+    xssh_session_unref(s);
+    for (int i = 0; i < N; i++) {
+        xssh_multi_op_unref(put[i]);
+        xssh_multi_op_unref(get[i]);
+        free(remote[i]);
+        free(back[i]);
+    }
+    xssh_multi_unref(m);
+    xssh_options_unref(good);
+    free(src);
+    free(data);
 }

@@ -63,9 +63,10 @@ def _pid_alive_in(pid, d):
 def _procs_of_run(d):
     """Processes started by sessions of this run: their environment holds XSSH_MANY_RUN=DIR."""
     tag = ("%s=%s\0" % (RUN_VAR, d)).encode()
+    mine = _ancestors()
     out = []
     for e in os.listdir("/proc"):
-        if not e.isdigit() or int(e) == os.getpid():
+        if not e.isdigit() or int(e) in mine:
             continue
         try:
             if tag in open("/proc/%s/environ" % e, "rb").read() + b"\0":
@@ -123,6 +124,39 @@ def _zombie(pid):
         return True
 
 
+def _ancestors():
+    out, pid = set(), os.getpid()
+    while pid > 1 and pid not in out:
+        out.add(pid)
+        try:
+            stat = open("/proc/%d/stat" % pid).read()
+            pid = int(stat[stat.rindex(")") + 2:].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+    return out
+
+
+def _started_here(d):
+    """Listeners and port holders of DIR found by their command line (a run that died
+    before it wrote its state): `sshd: ... -f DIR/sshdN.config` and `many_hosts.py hold --dir DIR`."""
+    sshd_tag = (" -f %s/sshd" % d).encode()
+    hold_tag = ("\0hold\0--dir\0%s\0" % d).encode()
+    mine = _ancestors()
+    out = []
+    for e in os.listdir("/proc"):
+        if not e.isdigit() or int(e) in mine:
+            continue
+        try:
+            cmd = open("/proc/%s/cmdline" % e, "rb").read()
+        except OSError:
+            continue
+        if (cmd.startswith(b"sshd") or b"/sshd\0" in cmd) and (sshd_tag in cmd or sshd_tag.replace(b" ", b"\0") in cmd):
+            out.append(int(e))
+        elif hold_tag in cmd:
+            out.append(int(e))
+    return out
+
+
 def stop(d, clean=False):
     d = os.path.abspath(d)
     roots = []
@@ -133,6 +167,7 @@ def stop(d, clean=False):
     for pid in state.get("pids", []):
         if _pid_alive_in(pid, d):
             roots.append(pid)
+    roots += [p for p in _started_here(d) if p not in roots]
     # listeners first (no new connections), then their children, then the commands of
     # sessions whose sshd is already gone
     below = _descendants(roots)

@@ -20,10 +20,14 @@ local function instances()
   local fh = sftp:open(E.tmpdir() .. "/argerr", xssh.FXF_WRITE | xssh.FXF_CREAT, 384)
   local kh = s:knownhost_init()
   kh:readfile(E.known_hosts)
+  local multi = xssh.core.Multi()
+  local op = multi:add_host_run(E.host, nil, "true")
+  op:cancel() -- done at once: its result is readable
   return {
     Session = s, Channel = ch, SFTP = sftp, SFTPHandle = fh, KnownHost = kh,
     KnownHostEntry = kh:get(0), Agent = s:agent_init(), SFTPAttributes = sftp:stat("/"),
     Forward = s:forward_local(nil, 0, "127.0.0.1", 9), Options = xssh.core.Options(),
+    Multi = multi, MultiOp = op, MultiOpOptions = xssh.core.MultiOpOptions(),
   }, s
 end
 

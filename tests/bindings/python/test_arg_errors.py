@@ -77,6 +77,10 @@ def objects():
     }
     if hasattr(core, "Options"):
         objs["Options"] = core.Options()
+    m = core.Multi()
+    op = m.add_host_run(env.host, None, "true")
+    op.cancel()  # done at once: its result is readable
+    objs.update({"Multi": m, "MultiOp": op, "MultiOpOptions": core.MultiOpOptions()})
     yield objs
     fwd.stop()
     fh.close()

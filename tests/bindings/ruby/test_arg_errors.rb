@@ -33,10 +33,14 @@ class TestArgErrors < Minitest::Test
     kh = s.knownhost_init
     kh.readfile(T::KNOWN_HOSTS)
     agent = s.agent_init
+    multi = Xssh::Multi.new
+    op = multi.add_host_run(T::HOST, nil, 'true')
+    op.cancel # done at once: its result is readable
     {
       'Session' => s, 'Channel' => ch, 'SFTP' => sftp, 'SFTPHandle' => fh, 'KnownHost' => kh,
       'KnownHostEntry' => kh.get(0), 'Agent' => agent, 'SFTPAttributes' => sftp.stat('/'),
-      'Listener' => nil, 'Forward' => s.forward_local(nil, 0, '127.0.0.1', 9), 'Options' => Xssh::Options.new
+      'Listener' => nil, 'Forward' => s.forward_local(nil, 0, '127.0.0.1', 9), 'Options' => Xssh::Options.new,
+      'Multi' => multi, 'MultiOp' => op, 'MultiOpOptions' => Xssh::MultiOpOptions.new
     }.compact
   end
 

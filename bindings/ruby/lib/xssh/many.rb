@@ -67,7 +67,7 @@ module Xssh
   class MultiOp
     # the MultiResult of a done op (Xssh::BadUseError while not done)
     def result
-      host, code, phase, message, have, status, sig, out, out_tr, err, err_tr, nbytes, dur = result_swig
+      code, phase, message, host, have, status, sig, out, out_tr, err, err_tr, nbytes, dur = result_swig
       MultiResult.new(host, have.zero? ? nil : status, sig.nil? || sig.empty? ? nil : sig, out, err,
                       out_tr != 0, err_tr != 0, code.zero? ? nil : Xssh.error_for(code, message),
                       Native.phase_name(phase), nbytes, dur / 1000.0)
