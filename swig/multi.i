@@ -590,11 +590,7 @@ struct xssh_multi_op {};
     int rc = xssh_multi_op_result($self, &r);
     if (rc)
       return rc;
-#ifdef SWIGPYTHON
-    *r_host = r->host ? r->host : ""; /* Python: SWIG's AppendOutput drops a leading None (idioms map "" back) */
-#else
     *r_host = r->host;
-#endif
     *r_error = r->error;
     *r_phase = r->phase;
     *r_message = r->message ? r->message : "";
