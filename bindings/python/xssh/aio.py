@@ -373,6 +373,7 @@ class Session(object):
 
     @property
     def session(self):
+        """The underlying blocking :class:`xssh.Session` (its blocking calls stop the loop)."""
         return self._s
 
     def _poke(self):
@@ -682,6 +683,7 @@ class LocalForward(object):
             t.cancel()
 
     async def wait_closed(self):
+        """Wait until the listener is closed and every relayed connection has ended."""
         if self.server is not None:
             await self.server.wait_closed()
         if self._tasks:
