@@ -50,8 +50,11 @@ class _Driver(object):
         self.fds: dict = {}   # fd -> [multi interest, reader futures, writer futures, registered mask]
         self.timer: Optional[asyncio.Handle] = None
         self.kicked = False
-        self.multi.set_socket_callback(self._socket_cb)
-        self.multi.set_timer_callback(self._timer_cb)
+        # the Multi holds its callbacks from C, where the garbage collector cannot see them: they
+        # reach the driver through a weak reference, so a closed loop and its driver are collected
+        ref = _weakref.ref(self)
+        self.multi.set_socket_callback(lambda fd, what: _call(ref, "_socket_cb", fd, what))
+        self.multi.set_timer_callback(lambda ms: _call(ref, "_timer_cb", ms))
 
     # ---- the multi's callbacks (called from inside socket_action) ----
     def _socket_cb(self, fd, what):
@@ -181,14 +184,18 @@ class _Driver(object):
             raise
 
 
-_drivers: "_weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Driver]" = _weakref.WeakKeyDictionary()
+def _call(ref, name, *args):
+    d = ref()
+    return getattr(d, name)(*args) if d is not None else 0
 
 
 def _driver() -> _Driver:
+    """The driver of the running loop (kept on the loop object: they live and go together)."""
     loop = asyncio.get_running_loop()
-    d = _drivers.get(loop)
+    d = getattr(loop, "_xssh_aio_driver", None)
     if d is None:
-        d = _drivers[loop] = _Driver(loop)
+        d = _Driver(loop)
+        loop._xssh_aio_driver = d  # type: ignore[attr-defined]
     return d
 
 

@@ -330,3 +330,23 @@ def test_close_cancels_an_unfinished_stream(env, tmpdir_path):
 
     _run(main())
     assert not os.path.exists(os.path.join(tmpdir_path, "stop"))
+
+
+def test_one_driver_per_loop_collected_with_it(env):
+    """One Multi per event loop; when the loop is gone, its driver (and Multi) go too."""
+    import gc
+    import weakref
+    refs = []
+
+    async def main():
+        d = xssh.aio._driver()
+        assert d is xssh.aio._driver()  # the same for the whole loop
+        refs.append(weakref.ref(d))
+        async with xssh.aio.connect(env.host, **_kw(env)) as s:
+            assert (await s.run("echo hi")).stdout == b"hi\n"
+
+    for _ in range(3):
+        _run(main())
+    gc.collect()
+    assert len(refs) == 3 and len({id(r) for r in refs}) == 3
+    assert [r() for r in refs] == [None, None, None]
