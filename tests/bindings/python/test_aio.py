@@ -350,3 +350,49 @@ def test_one_driver_per_loop_collected_with_it(env):
     gc.collect()
     assert len(refs) == 3 and len({id(r) for r in refs}) == 3
     assert [r() for r in refs] == [None, None, None]
+
+
+def test_local_forward_moves_megabytes_both_ways(env):
+    """4 connections at once through one forward to an echo server (on loopback, reached from the
+    sshd): 2 MiB each way per connection, byte-exact, while a command runs on the same session."""
+    async def echo(reader, writer):
+        while True:
+            data = await reader.read(65536)
+            if not data:
+                break
+            writer.write(data)
+            await writer.drain()
+        writer.close()
+
+    async def main():
+        server = await asyncio.start_server(echo, "127.0.0.1", 0)
+        eport = server.sockets[0].getsockname()[1]
+        async with xssh.aio.connect(env.host, **_kw(env)) as s:
+            async with await s.forward_local("127.0.0.1", eport) as fw:
+                async def client(k):
+                    data = os.urandom(2 << 20)
+                    r, w = await asyncio.open_connection("127.0.0.1", fw.port)
+
+                    async def send():
+                        for i in range(0, len(data), 100000):
+                            w.write(data[i:i + 100000])
+                            await w.drain()
+                        w.write_eof()
+                    got = bytearray()
+
+                    async def recv():
+                        while len(got) < len(data):
+                            chunk = await r.read(1 << 20)
+                            if not chunk:
+                                break
+                            got.extend(chunk)
+                    await asyncio.gather(send(), recv())
+                    w.close()
+                    return bytes(got) == data, len(got)
+                *res, r = await asyncio.gather(*(client(k) for k in range(4)), s.run("echo mid"))
+                assert r.stdout == b"mid\n"
+        server.close()
+        return res
+
+    for ok, n in _run(main(), 300):
+        assert ok, n
