@@ -142,6 +142,8 @@ typedef struct xssh_swig_opopts {
   char *stdin_data;
   size_t stdin_len;
   int has_stdin;
+  xssh_transfer_opts transfer; /* get/put: atomic, mode (copied by the multi at add) */
+  int has_transfer;
 } xssh_swig_opopts;
 
 typedef int (*xssh_swig_adder)(xssh_swig_multi *w, const xssh_multi_op_opts *o, xssh_multi_op **out, void *arg);
@@ -166,7 +168,7 @@ static int xssh_swig_add(xssh_swig_multi *w, xssh_swig_opopts *opts, xssh_swig_r
   o.on_output = NULL;
   o.on_done = NULL;
   o.userdata = NULL;
-  o.transfer = NULL;
+  o.transfer = opts && opts->has_transfer ? &opts->transfer : NULL; /* the multi copies it */
   if (*on_output || *on_done || (opts && opts->has_stdin)) {
     c = xssh_swig_ctx_new(w, on_output, on_done, opts && opts->has_stdin ? (opts->stdin_data ? opts->stdin_data : "") : NULL,
                           opts ? opts->stdin_len : 0);
@@ -295,6 +297,17 @@ typedef struct xssh_swig_opopts {} xssh_swig_opopts;
     $self->o.max_output = max_output;
     $self->o.line_mode = line_mode != 0;
     $self->o.recursive = recursive != 0;
+    return 0;
+  }
+  /** get/put: atomic (write a temporary name beside the destination, renamed into place when
+      complete; a failed or cancelled transfer leaves no file there) and the permission bits of
+      a created file (0: 0644). */
+  xssh_err set_transfer(int atomic, long mode) {
+    if (mode < 0 || mode > 07777)
+      return XSSH_EARG;
+    $self->transfer.atomic = atomic != 0;
+    $self->transfer.mode = mode;
+    $self->has_transfer = 1;
     return 0;
   }
   /* run: bytes written to the command, then EOF (nil: EOF at once); copied. */
