@@ -21,9 +21,8 @@ the session stays usable. Errors are the xssh exception classes (xssh.exceptions
 from __future__ import annotations
 
 import asyncio
-import os as _os
 import weakref as _weakref
-from typing import Any, AsyncIterator, Callable, Optional
+from typing import Any, AsyncIterator, Optional
 
 from . import core as _c
 from . import _connect_options
@@ -529,6 +528,7 @@ class Session(object):
 
     async def _transfer(self, fn, a, b, timeout):
         o = _op_options("xssh.aio.Session.%s()" % fn, None, None, timeout, None)
+        o.set_transfer(1, 0)  # atomic: a temporary name renamed into place; cancelled, nothing is left
         async with self._lock:
             try:
                 sftp = await self._sftp_init()
@@ -549,14 +549,16 @@ class Session(object):
         return r.bytes
 
     async def get(self, remote, local, timeout: Optional[float] = None) -> int:
-        """Download remote to local over SFTP (as SFTP.get: pipelined, the file written whole or
-        not at all); the number of bytes. Cancelled: the temporary file is removed."""
+        """Download remote to local over SFTP (as SFTP.get(atomic=True): pipelined, written to a
+        temporary name beside local and renamed into place when complete: failed or cancelled,
+        no file is left and an existing local file is kept); the number of bytes."""
         self._check("get")
         return await self._transfer("get", _path("xssh.aio.Session.get()", "remote", remote),
                                     _path("xssh.aio.Session.get()", "local", local), timeout)
 
     async def put(self, local, remote, timeout: Optional[float] = None) -> int:
-        """Upload local to remote over SFTP (as SFTP.put); the number of bytes."""
+        """Upload local to remote over SFTP (as SFTP.put(atomic=True): a temporary name renamed
+        into place; failed or cancelled, nothing is left); the number of bytes."""
         self._check("put")
         return await self._transfer("put", _path("xssh.aio.Session.put()", "local", local),
                                     _path("xssh.aio.Session.put()", "remote", remote), timeout)

@@ -8,6 +8,7 @@ import ctypes
 import ctypes.util
 import json
 import os
+import re
 import struct
 import threading
 
@@ -250,7 +251,7 @@ def test_cancel_mid_transfer_leaves_session_usable(env, tmpdir_path, direction):
 
     async def main():
         async with xssh.aio.connect(env.host, **_kw(env)) as s:
-            assert await s.listdir(src_dir) == [] or True  # SFTP started before the transfer
+            assert sorted(await s.listdir(src_dir)) == ["big", "small"]  # SFTP started before the transfer
             op = s.get if direction == "get" else s.put
             t = asyncio.create_task(op(src, dst))
             await watch.first_write()
@@ -259,7 +260,14 @@ def test_cancel_mid_transfer_leaves_session_usable(env, tmpdir_path, direction):
             with pytest.raises(asyncio.CancelledError):
                 await t
             left = os.listdir(dst_dir)
-            assert not any(os.path.getsize(os.path.join(dst_dir, f)) == SIZE for f in left)
+            assert "big" not in left, left  # atomic transfers: nothing half-written at the destination
+            if direction == "get":
+                assert left == [], left  # and the local temporary file is removed
+            else:
+                # KNOWN GAP of the C layer (reported): a put cancelled through the multi leaves its
+                # remote temporary "<name>.xssh-<hex>.part" (its removal is an SFTP call that the
+                # cancel fails at once); never the destination name itself
+                assert all(re.match(r"^big\.xssh-[0-9a-f]+\.part$", f) for f in left), left
             # usable: commands, and SFTP both ways
             assert (await s.run("echo usable")).stdout == b"usable\n"
             assert await op(small, os.path.join(dst_dir, "small")) == 100000
@@ -272,8 +280,7 @@ def test_cancel_mid_transfer_leaves_session_usable(env, tmpdir_path, direction):
         left = _run(main())
     finally:
         watch.close()
-    if direction == "get":  # the multi's cancel removes what it wrote (multi.h: temporary file removed)
-        assert "big" not in left or os.path.getsize(os.path.join(dst_dir, "big")) < SIZE
+    assert "big" not in left
 
 
 def test_listdir_and_transfer_round_trip(env, tmpdir_path):
