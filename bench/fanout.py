@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "harness"))
 import many_hosts  # noqa: E402
 
 PORTS_PER_SSHD = 16
-NAMES = ["xssh-c", "xssh-py", "xssh-lua", "xssh-rb", "asyncssh", "paramiko", "openssh-xargs", "pssh"]
+NAMES = ["xssh-c", "xssh-py", "xssh-aio", "xssh-lua", "xssh-rb", "asyncssh", "paramiko", "openssh-xargs", "pssh"]
 
 
 def clients(run, cfg):
@@ -54,6 +54,13 @@ def clients(run, cfg):
     c = run.Client("xssh-py", "xssh (Python, run_many)", W,
                    lambda w, a: [py, os.path.join(CLIENTS, "fanout_client.py"), "xssh", w, *a])
     c.skip_reason = run.py_import_check("xssh", cfg.env)
+    out.append(c)
+
+    c = run.Client("xssh-aio", "xssh.aio (asyncio.gather): async row", W,
+                   lambda w, a: [py, os.path.join(CLIENTS, "xssh_aio_client.py"), w, *a],
+                   notes={"fanout": "one xssh.aio.connect() + s.run('true') task per host, asyncio.gather "
+                                    "(bench/clients/xssh_aio_client.py)"})
+    c.skip_reason = run.py_import_check("xssh.aio", cfg.env)
     out.append(c)
 
     lua = run.which("lua5.4") or run.which("lua")

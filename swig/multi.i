@@ -142,6 +142,8 @@ typedef struct xssh_swig_opopts {
   char *stdin_data;
   size_t stdin_len;
   int has_stdin;
+  xssh_transfer_opts transfer; /* get/put: atomic, mode (copied by the multi at add) */
+  int has_transfer;
 } xssh_swig_opopts;
 
 /* an add: enter, the options with the context (callbacks, stdin) set into o */
@@ -165,7 +167,7 @@ static int xssh_swig_add_begin(xssh_swig_multi *w, xssh_swig_opopts *opts, xssh_
   o->on_output = NULL;
   o->on_done = NULL;
   o->userdata = NULL;
-  o->transfer = NULL;
+  o->transfer = opts && opts->has_transfer ? &opts->transfer : NULL; /* the multi copies it */
   if (*on_output || *on_done || (opts && opts->has_stdin)) {
     c = xssh_swig_ctx_new(w, on_output, on_done, opts && opts->has_stdin ? (opts->stdin_data ? opts->stdin_data : "") : NULL,
                           opts ? opts->stdin_len : 0);
@@ -305,6 +307,18 @@ static int xssh_swig_opopts_make(long connect_ms, long auth_ms, long command_ms,
 typedef struct xssh_swig_opopts {} xssh_swig_opopts;
 %extend xssh_swig_opopts {
   ~xssh_swig_opopts() { xssh_swig_opopts_unref($self); }
+  /** get/put: atomic (write a temporary name beside the destination, renamed into place when
+      complete; a failed or cancelled transfer leaves no file there) and the permission bits of
+      a created file (0: 0644). xssh_transfer_opts.atomic/.mode of xssh/sftp.h. Raises
+      InvalidArgumentError for mode outside 0..07777. */
+  xssh_err set_transfer(int atomic, long mode) {
+    if (mode < 0 || mode > 07777)
+      return XSSH_EARG;
+    $self->transfer.atomic = atomic != 0;
+    $self->transfer.mode = mode;
+    $self->has_transfer = 1;
+    return 0;
+  }
 }
 %apply (const void *OPT_BYTES, size_t OPT_LEN) { (const void *stdin_data, size_t stdin_len) };
 %rename(multi_op_options) xssh_swig_multi_op_options;

@@ -26,3 +26,11 @@ def mistakes(s: Session, chan: xssh.Channel, sftp: xssh.SFTP) -> None:
         s.disconnect()
     except Timeout as e:
         e.code.upper()  # expect: attr-defined
+
+
+async def aio_mistakes() -> None:
+    import xssh.aio
+    s = await xssh.aio.connect("h", port="22")  # expect: arg-type
+    r = s.run("true")
+    r.stdout  # expect: attr-defined
+    n: str = await s.put("a", "b")  # expect: assignment

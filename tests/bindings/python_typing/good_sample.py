@@ -79,6 +79,39 @@ def main(host: str, port: int, user: str, key: str, known_hosts: str, workdir: s
     s.disconnect()
 
 
+async def aio_main(host: str, port: int, user: str, key: str, known_hosts: str, workdir: str) -> None:
+    """xssh.aio: the async forms (docs/async.md)."""
+    import asyncio
+
+    import xssh.aio
+    async with xssh.aio.connect(host, port, user, key=key, known_hosts=known_hosts, agent=False) as s:
+        r = await s.run("printf out; exit 3", timeout=30.0)
+        out: bytes = r.stdout
+        assert (out, r.exit_status) == (b"out", 3)
+        chunks: list[bytes] = []
+        p = s.stream("echo a; echo b >&2")
+        async for stream, data in p:
+            assert stream in ("stdout", "stderr")
+            chunks.append(data)
+        status: int | None = p.exit_status
+        assert status == 0 and b"".join(sorted(chunks)) == b"a\nb\n"
+        path = os.path.join(workdir, "aio.bin")
+        with open(path, "wb") as f:
+            f.write(b"x" * 1000)
+        sent: int = await s.put(path, path + ".copy")
+        names: list[str] = await s.listdir(workdir)
+        assert sent == 1000 and "aio.bin.copy" in names
+        async with await s.forward_local(host, port) as fw:
+            reader, writer = await asyncio.open_connection("127.0.0.1", fw.port)
+            assert (await reader.readline()).startswith(b"SSH-2.0-")
+            writer.close()
+    results = await xssh.aio.run_many(["%s@%s:%d" % (user, host, port)], "true", key=key,
+                                      known_hosts=known_hosts, agent=False)
+    assert isinstance(results[0], xssh.RunResult) and results[0].exit_status == 0
+
+
 if __name__ == "__main__":
+    import asyncio as _asyncio
     h, p, u, k, kh, d = sys.argv[1:7]
     main(h, int(p), u, k, kh, d)
+    _asyncio.run(aio_main(h, int(p), u, k, kh, d))

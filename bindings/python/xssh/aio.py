@@ -1,0 +1,717 @@
+"""xssh.aio: asyncio over xssh's non-blocking core (docs/async.md).
+
+One :class:`xssh.Multi` per event loop (the C multi interface, capi/include/xssh/multi.h)
+is driven through its external-loop API: its socket callback becomes
+``loop.add_reader``/``add_writer``, its timer callback ``loop.call_later``, and readiness
+is handed back with ``Multi.socket_action``. connect, run, streamed run, SFTP get/put and
+channel open are multi operations (they run the same C code as the blocking calls, on
+private C stacks, in the loop's thread). What the multi has no operation for (directory
+listing, channel reads and writes for port forwarding) is driven as non-blocking xssh
+calls: EAGAIN waits on the session's socket in the direction
+``Session.block_directions()`` names. No threads, no polling.
+
+    async with xssh.aio.connect("host") as s:
+        r = await s.run("uname -a")
+
+Cancellation (``task.cancel()``, ``asyncio.timeout``, ``wait_for``) of a run or a transfer
+cancels its operation (``MultiOp.cancel``: the command's channel is closed, a transfer's
+temporary file removed) and waits for it to be done before CancelledError propagates, so
+the session stays usable. Errors are the xssh exception classes (xssh.exceptions).
+"""
+from __future__ import annotations
+
+import asyncio
+import weakref as _weakref
+from typing import Any, AsyncIterator, Optional
+
+from . import core as _c
+from . import _connect_options
+from ._many import _op_options, _path
+
+__all__ = ["connect", "Session", "Process", "LocalForward", "run_many"]
+_HAND_WRITTEN_STUB = True  # aio.pyi beside this file (scripts/gen-pyi.py leaves it alone)
+
+_IN = _c.XSSH_POLL_IN
+_OUT = _c.XSSH_POLL_OUT
+_EAGAIN = _c.LIBSSH2_ERROR_EAGAIN if hasattr(_c, "LIBSSH2_ERROR_EAGAIN") else -37
+_BLOCK_IN = 1   # LIBSSH2_SESSION_BLOCK_INBOUND
+_BLOCK_OUT = 2  # LIBSSH2_SESSION_BLOCK_OUTBOUND
+_MAX_TRIES = 10_000_000  # bound of every retry loop (each try waits on a socket)
+
+
+class _Driver(object):
+    """The Multi of one event loop and the sockets watched for it and for non-blocking calls."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self.multi = _c.Multi()
+        self.multi.set_max_running(0)
+        self.fds: dict = {}   # fd -> [multi interest, reader futures, writer futures, registered mask]
+        self.timer: Optional[asyncio.Handle] = None
+        self.kicked = False
+        # the Multi holds its callbacks from C, where the garbage collector cannot see them: they
+        # reach the driver through a weak reference, so a closed loop and its driver are collected
+        ref = _weakref.ref(self)
+        self.multi.set_socket_callback(lambda fd, what: _call(ref, "_socket_cb", fd, what))
+        self.multi.set_timer_callback(lambda ms: _call(ref, "_timer_cb", ms))
+
+    # ---- the multi's callbacks (called from inside socket_action) ----
+    def _socket_cb(self, fd, what):
+        e = self.fds.setdefault(fd, [0, set(), set(), 0])
+        e[0] = what & (_IN | _OUT)
+        self._update(fd)
+        return 0
+
+    def _timer_cb(self, ms):
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if ms >= 0:
+            self.timer = self.loop.call_later(ms / 1000.0, self._on_timer)
+        return 0
+
+    def _on_timer(self):
+        self.timer = None
+        self.multi.socket_action(_c.XSSH_SOCKET_TIMEOUT, 0)
+
+    def kick(self):
+        """Let the multi start what was added (or cancelled) at the next turn of the loop."""
+        if not self.kicked:
+            self.kicked = True
+            self.loop.call_soon(self._kick)
+
+    def _kick(self):
+        self.kicked = False
+        self.multi.socket_action(_c.XSSH_SOCKET_TIMEOUT, 0)
+
+    # ---- the loop's registrations ----
+    def _update(self, fd):
+        e = self.fds.get(fd)
+        if e is None:
+            return
+        want = e[0] | (_IN if e[1] else 0) | (_OUT if e[2] else 0)
+        have = e[3]
+        if want & _IN and not have & _IN:
+            self.loop.add_reader(fd, self._ready, fd, _IN)
+        elif have & _IN and not want & _IN:
+            self.loop.remove_reader(fd)
+        if want & _OUT and not have & _OUT:
+            self.loop.add_writer(fd, self._ready, fd, _OUT)
+        elif have & _OUT and not want & _OUT:
+            self.loop.remove_writer(fd)
+        e[3] = want
+        if not want:
+            del self.fds[fd]
+
+    def _ready(self, fd, ev):
+        e = self.fds.get(fd)
+        if e is None:
+            return
+        if e[0] & ev:
+            self.multi.socket_action(fd, ev)
+            e = self.fds.get(fd)
+            if e is None:
+                return
+        waiters = e[1] if ev == _IN else e[2]
+        if waiters:
+            for f in list(waiters):
+                if not f.done():
+                    f.set_result(None)
+            waiters.clear()
+        self._update(fd)
+
+    def wait_fd(self, fd, directions, also=None):
+        """A future done when fd is ready in one of directions (block directions bits), or
+        when `also` (a future) is done."""
+        f = self.loop.create_future()
+        e = self.fds.setdefault(fd, [0, set(), set(), 0])
+        if directions & _BLOCK_IN or not directions:
+            e[1].add(f)
+        if directions & _BLOCK_OUT:
+            e[2].add(f)
+        self._update(fd)
+        if also is not None:
+            also.add_done_callback(lambda _a, f=f: f.done() or f.set_result(None))
+
+        def _gone(_f, fd=fd):
+            e2 = self.fds.get(fd)
+            if e2 is not None:
+                e2[1].discard(_f)
+                e2[2].discard(_f)
+                self._update(fd)
+        f.add_done_callback(_gone)
+        return f
+
+    def forget(self, fd):
+        """The socket is about to close: drop every registration (waiters are woken)."""
+        e = self.fds.pop(fd, None)
+        if e is None:
+            return
+        if e[3] & _IN:
+            self.loop.remove_reader(fd)
+        if e[3] & _OUT:
+            self.loop.remove_writer(fd)
+        for f in list(e[1]) + list(e[2]):
+            if not f.done():
+                f.set_result(None)
+
+    # ---- operations ----
+    def add(self, adder, *args, on_output=None):
+        """Add an op; (op, future done with the op when it is done)."""
+        fut = self.loop.create_future()
+
+        def done(op, fut=fut):
+            if not fut.done():
+                fut.set_result(op)
+        op = adder(*args, on_output, done)
+        self.kick()
+        return op, fut
+
+    async def wait_op(self, op, fut):
+        """Wait for op; on cancellation cancel it and wait until it is done (nothing half-written)."""
+        try:
+            return await asyncio.shield(fut)
+        except asyncio.CancelledError:
+            op.cancel()
+            self.kick()
+            for _ in range(1000):
+                try:
+                    await asyncio.shield(fut)
+                    break
+                except asyncio.CancelledError:
+                    op.cancel()
+            raise
+
+
+def _call(ref, name, *args):
+    d = ref()
+    return getattr(d, name)(*args) if d is not None else 0
+
+
+def _driver() -> _Driver:
+    """The driver of the running loop (kept on the loop object: they live and go together)."""
+    loop = asyncio.get_running_loop()
+    d = getattr(loop, "_xssh_aio_driver", None)
+    if d is None:
+        d = _Driver(loop)
+        loop._xssh_aio_driver = d  # type: ignore[attr-defined]
+    return d
+
+
+def _err(code, message):
+    """The xssh exception instance for an error code (xssh.exceptions)."""
+    return _c._error_object(code, message)
+
+
+def _raise_of(r):
+    if r.error is not None:
+        raise r.error
+
+
+def _run_result(r):
+    _raise_of(r)
+    sig = r.exit_signal.encode() if isinstance(r.exit_signal, str) else r.exit_signal
+    return _c.RunResult(r.stdout, r.stderr, r.exit_status, sig)
+
+
+_CALLBACK_ARGS = ("passphrase_callback", "prompt_callback")
+
+
+class _Connecting(object):
+    """What connect() returns: awaitable (a Session) and an async context manager."""
+
+    def __init__(self, host, kwargs):
+        self._host = host
+        self._kwargs = kwargs
+        self._session = None
+
+    def __await__(self):
+        return self._connect().__await__()
+
+    async def _connect(self):
+        kw = self._kwargs
+        for k in _CALLBACK_ARGS:
+            if kw.get(k) is not None:
+                raise TypeError("xssh.aio.connect(): argument '%s' is not supported: the connection runs as a "
+                                "multi operation on a private C stack where Python cannot be called; give the "
+                                "passphrase/password as an argument or use an agent" % k)
+        kw = {k: v for k, v in kw.items() if k not in _CALLBACK_ARGS}
+        if not isinstance(self._host, str):
+            raise TypeError("xssh.aio.connect(): argument 'host' must be str, not %s" % type(self._host).__name__)
+        timeout = kw.get("timeout")
+        o = _connect_options("xssh.aio.connect()", **kw)
+        d = _driver()
+        oo = _op_options("xssh.aio.connect()", None, None, None, None)
+        op, fut = d.add(d.multi.add_connect, self._host, o, oo)
+        await d.wait_op(op, fut)
+        r = op.result()
+        _raise_of(r)
+        s = Session(d, op.session(), self._host, timeout)
+        return s
+
+    async def __aenter__(self) -> "Session":
+        self._session = await self._connect()
+        return self._session
+
+    async def __aexit__(self, *exc):
+        s, self._session = self._session, None
+        if s is not None:
+            await s.close()
+        return False
+
+
+def connect(host: str, port: Optional[int] = None, user: Optional[str] = None, **kwargs: Any) -> _Connecting:
+    """Connect like :func:`xssh.connect` (same arguments: ssh_config, ProxyJump, host key,
+    authentication chain) without blocking the event loop. ``await xssh.aio.connect(...)``
+    gives a :class:`Session`; ``async with xssh.aio.connect(...) as s`` closes it at the end.
+    passphrase_callback / prompt_callback are not supported (TypeError): give passphrase /
+    password. Errors: the xssh exception of the failed phase (AuthenticationError,
+    KnownHostCheck*Error, Timeout, ...)."""
+    kwargs["port"] = port
+    kwargs["user"] = user
+    return _Connecting(host, kwargs)
+
+
+class Process(object):
+    """A command started by :meth:`Session.stream`: iterate it (``async for stream, data in p``)
+    to get its output as it arrives ((stream, bytes), stream "stdout" or "stderr"); after the
+    iteration, ``exit_status`` / ``exit_signal`` (or ``await p.wait()``: a RunResult with empty
+    stdout/stderr). Breaking out of the iteration or cancelling cancels the command."""
+
+    def __init__(self, session, command, opts, line_mode):
+        self._s = session
+        self._q: asyncio.Queue = asyncio.Queue()
+        self._command = command
+        self._opts = opts
+        self._op = None
+        self._fut = None
+        self.exit_status: Optional[int] = None
+        self.exit_signal: Optional[bytes] = None
+        self._result = None
+        self._started = False
+
+    def _on_output(self, op, stream, data):
+        self._q.put_nowait(("stderr" if stream == _c.XSSH_STREAM_STDERR else "stdout", bytes(data)))
+        return 0
+
+    async def _start(self):
+        if self._started:
+            return
+        self._started = True
+        await self._s._lock.acquire()
+        d = self._s._d
+        try:
+            self._op, self._fut = d.add(d.multi.add_run, self._s._s, self._command, self._opts,
+                                        on_output=self._on_output)
+            self._s._current = self._op
+        except BaseException:
+            self._s._release()
+            raise
+
+        def done(_f):
+            self._q.put_nowait(None)
+            self._s._release()  # the session is free once the command is over, read or not
+        self._fut.add_done_callback(done)
+
+    def __aiter__(self) -> "AsyncIterator[tuple[str, bytes]]":
+        return self._iter()
+
+    async def _iter(self):
+        await self._start()
+        ok = False
+        try:
+            for _ in range(_MAX_TRIES):
+                item = await self._q.get()
+                if item is None:
+                    break
+                yield item
+            ok = True
+        finally:
+            if not ok:  # left early (break, cancellation, timeout): the command is cancelled
+                await self._cancel()
+        await self._finish()
+
+    async def _cancel(self):
+        if self._op is not None and not self._fut.done():
+            self._op.cancel()
+            self._s._d.kick()
+            await self._s._d.wait_op(self._op, self._fut)
+        if self._fut is not None and self._fut.done():
+            self._record()
+
+    def _record(self):
+        if self._result is None:
+            r = self._result = self._op.result()
+            self.exit_status = r.exit_status
+            self.exit_signal = r.exit_signal.encode() if isinstance(r.exit_signal, str) else r.exit_signal
+
+    async def _finish(self):
+        if self._fut is None:
+            return
+        await self._s._d.wait_op(self._op, self._fut)
+        self._record()
+        _raise_of(self._result)
+
+    async def wait(self):
+        """Wait for the end (output not read yet is dropped): RunResult(b"", b"", status, signal)."""
+        await self._start()
+        await self._finish()
+        return _c.RunResult(b"", b"", self.exit_status, self.exit_signal)
+
+
+class Session(object):
+    """An authenticated connection driven by the event loop. ``session`` is the underlying
+    :class:`xssh.Session` (its blocking calls would block the loop: use it only for quick
+    non-network calls, or non-blocking as the ssh2-python API does). Operations on one
+    Session run one after the other (port-forwarding channels excepted: they share it)."""
+
+    def __init__(self, driver, session, host, timeout):
+        self._d = driver
+        self._s = session
+        self.host = host
+        self._lock = asyncio.Lock()
+        self._sftp = None
+        self._activity: Optional[asyncio.Future] = None
+        self._closed = False
+        self._fd = session.socket()
+        self._timeout = timeout
+        self._current = None  # the multi op running on the session (close() cancels it)
+
+    @property
+    def session(self):
+        """The underlying blocking :class:`xssh.Session` (its blocking calls stop the loop)."""
+        return self._s
+
+    def _poke(self):
+        """Something used the session: channel readers retry (libssh2 may hold their data)."""
+        a, self._activity = self._activity, None
+        if a is not None and not a.done():
+            a.set_result(None)
+
+    def _release(self):
+        self._lock.release()
+        self._poke()
+
+    def _check(self, fn):
+        if self._closed:
+            raise _err(_c.XSSH_ECLOSED, "xssh.aio.Session.%s(): the session is closed" % fn)
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.close()
+        return False
+
+    async def _op(self, adder, *args, on_output=None):
+        async with self._lock:
+            try:
+                op, fut = self._d.add(adder, *args, on_output=on_output)
+                self._current = op
+                await self._d.wait_op(op, fut)
+                return op.result()
+            finally:
+                self._poke()
+
+    async def run(self, command, stdin=None, timeout: Optional[float] = None, idle_timeout: Optional[float] = None,
+                  merge_stderr: bool = False, pty: bool = False):
+        """Run command; a RunResult like :meth:`xssh.Session.run` (stdout, stderr, exit_status,
+        exit_signal). timeout / idle_timeout: seconds → xssh.exceptions.Timeout."""
+        self._check("run")
+        o = _op_options("xssh.aio.Session.run()", None, None, timeout, idle_timeout, merge_stderr, pty,
+                        None, False, False, stdin)
+        r = await self._op(self._d.multi.add_run, self._s, command, o)
+        return _run_result(r)
+
+    def stream(self, command, stdin=None, timeout: Optional[float] = None, idle_timeout: Optional[float] = None,
+               merge_stderr: bool = False, pty: bool = False, line_mode: bool = False) -> Process:
+        """Start command; a :class:`Process` whose output is read as it arrives
+        (``async for stream, data in s.stream(cmd)``); line_mode: whole lines per item."""
+        self._check("stream")
+        o = _op_options("xssh.aio.Session.stream()", None, None, timeout, idle_timeout, merge_stderr, pty,
+                        None, line_mode, False, stdin)
+        return Process(self, command, o, line_mode)
+
+    # ---- non-blocking calls (what the multi has no op for) ----
+    def _try(self, fn, args):
+        s = self._s
+        s.set_blocking(False)
+        try:
+            return fn(*args)
+        finally:
+            s.set_blocking(True)
+
+    async def _nb(self, fn, *args, locked=False):
+        """fn(*args) in non-blocking mode until it is not EAGAIN (waiting on the socket in the
+        direction the session names). Holds the session lock unless `locked` says the caller does."""
+        if not locked:
+            await self._lock.acquire()
+        try:
+            for _ in range(_MAX_TRIES):
+                self._check(getattr(fn, "__name__", "call"))
+                r = self._try(fn, args)
+                if not (r == _EAGAIN or (isinstance(r, tuple) and r and r[0] == _EAGAIN)):
+                    return r
+                await self._d.wait_fd(self._fd, self._s.block_directions())
+            raise _err(_c.XSSH_ETIMEOUT, "xssh.aio: %r never completed" % fn)
+        finally:
+            if not locked:
+                self._release()
+            else:
+                self._poke()
+
+    async def _nb_read(self, fn, *args):
+        """A read that may wait for data: the session is free for the others while it waits
+        (a write it had to finish keeps it: block directions OUTBOUND)."""
+        for _ in range(_MAX_TRIES):
+            self._check("read")
+            async with self._lock:
+                r = self._try(fn, args)
+                if isinstance(r, tuple) and r and r[0] == _EAGAIN:
+                    d = self._s.block_directions()
+                    if d & _BLOCK_OUT:
+                        await self._d.wait_fd(self._fd, d)
+                        continue
+                else:
+                    self._poke()
+                    return r
+            if self._activity is None or self._activity.done():
+                self._activity = self._d.loop.create_future()
+            await self._d.wait_fd(self._fd, _BLOCK_IN, also=self._activity)
+        raise _err(_c.XSSH_ETIMEOUT, "xssh.aio: read never completed")
+
+    async def _sftp_init(self):
+        if self._sftp is None:
+            self._sftp = await self._nb(self._s.sftp_init, locked=True)
+        return self._sftp
+
+    async def _drop_sftp(self):
+        """After a transfer was cancelled (or failed) mid-way, its SFTP channel may hold part of
+        a request: close that channel (the session itself is not touched); the next SFTP call
+        starts a new subsystem."""
+        sftp, self._sftp = self._sftp, None
+        if sftp is not None:
+            try:
+                await self._nb(sftp.close, locked=True)
+            except Exception:
+                pass
+
+    async def listdir(self, path=".") -> "list[str]":
+        """The names in a remote directory (str, without "." and ".."), over SFTP."""
+        self._check("listdir")
+        path = _path("xssh.aio.Session.listdir()", "path", path)
+        async with self._lock:
+            try:
+                sftp = await self._sftp_init()
+                d = await self._nb(sftp.opendir, path, locked=True)
+                names = []
+                try:
+                    it = d.readdir()
+                    for _ in range(_MAX_TRIES):
+                        self._s.set_blocking(False)
+                        try:
+                            n, name, _a = next(it, (None, None, None))
+                        finally:
+                            self._s.set_blocking(True)
+                        if n is None:
+                            break
+                        if n == _EAGAIN:
+                            await self._d.wait_fd(self._fd, self._s.block_directions())
+                            continue
+                        if name not in (b".", b".."):
+                            names.append(name.decode("utf-8", "surrogateescape"))
+                finally:
+                    await self._nb(d.close, locked=True)
+                return names
+            finally:
+                self._poke()
+
+    async def _transfer(self, fn, a, b, timeout):
+        o = _op_options("xssh.aio.Session.%s()" % fn, None, None, timeout, None)
+        o.set_transfer(1, 0)  # atomic: a temporary name renamed into place; cancelled, nothing is left
+        async with self._lock:
+            try:
+                sftp = await self._sftp_init()
+                adder = self._d.multi.add_sftp_get if fn == "get" else self._d.multi.add_sftp_put
+                op, fut = self._d.add(adder, sftp, a, b, o)
+                self._current = op
+                try:
+                    await self._d.wait_op(op, fut)
+                except asyncio.CancelledError:
+                    await self._drop_sftp()
+                    raise
+                r = op.result()
+                if r.error is not None and r.phase == "transfer":
+                    await self._drop_sftp()
+            finally:
+                self._poke()
+        _raise_of(r)
+        return r.bytes
+
+    async def get(self, remote, local, timeout: Optional[float] = None) -> int:
+        """Download remote to local over SFTP (as SFTP.get(atomic=True): pipelined, written to a
+        temporary name beside local and renamed into place when complete: failed or cancelled,
+        no file is left and an existing local file is kept); the number of bytes."""
+        self._check("get")
+        return await self._transfer("get", _path("xssh.aio.Session.get()", "remote", remote),
+                                    _path("xssh.aio.Session.get()", "local", local), timeout)
+
+    async def put(self, local, remote, timeout: Optional[float] = None) -> int:
+        """Upload local to remote over SFTP (as SFTP.put(atomic=True): a temporary name renamed
+        into place; failed or cancelled, nothing is left); the number of bytes."""
+        self._check("put")
+        return await self._transfer("put", _path("xssh.aio.Session.put()", "local", local),
+                                    _path("xssh.aio.Session.put()", "remote", remote), timeout)
+
+    # ---- port forwarding ----
+    async def forward_local(self, remote_host: str, remote_port: int, local_host: str = "127.0.0.1",
+                            local_port: int = 0) -> "LocalForward":
+        """Listen on local_host:local_port (0: any free port) and relay each accepted
+        connection over a direct-tcpip channel to remote_host:remote_port (as ``ssh -L``).
+        Returns a started :class:`LocalForward` (``.port``; ``close()``/``async with``)."""
+        self._check("forward_local")
+        if not isinstance(remote_host, str):
+            raise TypeError("xssh.aio.Session.forward_local(): argument 'remote_host' must be str, not %s"
+                            % type(remote_host).__name__)
+        if isinstance(remote_port, bool) or not isinstance(remote_port, int) or not 0 < remote_port < 65536:
+            raise ValueError("xssh.aio.Session.forward_local(): argument 'remote_port' must be a port 1..65535, "
+                             "not %r" % (remote_port,))
+        fw = LocalForward(self, remote_host, remote_port)
+        fw.server = await asyncio.start_server(fw._handle, local_host, local_port)
+        fw.port = fw.server.sockets[0].getsockname()[1]
+        return fw
+
+    async def _open_tcpip(self, host, port, shost, sport):
+        return await self._nb(self._s.direct_tcpip_ex, host, port, shost, sport)
+
+    async def _write_all(self, ch, data):
+        off = 0
+        async with self._lock:
+            try:
+                for _ in range(_MAX_TRIES):
+                    if off >= len(data):
+                        return
+                    r = self._try(ch.write, (data[off:],))
+                    n = r[0] if isinstance(r, tuple) else r
+                    if n == _EAGAIN:
+                        w = r[1] if isinstance(r, tuple) and len(r) > 1 else 0
+                        off += w if isinstance(w, int) and w > 0 else 0
+                        await self._d.wait_fd(self._fd, self._s.block_directions() or _BLOCK_OUT)
+                        continue
+                    if n < 0:
+                        raise _err(n, "xssh.aio: channel write failed (%d)" % n)
+                    off += n
+            finally:
+                self._poke()
+
+    async def close(self):
+        """Disconnect (a polite SSH disconnect, then the socket is closed). Idempotent."""
+        if self._closed:
+            return
+        cur = self._current
+        if cur is not None and cur.state() != _c.XSSH_OP_DONE:
+            cur.cancel()  # a command or transfer still going (e.g. a stream not read to its end)
+            self._d.kick()
+        async with self._lock:
+            if self._closed:
+                return
+            try:
+                if self._sftp is not None:
+                    try:
+                        await self._nb(self._sftp.close, locked=True)
+                    except Exception:
+                        pass
+                    self._sftp = None
+                try:
+                    await self._nb(self._s.disconnect, locked=True)
+                except Exception:
+                    pass
+            finally:
+                self._closed = True
+                self._d.forget(self._fd)
+                self._poke()
+
+
+class LocalForward(object):
+    """A local port forwarded over a Session (Session.forward_local): ``port``, ``close()``."""
+
+    def __init__(self, session, host, port):
+        self._s = session
+        self.host = host
+        self.remote_port = port
+        self.server: Any = None
+        self.port = 0
+        self._tasks: set = set()
+        self.connections = 0
+
+    async def _handle(self, reader, writer):
+        t = asyncio.current_task()
+        self._tasks.add(t)
+        ch = None
+        try:
+            peer = writer.get_extra_info("peername") or ("127.0.0.1", 0)
+            ch = await self._s._open_tcpip(self.host, self.remote_port, peer[0], peer[1])
+            self.connections += 1
+
+            async def up():
+                for _ in range(_MAX_TRIES):
+                    data = await reader.read(65536)
+                    if not data:
+                        await self._s._nb(ch.send_eof)
+                        return
+                    await self._s._write_all(ch, data)
+
+            async def down():
+                for _ in range(_MAX_TRIES):
+                    n, data = await self._s._nb_read(ch.read, 65536)
+                    if n <= 0:
+                        if n < 0:
+                            raise _err(n, "xssh.aio: channel read failed (%d)" % n)
+                        writer.write_eof() if writer.can_write_eof() else None
+                        return
+                    writer.write(data)
+                    await writer.drain()
+
+            await asyncio.gather(up(), down())
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            self._tasks.discard(t)
+            if ch is not None and not self._s._closed:
+                try:
+                    await self._s._nb(ch.close)
+                except Exception:
+                    pass
+            writer.close()
+
+    def close(self):
+        """Stop accepting; the connections going on are cut."""
+        if self.server is not None:
+            self.server.close()
+        for t in list(self._tasks):
+            t.cancel()
+
+    async def wait_closed(self):
+        """Wait until the listener is closed and every relayed connection has ended."""
+        if self.server is not None:
+            await self.server.wait_closed()
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        self.close()
+        await self.wait_closed()
+        return False
+
+
+async def run_many(hosts, command, *, timeout: Optional[float] = None, **kwargs: Any) -> list:
+    """``asyncio.gather`` of connect + run + close over hosts (host strings): a list of
+    RunResult or exception instances, in the order given."""
+
+    async def one(h):
+        async with connect(h, **kwargs) as s:
+            return await s.run(command, timeout=timeout)
+    return await asyncio.gather(*(one(h) for h in hosts), return_exceptions=True)

@@ -1,0 +1,405 @@
+"""xssh.aio: asyncio over the multi interface's external-loop API (docs/async.md).
+
+Concurrency and cancellation points are forced, never timed: commands wait for files other
+commands create (bounded loops that end with exit 99 when the condition never comes), and a
+transfer is cancelled after inotify reports its first write into the destination directory."""
+import asyncio
+import ctypes
+import ctypes.util
+import json
+import os
+import re
+import struct
+import threading
+
+import pytest
+
+import xssh
+import xssh.aio
+import xssh.exceptions as X
+
+
+def _run(coro, limit=120):
+    """Run coro on a fresh loop; a generous bound only against hangs (never reached when it works)."""
+    return asyncio.run(asyncio.wait_for(coro, limit))
+
+
+def _many():
+    path = os.environ.get("XSSH_MANY_HOSTS")
+    if not path or not os.path.exists(path):
+        pytest.fail("XSSH_MANY_HOSTS is not set: the python suite requires the sshd_many fixture")
+    with open(path) as f:
+        return json.load(f)
+
+
+def _kw(env):
+    return dict(port=env.port, user=env.user, key=env.key, known_hosts=env.known_hosts)
+
+
+def _wait_all(d, n, me):
+    """Shell: create d/me, then wait (bounded, ~60 s) until d holds n files; exit 99 if never."""
+    return ("touch %s/%s; i=0; while [ $(ls %s | wc -l) -lt %d ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); "
+            "done; [ $(ls %s | wc -l) -ge %d ] || exit 99; echo ok %s" % (d, me, d, n, d, n, me))
+
+
+def _scratch(many, name):
+    d = os.path.join(many["scratch_dir"], "aio-%s-%d" % (name, os.getpid()))
+    os.makedirs(d, exist_ok=True)
+    os.chmod(d, 0o1777)
+    for f in os.listdir(d):
+        os.unlink(os.path.join(d, f))
+    return d
+
+
+def test_twenty_sessions_overlap_on_one_thread():
+    many = _many()
+    hosts = many["hosts"][:20]
+    d = _scratch(many, "overlap")
+    threads = threading.active_count()
+
+    async def one(i, h):
+        async with xssh.aio.connect(h, key=many["key"], known_hosts=many["known_hosts"], host_key_policy="strict",
+                                    agent=False, config="none") as s:
+            return await s.run(_wait_all(d, 20, "h%d" % i))
+
+    async def main():
+        rs = await asyncio.gather(*(one(i, h) for i, h in enumerate(hosts)))
+        assert threading.active_count() == threads  # no thread was started
+        return rs
+
+    rs = _run(main())
+    for i, r in enumerate(rs):
+        # 99: the file count never reached 20: the sessions did not run side by side
+        assert r.exit_status == 0, (i, r.exit_status, r.stderr)
+        assert r.stdout == b"ok h%d\n" % i
+    assert sorted(os.listdir(d)) == sorted("h%d" % i for i in range(20))
+
+
+def test_fifty_hosts_and_failures_as_xssh_exceptions():
+    many = _many()
+    good = many["hosts"]
+    bad = many["unknown_hostkey_hosts"] + many["mismatch_hostkey_hosts"] + many["refused_hosts"]
+
+    async def main():
+        return await xssh.aio.run_many(good + bad, "echo $SSH_CONNECTION", key=many["key"],
+                                       known_hosts=many["known_hosts"], host_key_policy="strict",
+                                       agent=False, config="none", timeout=60)
+
+    rs = _run(main())
+    assert len(rs) == len(good) + len(bad) == 54
+    for h, r in zip(good, rs):
+        assert isinstance(r, xssh.RunResult), (h, r)
+        assert r.exit_status == 0 and r.stdout.split()[-1] == h.rsplit(":", 1)[1].encode()
+    unknown, mismatch, refused1, refused2 = rs[len(good):]
+    assert isinstance(unknown, X.KnownHostCheckNotFoundError), unknown
+    assert isinstance(mismatch, X.KnownHostCheckMisMatchError), mismatch
+    assert isinstance(refused1, X.ConnectError) and isinstance(refused2, X.ConnectError), (refused1, refused2)
+
+
+def test_errors_are_xssh_exceptions(env):
+    async def main():
+        with pytest.raises(X.AuthenticationError):
+            await xssh.aio.connect(env.host, env.port, env.user, key=env.key_unauthorized,
+                                   known_hosts=env.known_hosts, agent=False, config="none")
+        async with xssh.aio.connect(env.host, **_kw(env)) as s:
+            with pytest.raises(X.SFTPError):
+                await s.get("/nonexistent/aio-file", os.path.join(env.dir, "never"))
+            with pytest.raises(X.SFTPError):
+                await s.listdir("/nonexistent/aio-dir")
+            r = await s.run("exit 7")  # a failing command is a result, as Session.run
+            assert r.exit_status == 7
+            with pytest.raises(X.Timeout):
+                await s.run("sleep 30", timeout=0.3)  # the op's own timeout (xssh's), not asyncio's
+            assert (await s.run("echo after")).stdout == b"after\n"
+        with pytest.raises(TypeError):
+            await xssh.aio.connect(env.host, **_kw(env), prompt_callback=lambda *a: None)
+        with pytest.raises(X.ClosedError):
+            await s.run("true")
+
+    _run(main())
+
+
+def test_run_result_is_session_run(session, env):
+    cmd = "printf 'a\\0b'; printf err >&2; kill -TERM $$"
+    blocking = session.run(cmd)
+
+    async def main():
+        async with xssh.aio.connect(env.host, **_kw(env)) as s:
+            return await s.run(cmd), await s.run("cat; exit 4", stdin=b"in\n")
+
+    r, r2 = _run(main())
+    assert (r.stdout, r.stderr, r.exit_status, r.exit_signal) == (
+        blocking.stdout, blocking.stderr, blocking.exit_status, blocking.exit_signal)
+    assert r.exit_signal == b"TERM"
+    assert (r2.stdout, r2.exit_status) == (b"in\n", 4)
+
+
+def test_stream_reads_output_as_it_arrives(env, tmpdir_path):
+    """The first line is read while the command still runs: it waits for a file the test
+    creates only after it saw that line."""
+    flag = os.path.join(tmpdir_path, "go")
+
+    async def main():
+        async with xssh.aio.connect(env.host, **_kw(env)) as s:
+            p = s.stream("echo first; i=0; while [ ! -e %s ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; "
+                         "[ -e %s ] || exit 99; echo second >&2; exit 5" % (flag, flag))
+            got = []
+            async for stream, data in p:
+                got.append((stream, data))
+                if data == b"first\n":
+                    open(flag, "w").close()
+            assert got == [("stdout", b"first\n"), ("stderr", b"second\n")]
+            assert p.exit_status == 5
+
+    _run(main())
+
+
+async def _cancel_point(s, d):
+    """Start, on session s, a command that says 'started' and then waits for d/stop; return the
+    (task, process) once 'started' was read."""
+    p = s.stream("echo started; i=0; while [ ! -e %s/stop ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; "
+                 "echo never" % d)
+    it = p.__aiter__()
+    first = await it.__anext__()
+    assert first == ("stdout", b"started\n")
+    return p, it
+
+
+def test_cancel_mid_run_leaves_session_usable(env, tmpdir_path):
+    d = tmpdir_path
+
+    async def main():
+        async with xssh.aio.connect(env.host, **_kw(env)) as s, xssh.aio.connect(env.host, **_kw(env)) as watch:
+            # 1. task.cancel() while run() waits for a command that never ends by itself
+            t = asyncio.create_task(s.run("touch %s/running; i=0; while [ ! -e %s/stop ] && [ $i -lt 600 ]; do "
+                                          "sleep 0.1; i=$((i+1)); done" % (d, d)))
+            # the command is running for sure once another session sees its file
+            r = await watch.run("i=0; while [ ! -e %s/running ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; "
+                                "[ -e %s/running ]" % (d, d))
+            assert r.exit_status == 0
+            t.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await t
+            assert (await s.run("echo usable")).stdout == b"usable\n"
+
+            # 2. asyncio.timeout expiring mid-stream (rescheduled to now once output arrived)
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(None) as cm:
+                    it = s.stream("echo started; i=0; while [ ! -e %s/stop ] && [ $i -lt 600 ]; do sleep 0.1; "
+                                  "i=$((i+1)); done; echo never" % d).__aiter__()
+                    assert await it.__anext__() == ("stdout", b"started\n")
+                    cm.reschedule(asyncio.get_running_loop().time())
+                    await it.__anext__()
+            assert (await s.run("echo usable2")).stdout == b"usable2\n"
+
+            # 3. wait_for around run, cancelled by a timeout the test forces: the deadline is
+            # the loop's current time, reached before the command can end
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(s.run("i=0; while [ ! -e %s/stop ] && [ $i -lt 600 ]; do sleep 0.1; "
+                                             "i=$((i+1)); done" % d), 0)
+            assert (await s.run("echo usable3")).stdout == b"usable3\n"
+            assert not os.path.exists(os.path.join(d, "stop"))  # nothing ended by itself
+
+    _run(main())
+
+
+class _Inotify(object):
+    """The first write into a directory, as an event on the loop (Linux inotify through libc)."""
+    IN_MODIFY = 0x2
+
+    def __init__(self, path):
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        self.fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        assert self.fd >= 0, os.strerror(ctypes.get_errno())
+        assert libc.inotify_add_watch(self.fd, path.encode(), self.IN_MODIFY) >= 0
+
+    async def first_write(self):
+        loop = asyncio.get_running_loop()
+        f = loop.create_future()
+        loop.add_reader(self.fd, lambda: f.done() or f.set_result(None))
+        try:
+            await f
+        finally:
+            loop.remove_reader(self.fd)
+        ev = os.read(self.fd, 4096)
+        assert struct.unpack_from("iIII", ev)[1] & self.IN_MODIFY
+
+    def close(self):
+        os.close(self.fd)
+
+
+SIZE = 64 << 20
+
+
+@pytest.mark.parametrize("direction", ["get", "put"])
+def test_cancel_mid_transfer_leaves_session_usable(env, tmpdir_path, direction):
+    """Cancel after the transfer's first write reached its destination (inotify): it is
+    mid-way (64 MiB, read from a sparse file); the destination is not left half-written
+    and the session, SFTP included, goes on working."""
+    src_dir = os.path.join(tmpdir_path, "src")
+    dst_dir = os.path.join(tmpdir_path, "dst")
+    os.mkdir(src_dir)
+    os.mkdir(dst_dir)
+    src = os.path.join(src_dir, "big")
+    with open(src, "wb") as f:
+        f.truncate(SIZE)
+    dst = os.path.join(dst_dir, "big")
+    small = os.path.join(src_dir, "small")
+    with open(small, "wb") as f:
+        f.write(os.urandom(100000))
+    watch = _Inotify(dst_dir)
+
+    async def main():
+        async with xssh.aio.connect(env.host, **_kw(env)) as s:
+            assert sorted(await s.listdir(src_dir)) == ["big", "small"]  # SFTP started before the transfer
+            op = s.get if direction == "get" else s.put
+            t = asyncio.create_task(op(src, dst))
+            await watch.first_write()
+            assert not t.done()
+            t.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await t
+            left = os.listdir(dst_dir)
+            assert "big" not in left, left  # atomic transfers: nothing half-written at the destination
+            if direction == "get":
+                assert left == [], left  # and the local temporary file is removed
+            else:
+                # KNOWN GAP of the C layer (reported): a put cancelled through the multi leaves its
+                # remote temporary "<name>.xssh-<hex>.part" (its removal is an SFTP call that the
+                # cancel fails at once); never the destination name itself
+                assert all(re.match(r"^big\.xssh-[0-9a-f]+\.part$", f) for f in left), left
+            # usable: commands, and SFTP both ways
+            assert (await s.run("echo usable")).stdout == b"usable\n"
+            assert await op(small, os.path.join(dst_dir, "small")) == 100000
+            with open(os.path.join(dst_dir, "small"), "rb") as f1, open(small, "rb") as f2:
+                assert f1.read() == f2.read()
+            assert "small" in await s.listdir(dst_dir)
+            return left
+
+    try:
+        left = _run(main())
+    finally:
+        watch.close()
+    assert "big" not in left
+
+
+def test_listdir_and_transfer_round_trip(env, tmpdir_path):
+    data = os.urandom(300000)
+    src = os.path.join(tmpdir_path, "a")
+    with open(src, "wb") as f:
+        f.write(data)
+
+    async def main():
+        async with xssh.aio.connect(env.host, **_kw(env)) as s:
+            assert await s.put(src, os.path.join(tmpdir_path, "b")) == len(data)
+            assert await s.get(os.path.join(tmpdir_path, "b"), os.path.join(tmpdir_path, "c")) == len(data)
+            return sorted(await s.listdir(tmpdir_path))
+
+    assert _run(main()) == ["a", "b", "c"]
+    with open(os.path.join(tmpdir_path, "c"), "rb") as f:
+        assert f.read() == data
+
+
+def test_local_forward_relays_many_connections(env):
+    """Three connections through one forward at once: each gets the sshd's banner and an
+    echo of what it sent is not expected (sshd drops it): the banner proves the relay."""
+    async def main():
+        async with xssh.aio.connect(env.host, **_kw(env)) as s:
+            async with await s.forward_local(env.host, env.port) as fw:
+                async def client():
+                    r, w = await asyncio.open_connection("127.0.0.1", fw.port)
+                    line = await r.readline()
+                    w.write(b"SSH-2.0-aiotest\r\n")  # through the channel to sshd
+                    await w.drain()
+                    rest = await r.read(65536)  # sshd's KEXINIT: relayed back
+                    w.close()
+                    return line, rest
+                got = await asyncio.gather(client(), client(), client())
+                assert fw.connections == 3
+            # the session is still usable once the forward is closed
+            assert (await s.run("echo after")).stdout == b"after\n"
+            return got
+
+    for line, rest in _run(main()):
+        assert line.startswith(b"SSH-2.0-OpenSSH")
+        assert len(rest) > 0
+
+
+def test_close_cancels_an_unfinished_stream(env, tmpdir_path):
+    async def main():
+        s = await xssh.aio.connect(env.host, **_kw(env))
+        p, it = await _cancel_point(s, tmpdir_path)
+        await s.close()  # does not wait for the command to end
+        await s.close()  # idempotent
+        with pytest.raises(X.ClosedError):
+            await s.listdir("/")
+        await it.aclose()
+
+    _run(main())
+    assert not os.path.exists(os.path.join(tmpdir_path, "stop"))
+
+
+def test_one_driver_per_loop_collected_with_it(env):
+    """One Multi per event loop; when the loop is gone, its driver (and Multi) go too."""
+    import gc
+    import weakref
+    refs = []
+
+    async def main():
+        d = xssh.aio._driver()
+        assert d is xssh.aio._driver()  # the same for the whole loop
+        refs.append(weakref.ref(d))
+        async with xssh.aio.connect(env.host, **_kw(env)) as s:
+            assert (await s.run("echo hi")).stdout == b"hi\n"
+
+    for _ in range(3):
+        _run(main())
+    gc.collect()
+    assert len(refs) == 3 and len({id(r) for r in refs}) == 3
+    assert [r() for r in refs] == [None, None, None]
+
+
+def test_local_forward_moves_megabytes_both_ways(env):
+    """4 connections at once through one forward to an echo server (on loopback, reached from the
+    sshd): 2 MiB each way per connection, byte-exact, while a command runs on the same session."""
+    async def echo(reader, writer):
+        while True:
+            data = await reader.read(65536)
+            if not data:
+                break
+            writer.write(data)
+            await writer.drain()
+        writer.close()
+
+    async def main():
+        server = await asyncio.start_server(echo, "127.0.0.1", 0)
+        eport = server.sockets[0].getsockname()[1]
+        async with xssh.aio.connect(env.host, **_kw(env)) as s:
+            async with await s.forward_local("127.0.0.1", eport) as fw:
+                async def client(k):
+                    data = os.urandom(2 << 20)
+                    r, w = await asyncio.open_connection("127.0.0.1", fw.port)
+
+                    async def send():
+                        for i in range(0, len(data), 100000):
+                            w.write(data[i:i + 100000])
+                            await w.drain()
+                        w.write_eof()
+                    got = bytearray()
+
+                    async def recv():
+                        while len(got) < len(data):
+                            chunk = await r.read(1 << 20)
+                            if not chunk:
+                                break
+                            got.extend(chunk)
+                    await asyncio.gather(send(), recv())
+                    w.close()
+                    return bytes(got) == data, len(got)
+                *res, r = await asyncio.gather(*(client(k) for k in range(4)), s.run("echo mid"))
+                assert r.stdout == b"mid\n"
+        server.close()
+        return res
+
+    for ok, n in _run(main(), 300):
+        assert ok, n
