@@ -126,6 +126,9 @@ def test_version():
     (["run", "--host", "h:99999", "true"], "1..65535"),
     (["run", "--host", "-oProxyCommand=x", "true"], "cannot start with '-'"),
     (["run", "-I", "-H", "-", "true"], "standard input"),
+    (["put", "--host", "h", "/etc/hostname", "/tmp/%x"], "unknown token '%x'"),
+    (["get", "--host", "h", "/tmp/a%"], "a lone '%' at the end"),
+    (["get", "--host", "h", "/tmp/a", "b%n"], "one file name"),
 ])
 def test_usage_errors(args, says):
     r = xssh(*args, input="")

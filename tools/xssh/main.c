@@ -86,6 +86,8 @@ static const char put_help[] =
     "Copy the local file LOCAL to REMOTE on every host (REMOTE ending in '/': into that\n"
     "directory, same name). With -r, LOCAL may be a directory: its tree is copied.\n"
     "A file is written under a temporary name and renamed into place when complete.\n"
+    "REMOTE may name the host: %n (as written in the list), %h (host name), %p (port),\n"
+    "%r (remote user), %% (a '%').\n"
     "\n"
     "  -r, --recursive              copy a directory tree\n";
 
@@ -94,6 +96,7 @@ static const char get_help[] =
     "Copy REMOTE from every host into OUTDIR/HOST/NAME (HOST as written in the host list;\n"
     "NAME defaults to REMOTE's last component). With -r, REMOTE is a directory tree.\n"
     "A file is written under a temporary name and renamed into place when complete.\n"
+    "REMOTE may name the host: %n, %h, %p, %r, %% (as for put).\n"
     "\n"
     "  -r, --recursive              copy a directory tree\n"
     "  -L, --outdir DIR             where the per-host directories go (default: .)\n";
@@ -123,6 +126,8 @@ static int usage_error(int cmd, const char *fmt, ...)
 }
 
 /* ---- options ---------------------------------------------------------------- */
+
+static int bad_token(const char *t);
 
 typedef struct kv {
     char *key, *value;
@@ -376,6 +381,11 @@ static int parse_args(int argc, char **argv, int cmd, args *a)
         a->dst = pos[1];
         if (!*a->src || !*a->dst)
             return usage_error(cmd, "empty path");
+        int t = bad_token(a->dst);
+        if (t)
+            return usage_error(cmd, t == '$' ? "REMOTE '%s': a lone '%%' at the end (%%%% for a '%%')"
+                                             : "REMOTE '%s': unknown token '%%%c' (%%n %%h %%p %%r %%%%)",
+                               a->dst, t);
     } else {
         if (rest < 1 || rest > 2)
             return usage_error(cmd, "expected REMOTE [NAME] (%d arguments given)", rest);
@@ -383,6 +393,11 @@ static int parse_args(int argc, char **argv, int cmd, args *a)
         a->dst = rest == 2 ? pos[1] : NULL;
         if (!*a->src || (a->dst && !*a->dst))
             return usage_error(cmd, "empty path");
+        int t = bad_token(a->src);
+        if (t)
+            return usage_error(cmd, t == '$' ? "REMOTE '%s': a lone '%%' at the end (%%%% for a '%%')"
+                                             : "REMOTE '%s': unknown token '%%%c' (%%n %%h %%p %%r %%%%)",
+                               a->src, t);
     }
     if (a->hosts.n == 0)
         return usage_error(cmd, "no hosts (give -H FILE or --host HOST)");
@@ -461,6 +476,56 @@ static int resolve_host(xssh_options *o, const host *h, char **hostname, char **
     free(p);
     xssh_free(text);
     return XSSH_OK;
+}
+
+/* put/get paths may name the host: %n (as written in the list), %h (host name after
+   ssh_config), %p (port), %r (remote user), %% (a '%'). The bad token, or 0. */
+static int bad_token(const char *t)
+{
+    for (const char *p = t; *p; p++) {
+        if (*p != '%')
+            continue;
+        p++;
+        if (*p != 'n' && *p != 'h' && *p != 'p' && *p != 'r' && *p != '%')
+            return *p ? *p : '$'; /* a '%' at the end */
+    }
+    return 0;
+}
+
+static char *expand_tokens(const char *t, const host *h, xssh_options *o)
+{
+    if (!strchr(t, '%'))
+        return xstrdup(t);
+    char *hn = NULL, *us = NULL;
+    int port = 0;
+    if (resolve_host(o, h, &hn, &us, &port) != XSSH_OK)
+        return NULL;
+    char portbuf[16];
+    snprintf(portbuf, sizeof portbuf, "%d", port);
+    size_t cap = strlen(t) + 1, n = 0;
+    char *out = xrealloc(NULL, cap);
+    for (const char *p = t; *p; p++) {
+        const char *add = NULL;
+        char one[2] = {*p, 0};
+        if (*p == '%') {
+            p++;
+            add = *p == 'n' ? h->label : *p == 'h' ? (hn ? hn : h->name) : *p == 'p' ? portbuf
+                : *p == 'r' ? (us ? us : "") : "%";
+        } else {
+            add = one;
+        }
+        size_t l = strlen(add);
+        if (n + l + 1 > cap) {
+            cap = (n + l + 1) * 2;
+            out = xrealloc(out, cap);
+        }
+        memcpy(out + n, add, l);
+        n += l;
+    }
+    out[n] = '\0';
+    free(hn);
+    free(us);
+    return out;
 }
 
 /* ---- the run ------------------------------------------------------------------ */
@@ -907,12 +972,14 @@ static int run_command(args *a)
             remote_path = xstrdup(a->dst);
         }
     } else if (a->cmd == CMD_GET) {
+        /* NAME, or REMOTE's last component (per host when it holds a %token) */
         if (a->dst)
             snprintf(name, sizeof name, "%s", a->dst);
         else
             base_name(a->src, name, sizeof name);
-        if (!*name || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
-            status = usage_error(a->cmd, a->dst ? "NAME '%s' must be one file name (no '/', not . or ..)"
+        if (!*name || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+            (a->dst && strchr(name, '%'))) {
+            status = usage_error(a->cmd, a->dst ? "NAME '%s' must be one file name (no '/' or '%%', not . or ..)"
                                                 : "REMOTE '%s' has no last component to name the copies: give NAME",
                                  a->dst ? a->dst : a->src);
             goto out;
@@ -974,26 +1041,49 @@ static int run_command(args *a)
             h->topts.progress = on_progress;
             h->topts.userdata = h;
             oo.transfer = &h->topts;
+            char *remote = expand_tokens(a->cmd == CMD_PUT ? remote_path : a->src, h, o);
+            if (!remote) {
+                fprintf(stderr, "xssh %s: %s: %s\n", cmd_name[a->cmd], h->label, xssh_error_last()->message);
+                free(spec);
+                status = EX_USAGE;
+                goto out;
+            }
             if (a->cmd == CMD_PUT) {
                 h->total = put_size;
                 oo.recursive = put_tree;
-                rc = xssh_multi_add_host_put(m, spec, o, a->src, remote_path, &oo, &h->op);
+                rc = xssh_multi_add_host_put(m, spec, o, a->src, remote, &oo, &h->op);
             } else {
+                char hname[PATH_MAX];
+                if (!a->dst) {
+                    base_name(remote, hname, sizeof hname);
+                    if (!*hname || strcmp(hname, "/") == 0 || strcmp(hname, ".") == 0 || strcmp(hname, "..") == 0) {
+                        fprintf(stderr, "xssh get: %s: REMOTE '%s' has no last component to name the copy: give NAME\n",
+                                h->label, remote);
+                        free(remote);
+                        free(spec);
+                        status = EX_USAGE;
+                        goto out;
+                    }
+                } else {
+                    snprintf(hname, sizeof hname, "%s", name);
+                }
                 char *dir = hosts_dirname(h);
                 h->hostdir = xrealloc(NULL, strlen(a->outdir) + strlen(dir) + 2);
                 sprintf(h->hostdir, "%s/%s", a->outdir, dir);
                 free(dir);
-                h->local = xrealloc(NULL, strlen(h->hostdir) + strlen(name) + 2);
-                sprintf(h->local, "%s/%s", h->hostdir, name);
+                h->local = xrealloc(NULL, strlen(h->hostdir) + strlen(hname) + 2);
+                sprintf(h->local, "%s/%s", h->hostdir, hname);
                 if (mkdir(h->hostdir, 0777) != 0 && errno != EEXIST) {
                     fprintf(stderr, "xssh get: %s: %s\n", h->hostdir, strerror(errno));
+                    free(remote);
                     free(spec);
                     status = EX_LOCAL;
                     goto out;
                 }
                 oo.recursive = a->recursive;
-                rc = xssh_multi_add_host_get(m, spec, o, a->src, h->local, &oo, &h->op);
+                rc = xssh_multi_add_host_get(m, spec, o, remote, h->local, &oo, &h->op);
             }
+            free(remote);
         }
         free(spec);
         if (rc != XSSH_OK) {
