@@ -22,6 +22,13 @@ import time
 PW_USER = "xsshtest"
 PASSWORD = "xssh-Test-pw-1"
 PASSPHRASE = "xssh-pass-phrase"
+KEYS = {  # tag: (file name, type, passphrase)
+    "ED25519": ("id_ed25519", "ed25519", ""),
+    "ECDSA": ("id_ecdsa", "ecdsa", ""),
+    "RSA": ("id_rsa", "rsa", ""),
+    "ENCRYPTED": ("id_encrypted", "ed25519", PASSPHRASE),
+    "UNAUTHORIZED": ("id_unauthorized", "ed25519", ""),
+}
 
 
 def run(*cmd, **kw):
@@ -85,6 +92,69 @@ def wait_banner(port, timeout=10.0):
     return False
 
 
+def make_keys(d):
+    """DIR/host_ed25519 (server), the client keys (KEYS) and DIR/authorized_keys; returns
+    {tag: private key path}. UNAUTHORIZED is a valid key left out of authorized_keys."""
+    keygen(os.path.join(d, "host_ed25519"), "ed25519", comment="xssh-test-host")
+    paths = {}
+    for tag, (name, kind, pp) in KEYS.items():
+        paths[tag] = os.path.join(d, name)
+        keygen(paths[tag], kind, pp, comment="xssh-test-" + name)
+    with open(os.path.join(d, "authorized_keys"), "w") as f:
+        for tag in ("ED25519", "ECDSA", "RSA", "ENCRYPTED"):
+            f.write(open(paths[tag] + ".pub").read())
+    os.chmod(os.path.join(d, "authorized_keys"), 0o644)
+    return paths
+
+
+def sshd_config(d, ports, home, pw, pam, pidfile=None, setenv=None, first="", max_startups="200:30:400"):
+    """sshd_config text: 127.0.0.1 on every port of `ports` (sshd: at most 16 sockets),
+    keys from make_keys(d), HOME=home (plus `setenv`) for sessions. `first`: lines put
+    before the defaults (sshd keeps the first value of most keywords; not MaxStartups's,
+    hence its own argument)."""
+    env = "HOME=%s" % home + "".join(" %s=%s" % kv for kv in sorted((setenv or {}).items()))
+    return first + "ListenAddress 127.0.0.1\n" + "".join("Port %d\n" % p for p in ports) + """\
+HostKey {d}/host_ed25519
+PidFile {pidfile}
+AuthorizedKeysFile {d}/authorized_keys
+StrictModes no
+PubkeyAuthentication yes
+PasswordAuthentication {pw}
+KbdInteractiveAuthentication {pw}
+UsePAM {pam}
+PermitRootLogin yes
+AcceptEnv XSSH_*
+SetEnv {env}
+Subsystem sftp internal-sftp
+MaxSessions 200
+MaxStartups {max_startups}
+MaxAuthTries 20
+AllowTcpForwarding yes
+GatewayPorts no
+X11Forwarding no
+PrintMotd no
+PrintLastLog no
+UseDNS no
+LogLevel VERBOSE
+""".format(d=d, pidfile=pidfile or os.path.join(d, "sshd.pid"), env=env, max_startups=max_startups,
+           pw="yes" if pw else "no", pam="yes" if pam else "no")
+
+
+def launch_sshd(cfg, log, ports):
+    """Check and start sshd (it daemonises and writes its PidFile); wait for its banner
+    on every port. Returns None, or what went wrong (with the log)."""
+    sshd = find_sshd()
+    r = subprocess.run([sshd, "-t", "-f", cfg], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if r.returncode != 0:
+        return "bad sshd config: %s" % r.stdout.decode()
+    subprocess.Popen([sshd, "-f", cfg, "-E", log], stdin=subprocess.DEVNULL)  # daemonises, writes PidFile
+    for port in ports:
+        if not wait_banner(port):
+            return "sshd did not start on port %d; log:\n%s" % (
+                port, open(log).read() if os.path.exists(log) else "")
+    return None
+
+
 def start(d):
     d = os.path.abspath(d)
     os.makedirs(d, exist_ok=True)
@@ -96,23 +166,7 @@ def start(d):
     is_root = os.geteuid() == 0
     user = pwd.getpwuid(os.geteuid()).pw_name
 
-    keygen(os.path.join(d, "host_ed25519"), "ed25519", comment="xssh-test-host")
-    keys = {
-        "ED25519": ("id_ed25519", "ed25519", ""),
-        "ECDSA": ("id_ecdsa", "ecdsa", ""),
-        "RSA": ("id_rsa", "rsa", ""),
-        "ENCRYPTED": ("id_encrypted", "ed25519", PASSPHRASE),
-        "UNAUTHORIZED": ("id_unauthorized", "ed25519", ""),
-    }
-    paths = {}
-    for tag, (name, kind, pp) in keys.items():
-        paths[tag] = os.path.join(d, name)
-        keygen(paths[tag], kind, pp, comment="xssh-test-" + name)
-    with open(os.path.join(d, "authorized_keys"), "w") as f:
-        for tag in ("ED25519", "ECDSA", "RSA", "ENCRYPTED"):
-            f.write(open(paths[tag] + ".pub").read())
-    os.chmod(os.path.join(d, "authorized_keys"), 0o644)
-
+    paths = make_keys(d)
     have_pw = is_root and ensure_pw_user()
     if is_root:
         os.makedirs("/run/sshd", exist_ok=True)
@@ -121,40 +175,10 @@ def start(d):
     port = free_port()
     cfg = os.path.join(d, "sshd_config")
     with open(cfg, "w") as f:
-        f.write("""\
-ListenAddress 127.0.0.1
-Port {port}
-HostKey {d}/host_ed25519
-PidFile {d}/sshd.pid
-AuthorizedKeysFile {d}/authorized_keys
-StrictModes no
-PubkeyAuthentication yes
-PasswordAuthentication {pw}
-KbdInteractiveAuthentication {pw}
-UsePAM {pam}
-PermitRootLogin yes
-AcceptEnv XSSH_*
-SetEnv HOME={home}
-Subsystem sftp internal-sftp
-MaxSessions 200
-MaxStartups 200:30:400
-MaxAuthTries 20
-AllowTcpForwarding yes
-GatewayPorts no
-X11Forwarding no
-PrintMotd no
-PrintLastLog no
-UseDNS no
-LogLevel VERBOSE
-""".format(port=port, d=d, home=home, pw="yes" if have_pw else "no", pam="yes" if is_root else "no"))
-    log = os.path.join(d, "sshd.log")
-    sshd = find_sshd()
-    r = subprocess.run([sshd, "-t", "-f", cfg], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    if r.returncode != 0:
-        sys.exit("sshd_harness: bad sshd config: %s" % r.stdout.decode())
-    subprocess.Popen([sshd, "-f", cfg, "-E", log], stdin=subprocess.DEVNULL)  # daemonises, writes PidFile
-    if not wait_banner(port):
-        sys.exit("sshd_harness: sshd did not start on port %d; log:\n%s" % (port, open(log).read() if os.path.exists(log) else ""))
+        f.write(sshd_config(d, [port], home, have_pw, is_root))
+    err = launch_sshd(cfg, os.path.join(d, "sshd.log"), [port])
+    if err:
+        sys.exit("sshd_harness: " + err)
 
     # known_hosts with the server key, fingerprint
     pub = open(os.path.join(d, "host_ed25519.pub")).read().split()
