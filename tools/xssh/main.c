@@ -1002,6 +1002,9 @@ static int run_command(args *a)
         status = EX_LOCAL;
         goto out;
     }
+    /* prefixed lines reach a pipe as they arrive (xssh run ... | grep ...) */
+    if (a->cmd == CMD_RUN && !a->group)
+        setvbuf(stdout, NULL, _IOLBF, 0);
     state st = {.a = a, .multi = m};
     g_st = &st;
     signal(SIGPIPE, SIG_IGN);
