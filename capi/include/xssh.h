@@ -19,5 +19,6 @@
 #include "xssh/publickey.h"
 #include "xssh/tunnel.h"
 #include "xssh/connect.h"
+#include "xssh/multi.h"
 
 #endif /* XSSH_H */

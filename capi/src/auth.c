@@ -52,8 +52,8 @@ static int peer_closed(xssh_session *s)
     char *m = NULL;
     libssh2_session_last_error(s->ssh, &m, NULL, 0);
     int wait_ms = (m && strncmp(m, "Waiting for", 11) == 0) ? 500 : 0;
-    struct pollfd p = {s->fd, POLLIN | POLLRDHUP, 0};
-    if (poll(&p, 1, wait_ms) <= 0)
+    /* (a wait for input: a FIN or RST makes the socket readable) */
+    if (xssh__wait(s->fd, XSSH__WAIT_IN, -1, NULL, xssh__now_ms() + wait_ms, 0) != 1)
         return 0;
     char c;
     ssize_t n = recv(s->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -373,7 +373,8 @@ typedef struct kbd_ctx {
     size_t count;
 } kbd_ctx;
 
-static _Thread_local kbd_ctx *tls_kbd; /* set for the duration of the call, lock held */
+_Thread_local void *xssh__tls_auth_kbd; /* set for the duration of the call, lock held */
+#define tls_kbd xssh__tls_auth_kbd
 
 static void kbd_cb(const char *name, int name_len, const char *instruction, int instruction_len, int num_prompts,
                    const LIBSSH2_USERAUTH_KBDINT_PROMPT *prompts, LIBSSH2_USERAUTH_KBDINT_RESPONSE *responses,

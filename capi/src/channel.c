@@ -51,9 +51,13 @@ int xssh__request_begin(xssh__op *op, void *owner)
         if (op->deadline_ms && xssh__now_ms() >= op->deadline_ms)
             return XSSH_ETIMEOUT;
         xssh__unlock(s);
-        struct timespec ts = {0, 500000}; /* requests take a round trip */
-        nanosleep(&ts, NULL);
+        /* requests take a round trip: a thread looks again after 0.5 ms; a multi
+           operation is woken by request_end on this thread (20 ms: a holder on
+           another thread) */
+        int w = xssh__sleep_until(&s->request_owner, xssh__now_ms() + (xssh__fiber_self() ? 20 : 1), 0);
         xssh__lock(s);
+        if (w == XSSH_ECANCELLED || w == XSSH_ETIMEOUT)
+            return w;
         if (atomic_load(&s->state) == XSSH__STATE_CLOSED || (op->closed && atomic_load(op->closed)))
             return XSSH_ECLOSED;
     }
@@ -62,7 +66,8 @@ int xssh__request_begin(xssh__op *op, void *owner)
 void xssh__request_end(xssh_session *s, void *owner)
 {
     void *expected = owner;
-    atomic_compare_exchange_strong(&s->request_owner, &expected, NULL);
+    if (atomic_compare_exchange_strong(&s->request_owner, &expected, NULL))
+        xssh__wake(&s->request_owner);
 }
 
 static int op_fail(xssh_session *s, int rc, const char *what)
@@ -71,6 +76,8 @@ static int op_fail(xssh_session *s, int rc, const char *what)
         return xssh__fail(s, XSSH_ETIMEOUT, LIBSSH2_ERROR_TIMEOUT, "channel %s: timed out", what);
     if (rc == XSSH_ECLOSED)
         return xssh__fail(s, XSSH_ECLOSED, 0, "channel %s: the channel or its session was closed meanwhile", what);
+    if (rc == XSSH_ECANCELLED)
+        return xssh__fail(s, XSSH_ECANCELLED, 0, "channel %s: cancelled", what);
     if (rc == LIBSSH2_ERROR_EAGAIN)
         return xssh__fail(s, XSSH_EAGAIN, rc, "channel %s: would block", what);
     return xssh__fail_ssh(s, rc, "channel %s", what);

@@ -481,7 +481,8 @@ typedef struct kbd_state {
     int rounds;
 } kbd_state;
 
-static _Thread_local kbd_state *tls_kbd;
+_Thread_local void *xssh__tls_connect_kbd;
+#define tls_kbd xssh__tls_connect_kbd
 
 static int looks_like_password_prompt(const char *p)
 {
@@ -1054,6 +1055,7 @@ static int connect_depth(xssh__resolved *r, xssh_options *options, xssh_session 
     }
     if (via) {
         xssh__log(XSSH_LOG_DEBUG, lh, "connecting to %s port %d through the previous hop", r->hostname, r->port);
+        xssh__phase(XSSH_PHASE_CONNECT);
         rc = xssh_session_connect_via(s, via, r->hostname, r->port, ct_ms);
     } else {
         xssh__log(XSSH_LOG_DEBUG, lh, "connecting to %s port %d%s%s%s", r->hostname, r->port,
@@ -1086,6 +1088,7 @@ static int connect_depth(xssh__resolved *r, xssh_options *options, xssh_session 
     add_files(&r->user_known_hosts_files, uf, &nu);
     add_files(&r->global_known_hosts_files, gf, &ng);
     /* HostKeyAlias replaces the name and no port is added (OpenSSH get_hostfile_hostname_ipaddr) */
+    xssh__phase(XSSH_PHASE_HOSTKEY);
     rc = xssh__verify_host_files(s, lh, r->host_key_alias ? r->host_key_alias : r->hostname,
                                  r->host_key_alias ? 22 : r->port, r->strict_host_key_checking, uf, nu, gf, ng,
                                  r->hash_known_hosts, &learned);
@@ -1108,6 +1111,7 @@ static int connect_depth(xssh__resolved *r, xssh_options *options, xssh_session 
                   r->server_alive_interval_s, max, r->server_alive_interval_s,
                   (long)r->server_alive_interval_s * (max + 1));
     }
+    xssh__phase(XSSH_PHASE_AUTH);
     rc = authenticate(s, r, lh);
     if (rc)
         goto fail;

@@ -303,33 +303,46 @@ static int is_transport_code(int c)
            c == XSSH_ESOCKET_NONE || c == XSSH_ESOCKET_TIMEOUT || c == XSSH_EBANNER_RECV || c == XSSH_EBANNER_SEND;
 }
 
-#define MSG_CAP 4096 /* xssh_connect lists every authentication attempt */
-static _Thread_local char tls_msg[MSG_CAP];
-static _Thread_local xssh_error tls_err = {0, 0, 0, NULL};
+/* The last error lives in an xssh__errstate: the thread's own, or the one of
+   the multi operation running on this thread (multi.c swaps it at each switch,
+   so every operation keeps its own message). */
+static _Thread_local xssh__errstate tls_own;
+static _Thread_local xssh__errstate *tls_cur;
 
-const xssh_error *xssh_error_last(void)
+static xssh__errstate *cur_err(void)
 {
-    if (!tls_err.message) {
-        tls_msg[0] = '\0';
-        tls_err.message = tls_msg;
+    xssh__errstate *e = tls_cur ? tls_cur : &tls_own;
+    if (!e->err.message) {
+        e->msg[0] = '\0';
+        e->err.message = e->msg;
     }
-    return &tls_err;
+    return e;
 }
+
+xssh__errstate *xssh__errstate_swap(xssh__errstate *e)
+{
+    xssh__errstate *prev = tls_cur;
+    tls_cur = e;
+    return prev;
+}
+
+const xssh_error *xssh_error_last(void) { return &cur_err()->err; }
 
 void xssh_error_clear(void)
 {
-    tls_err.code = 0;
-    tls_err.libssh2_code = 0;
-    tls_err.sftp_status = 0;
-    tls_msg[0] = '\0';
-    tls_err.message = tls_msg;
+    xssh__errstate *e = cur_err();
+    e->err.code = 0;
+    e->err.libssh2_code = 0;
+    e->err.sftp_status = 0;
+    e->msg[0] = '\0';
+    e->err.message = e->msg;
 }
 
 int xssh__ok(void)
 {
     /* success does not erase the last failure's details (libgit2 style), but
        the code goes back to OK so a binding never raises a stale error */
-    tls_err.code = XSSH_OK;
+    cur_err()->err.code = XSSH_OK;
     return XSSH_OK;
 }
 
@@ -337,13 +350,15 @@ int xssh__vfail(xssh_session *s, int code, int libssh2_code, int sftp_status, co
 {
     /* format aside first: an argument may be xssh_error_last()->message itself
        (re-reporting a failure with more context) */
-    char tmp[MSG_CAP];
+    char tmp[XSSH__MSG_CAP];
     vsnprintf(tmp, sizeof tmp, fmt, ap);
+    xssh__errstate *es = cur_err();
+    char *tls_msg = es->msg;
     memcpy(tls_msg, tmp, sizeof tmp);
-    tls_err.code = code;
-    tls_err.libssh2_code = libssh2_code;
-    tls_err.sftp_status = sftp_status;
-    tls_err.message = tls_msg;
+    es->err.code = code;
+    es->err.libssh2_code = libssh2_code;
+    es->err.sftp_status = sftp_status;
+    es->err.message = tls_msg;
     if (s) {
         char *copy = xssh__strdup(tls_msg);
         char *first = is_transport_code(code) || is_transport_code(libssh2_code) ? xssh__strdup(tls_msg) : NULL;
@@ -376,6 +391,8 @@ int xssh__fail_ssh(xssh_session *s, int rc, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(ctx, sizeof ctx, fmt, ap);
     va_end(ap);
+    if (rc == XSSH_ECANCELLED) /* a multi operation's wait was cancelled (xssh__wait) */
+        return xssh__fail(s, XSSH_ECANCELLED, 0, "%s: cancelled", ctx);
     int code = xssh_err_from_libssh2(rc);
     /* A dead transport: libssh2's own text then often names its clean-up
        ("Unable to send close-channel request, but closing anyway") or a wait

@@ -132,6 +132,10 @@ struct xssh_session {
     int alive_count_max;
     /* the name log records carry (xssh_connect: the name the caller gave; else host) */
     char *log_host;
+    /* the multi operation (fiber) of this thread holding s->lock, NULL when a
+       plain thread holds it (xssh__lock: fibers of one thread share the
+       recursive mutex, so this tells them apart) */
+    void *lock_fiber;
 };
 
 /* Limits on what may precede the server's identification (as OpenSSH's ssh:
@@ -142,6 +146,16 @@ struct xssh_session {
 #define XSSH__IDENT_MAX 255
 
 /* ---- errors -------------------------------------------------------------- */
+
+/* The last error of a thread, or of a multi operation (multi.c installs each
+   operation's own while it runs: xssh__errstate_swap returns the one it replaces;
+   NULL installs the thread's own). */
+#define XSSH__MSG_CAP 4096 /* xssh_connect lists every authentication attempt */
+typedef struct xssh__errstate {
+    xssh_error err;
+    char msg[XSSH__MSG_CAP];
+} xssh__errstate;
+xssh__errstate *xssh__errstate_swap(xssh__errstate *e);
 
 /* Set the thread-local last error (and the session's copy when s != NULL).
    Returns code, so callers can `return xssh__fail(...)`. */
@@ -224,6 +238,66 @@ void xssh__session_orphan_fn(xssh_session *s, int (*fn)(void *ptr), void *ptr);
 
 /* ---- concurrency inside one thread (multi.c) ------------------------------- */
 
+/* The one wait of the library. Every place in capi/src that waits for a socket
+   or a timer (except tunnel.c's forwarder threads) goes through xssh__wait.
+   Outside a multi operation it poll(2)s fd for events (XSSH__WAIT_IN/OUT; fd < 0:
+   a sleep) and wake_fd (>= 0: readable counts as woken; one byte is drained)
+   until deadline_ms (monotonic ms; 0: none). Inside a multi operation (a fiber)
+   it records (fd, events, deadline, key) and switches to the multi's scheduler,
+   which resumes it when fd is ready, the deadline passes, xssh__wake(key) is
+   called (key may be NULL), or the operation is cancelled or its own phase
+   limit (connect/auth timeout) passes.
+   Returns 1 (ready or woken: look again), 0 (deadline_ms passed),
+   XSSH_ETIMEOUT (the operation's phase limit passed), XSSH_ECANCELLED (the
+   operation is cancelled; flags XSSH__WAIT_LOCK: never, the caller retries).
+   flags: XSSH__WAIT_LOCK (waiting for a lock another operation holds: not
+   cut short by cancellation, since the holder must get to run and release it),
+   XSSH__WAIT_NOCANCEL (a wait that must complete: a half-sent packet). */
+#define XSSH__WAIT_IN 1
+#define XSSH__WAIT_OUT 2
+#define XSSH__WAIT_LOCK 1
+#define XSSH__WAIT_NOCANCEL 2
+int xssh__wait(int fd, int events, int wake_fd, const void *key, int64_t deadline_ms, int flags);
+static inline int xssh__wait_fd(int fd, int events, int64_t deadline_ms)
+{
+    return xssh__wait(fd, events, -1, NULL, deadline_ms, 0);
+}
+/* Timer-only wait (a sleep until deadline_ms, or until xssh__wake(key) inside
+   a multi operation); returns as xssh__wait. */
+static inline int xssh__sleep_until(const void *key, int64_t deadline_ms, int flags)
+{
+    return xssh__wait(-1, 0, -1, key, deadline_ms, flags);
+}
+/* Make every operation of this thread's multi that waits on key runnable (no-op
+   when none; cheap). */
+void xssh__wake(const void *key);
+/* The multi operation running on this thread (opaque), or NULL. */
+void *xssh__fiber_self(void);
+/* Whether the running multi operation (if any) is cancelled. */
+int xssh__fiber_cancelled(void);
+/* A socket the library opened is about to be closed: a multi on this thread
+   that reported it to an external loop forgets it (so a new socket with the same
+   number is reported afresh). */
+void xssh__fd_closing(int fd);
+/* Where the running multi operation is (an xssh_phase); no-op outside one.
+   Arms the operation's connect / auth timeouts. */
+void xssh__phase(int phase);
+/* A plain (non-recursive) mutex that may be held across waits (SFTP oplock,
+   open_lock): inside a multi operation, waits (xssh__wait, XSSH__WAIT_LOCK) while
+   another operation of this thread holds it, instead of blocking the thread. */
+void xssh__mutex_lock(pthread_mutex_t *m);
+void xssh__mutex_unlock(pthread_mutex_t *m);
+/* getaddrinfo(3) that never stalls a multi: outside an operation it is
+   getaddrinfo; inside one a numeric address is converted at once and a name is
+   looked up on a resolver thread while the operation waits (cancellable). */
+struct addrinfo;
+int xssh__getaddrinfo(const char *host, const char *service, const struct addrinfo *hints, struct addrinfo **res);
+/* Per-thread state the library keeps across a wait; multi.c saves/restores
+   it per operation (each operation sees its own). */
+extern _Thread_local int xssh__tls_sftp_force_blocking; /* sftp.c */
+extern _Thread_local void *xssh__tls_auth_kbd;          /* auth.c (kbd_ctx *) */
+extern _Thread_local void *xssh__tls_connect_kbd;       /* connect.c (kbd_state *) */
+
 /* Run task(ctx, i) for every i in [0, count), at most `width` at once (0: all),
    each on its own operation stack under the multi interface: called inside a
    multi operation, the tasks are child operations of that multi and the caller
@@ -232,8 +306,8 @@ void xssh__session_orphan_fn(xssh_session *s, int (*fn)(void *ptr), void *ptr);
    lock is fiber-aware). When a task fails, the tasks not started yet are not
    started and the running ones are cancelled (their waits return
    XSSH_ECANCELLED). Returns XSSH_OK, or the failure of the lowest-index task that
-   failed first (a task records its own message: xssh_error_last() is per thread).
-   Until multi.c lands, the tasks run one after the other. */
+   failed (not counting tasks cancelled because of it), its message installed as
+   the caller's last error (each task has its own last error while it runs). */
 int xssh__parallel(size_t count, int width, int (*task)(void *ctx, size_t i), void *ctx);
 
 /* ---- threads and process exit (exitguard.c, tunnel.c) --------------------- */

@@ -134,6 +134,7 @@ static int run_core(xssh_session *s, const char *command, const xssh_run_options
 
     LIBSSH2_CHANNEL *raw;
     int rc;
+    xssh__phase(XSSH_PHASE_CHANNEL);
     xssh__open_begin(s, &op);
     do {
         raw = libssh2_channel_open_session(s->ssh);
@@ -185,6 +186,7 @@ static int run_core(xssh_session *s, const char *command, const xssh_run_options
     xssh__request_end(s, c);
     if (!rc)
         what = "run: waiting for the command's output";
+    xssh__phase(XSSH_PHASE_COMMAND);
 
     /* the transfer loop */
     char *chunk = NULL;

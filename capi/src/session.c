@@ -312,8 +312,10 @@ void xssh_session_unref(xssh_session *s)
         free(o);
         o = next;
     }
-    if (s->owns_fd && s->fd >= 0)
+    if (s->owns_fd && s->fd >= 0) {
+        xssh__fd_closing(s->fd);
         close(s->fd);
+    }
     if (s->via_release) {
         /* the ProxyJump carrier: sees EOF, stops, drops the jump session; an unref
            leaves the caller's last error as it was */
@@ -339,11 +341,32 @@ void xssh_session_unref(xssh_session *s)
 
 /* ---- locking, orphans, the blocking loop ---------------------------------- */
 
+/* Fiber-aware: the mutex is recursive per THREAD, so a multi operation that
+   finds it held by another operation of the same thread (lock_fiber) waits for
+   its release (xssh__wake(&s->lock) in xssh__unlock) instead of entering. A
+   holder on another thread is waited for by blocking, as any thread would: it
+   never waits for this thread's operations while holding it. */
 void xssh__lock(xssh_session *s)
 {
-    pthread_mutex_lock(&s->lock);
-    if (s->lock_depth++ == 0)
+    void *f = xssh__fiber_self();
+    if (f) {
+        for (;;) {
+            if (pthread_mutex_trylock(&s->lock) != 0) {
+                pthread_mutex_lock(&s->lock); /* another thread holds it */
+                break;
+            }
+            if (s->lock_depth == 0 || s->lock_fiber == f)
+                break;
+            pthread_mutex_unlock(&s->lock); /* another operation of this thread */
+            xssh__sleep_until(&s->lock, 0, XSSH__WAIT_LOCK);
+        }
+    } else {
+        pthread_mutex_lock(&s->lock);
+    }
+    if (s->lock_depth++ == 0) {
         s->rx_at_lock = atomic_load(&s->rx_count);
+        s->lock_fiber = f;
+    }
 }
 
 static void wake_waiters(xssh_session *s)
@@ -359,14 +382,26 @@ static void wake_waiters(xssh_session *s)
     (void)w;
 }
 
+/* threads wait on the wake pipe; multi operations of this thread on the key s */
+static void wake_all(xssh_session *s)
+{
+    wake_waiters(s);
+    xssh__wake(s);
+}
+
 void xssh__unlock(xssh_session *s)
 {
-    int wake = 0;
-    if (--s->lock_depth == 0)
+    int wake = 0, released = 0;
+    if (--s->lock_depth == 0) {
         wake = atomic_load(&s->rx_count) != s->rx_at_lock;
+        s->lock_fiber = NULL;
+        released = 1;
+    }
     pthread_mutex_unlock(&s->lock);
+    if (released)
+        xssh__wake(&s->lock);
     if (wake)
-        wake_waiters(s);
+        wake_all(s);
 }
 
 void xssh__session_orphan(xssh_session *s, xssh__orphan_kind kind, void *ptr)
@@ -436,8 +471,7 @@ static void process_orphans_ex(xssh_session *s, int only_sftp)
                 if (rc != LIBSSH2_ERROR_EAGAIN || tries >= 50 ||
                     !(libssh2_session_block_directions(s->ssh) & LIBSSH2_SESSION_BLOCK_OUTBOUND))
                     break;
-                struct pollfd p = {s->fd, POLLOUT, 0};
-                poll(&p, 1, 100);
+                xssh__wait(s->fd, XSSH__WAIT_OUT, -1, NULL, xssh__now_ms() + 100, XSSH__WAIT_NOCANCEL);
             }
             break;
         case XSSH__ORPHAN_SFTP_HANDLE:
@@ -522,16 +556,19 @@ void xssh__open_begin(xssh_session *s, const xssh__op *op)
         return;
     while (pthread_mutex_trylock(&s->open_lock) != 0) {
         xssh__unlock(s);
-        struct timespec ts = {0, 200000};
-        nanosleep(&ts, NULL);
+        /* a multi operation is woken by open_end on this thread; a holder on
+           another thread is looked at again after a while */
+        xssh__sleep_until(&s->open_lock, xssh__now_ms() + (xssh__fiber_self() ? 20 : 1), XSSH__WAIT_LOCK);
         xssh__lock(s);
     }
 }
 
 void xssh__open_end(xssh_session *s, const xssh__op *op)
 {
-    if (op->blocking)
+    if (op->blocking) {
         pthread_mutex_unlock(&s->open_lock);
+        xssh__wake(&s->open_lock);
+    }
 }
 
 /* libssh2 1.10 keeps a half-sent packet and completes it with the NEXT send
@@ -544,21 +581,23 @@ static int finish_pending_output(xssh__op *op, int *rc)
     xssh_session *s = op->s;
     if (!s->ssh || !(libssh2_session_block_directions(s->ssh) & LIBSSH2_SESSION_BLOCK_OUTBOUND))
         return 0;
-    int timeout = op->blocking ? -1 : 100;
+    int64_t now = xssh__now_ms();
+    int64_t deadline = op->blocking ? 0 : now + 100;
     if (op->deadline_ms) {
-        int64_t left = op->deadline_ms - xssh__now_ms();
-        if (left <= 0) {
+        if (op->deadline_ms - now <= 0) {
             *rc = XSSH_ETIMEOUT;
             return -1;
         }
-        if (timeout < 0 || left < timeout)
-            timeout = left > 0x7fffffff ? 0x7fffffff : (int)left;
+        if (!deadline || op->deadline_ms < deadline)
+            deadline = op->deadline_ms;
     }
-    struct pollfd p = {s->fd, POLLOUT, 0};
-    int n;
-    do {
-        n = poll(&p, 1, timeout);
-    } while (n < 0 && errno == EINTR);
+    /* with the lock held (see above); a multi operation being cancelled still
+       lets the packet go out (XSSH__WAIT_NOCANCEL) */
+    int n = xssh__wait(s->fd, XSSH__WAIT_OUT, -1, NULL, deadline, XSSH__WAIT_NOCANCEL);
+    if (n == XSSH_ETIMEOUT || n == XSSH_ECANCELLED) {
+        *rc = n;
+        return -1;
+    }
     if (atomic_load(&s->state) == XSSH__STATE_CLOSED || (op->closed && atomic_load(op->closed))) {
         *rc = XSSH_ECLOSED;
         return -1;
@@ -577,40 +616,35 @@ int xssh__op_again(xssh__op *op, int *rc)
         return 0;
     xssh_session *s = op->s;
     int dirs = s->ssh ? libssh2_session_block_directions(s->ssh) : 0;
-    short events = 0;
+    int events = 0;
     if (dirs & LIBSSH2_SESSION_BLOCK_INBOUND)
-        events |= POLLIN;
+        events |= XSSH__WAIT_IN;
     if (dirs & LIBSSH2_SESSION_BLOCK_OUTBOUND)
-        events |= POLLOUT;
+        events |= XSSH__WAIT_OUT;
     if (!events)
-        events = POLLIN;
-    int timeout = -1;
-    if (op->deadline_ms) {
-        int64_t left = op->deadline_ms - xssh__now_ms();
-        if (left <= 0) {
-            *rc = XSSH_ETIMEOUT;
-            return 0;
-        }
-        timeout = left > 0x7fffffff ? 0x7fffffff : (int)left;
+        events = XSSH__WAIT_IN;
+    if (op->deadline_ms && op->deadline_ms - xssh__now_ms() <= 0) {
+        *rc = XSSH_ETIMEOUT;
+        return 0;
     }
     unsigned long gen = atomic_load(&s->rx_count);
     int fd = s->fd;
+    /* threads also watch the wake pipe (another thread consumed input this one
+       needs); multi operations are woken through the key s instead */
+    int fiber = xssh__fiber_self() != NULL;
     xssh__unlock(s);
-    atomic_fetch_add(&s->waiters, 1);
-    if (atomic_load(&s->rx_count) == gen) {
-        struct pollfd p[2] = {{fd, events, 0}, {s->wake_pipe[0], POLLIN, 0}};
-        int n;
-        do {
-            n = poll(p, 2, timeout);
-        } while (n < 0 && errno == EINTR);
-        if (n > 0 && (p[1].revents & POLLIN)) {
-            char c;
-            ssize_t r = read(s->wake_pipe[0], &c, 1);
-            (void)r;
-        }
-    }
-    atomic_fetch_sub(&s->waiters, 1);
+    if (!fiber)
+        atomic_fetch_add(&s->waiters, 1);
+    int w = 1;
+    if (atomic_load(&s->rx_count) == gen)
+        w = xssh__wait(fd, events, fiber ? -1 : s->wake_pipe[0], s, op->deadline_ms, 0);
+    if (!fiber)
+        atomic_fetch_sub(&s->waiters, 1);
     xssh__lock(s);
+    if (w == XSSH_ETIMEOUT || w == XSSH_ECANCELLED) {
+        *rc = w;
+        return 0;
+    }
     if (atomic_load(&s->state) == XSSH__STATE_CLOSED || (op->closed && atomic_load(op->closed))) {
         *rc = XSSH_ECLOSED;
         return 0;
@@ -626,6 +660,8 @@ static int op_fail(xssh_session *s, int rc, const char *what)
         return xssh__fail(s, XSSH_ETIMEOUT, LIBSSH2_ERROR_TIMEOUT, "%s: timed out", what);
     if (rc == XSSH_ECLOSED)
         return xssh__fail(s, XSSH_ECLOSED, 0, "%s: the session was closed meanwhile", what);
+    if (rc == XSSH_ECANCELLED)
+        return xssh__fail(s, XSSH_ECANCELLED, 0, "%s: cancelled", what);
     if (rc == LIBSSH2_ERROR_EAGAIN)
         return xssh__fail(s, XSSH_EAGAIN, rc, "%s: would block", what);
     return xssh__fail_ssh(s, rc, "%s", what);
@@ -659,6 +695,7 @@ static int do_handshake(xssh_session *s, int fd, int64_t deadline_ms, const char
     if (deadline_ms)
         op.deadline_ms = deadline_ms;
     op.blocking = 1; /* the handshake is always completed here */
+    xssh__phase(XSSH_PHASE_HANDSHAKE);
     s->fd = fd;
     *took_fd = 1;
     if (host) {
@@ -707,6 +744,7 @@ static int connect_one(const struct addrinfo *ai, int64_t deadline, int *err_out
     }
     if (bind_address && *bind_address && bind_local(fd, ai, bind_address, err_out) != 0) {
         *bind_failed = 1;
+        xssh__fd_closing(fd);
         close(fd);
         return -1;
     }
@@ -715,33 +753,36 @@ static int connect_one(const struct addrinfo *ai, int64_t deadline, int *err_out
         return fd;
     if (errno != EINPROGRESS) {
         *err_out = errno;
+        xssh__fd_closing(fd);
         close(fd);
         return -1;
     }
     for (;;) {
-        int timeout = -1;
-        if (deadline) {
-            int64_t left = deadline - xssh__now_ms();
-            if (left <= 0) {
-                *timed_out = 1;
-                close(fd);
-                return -1;
-            }
-            timeout = (int)left;
+        if (deadline && deadline - xssh__now_ms() <= 0) {
+            *timed_out = 1;
+            xssh__fd_closing(fd);
+            close(fd);
+            return -1;
         }
-        struct pollfd p = {fd, POLLOUT, 0};
-        int n = poll(&p, 1, timeout);
-        if (n < 0 && errno == EINTR)
-            continue;
+        int n = xssh__wait_fd(fd, XSSH__WAIT_OUT, deadline);
+        if (n == XSSH_ETIMEOUT || n == XSSH_ECANCELLED) { /* a multi operation's limit, or cancelled */
+            *timed_out = n == XSSH_ETIMEOUT ? 1 : 2;
+            xssh__fd_closing(fd);
+            close(fd);
+            return -1;
+        }
         if (n == 0)
             continue; /* the deadline check above ends it */
         int soerr = 0;
         socklen_t sl = sizeof soerr;
-        if (n < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr != 0) {
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr != 0) {
             *err_out = soerr ? soerr : errno;
+            xssh__fd_closing(fd);
             close(fd);
             return -1;
         }
+        if (!n)
+            continue;
         return fd;
     }
 }
@@ -764,7 +805,7 @@ static int bind_local(int fd, const struct addrinfo *ai, const char *bind_addres
     hints.ai_family = ai->ai_family;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE;
-    int g = getaddrinfo(bind_address, NULL, &hints, &res);
+    int g = xssh__getaddrinfo(bind_address, NULL, &hints, &res);
     if (g != 0 || !res) {
         *err = EADDRNOTAVAIL;
         return -1;
@@ -796,17 +837,26 @@ int xssh__session_connect_ex(xssh_session *s, const char *host, int port, int ti
     hints.ai_family = family;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_ADDRCONFIG;
-    int g = getaddrinfo(host, portstr, &hints, &res);
+    xssh__phase(XSSH_PHASE_RESOLVE);
+    int g = xssh__getaddrinfo(host, portstr, &hints, &res);
+    if (g == EAI_CANCELED)
+        return xssh__fail(s, XSSH_ECANCELLED, 0, "resolving host '%s': cancelled", host);
     if (g != 0)
         return family == AF_UNSPEC
                    ? xssh__fail(s, XSSH_ERESOLVE, 0, "cannot resolve host '%s': %s", host, gai_strerror(g))
                    : xssh__fail(s, XSSH_ERESOLVE, 0, "cannot resolve host '%s' for %s: %s", host, family_name(family),
                                 gai_strerror(g));
     int fd = -1, err = 0, timed_out = 0, bind_failed = 0;
+    xssh__phase(XSSH_PHASE_CONNECT);
     for (struct addrinfo *ai = res; ai && fd < 0 && !timed_out; ai = ai->ai_next)
         fd = connect_one(ai, deadline, &err, &timed_out, bind_address, &bind_failed);
     freeaddrinfo(res);
     if (fd < 0) {
+        if (timed_out == 2)
+            return xssh__fail(s, XSSH_ECANCELLED, 0, "connecting to %s port %d: cancelled", host, port);
+        if (timed_out && (!deadline || deadline - xssh__now_ms() > 0))
+            return xssh__fail(s, XSSH_ETIMEOUT, 0, "connecting to %s port %d timed out (the operation's connect timeout)",
+                              host, port);
         if (timed_out)
             return xssh__fail(s, XSSH_ETIMEOUT, 0, "connecting to %s port %d timed out after %d ms", host, port,
                               timeout_ms);
@@ -821,8 +871,10 @@ int xssh__session_connect_ex(xssh_session *s, const char *host, int port, int ti
     snprintf(who, sizeof who, "%s port %d", host, port);
     int took = 0;
     int e = do_handshake(s, fd, deadline, who, host, port, &took);
-    if (!took) /* refused before taking the fd (closed, or connected by another thread meanwhile) */
+    if (!took) { /* refused before taking the fd (closed, or connected by another thread meanwhile) */
+        xssh__fd_closing(fd);
         close(fd);
+    }
     return e;
 }
 
@@ -853,7 +905,7 @@ static int close_common(xssh_session *s, int send_disconnect, int reason, const 
             fcntl(s->fd, F_SETFL, s->fd_flags); /* the caller's socket, as it was given */
     }
     xssh__unlock(s);
-    wake_waiters(s);
+    wake_all(s);
     xssh__session_stop_threads(s); /* its forwards and ProxyJump carrier: stopped and joined */
     if (send_disconnect && st == XSSH__STATE_NEW)
         return xssh__fail(s, XSSH_ENOTCONNECTED, 0, "disconnect: the session was never connected");

@@ -65,7 +65,8 @@ int xssh__sftp_fail(xssh_sftp *sf, int rc, const char *what, const char *path)
 
 /* ---- ops -------------------------------------------------------------------- */
 
-static _Thread_local int tls_force_blocking;
+_Thread_local int xssh__tls_sftp_force_blocking;
+#define tls_force_blocking xssh__tls_sftp_force_blocking
 
 int xssh__sftp_force_blocking(int on)
 {
@@ -77,7 +78,7 @@ int xssh__sftp_force_blocking(int on)
 void xssh__sftp_end(xssh__op *op, xssh_sftp *sf)
 {
     xssh__op_end(op);
-    pthread_mutex_unlock(&sf->oplock);
+    xssh__mutex_unlock(&sf->oplock);
 }
 
 int xssh__sftp_begin(xssh__op *op, xssh_sftp *sf, xssh_sftp_file *f)
@@ -88,10 +89,10 @@ int xssh__sftp_begin(xssh__op *op, xssh_sftp *sf, xssh_sftp_file *f)
     if (atomic_load(&sf->closed))
         return xssh__fail(sf->s, XSSH_ECLOSED, 0, "the SFTP subsystem is closed");
     /* before the session lock (lock order: oplock, then session lock) */
-    pthread_mutex_lock(&sf->oplock);
+    xssh__mutex_lock(&sf->oplock);
     int e = xssh__op_begin(op, sf->s, 1, f ? &f->closed : &sf->closed);
     if (e) {
-        pthread_mutex_unlock(&sf->oplock);
+        xssh__mutex_unlock(&sf->oplock);
         return e;
     }
     if (atomic_load(&sf->closed) || !sf->sftp || (f && (!f->h || atomic_load(&f->closed)))) {

@@ -1,0 +1,2167 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The multi interface (xssh/multi.h) and the library's one wait (xssh__wait).
+ *
+ * Each operation runs the same code as the blocking call of the same name on a
+ * small private stack (a fiber: ucontext makecontext/swapcontext; mmap'd stack
+ * with a guard page below it, pooled per multi). Where that code would wait
+ * (xssh__wait: xssh__op_again, the TCP connect, lock waits...), the fiber records
+ * what it waits for (socket + direction, deadline, wake key) and switches back
+ * to the scheduler, which resumes it when the socket is ready (poll(2) in
+ * xssh_multi_perform/wait, or the caller's event loop through
+ * xssh_multi_socket_action), the deadline passes, the key is woken, or the
+ * operation is cancelled.
+ *
+ * Everything here runs on the thread driving the multi; user callbacks
+ * (on_output, on_done, socket/timer callbacks) always run on that thread's own
+ * stack, from the scheduler, never on an operation's stack. Per-thread state of
+ * the library (the last error, xssh__tls_nonblocking, the SFTP force-blocking
+ * flag, the keyboard-interactive contexts) is saved and restored at each switch,
+ * so every operation sees its own.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "config_internal.h"
+
+/* ---- sanitizer and valgrind annotations of stack switches ------------------ */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define XSSH__ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define XSSH__ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define XSSH__TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define XSSH__TSAN 1
+#endif
+#endif
+
+#ifdef XSSH__ASAN
+void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom, size_t size);
+void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_old, size_t *size_old);
+#endif
+#ifdef XSSH__TSAN
+void *__tsan_get_current_fiber(void);
+void *__tsan_create_fiber(unsigned flags);
+void __tsan_destroy_fiber(void *fiber);
+void __tsan_switch_to_fiber(void *fiber, unsigned flags);
+#endif
+#ifdef XSSH_HAVE_VALGRIND_H
+#include <valgrind/valgrind.h>
+#define VG_STACK_REGISTER(lo, hi) VALGRIND_STACK_REGISTER(lo, hi)
+#define VG_STACK_DEREGISTER(id) VALGRIND_STACK_DEREGISTER(id)
+#else
+#define VG_STACK_REGISTER(lo, hi) 0u
+#define VG_STACK_DEREGISTER(id) ((void)(id))
+#endif
+
+/* ---- types -------------------------------------------------------------------- */
+
+enum {
+    K_CONNECT = 1,
+    K_HOST_RUN,
+    K_RUN,
+    K_HOST_PUT,
+    K_HOST_GET,
+    K_SFTP_GET,
+    K_SFTP_PUT,
+    K_CHANNEL,
+    K_CALL,
+    K_TASK /* xssh__parallel's tasks (internal: never reported) */
+};
+
+typedef struct obuf {
+    char *p;
+    size_t n, cap;
+} obuf;
+
+typedef struct pgroup pgroup;
+
+struct xssh_multi_op {
+    xssh__refcount refs;
+    xssh_multi *m; /* until the op is done (NULL after) */
+    int kind;
+    int state;     /* xssh_op_state */
+    int internal;  /* a task of xssh__parallel */
+    xssh_multi_op *next, *prev; /* m's queue or running list */
+    xssh_multi_op *info_next;   /* m's done-not-reported list */
+    xssh_multi_op *notify_next; /* m's done-but-on_done-not-called list */
+    /* inputs */
+    char *host_arg;             /* as given */
+    char *spec;                 /* "[user@]host" for the resolution */
+    int port;                   /* from the host string (0: none) */
+    xssh_options *options;
+    char *command, *src, *dst;
+    xssh_session *session;      /* given (run, channel, call) or sftp's */
+    xssh_sftp *sftp;
+    xssh_multi_fn fn;
+    void *fn_ud;
+    xssh_multi_op_opts opts;
+    xssh_transfer_opts topts;
+    int have_topts;
+    void *stdin_copy;
+    /* the result */
+    xssh_multi_result res;
+    char *msg;
+    obuf out, err;
+    char *exit_signal;
+    xssh_session *out_session;
+    xssh_channel *out_channel;
+    obuf pend[2], line[2];      /* on_output: not delivered yet / partial line */
+    /* the fiber */
+    char *map;                  /* the stack mapping (guard page first) */
+    size_t map_size;
+    char *stack_lo;
+    size_t stack_size;
+    unsigned vg_id;
+    ucontext_t ctx;
+    void *asan_fake;
+    void *tsan_fiber;
+    int started, finished, fn_rc;
+    xssh__errstate errs;
+    int l_nonblocking, l_sftp_fb;
+    void *l_auth_kbd, *l_connect_kbd;
+    /* waiting */
+    int waiting;
+    int w_fd, w_events, w_flags;
+    const void *w_key;
+    int64_t w_deadline;
+    xssh_multi_op *kn, *kp;     /* key bucket */
+    int in_bucket;
+    int ready, wake;            /* resume it; what xssh__wait returns */
+    int phase;
+    int64_t limit_ms;           /* the phase limit (monotonic ms; 0: none) */
+    long connect_to, auth_to;   /* ms; 0: none */
+    int cancelled;
+    int64_t start_ms;
+    /* xssh__parallel */
+    pgroup *group;
+    size_t task_index;
+};
+
+struct pgroup {
+    xssh_multi *m;
+    xssh_multi_op *parent; /* NULL: a private multi */
+    size_t count, next;
+    int width, running;
+    int (*task)(void *ctx, size_t i);
+    void *ctx;
+    int stop;              /* a task failed, or the parent was cancelled: start no more */
+    int have_fail;
+    size_t fail_index;
+    int fail_rc;
+    xssh__errstate fail_err;
+    int64_t limit_ms;
+    int phase;
+};
+
+typedef struct fdstate {
+    int reported; /* what the socket callback was last told */
+    int want;
+    int closed;   /* closed (and maybe reused) since it was reported */
+    int listed;
+} fdstate;
+
+#define KEY_BUCKETS 64
+
+struct xssh_multi {
+    xssh__refcount refs;
+    int max_running;
+    size_t stack_size;
+    xssh_multi_op *q_head, *q_tail;   /* queued */
+    xssh_multi_op *r_head;            /* running */
+    int n_top_running;                /* running, not internal */
+    int n_ops;                        /* queued + running */
+    xssh_multi_op *info_head, *info_tail;
+    xssh_multi_op *notify_head, *notify_tail;
+    xssh_multi_op *kb[KEY_BUCKETS];   /* waiting ops by wake key */
+    char **pool;                      /* free stack mappings of pool_map_size */
+    size_t npool, pool_cap, pool_map_size;
+    unsigned *pool_vg;
+    xssh_multi_socket_cb scb;
+    void *sud;
+    xssh_multi_timer_cb tcb;
+    void *tud;
+    int64_t last_deadline;            /* absolute deadline last given to tcb; -1 none; -2 never told */
+    fdstate *fds;
+    int nfds;
+    int *listed;
+    size_t nlisted, listed_cap;
+    xssh_multi_op **scratch;
+    size_t scratch_cap;
+    int busy;
+    int dying;
+    ucontext_t sched;
+    const void *sched_lo;
+    size_t sched_size;
+    void *tsan_sched;
+};
+
+static _Thread_local xssh_multi_op *tls_op;   /* the op running on this thread */
+static _Thread_local xssh_multi *tls_multi;   /* the multi being driven on this thread */
+
+#define DEFAULT_STACK (256 * 1024)
+#define MIN_STACK (64 * 1024)
+#define DEFAULT_MAX_RUNNING 64
+#define DEFAULT_MAX_OUTPUT (1024 * 1024)
+
+/* ---- phases ------------------------------------------------------------------- */
+
+const char *xssh_phase_name(int phase)
+{
+    static const char *const names[] = {"none",    "resolve", "connect", "handshake", "hostkey",   "auth",
+                                        "channel", "command", "transfer", "call",     "disconnect"};
+    return phase >= 0 && phase <= XSSH_PHASE_DISCONNECT ? names[phase] : "none";
+}
+
+void xssh__phase(int phase)
+{
+    xssh_multi_op *op = tls_op;
+    if (!op)
+        return;
+    int prev = op->phase;
+    op->phase = phase;
+    int64_t now = xssh__now_ms();
+    switch (phase) {
+    case XSSH_PHASE_RESOLVE:
+        op->limit_ms = 0; /* (a ProxyJump hop's auth limit ends here) */
+        break;
+    case XSSH_PHASE_HANDSHAKE:
+        break; /* within the connect limit armed by CONNECT */
+    case XSSH_PHASE_CONNECT:
+        if (prev != XSSH_PHASE_CONNECT)
+            op->limit_ms = op->connect_to > 0 ? now + op->connect_to : 0;
+        break;
+    case XSSH_PHASE_HOSTKEY:
+        op->limit_ms = op->auth_to > 0 ? now + op->auth_to : 0;
+        break;
+    case XSSH_PHASE_AUTH:
+        if (prev != XSSH_PHASE_HOSTKEY)
+            op->limit_ms = op->auth_to > 0 ? now + op->auth_to : 0;
+        break;
+    default:
+        break; /* the command/transfer limit is set by the op itself */
+    }
+}
+
+/* ---- small buffers ------------------------------------------------------------ */
+
+static int obuf_add(obuf *b, const char *p, size_t n)
+{
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->n + n + 1)
+            cap *= 2;
+        char *q = realloc(b->p, cap);
+        if (!q)
+            return -1;
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, p, n);
+    b->n += n;
+    b->p[b->n] = '\0';
+    return 0;
+}
+
+static void obuf_free(obuf *b)
+{
+    free(b->p);
+    b->p = NULL;
+    b->n = b->cap = 0;
+}
+
+/* ---- stacks ------------------------------------------------------------------- */
+
+static size_t page_size(void)
+{
+    static size_t ps;
+    if (!ps) {
+        long v = sysconf(_SC_PAGESIZE);
+        ps = v > 0 ? (size_t)v : 4096;
+    }
+    return ps;
+}
+
+static int stack_get(xssh_multi *m, xssh_multi_op *op)
+{
+    size_t ps = page_size();
+    size_t usable = (m->stack_size + ps - 1) / ps * ps;
+    size_t map_size = usable + ps; /* + the guard page below */
+    if (m->npool && m->pool_map_size == map_size) {
+        m->npool--;
+        op->map = m->pool[m->npool];
+        op->vg_id = m->pool_vg[m->npool];
+    } else {
+        void *p = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
+                       -1, 0);
+        if (p == MAP_FAILED)
+            return -1;
+        if (mprotect(p, ps, PROT_NONE) != 0) {
+            munmap(p, map_size);
+            return -1;
+        }
+        op->map = p;
+        op->vg_id = VG_STACK_REGISTER((char *)p + ps, (char *)p + map_size);
+    }
+    op->map_size = map_size;
+    op->stack_lo = op->map + ps;
+    op->stack_size = map_size - ps;
+    return 0;
+}
+
+static void stack_unmap(char *map, size_t size, unsigned vg_id)
+{
+    VG_STACK_DEREGISTER(vg_id);
+    (void)vg_id;
+    munmap(map, size);
+}
+
+static void stack_put(xssh_multi *m, xssh_multi_op *op)
+{
+    if (!op->map)
+        return;
+    if (!m->dying && m->pool_map_size != op->map_size) {
+        while (m->npool) { /* a new size: the old stacks go */
+            m->npool--;
+            stack_unmap(m->pool[m->npool], m->pool_map_size, m->pool_vg[m->npool]);
+        }
+        m->pool_map_size = op->map_size;
+    }
+    if (!m->dying && m->npool < 64) {
+        if (m->npool == m->pool_cap) {
+            size_t cap = m->pool_cap ? m->pool_cap * 2 : 8;
+            char **p = realloc(m->pool, cap * sizeof *p);
+            unsigned *v = p ? realloc(m->pool_vg, cap * sizeof *v) : NULL;
+            if (p)
+                m->pool = p;
+            if (v) {
+                m->pool_vg = v;
+                m->pool_cap = cap;
+            }
+        }
+        if (m->npool < m->pool_cap) {
+            m->pool[m->npool] = op->map;
+            m->pool_vg[m->npool] = op->vg_id;
+            m->npool++;
+            op->map = NULL;
+            return;
+        }
+    }
+    stack_unmap(op->map, op->map_size, op->vg_id);
+    op->map = NULL;
+}
+
+/* ---- key buckets (wake) ------------------------------------------------------- */
+
+static size_t key_hash(const void *key) { return ((uintptr_t)key >> 4) % KEY_BUCKETS; }
+
+static void bucket_add(xssh_multi *m, xssh_multi_op *op)
+{
+    size_t h = key_hash(op->w_key);
+    op->kp = NULL;
+    op->kn = m->kb[h];
+    if (op->kn)
+        op->kn->kp = op;
+    m->kb[h] = op;
+    op->in_bucket = 1;
+}
+
+static void bucket_del(xssh_multi *m, xssh_multi_op *op)
+{
+    if (!op->in_bucket)
+        return;
+    if (op->kp)
+        op->kp->kn = op->kn;
+    else
+        m->kb[key_hash(op->w_key)] = op->kn;
+    if (op->kn)
+        op->kn->kp = op->kp;
+    op->kn = op->kp = NULL;
+    op->in_bucket = 0;
+}
+
+static void wake_in(xssh_multi *m, const void *key)
+{
+    for (xssh_multi_op *op = m->kb[key_hash(key)]; op; op = op->kn)
+        if (op->waiting && op->w_key == key && !op->ready) {
+            op->ready = 1;
+            op->wake = 1;
+        }
+}
+
+void xssh__wake(const void *key)
+{
+    xssh_multi *m = tls_multi;
+    if (m && key)
+        wake_in(m, key);
+}
+
+void *xssh__fiber_self(void) { return tls_op; }
+
+int xssh__fiber_cancelled(void) { return tls_op && tls_op->cancelled; }
+
+void xssh__fd_closing(int fd)
+{
+    xssh_multi *m = tls_multi;
+    if (m && fd >= 0 && fd < m->nfds && m->fds[fd].reported)
+        m->fds[fd].closed = 1;
+}
+
+/* ---- switching ---------------------------------------------------------------- */
+
+/* fiber -> scheduler (final: the fiber is over and never resumed) */
+static void to_sched(xssh_multi_op *op, int final)
+{
+    xssh_multi *m = op->m;
+#ifdef XSSH__ASAN
+    __sanitizer_start_switch_fiber(final ? NULL : &op->asan_fake, m->sched_lo, m->sched_size);
+#endif
+#ifdef XSSH__TSAN
+    __tsan_switch_to_fiber(m->tsan_sched, 0);
+#endif
+    (void)final;
+    swapcontext(&op->ctx, &m->sched);
+#ifdef XSSH__ASAN
+    __sanitizer_finish_switch_fiber(op->asan_fake, &m->sched_lo, &m->sched_size);
+#endif
+}
+
+static int run_op(xssh_multi_op *op);
+
+static void fiber_main(void)
+{
+    xssh_multi_op *op = tls_op;
+#ifdef XSSH__ASAN
+    __sanitizer_finish_switch_fiber(NULL, &op->m->sched_lo, &op->m->sched_size);
+#endif
+    op->fn_rc = run_op(op);
+    op->finished = 1;
+    to_sched(op, 1);
+    abort(); /* never resumed */
+}
+
+/* scheduler -> fiber, until it waits or ends */
+static void resume(xssh_multi *m, xssh_multi_op *op)
+{
+    op->ready = 0;
+    xssh_multi_op *prev_op = tls_op;
+    tls_op = op;
+    int nb = xssh__tls_nonblocking, sfb = xssh__tls_sftp_force_blocking;
+    void *ak = xssh__tls_auth_kbd, *ck = xssh__tls_connect_kbd;
+    xssh__tls_nonblocking = op->l_nonblocking;
+    xssh__tls_sftp_force_blocking = op->l_sftp_fb;
+    xssh__tls_auth_kbd = op->l_auth_kbd;
+    xssh__tls_connect_kbd = op->l_connect_kbd;
+    xssh__errstate *prev_err = xssh__errstate_swap(&op->errs);
+    int saved_errno = errno;
+#ifdef XSSH__TSAN
+    m->tsan_sched = __tsan_get_current_fiber();
+    __tsan_switch_to_fiber(op->tsan_fiber, 0);
+#endif
+#ifdef XSSH__ASAN
+    void *fake = NULL;
+    __sanitizer_start_switch_fiber(&fake, op->stack_lo, op->stack_size);
+#endif
+    swapcontext(&m->sched, &op->ctx);
+#ifdef XSSH__ASAN
+    __sanitizer_finish_switch_fiber(fake, NULL, NULL);
+#endif
+    errno = saved_errno;
+    xssh__errstate_swap(prev_err);
+    op->l_nonblocking = xssh__tls_nonblocking;
+    op->l_sftp_fb = xssh__tls_sftp_force_blocking;
+    op->l_auth_kbd = xssh__tls_auth_kbd;
+    op->l_connect_kbd = xssh__tls_connect_kbd;
+    xssh__tls_nonblocking = nb;
+    xssh__tls_sftp_force_blocking = sfb;
+    xssh__tls_auth_kbd = ak;
+    xssh__tls_connect_kbd = ck;
+    tls_op = prev_op;
+}
+
+/* ---- the wait ----------------------------------------------------------------- */
+
+static int thread_wait(int fd, int events, int wake_fd, int64_t deadline)
+{
+    struct pollfd p[2];
+    nfds_t n = 0;
+    if (fd >= 0)
+        p[n++] = (struct pollfd){fd, (short)(((events & XSSH__WAIT_IN) ? POLLIN : 0) |
+                                             ((events & XSSH__WAIT_OUT) ? POLLOUT : 0)), 0};
+    if (wake_fd >= 0)
+        p[n++] = (struct pollfd){wake_fd, POLLIN, 0};
+    for (;;) {
+        int timeout = -1;
+        if (deadline) {
+            int64_t left = deadline - xssh__now_ms();
+            if (left <= 0)
+                return 0;
+            timeout = left > 0x7fffffff ? 0x7fffffff : (int)left;
+        }
+        if (n == 0 && timeout < 0)
+            return 1; /* nothing to wait for */
+        int r = poll(n ? p : NULL, n, timeout);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r == 0)
+            return 0;
+        if (r > 0 && wake_fd >= 0 && (p[n - 1].revents & POLLIN)) {
+            char c;
+            ssize_t rr = read(wake_fd, &c, 1);
+            (void)rr;
+        }
+        return 1;
+    }
+}
+
+int xssh__wait(int fd, int events, int wake_fd, const void *key, int64_t deadline, int flags)
+{
+    xssh_multi_op *op = tls_op;
+    if (!op)
+        return thread_wait(fd, events, wake_fd, deadline);
+    xssh_multi *m = op->m;
+    int64_t now = xssh__now_ms();
+    if (!(flags & XSSH__WAIT_LOCK)) {
+        if (op->cancelled && (!(flags & XSSH__WAIT_NOCANCEL) || m->dying))
+            return XSSH_ECANCELLED;
+        if (op->limit_ms && now >= op->limit_ms)
+            return XSSH_ETIMEOUT;
+    }
+    if (deadline && now >= deadline)
+        return 0;
+    op->w_fd = fd;
+    op->w_events = events & (XSSH__WAIT_IN | XSSH__WAIT_OUT);
+    op->w_flags = flags;
+    op->w_key = key;
+    op->w_deadline = deadline;
+    op->wake = 1;
+    op->waiting = 1;
+    if (key)
+        bucket_add(m, op);
+    to_sched(op, 0);
+    op->waiting = 0;
+    bucket_del(m, op);
+    return op->wake;
+}
+
+/* ---- fiber-aware plain mutexes ------------------------------------------------ */
+
+void xssh__mutex_lock(pthread_mutex_t *mu)
+{
+    if (!tls_op) {
+        pthread_mutex_lock(mu);
+        return;
+    }
+    /* held by another operation of this thread (woken by xssh__mutex_unlock), or
+       by another thread (looked at again every 20 ms) */
+    while (pthread_mutex_trylock(mu) != 0)
+        xssh__sleep_until(mu, xssh__now_ms() + 20, XSSH__WAIT_LOCK);
+}
+
+void xssh__mutex_unlock(pthread_mutex_t *mu)
+{
+    pthread_mutex_unlock(mu);
+    xssh__wake(mu);
+}
+
+/* ---- name resolution off the multi's thread ------------------------------------ */
+
+typedef struct gai_req {
+    atomic_int refs;
+    char *host, *service;
+    struct addrinfo hints;
+    struct addrinfo *res;
+    int rc;
+    int efd;
+} gai_req;
+
+static void gai_release(gai_req *q)
+{
+    if (atomic_fetch_sub(&q->refs, 1) != 1)
+        return;
+    if (q->res)
+        freeaddrinfo(q->res);
+    if (q->efd >= 0)
+        close(q->efd);
+    free(q->host);
+    free(q->service);
+    free(q);
+}
+
+static void *gai_thread(void *arg)
+{
+    gai_req *q = arg;
+    q->rc = getaddrinfo(q->host, q->service, &q->hints, &q->res);
+    uint64_t one = 1;
+    ssize_t w = write(q->efd, &one, sizeof one);
+    (void)w;
+    gai_release(q);
+    return NULL;
+}
+
+int xssh__getaddrinfo(const char *host, const char *service, const struct addrinfo *hints, struct addrinfo **res)
+{
+    if (!tls_op)
+        return getaddrinfo(host, service, hints, res);
+    /* a numeric address needs no lookup */
+    struct addrinfo h = *hints;
+    h.ai_flags |= AI_NUMERICHOST;
+    int rc = getaddrinfo(host, service, &h, res);
+    if (rc != EAI_NONAME)
+        return rc;
+    gai_req *q = calloc(1, sizeof *q);
+    if (!q)
+        return EAI_MEMORY;
+    atomic_init(&q->refs, 2);
+    q->host = xssh__strdup(host);
+    q->service = xssh__strdup(service);
+    q->hints = *hints;
+    q->hints.ai_next = NULL;
+    q->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    pthread_t t;
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    if ((host && !q->host) || (service && !q->service) || q->efd < 0 || pthread_create(&t, &a, gai_thread, q) != 0) {
+        pthread_attr_destroy(&a);
+        atomic_store(&q->refs, 1);
+        gai_release(q);
+        return EAI_MEMORY;
+    }
+    pthread_attr_destroy(&a);
+    int efd = q->efd;
+    for (;;) {
+        uint64_t v;
+        if (read(efd, &v, sizeof v) == (ssize_t)sizeof v)
+            break;
+        int w = xssh__wait_fd(efd, XSSH__WAIT_IN, 0);
+        if (w == XSSH_ECANCELLED || w == XSSH_ETIMEOUT) {
+            /* the thread finishes alone and frees the request; the eventfd is
+               closed by whoever is last (never reported to a loop again) */
+            xssh__fd_closing(efd);
+            gai_release(q);
+            return w == XSSH_ECANCELLED ? EAI_CANCELED : EAI_AGAIN;
+        }
+    }
+    xssh__fd_closing(efd);
+    rc = q->rc;
+    *res = q->res;
+    q->res = NULL;
+    gai_release(q);
+    return rc;
+}
+
+/* ---- lists -------------------------------------------------------------------- */
+
+static void q_push(xssh_multi *m, xssh_multi_op *op)
+{
+    op->next = NULL;
+    op->prev = m->q_tail;
+    if (m->q_tail)
+        m->q_tail->next = op;
+    else
+        m->q_head = op;
+    m->q_tail = op;
+}
+
+static void q_del(xssh_multi *m, xssh_multi_op *op)
+{
+    if (op->prev)
+        op->prev->next = op->next;
+    else
+        m->q_head = op->next;
+    if (op->next)
+        op->next->prev = op->prev;
+    else
+        m->q_tail = op->prev;
+    op->next = op->prev = NULL;
+}
+
+static void r_push(xssh_multi *m, xssh_multi_op *op)
+{
+    op->prev = NULL;
+    op->next = m->r_head;
+    if (m->r_head)
+        m->r_head->prev = op;
+    m->r_head = op;
+}
+
+static void r_del(xssh_multi *m, xssh_multi_op *op)
+{
+    if (op->prev)
+        op->prev->next = op->next;
+    else
+        m->r_head = op->next;
+    if (op->next)
+        op->next->prev = op->prev;
+    op->next = op->prev = NULL;
+}
+
+/* ---- the multi ------------------------------------------------------------------- */
+
+int xssh_multi_new(xssh_multi **out)
+{
+    if (!out)
+        return xssh__fail(NULL, XSSH_EARG, 0, "xssh_multi_new: invalid argument: out is NULL");
+    *out = NULL;
+    if (xssh__global_init() != XSSH_OK)
+        return xssh__fail(NULL, XSSH_EALLOC, 0, "libssh2_init failed");
+    xssh_multi *m = calloc(1, sizeof *m);
+    if (!m)
+        return xssh__fail(NULL, XSSH_ENOMEM, 0, "out of memory allocating a multi");
+    xssh__ref_init(&m->refs);
+    m->max_running = DEFAULT_MAX_RUNNING;
+#if defined(XSSH__ASAN) || defined(XSSH__TSAN)
+    m->stack_size = 4 * DEFAULT_STACK; /* instrumented frames are several times larger */
+#else
+    m->stack_size = DEFAULT_STACK;
+#endif
+    m->last_deadline = -2;
+    *out = m;
+    return xssh__ok();
+}
+
+xssh_multi *xssh_multi_ref(xssh_multi *m)
+{
+    if (m)
+        xssh__ref_inc(&m->refs);
+    return m;
+}
+
+static void op_free(xssh_multi_op *op);
+static void multi_free(xssh_multi *m);
+
+void xssh_multi_unref(xssh_multi *m)
+{
+    if (!m || !xssh__ref_dec(&m->refs))
+        return;
+    multi_free(m);
+}
+
+int xssh_multi_set_max_running(xssh_multi *m, int max)
+{
+    XSSH__ARG(NULL, m, "multi is NULL");
+    XSSH__ARG(NULL, max >= 0, "max must be >= 0 (0: no limit)");
+    m->max_running = max;
+    return xssh__ok();
+}
+
+int xssh_multi_set_stack_size(xssh_multi *m, size_t bytes)
+{
+    XSSH__ARG(NULL, m, "multi is NULL");
+    XSSH__ARG(NULL, bytes >= MIN_STACK, "stack size must be at least 64 KiB");
+    XSSH__ARG(NULL, bytes <= (size_t)1 << 30, "stack size must be at most 1 GiB");
+    m->stack_size = bytes;
+    return xssh__ok();
+}
+
+int xssh_multi_set_socket_cb(xssh_multi *m, xssh_multi_socket_cb cb, void *ud)
+{
+    XSSH__ARG(NULL, m, "multi is NULL");
+    m->scb = cb;
+    m->sud = ud;
+    return xssh__ok();
+}
+
+int xssh_multi_set_timer_cb(xssh_multi *m, xssh_multi_timer_cb cb, void *ud)
+{
+    XSSH__ARG(NULL, m, "multi is NULL");
+    m->tcb = cb;
+    m->tud = ud;
+    m->last_deadline = -2;
+    return xssh__ok();
+}
+
+/* an external loop must come back soon (new op, cancel): timer 0 */
+static void kick(xssh_multi *m)
+{
+    if (m->busy || !m->tcb || m->dying)
+        return;
+    m->last_deadline = 0;
+    m->tcb(m, 0, m->tud);
+}
+
+/* ---- adding ----------------------------------------------------------------------- */
+
+static int parse_host(const char *fn, const char *h, char **spec, int *port)
+{
+    *spec = NULL;
+    *port = 0;
+    if (!h || !*h)
+        return xssh__fail(NULL, XSSH_EARG, 0, "%s: invalid argument: host is NULL or empty", fn);
+    const char *at = strrchr(h, '@');
+    const char *rest = at ? at + 1 : h;
+    size_t ulen = at ? (size_t)(at - h) : 0;
+    if (at && ulen == 0)
+        return xssh__fail(NULL, XSSH_EARG, 0, "%s: invalid argument: host '%s' has an empty user name", fn, h);
+    const char *name = rest, *portstr = NULL;
+    size_t nlen;
+    if (*rest == '[') {
+        const char *close = strchr(rest, ']');
+        if (!close || close == rest + 1)
+            return xssh__fail(NULL, XSSH_EARG, 0, "%s: invalid argument: host '%s': '[' without a matching ']'", fn,
+                              h);
+        name = rest + 1;
+        nlen = (size_t)(close - name);
+        if (close[1] == ':')
+            portstr = close + 2;
+        else if (close[1])
+            return xssh__fail(NULL, XSSH_EARG, 0, "%s: invalid argument: host '%s': text after ']' is not ':port'",
+                              fn, h);
+    } else {
+        const char *c1 = strchr(rest, ':');
+        if (c1 && strchr(c1 + 1, ':'))
+            nlen = strlen(rest); /* an IPv6 address without brackets: no port */
+        else if (c1) {
+            nlen = (size_t)(c1 - rest);
+            portstr = c1 + 1;
+        } else
+            nlen = strlen(rest);
+    }
+    if (nlen == 0)
+        return xssh__fail(NULL, XSSH_EARG, 0, "%s: invalid argument: host '%s' has an empty host name", fn, h);
+    if (portstr) {
+        char *end = NULL;
+        errno = 0;
+        long p = strtol(portstr, &end, 10);
+        if (!*portstr || *end || errno || p < 1 || p > 65535 || *portstr == '+' || *portstr == '-')
+            return xssh__fail(NULL, XSSH_EARG, 0, "%s: invalid argument: host '%s': port must be 1..65535", fn, h);
+        *port = (int)p;
+    }
+    char *s = malloc(ulen + 1 + nlen + 1);
+    if (!s)
+        return xssh__fail(NULL, XSSH_ENOMEM, 0, "out of memory");
+    size_t o = 0;
+    if (at) {
+        memcpy(s, h, ulen);
+        o = ulen;
+        s[o++] = '@';
+    }
+    memcpy(s + o, name, nlen);
+    s[o + nlen] = '\0';
+    *spec = s;
+    return XSSH_OK;
+}
+
+static xssh_multi_op *op_alloc(xssh_multi *m, int kind, const xssh_multi_op_opts *opts)
+{
+    xssh_multi_op *op = calloc(1, sizeof *op);
+    if (!op)
+        return NULL;
+    xssh__ref_init(&op->refs);
+    op->m = m;
+    op->kind = kind;
+    op->state = XSSH_OP_QUEUED;
+    op->w_fd = -1;
+    if (opts) {
+        op->opts = *opts;
+        if (opts->transfer) {
+            op->topts = *opts->transfer;
+            op->have_topts = 1;
+            op->opts.transfer = &op->topts;
+        }
+    }
+    return op;
+}
+
+static void op_free(xssh_multi_op *op)
+{
+    free(op->host_arg);
+    free(op->spec);
+    xssh_options_unref(op->options);
+    free(op->command);
+    free(op->src);
+    free(op->dst);
+    xssh_sftp_unref(op->sftp);
+    xssh_session_unref(op->session);
+    free(op->stdin_copy);
+    free(op->msg);
+    obuf_free(&op->out);
+    obuf_free(&op->err);
+    free(op->exit_signal);
+    xssh_session_unref(op->out_session);
+    xssh_channel_unref(op->out_channel);
+    for (int i = 0; i < 2; i++) {
+        obuf_free(&op->pend[i]);
+        obuf_free(&op->line[i]);
+    }
+    free(op);
+}
+
+xssh_multi_op *xssh_multi_op_ref(xssh_multi_op *op)
+{
+    if (op)
+        xssh__ref_inc(&op->refs);
+    return op;
+}
+
+void xssh_multi_op_unref(xssh_multi_op *op)
+{
+    if (!op || !xssh__ref_dec(&op->refs))
+        return;
+    op_free(op);
+}
+
+/* common tail of the add functions: strings copied, op queued */
+static int add_op(xssh_multi *m, xssh_multi_op *op, xssh_multi_op **out)
+{
+    if (op->opts.stdin_data && op->opts.stdin_len) {
+        op->stdin_copy = xssh__memdup(op->opts.stdin_data, op->opts.stdin_len);
+        if (!op->stdin_copy) {
+            op_free(op);
+            return xssh__fail(NULL, XSSH_ENOMEM, 0, "out of memory");
+        }
+        op->opts.stdin_data = op->stdin_copy;
+    }
+    q_push(m, op);
+    m->n_ops++;
+    if (out)
+        *out = xssh_multi_op_ref(op);
+    kick(m);
+    return xssh__ok();
+}
+
+static int host_op(const char *fn, xssh_multi *m, int kind, const char *host, xssh_options *options,
+                   const xssh_multi_op_opts *opts, xssh_multi_op **opp)
+{
+    *opp = NULL;
+    XSSH__ARG(NULL, m, "multi is NULL");
+    if (m->dying)
+        return xssh__fail(NULL, XSSH_EBAD_USE, 0, "%s: the multi is being freed", fn);
+    char *spec = NULL;
+    int port = 0;
+    int rc = parse_host(fn, host, &spec, &port);
+    if (rc)
+        return rc;
+    xssh_multi_op *op = op_alloc(m, kind, opts);
+    if (!op) {
+        free(spec);
+        return xssh__fail(NULL, XSSH_ENOMEM, 0, "out of memory");
+    }
+    op->spec = spec;
+    op->port = port;
+    op->host_arg = xssh__strdup(host);
+    if (options && xssh_options_dup(options, &op->options) != XSSH_OK) {
+        op_free(op);
+        return xssh_error_last()->code ? xssh_error_last()->code : XSSH_ENOMEM;
+    }
+    if (!op->host_arg) {
+        op_free(op);
+        return xssh__fail(NULL, XSSH_ENOMEM, 0, "out of memory");
+    }
+    op->res.host = op->host_arg;
+    *opp = op;
+    return XSSH_OK;
+}
+
+static int session_op(const char *fn, xssh_multi *m, int kind, xssh_session *s, const xssh_multi_op_opts *opts,
+                      xssh_multi_op **opp)
+{
+    *opp = NULL;
+    XSSH__ARG(NULL, m, "multi is NULL");
+    XSSH__ARG(NULL, s, "session is NULL");
+    if (m->dying)
+        return xssh__fail(NULL, XSSH_EBAD_USE, 0, "%s: the multi is being freed", fn);
+    if (atomic_load(&s->state) == XSSH__STATE_CLOSED)
+        return xssh__fail(s, XSSH_ECLOSED, 0, "%s: the session is closed", fn);
+    xssh_multi_op *op = op_alloc(m, kind, opts);
+    if (!op)
+        return xssh__fail(NULL, XSSH_ENOMEM, 0, "out of memory");
+    op->session = xssh_session_ref(s);
+    *opp = op;
+    return XSSH_OK;
+}
+
+#define DUP_OR_FAIL(field, value)                                              \
+    do {                                                                       \
+        if (!((op->field) = xssh__strdup(value))) {                            \
+            op_free(op);                                                       \
+            return xssh__fail(NULL, XSSH_ENOMEM, 0, "out of memory");          \
+        }                                                                      \
+    } while (0)
+
+int xssh_multi_add_connect(xssh_multi *m, const char *host, xssh_options *options, const xssh_multi_op_opts *opts,
+                           xssh_multi_op **out)
+{
+    xssh_multi_op *op;
+    int rc = host_op("xssh_multi_add_connect", m, K_CONNECT, host, options, opts, &op);
+    if (rc)
+        return rc;
+    return add_op(m, op, out);
+}
+
+int xssh_multi_add_host_run(xssh_multi *m, const char *host, xssh_options *options, const char *command,
+                            const xssh_multi_op_opts *opts, xssh_multi_op **out)
+{
+    XSSH__ARG(NULL, command, "command is NULL");
+    xssh_multi_op *op;
+    int rc = host_op("xssh_multi_add_host_run", m, K_HOST_RUN, host, options, opts, &op);
+    if (rc)
+        return rc;
+    DUP_OR_FAIL(command, command);
+    return add_op(m, op, out);
+}
+
+int xssh_multi_add_run(xssh_multi *m, xssh_session *session, const char *command, const xssh_multi_op_opts *opts,
+                       xssh_multi_op **out)
+{
+    XSSH__ARG(NULL, command, "command is NULL");
+    xssh_multi_op *op;
+    int rc = session_op("xssh_multi_add_run", m, K_RUN, session, opts, &op);
+    if (rc)
+        return rc;
+    DUP_OR_FAIL(command, command);
+    return add_op(m, op, out);
+}
+
+static int host_xfer(const char *fn, xssh_multi *m, int kind, const char *host, xssh_options *options,
+                     const char *src, const char *dst, const xssh_multi_op_opts *opts, xssh_multi_op **out)
+{
+    XSSH__ARG(NULL, src && *src, "source path is NULL or empty");
+    XSSH__ARG(NULL, dst && *dst, "destination path is NULL or empty");
+    xssh_multi_op *op;
+    int rc = host_op(fn, m, kind, host, options, opts, &op);
+    if (rc)
+        return rc;
+    DUP_OR_FAIL(src, src);
+    DUP_OR_FAIL(dst, dst);
+    return add_op(m, op, out);
+}
+
+int xssh_multi_add_host_put(xssh_multi *m, const char *host, xssh_options *options, const char *local,
+                            const char *remote, const xssh_multi_op_opts *opts, xssh_multi_op **out)
+{
+    return host_xfer("xssh_multi_add_host_put", m, K_HOST_PUT, host, options, local, remote, opts, out);
+}
+
+int xssh_multi_add_host_get(xssh_multi *m, const char *host, xssh_options *options, const char *remote,
+                            const char *local, const xssh_multi_op_opts *opts, xssh_multi_op **out)
+{
+    return host_xfer("xssh_multi_add_host_get", m, K_HOST_GET, host, options, remote, local, opts, out);
+}
+
+static int sftp_xfer(const char *fn, xssh_multi *m, int kind, xssh_sftp *sftp, const char *src, const char *dst,
+                     const xssh_multi_op_opts *opts, xssh_multi_op **out)
+{
+    XSSH__ARG(NULL, sftp, "sftp is NULL");
+    XSSH__ARG(NULL, src && *src, "source path is NULL or empty");
+    XSSH__ARG(NULL, dst && *dst, "destination path is NULL or empty");
+    xssh_session *s = NULL;
+    int rc = xssh_sftp_session(sftp, &s);
+    if (rc)
+        return rc;
+    xssh_multi_op *op;
+    rc = session_op(fn, m, kind, s, opts, &op);
+    xssh_session_unref(s);
+    if (rc)
+        return rc;
+    op->sftp = xssh_sftp_ref(sftp);
+    DUP_OR_FAIL(src, src);
+    DUP_OR_FAIL(dst, dst);
+    return add_op(m, op, out);
+}
+
+int xssh_multi_add_sftp_get(xssh_multi *m, xssh_sftp *sftp, const char *remote, const char *local,
+                            const xssh_multi_op_opts *opts, xssh_multi_op **out)
+{
+    return sftp_xfer("xssh_multi_add_sftp_get", m, K_SFTP_GET, sftp, remote, local, opts, out);
+}
+
+int xssh_multi_add_sftp_put(xssh_multi *m, xssh_sftp *sftp, const char *local, const char *remote,
+                            const xssh_multi_op_opts *opts, xssh_multi_op **out)
+{
+    return sftp_xfer("xssh_multi_add_sftp_put", m, K_SFTP_PUT, sftp, local, remote, opts, out);
+}
+
+int xssh_multi_add_channel_open(xssh_multi *m, xssh_session *session, const xssh_multi_op_opts *opts,
+                                xssh_multi_op **out)
+{
+    xssh_multi_op *op;
+    int rc = session_op("xssh_multi_add_channel_open", m, K_CHANNEL, session, opts, &op);
+    if (rc)
+        return rc;
+    return add_op(m, op, out);
+}
+
+int xssh_multi_add_call(xssh_multi *m, xssh_session *session, xssh_multi_fn fn, void *userdata,
+                        const xssh_multi_op_opts *opts, xssh_multi_op **out)
+{
+    XSSH__ARG(NULL, m, "multi is NULL");
+    XSSH__ARG(NULL, fn, "fn is NULL");
+    xssh_multi_op *op;
+    if (session) {
+        int rc = session_op("xssh_multi_add_call", m, K_CALL, session, opts, &op);
+        if (rc)
+            return rc;
+    } else {
+        if (m->dying)
+            return xssh__fail(NULL, XSSH_EBAD_USE, 0, "xssh_multi_add_call: the multi is being freed");
+        op = op_alloc(m, K_CALL, opts);
+        if (!op)
+            return xssh__fail(NULL, XSSH_ENOMEM, 0, "out of memory");
+    }
+    op->fn = fn;
+    op->fn_ud = userdata;
+    return add_op(m, op, out);
+}
+
+/* ---- what an operation runs (on its own stack) ------------------------------------ */
+
+static int out_cb(int stream, const char *data, size_t len, void *ud)
+{
+    xssh_multi_op *op = ud;
+    int st = stream == XSSH_STREAM_STDERR ? 1 : 0;
+    if (op->opts.on_output) {
+        if (obuf_add(&op->pend[st], data, len) != 0)
+            return 1;
+    } else {
+        size_t max = op->opts.max_output ? op->opts.max_output : DEFAULT_MAX_OUTPUT;
+        obuf *b = st ? &op->err : &op->out;
+        int *trunc = st ? &op->res.err_truncated : &op->res.out_truncated;
+        size_t room = b->n < max ? max - b->n : 0;
+        if (len > room)
+            *trunc = 1;
+        if (room && obuf_add(b, data, len < room ? len : room) != 0)
+            return 1;
+    }
+    return op->cancelled ? 1 : 0;
+}
+
+static int do_connect(xssh_multi_op *op, xssh_session **out)
+{
+    *out = NULL;
+    xssh__phase(XSSH_PHASE_RESOLVE);
+    xssh__resolved *r = NULL;
+    int rc = xssh__resolve(op->options, op->spec, &r);
+    if (rc)
+        return rc;
+    if (op->port)
+        r->port = op->port;
+    if (op->opts.connect_timeout_ms > 0)
+        op->connect_to = op->opts.connect_timeout_ms;
+    else if (r->connect_timeout_s <= 0)
+        op->connect_to = r->timeout_ms > 0 ? r->timeout_ms : XSSH__DEFAULT_TIMEOUT_MS;
+    op->auth_to = op->opts.auth_timeout_ms > 0 ? op->opts.auth_timeout_ms : 0;
+    rc = xssh__connect_resolved(r, op->options, out);
+    xssh__resolved_free(r);
+    op->limit_ms = 0;
+    return rc;
+}
+
+static void do_disconnect(xssh_multi_op *op, xssh_session *s)
+{
+    if (!s)
+        return;
+    if (!op->cancelled) {
+        int phase = op->phase; /* a failure is reported where it happened */
+        xssh__phase(XSSH_PHASE_DISCONNECT);
+        xssh__saved_err e;
+        xssh__err_save(&e);
+        xssh_session_disconnect(s); /* its failure does not change the op's outcome */
+        xssh__err_restore(NULL, &e);
+        op->phase = phase;
+    }
+    xssh_session_unref(s);
+}
+
+static int do_run(xssh_multi_op *op, xssh_session *s)
+{
+    xssh_run_options ro;
+    memset(&ro, 0, sizeof ro);
+    ro.stdin_data = op->opts.stdin_data;
+    ro.stdin_len = op->opts.stdin_len;
+    ro.timeout_ms = op->opts.timeout_ms > 0 ? op->opts.timeout_ms : 0;
+    ro.idle_timeout_ms = op->opts.idle_timeout_ms > 0 ? op->opts.idle_timeout_ms : 0;
+    ro.merge_stderr = op->opts.merge_stderr;
+    ro.pty = op->opts.pty;
+    op->limit_ms = 0;
+    int st = 0, have = 0;
+    char *sig = NULL;
+    int rc = xssh_session_run_stream(s, op->command, &ro, out_cb, op, &st, &have, &sig);
+    op->res.exit_status = st;
+    op->res.have_exit_status = have;
+    op->exit_signal = sig;
+    return rc;
+}
+
+/* xssh_sftp_get_tree/put_tree come with the directory-tree work; until this
+   library has them, recursive transfers say so */
+extern __typeof__(xssh_sftp_get_tree) xssh_sftp_get_tree __attribute__((weak));
+extern __typeof__(xssh_sftp_put_tree) xssh_sftp_put_tree __attribute__((weak));
+
+static int do_transfer(xssh_multi_op *op, xssh_sftp *sf, int get)
+{
+    xssh__phase(XSSH_PHASE_TRANSFER);
+    op->limit_ms = op->opts.timeout_ms > 0 ? xssh__now_ms() + op->opts.timeout_ms : 0;
+    uint64_t n = 0;
+    int rc;
+    if (op->opts.recursive) {
+        xssh_tree_opts to;
+        memset(&to, 0, sizeof to);
+        to.file = op->have_topts ? &op->topts : NULL;
+        xssh_tree_stats stats;
+        memset(&stats, 0, sizeof stats);
+        if (get ? !xssh_sftp_get_tree : !xssh_sftp_put_tree)
+            return xssh__fail(NULL, XSSH_EBAD_USE, 0,
+                              "recursive %s: this build of xssh has no directory-tree transfers (xssh_sftp_%s_tree)",
+                              get ? "get" : "put", get ? "get" : "put");
+        rc = get ? xssh_sftp_get_tree(sf, op->src, op->dst, &to, &stats)
+                 : xssh_sftp_put_tree(sf, op->src, op->dst, &to, &stats);
+        n = stats.bytes;
+    } else {
+        rc = get ? xssh_sftp_get(sf, op->src, op->dst, op->have_topts ? &op->topts : NULL, &n)
+                 : xssh_sftp_put(sf, op->src, op->dst, op->have_topts ? &op->topts : NULL, &n);
+    }
+    op->res.bytes = n;
+    op->limit_ms = 0;
+    return rc;
+}
+
+static int run_task(xssh_multi_op *op);
+
+static int run_op(xssh_multi_op *op)
+{
+    xssh_session *s = NULL;
+    int rc = XSSH_OK;
+    switch (op->kind) {
+    case K_CONNECT:
+        rc = do_connect(op, &s);
+        op->out_session = s;
+        break;
+    case K_HOST_RUN:
+        rc = do_connect(op, &s);
+        if (!rc)
+            rc = do_run(op, s);
+        do_disconnect(op, s);
+        break;
+    case K_RUN:
+        rc = do_run(op, op->session);
+        break;
+    case K_HOST_PUT:
+    case K_HOST_GET:
+        rc = do_connect(op, &s);
+        if (!rc) {
+            xssh__phase(XSSH_PHASE_CHANNEL);
+            xssh_sftp *sf = NULL;
+            rc = xssh_sftp_new(&sf, s);
+            if (!rc)
+                rc = do_transfer(op, sf, op->kind == K_HOST_GET);
+            xssh_sftp_unref(sf);
+        }
+        do_disconnect(op, s);
+        break;
+    case K_SFTP_GET:
+    case K_SFTP_PUT:
+        rc = do_transfer(op, op->sftp, op->kind == K_SFTP_GET);
+        break;
+    case K_CHANNEL:
+        xssh__phase(XSSH_PHASE_CHANNEL);
+        rc = xssh_channel_open_session(&op->out_channel, op->session);
+        break;
+    case K_CALL:
+        xssh__phase(XSSH_PHASE_CALL);
+        rc = op->fn(op, op->fn_ud);
+        break;
+    case K_TASK:
+        rc = run_task(op);
+        break;
+    }
+    return rc;
+}
+
+/* ---- the scheduler ------------------------------------------------------------------ */
+
+static int op_start(xssh_multi *m, xssh_multi_op *op)
+{
+    if (stack_get(m, op) != 0)
+        return -1;
+    getcontext(&op->ctx);
+    op->ctx.uc_stack.ss_sp = op->stack_lo;
+    op->ctx.uc_stack.ss_size = op->stack_size;
+    op->ctx.uc_link = NULL;
+    makecontext(&op->ctx, fiber_main, 0);
+#ifdef XSSH__TSAN
+    op->tsan_fiber = __tsan_create_fiber(0);
+#endif
+    op->state = XSSH_OP_RUNNING;
+    op->started = 1;
+    op->start_ms = xssh__now_ms();
+    op->ready = 1;
+    op->wake = 1;
+    r_push(m, op);
+    if (!op->internal)
+        m->n_top_running++;
+    return 0;
+}
+
+static void deliver_lines(xssh_multi *m, xssh_multi_op *op, int st, int final);
+
+/* the user's output callback (scheduler stack) */
+static void flush_output(xssh_multi *m, xssh_multi_op *op, int final)
+{
+    if (!op->opts.on_output || m->dying) {
+        for (int i = 0; i < 2; i++)
+            op->pend[i].n = 0;
+        return;
+    }
+    for (int st = 0; st < 2; st++) {
+        if (!op->opts.line_mode) {
+            if (op->pend[st].n) {
+                size_t n = op->pend[st].n;
+                op->pend[st].n = 0;
+                if (op->opts.on_output(op, st, op->pend[st].p, n, op->opts.userdata) && !op->cancelled) {
+                    op->cancelled = 1;
+                }
+            }
+        } else {
+            if (op->pend[st].n) {
+                if (obuf_add(&op->line[st], op->pend[st].p, op->pend[st].n) != 0)
+                    op->cancelled = 1;
+                op->pend[st].n = 0;
+            }
+            deliver_lines(m, op, st, final);
+        }
+    }
+}
+
+static void deliver_lines(xssh_multi *m, xssh_multi_op *op, int st, int final)
+{
+    (void)m;
+    obuf *b = &op->line[st];
+    size_t off = 0;
+    while (off < b->n) {
+        char *nl = memchr(b->p + off, '\n', b->n - off);
+        size_t len;
+        if (nl)
+            len = (size_t)(nl - (b->p + off)) + 1;
+        else if (final)
+            len = b->n - off;
+        else
+            break;
+        if (op->opts.on_output(op, st, b->p + off, len, op->opts.userdata))
+            op->cancelled = 1;
+        off += len;
+    }
+    if (off) {
+        memmove(b->p, b->p + off, b->n - off);
+        b->n -= off;
+    }
+}
+
+static void group_task_done(xssh_multi *m, xssh_multi_op *op);
+
+static void notify_push(xssh_multi *m, xssh_multi_op *op)
+{
+    op->notify_next = NULL;
+    xssh_multi_op_ref(op);
+    if (m->notify_tail)
+        m->notify_tail->notify_next = op;
+    else
+        m->notify_head = op;
+    m->notify_tail = op;
+}
+
+static void info_push(xssh_multi *m, xssh_multi_op *op)
+{
+    op->info_next = NULL; /* the multi's own reference moves to this list */
+    if (m->info_tail)
+        m->info_tail->info_next = op;
+    else
+        m->info_head = op;
+    m->info_tail = op;
+}
+
+/* fill the result of a finished op */
+static void finish_result(xssh_multi_op *op, int rc)
+{
+    const xssh_error *e = &op->errs.err;
+    op->res.error = rc;
+    op->res.phase = rc ? op->phase : XSSH_PHASE_NONE;
+    if (op->cancelled && rc) {
+        char buf[XSSH__MSG_CAP + 100];
+        if (e->code == XSSH_ECANCELLED && e->message && *e->message)
+            snprintf(buf, sizeof buf, "%s", e->message);
+        else if (e->message && *e->message && e->code)
+            snprintf(buf, sizeof buf, "cancelled during %s (%s)", xssh_phase_name(op->phase), e->message);
+        else
+            snprintf(buf, sizeof buf, "cancelled during %s", xssh_phase_name(op->phase));
+        op->res.error = XSSH_ECANCELLED;
+        op->msg = xssh__strdup(buf);
+    } else if (rc) {
+        if (e->code == rc && e->message && *e->message)
+            op->msg = xssh__strdup(e->message);
+        else if (e->message && *e->message && e->code)
+            op->msg = xssh__strdup(e->message);
+        else {
+            char buf[200];
+            snprintf(buf, sizeof buf, "%s (%s)", xssh_strerror(rc), xssh_err_name(rc));
+            op->msg = xssh__strdup(buf);
+        }
+    }
+    op->res.message = op->msg ? op->msg : "";
+    op->res.out = op->out.p ? op->out.p : "";
+    op->res.out_len = op->out.n;
+    op->res.err = op->err.p ? op->err.p : "";
+    op->res.err_len = op->err.n;
+    op->res.exit_signal = op->exit_signal;
+    op->res.duration_ms = op->started ? xssh__now_ms() - op->start_ms : 0;
+}
+
+/* the fiber has ended: release what it held, report it */
+static void complete(xssh_multi *m, xssh_multi_op *op)
+{
+    r_del(m, op);
+    if (!op->internal)
+        m->n_top_running--;
+    m->n_ops--;
+#ifdef XSSH__TSAN
+    __tsan_destroy_fiber(op->tsan_fiber);
+    op->tsan_fiber = NULL;
+#endif
+    stack_put(m, op);
+    finish_result(op, op->fn_rc);
+    flush_output(m, op, 1);
+    /* the session and SFTP given are released now (the multi-level order of
+       ops on one session: the next may start) */
+    xssh_sftp_unref(op->sftp);
+    op->sftp = NULL;
+    xssh_session_unref(op->session);
+    op->session = NULL;
+    op->state = XSSH_OP_DONE;
+    if (op->internal) {
+        group_task_done(m, op);
+        op->m = NULL;
+        xssh_multi_op_unref(op); /* the multi's reference */
+        return;
+    }
+    op->m = NULL;
+    info_push(m, op);
+    if (!m->dying && op->opts.on_done)
+        op->opts.on_done(op, op->opts.userdata);
+}
+
+static int session_busy(xssh_multi *m, xssh_session *s)
+{
+    for (xssh_multi_op *r = m->r_head; r; r = r->next)
+        if (!r->internal && r->session == s)
+            return 1;
+    return 0;
+}
+
+static void start_queued(xssh_multi *m)
+{
+    xssh_multi_op *op = m->q_head;
+    while (op && (m->max_running <= 0 || m->n_top_running < m->max_running)) {
+        xssh_multi_op *next = op->next;
+        if (op->session && session_busy(m, op->session)) {
+            op = next;
+            continue;
+        }
+        q_del(m, op);
+        if (op_start(m, op) != 0) {
+            /* no memory for a stack: done at once */
+            m->n_ops--;
+            op->fn_rc = xssh__fail(NULL, XSSH_ENOMEM, 0, "cannot map a %zu-byte operation stack", m->stack_size);
+            op->errs.err = *xssh_error_last();
+            snprintf(op->errs.msg, sizeof op->errs.msg, "%s", xssh_error_last()->message);
+            op->errs.err.message = op->errs.msg;
+            xssh_session_unref(op->session);
+            op->session = NULL;
+            finish_result(op, op->fn_rc);
+            op->state = XSSH_OP_DONE;
+            op->m = NULL;
+            info_push(m, op);
+            if (op->opts.on_done)
+                op->opts.on_done(op, op->opts.userdata);
+        }
+        op = next;
+    }
+}
+
+static int scratch_fit(xssh_multi *m, size_t n)
+{
+    if (n <= m->scratch_cap)
+        return 0;
+    size_t cap = m->scratch_cap ? m->scratch_cap : 64;
+    while (cap < n)
+        cap *= 2;
+    xssh_multi_op **p = realloc(m->scratch, cap * sizeof *p);
+    if (!p)
+        return -1;
+    m->scratch = p;
+    m->scratch_cap = cap;
+    return 0;
+}
+
+/* mark waiting ops whose timers ran out or that were cancelled */
+static void check_timers(xssh_multi *m, int64_t now)
+{
+    for (xssh_multi_op *op = m->r_head; op; op = op->next) {
+        if (!op->waiting || op->ready)
+            continue;
+        int lockw = op->w_flags & XSSH__WAIT_LOCK;
+        if (op->cancelled && !lockw && !(op->w_flags & XSSH__WAIT_NOCANCEL)) {
+            op->ready = 1;
+            op->wake = XSSH_ECANCELLED;
+        } else if (!lockw && op->limit_ms && now >= op->limit_ms) {
+            op->ready = 1;
+            op->wake = XSSH_ETIMEOUT;
+        } else if (op->w_deadline && now >= op->w_deadline) {
+            op->ready = 1;
+            op->wake = 0;
+        }
+    }
+}
+
+/* own loop: which waiting sockets are ready now (poll with timeout 0) */
+static int poll_waiters(xssh_multi *m, int timeout_ms)
+{
+    size_t n = 0;
+    for (xssh_multi_op *op = m->r_head; op; op = op->next)
+        if (op->waiting && !op->ready && op->w_fd >= 0)
+            n++;
+    if (n == 0) {
+        if (timeout_ms > 0)
+            poll(NULL, 0, timeout_ms);
+        return 0;
+    }
+    struct pollfd *p = malloc(n * sizeof *p);
+    if (scratch_fit(m, n) != 0 || !p) {
+        free(p);
+        return -1;
+    }
+    size_t i = 0;
+    for (xssh_multi_op *op = m->r_head; op; op = op->next)
+        if (op->waiting && !op->ready && op->w_fd >= 0) {
+            p[i].fd = op->w_fd;
+            p[i].events = (short)(((op->w_events & XSSH__WAIT_IN) ? POLLIN : 0) |
+                                  ((op->w_events & XSSH__WAIT_OUT) ? POLLOUT : 0));
+            p[i].revents = 0;
+            m->scratch[i++] = op;
+        }
+    int r;
+    do {
+        r = poll(p, (nfds_t)n, timeout_ms);
+    } while (r < 0 && errno == EINTR && timeout_ms == 0);
+    if (r > 0)
+        for (i = 0; i < n; i++)
+            if (p[i].revents) {
+                m->scratch[i]->ready = 1;
+                m->scratch[i]->wake = 1;
+            }
+    free(p);
+    return 0;
+}
+
+static void deliver_notify(xssh_multi *m)
+{
+    while (m->notify_head) {
+        xssh_multi_op *op = m->notify_head;
+        m->notify_head = op->notify_next;
+        if (!m->notify_head)
+            m->notify_tail = NULL;
+        if (!m->dying && op->opts.on_done)
+            op->opts.on_done(op, op->opts.userdata);
+        xssh_multi_op_unref(op);
+    }
+}
+
+/* resume every ready op until none is ready (the core of perform/socket_action) */
+static void run_ready(xssh_multi *m, int do_poll)
+{
+    for (int pass = 0;; pass++) {
+        deliver_notify(m);
+        start_queued(m);
+        if (do_poll && pass == 0)
+            poll_waiters(m, 0);
+        check_timers(m, xssh__now_ms());
+        size_t n = 0;
+        for (xssh_multi_op *op = m->r_head; op; op = op->next)
+            if (op->ready)
+                n++;
+        if (n == 0)
+            break;
+        if (scratch_fit(m, n) != 0)
+            break;
+        size_t i = 0;
+        for (xssh_multi_op *op = m->r_head; op && i < n; op = op->next)
+            if (op->ready)
+                m->scratch[i++] = xssh_multi_op_ref(op);
+        for (size_t k = 0; k < i; k++) {
+            xssh_multi_op *op = m->scratch[k];
+            if (op->ready && op->state == XSSH_OP_RUNNING && !op->finished) {
+                resume(m, op);
+                if (op->finished)
+                    complete(m, op);
+                else
+                    flush_output(m, op, 0);
+            }
+            xssh_multi_op_unref(op);
+        }
+    }
+}
+
+static int64_t next_deadline(xssh_multi *m)
+{
+    int64_t best = -1;
+    if (m->notify_head)
+        return 0;
+    for (xssh_multi_op *op = m->r_head; op; op = op->next) {
+        if (op->ready)
+            return 0;
+        if (!op->waiting)
+            continue;
+        int64_t d = op->w_deadline;
+        if (!(op->w_flags & XSSH__WAIT_LOCK) && op->limit_ms && (!d || op->limit_ms < d))
+            d = op->limit_ms;
+        if (d && (best < 0 || d < best))
+            best = d;
+    }
+    if (m->q_head && (m->max_running <= 0 || m->n_top_running < m->max_running)) {
+        /* a queued op that could start but waits for its session: no timer */
+        for (xssh_multi_op *q = m->q_head; q; q = q->next)
+            if (!q->session || !session_busy(m, q->session))
+                return 0;
+    }
+    return best;
+}
+
+static long rel_timeout(int64_t deadline)
+{
+    if (deadline < 0)
+        return -1;
+    int64_t left = deadline - xssh__now_ms();
+    if (left <= 0)
+        return 0;
+    return left > 0x7fffffff ? 0x7fffffff : (long)left;
+}
+
+static void fd_fit(xssh_multi *m, int fd)
+{
+    if (fd < m->nfds)
+        return;
+    int n = m->nfds ? m->nfds : 64;
+    while (n <= fd)
+        n *= 2;
+    fdstate *p = realloc(m->fds, (size_t)n * sizeof *p);
+    if (!p)
+        return;
+    memset(p + m->nfds, 0, (size_t)(n - m->nfds) * sizeof *p);
+    m->fds = p;
+    m->nfds = n;
+}
+
+static void list_fd(xssh_multi *m, int fd)
+{
+    if (m->fds[fd].listed)
+        return;
+    if (m->nlisted == m->listed_cap) {
+        size_t cap = m->listed_cap ? m->listed_cap * 2 : 64;
+        int *p = realloc(m->listed, cap * sizeof *p);
+        if (!p)
+            return;
+        m->listed = p;
+        m->listed_cap = cap;
+    }
+    m->listed[m->nlisted++] = fd;
+    m->fds[fd].listed = 1;
+}
+
+/* tell the external loop what changed (socket and timer callbacks) */
+static void update_interest(xssh_multi *m)
+{
+    if (m->dying)
+        return;
+    if (m->scb) {
+        for (size_t i = 0; i < m->nlisted; i++)
+            m->fds[m->listed[i]].want = 0;
+        for (xssh_multi_op *op = m->r_head; op; op = op->next)
+            if (op->waiting && op->w_fd >= 0 && op->w_events) {
+                fd_fit(m, op->w_fd);
+                if (op->w_fd >= m->nfds)
+                    continue;
+                list_fd(m, op->w_fd);
+                m->fds[op->w_fd].want |= op->w_events;
+            }
+        size_t keep = 0;
+        for (size_t i = 0; i < m->nlisted; i++) {
+            int fd = m->listed[i];
+            fdstate *f = &m->fds[fd];
+            if (f->closed && f->reported) {
+                m->scb(m, fd, XSSH_POLL_NONE, m->sud);
+                f->reported = 0;
+            }
+            f->closed = 0;
+            if (f->want != f->reported) {
+                int r = m->scb(m, fd, f->want, m->sud);
+                f->reported = f->want;
+                if (r != 0) /* the loop cannot watch it: the ops waiting on it fail */
+                    for (xssh_multi_op *op = m->r_head; op; op = op->next)
+                        if (op->waiting && op->w_fd == fd)
+                            op->cancelled = 1;
+            }
+            if (f->reported)
+                m->listed[keep++] = fd;
+            else
+                f->listed = 0;
+        }
+        m->nlisted = keep;
+    }
+    if (m->tcb) {
+        int64_t d = next_deadline(m);
+        if (d != m->last_deadline || d == 0) {
+            m->last_deadline = d;
+            m->tcb(m, rel_timeout(d), m->tud);
+        }
+    }
+}
+
+static int drive_begin(xssh_multi *m, const char *fn)
+{
+    if (!m)
+        return xssh__fail(NULL, XSSH_EARG, 0, "%s: invalid argument: multi is NULL", fn);
+    if (m->busy || tls_op)
+        return xssh__fail(NULL, XSSH_EBAD_USE, 0, "%s: called from inside a callback or an operation of a multi", fn);
+    if (m->dying)
+        return xssh__fail(NULL, XSSH_EBAD_USE, 0, "%s: the multi is being freed", fn);
+    xssh_multi_ref(m);
+    m->busy = 1;
+    return XSSH_OK;
+}
+
+static void drive_end(xssh_multi *m, xssh_multi *prev, int *running)
+{
+    if (running)
+        *running = m->n_ops;
+    update_interest(m);
+    m->busy = 0;
+    tls_multi = prev;
+    xssh_multi_unref(m);
+}
+
+int xssh_multi_perform(xssh_multi *m, int *running)
+{
+    int rc = drive_begin(m, "xssh_multi_perform");
+    if (rc)
+        return rc;
+    xssh_multi *prev = tls_multi;
+    tls_multi = m;
+    run_ready(m, 1);
+    drive_end(m, prev, running);
+    return xssh__ok();
+}
+
+int xssh_multi_wait(xssh_multi *m, long timeout_ms, int *running)
+{
+    int rc = drive_begin(m, "xssh_multi_wait");
+    if (rc)
+        return rc;
+    xssh_multi *prev = tls_multi;
+    tls_multi = m;
+    deliver_notify(m);
+    start_queued(m);
+    if (m->n_ops > 0) {
+        int64_t d = next_deadline(m);
+        long t = rel_timeout(d);
+        if (timeout_ms >= 0 && (t < 0 || timeout_ms < t))
+            t = timeout_ms;
+        if (t != 0)
+            poll_waiters(m, t > 0x7fffffff ? 0x7fffffff : (int)t);
+    }
+    run_ready(m, 1);
+    drive_end(m, prev, running);
+    return xssh__ok();
+}
+
+int xssh_multi_perform_all(xssh_multi *m, long timeout_ms)
+{
+    if (!m)
+        return xssh__fail(NULL, XSSH_EARG, 0, "xssh_multi_perform_all: invalid argument: multi is NULL");
+    int64_t end = timeout_ms >= 0 ? xssh__now_ms() + timeout_ms : 0;
+    int running = 0;
+    int rc = xssh_multi_perform(m, &running);
+    while (!rc && running > 0) {
+        long t = -1;
+        if (timeout_ms >= 0) {
+            int64_t left = end - xssh__now_ms();
+            if (left <= 0)
+                return xssh__fail(NULL, XSSH_ETIMEOUT, 0,
+                                  "xssh_multi_perform_all: %d operations still going after %ld ms", running,
+                                  timeout_ms);
+            t = (long)left;
+        }
+        rc = xssh_multi_wait(m, t, &running);
+    }
+    return rc ? rc : xssh__ok();
+}
+
+int xssh_multi_socket_action(xssh_multi *m, int fd, int events, int *running)
+{
+    int rc = drive_begin(m, "xssh_multi_socket_action");
+    if (rc)
+        return rc;
+    xssh_multi *prev = tls_multi;
+    tls_multi = m;
+    if (fd >= 0) {
+        for (xssh_multi_op *op = m->r_head; op; op = op->next)
+            if (op->waiting && !op->ready && op->w_fd == fd &&
+                ((events & XSSH_POLL_ERR) || (events & op->w_events) || !events)) {
+                op->ready = 1;
+                op->wake = 1;
+            }
+    }
+    run_ready(m, 0);
+    drive_end(m, prev, running);
+    return xssh__ok();
+}
+
+int xssh_multi_fds(xssh_multi *m, xssh_multi_pollfd *fds, size_t cap, size_t *n, long *timeout_ms)
+{
+    XSSH__ARG(NULL, m, "multi is NULL");
+    XSSH__ARG(NULL, n, "n is NULL");
+    XSSH__ARG(NULL, fds || cap == 0, "fds is NULL with cap > 0");
+    size_t k = 0;
+    for (xssh_multi_op *op = m->r_head; op; op = op->next) {
+        if (!op->waiting || op->w_fd < 0 || !op->w_events)
+            continue;
+        size_t j;
+        for (j = 0; j < k && j < cap; j++)
+            if (fds[j].fd == op->w_fd)
+                break;
+        if (j < k && j < cap) {
+            fds[j].events |= op->w_events;
+            continue;
+        }
+        if (k < cap) {
+            fds[k].fd = op->w_fd;
+            fds[k].events = op->w_events;
+        }
+        k++;
+    }
+    *n = k;
+    if (timeout_ms)
+        *timeout_ms = rel_timeout(next_deadline(m));
+    return xssh__ok();
+}
+
+int xssh_multi_timeout(xssh_multi *m, long *timeout_ms)
+{
+    XSSH__ARG(NULL, m, "multi is NULL");
+    XSSH__ARG(NULL, timeout_ms, "timeout_ms is NULL");
+    *timeout_ms = rel_timeout(next_deadline(m));
+    return xssh__ok();
+}
+
+int xssh_multi_info_read(xssh_multi *m, xssh_multi_op **out)
+{
+    XSSH__ARG(NULL, m, "multi is NULL");
+    XSSH__ARG(NULL, out, "out is NULL");
+    *out = NULL;
+    xssh_multi_op *op = m->info_head;
+    if (!op)
+        return 0;
+    m->info_head = op->info_next;
+    if (!m->info_head)
+        m->info_tail = NULL;
+    op->info_next = NULL;
+    *out = op; /* the multi's reference goes to the caller */
+    return 1;
+}
+
+/* ---- operations ----------------------------------------------------------------- */
+
+int xssh_multi_op_state(xssh_multi_op *op)
+{
+    if (!op)
+        return xssh__fail(NULL, XSSH_EARG, 0, "xssh_multi_op_state: invalid argument: op is NULL");
+    return op->state;
+}
+
+int xssh_multi_op_result(xssh_multi_op *op, const xssh_multi_result **out)
+{
+    XSSH__ARG(NULL, op, "op is NULL");
+    XSSH__ARG(NULL, out, "out is NULL");
+    *out = NULL;
+    if (op->state != XSSH_OP_DONE)
+        return xssh__fail(NULL, XSSH_EBAD_USE, 0, "xssh_multi_op_result: the operation is not done");
+    *out = &op->res;
+    return xssh__ok();
+}
+
+int xssh_multi_op_session(xssh_multi_op *op, xssh_session **out)
+{
+    XSSH__ARG(NULL, op, "op is NULL");
+    XSSH__ARG(NULL, out, "out is NULL");
+    *out = NULL;
+    if (op->state != XSSH_OP_DONE || !op->out_session)
+        return xssh__fail(NULL, XSSH_EBAD_USE, 0, "xssh_multi_op_session: no session (%s)",
+                          op->state != XSSH_OP_DONE ? "the operation is not done"
+                          : op->kind != K_CONNECT   ? "not a connect operation"
+                                                    : "the connect failed");
+    *out = xssh_session_ref(op->out_session);
+    return xssh__ok();
+}
+
+int xssh_multi_op_channel(xssh_multi_op *op, xssh_channel **out)
+{
+    XSSH__ARG(NULL, op, "op is NULL");
+    XSSH__ARG(NULL, out, "out is NULL");
+    *out = NULL;
+    if (op->state != XSSH_OP_DONE || !op->out_channel)
+        return xssh__fail(NULL, XSSH_EBAD_USE, 0, "xssh_multi_op_channel: no channel (%s)",
+                          op->state != XSSH_OP_DONE ? "the operation is not done"
+                          : op->kind != K_CHANNEL   ? "not a channel-open operation"
+                                                    : "the open failed");
+    *out = xssh_channel_ref(op->out_channel);
+    return xssh__ok();
+}
+
+void *xssh_multi_op_userdata(xssh_multi_op *op) { return op ? op->opts.userdata : NULL; }
+
+static void cancel_running(xssh_multi_op *op)
+{
+    op->cancelled = 1;
+    if (op->waiting && !op->ready) {
+        op->ready = 1;
+        op->wake = (op->w_flags & (XSSH__WAIT_LOCK | XSSH__WAIT_NOCANCEL)) ? 1 : XSSH_ECANCELLED;
+    }
+}
+
+int xssh_multi_op_cancel(xssh_multi_op *op)
+{
+    XSSH__ARG(NULL, op, "op is NULL");
+    xssh_multi *m = op->m;
+    if (!m || op->state == XSSH_OP_DONE)
+        return xssh__ok();
+    if (op->state == XSSH_OP_QUEUED) {
+        q_del(m, op);
+        m->n_ops--;
+        op->cancelled = 1;
+        snprintf(op->errs.msg, sizeof op->errs.msg, "cancelled before it started");
+        op->errs.err.code = XSSH_ECANCELLED;
+        op->errs.err.message = op->errs.msg;
+        op->phase = XSSH_PHASE_NONE;
+        xssh_session_unref(op->session);
+        op->session = NULL;
+        finish_result(op, XSSH_ECANCELLED);
+        op->res.phase = XSSH_PHASE_NONE;
+        op->state = XSSH_OP_DONE;
+        op->m = NULL;
+        info_push(m, op);
+        if (op->opts.on_done)
+            notify_push(m, op); /* called from the next perform */
+        kick(m);
+        return xssh__ok();
+    }
+    cancel_running(op);
+    kick(m);
+    return xssh__ok();
+}
+
+/* ---- freeing --------------------------------------------------------------------- */
+
+static void multi_free(xssh_multi *m)
+{
+    xssh_multi *prev = tls_multi;
+    tls_multi = m;
+    m->dying = 1;
+    m->busy = 1;
+    while (m->q_head) {
+        xssh_multi_op *op = m->q_head;
+        q_del(m, op);
+        m->n_ops--;
+        op->cancelled = 1;
+        xssh_session_unref(op->session);
+        op->session = NULL;
+        snprintf(op->errs.msg, sizeof op->errs.msg, "cancelled: the multi was freed before it started");
+        op->errs.err.code = XSSH_ECANCELLED;
+        op->errs.err.message = op->errs.msg;
+        finish_result(op, XSSH_ECANCELLED);
+        op->state = XSSH_OP_DONE;
+        op->m = NULL;
+        xssh_multi_op_unref(op);
+    }
+    /* running fibers: resumed cancelled until they unwind (their waits return
+       XSSH_ECANCELLED at once; lock waits let the holder finish first) */
+    for (int round = 0; m->r_head && round < 10000; round++) {
+        size_t n = 0;
+        for (xssh_multi_op *op = m->r_head; op; op = op->next)
+            n++;
+        if (scratch_fit(m, n) != 0)
+            break;
+        size_t i = 0;
+        for (xssh_multi_op *op = m->r_head; op; op = op->next)
+            m->scratch[i++] = op;
+        for (size_t k = 0; k < i; k++) {
+            xssh_multi_op *op = m->scratch[k];
+            op->cancelled = 1;
+            if (op->state != XSSH_OP_RUNNING || op->finished)
+                continue;
+            op->wake = (op->w_flags & XSSH__WAIT_LOCK) ? 1 : XSSH_ECANCELLED;
+            xssh_multi_op_ref(op);
+            resume(m, op);
+            if (op->finished)
+                complete(m, op); /* internal ops drop the multi's ref; others go to info */
+            xssh_multi_op_unref(op);
+        }
+    }
+    if (m->r_head)
+        xssh__log(XSSH_LOG_ERROR, NULL, "xssh_multi_unref: operations that did not unwind are left (leaked)");
+    while (m->info_head) {
+        xssh_multi_op *op = m->info_head;
+        m->info_head = op->info_next;
+        xssh_multi_op_unref(op);
+    }
+    while (m->notify_head) {
+        xssh_multi_op *op = m->notify_head;
+        m->notify_head = op->notify_next;
+        xssh_multi_op_unref(op);
+    }
+    while (m->npool) {
+        m->npool--;
+        stack_unmap(m->pool[m->npool], m->pool_map_size, m->pool_vg[m->npool]);
+    }
+    tls_multi = prev;
+    if (m->r_head)
+        return; /* leaked with them: resuming them later would need the multi */
+    free(m->pool);
+    free(m->pool_vg);
+    free(m->fds);
+    free(m->listed);
+    free(m->scratch);
+    free(m);
+}
+
+/* ---- xssh__parallel ------------------------------------------------------------- */
+
+static int group_done(const pgroup *g) { return g->running == 0 && (g->stop || g->next >= g->count); }
+
+static void group_fill(pgroup *g)
+{
+    xssh_multi *m = g->m;
+    while (!g->stop && !m->dying && g->next < g->count && (g->width <= 0 || g->running < g->width)) {
+        xssh_multi_op *op = op_alloc(m, K_TASK, NULL);
+        if (!op || (op->internal = 1, op->group = g, op->task_index = g->next, op_start(m, op) != 0)) {
+            if (op)
+                free(op);
+            if (!g->have_fail) {
+                g->have_fail = 1;
+                g->fail_index = g->next;
+                g->fail_rc = XSSH_ENOMEM;
+                snprintf(g->fail_err.msg, sizeof g->fail_err.msg, "out of memory starting a parallel task");
+            }
+            g->stop = 1;
+            break;
+        }
+        op->limit_ms = g->limit_ms;
+        op->phase = g->phase;
+        m->n_ops++;
+        g->next++;
+        g->running++;
+    }
+}
+
+static void group_cancel(pgroup *g)
+{
+    g->stop = 1;
+    for (xssh_multi_op *op = g->m->r_head; op; op = op->next)
+        if (op->group == g)
+            cancel_running(op);
+}
+
+static void group_task_done(xssh_multi *m, xssh_multi_op *op)
+{
+    pgroup *g = op->group;
+    g->running--;
+    int rc = op->fn_rc;
+    if (rc != XSSH_OK && !op->cancelled) {
+        if (!g->have_fail || op->task_index < g->fail_index) {
+            g->have_fail = 1;
+            g->fail_index = op->task_index;
+            g->fail_rc = rc;
+            g->fail_err = op->errs;
+            g->fail_err.err.message = g->fail_err.msg;
+        }
+        if (!g->stop)
+            group_cancel(g);
+    }
+    group_fill(g);
+    if (group_done(g))
+        wake_in(m, g);
+}
+
+static int run_task(xssh_multi_op *op)
+{
+    pgroup *g = op->group;
+    return g->task(g->ctx, op->task_index);
+}
+
+int xssh__parallel(size_t count, int width, int (*task)(void *ctx, size_t i), void *ctx)
+{
+    if (count == 0)
+        return XSSH_OK;
+    if (!task)
+        return xssh__fail(NULL, XSSH_EARG, 0, "xssh__parallel: task is NULL");
+    pgroup *g = calloc(1, sizeof *g);
+    if (!g)
+        return xssh__fail(NULL, XSSH_ENOMEM, 0, "out of memory");
+    g->count = count;
+    g->width = width;
+    g->task = task;
+    g->ctx = ctx;
+    xssh_multi_op *parent = tls_op;
+    xssh_multi *priv = NULL;
+    int rc = XSSH_OK;
+    if (parent) {
+        g->m = parent->m;
+        g->parent = parent;
+        g->limit_ms = parent->limit_ms;
+        g->phase = parent->phase;
+        group_fill(g);
+        while (!group_done(g)) {
+            xssh__sleep_until(g, 0, XSSH__WAIT_LOCK);
+            if (parent->cancelled && !g->stop)
+                group_cancel(g);
+        }
+    } else {
+        rc = xssh_multi_new(&priv);
+        if (rc) {
+            free(g);
+            return rc;
+        }
+        priv->max_running = 0;
+        g->m = priv;
+        group_fill(g);
+        rc = xssh_multi_perform_all(priv, -1);
+    }
+    if (!rc) {
+        if (g->have_fail) {
+            rc = g->fail_rc;
+            xssh__fail(NULL, rc, g->fail_err.err.libssh2_code, "%s", g->fail_err.msg);
+        } else if (parent && parent->cancelled) {
+            rc = xssh__fail(NULL, XSSH_ECANCELLED, 0, "parallel tasks: cancelled");
+        }
+    }
+    xssh_multi_unref(priv);
+    free(g);
+    return rc ? rc : xssh__ok();
+}
