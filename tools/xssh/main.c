@@ -780,8 +780,10 @@ static int drive(state *st)
         if (pr < 0)
             continue; /* a signal: cancel at the top */
         rc = xssh_multi_perform(st->multi, &running);
-        counts(st, &c);
-        ui_progress(&c, st->done != last_done);
+        if (ui_is_tty()) {
+            counts(st, &c);
+            ui_progress(&c, st->done != last_done);
+        }
         last_done = st->done;
     }
     if (rc != XSSH_OK)
