@@ -726,10 +726,11 @@ static int drive(state *st)
     sigaction(SIGHUP, &sa, NULL);
     g_tty_progress = ui_is_tty();
 
-    int rc = xssh_multi_perform(st->multi, &running);
+    /* the first line: nothing started yet (every host waiting) */
     ui_counts c;
     counts(st, &c);
     ui_progress(&c, 1);
+    int rc = xssh_multi_perform(st->multi, &running);
     size_t last_done = st->done;
     while (rc == XSSH_OK && running > 0) {
         if ((g_signal || st->stdout_broken) && !cancelled) {
