@@ -529,3 +529,33 @@ def test_ctrl_c_during_get_leaves_no_temporary_file(tmp_path, cfg, scratch):
     assert p.returncode == 130, err
     assert status_lines(err) == {h: "cancelled"}, err
     assert not (out / h).exists() or os.listdir(out / h) == [], os.listdir(out / h)
+
+
+def test_ctrl_c_during_put_leaves_no_temporary_file(tmp_path, cfg, scratch):
+    """Ctrl-C once the remote temporary file exists: whether each upload was still going
+    (cancelled: its temporary file removed, no destination) or had just finished (ok),
+    no temporary file is left and the exit status says interrupted."""
+    src = tmp_path / "big"
+    with open(src, "wb") as f:
+        f.truncate(128 * 1024 * 1024)       # sparse: read fast, written for real remotely
+    hosts = GOOD[20:23]
+    p = subprocess.Popen([XSSH, "put", "-F", cfg, "-j", "0", "-H", hosts_file(tmp_path, hosts), str(src),
+                          scratch + "/big-%p"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
+    try:
+        wait_for(lambda: no_temp_files(scratch) or p.poll() is not None, "a remote temporary file")
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=LIMIT)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    assert p.returncode == 130, err
+    st = status_lines(err)
+    assert set(st) == set(hosts), err
+    for h in hosts:
+        dest = "%s/big-%d" % (scratch, PORT[h])
+        if st[h] == "cancelled":
+            assert not os.path.exists(dest)
+        else:
+            assert st[h] == "ok, 128.0 MiB" and os.path.getsize(dest) == 128 * 1024 * 1024, st[h]
+    assert no_temp_files(scratch) == []

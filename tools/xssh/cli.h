@@ -46,6 +46,7 @@ typedef struct host {
     int phase;         /* xssh_phase of a failure */
     uint64_t bytes;    /* transfers: bytes done so far */
     uint64_t total;    /* transfers: bytes expected (0: unknown) */
+    int moving;        /* transfers: the progress callback was called (the copy is under way) */
     char *local;       /* get: local destination; put: local source */
     char *hostdir;     /* get: OUTDIR/<hostdir>, created by us (removed again when left empty) */
     xssh_transfer_opts topts; /* per host: progress userdata is this host */

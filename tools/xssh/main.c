@@ -571,6 +571,7 @@ static int on_output(xssh_multi_op *op, int stream, const char *data, size_t len
 static int on_progress(uint64_t done, uint64_t total, void *ud)
 {
     host *h = ud;
+    h->moving = 1;
     h->bytes = done;
     if (total > h->total && g_st->a->cmd == CMD_GET)
         h->total = total;
@@ -691,11 +692,16 @@ static void counts(state *st, ui_counts *c)
     }
 }
 
+/* Cancel every host not done. An upload under way is stopped by its progress
+   callback instead (it returns nonzero once a signal came): the transfer then fails
+   with XSSH_ECANCELLED through its own path, which still has the session to remove
+   the remote temporary file; xssh_multi_op_cancel() would fail that removal too (the
+   op's every later wait is cancelled) and leave the file behind. */
 static void cancel_all(state *st)
 {
     for (size_t i = 0; i < st->a->hosts.n; i++) {
         host *h = &st->a->hosts.v[i];
-        if (h->op && h->outcome == OUT_PENDING)
+        if (h->op && h->outcome == OUT_PENDING && !(st->a->cmd == CMD_PUT && h->moving))
             xssh_multi_op_cancel(h->op);
     }
 }
