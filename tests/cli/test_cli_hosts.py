@@ -182,6 +182,37 @@ def test_all_fifty_hosts_at_once_from_one_thread(tmp_path, cfg, scratch):
     assert "xssh: %d hosts: %d ok" % (n, n) in err
 
 
+def test_parallel_limit(tmp_path, cfg, scratch):
+    """-j 2: each command waits until the test releases it; a third host only starts once
+    one of the first two is done."""
+    hosts = GOOD[30:35]
+    cmd = ("p=${{SSH_CONNECTION##* }}; touch {b}/start-$p; i=0; while [ ! -e {b}/go-$p ]; do i=$((i+1)); "
+           "[ $i -gt 1500 ] && exit 9; sleep 0.1; done; touch {b}/end-$p").format(b=scratch)
+    p = subprocess.Popen([XSSH, "run", "-F", cfg, "-j", "2", "-H", hosts_file(tmp_path, hosts), "--", cmd],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
+
+    def names(prefix):
+        return {f[len(prefix):] for f in os.listdir(scratch) if f.startswith(prefix)}
+    try:
+        released = set()
+        for _ in range(len(hosts)):
+            want = min(len(released) + 2, len(hosts))
+            wait_for(lambda: len(names("start-")) >= want or p.poll() is not None, "%d started" % want)
+            started = names("start-")
+            assert len(started) == want, (started, released)     # never more than 2 at once
+            port = sorted(started - released)[0]
+            open(os.path.join(scratch, "go-" + port), "w").close()
+            released.add(port)
+            # its host is done (the command ended) before the next round counts
+            wait_for(lambda: port in names("end-") or p.poll() is not None, "command of %s ended" % port)
+        out, err = p.communicate(timeout=LIMIT)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    assert p.returncode == 0, err
+
+
 def test_lines_arrive_as_they_are_written(tmp_path, cfg, scratch):
     """A host's first line is on xssh's stdout (a pipe) before the command goes on."""
     h = GOOD[8]
