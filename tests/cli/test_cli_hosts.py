@@ -24,6 +24,8 @@ import uuid
 import pytest
 
 XSSH = os.environ["XSSH_CLI"]
+# XSSH_CLI_WRAP: a command line the tool runs under (the valgrind twin, cli_hosts_valgrind)
+WRAP = os.environ.get("XSSH_CLI_WRAP", "").split()
 M = json.load(open(os.environ["XSSH_MANY_HOSTS"]))
 GOOD = M["hosts"]
 PORT = {h: int(h.rsplit(":", 1)[1]) for h in GOOD}
@@ -73,7 +75,7 @@ def env():
 
 
 def xssh(*args, cfg, input=None, cwd=None):
-    return subprocess.run([XSSH, args[0], "-F", cfg, *args[1:]], input=input, capture_output=True, text=True,
+    return subprocess.run([*WRAP, XSSH, args[0], "-F", cfg, *args[1:]], input=input, capture_output=True, text=True,
                           env=env(), cwd=cwd, timeout=LIMIT)
 
 
@@ -161,7 +163,7 @@ def test_all_fifty_hosts_at_once_from_one_thread(tmp_path, cfg, scratch):
     n = len(GOOD)
     cmd = ("touch {b}/${{SSH_CONNECTION##* }}; i=0; while [ ! -e {b}/go ]; do i=$((i+1)); "
            "[ $i -gt 1500 ] && exit 9; sleep 0.2; done; echo passed").format(b=scratch)
-    p = subprocess.Popen([XSSH, "run", "-F", cfg, "-j", "0", "-H", hosts_file(tmp_path, GOOD), "--", cmd],
+    p = subprocess.Popen([*WRAP, XSSH, "run", "-F", cfg, "-j", "0", "-H", hosts_file(tmp_path, GOOD), "--", cmd],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
     try:
         for _ in range(3000):      # bound only
@@ -188,7 +190,7 @@ def test_parallel_limit(tmp_path, cfg, scratch):
     hosts = GOOD[30:35]
     cmd = ("p=${{SSH_CONNECTION##* }}; touch {b}/start-$p; i=0; while [ ! -e {b}/go-$p ]; do i=$((i+1)); "
            "[ $i -gt 1500 ] && exit 9; sleep 0.1; done; touch {b}/end-$p").format(b=scratch)
-    p = subprocess.Popen([XSSH, "run", "-F", cfg, "-j", "2", "-H", hosts_file(tmp_path, hosts), "--", cmd],
+    p = subprocess.Popen([*WRAP, XSSH, "run", "-F", cfg, "-j", "2", "-H", hosts_file(tmp_path, hosts), "--", cmd],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
 
     def names(prefix):
@@ -218,7 +220,7 @@ def test_lines_arrive_as_they_are_written(tmp_path, cfg, scratch):
     h = GOOD[8]
     cmd = ("echo first; i=0; while [ ! -e {b}/go ]; do i=$((i+1)); [ $i -gt 1500 ] && exit 9; sleep 0.2; done; "
            "echo second").format(b=scratch)
-    p = subprocess.Popen([XSSH, "run", "-F", cfg, "--host", h, "--", cmd], stdout=subprocess.PIPE,
+    p = subprocess.Popen([*WRAP, XSSH, "run", "-F", cfg, "--host", h, "--", cmd], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, env=env())
     try:
         first = p.stdout.readline()
@@ -355,7 +357,7 @@ def run_on_pty(argv, stdin_tty=False):
 
 def test_progress_line_on_a_terminal(tmp_path, cfg):
     hosts = GOOD[19:23] + REFUSED[:1]
-    rc, out, tty = run_on_pty([XSSH, "run", "-F", cfg, "-H", hosts_file(tmp_path, hosts), "--", "echo hi"])
+    rc, out, tty = run_on_pty([*WRAP, XSSH, "run", "-F", cfg, "-H", hosts_file(tmp_path, hosts), "--", "echo hi"])
     assert rc == 4
     # drawn in place: carriage return, text, erase to end of line; hosts done / failed / running / waiting
     draws = re.findall(r"\r(xssh: \d+/5 hosts done, \d+ failed, \d+ running, \d+ waiting)\x1b\[K", tty)
@@ -372,7 +374,7 @@ def test_progress_line_on_a_terminal(tmp_path, cfg):
 
 
 def test_no_progress_on_a_terminal_with_the_option(tmp_path, cfg):
-    rc, out, tty = run_on_pty([XSSH, "run", "-F", cfg, "--no-progress", "--host", GOOD[23], "--", "true"])
+    rc, out, tty = run_on_pty([*WRAP, XSSH, "run", "-F", cfg, "--no-progress", "--host", GOOD[23], "--", "true"])
     assert rc == 0
     assert "\x1b" not in tty and "hosts done" not in tty
     assert "xssh: [1/1] %s: ok" % GOOD[23] in tty
@@ -382,7 +384,7 @@ def test_transfer_progress_shows_bytes(tmp_path, cfg, scratch):
     src = tmp_path / "blob"
     src.write_bytes(os.urandom(3 * 1024 * 1024))
     hosts = GOOD[24:26]
-    rc, out, tty = run_on_pty([XSSH, "put", "-F", cfg, "-H", hosts_file(tmp_path, hosts), str(src),
+    rc, out, tty = run_on_pty([*WRAP, XSSH, "put", "-F", cfg, "-H", hosts_file(tmp_path, hosts), str(src),
                                scratch + "/blob-%p"])
     assert rc == 0, tty
     assert "\rxssh: 0/2 hosts done, 0 failed, 0 running, 2 waiting, 0 B of 6.0 MiB\x1b[K" in tty, repr(tty)
@@ -517,7 +519,7 @@ def wait_for(cond, what):
 def test_ctrl_c_cancels_commands(tmp_path, cfg, scratch):
     hosts = GOOD[:6]
     cmd = "touch %s/${SSH_CONNECTION##* }; exec sleep 300" % scratch
-    p = subprocess.Popen([XSSH, "run", "-F", cfg, "-j", "0", "-H", hosts_file(tmp_path, hosts), "--", cmd],
+    p = subprocess.Popen([*WRAP, XSSH, "run", "-F", cfg, "-j", "0", "-H", hosts_file(tmp_path, hosts), "--", cmd],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
     try:
         wait_for(lambda: len(os.listdir(scratch)) == len(hosts) or p.poll() is not None, "every command started")
@@ -541,7 +543,7 @@ def test_ctrl_c_during_get_leaves_no_temporary_file(tmp_path, cfg, scratch):
     os.chmod(fifo, 0o666)
     out = tmp_path / "out"
     h = GOOD[7]
-    p = subprocess.Popen([XSSH, "get", "-F", cfg, "-L", str(out), "--host", h, fifo, "data"],
+    p = subprocess.Popen([*WRAP, XSSH, "get", "-F", cfg, "-L", str(out), "--host", h, fifo, "data"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
     try:
         wait_for(lambda: (out.exists() and no_temp_files(str(out))) or p.poll() is not None,
@@ -570,7 +572,7 @@ def test_ctrl_c_during_put_leaves_no_temporary_file(tmp_path, cfg, scratch):
     with open(src, "wb") as f:
         f.truncate(128 * 1024 * 1024)       # sparse: read fast, written for real remotely
     hosts = GOOD[20:23]
-    p = subprocess.Popen([XSSH, "put", "-F", cfg, "-j", "0", "-H", hosts_file(tmp_path, hosts), str(src),
+    p = subprocess.Popen([*WRAP, XSSH, "put", "-F", cfg, "-j", "0", "-H", hosts_file(tmp_path, hosts), str(src),
                           scratch + "/big-%p"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
     try:
         wait_for(lambda: no_temp_files(scratch) or p.poll() is not None, "a remote temporary file")

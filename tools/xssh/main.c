@@ -555,11 +555,30 @@ static void on_signal(int sig)
     g_signal = sig;
 }
 
+/* The stop signals are blocked except while waiting in ppoll(), and one perform
+   step can run for long (a transfer whose socket never blocks): the callbacks also
+   look for a stop signal still pending. Returns its number, or 0. */
+static int stop_requested(void)
+{
+    if (g_signal)
+        return g_signal;
+    sigset_t p;
+    if (sigpending(&p) == 0) {
+        if (sigismember(&p, SIGINT))
+            return SIGINT;
+        if (sigismember(&p, SIGTERM))
+            return SIGTERM;
+        if (sigismember(&p, SIGHUP))
+            return SIGHUP;
+    }
+    return 0;
+}
+
 static int on_output(xssh_multi_op *op, int stream, const char *data, size_t len, void *ud)
 {
     host *h = ud;
     (void)op;
-    if (g_st->stdout_broken)
+    if (g_st->stdout_broken || stop_requested())
         return 1;
     if (ui_prefixed(stream == XSSH_STREAM_STDERR ? stderr : stdout, h->label, data, len) != 0) {
         g_st->stdout_broken = 1;
@@ -575,7 +594,7 @@ static int on_progress(uint64_t done, uint64_t total, void *ud)
     h->bytes = done;
     if (total > h->total && g_st->a->cmd == CMD_GET)
         h->total = total;
-    return g_signal != 0;
+    return stop_requested() != 0;
 }
 
 static char *dup_bytes(const char *s, size_t n)
@@ -614,7 +633,7 @@ static void on_done(xssh_multi_op *op, void *ud)
     } else {
         h->phase = r->phase;
         h->detail = xstrdup(r->message && *r->message ? r->message : xssh_strerror(r->error));
-        if (r->error == XSSH_ECANCELLED && (g_signal || st->stdout_broken))
+        if (r->error == XSSH_ECANCELLED && (stop_requested() || st->stdout_broken))
             h->outcome = OUT_CANCELLED;
         else if (r->error == XSSH_ETIMEOUT && (r->phase == XSSH_PHASE_COMMAND || r->phase == XSSH_PHASE_TRANSFER))
             h->outcome = OUT_TIMEOUT;
@@ -739,10 +758,11 @@ static int drive(state *st)
     int rc = xssh_multi_perform(st->multi, &running);
     size_t last_done = st->done;
     while (rc == XSSH_OK && running > 0) {
-        if ((g_signal || st->stdout_broken) && !cancelled) {
+        int sig = stop_requested();
+        if ((sig || st->stdout_broken) && !cancelled) {
             cancelled = 1;
-            if (g_signal)
-                ui_msg("%s: cancelling %d host%s", strsignal(g_signal), running, running == 1 ? "" : "s");
+            if (sig)
+                ui_msg("%s: cancelling %d host%s", strsignal(sig), running, running == 1 ? "" : "s");
             cancel_all(st);
             rc = xssh_multi_perform(st->multi, &running);
             continue;
@@ -1179,8 +1199,9 @@ static int run_command(args *a)
     if (st.stdout_broken)
         ui_msg("standard output: %s", "cannot write (closed?); the hosts still going were cancelled");
 
-    if (g_signal)
-        status = EX_SIGNAL_BASE + g_signal;
+    int sig = stop_requested();
+    if (sig)
+        status = EX_SIGNAL_BASE + sig;
     else if (drc != 0 || st.stdout_broken || k[OUT_PENDING])
         status = EX_LOCAL;
     else if (k[OUT_TIMEOUT] || k[OUT_SIGNAL])
