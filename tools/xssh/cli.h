@@ -50,7 +50,7 @@ typedef struct host {
     char *local;       /* get: local destination; put: local source */
     char *hostdir;     /* get: OUTDIR/<hostdir>, created by us (removed again when left empty) */
     xssh_transfer_opts topts; /* per host: progress userdata is this host */
-    char *out, *err;   /* grouped run: output kept (owned copies) */
+    const char *out, *err; /* grouped run: output kept (in the op's result, valid while op is held) */
     size_t out_len, err_len;
     int out_trunc, err_trunc;
     int64_t duration_ms;

@@ -266,8 +266,6 @@ void hosts_free(hostlist *l)
         free(h->detail);
         free(h->local);
         free(h->hostdir);
-        free(h->out);
-        free(h->err);
         xssh_multi_op_unref(h->op);
     }
     free(l->v);

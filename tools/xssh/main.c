@@ -597,15 +597,6 @@ static int on_progress(uint64_t done, uint64_t total, void *ud)
     return stop_requested() != 0;
 }
 
-static char *dup_bytes(const char *s, size_t n)
-{
-    char *p = xrealloc(NULL, n + 1);
-    if (n)
-        memcpy(p, s, n);
-    p[n] = '\0';
-    return p;
-}
-
 static void on_done(xssh_multi_op *op, void *ud)
 {
     host *h = ud;
@@ -643,9 +634,9 @@ static void on_done(xssh_multi_op *op, void *ud)
     if (r) {
         h->duration_ms = r->duration_ms;
         if (st->a->cmd == CMD_RUN && st->a->group) {
-            h->out = dup_bytes(r->out ? r->out : "", r->out ? r->out_len : 0);
+            h->out = r->out ? r->out : "";
             h->out_len = r->out ? r->out_len : 0;
-            h->err = dup_bytes(r->err ? r->err : "", r->err ? r->err_len : 0);
+            h->err = r->err ? r->err : "";
             h->err_len = r->err ? r->err_len : 0;
             h->out_trunc = r->out_truncated;
             h->err_trunc = r->err_truncated;
@@ -807,6 +798,10 @@ static int drive(state *st)
         if (pr < 0)
             continue; /* a signal: cancel at the top */
         rc = xssh_multi_perform(st->multi, &running);
+        /* on_done has seen them; the host list holds its own references */
+        xssh_multi_op *fin;
+        while (xssh_multi_info_read(st->multi, &fin) == 1)
+            xssh_multi_op_unref(fin);
         if (ui_is_tty()) {
             counts(st, &c);
             ui_progress(&c, st->done != last_done);
