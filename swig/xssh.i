@@ -39,6 +39,16 @@
 %include "typemaps.i"
 %include "errors.i"
 %include "sftp_typemaps.i"
+%include "multi_types.i"
+
+/** ** the multi interface's callbacks (fenced; hooks declared in multi_types.i) **/
+#if defined(SWIGPYTHON)
+%include "python/xssh_python_multi.swg"
+#elif defined(SWIGLUA)
+%include "lua/xssh_lua_multi.swg"
+#elif defined(SWIGRUBY)
+%include "ruby/xssh_ruby_multi.swg"
+#endif
 
 /** ** every handle type, declared before any method yields one **/
 XSSH_HANDLE(xssh_session, Session)
@@ -53,6 +63,7 @@ XSSH_HANDLE(xssh_forward, Forward)
 XSSH_HANDLE(xssh_sftp, SFTP)
 XSSH_HANDLE(xssh_sftp_file, SFTPHandle)
 XSSH_HANDLE(xssh_options, Options)
+XSSH_HANDLE(xssh_multi_op, MultiOp)
 
 %include "session.i"
 %include "agent.i"
@@ -63,10 +74,12 @@ XSSH_HANDLE(xssh_options, Options)
 %include "sftp.i"
 %include "scp.i"
 %include "connect.i"
+%include "multi.i"
 
 /** ** language idioms (fenced) **/
 #if defined(SWIGPYTHON)
 %include "python/xssh_python_idioms.swg"
+%include "python/xssh_python_multi_idioms.swg"
 %include "python/xssh_python_docs.swg"
 #elif defined(SWIGLUA)
 %include "lua/xssh_lua_idioms.swg"

@@ -307,7 +307,10 @@ extern _Thread_local void *xssh__tls_connect_kbd;       /* connect.c (kbd_state 
    started and the running ones are cancelled (their waits return
    XSSH_ECANCELLED). Returns XSSH_OK, or the failure of the lowest-index task that
    failed (not counting tasks cancelled because of it), its message installed as
-   the caller's last error (each task has its own last error while it runs). */
+   the caller's last error (each task has its own last error while it runs).
+   Call it holding no session lock, SFTP oplock or open_lock: the tasks take
+   them, and would wait for the caller forever. A task runs on a stack of the
+   multi's size (256 KiB by default): no large local buffers. */
 int xssh__parallel(size_t count, int width, int (*task)(void *ctx, size_t i), void *ctx);
 
 /* ---- threads and process exit (exitguard.c, tunnel.c) --------------------- */

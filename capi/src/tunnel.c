@@ -808,7 +808,7 @@ int xssh_forward_local(xssh_forward **out, xssh_session *s, const char *bind_hos
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE;
-    int g = getaddrinfo(bind_host, ps, &hints, &res);
+    int g = xssh__getaddrinfo(bind_host, ps, &hints, &res); /* (a multi operation: off-thread) */
     if (g)
         return xssh__fail(s, XSSH_ERESOLVE, 0, "forward_local: cannot resolve %s: %s", bind_host, gai_strerror(g));
     int fd = -1, err = 0;

@@ -15,7 +15,8 @@ import sys as _sys
 from . import core as _c
 from . import _compat  # noqa: F401  (ssh2-python signatures on the core classes)
 from .core import (Agent, Channel, Forward, KnownHost, KnownHostEntry, Listener, Options,  # noqa: F401
-                   PublicKey, PublicKeySystem, RunResult, Session, SFTP, SFTPHandle)
+                   PublicKey, PublicKeySystem, RunResult, Session, SFTP, SFTPHandle,
+                   Multi, MultiOp, MultiOpOptions, MultiResult)
 from .exceptions import SSH2Error  # noqa: F401
 
 __version__ = _c.version()
@@ -184,6 +185,34 @@ def connect(host: str, port: int | None = None, user: str | None = None, *,
     ("agent: 2 keys refused; ~/.ssh/id_ed25519: encrypted, no passphrase given; password:
     not offered by the server"); TypeError/ValueError for wrong arguments.
     """
+    o = _connect_options("xssh.connect()", port=port, user=user, key=key, passphrase=passphrase,
+                         password=password, agent=agent, known_hosts=known_hosts,
+                         host_key_policy=host_key_policy, timeout=timeout, proxy_jump=proxy_jump,
+                         config=config, options=options, passphrase_callback=passphrase_callback,
+                         prompt_callback=prompt_callback)
+    if _log_state[0] or "logging" in _sys.modules:
+        enable_logging()
+    return _c.connect(host, o)
+
+
+def _connect_options(fn, port=None, user=None, key=None, passphrase=None, password=None, agent=None,
+                     known_hosts=None, host_key_policy=None, timeout=None, proxy_jump=None, config=None,
+                     options=None, passphrase_callback=None, prompt_callback=None):
+    """connect()'s keyword arguments mapped onto a new Options (shared by connect() and
+    run_many()/put_many()/get_many()); argument errors name fn (e.g. "xssh.run_many()")."""
+    try:
+        return _connect_options_body(port, user, key, passphrase, password, agent, known_hosts,
+                                     host_key_policy, timeout, proxy_jump, config, options,
+                                     passphrase_callback, prompt_callback)
+    except (TypeError, ValueError) as e:
+        msg = str(e)
+        if fn != "xssh.connect()" and msg.startswith("xssh.connect()"):
+            raise type(e)(fn + msg[len("xssh.connect()"):]) from None
+        raise
+
+
+def _connect_options_body(port, user, key, passphrase, password, agent, known_hosts, host_key_policy,
+                          timeout, proxy_jump, config, options, passphrase_callback, prompt_callback):
     # the caller's Options is never written to: a copy takes the keyword arguments
     o = options.dup() if isinstance(options, Options) else Options()
     put = o.set
@@ -239,9 +268,7 @@ def connect(host: str, port: int | None = None, user: str | None = None, *,
         o.set_passphrase_callback(passphrase_callback)
     if prompt_callback is not None:
         o.set_prompt_callback(prompt_callback)
-    if _log_state[0] or "logging" in _sys.modules:
-        enable_logging()
-    return _c.connect(host, o)
+    return o
 
 
 # ---- logging: the C hook feeds the standard logging module (logger "xssh") ----------------
@@ -310,3 +337,7 @@ def enable_logging(level=None):
         _log_state[0] = want
         _c.log_set(_emit if want else None, want)
     return want
+
+
+# ---- many hosts from one thread (docs/run_many.md): the loop is the C multi interface ----
+from ._many import get_many, put_many, run_many  # noqa: E402,F401

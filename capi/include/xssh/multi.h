@@ -67,8 +67,13 @@ typedef enum xssh_phase {
     XSSH_PHASE_DISCONNECT  /**< closing the session at the end of a host operation */
 } xssh_phase;
 
-/** Name of a phase ("resolve", "connect", "handshake", "hostkey", "auth",
-    "channel", "command", "transfer", "call", "disconnect", "none"); static string. */
+/**
+ * Name of a phase.
+ * @param phase an xssh_phase
+ * @return "resolve", "connect", "handshake", "hostkey", "auth", "channel",
+ *         "command", "transfer", "call", "disconnect", or "none" (also for an
+ *         unknown value); a static string
+ */
 XSSH_EXTERN(const char *) xssh_phase_name(int phase);
 
 /** State of an operation. */
@@ -142,24 +147,37 @@ typedef struct xssh_multi_result {
  * @return XSSH_OK; XSSH_EARG (out NULL); XSSH_ENOMEM
  */
 XSSH_EXTERN(int) xssh_multi_new(xssh_multi **out);
-/** Take a reference (NULL-safe); returns @p multi. */
+/**
+ * Take a reference.
+ * @param multi the multi (NULL-safe)
+ * @return @p multi
+ */
 XSSH_EXTERN(xssh_multi *) xssh_multi_ref(xssh_multi *multi);
-/** Drop a reference (NULL-safe). The last one cancels the operations still
-    queued or running (they complete with XSSH_ECANCELLED, callbacks are not
-    called) and frees their stacks; never waits for the network. */
+/**
+ * Drop a reference. The last one cancels the operations still queued or
+ * running (they complete with XSSH_ECANCELLED, callbacks are not called: each
+ * running one is resumed once more and its waits fail at once, so it releases
+ * what it holds) and frees their stacks; never waits for the network. Ops the
+ * caller still references keep their results.
+ * @param multi the multi (NULL-safe)
+ */
 XSSH_EXTERN(void) xssh_multi_unref(xssh_multi *multi);
 
 /**
  * At most @p max operations run at once (the rest wait, queued, in the order
- * added). 0: no limit. Default: 64.
+ * added). Tasks an operation starts internally are not counted.
+ * @param multi the multi
+ * @param max most operations running at once; 0: no limit. Default: 64
  * @return XSSH_OK; XSSH_EARG (NULL multi, negative max)
  */
 XSSH_EXTERN(int) xssh_multi_set_max_running(xssh_multi *multi, int max);
 
 /**
  * Stack size of each running operation in bytes (rounded up to pages, plus a
- * guard page; memory is touched only as used). Default 256 KiB; minimum 64 KiB.
- * Applies to operations started later.
+ * guard page; memory is touched only as used). Default 256 KiB (1 MiB in
+ * sanitizer builds); minimum 64 KiB. Applies to operations started later.
+ * @param multi the multi
+ * @param bytes the size: 64 KiB .. 1 GiB
  * @return XSSH_OK; XSSH_EARG
  */
 XSSH_EXTERN(int) xssh_multi_set_stack_size(xssh_multi *multi, size_t bytes);
@@ -170,45 +188,121 @@ XSSH_EXTERN(int) xssh_multi_set_stack_size(xssh_multi *multi, size_t bytes);
  * runs until the multi is driven. Errors at add time: XSSH_EARG (NULL argument,
  * bad host string), XSSH_ENOMEM, XSSH_ECLOSED (the session is closed).
  * Strings and options are copied (options with xssh_options_dup()); a session
- * is referenced until the op is done. */
+ * is referenced until the op is done.
+ * Common parameters: @p multi the multi; @p opts the op's options (NULL: all
+ * defaults; copied, stdin_data included); @p out the new op (+1 reference), or
+ * NULL. */
 
-/** Connect to @p host like xssh_connect(); the result's session:
-    xssh_multi_op_session(). @p options may be NULL. */
+/**
+ * Connect to @p host like xssh_connect() (ssh_config, ProxyJump, host key,
+ * authentication); the session: xssh_multi_op_session().
+ * @param host `[user@]host[:port]`, `[user@][v6addr]:port` or an ssh_config Host alias
+ * @param options connection options (NULL: ssh_config and defaults); copied
+ * @param multi the multi
+ * @param opts options of the op (NULL: the defaults); copied
+ * @param[out] out the new op (+1 reference; NULL when not wanted); NULL on failure
+ * @return XSSH_OK; XSSH_EARG (NULL argument, bad host string: the message names it); XSSH_ENOMEM
+ */
 XSSH_EXTERN(int) xssh_multi_add_connect(xssh_multi *multi, const char *host, xssh_options *options,
                                         const xssh_multi_op_opts *opts, xssh_multi_op **out);
 
-/** Connect to @p host, run @p command (as xssh_session_run()), disconnect: the
-    unit of run_many. */
+/**
+ * Connect to @p host, run @p command (as xssh_session_run()), disconnect: the
+ * unit of run_many. The result holds the exit status and the output.
+ * @param host `[user@]host[:port]`, `[user@][v6addr]:port` or an ssh_config Host alias
+ * @param options connection options (NULL: ssh_config and defaults); copied
+ * @param command the command line (run by the user's shell on the server)
+ * @param multi the multi
+ * @param opts options of the op (NULL: the defaults); copied
+ * @param[out] out the new op (+1 reference; NULL when not wanted); NULL on failure
+ * @return XSSH_OK; XSSH_EARG (NULL argument, bad host string: the message names it); XSSH_ENOMEM
+ */
 XSSH_EXTERN(int) xssh_multi_add_host_run(xssh_multi *multi, const char *host, xssh_options *options,
                                          const char *command, const xssh_multi_op_opts *opts,
                                          xssh_multi_op **out);
 
-/** Run @p command on an existing, authenticated @p session (as xssh_session_run()). */
+/**
+ * Run @p command on an existing, authenticated @p session (as xssh_session_run()).
+ * @param session the session (referenced until the op is done; ops on one
+ *        session run one after the other)
+ * @param command the command line
+ * @param multi the multi
+ * @param opts options of the op (NULL: the defaults); copied
+ * @param[out] out the new op (+1 reference; NULL when not wanted); NULL on failure
+ * @return XSSH_OK; XSSH_EARG (NULL argument, bad host string: the message names it); XSSH_ENOMEM; XSSH_ECLOSED (the session is closed)
+ */
 XSSH_EXTERN(int) xssh_multi_add_run(xssh_multi *multi, xssh_session *session, const char *command,
                                     const xssh_multi_op_opts *opts, xssh_multi_op **out);
 
-/** Connect to @p host, upload @p local to @p remote over SFTP (opts->recursive:
-    a tree), disconnect. */
+/**
+ * Connect to @p host, upload @p local to @p remote over SFTP (as
+ * xssh_sftp_put(); opts->recursive: a tree, as xssh_sftp_put_tree()), disconnect.
+ * The result's bytes: bytes transferred.
+ * @param host `[user@]host[:port]`, `[user@][v6addr]:port` or an ssh_config Host alias
+ * @param options connection options (NULL: ssh_config and defaults); copied
+ * @param local local file (or directory)
+ * @param remote remote path
+ * @param multi the multi
+ * @param opts options of the op (NULL: the defaults); copied
+ * @param[out] out the new op (+1 reference; NULL when not wanted); NULL on failure
+ * @return XSSH_OK; XSSH_EARG (NULL argument, bad host string: the message names it); XSSH_ENOMEM
+ */
 XSSH_EXTERN(int) xssh_multi_add_host_put(xssh_multi *multi, const char *host, xssh_options *options,
                                          const char *local, const char *remote, const xssh_multi_op_opts *opts,
                                          xssh_multi_op **out);
 
-/** Connect to @p host, download @p remote to @p local over SFTP (opts->recursive:
-    a tree), disconnect. */
+/**
+ * Connect to @p host, download @p remote to @p local over SFTP (as
+ * xssh_sftp_get(); opts->recursive: a tree, as xssh_sftp_get_tree()), disconnect.
+ * @param host `[user@]host[:port]`, `[user@][v6addr]:port` or an ssh_config Host alias
+ * @param options connection options (NULL: ssh_config and defaults); copied
+ * @param remote remote path
+ * @param local local file (or directory)
+ * @param multi the multi
+ * @param opts options of the op (NULL: the defaults); copied
+ * @param[out] out the new op (+1 reference; NULL when not wanted); NULL on failure
+ * @return XSSH_OK; XSSH_EARG (NULL argument, bad host string: the message names it); XSSH_ENOMEM
+ */
 XSSH_EXTERN(int) xssh_multi_add_host_get(xssh_multi *multi, const char *host, xssh_options *options,
                                          const char *remote, const char *local, const xssh_multi_op_opts *opts,
                                          xssh_multi_op **out);
 
-/** SFTP get on an existing SFTP subsystem (as xssh_sftp_get()). */
+/**
+ * SFTP get on an existing SFTP subsystem (as xssh_sftp_get()).
+ * @param sftp the SFTP subsystem (referenced until done; serialised with the other
+ *        ops on its session)
+ * @param remote remote path
+ * @param local local file
+ * @param multi the multi
+ * @param opts options of the op (NULL: the defaults); copied
+ * @param[out] out the new op (+1 reference; NULL when not wanted); NULL on failure
+ * @return XSSH_OK; XSSH_EARG (NULL argument, bad host string: the message names it); XSSH_ENOMEM; XSSH_ECLOSED
+ */
 XSSH_EXTERN(int) xssh_multi_add_sftp_get(xssh_multi *multi, xssh_sftp *sftp, const char *remote, const char *local,
                                          const xssh_multi_op_opts *opts, xssh_multi_op **out);
 
-/** SFTP put on an existing SFTP subsystem (as xssh_sftp_put()). */
+/**
+ * SFTP put on an existing SFTP subsystem (as xssh_sftp_put()).
+ * @param sftp the SFTP subsystem (referenced until done)
+ * @param local local file
+ * @param remote remote path
+ * @param multi the multi
+ * @param opts options of the op (NULL: the defaults); copied
+ * @param[out] out the new op (+1 reference; NULL when not wanted); NULL on failure
+ * @return XSSH_OK; XSSH_EARG (NULL argument, bad host string: the message names it); XSSH_ENOMEM; XSSH_ECLOSED
+ */
 XSSH_EXTERN(int) xssh_multi_add_sftp_put(xssh_multi *multi, xssh_sftp *sftp, const char *local, const char *remote,
                                          const xssh_multi_op_opts *opts, xssh_multi_op **out);
 
-/** Open a session channel on @p session (as xssh_channel_open_session()); the
-    result's channel: xssh_multi_op_channel(). */
+/**
+ * Open a session channel on @p session (as xssh_channel_open_session()); the
+ * channel: xssh_multi_op_channel().
+ * @param session the session (referenced until done)
+ * @param multi the multi
+ * @param opts options of the op (NULL: the defaults); copied
+ * @param[out] out the new op (+1 reference; NULL when not wanted); NULL on failure
+ * @return XSSH_OK; XSSH_EARG (NULL argument, bad host string: the message names it); XSSH_ENOMEM; XSSH_ECLOSED
+ */
 XSSH_EXTERN(int) xssh_multi_add_channel_open(xssh_multi *multi, xssh_session *session,
                                              const xssh_multi_op_opts *opts, xssh_multi_op **out);
 
@@ -222,6 +316,17 @@ XSSH_EXTERN(int) xssh_multi_add_channel_open(xssh_multi *multi, xssh_session *se
  * anything but xssh calls.
  */
 typedef int (*xssh_multi_fn)(xssh_multi_op *op, void *userdata);
+/**
+ * Add a caller's function as an operation (see ::xssh_multi_fn).
+ * @param session a session the function uses (referenced and serialised with the
+ *        other ops on it), or NULL
+ * @param fn the function; runs on the op's stack (xssh_multi_set_stack_size())
+ * @param userdata passed to @p fn
+ * @param multi the multi
+ * @param opts options of the op (NULL: the defaults); copied
+ * @param[out] out the new op (+1 reference; NULL when not wanted); NULL on failure
+ * @return XSSH_OK; XSSH_EARG (NULL argument, bad host string: the message names it); XSSH_ENOMEM; XSSH_ECLOSED
+ */
 XSSH_EXTERN(int) xssh_multi_add_call(xssh_multi *multi, xssh_session *session, xssh_multi_fn fn, void *userdata,
                                      const xssh_multi_op_opts *opts, xssh_multi_op **out);
 
@@ -230,6 +335,7 @@ XSSH_EXTERN(int) xssh_multi_add_call(xssh_multi *multi, xssh_session *session, x
 /**
  * Do everything that can be done now without waiting (start queued ops up to
  * the limit, resume ops whose sockets are ready or whose timers are due).
+ * @param multi the multi
  * @param[out] running ops not yet done (queued + running); may be NULL
  * @return XSSH_OK; XSSH_EARG; XSSH_EBAD_USE (called from inside a callback or op)
  */
@@ -238,6 +344,10 @@ XSSH_EXTERN(int) xssh_multi_perform(xssh_multi *multi, int *running);
 /**
  * Wait (poll(2) on every socket the running ops wait for) until one is ready,
  * a timer is due, or @p timeout_ms passes (-1: no limit), then perform.
+ * Returns at once when no op is left.
+ * @param multi the multi
+ * @param timeout_ms longest wait in ms; -1: no limit
+ * @param[out] running ops not yet done (queued + running); may be NULL
  * @return XSSH_OK; XSSH_EARG; XSSH_EBAD_USE
  */
 XSSH_EXTERN(int) xssh_multi_wait(xssh_multi *multi, long timeout_ms, int *running);
@@ -245,6 +355,8 @@ XSSH_EXTERN(int) xssh_multi_wait(xssh_multi *multi, long timeout_ms, int *runnin
 /**
  * Drive until every op is done, or @p timeout_ms passes (-1: no limit; then
  * the ops still going are left as they are and XSSH_ETIMEOUT is returned).
+ * @param multi the multi
+ * @param timeout_ms longest time in ms; -1: no limit
  * @return XSSH_OK (all done, whatever each op's outcome); XSSH_ETIMEOUT; XSSH_EARG; XSSH_EBAD_USE
  */
 XSSH_EXTERN(int) xssh_multi_perform_all(xssh_multi *multi, long timeout_ms);
@@ -252,6 +364,8 @@ XSSH_EXTERN(int) xssh_multi_perform_all(xssh_multi *multi, long timeout_ms);
 /**
  * Next finished op not reported yet (in completion order), or NULL. *out gets
  * a new reference; each op is reported once.
+ * @param multi the multi
+ * @param[out] out the op (the caller unrefs it), or NULL
  * @return 1 when *out was set, 0 when none; XSSH_EARG
  */
 XSSH_EXTERN(int) xssh_multi_info_read(xssh_multi *multi, xssh_multi_op **out);
@@ -273,15 +387,31 @@ typedef int (*xssh_multi_socket_cb)(xssh_multi *multi, int fd, int what, void *u
     xssh_multi_socket_action(XSSH_SOCKET_TIMEOUT) soon), or -1: no timer. */
 typedef int (*xssh_multi_timer_cb)(xssh_multi *multi, long timeout_ms, void *userdata);
 
-/** Set (or clear with NULL) the socket callback. @return XSSH_OK; XSSH_EARG */
+/**
+ * Set (or clear with NULL) the socket callback (external loop).
+ * @param multi the multi
+ * @param cb the callback, or NULL
+ * @param userdata passed to @p cb
+ * @return XSSH_OK; XSSH_EARG
+ */
 XSSH_EXTERN(int) xssh_multi_set_socket_cb(xssh_multi *multi, xssh_multi_socket_cb cb, void *userdata);
-/** Set (or clear with NULL) the timer callback. @return XSSH_OK; XSSH_EARG */
+/**
+ * Set (or clear with NULL) the timer callback (external loop).
+ * @param multi the multi
+ * @param cb the callback, or NULL
+ * @param userdata passed to @p cb
+ * @return XSSH_OK; XSSH_EARG
+ */
 XSSH_EXTERN(int) xssh_multi_set_timer_cb(xssh_multi *multi, xssh_multi_timer_cb cb, void *userdata);
 
 /**
  * Report that @p fd is ready for @p events (XSSH_POLL_*), or that the timer ran
  * out (@p fd = XSSH_SOCKET_TIMEOUT); resumes the ops concerned, starts queued
  * ones, and calls the socket/timer callbacks with the new interest.
+ * The loop must be level-triggered (an op may leave bytes in its socket).
+ * @param multi the multi
+ * @param fd the ready socket, or XSSH_SOCKET_TIMEOUT
+ * @param events XSSH_POLL_IN / OUT / ERR seen on @p fd (ignored for the timeout)
  * @param[out] running ops not yet done; may be NULL
  * @return XSSH_OK; XSSH_EARG; XSSH_EBAD_USE
  */
@@ -298,45 +428,83 @@ typedef struct xssh_multi_pollfd {
  * the sockets the ops wait for; *n = how many there are (may exceed cap: call
  * again with more room); *timeout_ms = ms until the next timer (-1: none; 0:
  * perform now).
+ * @param multi the multi
+ * @param[out] fds room for @p cap sockets (may be NULL when cap is 0)
+ * @param cap capacity of @p fds
+ * @param[out] n how many sockets the ops wait for
+ * @param[out] timeout_ms ms until the next timer (may be NULL)
  * @return XSSH_OK; XSSH_EARG
  */
 XSSH_EXTERN(int) xssh_multi_fds(xssh_multi *multi, xssh_multi_pollfd *fds, size_t cap, size_t *n, long *timeout_ms);
 
-/** ms until the next timer (-1: none; 0: now). @return XSSH_OK; XSSH_EARG */
+/**
+ * When the next timer is due (pull form).
+ * @param multi the multi
+ * @param[out] timeout_ms ms until the next timer (-1: none; 0: perform now)
+ * @return XSSH_OK; XSSH_EARG
+ */
 XSSH_EXTERN(int) xssh_multi_timeout(xssh_multi *multi, long *timeout_ms);
 
 /* ---- operations ------------------------------------------------------------ */
 
-/** Take a reference (NULL-safe); returns @p op. */
+/**
+ * Take a reference.
+ * @param op the op (NULL-safe)
+ * @return @p op
+ */
 XSSH_EXTERN(xssh_multi_op *) xssh_multi_op_ref(xssh_multi_op *op);
-/** Drop a reference (NULL-safe). Dropping the caller's reference does not
-    cancel the op (the multi keeps its own until done). */
+/**
+ * Drop a reference. Dropping the caller's reference does not cancel the op (the
+ * multi keeps its own until done and reported).
+ * @param op the op (NULL-safe)
+ */
 XSSH_EXTERN(void) xssh_multi_op_unref(xssh_multi_op *op);
 
-/** @return an xssh_op_state; XSSH_EARG when @p op is NULL. */
+/**
+ * State of an op.
+ * @param op the op
+ * @return an xssh_op_state; XSSH_EARG when @p op is NULL
+ */
 XSSH_EXTERN(int) xssh_multi_op_state(xssh_multi_op *op);
 
 /**
  * The result of a done op (*out points into the op: valid while the caller
  * holds a reference). XSSH_EBAD_USE while not done.
+ * @param op the op
+ * @param[out] out the result (borrowed)
  * @return XSSH_OK; XSSH_EARG; XSSH_EBAD_USE
  */
 XSSH_EXTERN(int) xssh_multi_op_result(xssh_multi_op *op, const xssh_multi_result **out);
 
-/** The session of a done connect op (+1 reference). XSSH_EBAD_USE when none. */
+/**
+ * The session of a done connect op.
+ * @param op the op
+ * @param[out] out the session (+1 reference)
+ * @return XSSH_OK; XSSH_EBAD_USE when none (not done, not a connect op, or it failed); XSSH_EARG
+ */
 XSSH_EXTERN(int) xssh_multi_op_session(xssh_multi_op *op, xssh_session **out);
 
-/** The channel of a done channel-open op (+1 reference). XSSH_EBAD_USE when none. */
+/**
+ * The channel of a done channel-open op.
+ * @param op the op
+ * @param[out] out the channel (+1 reference)
+ * @return XSSH_OK; XSSH_EBAD_USE when none; XSSH_EARG
+ */
 XSSH_EXTERN(int) xssh_multi_op_channel(xssh_multi_op *op, xssh_channel **out);
 
-/** The userdata given in the op's options. */
+/**
+ * The userdata given in the op's options.
+ * @param op the op (NULL: NULL)
+ * @return xssh_multi_op_opts.userdata
+ */
 XSSH_EXTERN(void *) xssh_multi_op_userdata(xssh_multi_op *op);
 
 /**
  * Cancel @p op: a queued op is done at once, a running one at its next wait
  * (the blocking call it is in returns XSSH_ECANCELLED: a command's channel is
  * closed, a transfer's temporary file removed; a session it was given stays
- * usable). Done ops: no effect.
+ * usable). Done ops: no effect. Allowed from the op's own callbacks.
+ * @param op the op
  * @return XSSH_OK; XSSH_EARG
  */
 XSSH_EXTERN(int) xssh_multi_op_cancel(xssh_multi_op *op);

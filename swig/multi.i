@@ -1,0 +1,606 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * multi.i — the multi interface (xssh/multi.h): Multi, MultiOp, MultiOpOptions.
+ * Languages touched: all three (callbacks through the hooks of multi_types.i,
+ * defined in swig/<lang>/xssh_<lang>_multi.swg).
+ *
+ *   m = Multi()                                  xssh_multi_new
+ *   m.set_max_running(n) / m.set_stack_size(b)   xssh_multi_set_max_running / _stack_size
+ *   o = MultiOpOptions()                         xssh_multi_op_opts (ms timeouts, flags, stdin)
+ *   m.add_connect(host, options, o, on_output, on_done)             -> MultiOp
+ *   m.add_host_run(host, options, command, o, on_output, on_done)  -> MultiOp
+ *   m.add_run(session, command, o, on_output, on_done)             -> MultiOp
+ *   m.add_host_put(host, options, local, remote, o, on_output, on_done)
+ *   m.add_host_get(host, options, remote, local, o, on_output, on_done)
+ *   m.add_sftp_get(sftp, remote, local, o, on_output, on_done)
+ *   m.add_sftp_put(sftp, local, remote, o, on_output, on_done)
+ *   m.add_channel_open(session, o, on_output, on_done)
+ *   m.perform() / m.wait(ms) / m.perform_all(ms) -> ops still running
+ *   m.info_read() -> the next finished MultiOp, or nil
+ *   m.set_socket_callback(fn(fd, what)) / m.set_timer_callback(fn(ms))
+ *   m.socket_action(fd, events) -> running; m.timeout() -> ms; m.fds() -> (ms, fd, ev, ...)
+ *   op.state() / op.result_swig() / op.session() / op.channel() / op.cancel()
+ * on_output(op, stream, data) -> a true value cancels the op; on_done(op); nil: none.
+ * xssh_multi_add_call is not wrapped: its function runs on the op's private C
+ * stack, where no interpreter may run; language code drives sessions through
+ * the external-loop form instead (socket callbacks + socket_action).
+ */
+%{
+/* ---- contexts ---- */
+static xssh_swig_opctx *xssh_swig_ctx_new(xssh_swig_multi *w, xssh_swig_ref *on_output, xssh_swig_ref *on_done,
+                                          const char *stdin_data, size_t stdin_len)
+{
+  xssh_swig_opctx *c = (xssh_swig_opctx *)calloc(1, sizeof *c);
+  if (!c)
+    return NULL;
+  if (stdin_data) {
+    c->stdin_copy = (char *)malloc(stdin_len ? stdin_len : 1);
+    if (!c->stdin_copy) {
+      free(c);
+      return NULL;
+    }
+    memcpy(c->stdin_copy, stdin_data, stdin_len);
+    c->stdin_len = stdin_len;
+  }
+  c->w = w;
+  c->on_output = *on_output; /* the context owns them from now on */
+  *on_output = NULL;
+  c->on_done = *on_done;
+  *on_done = NULL;
+  c->next = w->ctxs;
+  if (w->ctxs)
+    w->ctxs->prev = c;
+  w->ctxs = c;
+  return c;
+}
+static void xssh_swig_ctx_free(xssh_swig_opctx *c)
+{
+  xssh_swig_multi *w = c->w;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    w->ctxs = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+  if (c->on_output)
+    xssh_lang_release(w, c->on_output);
+  if (c->on_done)
+    xssh_lang_release(w, c->on_done);
+  free(c->stdin_copy);
+  free(c);
+}
+
+/* ---- C callbacks -> language ---- */
+static int xssh_swig_output_tramp(xssh_multi_op *op, int stream, const char *data, size_t len, void *ud)
+{
+  xssh_swig_opctx *c = (xssh_swig_opctx *)ud;
+  if (!c->on_output)
+    return 0;
+  if (c->w->failed)
+    return 1;
+  return xssh_lang_call_output(c->w, c->on_output, op, stream, data, len);
+}
+static void xssh_swig_done_tramp(xssh_multi_op *op, void *ud)
+{
+  xssh_swig_opctx *c = (xssh_swig_opctx *)ud;
+  if (c->on_done && !c->w->failed)
+    xssh_lang_call_done(c->w, c->on_done, op);
+  xssh_swig_ctx_free(c);
+}
+static int xssh_swig_socket_tramp(xssh_multi *m, int fd, int what, void *ud)
+{
+  xssh_swig_multi *w = (xssh_swig_multi *)ud;
+  (void)m;
+  if (!w->socket_cb || w->failed)
+    return w->failed ? 1 : 0;
+  return xssh_lang_call_socket(w, w->socket_cb, fd, what);
+}
+static int xssh_swig_timer_tramp(xssh_multi *m, long timeout_ms, void *ud)
+{
+  xssh_swig_multi *w = (xssh_swig_multi *)ud;
+  (void)m;
+  if (!w->timer_cb || w->failed)
+    return w->failed ? 1 : 0;
+  return xssh_lang_call_timer(w, w->timer_cb, timeout_ms);
+}
+
+/* ---- one caller at a time (calls on one multi must not overlap: multi.h) ---- */
+static int xssh_swig_enter(xssh_swig_multi *w)
+{
+  int expected = 0;
+  if (!w || !w->m)
+    return XSSH_ECLOSED;
+  if (__atomic_compare_exchange_n(&w->busy, &expected, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    w->owner = pthread_self();
+    w->failed = 0;
+    return 0;
+  }
+  if (pthread_equal(w->owner, pthread_self())) { /* from one of its callbacks: the C API decides */
+    w->busy++;
+    return 0;
+  }
+  return XSSH_EBAD_USE; /* another thread is driving it */
+}
+static void xssh_swig_leave(xssh_swig_multi *w)
+{
+  if (w->busy > 1)
+    w->busy--;
+  else
+    __atomic_store_n(&w->busy, 0, __ATOMIC_RELEASE);
+}
+
+static long xssh_swig_now_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* the options of one add: the context (callbacks, stdin) set into a copy */
+typedef struct xssh_swig_opopts {
+  xssh_multi_op_opts o;   /* stdin_data/on_output/on_done/userdata unused here */
+  char *stdin_data;
+  size_t stdin_len;
+  int has_stdin;
+} xssh_swig_opopts;
+
+typedef int (*xssh_swig_adder)(xssh_swig_multi *w, const xssh_multi_op_opts *o, xssh_multi_op **out, void *arg);
+static int xssh_swig_add(xssh_swig_multi *w, xssh_swig_opopts *opts, xssh_swig_ref *on_output, xssh_swig_ref *on_done,
+                         xssh_multi_op **out, xssh_swig_adder add, void *arg)
+{
+  xssh_multi_op_opts o;
+  xssh_swig_opctx *c = NULL;
+  xssh_swig_ref none1 = NULL, none2 = NULL;
+  int rc = xssh_swig_enter(w);
+  if (!on_output)
+    on_output = &none1;
+  if (!on_done)
+    on_done = &none2;
+  if (rc)
+    return rc;
+  memset(&o, 0, sizeof o);
+  if (opts)
+    o = opts->o;
+  o.stdin_data = NULL;
+  o.stdin_len = 0;
+  o.on_output = NULL;
+  o.on_done = NULL;
+  o.userdata = NULL;
+  o.transfer = NULL;
+  if (*on_output || *on_done || (opts && opts->has_stdin)) {
+    c = xssh_swig_ctx_new(w, on_output, on_done, opts && opts->has_stdin ? (opts->stdin_data ? opts->stdin_data : "") : NULL,
+                          opts ? opts->stdin_len : 0);
+    if (!c) {
+      xssh_swig_leave(w);
+      return XSSH_ENOMEM;
+    }
+    o.stdin_data = c->stdin_copy;
+    o.stdin_len = c->stdin_len;
+    o.on_output = c->on_output ? xssh_swig_output_tramp : NULL;
+    o.on_done = xssh_swig_done_tramp; /* always: it frees the context */
+    o.userdata = c;
+  }
+  rc = add(w, &o, out, arg);
+  if (rc && c)
+    xssh_swig_ctx_free(c);
+  xssh_swig_leave(w);
+  return rc;
+}
+
+typedef struct { const char *host; xssh_options *options; const char *a, *b; xssh_session *s; xssh_sftp *sftp; int kind; } xssh_swig_addargs;
+static int xssh_swig_add_any(xssh_swig_multi *w, const xssh_multi_op_opts *o, xssh_multi_op **out, void *arg)
+{
+  xssh_swig_addargs *a = (xssh_swig_addargs *)arg;
+  switch (a->kind) {
+  case 0: return xssh_multi_add_connect(w->m, a->host, a->options, o, out);
+  case 1: return xssh_multi_add_host_run(w->m, a->host, a->options, a->a, o, out);
+  case 2: return xssh_multi_add_run(w->m, a->s, a->a, o, out);
+  case 3: return xssh_multi_add_host_put(w->m, a->host, a->options, a->a, a->b, o, out);
+  case 4: return xssh_multi_add_host_get(w->m, a->host, a->options, a->a, a->b, o, out);
+  case 5: return xssh_multi_add_sftp_get(w->m, a->sftp, a->a, a->b, o, out);
+  case 6: return xssh_multi_add_sftp_put(w->m, a->sftp, a->a, a->b, o, out);
+  default: return xssh_multi_add_channel_open(w->m, a->s, o, out);
+  }
+}
+
+static xssh_swig_multi *xssh_swig_multi_new(void)
+{
+  xssh_swig_multi *w = (xssh_swig_multi *)calloc(1, sizeof *w);
+  if (!w)
+    return NULL;
+  if (xssh_multi_new(&w->m) != 0) {
+    free(w);
+    return NULL;
+  }
+  w->lang = xssh_lang_multi_state();
+  return w;
+}
+static void xssh_swig_multi_free(xssh_swig_multi *w)
+{
+  if (!w)
+    return;
+  xssh_multi_unref(w->m); /* cancels what is left; no callback is called */
+  w->m = NULL;
+  while (w->ctxs)
+    xssh_swig_ctx_free(w->ctxs);
+  if (w->socket_cb)
+    xssh_lang_release(w, w->socket_cb);
+  if (w->timer_cb)
+    xssh_lang_release(w, w->timer_cb);
+  xssh_lang_multi_state_free(w);
+  free(w);
+}
+%}
+
+/* constants and enums of multi.h (functions are wrapped below as methods) */
+%rename("$ignore", regextarget=1, %$isfunction) "^xssh_multi_";
+%ignore xssh_phase_name;
+%ignore xssh_multi_op_opts;
+%ignore xssh_multi_result;
+%ignore xssh_multi_pollfd;
+%ignore xssh_multi_output_cb;
+%ignore xssh_multi_done_cb;
+%ignore xssh_multi_socket_cb;
+%ignore xssh_multi_timer_cb;
+%ignore xssh_multi_fn;
+%ignore xssh_multi;
+%include "xssh/multi.h"
+
+%rename(phase_name) xssh_swig_phase_name;
+%inline %{
+/** The name of a phase (XSSH_PHASE_*): "resolve", "connect", "handshake", "hostkey", "auth",
+    "channel", "command", "transfer", "call", "disconnect" or "none". */
+static const char *xssh_swig_phase_name(int phase) { return xssh_phase_name(phase); }
+%}
+
+/* the pull form's sockets: appended as fd, events pairs */
+%typemap(in, numinputs=0) (xssh_multi_pollfd **FDS_OUT, size_t *FDS_N) (xssh_multi_pollfd *tmp = NULL, size_t n = 0) "$1 = &tmp; $2 = &n;"
+%typemap(argout) (xssh_multi_pollfd **FDS_OUT, size_t *FDS_N) {
+  if (XSSH_OUTPUT_OK) {
+    for (size_t i_ = 0; i_ < *$2; i_++) {
+      %xssh_append_int((*$1)[i_].fd)
+      %xssh_append_int((*$1)[i_].events)
+    }
+  }
+}
+%typemap(freearg) (xssh_multi_pollfd **FDS_OUT, size_t *FDS_N) "free(*$1);"
+
+/* ---- MultiOpOptions ---- */
+%rename(MultiOpOptions) xssh_swig_opopts;
+%nodefaultctor xssh_swig_opopts;
+%nodefaultdtor xssh_swig_opopts;
+%newobject xssh_swig_opopts::xssh_swig_opopts;
+%apply (const void *OPT_BYTES, size_t OPT_LEN) { (const void *data, size_t len) };
+typedef struct xssh_swig_opopts {} xssh_swig_opopts;
+%extend xssh_swig_opopts {
+  xssh_swig_opopts() { return (xssh_swig_opopts *)calloc(1, sizeof(xssh_swig_opopts)); }
+  ~xssh_swig_opopts() { free($self->stdin_data); free($self); }
+  /** Timeouts in ms (0: the default: connect/auth the session timeout, command/idle none):
+      TCP connect + handshake, host key + authentication, the command or transfer, a command's
+      longest silence. Each >= 0; XSSH_ETIMEOUT when one runs out. */
+  xssh_err set_timeouts(long connect_ms, long auth_ms, long command_ms, long idle_ms) {
+    if (connect_ms < 0 || auth_ms < 0 || command_ms < 0 || idle_ms < 0)
+      return XSSH_EARG;
+    $self->o.connect_timeout_ms = connect_ms;
+    $self->o.auth_timeout_ms = auth_ms;
+    $self->o.timeout_ms = command_ms;
+    $self->o.idle_timeout_ms = idle_ms;
+    return 0;
+  }
+  /** run: merge stderr into stdout, run on a PTY, keep at most max_output bytes per stream
+      (0: 1 MiB), deliver whole lines to on_output (line_mode); get/put: recursive (a tree). */
+  xssh_err set_flags(int merge_stderr, int pty, size_t max_output, int line_mode, int recursive) {
+    $self->o.merge_stderr = merge_stderr != 0;
+    $self->o.pty = pty != 0;
+    $self->o.max_output = max_output;
+    $self->o.line_mode = line_mode != 0;
+    $self->o.recursive = recursive != 0;
+    return 0;
+  }
+  /** run: bytes written to the command, then EOF (nil: EOF at once); copied. */
+  xssh_err set_stdin(const void *data, size_t len) {
+    char *p = NULL;
+    if (data) {
+      p = (char *)malloc(len ? len : 1);
+      if (!p)
+        return XSSH_ENOMEM;
+      memcpy(p, data, len);
+    }
+    free($self->stdin_data);
+    $self->stdin_data = p;
+    $self->stdin_len = data ? len : 0;
+    $self->has_stdin = data != NULL;
+    return 0;
+  }
+}
+
+/* ---- Multi ---- */
+%rename(Multi) xssh_swig_multi;
+%nodefaultctor xssh_swig_multi;
+%nodefaultdtor xssh_swig_multi;
+%newobject xssh_swig_multi::xssh_swig_multi;
+%apply xssh_swig_ref *CALLABLE { xssh_swig_ref *on_output, xssh_swig_ref *on_done, xssh_swig_ref *callback };
+%apply int *RUNNING { int *running };
+%apply const char *OPT_TEXT { const char *opt_command };
+typedef struct xssh_swig_multi {} xssh_swig_multi;
+%extend xssh_swig_multi {
+  xssh_swig_multi() { return xssh_swig_multi_new(); }
+  ~xssh_swig_multi() { xssh_swig_multi_free($self); }
+
+  /** At most max operations run at once (the rest wait, queued, in the order added); 0: no limit. Default 64. */
+  xssh_err set_max_running(int max) {
+    int rc = xssh_swig_enter($self);
+    if (rc)
+      return rc;
+    rc = xssh_multi_set_max_running($self->m, max);
+    xssh_swig_leave($self);
+    return rc;
+  }
+  /** Stack size of each running operation in bytes (minimum 64 KiB; default 256 KiB). */
+  xssh_err set_stack_size(size_t bytes) {
+    int rc = xssh_swig_enter($self);
+    if (rc)
+      return rc;
+    rc = xssh_multi_set_stack_size($self->m, bytes);
+    xssh_swig_leave($self);
+    return rc;
+  }
+
+  /** Connect to host like connect(); the session: op.session() once done. */
+  xssh_err add_connect(xssh_multi_op **OUT_HANDLE, const char *host, xssh_options *options, xssh_swig_opopts *opts = NULL, xssh_swig_ref *on_output = NULL,
+                       xssh_swig_ref *on_done = NULL) {
+    xssh_swig_addargs a = { host, options, NULL, NULL, NULL, NULL, 0 };
+    return xssh_swig_add($self, opts, on_output, on_done, OUT_HANDLE, xssh_swig_add_any, &a);
+  }
+  /** Connect to host, run command, disconnect (the unit of run_many). */
+  xssh_err add_host_run(xssh_multi_op **OUT_HANDLE, const char *host, xssh_options *options, const char *command, xssh_swig_opopts *opts = NULL,
+                        xssh_swig_ref *on_output = NULL, xssh_swig_ref *on_done = NULL) {
+    xssh_swig_addargs a = { host, options, command, NULL, NULL, NULL, 1 };
+    return xssh_swig_add($self, opts, on_output, on_done, OUT_HANDLE, xssh_swig_add_any, &a);
+  }
+  /** Run command on an existing authenticated session. */
+  xssh_err add_run(xssh_multi_op **OUT_HANDLE, xssh_session *session, const char *command, xssh_swig_opopts *opts = NULL, xssh_swig_ref *on_output = NULL,
+                   xssh_swig_ref *on_done = NULL) {
+    xssh_swig_addargs a = { NULL, NULL, command, NULL, session, NULL, 2 };
+    return xssh_swig_add($self, opts, on_output, on_done, OUT_HANDLE, xssh_swig_add_any, &a);
+  }
+  /** Connect to host, upload local to remote over SFTP, disconnect. */
+  xssh_err add_host_put(xssh_multi_op **OUT_HANDLE, const char *host, xssh_options *options, const char *local, const char *remote,
+                        xssh_swig_opopts *opts = NULL, xssh_swig_ref *on_output = NULL, xssh_swig_ref *on_done = NULL) {
+    xssh_swig_addargs a = { host, options, local, remote, NULL, NULL, 3 };
+    return xssh_swig_add($self, opts, on_output, on_done, OUT_HANDLE, xssh_swig_add_any, &a);
+  }
+  /** Connect to host, download remote to local over SFTP, disconnect. */
+  xssh_err add_host_get(xssh_multi_op **OUT_HANDLE, const char *host, xssh_options *options, const char *remote, const char *local,
+                        xssh_swig_opopts *opts = NULL, xssh_swig_ref *on_output = NULL, xssh_swig_ref *on_done = NULL) {
+    xssh_swig_addargs a = { host, options, remote, local, NULL, NULL, 4 };
+    return xssh_swig_add($self, opts, on_output, on_done, OUT_HANDLE, xssh_swig_add_any, &a);
+  }
+  /** SFTP get on an existing SFTP subsystem. */
+  xssh_err add_sftp_get(xssh_multi_op **OUT_HANDLE, xssh_sftp *sftp, const char *remote, const char *local, xssh_swig_opopts *opts = NULL,
+                        xssh_swig_ref *on_output = NULL, xssh_swig_ref *on_done = NULL) {
+    xssh_swig_addargs a = { NULL, NULL, remote, local, NULL, sftp, 5 };
+    return xssh_swig_add($self, opts, on_output, on_done, OUT_HANDLE, xssh_swig_add_any, &a);
+  }
+  /** SFTP put on an existing SFTP subsystem. */
+  xssh_err add_sftp_put(xssh_multi_op **OUT_HANDLE, xssh_sftp *sftp, const char *local, const char *remote, xssh_swig_opopts *opts = NULL,
+                        xssh_swig_ref *on_output = NULL, xssh_swig_ref *on_done = NULL) {
+    xssh_swig_addargs a = { NULL, NULL, local, remote, NULL, sftp, 6 };
+    return xssh_swig_add($self, opts, on_output, on_done, OUT_HANDLE, xssh_swig_add_any, &a);
+  }
+  /** Open a session channel on session; the channel: op.channel() once done. */
+  xssh_err add_channel_open(xssh_multi_op **OUT_HANDLE, xssh_session *session, xssh_swig_opopts *opts = NULL, xssh_swig_ref *on_output = NULL,
+                            xssh_swig_ref *on_done = NULL) {
+    xssh_swig_addargs a = { NULL, NULL, NULL, NULL, session, NULL, 7 };
+    return xssh_swig_add($self, opts, on_output, on_done, OUT_HANDLE, xssh_swig_add_any, &a);
+  }
+
+  /** Do what can be done now without waiting; returns the ops not yet done. */
+  xssh_err perform(int *running) {
+    int rc = xssh_swig_enter($self);
+    if (rc)
+      return rc;
+    rc = xssh_multi_perform($self->m, running);
+    xssh_swig_leave($self);
+    return $self->failed ? 0 : rc;
+  }
+  /** Wait until a socket is ready, a timer is due or timeout_ms passes (-1: no limit), then
+      perform; returns the ops not yet done. Waits in slices, checking for signals between them. */
+  xssh_err wait(int *running, long timeout_ms = -1) {
+    int rc = xssh_swig_enter($self);
+    long start = xssh_swig_now_ms();
+    if (rc)
+      return rc;
+    for (;;) {
+      long slice = XSSH_SWIG_SLICE_MS, t0 = xssh_swig_now_ms();
+      int before = -1;
+      if (timeout_ms >= 0) {
+        long left = timeout_ms - (t0 - start);
+        if (left < slice)
+          slice = left < 0 ? 0 : left;
+      }
+      xssh_multi_perform($self->m, &before);
+      if ($self->failed || before == 0) {
+        *running = before < 0 ? 0 : before;
+        break;
+      }
+      rc = xssh_multi_wait($self->m, slice, running);
+      if (rc || $self->failed || *running != before || *running == 0)
+        break;
+      long t1 = xssh_swig_now_ms();
+      if (t1 - t0 < slice) /* woken before the slice ran out: something happened */
+        break;
+      if (timeout_ms >= 0 && t1 - start >= timeout_ms)
+        break;
+      if (xssh_lang_interrupted($self))
+        break;
+    }
+    xssh_swig_leave($self);
+    return $self->failed ? 0 : rc;
+  }
+  /** Drive until every op is done or timeout_ms passes (-1: no limit); returns the ops not yet
+      done (0: all done, whatever each op's outcome). Waits in slices, checking for signals. */
+  xssh_err perform_all(int *running, long timeout_ms = -1) {
+    int rc = xssh_swig_enter($self);
+    long start = xssh_swig_now_ms();
+    if (rc)
+      return rc;
+    *running = 0;
+    for (;;) {
+      long slice = XSSH_SWIG_SLICE_MS;
+      if (timeout_ms >= 0) {
+        long left = timeout_ms - (xssh_swig_now_ms() - start);
+        if (left < slice)
+          slice = left < 0 ? 0 : left;
+      }
+      rc = xssh_multi_perform_all($self->m, slice);
+      if ($self->failed)
+        break;
+      if (rc != XSSH_ETIMEOUT) {
+        *running = 0;
+        break;
+      }
+      rc = 0;
+      if ((timeout_ms >= 0 && xssh_swig_now_ms() - start >= timeout_ms) || xssh_lang_interrupted($self)) {
+        xssh_multi_perform($self->m, running);
+        break;
+      }
+    }
+    xssh_swig_leave($self);
+    return $self->failed ? 0 : rc;
+  }
+  /** The next finished op not reported yet (completion order), or nil. */
+  xssh_err info_read(xssh_multi_op **OUT_HANDLE) {
+    int rc = xssh_swig_enter($self);
+    if (rc)
+      return rc;
+    rc = xssh_multi_info_read($self->m, OUT_HANDLE);
+    xssh_swig_leave($self);
+    return rc < 0 ? rc : 0;
+  }
+
+  /** The socket callback callback(fd, what) (XSSH_POLL_IN|OUT, or XSSH_POLL_NONE: stop
+      watching); nil clears it. A raised error fails the op waiting on the socket and is
+      raised by the socket_action/perform call that was running. */
+  xssh_err set_socket_callback(xssh_swig_ref *callback) {
+    int rc = xssh_swig_enter($self);
+    if (rc)
+      return rc;
+    xssh_swig_ref old = $self->socket_cb;
+    $self->socket_cb = *callback;
+    *callback = NULL;
+    rc = xssh_multi_set_socket_cb($self->m, $self->socket_cb ? xssh_swig_socket_tramp : NULL, $self);
+    if (old)
+      xssh_lang_release($self, old);
+    xssh_swig_leave($self);
+    return rc;
+  }
+  /** The timer callback callback(timeout_ms): call socket_action(XSSH_SOCKET_TIMEOUT, 0) in
+      timeout_ms (0: soon; -1: no timer). nil clears it. */
+  xssh_err set_timer_callback(xssh_swig_ref *callback) {
+    int rc = xssh_swig_enter($self);
+    if (rc)
+      return rc;
+    xssh_swig_ref old = $self->timer_cb;
+    $self->timer_cb = *callback;
+    *callback = NULL;
+    rc = xssh_multi_set_timer_cb($self->m, $self->timer_cb ? xssh_swig_timer_tramp : NULL, $self);
+    if (old)
+      xssh_lang_release($self, old);
+    xssh_swig_leave($self);
+    return rc;
+  }
+  /** Report fd ready for events (XSSH_POLL_*), or fd = XSSH_SOCKET_TIMEOUT: the timer ran out;
+      returns the ops not yet done. */
+  xssh_err socket_action(int fd, int events, int *running) {
+    int rc = xssh_swig_enter($self);
+    if (rc)
+      return rc;
+    rc = xssh_multi_socket_action($self->m, fd, events, running);
+    xssh_swig_leave($self);
+    return $self->failed ? 0 : rc;
+  }
+  /** ms until the next timer (-1: none; 0: now). */
+  xssh_err timeout(long *OUTPUT) {
+    int rc = xssh_swig_enter($self);
+    if (rc)
+      return rc;
+    rc = xssh_multi_timeout($self->m, OUTPUT);
+    xssh_swig_leave($self);
+    return rc;
+  }
+  /** Pull form: (timeout_ms, fd1, events1, fd2, events2, ...) (the idioms reshape it). */
+  xssh_err fds_swig(long *OUTPUT, xssh_multi_pollfd **FDS_OUT, size_t *FDS_N) {
+    size_t cap = 16, n = 0;
+    int rc = xssh_swig_enter($self);
+    if (rc)
+      return rc;
+    for (;;) {
+      xssh_multi_pollfd *p = (xssh_multi_pollfd *)realloc(*FDS_OUT, cap * sizeof *p);
+      if (!p) {
+        rc = XSSH_ENOMEM;
+        break;
+      }
+      *FDS_OUT = p;
+      rc = xssh_multi_fds($self->m, p, cap, &n, OUTPUT);
+      if (rc || n <= cap)
+        break;
+      cap = n;
+    }
+    *FDS_N = rc ? 0 : n;
+    xssh_swig_leave($self);
+    return rc;
+  }
+}
+
+/* ---- MultiOp ---- */
+%apply const char **OUT_BORROWED { const char **r_host, const char **r_message, const char **r_signal };
+%apply int *OUTPUT { int *r_error, int *r_phase, int *r_have, int *r_status, int *r_out_trunc, int *r_err_trunc };
+%apply long *OUTPUT { long *r_duration };
+%apply size_t *OUTPUT { size_t *r_bytes };
+%apply (const unsigned char **OUT_BBYTES, size_t *OUT_LEN) { (const unsigned char **r_out, size_t *r_out_len),
+                                                            (const unsigned char **r_err, size_t *r_err_len) };
+%rename(state) xssh_multi_op::state_swig;
+%rename(session) xssh_multi_op::session_swig;
+%rename(channel) xssh_multi_op::channel_swig;
+%rename(cancel) xssh_multi_op::cancel_swig;
+struct xssh_multi_op {};
+%extend xssh_multi_op {
+  ~xssh_multi_op() { xssh_multi_op_unref($self); }
+  /** XSSH_OP_QUEUED, XSSH_OP_RUNNING or XSSH_OP_DONE. */
+  int state_swig() { return xssh_multi_op_state($self); }
+  /** (host, error, phase, message, have_exit_status, exit_status, exit_signal, stdout,
+      stdout_truncated, stderr, stderr_truncated, bytes, duration_ms) of a done op
+      (the idioms make a result object of it); BadUseError while not done. */
+  xssh_err result_swig(const char **r_host, int *r_error, int *r_phase, const char **r_message, int *r_have,
+                       int *r_status, const char **r_signal, const unsigned char **r_out, size_t *r_out_len,
+                       int *r_out_trunc, const unsigned char **r_err, size_t *r_err_len, int *r_err_trunc,
+                       size_t *r_bytes, long *r_duration) {
+    const xssh_multi_result *r = NULL;
+    int rc = xssh_multi_op_result($self, &r);
+    if (rc)
+      return rc;
+    *r_host = r->host;
+    *r_error = r->error;
+    *r_phase = r->phase;
+    *r_message = r->message ? r->message : "";
+    *r_have = r->have_exit_status;
+    *r_status = r->exit_status;
+    *r_signal = r->exit_signal;
+    *r_out = (const unsigned char *)(r->out ? r->out : "");
+    *r_out_len = r->out ? r->out_len : 0;
+    *r_out_trunc = r->out_truncated;
+    *r_err = (const unsigned char *)(r->err ? r->err : "");
+    *r_err_len = r->err ? r->err_len : 0;
+    *r_err_trunc = r->err_truncated;
+    *r_bytes = (size_t)r->bytes;
+    *r_duration = (long)r->duration_ms;
+    return 0;
+  }
+  /** The session of a done connect op. */
+  xssh_err session_swig(xssh_session **OUT_HANDLE) { return xssh_multi_op_session($self, OUT_HANDLE); }
+  /** The channel of a done channel-open op. */
+  xssh_err channel_swig(xssh_channel **OUT_HANDLE) { return xssh_multi_op_channel($self, OUT_HANDLE); }
+  /** Cancel: a queued op is done at once, a running one at its next wait (XSSH_ECANCELLED). */
+  xssh_err cancel_swig() { return xssh_multi_op_cancel($self); }
+}
