@@ -47,11 +47,12 @@ TYPEMAP_IN = [
     ("TEXT_LIST", "Sequence[str | bytes]"),
     ("READ_BUF", "int"),
     ("PROGRESS_CB", "_Progress | None"),
+    ("TREE_CB", "_TreeProgressFn | None"),
     ("SOCKFD", "int | _HasFileno"),
 ]
 # parameters that take no Python argument (outputs, lengths of multi-argument typemaps)
 NO_INPUT = ("OUTPUT", "OUT_TEXT", "OUT_BYTES", "OUT_BBYTES", "OUT_BORROWED", "OUT_HANDLE", "OUT_LEN", "WRITTEN",
-            "ATTRS_OUT", "VFS_OUT", "INFO_OUT", "PROGRESS_UD", "IN_LEN", "OPT_LEN", "READ_CAP", "READ_LEN",
+            "ATTRS_OUT", "VFS_OUT", "INFO_OUT", "PROGRESS_UD", "TREE_UD", "TREE_FILES", "TREE_DIRS", "TREE_LINKS", "TREE_BYTES", "IN_LEN", "OPT_LEN", "READ_CAP", "READ_LEN",
             "TEXT_COUNT")
 TYPEMAP_OUT = [
     ("OUT_BORROWED", "str | None"),
@@ -61,6 +62,10 @@ TYPEMAP_OUT = [
     ("READ_BUF", "bytes"),
     ("WRITTEN", "int"),
     ("OUTPUT", "int"),
+    ("TREE_FILES", "int"),
+    ("TREE_DIRS", "int"),
+    ("TREE_LINKS", "int"),
+    ("TREE_BYTES", "int"),
 ]
 C_INT = {"int", "long", "long long", "short", "unsigned int", "unsigned long", "unsigned long long", "size_t",
          "ssize_t", "int64_t", "uint64_t", "uint32_t", "int32_t", "unsigned", "xssh_count", "xssh_err", "char",
@@ -76,6 +81,7 @@ import os
 _Bytes = bytes | bytearray | memoryview
 _Path = str | bytes | os.PathLike[str] | os.PathLike[bytes]
 _Progress = Callable[[int, int | None], object]
+_TreeProgressFn = Callable[[int, int, int, int, str, int, int], object]
 
 class _HasFileno(Protocol):
     def fileno(self) -> int: ...
@@ -885,8 +891,12 @@ class StubWriter(object):
                 if ln.startswith("    %s (" % o):
                     lines[i] = "    %s (" % n + ln[len("    %s (" % o):]
         if lines and lines[0].startswith(name + "("):
+            # a long signature wraps: its closing parenthesis may be on a later line
+            while ")" not in lines[0] and len(lines) > 1:
+                lines[0] = lines[0] + " " + lines.pop(1).strip()
             sig = ", ".join(p.name + ("=%r" % (p.default,) if p.default is not p.empty else "") for p in params)
-            lines[0] = "%s(%s)%s" % (name, sig, lines[0][lines[0].index(")") + 1:])
+            if ")" in lines[0]:
+                lines[0] = "%s(%s)%s" % (name, sig, lines[0][lines[0].index(")") + 1:])
         self.res.docs[key] = "\n".join(lines)
 
     def klass(self, name, cls):
@@ -928,6 +938,9 @@ class StubWriter(object):
             elif v is None or isinstance(v, types.MemberDescriptorType):
                 ann = getattr(cls, "__annotations__", {}).get(m)
                 self.lines.append("    %s: %s" % (m, self.fix_names(_ann(ann)) if ann is not None else "Any"))
+            elif getattr(cls, "__annotations__", {}).get(m) is not None:
+                # a typed field of another kind (a NamedTuple's field getter)
+                self.lines.append("    %s: %s" % (m, self.fix_names(_ann(cls.__annotations__[m]))))
             else:
                 self.lines.append("    %s: %s" % (m, self.tref(type(v))))
             body += self.lines[mark:]

@@ -18,6 +18,11 @@
  */
 %rename("$ignore", regextarget=1, %$isfunction) "^xssh_sftp_";
 %ignore xssh_transfer_opts;
+/* the tree structs are C-only: the languages get keyword options, a progress
+   record of their own and the stats as a tuple / Array / multiple returns */
+%ignore xssh_tree_opts;
+%ignore xssh_tree_progress;
+%ignore xssh_tree_stats;
 %rename(SFTPAttributes) xssh_sftp_attrs;
 %rename(SFTPStatVFS) xssh_sftp_vfs;
 %include "xssh/sftp.h"
@@ -36,6 +41,8 @@
 %rename(put_buffer) xssh_sftp::put_buffer_swig;
 %rename(get_fd) xssh_sftp::get_fd_swig;
 %rename(put_fd) xssh_sftp::put_fd_swig;
+%rename(put_tree) xssh_sftp::put_tree_swig;
+%rename(get_tree) xssh_sftp::get_tree_swig;
 %rename(read) xssh_sftp_file::read_swig;
 %rename(write) xssh_sftp_file::write_swig;
 %rename(seek) xssh_sftp_file::seek_swig;
@@ -106,20 +113,29 @@ struct xssh_sftp_file {};
   xssh_err realpath(const char *path, char **OUT_TEXT);
 
   /* whole-file transfers; the result is the byte count */
+  /* resume, max_in_flight, channels: xssh_transfer_opts (sftp.h) */
   xssh_err get_swig(xssh_progress_cb PROGRESS_CB, void *PROGRESS_UD, const char *remote, const char *local,
-                    size_t *OUTPUT, int atomic = 0, size_t chunk_size = 0, long mode = 0) {
+                    size_t *OUTPUT, int atomic = 0, size_t chunk_size = 0, long mode = 0, int resume = 0,
+                    size_t max_in_flight = 0, int channels = 0) {
     xssh_transfer_opts o;
     uint64_t n = 0;
     xssh_swig_opts(&o, PROGRESS_CB, PROGRESS_UD, atomic, chunk_size, mode);
+    o.resume = resume;
+    o.max_in_flight = max_in_flight;
+    o.channels = channels;
     int rc = xssh_sftp_get($self, remote, local, &o, &n);
     *OUTPUT = (size_t)n;
     return rc;
   }
   xssh_err put_swig(xssh_progress_cb PROGRESS_CB, void *PROGRESS_UD, const char *local, const char *remote,
-                    size_t *OUTPUT, int atomic = 0, size_t chunk_size = 0, long mode = 0) {
+                    size_t *OUTPUT, int atomic = 0, size_t chunk_size = 0, long mode = 0, int resume = 0,
+                    size_t max_in_flight = 0, int channels = 0) {
     xssh_transfer_opts o;
     uint64_t n = 0;
     xssh_swig_opts(&o, PROGRESS_CB, PROGRESS_UD, atomic, chunk_size, mode);
+    o.resume = resume;
+    o.max_in_flight = max_in_flight;
+    o.channels = channels;
     int rc = xssh_sftp_put($self, local, remote, &o, &n);
     *OUTPUT = (size_t)n;
     return rc;
@@ -157,6 +173,43 @@ struct xssh_sftp_file {};
     xssh_swig_opts(&o, PROGRESS_CB, PROGRESS_UD, atomic, chunk_size, mode);
     int rc = xssh_sftp_put_fd($self, fd, remote, &o, &n);
     *OUTPUT = (size_t)n;
+    return rc;
+  }
+  /* directory trees (xssh_sftp_put_tree / xssh_sftp_get_tree): the result is
+     (files, directories, symlinks, bytes); symlinks XSSH_SYMLINKS_*; atomic,
+     chunk_size, mode and resume are the per-file options */
+  xssh_err put_tree_swig(xssh_tree_progress_cb TREE_CB, void *TREE_UD, const char *local_dir, const char *remote_dir,
+                         uint64_t *TREE_FILES, uint64_t *TREE_DIRS, uint64_t *TREE_LINKS, uint64_t *TREE_BYTES,
+                         int preserve = 0, int symlinks = 0, int files_in_flight = 0, int atomic = 0,
+                         size_t chunk_size = 0, long mode = 0, int resume = 0) {
+    xssh_transfer_opts o;
+    xssh_tree_opts t;
+    xssh_tree_stats st;
+    xssh_swig_opts(&o, NULL, NULL, atomic, chunk_size, mode);
+    o.resume = resume;
+    xssh_swig_tree_opts(&t, &o, TREE_CB, TREE_UD, preserve, symlinks, files_in_flight);
+    int rc = xssh_sftp_put_tree($self, local_dir, remote_dir, &t, &st);
+    *TREE_FILES = st.files;
+    *TREE_DIRS = st.directories;
+    *TREE_LINKS = st.symlinks;
+    *TREE_BYTES = st.bytes;
+    return rc;
+  }
+  xssh_err get_tree_swig(xssh_tree_progress_cb TREE_CB, void *TREE_UD, const char *remote_dir, const char *local_dir,
+                         uint64_t *TREE_FILES, uint64_t *TREE_DIRS, uint64_t *TREE_LINKS, uint64_t *TREE_BYTES,
+                         int preserve = 0, int symlinks = 0, int files_in_flight = 0, int atomic = 0,
+                         size_t chunk_size = 0, long mode = 0, int resume = 0) {
+    xssh_transfer_opts o;
+    xssh_tree_opts t;
+    xssh_tree_stats st;
+    xssh_swig_opts(&o, NULL, NULL, atomic, chunk_size, mode);
+    o.resume = resume;
+    xssh_swig_tree_opts(&t, &o, TREE_CB, TREE_UD, preserve, symlinks, files_in_flight);
+    int rc = xssh_sftp_get_tree($self, remote_dir, local_dir, &t, &st);
+    *TREE_FILES = st.files;
+    *TREE_DIRS = st.directories;
+    *TREE_LINKS = st.symlinks;
+    *TREE_BYTES = st.bytes;
     return rc;
   }
 }

@@ -40,6 +40,21 @@
 %typemap(in, numinputs=0) void *PROGRESS_UD "$1 = NULL;"
 #endif
 
+/* Progress of the tree transfers (put_tree / get_tree): the pair
+     (xssh_tree_progress_cb TREE_CB, void *TREE_UD)
+   as their FIRST arguments, one input (the language's callable, nil/None: no
+   progress) calling it with the seven fields of xssh_tree_progress (files_done,
+   files_total, bytes_done, bytes_total, path, file_done, file_total; path in
+   the file system's bytes) or the language's record of them. Each language
+   defines it in its primitives with the SWIG macro XSSH_TREE_PROGRESS_TYPEMAP,
+   next to PROGRESS_CB (same cancel and error rules). */
+#ifndef XSSH_TREE_PROGRESS_TYPEMAP
+%typemap(in, numinputs=0) xssh_tree_progress_cb TREE_CB "$1 = NULL;"
+%typemap(in, numinputs=0) void *TREE_UD "$1 = NULL;"
+#endif
+/* the four counters of xssh_tree_stats, returned in order */
+%apply uint64_t *OUTPUT { uint64_t *TREE_FILES, uint64_t *TREE_DIRS, uint64_t *TREE_LINKS, uint64_t *TREE_BYTES };
+
 /* a macro, not a function: the Session %extend bodies are emitted with session.i,
    before any %{ %} block of sftp.i / scp.i */
 %begin %{
@@ -51,6 +66,20 @@
     (o)->atomic = (atomic_);                                                     \
     (o)->chunk_size = (chunk_);                                                  \
     (o)->mode = (mode_);                                                         \
+  } while (0)
+%}
+
+/* options of put_tree / get_tree (file: the per-file whole-file options) */
+%begin %{
+#define xssh_swig_tree_opts(t, f, cb, ud, preserve_, symlinks_, in_flight_)      \
+  do {                                                                           \
+    memset((t), 0, sizeof *(t));                                                 \
+    (t)->progress = (cb);                                                        \
+    (t)->userdata = (ud);                                                        \
+    (t)->preserve = (preserve_);                                                 \
+    (t)->symlinks = (symlinks_);                                                 \
+    (t)->files_in_flight = (in_flight_);                                         \
+    (t)->file = (f);                                                             \
   } while (0)
 %}
 

@@ -115,6 +115,10 @@ local function transfer(orig, with_chunk)
   return function(self, a, b, opts)
     opts = opts or {}
     if type(opts) ~= "table" then arg_error("transfer options must be a table", 2) end
+    if with_chunk == "sftp" then
+      return orig(self, opts.progress, a, b, opts.atomic and 1 or 0, opts.chunk_size or 0, opts.mode or 0,
+                  opts.resume and 1 or 0, opts.max_in_flight or 0, opts.channels or 0)
+    end
     if with_chunk then
       return orig(self, opts.progress, a, b, opts.atomic and 1 or 0, opts.chunk_size or 0, opts.mode or 0)
     end
@@ -139,12 +143,12 @@ end
 
 fn = methods("SFTP")
 if fn then
-  --- sftp:get(remote, local [, {progress=function(done, total) end, atomic=, chunk_size=, mode=}])
-  -- -> bytes copied; progress returning true cancels (CancelledError), an error
-  -- it raises cancels and is re-raised by get; total is nil when unknown
-  fn.get = transfer(fn.get, true)
-  --- sftp:put(local, remote [, opts]) -> bytes copied
-  fn.put = transfer(fn.put, true)
+  --- sftp:get(remote, local [, {progress=function(done, total) end, atomic=, chunk_size=, mode=,
+  -- resume=, max_in_flight=}]) -> bytes copied; progress returning true cancels (CancelledError),
+  -- an error it raises cancels and is re-raised by get; total is nil when unknown
+  fn.get = transfer(fn.get, "sftp")
+  --- sftp:put(local, remote [, opts]) -> bytes copied; opts also channels= (parallel SFTP channels)
+  fn.put = transfer(fn.put, "sftp")
   local get_buffer, put_buffer = fn.get_buffer, fn.put_buffer
   --- sftp:get_buffer(remote [, {progress=}]) -> the whole file as a string (alias get_bytes)
   if get_buffer then
@@ -156,6 +160,40 @@ if fn then
   --- sftp:put_buffer(data, remote [, {progress=, atomic=, mode=}]) -> bytes written (alias put_bytes)
   fn.put_buffer = transfer(put_buffer, false)
   fn.put_bytes = fn.put_buffer
+  -- directory trees: the generated calls take the progress function first and
+  -- return (files, directories, symlinks, bytes)
+  local symlink_modes = {follow = M.SYMLINKS_FOLLOW, copy = M.SYMLINKS_COPY, skip = M.SYMLINKS_SKIP}
+  local function tree(orig)
+    if not orig then return nil end
+    return function(self, a, b, opts)
+      opts = opts or {}
+      if type(opts) ~= "table" then arg_error("tree options must be a table", 2) end
+      local sl = opts.symlinks or 0
+      if type(sl) == "string" then
+        sl = symlink_modes[sl]
+        if not sl then arg_error("symlinks must be \"follow\", \"copy\", \"skip\" or an xssh.SYMLINKS_* number", 2) end
+      end
+      local files, dirs, links, bytes = orig(self, opts.progress, a, b, opts.preserve and 1 or 0, sl,
+        opts.files_in_flight or 0, opts.atomic and 1 or 0, opts.chunk_size or 0, opts.mode or 0,
+        opts.resume and 1 or 0)
+      return {files = files, directories = dirs, symlinks = links, bytes = bytes}
+    end
+  end
+  --- sftp:put_tree(local_dir, remote_dir [, {progress=function(p) end, preserve=, symlinks=,
+  -- files_in_flight=, atomic=, chunk_size=, mode=, resume=}]) -> {files=, directories=, symlinks=, bytes=}
+  -- Uploads a directory tree (remote_dir created when missing, merged into otherwise), several
+  -- files at once (files_in_flight, 0: 8). preserve: copy permission bits and times. symlinks:
+  -- "follow" (default: what a link points to; a directory is entered once, so loops end),
+  -- "copy" (the link itself) or "skip". atomic/chunk_size/mode/resume: per-file options as in
+  -- put. progress(p) gets a table {files_done, files_total, bytes_done, bytes_total, path,
+  -- file_done, file_total} (path relative to the tree) when each file starts, as it goes and
+  -- when it is done; returning true cancels (CancelledError), an error it raises cancels and
+  -- is re-raised. Errors name the path concerned.
+  fn.put_tree = tree(fn.put_tree)
+  --- sftp:get_tree(remote_dir, local_dir [, opts]) -> {files=, directories=, symlinks=, bytes=}
+  -- Downloads a remote tree (local_dir created when missing); options as put_tree. Names the
+  -- server lists are checked: "." and ".." skipped, an empty name or one holding "/" refused.
+  fn.get_tree = tree(fn.get_tree)
 end
 
 fn = methods("Agent")

@@ -78,6 +78,7 @@ static void exit_guard(void)
             ssize_t w = write(s->wake_pipe[1], "xxxxxxxxxxxxxxxx", 16);
             (void)w;
         }
+        xssh__wake_threads(s);
     }
     pthread_mutex_unlock(&sess_lock);
     /* 3: every pump and carrier stopped and joined */

@@ -132,6 +132,11 @@ struct xssh_session {
     int alive_count_max;
     /* the name log records carry (xssh_connect: the name the caller gave; else host) */
     char *log_host;
+    /* threads waiting in xssh__op_again, each with its own eventfd: a thread that
+       consumed socket input wakes every one of them (a shared pipe let one waiter
+       drain the byte meant for another, which then slept with its data queued) */
+    pthread_mutex_t waiter_lock;
+    struct xssh__waiter *waiter_list;
     /* the multi operation (fiber) of this thread holding s->lock, NULL when a
        plain thread holds it (xssh__lock: fibers of one thread share the
        recursive mutex, so this tells them apart) */
@@ -215,6 +220,9 @@ int xssh__op_begin(xssh__op *op, xssh_session *s, int need_ready, const _Atomic 
    otherwise; *rc is replaced by XSSH_ETIMEOUT / XSSH_ECLOSED when the wait
    ran out or the object was closed meanwhile. */
 int xssh__op_again(xssh__op *op, int *rc);
+/* Wake every thread waiting in xssh__op_again on s (each has its own eventfd:
+   a thread that consumed input they may need, or a close). */
+void xssh__wake_threads(xssh_session *s);
 /* Unlock (draining nothing else). */
 void xssh__op_end(xssh__op *op);
 

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,6 +262,7 @@ int xssh_session_new(xssh_session **out)
     pthread_mutex_init(&s->err_lock, NULL);
     pthread_mutex_init(&s->orphan_lock, NULL);
     pthread_mutex_init(&s->open_lock, NULL);
+    pthread_mutex_init(&s->waiter_lock, NULL);
     s->fd = -1;
     s->blocking = 1;
     s->wake_pipe[0] = s->wake_pipe[1] = -1;
@@ -336,6 +338,7 @@ void xssh_session_unref(xssh_session *s)
     pthread_mutex_destroy(&s->err_lock);
     pthread_mutex_destroy(&s->orphan_lock);
     pthread_mutex_destroy(&s->open_lock);
+    pthread_mutex_destroy(&s->waiter_lock);
     free(s);
 }
 
@@ -369,23 +372,47 @@ void xssh__lock(xssh_session *s)
     }
 }
 
-static void wake_waiters(xssh_session *s)
+/* A thread waiting in xssh__op_again: its own eventfd, on s->waiter_list. */
+struct xssh__waiter {
+    struct xssh__waiter *next;
+    int fd;
+};
+
+static pthread_key_t waiter_key;
+static pthread_once_t waiter_once = PTHREAD_ONCE_INIT;
+static void waiter_fd_close(void *p) { close((int)(intptr_t)p - 1); }
+static void waiter_key_init(void) { pthread_key_create(&waiter_key, waiter_fd_close); }
+
+/* this thread's eventfd (created once, closed at thread exit); -1 if none */
+static int waiter_fd(void)
 {
-    int n = atomic_load(&s->waiters);
-    if (n <= 0)
+    pthread_once(&waiter_once, waiter_key_init);
+    intptr_t v = (intptr_t)pthread_getspecific(waiter_key);
+    if (v)
+        return (int)v - 1;
+    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (fd >= 0)
+        pthread_setspecific(waiter_key, (void *)(intptr_t)(fd + 1));
+    return fd;
+}
+
+void xssh__wake_threads(xssh_session *s)
+{
+    if (atomic_load(&s->waiters) <= 0)
         return;
-    char buf[64];
-    memset(buf, 'w', sizeof buf);
-    if (n > (int)sizeof buf)
-        n = sizeof buf;
-    ssize_t w = write(s->wake_pipe[1], buf, (size_t)n);
-    (void)w;
+    uint64_t one = 1;
+    pthread_mutex_lock(&s->waiter_lock);
+    for (struct xssh__waiter *w = s->waiter_list; w; w = w->next) {
+        ssize_t r = write(w->fd, &one, sizeof one);
+        (void)r;
+    }
+    pthread_mutex_unlock(&s->waiter_lock);
 }
 
 /* threads wait on the wake pipe; multi operations of this thread on the key s */
 static void wake_all(xssh_session *s)
 {
-    wake_waiters(s);
+    xssh__wake_threads(s);
     xssh__wake(s);
 }
 
@@ -633,13 +660,37 @@ int xssh__op_again(xssh__op *op, int *rc)
        needs); multi operations are woken through the key s instead */
     int fiber = xssh__fiber_self() != NULL;
     xssh__unlock(s);
+    /* a thread registers its own eventfd after the unlock (whose own wake is not
+       for it): input consumed by another thread before the registration shows as
+       rx_count != gen (the recv callback runs under the lock), after it as a
+       write to the eventfd (a shared pipe let one waiter drain the byte meant for
+       another, which then slept with its data queued in libssh2) */
+    struct xssh__waiter me = {NULL, fiber ? -1 : waiter_fd()};
+    if (me.fd >= 0) {
+        pthread_mutex_lock(&s->waiter_lock);
+        me.next = s->waiter_list;
+        s->waiter_list = &me;
+        pthread_mutex_unlock(&s->waiter_lock);
+    }
     if (!fiber)
         atomic_fetch_add(&s->waiters, 1);
     int w = 1;
     if (atomic_load(&s->rx_count) == gen)
-        w = xssh__wait(fd, events, fiber ? -1 : s->wake_pipe[0], s, op->deadline_ms, 0);
+        w = xssh__wait(fd, events, fiber ? -1 : me.fd >= 0 ? me.fd : s->wake_pipe[0], s, op->deadline_ms, 0);
     if (!fiber)
         atomic_fetch_sub(&s->waiters, 1);
+    if (me.fd >= 0) {
+        pthread_mutex_lock(&s->waiter_lock);
+        for (struct xssh__waiter **pp = &s->waiter_list; *pp; pp = &(*pp)->next)
+            if (*pp == &me) {
+                *pp = me.next;
+                break;
+            }
+        pthread_mutex_unlock(&s->waiter_lock);
+        uint64_t v;
+        ssize_t r = read(me.fd, &v, sizeof v); /* reset (non-blocking) */
+        (void)r;
+    }
     xssh__lock(s);
     if (w == XSSH_ETIMEOUT || w == XSSH_ECANCELLED) {
         *rc = w;

@@ -62,4 +62,48 @@ int xssh__sftp_open(xssh_sftp_file **out, xssh_sftp *sf, const char *path, size_
 /* Close a file, always blocking (for the transfers). */
 int xssh__sftp_file_close_blocking(xssh_sftp_file *f);
 
+/* ---- the whole-file engine (sftp_engine.c): SFTP v3 over channels of its own ---- */
+
+#define XSSH__ENG_AUTO_CAP (32u * 1024 * 1024)   /* max_in_flight 0: the window grows up to this */
+#define XSSH__ENG_HARD_CAP (512u * 1024 * 1024)  /* max_in_flight is clamped to this */
+#define XSSH__ENG_REQ_MAX (256u * 1024)          /* largest READ/WRITE request */
+#define XSSH__ENG_AUTO_CHANNELS 8                /* channels 0: at most this many */
+#define XSSH__ENG_VERIFY_TAIL (1024u * 1024)     /* resume: bytes of the overlap read back */
+
+typedef struct xssh__eng_io {
+    const char *target;          /* the remote path opened */
+    const char *rename_to;       /* put: rename target onto this after the close with
+                                    posix-rename@openssh.com when offered (*renamed_out = 1) */
+    int *renamed_out;
+    unsigned long open_flags;    /* put: LIBSSH2_FXF_* of the first open */
+    long mode;                   /* put: permission bits of a created file */
+    uint64_t total;              /* put: source bytes (XSSH_SIZE_UNKNOWN); get: filled in */
+    size_t max_in_flight;        /* 0: XSSH__ENG_AUTO_CAP */
+    size_t initial_window;       /* 0: from the round trip */
+    int channels;                /* put: 0 automatic */
+    int resume;
+    uint64_t have;               /* get resume: bytes the local file holds */
+    uint64_t verify_tail;        /* resume: bytes of the overlap compared (its end) */
+    uint64_t *start_out;         /* where the transfer started (resume) */
+    uint64_t *total_out;         /* get: the remote size when known */
+    void *ctx;
+    /* put: up to n bytes at source offset off (calls come with increasing off);
+       0 at the end; -errno */
+    long (*src_read)(void *ctx, char *buf, size_t n, uint64_t off);
+    /* resume: the local copy's bytes at off (put: the source), -errno */
+    long (*local_pread)(void *ctx, char *buf, size_t n, uint64_t off);
+    /* get: the next bytes, in order; 0 or an errno */
+    int (*sink_write)(void *ctx, const char *p, size_t n);
+    /* get resume: cut the local copy to len and write from there; 0 or an errno */
+    int (*local_truncate)(void *ctx, uint64_t len);
+} xssh__eng_io;
+
+/* Whole-file get / put (blocking; session timeout per wait). prog may be NULL;
+   it is called without the session lock. *done: bytes moved by this call (put:
+   the acknowledged prefix). XSSH_OK or the recorded failure. */
+int xssh__eng_get(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, uint64_t *done);
+int xssh__eng_put(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, uint64_t *done);
+/* most engine channels seen open at once in this process (tests read the DEBUG log instead) */
+extern _Atomic int xssh__eng_channels_peak;
+
 #endif

@@ -1,20 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Whole-file SFTP transfers (get/put to/from a path, a buffer, a descriptor).
- *
- * Speed comes from keeping many SFTP requests in flight. libssh2 (1.10) does
- * the pipelining itself when it is handed a large buffer: libssh2_sftp_read()
- * sends read-ahead requests for up to the buffer's size and returns the data
- * that has arrived, in order; libssh2_sftp_write() cuts what it is given into
- * 30000-byte WRITE requests, sends them all and returns as soon as acks come
- * back (the next call must start at the first unacknowledged byte, and may
- * hand over more data, which tops the window up). So each call here hands
- * libssh2 a window of opts->chunk_size bytes (2 MiB by default).
- *
- * Every libssh2 call runs inside its own xssh__op (session lock held, released
- * while polling); local file I/O and the progress callback run without the
- * lock. Transfers always block (the session timeout applies to each wait).
- * Failure paths close the remote handle and, for atomic transfers, remove the
- * temporary file, then report the first error. */
+/* Whole-file SFTP transfers (get/put to/from a path, a buffer, a descriptor):
+ * the local ends (sinks, sources, temporary names, resume, the final rename)
+ * around the engine of sftp_engine.c, which moves the data on channels of its
+ * own. Temporary names: "<path>.xssh-XXXXXX" (get) / "<path>.xssh-XXXXXXXX.part"
+ * (put) for an atomic transfer, removed when it fails; "<path>.xssh-part"
+ * (XSSH_SFTP_RESUME_SUFFIX) for a resumable atomic one, kept when it fails so
+ * the next attempt continues from it. Failures report the first error. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -27,34 +18,7 @@
 
 #include "sftp_internal.h"
 
-#define PKT 30000u
-/* 1.05 MB: on loopback (2 cores, 256 MiB) it beat 2.1 MB in alternating runs for put in 3/3 and
-   get in 2/3 pairs (e.g. put 335 vs 259, get 317 vs 278 MiB/s), with less client CPU (the buffer stays
-   in cache); libssh2 1.10 reads ahead several times the buffer it is given anyway. */
-#define DEFAULT_WINDOW (35u * PKT)
-#define MAX_WINDOW (2240u * PKT)   /* 67 MB */
-
-static size_t window_of(const xssh_transfer_opts *o)
-{
-    size_t w = o && o->chunk_size ? o->chunk_size : DEFAULT_WINDOW;
-    w = (w + PKT - 1) / PKT * PKT;
-    if (w < PKT)
-        w = PKT;
-    if (w > MAX_WINDOW)
-        w = MAX_WINDOW;
-    return w;
-}
-
-
-/* The SFTP channel got EOF / closed while libssh2 still waits for answers:
-   libssh2 1.10 would keep answering EAGAIN. Lock held. */
-static int sftp_channel_dead(xssh_sftp *sf)
-{
-    LIBSSH2_CHANNEL *ch = sf->sftp ? libssh2_sftp_get_channel(sf->sftp) : NULL;
-    return ch && libssh2_channel_eof(ch);
-}
-
-/* ---- get ------------------------------------------------------------------------ */
+/* ---- local ends of the engine (sftp_engine.c) ------------------------------------- */
 
 typedef struct sink {
     int fd;       /* >= 0: write here */
@@ -92,122 +56,90 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
-/* Download remote into the sink. *done: bytes received. */
-static int get_core2(xssh_sftp *sf, const char *remote, sink *k, const xssh_transfer_opts *opts, uint64_t *done_out);
-
-static int get_core(xssh_sftp *sf, const char *remote, sink *k, const xssh_transfer_opts *opts, uint64_t *done_out)
+static int sink_write(void *ctx, const char *p, size_t n)
 {
-    int prev = xssh__sftp_force_blocking(1);
-    int rc = get_core2(sf, remote, k, opts, done_out);
-    xssh__sftp_force_blocking(prev);
-    return rc;
+    sink *k = ctx;
+    if (k->fd >= 0)
+        return write_all(k->fd, p, n) == 0 ? 0 : errno;
+    if (sink_reserve(k, n) != 0)
+        return ENOMEM;
+    memcpy(k->mem + k->len, p, n);
+    k->len += n;
+    return 0;
 }
 
-static int get_core2(xssh_sftp *sf, const char *remote, sink *k, const xssh_transfer_opts *opts, uint64_t *done_out)
+static long fd_pread(int fd, char *buf, size_t n, off_t off)
 {
-    xssh_session *s = sf->s;
-    uint64_t done = 0;
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, buf + got, n - got, off + (off_t)got);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    return (long)got;
+}
+
+static long sink_pread(void *ctx, char *buf, size_t n, uint64_t off)
+{
+    sink *k = ctx;
+    return fd_pread(k->fd, buf, n, (off_t)off);
+}
+
+static int sink_truncate(void *ctx, uint64_t len)
+{
+    sink *k = ctx;
+    if (ftruncate(k->fd, (off_t)len) != 0 || lseek(k->fd, (off_t)len, SEEK_SET) < 0)
+        return errno;
+    return 0;
+}
+
+static int valid_opts(xssh_session *s, const xssh_transfer_opts *o)
+{
+    if (!o)
+        return XSSH_OK;
+    XSSH__ARG(s, o->channels >= 0 && o->channels <= 16, "channels must be 0 (automatic) .. 16");
+    return XSSH_OK;
+}
+
+static void io_from_opts(xssh__eng_io *io, const xssh_transfer_opts *o)
+{
+    memset(io, 0, sizeof *io);
+    io->total = XSSH_SIZE_UNKNOWN;
+    if (!o)
+        return;
+    io->max_in_flight = o->max_in_flight;
+    io->initial_window = o->chunk_size;
+    io->channels = o->channels;
+    io->resume = o->resume != 0;
+}
+
+/* Download remote into the sink (k->fd positioned where the data goes; resume:
+   a regular file holding `have` bytes). */
+static int get_core(xssh_sftp *sf, const char *remote, sink *k, const xssh_transfer_opts *opts, int resume,
+                    uint64_t have, uint64_t *done_out)
+{
     *done_out = 0;
-    xssh_sftp_file *f = NULL;
-    int e = xssh__sftp_open(&f, sf, remote, strlen(remote), LIBSSH2_FXF_READ, 0, LIBSSH2_SFTP_OPENFILE, 1);
-    if (e)
-        return e;
+    xssh__eng_io io;
+    io_from_opts(&io, opts);
+    io.resume = resume;
+    io.have = have;
+    io.verify_tail = XSSH__ENG_VERIFY_TAIL;
+    io.target = remote;
+    io.ctx = k;
+    io.sink_write = sink_write;
+    io.local_pread = sink_pread;
+    io.local_truncate = sink_truncate;
     uint64_t total = XSSH_SIZE_UNKNOWN;
-    xssh_sftp_attrs a;
-    if (xssh_sftp_file_fstat(f, &a) == XSSH_OK && (a.flags & XSSH_SFTP_ATTR_SIZE))
-        total = a.filesize;
-    size_t w = window_of(opts);
-    char *buf = NULL;
-    if (k->fd >= 0) {
-        buf = malloc(w);
-        if (!buf) {
-            xssh_sftp_file_unref(f);
-            return xssh__fail(s, XSSH_ENOMEM, 0, "SFTP get '%s': out of memory", remote);
-        }
-    } else if (total != XSSH_SIZE_UNKNOWN && total < SIZE_MAX - w && sink_reserve(k, (size_t)total + 1) != 0) {
-        xssh_sftp_file_unref(f);
-        return xssh__fail(s, XSSH_ENOMEM, 0, "SFTP get '%s': out of memory for %llu bytes", remote,
-                          (unsigned long long)total);
-    }
+    io.total_out = &total;
     xssh__progress p;
-    xssh__progress_init(&p, opts, total);
-    int rc = XSSH_OK;
-    if (xssh__progress_report(&p, 0, 1))
-        rc = xssh__fail(s, XSSH_ECANCELLED, 0, "SFTP get '%s': cancelled by the progress callback", remote);
-    while (rc == XSSH_OK) {
-        char *dst = buf;
-        size_t want = w;
-        if (k->fd < 0) {
-            /* known size: no more room than the rest (+1 to see the end) */
-            if (total != XSSH_SIZE_UNKNOWN && total >= k->len && total - k->len < want)
-                want = (size_t)(total - k->len) + 1;
-            if (sink_reserve(k, want) != 0) {
-                rc = xssh__fail(s, XSSH_ENOMEM, 0, "SFTP get '%s': out of memory after %llu bytes", remote,
-                                (unsigned long long)done);
-                break;
-            }
-            dst = k->mem + k->len;
-        }
-        xssh__op op;
-        rc = xssh__sftp_begin(&op, sf, f);
-        if (rc)
-            break;
-        op.blocking = 1;
-        ssize_t n;
-        for (;;) {
-            n = libssh2_sftp_read(f->h, dst, want);
-            if (n != LIBSSH2_ERROR_EAGAIN)
-                break;
-            if (sftp_channel_dead(sf)) {
-                n = LIBSSH2_ERROR_CHANNEL_CLOSED;
-                break;
-            }
-            int irc = (int)n;
-            if (!xssh__op_again(&op, &irc)) {
-                n = irc;
-                break;
-            }
-        }
-        if (n < 0) {
-            xssh__sftp_fail(sf, (int)n, "get", remote);
-            rc = xssh_error_last()->code;
-            xssh__sftp_end(&op, sf);
-            break;
-        }
-        xssh__sftp_end(&op, sf);
-        if (n == 0)
-            break; /* end of file */
-        if (k->fd >= 0) {
-            if (write_all(k->fd, buf, (size_t)n) != 0) {
-                rc = xssh__fail(s, XSSH_EFILE, 0, "SFTP get '%s': writing the local file failed after %llu bytes: %s",
-                                remote, (unsigned long long)done, strerror(errno));
-                break;
-            }
-        } else {
-            k->len += (size_t)n;
-        }
-        done += (uint64_t)n;
-        *done_out = done;
-        if (xssh__progress_report(&p, done, 0)) {
-            rc = xssh__fail(s, XSSH_ECANCELLED, 0, "SFTP get '%s': cancelled by the progress callback after %llu bytes",
-                            remote, (unsigned long long)done);
-            break;
-        }
-    }
-    free(buf);
-    if (rc == XSSH_OK && xssh__progress_report(&p, done, 1))
-        rc = xssh__fail(s, XSSH_ECANCELLED, 0, "SFTP get '%s': cancelled by the progress callback after %llu bytes",
-                        remote, (unsigned long long)done);
-    if (rc == XSSH_OK) {
-        rc = xssh__sftp_file_close_blocking(f);
-    } else {
-        xssh__saved_err se;
-        xssh__err_save(&se);
-        xssh__sftp_file_close_blocking(f);
-        xssh__err_restore(s, &se);
-    }
-    xssh_sftp_file_unref(f);
-    return rc == XSSH_OK ? xssh__ok() : rc;
+    xssh__progress_init(&p, opts, XSSH_SIZE_UNKNOWN);
+    return xssh__eng_get(sf, &io, opts && opts->progress ? &p : NULL, done_out);
 }
 
 #define SF_ARGS(sf, remote)                                                 \
@@ -221,12 +153,16 @@ int xssh_sftp_get_fd(xssh_sftp *sf, const char *remote, int fd, const xssh_trans
         *transferred = 0;
     SF_ARGS(sf, remote);
     XSSH__ARG(sf->s, fd >= 0, "fd is negative");
+    XSSH__ARG(sf->s, !(opts && opts->resume), "resume needs a local file path (xssh_sftp_get)");
+    int e = valid_opts(sf->s, opts);
+    if (e)
+        return e;
     sink k = {fd, NULL, 0, 0};
     uint64_t done = 0;
-    int rc = get_core(sf, remote, &k, opts, &done);
+    int rc = get_core(sf, remote, &k, opts, 0, 0, &done);
     if (transferred)
         *transferred = done;
-    return rc;
+    return rc == XSSH_OK ? xssh__ok() : rc;
 }
 
 int xssh_sftp_get_buffer(xssh_sftp *sf, const char *remote, char **out, size_t *out_len,
@@ -237,9 +173,13 @@ int xssh_sftp_get_buffer(xssh_sftp *sf, const char *remote, char **out, size_t *
     *out = NULL;
     *out_len = 0;
     SF_ARGS(sf, remote);
+    XSSH__ARG(sf->s, !(opts && opts->resume), "resume needs a local file path (xssh_sftp_get)");
+    int e = valid_opts(sf->s, opts);
+    if (e)
+        return e;
     sink k = {-1, NULL, 0, 0};
     uint64_t done = 0;
-    int rc = get_core(sf, remote, &k, opts, &done);
+    int rc = get_core(sf, remote, &k, opts, 0, 0, &done);
     if (rc) {
         free(k.mem);
         return rc;
@@ -254,7 +194,7 @@ int xssh_sftp_get_buffer(xssh_sftp *sf, const char *remote, char **out, size_t *
     return xssh__ok();
 }
 
-/* "<path>.xssh-XXXXXXXX" with a random suffix; caller frees */
+/* "<path>.xssh-XXXXXXXX.part" with a random suffix; caller frees */
 static char *temp_name(const char *path)
 {
     static _Atomic unsigned counter;
@@ -268,6 +208,17 @@ static char *temp_name(const char *path)
     return t;
 }
 
+/* The stable temporary name of a resumable atomic transfer: "<path>.xssh-part"
+   (the partial data waits there between attempts). Caller frees. */
+static char *resume_name(const char *path)
+{
+    size_t n = strlen(path) + sizeof XSSH_SFTP_RESUME_SUFFIX;
+    char *t = malloc(n);
+    if (t)
+        snprintf(t, n, "%s%s", path, XSSH_SFTP_RESUME_SUFFIX);
+    return t;
+}
+
 int xssh_sftp_get(xssh_sftp *sf, const char *remote, const char *local, const xssh_transfer_opts *opts,
                   uint64_t *transferred)
 {
@@ -276,11 +227,20 @@ int xssh_sftp_get(xssh_sftp *sf, const char *remote, const char *local, const xs
     SF_ARGS(sf, remote);
     XSSH__ARG(sf->s, local && *local, "local path is NULL or empty");
     xssh_session *s = sf->s;
+    int e = valid_opts(s, opts);
+    if (e)
+        return e;
     int atomic_ = opts && opts->atomic;
+    int resume = opts && opts->resume;
     mode_t mode = (mode_t)(opts && opts->mode ? (opts->mode & 07777) : 0644);
     char *tmp = NULL;
     int fd;
-    if (atomic_) {
+    if (atomic_ && resume) {
+        tmp = resume_name(local);
+        if (!tmp)
+            return xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
+        fd = open(tmp, O_RDWR | O_CREAT | O_CLOEXEC, mode);
+    } else if (atomic_) {
         size_t n = strlen(local) + 32;
         tmp = malloc(n);
         if (!tmp)
@@ -289,18 +249,34 @@ int xssh_sftp_get(xssh_sftp *sf, const char *remote, const char *local, const xs
         fd = mkostemp(tmp, O_CLOEXEC);
         if (fd >= 0)
             fchmod(fd, mode);
+    } else if (resume) {
+        fd = open(local, O_RDWR | O_CREAT | O_CLOEXEC, mode);
     } else {
         fd = open(local, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     }
     if (fd < 0) {
         int en = errno;
+        int fr = xssh__fail(s, XSSH_EFILE, 0, "SFTP get '%s': cannot create the local file '%s': %s", remote,
+                            tmp ? tmp : local, strerror(en));
         free(tmp);
-        return xssh__fail(s, XSSH_EFILE, 0, "SFTP get '%s': cannot create the local file '%s': %s", remote, local,
-                          strerror(en));
+        return fr;
+    }
+    uint64_t have = 0;
+    if (resume) {
+        struct stat st;
+        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+            int en = errno;
+            close(fd);
+            int fr = xssh__fail(s, XSSH_EFILE, 0, "SFTP get '%s': resume needs a regular local file ('%s'): %s",
+                                remote, tmp ? tmp : local, S_ISREG(st.st_mode) ? strerror(en) : "not a regular file");
+            free(tmp);
+            return fr;
+        }
+        have = (uint64_t)st.st_size;
     }
     sink k = {fd, NULL, 0, 0};
     uint64_t done = 0;
-    int rc = get_core(sf, remote, &k, opts, &done);
+    int rc = get_core(sf, remote, &k, opts, resume, have, &done);
     if (close(fd) != 0 && rc == XSSH_OK)
         rc = xssh__fail(s, XSSH_EFILE, 0, "SFTP get '%s': closing the local file '%s' failed: %s", remote, local,
                         strerror(errno));
@@ -308,8 +284,8 @@ int xssh_sftp_get(xssh_sftp *sf, const char *remote, const char *local, const xs
         if (rc == XSSH_OK && rename(tmp, local) != 0)
             rc = xssh__fail(s, XSSH_EFILE, 0, "SFTP get '%s': renaming the local file into '%s' failed: %s", remote,
                             local, strerror(errno));
-        if (rc != XSSH_OK)
-            unlink(tmp);
+        if (rc != XSSH_OK && !resume)
+            unlink(tmp); /* resume: the partial data stays for the next attempt */
         free(tmp);
     }
     if (transferred)
@@ -321,14 +297,45 @@ int xssh_sftp_get(xssh_sftp *sf, const char *remote, const char *local, const xs
 
 typedef struct source {
     int fd;            /* >= 0: read from here */
+    int seekable;      /* fd: a regular file, read with pread from base */
+    off_t base;        /* fd: its position at the start */
     const char *mem;   /* else: these bytes */
     size_t len;
 } source;
 
-/* Rename tmp onto remote. OpenSSH (SFTP v3) refuses to replace an existing
-   file and libssh2 1.10 cannot send posix-rename@openssh.com, so on failure
-   an existing destination is removed first (the destination never holds a
-   partial file, though for a moment it may not exist). */
+static long src_read(void *ctx, char *buf, size_t n, uint64_t off)
+{
+    source *src = ctx;
+    if (src->fd < 0) {
+        if (off >= src->len)
+            return 0;
+        if (n > src->len - off)
+            n = (size_t)(src->len - off);
+        memcpy(buf, src->mem + off, n);
+        return (long)n;
+    }
+    if (src->seekable)
+        return fd_pread(src->fd, buf, n, src->base + (off_t)off);
+    /* a pipe: offsets come in order */
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(src->fd, buf + got, n - got);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    return (long)got;
+}
+
+/* Rename tmp onto remote when the engine could not (no posix-rename@openssh.com).
+   OpenSSH (SFTP v3 rename) refuses to replace an existing file, so on failure an
+   existing destination is removed first (the destination never holds a partial
+   file, though for a moment it may not exist). */
 static int put_rename(xssh_sftp *sf, const char *tmp, const char *remote)
 {
     long fl = LIBSSH2_SFTP_RENAME_OVERWRITE | LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE;
@@ -345,156 +352,60 @@ static int put_rename(xssh_sftp *sf, const char *tmp, const char *remote)
     return xssh_sftp_rename_ex(sf, tmp, remote, fl);
 }
 
-static int put_core2(xssh_sftp *sf, source *src, const char *remote, const xssh_transfer_opts *opts,
-                     uint64_t total, uint64_t *done_out);
-
 static int put_core(xssh_sftp *sf, source *src, const char *remote, const xssh_transfer_opts *opts,
                     uint64_t total, uint64_t *done_out)
 {
-    int prev = xssh__sftp_force_blocking(1);
-    int rc = put_core2(sf, src, remote, opts, total, done_out);
-    xssh__sftp_force_blocking(prev);
-    return rc;
-}
-
-static int put_core2(xssh_sftp *sf, source *src, const char *remote, const xssh_transfer_opts *opts,
-                     uint64_t total, uint64_t *done_out)
-{
     xssh_session *s = sf->s;
     *done_out = 0;
+    int e = valid_opts(s, opts);
+    if (e)
+        return e;
     int atomic_ = opts && opts->atomic;
-    long mode = opts && opts->mode ? (opts->mode & 07777) : 0644;
+    int resume = opts && opts->resume;
+    if (resume && src->fd >= 0 && !src->seekable)
+        return xssh__fail(s, XSSH_EARG, 0, "SFTP put '%s': invalid argument: resume needs a seekable source "
+                                           "(a regular file)", remote);
     char *tmp = NULL;
     const char *target = remote;
     if (atomic_) {
-        tmp = temp_name(remote);
+        tmp = resume ? resume_name(remote) : temp_name(remote);
         if (!tmp)
             return xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
         target = tmp;
     }
-    size_t w = window_of(opts);
-    char *buf = NULL;
-    size_t cap = 0;
-    if (src->fd >= 0) {
-        cap = 2 * w;
-        buf = malloc(cap);
-        if (!buf) {
-            free(tmp);
-            return xssh__fail(s, XSSH_ENOMEM, 0, "SFTP put '%s': out of memory", remote);
-        }
-    }
-    xssh_sftp_file *f = NULL;
-    int rc = xssh__sftp_open(&f, sf, target, strlen(target),
-                             LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC, mode,
-                             LIBSSH2_SFTP_OPENFILE, 1);
-    if (rc) {
-        free(buf);
-        free(tmp);
-        return rc;
+    xssh__eng_io io;
+    io_from_opts(&io, opts);
+    io.target = target;
+    /* resume reads the overlap back through the same handle */
+    io.open_flags = resume ? LIBSSH2_FXF_READ | LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT
+                           : LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC;
+    io.mode = opts && opts->mode ? (opts->mode & 07777) : 0644;
+    io.total = total;
+    io.ctx = src;
+    io.src_read = src_read;
+    io.local_pread = src_read;
+    /* several channels leave holes behind a cut (requests past the acknowledged
+       prefix): compare as far back as the window reached */
+    io.verify_tail = XSSH__ENG_VERIFY_TAIL + (io.max_in_flight ? io.max_in_flight : XSSH__ENG_AUTO_CAP);
+    int renamed = 0;
+    if (atomic_) {
+        io.rename_to = remote;
+        io.renamed_out = &renamed;
     }
     xssh__progress p;
     xssh__progress_init(&p, opts, total);
-    uint64_t done = 0;
-    /* fd source: unacknowledged data is buf[pos, end) */
-    size_t pos = 0, end = 0;
-    int eof = src->fd < 0;
-    if (xssh__progress_report(&p, 0, 1))
-        rc = xssh__fail(s, XSSH_ECANCELLED, 0, "SFTP put '%s': cancelled by the progress callback", remote);
-    while (rc == XSSH_OK) {
-        const char *data;
-        size_t avail;
-        if (src->fd >= 0) {
-            if (pos >= w) { /* compact: at most one window moved per window sent */
-                memmove(buf, buf + pos, end - pos);
-                end -= pos;
-                pos = 0;
-            }
-            while (!eof && end - pos < w && end < cap) {
-                ssize_t r = read(src->fd, buf + end, cap - end);
-                if (r < 0) {
-                    if (errno == EINTR)
-                        continue;
-                    rc = xssh__fail(s, XSSH_EFILE, 0, "SFTP put '%s': reading the local data failed after %llu bytes: %s",
-                                    remote, (unsigned long long)done, strerror(errno));
-                    break;
-                }
-                if (r == 0)
-                    eof = 1;
-                end += (size_t)r;
-            }
-            if (rc)
-                break;
-            data = buf + pos;
-            avail = end - pos;
-        } else {
-            data = src->mem + done;
-            avail = src->len - (size_t)done;
-        }
-        if (avail == 0 && eof)
-            break;
-        if (avail > w)
-            avail = w;
-        xssh__op op;
-        rc = xssh__sftp_begin(&op, sf, f);
-        if (rc)
-            break;
-        op.blocking = 1;
-        ssize_t n;
-        for (;;) {
-            n = libssh2_sftp_write(f->h, data, avail);
-            if (n > 0)
-                break;
-            if (n == 0)
-                n = LIBSSH2_ERROR_EAGAIN;
-            if (n == LIBSSH2_ERROR_EAGAIN && sftp_channel_dead(sf)) {
-                n = LIBSSH2_ERROR_CHANNEL_CLOSED;
-                break;
-            }
-            int irc = (int)n;
-            if (!xssh__op_again(&op, &irc)) {
-                n = irc;
-                break;
-            }
-        }
-        if (n < 0) {
-            xssh__sftp_fail(sf, (int)n, "put", target);
-            rc = xssh_error_last()->code;
-            xssh__sftp_end(&op, sf);
-            break;
-        }
-        xssh__sftp_end(&op, sf);
-        done += (uint64_t)n;
-        if (src->fd >= 0)
-            pos += (size_t)n;
-        *done_out = done;
-        if (xssh__progress_report(&p, done, 0)) {
-            rc = xssh__fail(s, XSSH_ECANCELLED, 0, "SFTP put '%s': cancelled by the progress callback after %llu bytes",
-                            remote, (unsigned long long)done);
-            break;
-        }
+    int rc = xssh__eng_put(sf, &io, opts && opts->progress ? &p : NULL, done_out);
+    if (rc == XSSH_OK && atomic_ && !renamed) {
+        int prev = xssh__sftp_force_blocking(1);
+        rc = put_rename(sf, tmp, remote);
+        xssh__sftp_force_blocking(prev);
     }
-    free(buf);
-    if (rc == XSSH_OK && xssh__progress_report(&p, done, 1))
-        rc = xssh__fail(s, XSSH_ECANCELLED, 0, "SFTP put '%s': cancelled by the progress callback after %llu bytes",
-                        remote, (unsigned long long)done);
-    if (rc == XSSH_OK) {
-        rc = xssh__sftp_file_close_blocking(f);
-        xssh_sftp_file_unref(f);
-        if (rc == XSSH_OK && atomic_)
-            rc = put_rename(sf, tmp, remote);
-        if (rc != XSSH_OK && atomic_) {
-            xssh__saved_err se;
-            xssh__err_save(&se);
-            xssh_sftp_unlink(sf, tmp);
-            xssh__err_restore(s, &se);
-        }
-    } else {
+    if (rc != XSSH_OK && atomic_ && !resume) {
         xssh__saved_err se;
         xssh__err_save(&se);
-        xssh__sftp_file_close_blocking(f);
-        xssh_sftp_file_unref(f);
-        if (atomic_)
-            xssh_sftp_unlink(sf, tmp);
+        int prev = xssh__sftp_force_blocking(1);
+        xssh_sftp_unlink(sf, tmp);
+        xssh__sftp_force_blocking(prev);
         xssh__err_restore(s, &se);
     }
     free(tmp);
@@ -508,7 +419,7 @@ int xssh_sftp_put_buffer(xssh_sftp *sf, const void *data, size_t len, const char
         *transferred = 0;
     SF_ARGS(sf, remote);
     XSSH__ARG(sf->s, data || len == 0, "data is NULL");
-    source src = {-1, data ? (const char *)data : "", len};
+    source src = {-1, 0, 0, data ? (const char *)data : "", len};
     uint64_t done = 0;
     int rc = put_core(sf, &src, remote, opts, len, &done);
     if (transferred)
@@ -524,15 +435,21 @@ int xssh_sftp_put_fd(xssh_sftp *sf, int fd, const char *remote, const xssh_trans
     SF_ARGS(sf, remote);
     XSSH__ARG(sf->s, fd >= 0, "fd is negative");
     uint64_t total = XSSH_SIZE_UNKNOWN;
+    source src = {fd, 0, 0, NULL, 0};
     struct stat st;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
         off_t here = lseek(fd, 0, SEEK_CUR);
-        if (here >= 0 && here <= st.st_size)
+        if (here >= 0 && here <= st.st_size) {
             total = (uint64_t)(st.st_size - here);
+            src.seekable = 1;
+            src.base = here;
+        }
     }
-    source src = {fd, NULL, 0};
     uint64_t done = 0;
     int rc = put_core(sf, &src, remote, opts, total, &done);
+    /* a descriptor ends where the data sent ended, as after read()s */
+    if (src.seekable)
+        lseek(fd, src.base + (off_t)(total == XSSH_SIZE_UNKNOWN ? done : (rc == XSSH_OK ? total : done)), SEEK_SET);
     if (transferred)
         *transferred = done;
     return rc;

@@ -75,6 +75,15 @@ typedef struct tree {
     size_t ndefer, capdefer;
     xssh_tree_progress prog;
     xssh_tree_stats *st;
+    /* progress handed to the caller's thread stack (queued mode, see run_files) */
+    int queued;
+    struct report { xssh_tree_progress p; } *q;
+    size_t nq, capq;
+    int cancel_req;              /* the callback asked to cancel: every file stops */
+    int stop;                    /* a file failed: the others are cancelled */
+    long fail_index;             /* first failed file (-1: none; -2: cancelled by the callback) */
+    xssh__saved_err fail;        /* its error */
+    int oom;                     /* a report could not be queued */
 } tree;
 
 typedef struct ftask {
@@ -596,14 +605,40 @@ static int set_attrs(tree *t, const tnode *x, const char *dst)
 
 /* ---- files ---------------------------------------------------------------------------- */
 
+/* Hand a report to the callback; nonzero: stop this file (the tree is being
+   cancelled or another file failed). */
 static int report(tree *t, const tnode *x, uint64_t done, uint64_t total)
 {
+    if (t->cancel_req || t->stop)
+        return 1;
     if (!t->o.progress)
         return 0;
     t->prog.path = x->rel;
     t->prog.file_done = done;
     t->prog.file_total = total;
-    return t->o.progress(&t->prog, t->o.userdata) != 0;
+    if (!t->queued) {
+        if (t->o.progress(&t->prog, t->o.userdata) != 0) {
+            t->cancel_req = 1;
+            if (t->fail_index == -1)
+                t->fail_index = -2;
+            return 1;
+        }
+        return 0;
+    }
+    /* queued mode: the callback runs on the caller's own stack (run_files) */
+    if (t->nq == t->capq) {
+        size_t nc = t->capq ? t->capq * 2 : 64;
+        struct report *n = realloc(t->q, nc * sizeof *n);
+        if (!n) {
+            t->oom = 1;
+            t->stop = 1;
+            return 1;
+        }
+        t->q = n;
+        t->capq = nc;
+    }
+    t->q[t->nq++].p = t->prog;
+    return 0;
 }
 
 static int file_progress(uint64_t done, uint64_t total, void *ud)
@@ -616,10 +651,35 @@ static int file_progress(uint64_t done, uint64_t total, void *ud)
     return report(t, f->node, done, total == XSSH_SIZE_UNKNOWN ? f->node->size : total);
 }
 
+static int file_task2(tree *t, tnode *x);
+
+/* One file. Never fails towards the scheduler: the first failure is kept in
+   the tree and the other files stop at their next progress report (a clean
+   stop: handle closed, temporary file removed). Cancelling an operation of the
+   multi in the middle of an SFTP request would leave libssh2's request state
+   machine of the shared SFTP object half-way (the next request of that type
+   would take the stale answer), so the tree never does. */
 static int file_task(void *ctx, size_t i)
 {
     tree *t = ctx;
-    tnode *x = t->files[i];
+    if (t->stop || t->cancel_req)
+        return XSSH_OK; /* not started: the tree is stopping */
+    /* a task may run on its own stack (multi.c), whose thread-locals start afresh */
+    int prev = xssh__sftp_force_blocking(1);
+    int rc = file_task2(t, t->files[i]);
+    xssh__sftp_force_blocking(prev);
+    if (rc != XSSH_OK) {
+        if (t->fail_index == -1) {
+            t->fail_index = (long)i;
+            xssh__err_save(&t->fail);
+        }
+        t->stop = 1;
+    }
+    return XSSH_OK;
+}
+
+static int file_task2(tree *t, tnode *x)
+{
     char *src = join(t->src, x->rel), *dst = join(t->dst, x->rel);
     if (!src || !dst) {
         free(src);
@@ -632,7 +692,7 @@ static int file_task(void *ctx, size_t i)
     else
         memset(&fo, 0, sizeof fo);
     ftask f = {t, x, 0};
-    fo.progress = t->o.progress ? file_progress : NULL;
+    fo.progress = file_progress; /* also how a file learns that the tree stops */
     fo.userdata = &f;
     if (t->o.preserve)
         fo.mode = (long)(x->mode & 0777);
@@ -715,6 +775,89 @@ static int make_link(tree *t, const tnode *x)
     return rc;
 }
 
+/* ---- the files, several at once ------------------------------------------------------------ */
+
+typedef struct call_ctx {
+    tree *t;
+    size_t i;
+} call_ctx;
+
+static int call_file(xssh_multi_op *op, void *ud)
+{
+    (void)op;
+    call_ctx *c = ud;
+    return file_task(c->t, c->i);
+}
+
+/* Deliver the queued reports on this (the caller's) stack. */
+static void drain(tree *t)
+{
+    for (size_t k = 0; k < t->nq; k++)
+        if (!t->cancel_req && t->o.progress(&t->q[k].p, t->o.userdata) != 0) {
+            t->cancel_req = 1;
+            if (t->fail_index == -1)
+                t->fail_index = -2;
+        }
+    t->nq = 0;
+}
+
+/* The regular files, files_in_flight at once on their own stacks (multi.c).
+   Without a progress callback, or when already inside a multi operation, that
+   is xssh__parallel() (a callback then runs on the task's stack). Otherwise
+   the tree drives a private multi itself so that the caller's callback always
+   runs on the caller's own stack (language runtimes such as Ruby's check and
+   scan the machine stack): the tasks queue their reports and this loop hands
+   them over between scheduler steps. */
+static int run_files(tree *t, int width)
+{
+    t->fail_index = -1;
+    int rc = XSSH_OK;
+    if (t->nfiles == 0) {
+        /* nothing */
+    } else if (!t->o.progress || xssh__fiber_self()) {
+        rc = xssh__parallel(t->nfiles, width, file_task, t);
+    } else {
+        xssh_multi *m = NULL;
+        rc = xssh_multi_new(&m);
+        if (rc)
+            return rc;
+        xssh_multi_set_max_running(m, width);
+        call_ctx *cc = calloc(t->nfiles, sizeof *cc);
+        if (!cc) {
+            xssh_multi_unref(m);
+            return oom(t);
+        }
+        t->queued = 1;
+        for (size_t k = 0; k < t->nfiles && rc == XSSH_OK; k++) {
+            cc[k].t = t;
+            cc[k].i = k;
+            rc = xssh_multi_add_call(m, NULL, call_file, &cc[k], NULL, NULL);
+        }
+        int running = 0;
+        if (rc == XSSH_OK)
+            rc = xssh_multi_perform(m, &running);
+        while (rc == XSSH_OK) {
+            drain(t);
+            if (running == 0)
+                break;
+            rc = xssh_multi_wait(m, -1, &running);
+        }
+        t->queued = 0;
+        xssh_multi_unref(m); /* nothing is left running unless the multi itself failed */
+        free(cc);
+    }
+    if (rc)
+        return rc;
+    if (t->fail_index == -2)
+        return xssh__fail(t->s, XSSH_ECANCELLED, 0, "SFTP %s: cancelled by the progress callback after %llu files",
+                          t->fn, (unsigned long long)t->prog.files_done);
+    if (t->fail_index >= 0)
+        return xssh__err_restore(t->s, &t->fail);
+    if (t->oom)
+        return oom(t);
+    return xssh__ok();
+}
+
 /* ---- the transfers ----------------------------------------------------------------------- */
 
 static int run_tree(tree *t)
@@ -795,7 +938,7 @@ static int run_tree(tree *t)
             t->st->directories++;
     }
     int width = t->o.files_in_flight ? t->o.files_in_flight : DEFAULT_IN_FLIGHT;
-    rc = xssh__parallel(t->nfiles, width, file_task, t);
+    rc = run_files(t, width);
     if (rc)
         return rc;
     for (size_t i = 0; i < t->n; i++)
@@ -833,6 +976,7 @@ static void tree_free(tree *t)
         free(t->defer[i].canon);
     }
     free(t->defer);
+    free(t->q);
 }
 
 static int tree_common(xssh_sftp *sf, int put, const char *src, const char *dst, const xssh_tree_opts *opts,

@@ -972,6 +972,7 @@ void xssh__session_stop_threads(xssh_session *s)
     /* every forward of s (their blocking channel opens see the session closed) */
     ssize_t w = write(s->wake_pipe[1], "cccccccccccccccc", 16);
     (void)w;
+    xssh__wake_threads(s);
     reap(s, NULL, 1, NULL);
     /* the carrier of s and, through it, the hops of s */
     xssh__lock(s);

@@ -233,16 +233,31 @@ static void *proxy_pump(void *arg)
             continue; /* re-read hold/stop */
         }
         if (f[0].revents) {
-            ssize_t n = read(x->inner, buf, sizeof buf);
+            unsigned long long cut = atomic_load(&x->cut_up), done = atomic_load(&x->up_n);
+            size_t want = sizeof buf;
+            if (cut && cut - done < want)
+                want = (size_t)(cut - done);
+            ssize_t n = want ? read(x->inner, buf, want) : 0;
             if (n <= 0 || proxy_write_all(x->server, buf, (size_t)n) < 0)
+                break;
+            atomic_fetch_add(&x->up_n, (unsigned long long)n);
+            if (cut && done + (unsigned long long)n >= cut)
                 break;
         }
         if (f[1].revents && !held) {
-            ssize_t n = read(x->server, buf, sizeof buf);
+            unsigned long long cut = atomic_load(&x->cut_down), done = atomic_load(&x->down_n);
+            size_t want = sizeof buf;
+            if (cut && cut - done < want)
+                want = (size_t)(cut - done);
+            ssize_t n = want ? read(x->server, buf, want) : 0;
             if (n <= 0 || proxy_write_all(x->inner, buf, (size_t)n) < 0)
+                break;
+            atomic_fetch_add(&x->down_n, (unsigned long long)n);
+            if (cut && done + (unsigned long long)n >= cut)
                 break;
         }
     }
+    shutdown(x->server, SHUT_RDWR);
     shutdown(x->inner, SHUT_RDWR);
     return NULL;
 }
@@ -272,6 +287,15 @@ xssh_session *xt_stall_proxy_start(xt_stall_proxy *x)
     cr_assert_eq(xssh_session_userauth_publickey_fromfile(s, xt()->user, xt()->key_ed25519, NULL, NULL), XSSH_OK,
                  "%s", last_msg());
     return s;
+}
+
+void xt_stall_proxy_cut(xt_stall_proxy *x, unsigned long long more_up, unsigned long long more_down)
+{
+    if (more_up)
+        atomic_store(&x->cut_up, atomic_load(&x->up_n) + more_up);
+    if (more_down)
+        atomic_store(&x->cut_down, atomic_load(&x->down_n) + more_down);
+    cr_assert_eq(write(x->wake[1], "c", 1), 1);
 }
 
 void xt_stall_proxy_stop(xt_stall_proxy *x)

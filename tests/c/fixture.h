@@ -70,11 +70,18 @@ typedef struct xt_stall_proxy {
     int wake[2]; /* wakes the pump after hold/stop change */
     atomic_int hold, stop;
     pthread_t thr;
+    /* bytes forwarded client->server (up) and server->client (down); a nonzero
+       cut_* ends the connection (both directions) once that many went that way */
+    _Atomic unsigned long long up_n, down_n, cut_up, cut_down;
 } xt_stall_proxy;
 /* Start the proxy; returns a connected session authenticated with key_ed25519. */
 xssh_session *xt_stall_proxy_start(xt_stall_proxy *x);
 /* hold = 1: forward nothing from the server until hold = 0 (client bytes still go). */
 void xt_stall_proxy_hold(xt_stall_proxy *x, int hold);
+/* Cut the connection after `more_up` further client bytes or `more_down` further
+   server bytes (0: no limit that way): exactly that many pass, then both sides
+   see the connection end (a transfer cut midway, at a byte count, never a time). */
+void xt_stall_proxy_cut(xt_stall_proxy *x, unsigned long long more_up, unsigned long long more_down);
 /* Stop the pump and close the proxy's sockets (unref the session first). */
 void xt_stall_proxy_stop(xt_stall_proxy *x);
 

@@ -558,3 +558,258 @@ Test(sftp_transfer, server_killed_part_way, .timeout = 120)
     free(remote);
     free(data);
 }
+
+/* ---- the engine: parallel channels, resume ---------------------------------------- */
+
+#include <pthread.h>
+
+/* DEBUG records of the transfers, kept for the test to read */
+static pthread_mutex_t g_log_lock = PTHREAD_MUTEX_INITIALIZER;
+static char g_log[16384];
+static size_t g_log_len;
+
+static void keep_log(int level, const char *host, const char *msg, void *ud)
+{
+    (void)level;
+    (void)host;
+    (void)ud;
+    if (strncmp(msg, "SFTP ", 5) != 0)
+        return;
+    pthread_mutex_lock(&g_log_lock);
+    int n = snprintf(g_log + g_log_len, sizeof g_log - g_log_len, "%s\n", msg);
+    if (n > 0 && g_log_len + (size_t)n < sizeof g_log)
+        g_log_len += (size_t)n;
+    pthread_mutex_unlock(&g_log_lock);
+}
+
+/* the N before " channels carried data" / " channels open" */
+static long log_count_before(const char *suffix)
+{
+    long best = -1;
+    pthread_mutex_lock(&g_log_lock);
+    for (const char *p = g_log; (p = strstr(p, suffix)); p += strlen(suffix)) {
+        const char *q = p;
+        while (q > g_log && q[-1] >= '0' && q[-1] <= '9')
+            q--;
+        long v = strtol(q, NULL, 10);
+        if (v > best)
+            best = v;
+    }
+    pthread_mutex_unlock(&g_log_lock);
+    return best;
+}
+
+static void log_start(void)
+{
+    g_log_len = 0;
+    g_log[0] = 0;
+    cr_assert_eq(xssh_log_set(keep_log, NULL, XSSH_LOG_DEBUG), XSSH_OK);
+}
+
+static void log_stop(void) { xssh_log_set(NULL, NULL, 0); }
+
+Test(sftp_transfer, put_parallel_channels_ran, .timeout = 180)
+{
+    xssh_session *s = xt_connect_auth();
+    xssh_sftp *sf = sftp_of(s);
+    size_t n = xt_size(12 * 1024 * 1024 + 4321);
+    unsigned char *data = xt_random_bytes(n);
+    char *local = xt_tmppath("par-src");
+    char *remote = xt_tmppath("par-dst");
+    xt_spit(local, data, n, 0644);
+    xssh_transfer_opts o;
+    memset(&o, 0, sizeof o);
+    o.channels = 3;
+    o.atomic = 1;
+    log_start();
+    uint64_t t = 0;
+    int rc = xssh_sftp_put(sf, local, remote, &o, &t);
+    log_stop();
+    cr_assert_eq(rc, XSSH_OK, "%s", last_msg());
+    cr_assert_eq(t, n);
+    /* proof: three channels were open at once and more than one carried data */
+    cr_assert_geq(log_count_before(" channels open"), 3, "log:\n%s", g_log);
+    cr_assert_geq(log_count_before(" channels carried data"), 2, "log:\n%s", g_log);
+    size_t ln = 0;
+    unsigned char *back = xt_slurp(remote, &ln);
+    cr_assert_eq(ln, n);
+    cr_assert_eq(memcmp(back, data, n), 0, "the parallel put is not byte-exact");
+    free(back);
+    /* and a get with a small window (many requests in flight, several round trips) */
+    char *got = xt_tmppath("par-get");
+    memset(&o, 0, sizeof o);
+    o.max_in_flight = 100000;
+    cr_assert_eq(xssh_sftp_get(sf, remote, got, &o, &t), XSSH_OK, "%s", last_msg());
+    back = xt_slurp(got, &ln);
+    cr_assert_eq(ln, n);
+    cr_assert_eq(memcmp(back, data, n), 0);
+    free(back);
+    unlink(local);
+    unlink(remote);
+    unlink(got);
+    free(local);
+    free(remote);
+    free(got);
+    free(data);
+    xssh_sftp_unref(sf);
+    xssh_session_unref(s);
+}
+
+Test(sftp_transfer, channels_out_of_range, .timeout = 60)
+{
+    xssh_session *s = xt_connect_auth();
+    xssh_sftp *sf = sftp_of(s);
+    xssh_transfer_opts o;
+    memset(&o, 0, sizeof o);
+    o.channels = -1;
+    char *remote = xt_tmppath("chx");
+    cr_assert_eq(xssh_sftp_put_buffer(sf, "x", 1, remote, &o, NULL), XSSH_EARG);
+    cr_assert(strstr(last_msg(), "channels"), "%s", last_msg());
+    o.channels = 0;
+    o.resume = 1;
+    char *mem = NULL;
+    size_t ml = 0;
+    cr_assert_eq(xssh_sftp_get_buffer(sf, remote, &mem, &ml, &o), XSSH_EARG);
+    cr_assert(strstr(last_msg(), "resume"), "%s", last_msg());
+    free(remote);
+    xssh_sftp_unref(sf);
+    xssh_session_unref(s);
+}
+
+static char *part_of(const char *p)
+{
+    size_t n = strlen(p) + sizeof XSSH_SFTP_RESUME_SUFFIX;
+    char *t = malloc(n);
+    snprintf(t, n, "%s%s", p, XSSH_SFTP_RESUME_SUFFIX);
+    return t;
+}
+
+/* resume from a partial destination written by the test: exactly the rest moves */
+Test(sftp_transfer, resume_continues_partial_files, .timeout = 120)
+{
+    xssh_session *s = xt_connect_auth();
+    xssh_sftp *sf = sftp_of(s);
+    size_t n = xt_size(3 * 1024 * 1024 + 777), half = n / 2;
+    unsigned char *data = xt_random_bytes(n);
+    char *local = xt_tmppath("res-src");
+    char *remote = xt_tmppath("res-dst");
+    xt_spit(local, data, n, 0644);
+    xssh_transfer_opts o;
+    memset(&o, 0, sizeof o);
+    o.resume = 1;
+    o.atomic = 1;
+    /* put: the remote partial under the stable temporary name */
+    char *rpart = part_of(remote);
+    xt_spit(rpart, data, half, 0644);
+    uint64_t t = 0;
+    cr_assert_eq(xssh_sftp_put(sf, local, remote, &o, &t), XSSH_OK, "%s", last_msg());
+    cr_assert_eq(t, n - half, "put sent %llu bytes, wanted the rest %zu", (unsigned long long)t, n - half);
+    size_t ln = 0;
+    unsigned char *back = xt_slurp(remote, &ln);
+    cr_assert_eq(ln, n);
+    cr_assert_eq(memcmp(back, data, n), 0);
+    free(back);
+    cr_assert_eq(access(rpart, F_OK), -1, "the temporary file is left");
+    /* get, not atomic: the partial is the destination itself; its last bytes
+       differ from the server's, so the transfer goes back to the first difference */
+    char *got = xt_tmppath("res-get");
+    unsigned char *bad = malloc(half);
+    memcpy(bad, data, half);
+    bad[half - 10] ^= 0x5a;
+    xt_spit(got, bad, half, 0644);
+    memset(&o, 0, sizeof o);
+    o.resume = 1;
+    cr_assert_eq(xssh_sftp_get(sf, remote, got, &o, &t), XSSH_OK, "%s", last_msg());
+    cr_assert_eq(t, n - (half - 10), "get moved %llu bytes", (unsigned long long)t);
+    back = xt_slurp(got, &ln);
+    cr_assert_eq(ln, n);
+    cr_assert_eq(memcmp(back, data, n), 0, "resumed get is not byte-exact");
+    free(back);
+    /* a destination longer than the source is cut to size */
+    unsigned char *longer = malloc(n + 5000);
+    memcpy(longer, data, n);
+    memset(longer + n, 'z', 5000);
+    xt_spit(got, longer, n + 5000, 0644);
+    cr_assert_eq(xssh_sftp_get(sf, remote, got, &o, &t), XSSH_OK, "%s", last_msg());
+    cr_assert_eq(t, 0);
+    back = xt_slurp(got, &ln);
+    cr_assert_eq(ln, n);
+    cr_assert_eq(memcmp(back, data, n), 0);
+    free(back);
+    free(longer);
+    free(bad);
+    unlink(local);
+    unlink(remote);
+    unlink(got);
+    free(local);
+    free(remote);
+    free(got);
+    free(rpart);
+    free(data);
+    xssh_sftp_unref(sf);
+    xssh_session_unref(s);
+}
+
+/* A transfer cut midway (a proxy ends the connection after N bytes) fails,
+   leaves nothing under the final name and its data under the stable temporary
+   name; the next attempt with resume completes it byte for byte. */
+static void cut_then_resume(int is_put)
+{
+    size_t n = xt_size(6 * 1024 * 1024 + 99);
+    unsigned char *data = xt_random_bytes(n);
+    char *src = xt_tmppath(is_put ? "cut-src" : "cut-rsrc");
+    char *dst = xt_tmppath(is_put ? "cut-dst" : "cut-ldst");
+    xt_spit(src, data, n, 0644);
+    char *part = part_of(dst);
+    xssh_transfer_opts o;
+    memset(&o, 0, sizeof o);
+    o.resume = 1;
+    o.atomic = 1;
+    o.channels = 1;
+
+    xt_stall_proxy x;
+    xssh_session *s = xt_stall_proxy_start(&x);
+    xssh_sftp *sf = sftp_of(s);
+    if (is_put)
+        xt_stall_proxy_cut(&x, n / 2, 0);
+    else
+        xt_stall_proxy_cut(&x, 0, n / 2);
+    uint64_t t = 0;
+    int rc = is_put ? xssh_sftp_put(sf, src, dst, &o, &t) : xssh_sftp_get(sf, src, dst, &o, &t);
+    cr_assert_neq(rc, XSSH_OK, "the cut transfer succeeded");
+    cr_assert_lt(t, n);
+    cr_assert_eq(access(dst, F_OK), -1, "a partial file is under the final name");
+    cr_assert_eq(access(part, F_OK), 0, "the partial data is not under %s", part);
+    xssh_sftp_unref(sf);
+    xssh_session_unref(s);
+    xt_stall_proxy_stop(&x);
+
+    s = xt_connect_auth();
+    sf = sftp_of(s);
+    struct stat st;
+    cr_assert_eq(stat(part, &st), 0);
+    log_start();
+    rc = is_put ? xssh_sftp_put(sf, src, dst, &o, &t) : xssh_sftp_get(sf, src, dst, &o, &t);
+    log_stop();
+    cr_assert_eq(rc, XSSH_OK, "%s", last_msg());
+    cr_assert(strstr(g_log, "resuming at byte"), "no resume in the log:\n%s", g_log);
+    if (!is_put) /* the local partial is known exactly: only the rest moved */
+        cr_assert_eq(t, n - (uint64_t)st.st_size);
+    size_t ln = 0;
+    unsigned char *back = xt_slurp(dst, &ln);
+    cr_assert_eq(ln, n);
+    cr_assert_eq(memcmp(back, data, n), 0, "the resumed file is not byte-exact");
+    free(back);
+    cr_assert_eq(access(part, F_OK), -1, "the temporary file is left");
+    unlink(src);
+    unlink(dst);
+    free(src);
+    free(dst);
+    free(part);
+    free(data);
+    xssh_sftp_unref(sf);
+    xssh_session_unref(s);
+}
+
+Test(sftp_transfer, put_cut_midway_then_resume, .timeout = 180) { cut_then_resume(1); }
+Test(sftp_transfer, get_cut_midway_then_resume, .timeout = 180) { cut_then_resume(0); }

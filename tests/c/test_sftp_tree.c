@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/wait.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -570,9 +572,19 @@ Test(sftp_tree, progress_cancels, .timeout = 120)
     xssh_tree_stats st;
     int rc = xssh_sftp_put_tree(sf, src, rem, &o, &st);
     cr_assert_eq(rc, XSSH_ECANCELLED, "%d %s", rc, last_msg());
-    cr_assert_eq(st.files, 5);
+    /* files in flight learn of the cancel at their next report: at least the 5 */
+    cr_assert_geq(st.files, 5);
     cr_assert_eq(pl.files_total, 31, "%llu", (unsigned long long)pl.files_total); /* + the followed link to a file */
     cr_assert_lt(pl.files_done, 31);
+    /* the callback is not called again after it cancelled */
+    cr_assert_eq(pl.files_done, 5, "%llu", (unsigned long long)pl.files_done);
+    /* the SFTP object stays usable: the same tree again, completely */
+    char *rem2 = xt_tmppath("cancel-remote2");
+    pl.cancel_after_files = 0;
+    o.files_in_flight = 8;
+    cr_assert_eq(xssh_sftp_put_tree(sf, src, rem2, &o, &st), XSSH_OK, "%s", last_msg());
+    cr_assert_eq(st.files, 31);
+    free(rem2);
     xssh_sftp_unref(sf);
     xssh_session_unref(s);
     free(src);
@@ -604,4 +616,133 @@ Test(sftp_tree, empty_tree, .timeout = 60)
     free(src);
     free(rem);
     free(back);
+}
+
+/* a file failing while others are in flight: the first failure is reported,
+   the others stop cleanly and the SFTP object stays usable */
+Test(sftp_tree, failure_with_files_in_flight, .timeout = 120)
+{
+    xssh_session *s = xt_connect_auth();
+    xssh_sftp *sf = sftp_of(s);
+    char *src = xt_tmppath("fif-src"), *back = xt_tmppath("fif-back"), *good = xt_tmppath("fif-good");
+    made m = make_tree(src, 60);
+    /* a directory where f0010 (dirs[10 % 5][(10 / 5) % 3] = d0/sub/deeper) is to be written */
+    char *blocker = cat(back, "d0/sub/deeper/f0010");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", blocker);
+    cr_assert_eq(system(cmd), 0);
+    xssh_tree_opts o;
+    memset(&o, 0, sizeof o);
+    o.files_in_flight = 8;
+    o.symlinks = XSSH_SYMLINKS_COPY;
+    prog_log pl = {0};
+    for (int with_cb = 0; with_cb < 2; with_cb++) {
+        o.progress = with_cb ? on_progress : NULL;
+        o.userdata = &pl;
+        xssh_tree_stats st;
+        int rc = xssh_sftp_get_tree(sf, src, back, &o, &st);
+        cr_assert_eq(rc, XSSH_EFILE, "%d %s", rc, last_msg());
+        cr_assert(strstr(last_msg(), blocker) && strstr(last_msg(), "directory"), "%s", last_msg());
+        cr_assert_lt(st.files, (uint64_t)m.files);
+    }
+    xssh_tree_stats st;
+    cr_assert_eq(xssh_sftp_get_tree(sf, src, good, &o, &st), XSSH_OK, "%s", last_msg());
+    cr_assert_eq(st.files, (uint64_t)m.files);
+    assert_same_tree(src, good, 0);
+    free(src);
+    free(back);
+    free(good);
+    free(blocker);
+    xssh_sftp_unref(sf);
+    xssh_session_unref(s);
+}
+
+/* tests/harness/hostile_names_sftp_server.py: every listing holds one extra
+   regular file named `name` */
+static pid_t hostile_start(const char *root, const char *name, int *stdin_fd, int *port)
+{
+    char script[PATH_MAX];
+    snprintf(script, sizeof script, "%s", __FILE__);
+    char *slash = strrchr(script, '/');
+    cr_assert_not_null(slash);
+    snprintf(slash, sizeof script - (size_t)(slash - script), "/../harness/hostile_names_sftp_server.py");
+    int in[2], out[2];
+    cr_assert_eq(pipe(in), 0);
+    cr_assert_eq(pipe(out), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        close(in[1]);
+        close(out[0]);
+        execl("/usr/bin/python3", "python3", script, "--root", root, "--name", name, "--lifetime", "120",
+              (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    char line[32] = "";
+    size_t n = 0;
+    while (n < sizeof line - 1) { /* bounded: the server prints its port or exits */
+        ssize_t r = read(out[0], line + n, 1);
+        if (r <= 0 || line[n] == '\n')
+            break;
+        n++;
+    }
+    line[n] = '\0';
+    close(out[0]);
+    *stdin_fd = in[1];
+    *port = atoi(line);
+    cr_assert_gt(*port, 0, "%s did not start (needs python3-asyncssh); said '%s'", script, line);
+    return pid;
+}
+
+Test(sftp_tree, unsafe_remote_names_refused, .timeout = 120)
+{
+    static const char *names[] = {"../escape", "a/b", ""};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        char *root = xt_tmppath("hostile-root"), *sub = cat(root, "sub"), *f = cat(sub, "f");
+        mkdir_p(root);
+        mkdir_p(sub);
+        xt_spit(f, "hi", 2, 0644);
+        int in = -1, port = 0;
+        pid_t pid = hostile_start(root, names[k], &in, &port);
+        xssh_session *s = NULL;
+        cr_assert_eq(xssh_session_new(&s), XSSH_OK);
+        cr_assert_eq(xssh_session_connect(s, "127.0.0.1", port, 20000), XSSH_OK, "%s", last_msg());
+        cr_assert_eq(xssh_session_verify_host(s, NULL, 0, XSSH_HOSTKEY_OFF, NULL), XSSH_OK, "%s", last_msg());
+        cr_assert_eq(xssh_session_userauth_password(s, "any", "any"), XSSH_OK, "%s", last_msg());
+        xssh_session_set_timeout(s, 20000);
+        xssh_sftp *sf = sftp_of(s);
+        char *top = xt_tmppath("hostile-dst"), *dst = cat(top, "in");
+        mkdir_p(top);
+        xssh_tree_stats st;
+        int rc = xssh_sftp_get_tree(sf, "/", dst, NULL, &st);
+        if (*names[k]) {
+            cr_assert_eq(rc, XSSH_ESFTP_PROTOCOL, "name '%s': %d %s", names[k], rc, last_msg());
+            cr_assert(strstr(last_msg(), "unsafe entry name") && strstr(last_msg(), names[k]), "%s", last_msg());
+            cr_assert_eq(st.files, 0);
+        } else {
+            /* libssh2 1.10's readdir answers 0 for an empty name as for the end of
+               the listing: the listing ends there (this server lists it last) */
+            cr_assert_eq(rc, XSSH_OK, "%d %s", rc, last_msg());
+            char *got = cat(dst, "sub/f");
+            cr_assert(same_bytes(got, f));
+            free(got);
+        }
+        char *esc = cat(top, "escape");
+        cr_assert_neq(access(esc, F_OK), 0, "written outside the destination");
+        xssh_sftp_unref(sf);
+        xssh_session_unref(s);
+        close(in);
+        int wst = 0;
+        waitpid(pid, &wst, 0);
+        free(esc);
+        free(top);
+        free(dst);
+        free(root);
+        free(sub);
+        free(f);
+    }
 }

@@ -21,6 +21,7 @@ import os as _os
 from . import _argerr
 from . import core as _core
 from .core import SFTP  # noqa: F401
+from .core import SYMLINKS_COPY, SYMLINKS_FOLLOW, SYMLINKS_SKIP, TreeProgress, TreeStats  # noqa: F401
 
 # open flags
 LIBSSH2_FXF_READ = _core.XSSH_FXF_READ

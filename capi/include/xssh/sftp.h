@@ -571,6 +571,12 @@ XSSH_EXTERN(int) xssh_sftp_file_readdir(xssh_sftp_file *file, char **name, char 
 /** Total size when it is not known in advance. */
 #define XSSH_SIZE_UNKNOWN UINT64_MAX
 
+/** The temporary name of a resumable atomic transfer (xssh_transfer_opts::resume
+    with ::atomic): the destination path with this suffix, e.g. "big.iso.xssh-part"
+    beside "big.iso" (remote for a put, local for a get). The partial data waits
+    there between attempts; the successful attempt renames it into place. */
+#define XSSH_SFTP_RESUME_SUFFIX ".xssh-part"
+
 /**
  * Progress of a transfer: @p done bytes of @p total (::XSSH_SIZE_UNKNOWN if not
  * known). Called without any lock held, at the start, about every chunk and at
@@ -586,27 +592,59 @@ typedef struct xssh_transfer_opts {
         into place only when everything arrived; a failed or cancelled transfer
         leaves no file at the destination (an existing one is kept). */
     int atomic;
-    /** Bytes kept in flight (the pipeline window); 0: 1.05 MB (35 SFTP packets). Rounded to a multiple of 30000. */
+    /** The first window (bytes requested before any answer); 0: what 64 MiB/s fills in
+        the round trip measured on the channel's SFTP INIT (at least four requests). The
+        window then doubles every round trip while throughput grows by 1/8 or more, up to
+        max_in_flight. */
     size_t chunk_size;
     /** Permission bits of a created file; 0: 0644. */
     long mode;
     /** Nonzero: continue from what the destination already holds (as sftp's
-        reget/reput): the overlap is verified (a hash extension when the server
-        offers one, else by size) and only the rest is sent. With atomic, the
-        partial data is kept under the temporary name between attempts. */
+        reget/reput). The destination is the final path, or with atomic the stable
+        temporary name path + ::XSSH_SFTP_RESUME_SUFFIX, which a failed attempt then
+        keeps (a failed non-resumable atomic transfer removes its random temporary
+        file). The overlap is verified by size and by reading back its last MiB
+        (put: plus max_in_flight, or 32 MiB, since several channels cut midway leave
+        holes below the end) and comparing it with the local bytes: the transfer
+        goes on from the first difference (or the shorter size), and a longer
+        destination is cut to the source's size. No hash extension is used: OpenSSH's
+        sftp-server offers none (it advertises posix-rename, statvfs, fstatvfs,
+        hardlink, fsync, lsetstat, limits, expand-path, copy-data, home-directory,
+        users-groups-by-id). Needs a local
+        file (xssh_sftp_get; xssh_sftp_put/_put_buffer, or _put_fd on a regular
+        file): xssh_sftp_get_buffer / _get_fd answer ::XSSH_EARG. *transferred then
+        counts the bytes this call moved. */
     int resume;
-    /** Most bytes in flight (0: sized from the measured round trip, growing while
-        throughput grows: the bandwidth-delay product). chunk_size, when set, is
-        the initial window. */
+    /** Most bytes requested and not yet answered (0: automatic: grows from the
+        measured round trip while throughput grows, up to 32 MiB; clamped to
+        64 KiB .. 512 MiB). get keeps at most this much data in memory. */
     size_t max_in_flight;
-    /** put: SFTP channels used in parallel for one file (0: automatic, 1: one). */
+    /** put: SFTP channels (each its own "sftp" subsystem, file handle and server
+        window: OpenSSH gives a channel 2 MiB, which caps one channel at 2 MiB per
+        round trip) carrying parts of one file at once: 0 automatic (one per 2 MiB
+        that 200 MiB/s fills in the measured round trip, at most 8, at most one per
+        8 MiB of file; 1 below 3 ms), 1 one, up to 16. Given explicitly with a
+        known size, every channel carries part of the file (at most 1.5 shares
+        each). A channel the server refuses (OpenSSH: MaxSessions, default 10 per
+        connection) is left out; the others carry its share. */
     int channels;
 } xssh_transfer_opts;
 
 /**
  * Download @p remote into the local file @p local (created or truncated).
- * libssh2: libssh2_sftp_open_ex(), libssh2_sftp_read() (many requests in flight),
- * libssh2_sftp_close_handle().
+ *
+ * The whole-file transfers (this and the five below) run xssh's own SFTP v3
+ * client (draft-ietf-secsh-filexfer-02) on "sftp" subsystem channels of their
+ * own (libssh2_channel_open_ex() with a receive window above max_in_flight,
+ * libssh2_channel_process_startup(), libssh2_channel_read()/_write()), not
+ * libssh2's SFTP layer, which cuts requests at 30000 bytes and keeps at most
+ * 8 MiB of reads in flight: requests are as large as the server's
+ * limits@openssh.com allows (OpenSSH: 255 KiB; 32 KiB without it), the window
+ * is sized as chunk_size / max_in_flight say, and an atomic put is renamed
+ * with posix-rename@openssh.com when offered. Each transfer costs two more
+ * round trips than a call on @p sftp (the channel open and the subsystem
+ * request); the per-call API on @p sftp is unchanged. Progress, DEBUG log
+ * records (round trip, request size, window, channels) through xssh_log_set().
  * @param sftp the SFTP subsystem (borrowed)
  * @param remote remote path (NUL-terminated)
  * @param local local file path
@@ -624,8 +662,7 @@ XSSH_EXTERN(int) xssh_sftp_get(xssh_sftp *sftp, const char *remote, const char *
                                const xssh_transfer_opts *opts, uint64_t *transferred);
 /**
  * Upload the local file @p local to @p remote (created or truncated).
- * libssh2: libssh2_sftp_open_ex(), libssh2_sftp_write() (many requests in flight),
- * libssh2_sftp_close_handle().
+ * Engine and libssh2 calls: see xssh_sftp_get().
  * @param sftp the SFTP subsystem (borrowed)
  * @param local local file path
  * @param remote remote path (NUL-terminated)
@@ -644,7 +681,7 @@ XSSH_EXTERN(int) xssh_sftp_put(xssh_sftp *sftp, const char *local, const char *r
                                const xssh_transfer_opts *opts, uint64_t *transferred);
 /**
  * Download @p remote into a new buffer (*out, *out_len; free with xssh_free()).
- * libssh2: libssh2_sftp_open_ex(), libssh2_sftp_read(), libssh2_sftp_close_handle().
+ * Engine and libssh2 calls: see xssh_sftp_get().
  * @param sftp the SFTP subsystem (borrowed)
  * @param remote remote path (NUL-terminated)
  * @param out_len their length in bytes
@@ -662,7 +699,7 @@ XSSH_EXTERN(int) xssh_sftp_get_buffer(xssh_sftp *sftp, const char *remote, char 
                                       const xssh_transfer_opts *opts);
 /**
  * Upload @p len bytes of @p data to @p remote.
- * libssh2: libssh2_sftp_open_ex(), libssh2_sftp_write(), libssh2_sftp_close_handle().
+ * Engine and libssh2 calls: see xssh_sftp_get().
  * @param sftp the SFTP subsystem (borrowed)
  * @param data the bytes to upload
  * @param len number of bytes
@@ -682,7 +719,7 @@ XSSH_EXTERN(int) xssh_sftp_put_buffer(xssh_sftp *sftp, const void *data, size_t 
 /**
  * Download @p remote, writing to the open descriptor @p fd at its current position
  *     (opts->atomic does not apply).
- * libssh2: libssh2_sftp_open_ex(), libssh2_sftp_read(), libssh2_sftp_close_handle().
+ * Engine and libssh2 calls: see xssh_sftp_get().
  * @param sftp the SFTP subsystem (borrowed)
  * @param remote remote path (NUL-terminated)
  * @param fd an open, writable descriptor (stays the caller's)
@@ -700,7 +737,7 @@ XSSH_EXTERN(int) xssh_sftp_get_fd(xssh_sftp *sftp, const char *remote, int fd, c
                                   uint64_t *transferred);
 /**
  * Upload from the open descriptor @p fd (from its current position to its end).
- * libssh2: libssh2_sftp_open_ex(), libssh2_sftp_write(), libssh2_sftp_close_handle().
+ * Engine and libssh2 calls: see xssh_sftp_get().
  * @param sftp the SFTP subsystem (borrowed)
  * @param fd an open, readable descriptor (stays the caller's)
  * @param remote remote path (NUL-terminated)
@@ -735,7 +772,8 @@ typedef struct xssh_tree_progress {
     uint64_t file_total;  /**< its size */
 } xssh_tree_progress;
 
-/** Progress callback of a tree transfer; return nonzero to cancel (XSSH_ECANCELLED). */
+/** Progress callback of a tree transfer; return nonzero to cancel (XSSH_ECANCELLED).
+    @p progress and its path are valid during the call only. */
 typedef int (*xssh_tree_progress_cb)(const xssh_tree_progress *progress, void *userdata);
 
 /** Options of xssh_sftp_get_tree() / xssh_sftp_put_tree(); NULL or all-zero: defaults. */
@@ -759,24 +797,56 @@ typedef struct xssh_tree_stats {
 /**
  * Upload the local directory tree @p local_dir into @p remote_dir (created when
  * missing; contents merged into an existing one), several files at once.
+ *
+ * The tree is walked first (names sorted; the totals of xssh_tree_progress are
+ * final before the first byte moves), then the directories are created parents
+ * first (empty ones too; an existing directory is used, anything else in the way
+ * fails with ::XSSH_ESFTP_FILE_ALREADY_EXISTS naming it), then the regular files
+ * go through xssh_sftp_put() with opts->file (files_in_flight at once, on their
+ * own stacks under the multi interface, sharing this SFTP channel), then the
+ * links (::XSSH_SYMLINKS_COPY: an older link at the destination is replaced);
+ * with preserve the directories' modes and times are set last, deepest first.
+ * ::XSSH_SYMLINKS_FOLLOW enters a linked directory only when it was not entered
+ * yet (a real directory wins over a link to it; a loop ends); a dangling link
+ * fails the call naming it. Devices, FIFOs and sockets are left out.
+ * The progress callback runs on the calling thread's own stack (also while
+ * files are in flight), when each file starts, about every chunk and once the
+ * file is done (files_done counts it). The first failure stops the other files
+ * at their next report (cleanly: handles closed, temporary files removed) and
+ * is returned; the SFTP object stays usable. Paths are bytes (names that are
+ * not UTF-8 are kept). libssh2: as xssh_sftp_put(), libssh2_sftp_mkdir_ex(),
+ * libssh2_sftp_stat_ex(), libssh2_sftp_symlink_ex().
  * @param sftp the SFTP subsystem (borrowed)
  * @param local_dir local directory
  * @param remote_dir remote directory
  * @param opts preserve, symlinks, files in flight, per-file options; NULL: defaults
  * @param[out] stats what was done (may be NULL; set on failure too)
- * @return XSSH_OK; as xssh_sftp_put() for each file; XSSH_EFILE for a local walk error
+ * @return XSSH_OK; as xssh_sftp_put() for each file; XSSH_EFILE for a local walk error (the
+ *         message names the path); XSSH_ECANCELLED when the progress callback cancels; XSSH_EARG
  */
 XSSH_EXTERN(int) xssh_sftp_put_tree(xssh_sftp *sftp, const char *local_dir, const char *remote_dir,
                                     const xssh_tree_opts *opts, xssh_tree_stats *stats);
 /**
  * Download the remote directory tree @p remote_dir into @p local_dir (created
- * when missing), several files at once.
+ * when missing), several files at once; as xssh_sftp_put_tree() the other way.
+ *
+ * Names the server lists are checked before use: "." and ".." are skipped and
+ * a name holding '/' fails the call with ::XSSH_ESFTP_PROTOCOL naming the
+ * directory, so nothing is ever written outside @p local_dir through a name
+ * (libssh2 1.10's readdir answers an empty name as the end of the listing: the
+ * listing ends there). A local directory in the way of a file, or anything but
+ * a directory in the way of a directory, fails naming it; a link at a file's
+ * local destination is replaced, never written through. Linked directories
+ * (::XSSH_SYMLINKS_FOLLOW) are recognised by the server's realpath.
+ * libssh2: as xssh_sftp_get(), libssh2_sftp_open_ex() (directories),
+ * libssh2_sftp_readdir_ex(), libssh2_sftp_stat_ex(), libssh2_sftp_symlink_ex().
  * @param sftp the SFTP subsystem (borrowed)
  * @param remote_dir remote directory
  * @param local_dir local directory
  * @param opts preserve, symlinks, files in flight, per-file options; NULL: defaults
  * @param[out] stats what was done (may be NULL; set on failure too)
- * @return XSSH_OK; as xssh_sftp_get() for each file; XSSH_EFILE for a local error
+ * @return XSSH_OK; as xssh_sftp_get() for each file; XSSH_EFILE for a local error (the
+ *         message names the path); XSSH_ESFTP_PROTOCOL for an unsafe name; XSSH_ECANCELLED; XSSH_EARG
  */
 XSSH_EXTERN(int) xssh_sftp_get_tree(xssh_sftp *sftp, const char *remote_dir, const char *local_dir,
                                     const xssh_tree_opts *opts, xssh_tree_stats *stats);

@@ -144,4 +144,26 @@ describe("SFTP", function()
       collectgarbage("collect")
     end
   end)
+  it("get/put take resume, max_in_flight and channels", function()
+    local s, sftp = sftp_session()
+    if not s then pending("no SFTP in this build") return end
+    local d = E.tmpdir()
+    local parts = {}
+    for i = 1, 3 * 1024 do parts[i] = string.format("%04d", i % 9973) .. string.rep(string.char(i % 251), 1020) end
+    local data = table.concat(parts)
+    E.write(d .. "/src", data)
+    local half = #data // 2
+    -- the partial remote file under its stable temporary name: only the rest moves
+    E.write(d .. "/r.xssh-part", data:sub(1, half))
+    assert.equal(#data - half, sftp:put(d .. "/src", d .. "/r",
+      { atomic = true, resume = true, channels = 2, max_in_flight = 1048576 }))
+    assert.is_true(E.read(d .. "/r") == data)
+    assert.is_nil(io.open(d .. "/r.xssh-part", "rb"))
+    local third = #data // 3
+    E.write(d .. "/back", data:sub(1, third))
+    assert.equal(#data - third, sftp:get(d .. "/r", d .. "/back", { resume = true, max_in_flight = 300000 }))
+    assert.is_true(E.read(d .. "/back") == data)
+    assert.equal(#data, sftp:put(d .. "/src", d .. "/r2", { channels = 2 }))
+    assert.is_true(E.read(d .. "/r2") == data)
+  end)
 end)

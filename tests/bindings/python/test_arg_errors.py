@@ -42,6 +42,7 @@ ANY_OBJECT = {
     "Session.scp_get": {"atomic"}, "Session.scp_put": {"atomic"},
     "SFTP.get": {"atomic"}, "SFTP.put": {"atomic"}, "SFTP.put_bytes": {"atomic"},
     "SFTP.put_buffer": {"atomic"}, "SFTP.put_fd": {"atomic"},
+    "SFTP.put_tree": {"preserve"}, "SFTP.get_tree": {"preserve"},  # truthiness
     "SFTP.realpath": {"max_len"},                     # ssh2-python's buffer size: not needed
     "SFTPHandle.fstat_ex": {"setstat"},               # truthiness
     "Channel.window_read_ex": {"read_avail", "window_size_initial"},  # ssh2-python: ignored

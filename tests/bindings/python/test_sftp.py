@@ -471,3 +471,35 @@ def test_get_put_fd(sftp, rdir, tmpdir_path):
     with pytest.raises(E.SFTPNoSuchFileError):
         with open(dst, "wb") as f:
             sftp.get_fd(os.path.join(rdir, "missing"), f)
+
+
+def test_resume_window_and_channels(sftp, rdir, tmpdir_path):
+    """resume / max_in_flight / channels reach xssh_transfer_opts: a put continues
+    the partial remote file under its stable temporary name (".xssh-part") and
+    sends exactly the rest, a get continues the local file, over 2 channels."""
+    size = 3 * 1024 * 1024 + 17
+    data = os.urandom(size)
+    src = os.path.join(tmpdir_path, "src")
+    with open(src, "wb") as f:
+        f.write(data)
+    remote = os.path.join(rdir, "r")
+    half = size // 2
+    with open(remote + ".xssh-part", "wb") as f:
+        f.write(data[:half])
+    n = sftp.put(src, remote, atomic=True, resume=True, channels=2, max_in_flight=1 << 20)
+    assert n == size - half
+    with open(remote, "rb") as f:
+        assert sha(f.read()) == sha(data)
+    assert not os.path.exists(remote + ".xssh-part")
+    back = os.path.join(tmpdir_path, "back")
+    third = size // 3
+    with open(back, "wb") as f:
+        f.write(data[:third])
+    assert sftp.get(remote, back, resume=True, max_in_flight=300000) == size - third
+    with open(back, "rb") as f:
+        assert sha(f.read()) == sha(data)
+    assert sftp.put(src, remote + "2", channels=2) == size
+    with open(remote + "2", "rb") as f:
+        assert sha(f.read()) == sha(data)
+    with pytest.raises(E.SSH2Error):
+        sftp.put(src, remote, channels=99)

@@ -358,4 +358,24 @@ class TestSFTP < Minitest::Test
     end
     pass
   end
+  def test_resume_window_and_channels
+    size = 3 * 1024 * 1024 + 17
+    data = SecureRandom.random_bytes(size)
+    src = File.join(@dir, 'src')
+    File.binwrite(src, data)
+    remote = File.join(@dir, 'r')
+    half = size / 2
+    # the partial remote file under its stable temporary name: only the rest moves
+    File.binwrite(remote + '.xssh-part', data[0, half])
+    assert_equal size - half, @sftp.put(src, remote, atomic: true, resume: true, channels: 2, max_in_flight: 1 << 20)
+    assert_equal data, File.binread(remote)
+    refute File.exist?(remote + '.xssh-part')
+    back = File.join(@dir, 'back')
+    third = size / 3
+    File.binwrite(back, data[0, third])
+    assert_equal size - third, @sftp.get(remote, back, resume: true, max_in_flight: 300_000)
+    assert_equal data, File.binread(back)
+    assert_equal size, @sftp.put(src, remote + '2', channels: 2)
+    assert_equal data, File.binread(remote + '2')
+  end
 end

@@ -36,6 +36,35 @@ module Xssh
     kw || blk
   end
 
+  # Progress of SFTP#put_tree / #get_tree (counters cumulative): regular files
+  # done and found, bytes done and of all files, and the file this report is
+  # about (path relative to the tree, the file system's bytes) with its bytes
+  # done and size.
+  TreeProgress = Struct.new(:files_done, :files_total, :bytes_done, :bytes_total, :path, :file_done, :file_total)
+  # What SFTP#put_tree / #get_tree did: regular files transferred, directories
+  # created (or existing and used), links recreated, bytes transferred.
+  TreeStats = Struct.new(:files, :directories, :symlinks, :bytes)
+
+  # the progress callable of a tree transfer: called with the C layer's seven
+  # values, it hands the block one Xssh::TreeProgress
+  def self.tree_progress_arg(kw, blk, recv = self)
+    fn = progress_arg(kw, blk, recv)
+    return nil unless fn
+
+    ->(*a) { fn.call(TreeProgress.new(*a)) }
+  end
+
+  # symlinks: :follow / :copy / :skip or an Xssh::SYMLINKS_* number
+  def self.symlinks_arg(v, recv = self)
+    case v
+    when :follow then SYMLINKS_FOLLOW
+    when :copy then SYMLINKS_COPY
+    when :skip then SYMLINKS_SKIP
+    when Integer then v
+    else raise arg_type_error(recv, :symlinks, ':follow, :copy, :skip or an Xssh::SYMLINKS_* Integer', v)
+    end
+  end
+
   # Close obj unless closed already; never raises (used by the block forms).
   def self.quiet_close(obj)
     obj.close
@@ -69,24 +98,29 @@ module Xssh
       # The Session that started this subsystem.
       attr_reader :session
 
-      %i[get put get_buffer put_buffer get_fd put_fd open opendir stat lstat setstat statvfs mkdir rmdir
+      %i[get put get_buffer put_buffer get_fd put_fd put_tree get_tree open opendir stat lstat setstat statvfs mkdir rmdir
          unlink rename rename_ex symlink readlink realpath].each do |m|
         alias_method :"native_#{m}", m
       end
 
       # Download remote into the local path; returns the byte count.
       # atomic: write a temporary local file renamed into place only when complete.
-      def get(remote, local, atomic: false, chunk_size: 0, mode: 0, progress: nil, &blk)
+      # resume: continue from what local (with atomic: local + ".xssh-part") holds;
+      # the count is then what this call moved. max_in_flight: most bytes requested
+      # at once (0: grows from the measured round trip).
+      def get(remote, local, atomic: false, chunk_size: 0, mode: 0, resume: false, max_in_flight: 0, progress: nil, &blk)
         native_get(Xssh.progress_arg(progress, blk, self), Xssh.path_arg(remote, :remote, self), Xssh.path_arg(local, :local, self),
-                   atomic ? 1 : 0, chunk_size, mode)
+                   atomic ? 1 : 0, chunk_size, mode, resume ? 1 : 0, max_in_flight)
       end
 
       # Upload the local file to remote; returns the byte count. atomic: a
       # temporary remote name renamed into place at the end. mode: permission
-      # bits of the created file (0: 0644).
-      def put(local, remote, atomic: false, chunk_size: 0, mode: 0, progress: nil, &blk)
+      # bits of the created file (0: 0644). resume, max_in_flight: as for get;
+      # channels: SFTP channels carrying parts of the file at once (0: automatic).
+      def put(local, remote, atomic: false, chunk_size: 0, mode: 0, resume: false, max_in_flight: 0, channels: 0,
+              progress: nil, &blk)
         native_put(Xssh.progress_arg(progress, blk, self), Xssh.path_arg(local, :local, self), Xssh.path_arg(remote, :remote, self),
-                   atomic ? 1 : 0, chunk_size, mode)
+                   atomic ? 1 : 0, chunk_size, mode, resume ? 1 : 0, max_in_flight, channels)
       end
 
       # The whole remote file as a binary String.
@@ -114,6 +148,35 @@ module Xssh
       def put_fd(io, remote, atomic: false, chunk_size: 0, mode: 0, progress: nil, &blk)
         native_put_fd(Xssh.progress_arg(progress, blk, self), Xssh.fd_arg(io, :io, self), Xssh.path_arg(remote, :remote, self),
                       atomic ? 1 : 0, chunk_size, mode)
+      end
+
+      # Upload the local directory tree local_dir into remote_dir (created when
+      # missing, merged into when it exists), files_in_flight files at once
+      # (0: 8); returns an Xssh::TreeStats. preserve: copy permission bits and
+      # times. symlinks: :follow (default; what a link points to, a directory
+      # entered once so loops end), :copy (the link itself), :skip, or an
+      # Xssh::SYMLINKS_* number. atomic, chunk_size, mode, resume: the per-file
+      # options of #put. The block (or progress:) receives an Xssh::TreeProgress
+      # when each file starts, as it goes and when it is done; :cancel cancels
+      # (Xssh::CancelledError). Errors name the path concerned.
+      def put_tree(local_dir, remote_dir, preserve: false, symlinks: :follow, files_in_flight: 0, atomic: false,
+                   chunk_size: 0, mode: 0, resume: false, progress: nil, &blk)
+        TreeStats.new(*native_put_tree(Xssh.tree_progress_arg(progress, blk, self), Xssh.path_arg(local_dir, :local_dir, self),
+                                       Xssh.path_arg(remote_dir, :remote_dir, self), preserve ? 1 : 0,
+                                       Xssh.symlinks_arg(symlinks, self), files_in_flight, atomic ? 1 : 0, chunk_size,
+                                       mode, resume ? 1 : 0))
+      end
+
+      # Download the remote directory tree remote_dir into local_dir (created when
+      # missing); options, progress and result as #put_tree. Names the server
+      # lists are checked: "." and ".." skipped, an empty name or one holding
+      # "/" refused (nothing is written outside local_dir through a name).
+      def get_tree(remote_dir, local_dir, preserve: false, symlinks: :follow, files_in_flight: 0, atomic: false,
+                   chunk_size: 0, mode: 0, resume: false, progress: nil, &blk)
+        TreeStats.new(*native_get_tree(Xssh.tree_progress_arg(progress, blk, self), Xssh.path_arg(remote_dir, :remote_dir, self),
+                                       Xssh.path_arg(local_dir, :local_dir, self), preserve ? 1 : 0,
+                                       Xssh.symlinks_arg(symlinks, self), files_in_flight, atomic ? 1 : 0, chunk_size,
+                                       mode, resume ? 1 : 0))
       end
 
       # Open a file: an SFTPHandle. flags: FXF_* bits (default FXF_READ);
