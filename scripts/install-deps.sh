@@ -19,6 +19,7 @@ PKGS=(
   libnss-wrapper
   python3-sphinx python3-myst-parser
   python3-distributed
+  groff-base
 )
 # python3-venv: the pip install tests' plain venvs; mypy: the stubs' type test; doxygen: the
 # API text of the C headers that every language's docstrings are generated from (scripts/apidoc.py)
@@ -29,6 +30,7 @@ PKGS=(
 # libnss-wrapper: tests/config runs `ssh -G` with a scratch home in its passwd entry;
 # python3-sphinx, python3-myst-parser (for /usr/bin/python3): the documentation site (scripts/docs-site.py)
 # python3-distributed: examples/python/dask_fanout.py and its test (a Dask LocalCluster)
+# groff-base: tests/cli checks the xssh(1) man page (groff -ww -z -man)
 if [ "${XSSH_BENCH_PEERS:-1}" = "1" ]; then
   PKGS+=(python3-paramiko ruby-net-ssh ruby-net-sftp time pssh)  # pssh: bench fanout's parallel-ssh
 fi

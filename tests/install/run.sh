@@ -31,3 +31,12 @@ if [ -n "$luamod" ]; then
   LUA_CPATH="$(dirname "$luamod")/?.so" LUA_PATH="$lualayer/?.lua;$lualayer/?/init.lua" \
     lua5.4 -e 'local x = require "xssh"; assert(x.Session); print("lua: require \"xssh\" from the install: ok")'
 fi
+# the xssh command-line tool and its manual page: bin/xssh runs from the install (its
+# relative RUNPATH finds libxssh, no LD_LIBRARY_PATH), share/man/man1/xssh.1 is there
+if [ -x "$build/tools/xssh/xssh" ]; then
+  unset LD_LIBRARY_PATH
+  [ -x "$prefix/bin/xssh" ] || { echo "the build has tools/xssh/xssh, the install no bin/xssh"; exit 1; }
+  "$prefix/bin/xssh" --version | grep -q '^xssh ' || { echo "bin/xssh --version failed"; exit 1; }
+  [ -f "$prefix/share/man/man1/xssh.1" ] || { echo "no share/man/man1/xssh.1"; exit 1; }
+  echo "xssh tool from the install: $("$prefix/bin/xssh" --version)"
+fi
