@@ -307,20 +307,24 @@ static int xssh_swig_opopts_make(long connect_ms, long auth_ms, long command_ms,
 typedef struct xssh_swig_opopts {} xssh_swig_opopts;
 %extend xssh_swig_opopts {
   ~xssh_swig_opopts() { xssh_swig_opopts_unref($self); }
-  /** get/put: atomic (write a temporary name beside the destination, renamed into place when
-      complete; a failed or cancelled transfer leaves no file there) and the permission bits of
-      a created file (0: 0644). xssh_transfer_opts.atomic/.mode of xssh/sftp.h. Raises
-      InvalidArgumentError for mode outside 0..07777. */
-  xssh_err set_transfer(int atomic, long mode) {
-    if (mode < 0 || mode > 07777)
-      return XSSH_EARG;
-    $self->transfer.atomic = atomic != 0;
-    $self->transfer.mode = mode;
-    $self->has_transfer = 1;
-    return 0;
-  }
 }
 %apply (const void *OPT_BYTES, size_t OPT_LEN) { (const void *stdin_data, size_t stdin_len) };
+%rename(multi_op_set_transfer) xssh_swig_multi_op_set_transfer;
+%inline %{
+/** Set the transfer options of get/put operations in @p opts (a MultiOpOptions): atomic
+    (nonzero: write a temporary name beside the destination, renamed into place when complete;
+    a failed or cancelled transfer leaves no file there) and mode (permission bits of a created
+    file; 0: 0644). xssh_transfer_opts.atomic/.mode of xssh/sftp.h, copied by the multi when an
+    op is added. Raises InvalidArgumentError for mode outside 0..07777. */
+static xssh_err xssh_swig_multi_op_set_transfer(xssh_swig_opopts *opts, int atomic, long mode) {
+  if (!opts || mode < 0 || mode > 07777)
+    return XSSH_EARG;
+  opts->transfer.atomic = atomic != 0;
+  opts->transfer.mode = mode;
+  opts->has_transfer = 1;
+  return 0;
+}
+%}
 %rename(multi_op_options) xssh_swig_multi_op_options;
 %inline %{
 /** The options of one multi operation (a MultiOpOptions for the add_* calls): timeouts in ms

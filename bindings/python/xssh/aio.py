@@ -528,7 +528,7 @@ class Session(object):
 
     async def _transfer(self, fn, a, b, timeout):
         o = _op_options("xssh.aio.Session.%s()" % fn, None, None, timeout, None)
-        o.set_transfer(1, 0)  # atomic: a temporary name renamed into place; cancelled, nothing is left
+        _c.multi_op_set_transfer(o, 1, 0)  # atomic: a temporary name renamed into place; cancelled, nothing is left
         async with self._lock:
             try:
                 sftp = await self._sftp_init()
