@@ -1,4 +1,5 @@
 -- SPDX-License-Identifier: BSD-3-Clause
+-- (plain "--" comments: scripts/gen-api-docs.py reads "---" blocks as functions of the xssh module)
 --
 -- xssh.async: connect, run and SFTP get/put as coroutine calls over the C
 -- multi interface (capi/include/xssh/multi.h; docs/async-lua-ruby.md).
@@ -91,7 +92,7 @@ local function raise_of(r)
   return r
 end
 
---- xssh.async.connect(opts | host [, port, user, more]): as xssh.connect (same
+-- xssh.async.connect(opts | host [, port, user, more]): as xssh.connect (same
 -- options, same errors); an authenticated Session. passphrase_callback and
 -- prompt_callback are not supported here (they would run Lua on the multi's C stack).
 function M.connect(opts, port, user, more)
@@ -108,7 +109,7 @@ function M.connect(opts, port, user, more)
   return op:session()
 end
 
---- xssh.async.run(session, command [, opts]): as Session:run (opts: stdin,
+-- xssh.async.run(session, command [, opts]): as Session:run (opts: stdin,
 -- timeout, idle_timeout, merge_stderr, pty); an xssh.RunResult.
 function M.run(session, command, opts)
   if type(command) ~= "string" then
@@ -132,7 +133,7 @@ function M.run(session, command, opts)
   return setmetatable(rr, xssh.RunResult)
 end
 
---- xssh.async.get(sftp, remote, local) / xssh.async.put(sftp, local, remote):
+-- xssh.async.get(sftp, remote, local) / xssh.async.put(sftp, local, remote):
 -- whole-file SFTP transfers (as SFTP:get/put); the byte count.
 function M.get(sftp, remote, lpath)
   local m = core.Multi()

@@ -118,7 +118,7 @@ function step(task, ...)
   end
 end
 
---- Cancel a task that is not done: its pending xssh op is cancelled (the
+-- Cancel a task that is not done: its pending xssh op is cancelled (the
 -- session stays usable), the coroutine closed; task.error = "cancelled".
 function Task:cancel()
   if self.done then return false end
@@ -129,7 +129,7 @@ function Task:cancel()
   return true
 end
 
---- Inside a task: wait until other (a task) is done; its results (its error is raised).
+-- Inside a task: wait until other (a task) is done; its results (its error is raised).
 function Task:wait()
   if not self.done then
     local me = coroutine.running()
@@ -149,7 +149,7 @@ function Task:wait()
 end
 
 M._tasks_by_co = setmetatable({}, { __mode = "k" })
---- Start fn(...) as a task on the loop (it runs at once until its first wait).
+-- Start fn(...) as a task on the loop (it runs at once until its first wait).
 function M.spawn(fn, ...)
   local task = setmetatable({ done = false, waiters = {} }, Task)
   task.co = coroutine.create(fn)
@@ -159,12 +159,12 @@ function M.spawn(fn, ...)
   return task
 end
 
---- Inside a task: sleep seconds on the loop's timer.
+-- Inside a task: sleep seconds on the loop's timer.
 function M.sleep(seconds)
   coroutine.yield(async.WAIT, -1, 0, math.max(0, math.floor(seconds * 1000)))
 end
 
---- Run fn as a task and the loop until every handle is done; fn's results
+-- Run fn as a task and the loop until every handle is done; fn's results
 -- (its error raised).
 function M.run_main(fn, ...)
   local t = M.spawn(fn, ...)

@@ -5,9 +5,8 @@
 -- would run into their bound); cancellation waits for a marker file the remote
 -- command creates.
 local xssh = require "xssh"
-local uv = require "luv"
-local xluv = require "xssh.luv"
 local xasync = require "xssh.async"
+local uv, xluv -- required with the fixture (luv: Debian's lua-luv, scripts/install-deps.sh)
 
 local BOUND = 1500 -- iterations of 0.2 s in a remote loop: far beyond a loaded machine's needs
 
@@ -57,6 +56,7 @@ end
 local describe_many = M and describe or pending
 
 describe_many("xssh.luv (coroutines on a luv loop)", function()
+  uv, xluv = require "luv", require "xssh.luv"
   local good, dir
   before_each(function()
     good = list(M.XSSH_MANY_GOOD)
