@@ -9,8 +9,8 @@ PKGS=(
   libssh2-1-dev libssl-dev zlib1g-dev
   swig python3-dev python3-pytest python3-gevent python3-pip python3-setuptools
   python3-venv mypy doxygen
-  liblua5.4-dev lua5.4 lua-busted
-  ruby ruby-dev ruby-minitest ruby-test-unit
+  liblua5.4-dev lua5.4 lua-busted lua-luv
+  ruby ruby-dev ruby-minitest ruby-test-unit ruby-async
   libcriterion-dev valgrind stress-ng
   openssh-server openssh-client passwd procps
   clang libclang-rt-dev

@@ -453,7 +453,7 @@ end
 -- (an error either raises is raised by connect). An unknown option name is an
 -- InvalidArgumentError ("did you mean ...?"). The Session has __close:
 -- `local s <close> = xssh.connect{...}` disconnects at scope end.
-function M.connect(opts, port, user, more)
+local function connect_args(opts, port, user, more)
   if type(opts) == "string" then
     local t = {}
     if more ~= nil and type(more) ~= "table" then arg_error("xssh.connect: the 4th argument must be a table of options", 2) end
@@ -471,9 +471,14 @@ function M.connect(opts, port, user, more)
   end
   local host = opts.host
   if type(host) ~= "string" or host == "" then arg_error("xssh.connect: host is required", 2) end
-  local o = connect_options(opts)
+  return host, connect_options(opts), opts
+end
+function M.connect(opts, port, user, more)
+  local host, o = connect_args(opts, port, user, more)
   return core.connect(host, o)
 end
+-- connect's argument forms -> host, Options, the options table (xssh.async.connect)
+M._connect_args = connect_args
 
 --- What applies to host, as `ssh -G host` prints it: {port = "22", ...} (keywords
 -- in lower case; one given several times maps to a list). opts: config=, options={...}.

@@ -570,3 +570,4 @@ end
 require_relative 'xssh/sftp'
 require_relative 'xssh/tunnel'
 require_relative 'xssh/many'
+require_relative 'xssh/fiber'
