@@ -92,13 +92,24 @@ def test_timeout_mid_sftp_read_leaves_session_usable(env, tmpdir_path):
     try:
         got = []
 
+        timers = []
+
         def on_chunk(chunk):
             got.append(len(chunk))
             if len(got) == 1:
-                gevent.Timeout(0).start()
+                # the Timeout fires at this greenlet's next switch to the hub; the read may
+                # never need one (all data already buffered), so switch here: the 0 s timer
+                # is due before the 1 s sleep, so the sleep is interrupted at once
+                timers.append(gevent.Timeout(0))
+                timers[0].start()
+                gevent.sleep(1)
 
-        with pytest.raises(gevent.Timeout):
-            s.sftp_read(big, on_chunk=on_chunk)
+        try:
+            with pytest.raises(gevent.Timeout):
+                s.sftp_read(big, on_chunk=on_chunk)
+        finally:
+            for t in timers:
+                t.cancel()
         assert 0 < sum(got) < 32 << 20
         with gevent.Timeout(60):
             assert s.sftp_read(small) == data
