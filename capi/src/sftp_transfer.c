@@ -24,7 +24,18 @@ typedef struct sink {
     int fd;       /* >= 0: write here */
     char *mem;    /* else: grow this buffer */
     size_t len, cap;
+    int trunc_first; /* fd: a regular file to empty before the first byte (not before the remote file opened) */
 } sink;
+
+/* A plain get empties an existing local file only once the remote file is open
+   and data (or its end) arrived: a missing remote file leaves the local one as it was. */
+static int sink_trunc_pending(sink *k)
+{
+    if (!k->trunc_first)
+        return 0;
+    k->trunc_first = 0;
+    return ftruncate(k->fd, 0) != 0 || lseek(k->fd, 0, SEEK_SET) < 0 ? errno : 0;
+}
 
 static int sink_reserve(sink *k, size_t want)
 {
@@ -59,8 +70,12 @@ static int write_all(int fd, const char *p, size_t n)
 static int sink_write(void *ctx, const char *p, size_t n)
 {
     sink *k = ctx;
-    if (k->fd >= 0)
+    if (k->fd >= 0) {
+        int te = sink_trunc_pending(k);
+        if (te)
+            return te;
         return write_all(k->fd, p, n) == 0 ? 0 : errno;
+    }
     if (sink_reserve(k, n) != 0)
         return ENOMEM;
     memcpy(k->mem + k->len, p, n);
@@ -157,7 +172,7 @@ int xssh_sftp_get_fd(xssh_sftp *sf, const char *remote, int fd, const xssh_trans
     int e = valid_opts(sf->s, opts);
     if (e)
         return e;
-    sink k = {fd, NULL, 0, 0};
+    sink k = {fd, NULL, 0, 0, 0};
     uint64_t done = 0;
     int rc = get_core(sf, remote, &k, opts, 0, 0, &done);
     if (transferred)
@@ -177,7 +192,7 @@ int xssh_sftp_get_buffer(xssh_sftp *sf, const char *remote, char **out, size_t *
     int e = valid_opts(sf->s, opts);
     if (e)
         return e;
-    sink k = {-1, NULL, 0, 0};
+    sink k = {-1, NULL, 0, 0, 0};
     uint64_t done = 0;
     int rc = get_core(sf, remote, &k, opts, 0, 0, &done);
     if (rc) {
@@ -234,7 +249,7 @@ int xssh_sftp_get(xssh_sftp *sf, const char *remote, const char *local, const xs
     int resume = opts && opts->resume;
     mode_t mode = (mode_t)(opts && opts->mode ? (opts->mode & 07777) : 0644);
     char *tmp = NULL;
-    int fd;
+    int fd, created = 0;
     if (atomic_ && resume) {
         tmp = resume_name(local);
         if (!tmp)
@@ -252,7 +267,13 @@ int xssh_sftp_get(xssh_sftp *sf, const char *remote, const char *local, const xs
     } else if (resume) {
         fd = open(local, O_RDWR | O_CREAT | O_CLOEXEC, mode);
     } else {
-        fd = open(local, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+        /* not truncated yet: see sink_trunc_pending(); a file created here and never
+           written is removed again when the get fails */
+        fd = open(local, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+        if (fd >= 0)
+            created = 1;
+        else if (errno == EEXIST)
+            fd = open(local, O_WRONLY | O_CLOEXEC);
     }
     if (fd < 0) {
         int en = errno;
@@ -274,9 +295,21 @@ int xssh_sftp_get(xssh_sftp *sf, const char *remote, const char *local, const xs
         }
         have = (uint64_t)st.st_size;
     }
-    sink k = {fd, NULL, 0, 0};
+    sink k = {fd, NULL, 0, 0, 0};
+    if (!atomic_ && !resume) {
+        struct stat st;
+        k.trunc_first = !created && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    }
     uint64_t done = 0;
     int rc = get_core(sf, remote, &k, opts, resume, have, &done);
+    if (rc == XSSH_OK && k.trunc_first) { /* an empty remote file */
+        int te = sink_trunc_pending(&k);
+        if (te)
+            rc = xssh__fail(s, XSSH_EFILE, 0, "SFTP get '%s': emptying the local file '%s' failed: %s", remote, local,
+                            strerror(te));
+    }
+    if (rc != XSSH_OK && created && done == 0)
+        unlink(local); /* nothing arrived: leave no empty file behind */
     if (close(fd) != 0 && rc == XSSH_OK)
         rc = xssh__fail(s, XSSH_EFILE, 0, "SFTP get '%s': closing the local file '%s' failed: %s", remote, local,
                         strerror(errno));

@@ -355,6 +355,23 @@ Test(sftp_transfer, errors_carry_paths, .timeout = 60)
     cr_assert_eq(rc, XSSH_ESFTP_NO_SUCH_FILE, "%d %s", rc, last_msg());
     cr_assert(strstr(last_msg(), missing), "%s", last_msg());
     cr_assert_eq(t, 0);
+    /* a plain get of a missing remote file creates no local file ... */
+    cr_assert_neq(access(local, F_OK), 0, "a failed get left '%s' behind", local);
+    /* ... and leaves an existing one as it was (it is emptied only once the remote file is open) */
+    FILE *lf = fopen(local, "w");
+    cr_assert_not_null(lf);
+    fputs("keep me", lf);
+    fclose(lf);
+    rc = xssh_sftp_get(sf, missing, local, NULL, &t);
+    cr_assert_eq(rc, XSSH_ESFTP_NO_SUCH_FILE, "%d %s", rc, last_msg());
+    char kept[32] = {0};
+    lf = fopen(local, "r");
+    cr_assert_not_null(lf);
+    size_t kn = fread(kept, 1, sizeof kept - 1, lf);
+    fclose(lf);
+    cr_assert_eq(kn, 7);
+    cr_assert_str_eq(kept, "keep me");
+    unlink(local);
     char *buf = NULL;
     size_t bn = 0;
     rc = xssh_sftp_get_buffer(sf, missing, &buf, &bn, NULL);

@@ -631,7 +631,9 @@ typedef struct xssh_transfer_opts {
 } xssh_transfer_opts;
 
 /**
- * Download @p remote into the local file @p local (created or truncated).
+ * Download @p remote into the local file @p local (created or truncated; an existing
+ * file is emptied only once the remote file is open, so a missing or unreadable remote
+ * file leaves it as it was and creates none).
  *
  * The whole-file transfers (this and the five below) run xssh's own SFTP v3
  * client (draft-ietf-secsh-filexfer-02) on "sftp" subsystem channels of their
