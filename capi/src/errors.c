@@ -431,6 +431,18 @@ void xssh__note_io_failure(xssh_session *s, int dir, int err)
         atomic_store(&s->io_fail_dir, dir);
 }
 
+void xssh__note_carrier_failure(xssh_session *s, int code, const char *msg)
+{
+    /* only the carrier thread writes carrier_msg, and only until it wins the
+       slot; readers look at it only once io_fail_errno says the carrier won */
+    if (atomic_load(&s->io_fail_errno))
+        return;
+    snprintf(s->carrier_msg, sizeof s->carrier_msg, "%s", msg);
+    atomic_store(&s->carrier_code, code);
+    int none = 0;
+    atomic_compare_exchange_strong(&s->io_fail_errno, &none, XSSH__IO_FAIL_CARRIER);
+}
+
 void xssh__on_disconnect(LIBSSH2_SESSION *ssh, int reason, const char *msg, int msg_len, const char *lang,
                          int lang_len, void **abstract)
 {
@@ -461,6 +473,10 @@ int xssh__transport_cause(xssh_session *s, char *buf, size_t n)
     int err = atomic_load(&s->io_fail_errno), dir = atomic_load(&s->io_fail_dir);
     if (!err)
         return 0;
+    if (err == XSSH__IO_FAIL_CARRIER) {
+        snprintf(buf, n, "%s", s->carrier_msg);
+        return atomic_load(&s->carrier_code);
+    }
     if (err == -1) {
         snprintf(buf, n, "the server or the network closed the connection (end of stream, no SSH disconnect "
                          "message)");
@@ -490,6 +506,9 @@ int xssh__fail_handshake(xssh_session *s, int rc, const char *who, long timeout_
     }
     char cause[400];
     int ccode = xssh__transport_cause(s, cause, sizeof cause);
+    if (ccode == XSSH_ETIMEOUT) /* the ProxyJump hop carrying it timed out */
+        return xssh__fail(s, XSSH_ETIMEOUT, LIBSSH2_ERROR_TIMEOUT, "SSH handshake with %s failed during the %s: %s",
+                          who, phase, cause);
     if (ccode)
         return xssh__fail(s, XSSH_EHANDSHAKE, ccode, "SSH handshake with %s failed during the %s: %s (%s)", who,
                           phase, cause, xssh_err_name(ccode));

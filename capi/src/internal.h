@@ -107,6 +107,13 @@ struct xssh_session {
        end of stream, else the errno; io_fail_dir 1 send, 2 recv; 0 until then */
     _Atomic int io_fail_errno;
     _Atomic int io_fail_dir;
+    /* ProxyJump: the carrier stopped carrying this session's bytes because its hop
+       failed (timed out, lost). The carrier records that here before it closes its
+       end of the socket pair (xssh__note_carrier_failure), as the first transport
+       failure (io_fail_errno XSSH__IO_FAIL_CARRIER): whichever side notices first,
+       this session's errors name the hop's cause, not the end of stream it led to */
+    _Atomic int carrier_code;
+    char carrier_msg[400];
     /* the server's SSH_MSG_DISCONNECT, if one came (LIBSSH2_CALLBACK_DISCONNECT) */
     _Atomic int peer_disconnect_reason; /* 0: none */
     char peer_disconnect_msg[200];
@@ -178,6 +185,12 @@ int xssh__transport_cause(xssh_session *s, char *buf, size_t n);
 int xssh__fail_handshake(xssh_session *s, int rc, const char *who, long timeout_ms);
 /* Socket callbacks: record the first send/recv failure (err: -1 end of stream). */
 void xssh__note_io_failure(xssh_session *s, int dir, int err);
+/* io_fail_errno when the ProxyJump carrier's hop failed first */
+#define XSSH__IO_FAIL_CARRIER (-2)
+/* The ProxyJump carrier of s can no longer carry it: code (XSSH_ETIMEOUT, an
+   XSSH_ESOCKET_*) and msg say why; kept only if s had no transport failure yet.
+   Called by the carrier thread before s sees its end of stream. */
+void xssh__note_carrier_failure(xssh_session *s, int code, const char *msg);
 /* LIBSSH2_CALLBACK_DISCONNECT: keeps the server's reason and description. */
 void xssh__on_disconnect(LIBSSH2_SESSION *ssh, int reason, const char *msg, int msg_len, const char *lang,
                          int lang_len, void **abstract);

@@ -244,6 +244,9 @@ struct xssh_forward {
        (socket EOF read, channel EOF sent) or at drain_until (monotonic ms) */
     _Atomic int drain;
     _Atomic int64_t drain_until;
+    /* FWD_VIA: the session it carries (no reference: via_release clears it, under
+       lock, before the target goes); told why when the hop fails (via_note) */
+    xssh_session *carried;
     /* the live-pump registry; under live_lock */
     struct xssh_forward *live_next, *live_prev;
     int registered;           /* thread started and not joined yet */
@@ -368,6 +371,29 @@ static void fwd_error(xssh_forward *f, const char *fmt, ...)
     pthread_mutex_unlock(&f->lock);
 }
 
+/* FWD_VIA: the hop failed (code: XSSH_ETIMEOUT or an XSSH_ESOCKET_*), so the
+   carried session is about to see end of stream: record the hop's cause on it
+   first, so its errors name that cause whether its own wait or the end of
+   stream ends them (the first transport failure wins, xssh__transport_cause). */
+static void via_note(xssh_forward *f, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void via_note(xssh_forward *f, int code, const char *fmt, ...)
+{
+    if (f->kind != FWD_VIA)
+        return;
+    if (code != XSSH_ETIMEOUT && code != XSSH_ESOCKET_SEND && code != XSSH_ESOCKET_RECV &&
+        code != XSSH_ESOCKET_DISCONNECT)
+        return;
+    char m[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m, sizeof m, fmt, ap);
+    va_end(ap);
+    pthread_mutex_lock(&f->lock);
+    if (f->carried)
+        xssh__note_carrier_failure(f->carried, code, m);
+    pthread_mutex_unlock(&f->lock);
+}
+
 static fwd_link *link_new(xssh_forward *f, int fd, xssh_channel *ch)
 {
     fwd_link *k = calloc(1, sizeof *k);
@@ -445,6 +471,8 @@ static int link_step(xssh_forward *f, fwd_link *k)
             break;
         if (rc < 0) {
             fwd_error(f, "writing to the channel: %s", xssh_error_last()->message);
+            via_note(f, xssh_error_last()->code, "the ProxyJump hop %s:%d failed: %s", f->s->host ? f->s->host : "?",
+                     f->s->port, xssh_error_last()->message);
             k->dead = 1;
             return 1;
         }
@@ -479,6 +507,8 @@ static int link_step(xssh_forward *f, fwd_link *k)
         } else {
             k->ch_eof = 1;
             fwd_error(f, "reading from the channel: %s", xssh_error_last()->message);
+            via_note(f, xssh_error_last()->code, "the ProxyJump hop %s:%d failed: %s", f->s->host ? f->s->host : "?",
+                     f->s->port, xssh_error_last()->message);
             k->dead = 1;
             return 1;
         }
@@ -619,6 +649,10 @@ static void check_peer(xssh_forward *f, xssh__liveness *lv)
         return;
     fwd_error(f, "the server sent nothing for %ld ms and did not answer a keepalive within %ld ms more: the connection "
                  "is presumed dead; its connections were closed", t, wait);
+    via_note(f, XSSH_ETIMEOUT,
+             "the ProxyJump hop %s:%d that carried it sent nothing for %ld ms and did not answer a keepalive within "
+             "%ld ms more: the hop timed out and is presumed dead",
+             f->s->host ? f->s->host : "?", f->s->port, t, wait);
     for (fwd_link *k = f->links; k; k = k->next)
         k->dead = 1;
     memset(lv, 0, sizeof *lv);
@@ -961,6 +995,9 @@ static int fail_via(xssh_session *target, int rc, const char *host, int port)
 static void via_release(void *p)
 {
     xssh_forward *f = p;
+    pthread_mutex_lock(&f->lock);
+    f->carried = NULL; /* the target is going: nothing more to tell it */
+    pthread_mutex_unlock(&f->lock);
     atomic_store(&f->drain_until, xssh__now_ms() + DRAIN_MS);
     atomic_store(&f->drain, 1);
     reap(NULL, f, 0, NULL);
@@ -1015,6 +1052,7 @@ int xssh_session_connect_via(xssh_session *target, xssh_session *jump, const cha
         return xssh__fail(target, XSSH_ENOMEM, 0, "out of memory");
     }
     f->port = port;
+    f->carried = target;
     rc = fwd_start(f);
     if (rc != 0) {
         /* not started: fwd_free frees the link's socket and channel; started and

@@ -437,3 +437,26 @@ Test(tunnel, extra_references, .timeout = 60)
     xssh_listener_unref(l);
     xssh_session_unref(s);
 }
+
+/* The hop carrying a ProxyJump target goes silent (its server's bytes held back:
+   a black hole) while the target waits in run(). The target's own timeout is
+   long, so the carrier's keepalive on the hop gives up first and closes the
+   target's socket: the target's error must still be the hop's cause (timed out,
+   presumed dead, naming the hop), not the end of stream that followed it. */
+Test(tunnel, proxyjump_silent_hop_is_a_timeout_naming_the_hop, .timeout = 120)
+{
+    xt_stall_proxy x;
+    xssh_session *h1 = xt_stall_proxy_start(&x);
+    xssh_session *t = xt_hop(h1);
+    xssh_session_set_timeout(t, 600000); /* the target never gives up by itself here */
+    xssh_session_set_timeout(h1, 300);   /* the carrier does, on the hop */
+    xt_stall_proxy_hold(&x, 1);
+    xssh_run_result *r = NULL;
+    int rc = xssh_session_run(t, "sleep 60", NULL, &r);
+    cr_assert_eq(rc, XSSH_ETIMEOUT, "run through a silent hop returned %s: %s", xssh_err_name(rc), last_msg());
+    cr_assert(strstr(last_msg(), "ProxyJump hop"), "%s", last_msg());
+    cr_assert(strstr(last_msg(), "presumed dead"), "%s", last_msg());
+    xssh_session_unref(t);
+    xssh_session_unref(h1);
+    xt_stall_proxy_stop(&x);
+}

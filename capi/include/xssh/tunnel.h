@@ -211,6 +211,11 @@ XSSH_EXTERN(void) xssh_forward_unref(xssh_forward *forward);
  * last (its DISCONNECT; at most 1 s), joins it and drops the reference on @p jump,
  * which may free the hop and, in turn, its own carrier and hop. Closing @p jump
  * stops the carrier at once: the target's connection ends (its calls then fail).
+ * When the hop fails while carrying the target (its server silent past the hop's
+ * keepalive rule: XSSH_ETIMEOUT "... presumed dead"; its connection lost: an
+ * XSSH_ESOCKET_*), the target's later errors carry that code and name the hop
+ * ("the ProxyJump hop host:port ..."), not the end of stream it led to, whichever
+ * side noticed first.
  * Verify the target's host key afterwards as for any session.
  * libssh2: libssh2_channel_direct_tcpip_ex() on jump, then libssh2_session_handshake() on target.
  * @param target a new, unconnected session (it keeps a reference on jump)

@@ -11,6 +11,7 @@ import sys
 import threading
 
 import gevent
+import gevent.event
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -91,25 +92,22 @@ def test_timeout_mid_sftp_read_leaves_session_usable(env, tmpdir_path):
     s = _session(env)
     try:
         got = []
-
-        timers = []
+        timer = gevent.Timeout(0)
 
         def on_chunk(chunk):
             got.append(len(chunk))
             if len(got) == 1:
-                # the Timeout fires at this greenlet's next switch to the hub; the read may
-                # never need one (all data already buffered), so switch here: the 0 s timer
-                # is due before the 1 s sleep, so the sleep is interrupted at once
-                timers.append(gevent.Timeout(0))
-                timers[0].start()
-                gevent.sleep(1)
+                # the timeout fires mid-read at a switch to the hub; the read switches
+                # only when it must wait, which a busy machine may never need (the
+                # server keeps ahead): wait here for nothing but the timeout itself
+                timer.start()
+                gevent.event.Event().wait()
 
         try:
             with pytest.raises(gevent.Timeout):
                 s.sftp_read(big, on_chunk=on_chunk)
         finally:
-            for t in timers:
-                t.cancel()
+            timer.cancel()  # never left armed for a later test
         assert 0 < sum(got) < 32 << 20
         with gevent.Timeout(60):
             assert s.sftp_read(small) == data
