@@ -546,7 +546,7 @@ class Session(object):
             finally:
                 self._poke()
         _raise_of(r)
-        return r.bytes
+        return r.transferred
 
     async def get(self, remote, local, timeout: Optional[float] = None) -> int:
         """Download remote to local over SFTP (as SFTP.get(atomic=True): pipelined, written to a
