@@ -99,3 +99,52 @@ Test(sftp_maxsessions, whole_file_transfers_fall_back_to_the_callers_sftp, .time
     free(back);
     free(data);
 }
+
+/* A tree of 8 files in flight at once: every file's own channel is refused; each
+   goes over the caller's SFTP object instead, and the whole tree arrives. */
+Test(sftp_maxsessions, tree_files_in_flight_fall_back, .timeout = 180)
+{
+    enum { N = 8 };
+    xssh_session *s = connect_ms1();
+    xssh_sftp *sf = NULL;
+    cr_assert_eq(xssh_sftp_new(&sf, s), XSSH_OK, "%s", last_msg());
+    char *ldir = xt_tmppath("ms1_tree_src"), *rdir = xt_tmppath("ms1_tree_dst"), *back = xt_tmppath("ms1_tree_back");
+    cr_assert_eq(mkdir(ldir, 0755), 0);
+    size_t size = xt_size(600 * 1024 + 3);
+    unsigned char *data[N];
+    char p[1300];
+    for (int i = 0; i < N; i++) {
+        data[i] = xt_random_bytes(size + (size_t)i);
+        snprintf(p, sizeof p, "%s/f%d", ldir, i);
+        xt_spit(p, data[i], size + (size_t)i, 0644);
+    }
+    xssh_transfer_opts fo = {0};
+    fo.atomic = 1;
+    xssh_tree_opts to = {0};
+    to.files_in_flight = N;
+    to.file = &fo;
+    xssh_tree_stats st;
+    memset(&st, 0, sizeof st);
+    cr_assert_eq(xssh_sftp_put_tree(sf, ldir, rdir, &to, &st), XSSH_OK, "put_tree: %s", last_msg());
+    memset(&st, 0, sizeof st);
+    cr_assert_eq(xssh_sftp_get_tree(sf, rdir, back, &to, &st), XSSH_OK, "get_tree: %s", last_msg());
+    for (int i = 0; i < N; i++) {
+        snprintf(p, sizeof p, "%s/f%d", rdir, i);
+        check_same(p, data[i], size + (size_t)i);
+        unlink(p);
+        snprintf(p, sizeof p, "%s/f%d", back, i);
+        check_same(p, data[i], size + (size_t)i);
+        unlink(p);
+        snprintf(p, sizeof p, "%s/f%d", ldir, i);
+        unlink(p);
+        free(data[i]);
+    }
+    rmdir(rdir);
+    rmdir(back);
+    rmdir(ldir);
+    xssh_sftp_unref(sf);
+    xssh_session_unref(s);
+    free(ldir);
+    free(rdir);
+    free(back);
+}
