@@ -297,6 +297,10 @@ void xssh__wake(const void *key);
 void *xssh__fiber_self(void);
 /* Whether the running multi operation (if any) is cancelled. */
 int xssh__fiber_cancelled(void);
+/* For a loop that may never wait (its socket always ready): XSSH_ECANCELLED /
+   XSSH_ETIMEOUT when the running multi operation's cancel or phase limit is due
+   now (delivered as xssh__wait would: one-shot, then the grace), else 0. */
+int xssh__fiber_interrupt(void);
 /* A socket the library opened is about to be closed: a multi on this thread
    that reported it to an external loop forgets it (so a new socket with the same
    number is reported afresh). */

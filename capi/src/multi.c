@@ -475,6 +475,11 @@ static int op_interrupt(xssh_multi_op *op, int64_t now, int flags)
     return now >= op->grace_end ? why : 0;
 }
 
+int xssh__fiber_interrupt(void)
+{
+    return tls_op ? op_interrupt(tls_op, xssh__now_ms(), 0) : 0;
+}
+
 /* when op_interrupt may next answer nonzero for a wait with flags (0: not by itself) */
 static int64_t interrupt_deadline(const xssh_multi_op *op, int flags)
 {

@@ -196,6 +196,8 @@ static int fail_ssh(eng *e, int rc, const char *doing)
     else if (rc == XSSH_ECLOSED)
         e->rc = xssh__fail(e->s, XSSH_ECLOSED, 0, "SFTP %s '%s': %s: the session or the SFTP object was closed meanwhile",
                            e->what, e->path, doing);
+    else if (rc == XSSH_ECANCELLED)
+        e->rc = xssh__fail(e->s, XSSH_ECANCELLED, 0, "SFTP %s '%s': %s: cancelled", e->what, e->path, doing);
     else
         e->rc = xssh__fail_ssh(e->s, rc, "SFTP %s '%s': %s", e->what, e->path, doing);
     return e->rc;
@@ -1008,6 +1010,11 @@ static int turn(eng *e)
 {
     if (eng_lock(e))
         return -1;
+    int intr = xssh__fiber_interrupt(); /* a pass that never waits still sees a cancel */
+    if (intr) {
+        fail_ssh(e, intr, "transferring");
+        return -1;
+    }
     unsigned long gen = atomic_load(&e->s->rx_count);
     int prog = 0;
     for (int i = 0; i < e->nch; i++) {

@@ -176,10 +176,12 @@ def start(d):
     # a second port whose connections get MaxSessions 1 (the SFTP engine's channels
     # refused while the caller's SFTP object holds the one session)
     port_ms1 = free_port()
-    cfg = os.path.join(d, "sshd_config")
+    base = sshd_config(d, [port, port_ms1], home, have_pw, is_root)
+    with open(os.path.join(d, "sshd_config"), "w") as f:
+        f.write(base)  # tests copy it and append lines: no Match block in it
+    cfg = os.path.join(d, "sshd_config.run")
     with open(cfg, "w") as f:
-        f.write(sshd_config(d, [port, port_ms1], home, have_pw, is_root))
-        f.write("Match LocalPort %d\n    MaxSessions 1\n" % port_ms1)
+        f.write(base + "Match LocalPort %d\n    MaxSessions 1\n" % port_ms1)
     err = launch_sshd(cfg, os.path.join(d, "sshd.log"), [port, port_ms1])
     if err:
         sys.exit("sshd_harness: " + err)
