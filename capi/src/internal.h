@@ -217,6 +217,14 @@ typedef struct xssh__op {
     int64_t deadline_ms;   /* monotonic ms; 0: none */
     int blocking;
     const _Atomic int *closed; /* the child's closed flag, or NULL */
+    /* finish: a libssh2 call whose wait is interrupted (multi cancel / phase
+       limit) is repeated until it completes (within the multi's grace) and then
+       fails with `intr`, since libssh2 keeps the state of a half-done request
+       (SFTP) for the next call of its kind; abandoned: a call was left half-done
+       (the deadline passed, or the grace ran out) */
+    int finish;
+    int intr;
+    int abandoned;
 } xssh__op;
 
 int64_t xssh__now_ms(void);
@@ -271,9 +279,15 @@ void xssh__session_orphan_fn(xssh_session *s, int (*fn)(void *ptr), void *ptr);
    Returns 1 (ready or woken: look again), 0 (deadline_ms passed),
    XSSH_ETIMEOUT (the operation's phase limit passed), XSSH_ECANCELLED (the
    operation is cancelled; flags XSSH__WAIT_LOCK: never, the caller retries).
+   Cancel and phase limit are one-shot: only the first wait they reach fails;
+   the waits of the interrupted call's cleanup go on for XSSH__CANCEL_GRACE_MS,
+   after which every wait fails again (a dead peer still ends promptly).
    flags: XSSH__WAIT_LOCK (waiting for a lock another operation holds: not
    cut short by cancellation, since the holder must get to run and release it),
    XSSH__WAIT_NOCANCEL (a wait that must complete: a half-sent packet). */
+/* A cancelled or timed-out multi operation: how long the cleanup of the
+   interrupted call may still wait (ms, from the first interrupted wait). */
+#define XSSH__CANCEL_GRACE_MS 3000
 #define XSSH__WAIT_IN 1
 #define XSSH__WAIT_OUT 2
 #define XSSH__WAIT_LOCK 1
@@ -296,6 +310,10 @@ void xssh__wake(const void *key);
 void *xssh__fiber_self(void);
 /* Whether the running multi operation (if any) is cancelled. */
 int xssh__fiber_cancelled(void);
+/* For a loop that may never wait (its socket always ready): XSSH_ECANCELLED /
+   XSSH_ETIMEOUT when the running multi operation's cancel or phase limit is due
+   now (delivered as xssh__wait would: one-shot, then the grace), else 0. */
+int xssh__fiber_interrupt(void);
 /* A socket the library opened is about to be closed: a multi on this thread
    that reported it to an external loop forgets it (so a new socket with the same
    number is reported afresh). */

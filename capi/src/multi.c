@@ -174,6 +174,11 @@ struct xssh_multi_op {
     int64_t limit_ms;           /* the phase limit (monotonic ms; 0: none) */
     long connect_to, auth_to;   /* ms; 0: none */
     int cancelled;
+    /* cancel / phase limit: the first wait it interrupts returns XSSH_ECANCELLED /
+       XSSH_ETIMEOUT (intr_sent); the waits of the cleanup that follows go on until
+       grace_end (XSSH__CANCEL_GRACE_MS later), after which every wait fails again */
+    int intr_sent;
+    int64_t grace_end;
     int64_t start_ms;
     /* xssh__parallel */
     pgroup *group;
@@ -442,6 +447,49 @@ void *xssh__fiber_self(void) { return tls_op; }
 
 int xssh__fiber_cancelled(void) { return tls_op && tls_op->cancelled; }
 
+/* What interrupts a wait of op (flags: its XSSH__WAIT_* flags) now: XSSH_ECANCELLED,
+   XSSH_ETIMEOUT or 0. Interrupting is one-shot: the first interrupted wait
+   starts the grace (the interrupted call's cleanup: removing a temporary file,
+   closing a handle, finishing an SFTP request), whose waits are not interrupted
+   until grace_end; after it every wait is (a dead peer still ends promptly).
+   Lock waits are never interrupted (the holder must get to run); a wait that
+   must complete (XSSH__WAIT_NOCANCEL) is not interrupted before the grace ends.
+   A multi being freed interrupts every wait at once. Delivers (marks intr_sent)
+   when it returns nonzero: call it only where the answer reaches the wait. */
+static int op_interrupt(xssh_multi_op *op, int64_t now, int flags)
+{
+    if (flags & XSSH__WAIT_LOCK)
+        return 0;
+    int why = op->cancelled ? XSSH_ECANCELLED : (op->limit_ms && now >= op->limit_ms) ? XSSH_ETIMEOUT : 0;
+    if (!why)
+        return 0;
+    if (op->m && op->m->dying)
+        return XSSH_ECANCELLED;
+    if (!op->intr_sent) {
+        if (flags & XSSH__WAIT_NOCANCEL)
+            return 0;
+        op->intr_sent = 1;
+        op->grace_end = now + XSSH__CANCEL_GRACE_MS;
+        return why;
+    }
+    return now >= op->grace_end ? why : 0;
+}
+
+int xssh__fiber_interrupt(void)
+{
+    return tls_op ? op_interrupt(tls_op, xssh__now_ms(), 0) : 0;
+}
+
+/* when op_interrupt may next answer nonzero for a wait with flags (0: not by itself) */
+static int64_t interrupt_deadline(const xssh_multi_op *op, int flags)
+{
+    if (flags & XSSH__WAIT_LOCK)
+        return 0;
+    if (op->intr_sent && (op->cancelled || op->limit_ms))
+        return op->grace_end;
+    return op->limit_ms;
+}
+
 void xssh__fd_closing(int fd)
 {
     xssh_multi *m = tls_multi;
@@ -566,12 +614,9 @@ int xssh__wait(int fd, int events, int wake_fd, const void *key, int64_t deadlin
         return thread_wait(fd, events, wake_fd, deadline);
     xssh_multi *m = op->m;
     int64_t now = xssh__now_ms();
-    if (!(flags & XSSH__WAIT_LOCK)) {
-        if (op->cancelled && (!(flags & XSSH__WAIT_NOCANCEL) || m->dying))
-            return XSSH_ECANCELLED;
-        if (op->limit_ms && now >= op->limit_ms)
-            return XSSH_ETIMEOUT;
-    }
+    int why = op_interrupt(op, now, flags);
+    if (why)
+        return why;
     if (deadline && now >= deadline)
         return 0;
     op->w_fd = fd;
@@ -1585,13 +1630,10 @@ static void check_timers(xssh_multi *m, int64_t now)
     for (xssh_multi_op *op = m->r_head; op; op = op->next) {
         if (!op->waiting || op->ready)
             continue;
-        int lockw = op->w_flags & XSSH__WAIT_LOCK;
-        if (op->cancelled && !lockw && !(op->w_flags & XSSH__WAIT_NOCANCEL)) {
+        int why = op_interrupt(op, now, op->w_flags);
+        if (why) {
             op->ready = 1;
-            op->wake = XSSH_ECANCELLED;
-        } else if (!lockw && op->limit_ms && now >= op->limit_ms) {
-            op->ready = 1;
-            op->wake = XSSH_ETIMEOUT;
+            op->wake = why;
         } else if (op->w_deadline && now >= op->w_deadline) {
             op->ready = 1;
             op->wake = 0;
@@ -1698,8 +1740,11 @@ static int64_t next_deadline(xssh_multi *m)
         if (!op->waiting)
             continue;
         int64_t d = op->w_deadline;
-        if (!(op->w_flags & XSSH__WAIT_LOCK) && op->limit_ms && (!d || op->limit_ms < d))
-            d = op->limit_ms;
+        int64_t id = op->cancelled && !op->intr_sent && !(op->w_flags & (XSSH__WAIT_LOCK | XSSH__WAIT_NOCANCEL))
+                         ? 1 /* marked by the next check_timers */
+                         : interrupt_deadline(op, op->w_flags);
+        if (id && (!d || id < d))
+            d = id;
         if (d && (best < 0 || d < best))
             best = d;
     }
@@ -2008,8 +2053,9 @@ static void cancel_running(xssh_multi_op *op)
 {
     op->cancelled = 1;
     if (op->waiting && !op->ready) {
+        int why = op_interrupt(op, xssh__now_ms(), op->w_flags);
         op->ready = 1;
-        op->wake = (op->w_flags & (XSSH__WAIT_LOCK | XSSH__WAIT_NOCANCEL)) ? 1 : XSSH_ECANCELLED;
+        op->wake = why ? why : 1;
     }
 }
 

@@ -555,6 +555,7 @@ int xssh__op_begin(xssh__op *op, xssh_session *s, int need_ready, const _Atomic 
 {
     op->s = s;
     op->closed = child_closed;
+    op->finish = op->intr = op->abandoned = 0;
     xssh__lock(s);
     int st = atomic_load(&s->state);
     if (st == XSSH__STATE_CLOSED || (child_closed && atomic_load(child_closed))) {
@@ -634,9 +635,14 @@ static int finish_pending_output(xssh__op *op, int *rc)
 
 int xssh__op_again(xssh__op *op, int *rc)
 {
-    if (*rc != LIBSSH2_ERROR_EAGAIN)
+    if (*rc != LIBSSH2_ERROR_EAGAIN) {
+        if (op->intr) /* the interrupted request completed: it fails as interrupted */
+            *rc = op->intr;
         return 0;
+    }
     int f = finish_pending_output(op, rc);
+    if (f < 0 && op->finish)
+        op->abandoned = 1;
     if (f != 0)
         return f > 0; /* 1: retry the same call at once, lock held; -1: *rc set */
     if (!op->blocking)
@@ -651,6 +657,7 @@ int xssh__op_again(xssh__op *op, int *rc)
     if (!events)
         events = XSSH__WAIT_IN;
     if (op->deadline_ms && op->deadline_ms - xssh__now_ms() <= 0) {
+        op->abandoned = 1;
         *rc = XSSH_ETIMEOUT;
         return 0;
     }
@@ -693,6 +700,11 @@ int xssh__op_again(xssh__op *op, int *rc)
     }
     xssh__lock(s);
     if (w == XSSH_ETIMEOUT || w == XSSH_ECANCELLED) {
+        if (op->finish && !op->intr) {
+            op->intr = w; /* finish the request (the grace's waits go on) */
+            return 1;
+        }
+        op->abandoned = 1;
         *rc = w;
         return 0;
     }
@@ -943,7 +955,7 @@ static int close_common(xssh_session *s, int send_disconnect, int reason, const 
         return xssh__ok();
     }
     if (send_disconnect && st == XSSH__STATE_READY) {
-        xssh__op op = {s, s->timeout_ms > 0 ? xssh__now_ms() + s->timeout_ms : xssh__now_ms() + 5000, 1, NULL};
+        xssh__op op = {s, s->timeout_ms > 0 ? xssh__now_ms() + s->timeout_ms : xssh__now_ms() + 5000, 1, NULL, 0, 0, 0};
         do {
             rc = libssh2_session_disconnect_ex(s->ssh, reason, desc ? desc : "", "");
         } while (xssh__op_again(&op, &rc));

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_internal.h"
+#include "connect_internal.h"
 #include "sftp_internal.h"
 
 /* shrink a filled scratch buffer to its string */
@@ -46,6 +48,8 @@ int xssh__sftp_fail(xssh_sftp *sf, int rc, const char *what, const char *path)
                           what, p);
     if (rc == XSSH_ETIMEOUT)
         return xssh__fail(s, XSSH_ETIMEOUT, LIBSSH2_ERROR_TIMEOUT, "SFTP %s '%s': timed out", what, p);
+    if (rc == XSSH_ECANCELLED)
+        return xssh__fail(s, XSSH_ECANCELLED, 0, "SFTP %s '%s': cancelled", what, p);
     if (rc == LIBSSH2_ERROR_EAGAIN)
         return xssh__fail(s, XSSH_EAGAIN, rc, "SFTP %s '%s': would block", what, p);
     if (rc == LIBSSH2_ERROR_SFTP_PROTOCOL && sf->sftp) {
@@ -77,6 +81,13 @@ int xssh__sftp_force_blocking(int on)
 
 void xssh__sftp_end(xssh__op *op, xssh_sftp *sf)
 {
+    if (op->abandoned && !atomic_load(&sf->abandoned)) {
+        /* libssh2 keeps the half-done request's state for the next request of
+           its kind (which would take this one's answer): no more requests */
+        atomic_store(&sf->abandoned, 1);
+        xssh__log(XSSH_LOG_WARNING, xssh__log_host(sf->s),
+                  "SFTP: a request was abandoned half-done (timeout or cancel); this SFTP object is unusable now");
+    }
     xssh__op_end(op);
     xssh__mutex_unlock(&sf->oplock);
 }
@@ -88,6 +99,10 @@ int xssh__sftp_begin(xssh__op *op, xssh_sftp *sf, xssh_sftp_file *f)
                           f->path);
     if (atomic_load(&sf->closed))
         return xssh__fail(sf->s, XSSH_ECLOSED, 0, "the SFTP subsystem is closed");
+    if (atomic_load(&sf->abandoned))
+        return xssh__fail(sf->s, XSSH_ECLOSED, 0,
+                          "the SFTP subsystem is unusable: a request was abandoned half-done by a timeout or a "
+                          "cancel (libssh2 would hand its answer to the next request); open a new SFTP object");
     /* before the session lock (lock order: oplock, then session lock) */
     xssh__mutex_lock(&sf->oplock);
     int e = xssh__op_begin(op, sf->s, 1, f ? &f->closed : &sf->closed);
@@ -104,6 +119,7 @@ int xssh__sftp_begin(xssh__op *op, xssh_sftp *sf, xssh_sftp_file *f)
     }
     if (tls_force_blocking)
         op->blocking = 1;
+    op->finish = 1;
     return XSSH_OK;
 }
 
@@ -200,6 +216,7 @@ int xssh_sftp_new(xssh_sftp **out, xssh_session *session)
     /* libssh2's channel-open and sftp-init state machines are per session:
        one opener at a time while the lock is released for waiting */
     xssh__open_begin(session, &op);
+    op.finish = 1; /* libssh2 keeps a half-done init for the session's next one */
     for (;;) {
         p = libssh2_sftp_init(session->ssh);
         if (p)
@@ -208,10 +225,22 @@ int xssh_sftp_new(xssh_sftp **out, xssh_session *session)
         if (!xssh__op_again(&op, &rc))
             break;
     }
+    if (p && op.intr) {
+        /* interrupted, then completed within the grace: it fails as interrupted */
+        rc = op.intr;
+        op.intr = 0;
+        int src;
+        do
+            src = libssh2_sftp_shutdown(p);
+        while (xssh__op_again(&op, &src));
+        p = NULL;
+    }
     xssh__open_end(session, &op);
     if (!p) {
         int fr;
-        if (rc == XSSH_ETIMEOUT)
+        if (rc == XSSH_ECANCELLED)
+            fr = xssh__fail(session, XSSH_ECANCELLED, 0, "starting the SFTP subsystem: cancelled");
+        else if (rc == XSSH_ETIMEOUT)
             fr = xssh__fail(session, XSSH_ETIMEOUT, LIBSSH2_ERROR_TIMEOUT, "starting the SFTP subsystem timed out");
         else if (rc == XSSH_ECLOSED)
             fr = xssh__fail(session, XSSH_ECLOSED, 0, "starting the SFTP subsystem: the session was closed meanwhile");
@@ -338,6 +367,16 @@ int xssh__sftp_open(xssh_sftp_file **out, xssh_sftp *sf, const char *path, size_
         rc = libssh2_session_last_errno(sf->s->ssh);
         if (!xssh__op_again(&op, &rc))
             break;
+    }
+    if (h && op.intr) {
+        /* interrupted, then completed within the grace: close it again */
+        rc = op.intr;
+        op.intr = 0;
+        int crc;
+        RUN(op, crc, libssh2_sftp_close_handle(h));
+        if (crc == LIBSSH2_ERROR_EAGAIN || crc == XSSH_ETIMEOUT || crc == XSSH_ECANCELLED || crc == XSSH_ECLOSED)
+            xssh__session_orphan(sf->s, XSSH__ORPHAN_SFTP_HANDLE, h);
+        h = NULL;
     }
     if (!h) {
         int fr = xssh__sftp_fail(sf, rc ? rc : LIBSSH2_ERROR_SFTP_PROTOCOL,
@@ -731,9 +770,15 @@ static int file_close(xssh_sftp_file *f, int force_blocking)
     if (force_blocking)
         op.blocking = 1;
     atomic_store(&f->closed, 1);
+    op.finish = 1;
     int rc, from_op = 0;
     for (;;) {
         rc = libssh2_sftp_close_handle(f->h);
+        if (rc != LIBSSH2_ERROR_EAGAIN) {
+            if (op.intr) /* completed within the grace: libssh2 freed the handle */
+                rc = op.intr;
+            break;
+        }
         int prev = rc;
         if (xssh__op_again(&op, &rc))
             continue;
@@ -798,6 +843,8 @@ int xssh_sftp_file_read(xssh_sftp_file *f, void *buf, size_t cap, size_t *nread)
             break;
         }
     }
+    if (rc >= 0 && op.intr) /* completed within the grace: fails as interrupted */
+        rc = op.intr;
     if (rc < 0) {
         int fr = xssh__sftp_fail(sf, (int)rc, "read", f->path);
         xssh__sftp_end(&op, sf);
@@ -839,6 +886,10 @@ int xssh_sftp_file_write(xssh_sftp_file *f, const void *buf, size_t len, size_t 
             done += (size_t)n;
             if (written)
                 *written = done;
+            if (op.intr && done < len) { /* the interrupted write completed: no more */
+                rc = op.intr;
+                break;
+            }
             continue;
         }
         if (n == 0) /* nothing acknowledged yet: wait like EAGAIN */

@@ -125,6 +125,7 @@ typedef struct eng {
     uint64_t share_cap;               /* put: most bytes one channel may carry */
     uint64_t remote_size;             /* from STAT/FSTAT (resume), or XSSH_SIZE_UNKNOWN */
     int stat_done, open_failed;
+    int refused;                      /* the server refused the first channel (MaxSessions) */
     /* verify (resume) */
     uint64_t vfy_from, vfy_to, vfy_mismatch, vfy_next;
     int vfy_active;
@@ -195,6 +196,8 @@ static int fail_ssh(eng *e, int rc, const char *doing)
     else if (rc == XSSH_ECLOSED)
         e->rc = xssh__fail(e->s, XSSH_ECLOSED, 0, "SFTP %s '%s': %s: the session or the SFTP object was closed meanwhile",
                            e->what, e->path, doing);
+    else if (rc == XSSH_ECANCELLED)
+        e->rc = xssh__fail(e->s, XSSH_ECANCELLED, 0, "SFTP %s '%s': %s: cancelled", e->what, e->path, doing);
     else
         e->rc = xssh__fail_ssh(e->s, rc, "SFTP %s '%s': %s", e->what, e->path, doing);
     return e->rc;
@@ -869,6 +872,8 @@ static int setup_step2(eng *e, ech *c)
             pthread_mutex_unlock(&s->open_lock);
             xssh__wake(&s->open_lock);
             e->open_lock_held = 0;
+            if (c == &e->ch[0] && (rc == LIBSSH2_ERROR_CHANNEL_FAILURE || rc == 0))
+                e->refused = 1; /* e.g. OpenSSH's MaxSessions: the caller's SFTP object carries it */
             fail_ssh(e, rc ? rc : LIBSSH2_ERROR_CHANNEL_FAILURE, "opening an SFTP channel");
             return -1;
         }
@@ -1005,6 +1010,11 @@ static int turn(eng *e)
 {
     if (eng_lock(e))
         return -1;
+    int intr = xssh__fiber_interrupt(); /* a pass that never waits still sees a cancel */
+    if (intr) {
+        fail_ssh(e, intr, "transferring");
+        return -1;
+    }
     unsigned long gen = atomic_load(&e->s->rx_count);
     int prog = 0;
     for (int i = 0; i < e->nch; i++) {
@@ -1244,7 +1254,8 @@ static int close_handles(eng *e)
 
 /* ---- get ------------------------------------------------------------------------- */
 
-int xssh__eng_get(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, uint64_t *done_out)
+static int eng_get(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, uint64_t *done_out,
+                   int *refused)
 {
     eng e;
     eng_init(&e, sf, io, 0);
@@ -1351,6 +1362,7 @@ int xssh__eng_get(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, u
 out:
     if (io->start_out)
         *io->start_out = start;
+    *refused = e.refused;
     {
         int rc = e.rc;
         xssh__saved_err se;
@@ -1403,7 +1415,8 @@ static uint64_t put_prefix(const eng *e)
     return m;
 }
 
-int xssh__eng_put(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, uint64_t *done_out)
+static int eng_put(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, uint64_t *done_out,
+                   int *refused)
 {
     eng e;
     eng_init(&e, sf, io, 1);
@@ -1595,6 +1608,7 @@ int xssh__eng_put(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, u
         }
     }
 out:
+    *refused = e.refused;
     {
         int rc = e.rc;
         xssh__saved_err se;
@@ -1605,4 +1619,154 @@ out:
             return xssh__err_restore(sf->s, &se);
     }
     return XSSH_OK;
+}
+
+/* ---- the fallback: the caller's SFTP object (libssh2's SFTP layer) ------------------ */
+
+/* When the server refuses the engine's first channel (OpenSSH: MaxSessions, its
+   default 10, counts every channel of the connection), the transfer goes over
+   the SFTP object the caller gave, one request at a time (libssh2 1.10's SFTP:
+   slower, but it needs no channel of its own). Resume starts from byte 0 here. */
+#define FB_BUF (256u * 1024)
+
+static int fb_get(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, uint64_t *done_out)
+{
+    xssh_sftp_file *f = NULL;
+    int rc = xssh__sftp_open(&f, sf, io->target, strlen(io->target), LIBSSH2_FXF_READ, 0, LIBSSH2_SFTP_OPENFILE, 1);
+    if (rc)
+        return rc;
+    uint64_t total = XSSH_SIZE_UNKNOWN;
+    xssh_sftp_attrs a;
+    if (xssh_sftp_file_fstat(f, &a) == XSSH_OK && (a.flags & LIBSSH2_SFTP_ATTR_SIZE))
+        total = a.filesize;
+    if (io->total_out)
+        *io->total_out = total;
+    if (io->start_out)
+        *io->start_out = 0;
+    char *buf = malloc(FB_BUF);
+    uint64_t done = 0;
+    if (!buf)
+        rc = xssh__fail(sf->s, XSSH_ENOMEM, 0, "out of memory");
+    if (!rc && io->resume && io->local_truncate) {
+        int r = io->local_truncate(io->ctx, 0);
+        if (r)
+            rc = xssh__fail(sf->s, XSSH_EFILE, 0, "SFTP get '%s': truncating the local file failed: %s", io->target,
+                            strerror(r));
+    }
+    if (!rc && prog) {
+        prog->total = total;
+        if (xssh__progress_report(prog, 0, 1))
+            rc = xssh__fail(sf->s, XSSH_ECANCELLED, 0, "SFTP get '%s': cancelled by the progress callback",
+                            io->target);
+    }
+    while (!rc) {
+        size_t n = 0;
+        rc = xssh_sftp_file_read(f, buf, FB_BUF, &n);
+        if (rc || n == 0)
+            break;
+        int r = io->sink_write(io->ctx, buf, n);
+        if (r) {
+            rc = xssh__fail(sf->s, XSSH_EFILE, 0, "SFTP get '%s': writing the local file failed: %s", io->target,
+                            strerror(r));
+            break;
+        }
+        done += n;
+        *done_out = done;
+        if (prog && xssh__progress_report(prog, done, 0))
+            rc = xssh__fail(sf->s, XSSH_ECANCELLED, 0,
+                            "SFTP get '%s': cancelled by the progress callback after %llu bytes", io->target,
+                            (unsigned long long)done);
+    }
+    if (!rc && prog && xssh__progress_report(prog, done, 1))
+        rc = xssh__fail(sf->s, XSSH_ECANCELLED, 0, "SFTP get '%s': cancelled by the progress callback", io->target);
+    xssh__saved_err se;
+    xssh__err_save(&se);
+    int crc = xssh__sftp_file_close_blocking(f);
+    xssh_sftp_file_unref(f);
+    free(buf);
+    if (rc)
+        return xssh__err_restore(sf->s, &se);
+    return crc;
+}
+
+static int fb_put(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, uint64_t *done_out)
+{
+    xssh_sftp_file *f = NULL;
+    unsigned long fl = io->open_flags | LIBSSH2_FXF_TRUNC; /* resume: from byte 0 */
+    int rc = xssh__sftp_open(&f, sf, io->target, strlen(io->target), fl, io->mode, LIBSSH2_SFTP_OPENFILE, 1);
+    if (rc)
+        return rc;
+    if (io->start_out)
+        *io->start_out = 0;
+    char *buf = malloc(FB_BUF);
+    uint64_t done = 0;
+    if (!buf)
+        rc = xssh__fail(sf->s, XSSH_ENOMEM, 0, "out of memory");
+    if (!rc && prog && xssh__progress_report(prog, 0, 1))
+        rc = xssh__fail(sf->s, XSSH_ECANCELLED, 0, "SFTP put '%s': cancelled by the progress callback", io->target);
+    while (!rc) {
+        long n = io->src_read(io->ctx, buf, FB_BUF, done);
+        if (n < 0) {
+            rc = xssh__fail(sf->s, XSSH_EFILE, 0, "SFTP put '%s': reading the source failed: %s", io->target,
+                            strerror((int)-n));
+            break;
+        }
+        if (n == 0)
+            break;
+        size_t w = 0;
+        rc = xssh_sftp_file_write(f, buf, (size_t)n, &w);
+        if (rc)
+            break;
+        done += (uint64_t)n;
+        *done_out = done;
+        if (prog && xssh__progress_report(prog, done, 0))
+            rc = xssh__fail(sf->s, XSSH_ECANCELLED, 0,
+                            "SFTP put '%s': cancelled by the progress callback after %llu bytes", io->target,
+                            (unsigned long long)done);
+    }
+    xssh__saved_err se;
+    xssh__err_save(&se);
+    int crc = xssh__sftp_file_close_blocking(f);
+    xssh_sftp_file_unref(f);
+    free(buf);
+    if (rc)
+        return xssh__err_restore(sf->s, &se);
+    if (crc)
+        return crc;
+    if (prog && xssh__progress_report(prog, done, 1))
+        return xssh__fail(sf->s, XSSH_ECANCELLED, 0, "SFTP put '%s': cancelled by the progress callback",
+                          io->target);
+    return XSSH_OK;
+}
+
+int xssh__eng_get(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, uint64_t *done_out)
+{
+    int refused = 0;
+    int rc = eng_get(sf, io, prog, done_out, &refused);
+    if (!rc || !refused)
+        return rc;
+    xssh__log(XSSH_LOG_DEBUG, xssh__log_host(sf->s),
+              "SFTP get '%s': the server refused a channel of its own (%s); over the caller's SFTP object instead",
+              io->target, xssh_error_last()->message);
+    *done_out = 0;
+    int prev = xssh__sftp_force_blocking(1);
+    rc = fb_get(sf, io, prog, done_out);
+    xssh__sftp_force_blocking(prev);
+    return rc ? rc : xssh__ok();
+}
+
+int xssh__eng_put(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, uint64_t *done_out)
+{
+    int refused = 0;
+    int rc = eng_put(sf, io, prog, done_out, &refused);
+    if (!rc || !refused)
+        return rc;
+    xssh__log(XSSH_LOG_DEBUG, xssh__log_host(sf->s),
+              "SFTP put '%s': the server refused a channel of its own (%s); over the caller's SFTP object instead",
+              io->target, xssh_error_last()->message);
+    *done_out = 0;
+    int prev = xssh__sftp_force_blocking(1);
+    rc = fb_put(sf, io, prog, done_out);
+    xssh__sftp_force_blocking(prev);
+    return rc ? rc : xssh__ok();
 }

@@ -12,6 +12,9 @@ struct xssh_sftp {
     xssh_session *s;
     LIBSSH2_SFTP *sftp;          /* NULL once closed */
     _Atomic int closed;
+    /* a request was abandoned half-done (timeout / cancel past the grace):
+       every later request fails with XSSH_ECLOSED */
+    _Atomic int abandoned;
     /* held for a whole SFTP request, waits included: libssh2 keeps one state
        machine per request type per subsystem, so two threads must not interleave */
     pthread_mutex_t oplock;

@@ -630,7 +630,7 @@ static void accept_new(xssh_forward *f)
 static void liveness_reset(xssh_forward *f, xssh__liveness *lv)
 {
     if (lv->active) {
-        xssh__op op = {f->s, 0, 0, NULL};
+        xssh__op op = {f->s, 0, 0, NULL, 0, 0, 0};
         xssh__liveness_end(&op, lv);
     }
     memset(lv, 0, sizeof *lv);

@@ -87,7 +87,7 @@ static made make_tree(const char *root, int nfiles)
         m.dirs += 3;
     }
     size_t big = xt_size(3u << 20);
-    unsigned char *buf = malloc(big + (size_t)nfiles + 1); /* the largest file: big + i bytes */
+    unsigned char *buf = malloc(big + 8192 + (size_t)nfiles + 1); /* the largest n below */
     for (int i = 0; i < nfiles; i++) {
         size_t n;
         if (i % 100 == 7)

@@ -173,10 +173,16 @@ def start(d):
         os.chmod("/run/sshd", 0o755)
 
     port = free_port()
-    cfg = os.path.join(d, "sshd_config")
+    # a second port whose connections get MaxSessions 1 (the SFTP engine's channels
+    # refused while the caller's SFTP object holds the one session)
+    port_ms1 = free_port()
+    base = sshd_config(d, [port, port_ms1], home, have_pw, is_root)
+    with open(os.path.join(d, "sshd_config"), "w") as f:
+        f.write(base)  # tests copy it and append lines: no Match block in it
+    cfg = os.path.join(d, "sshd_config.run")
     with open(cfg, "w") as f:
-        f.write(sshd_config(d, [port], home, have_pw, is_root))
-    err = launch_sshd(cfg, os.path.join(d, "sshd.log"), [port])
+        f.write(base + "Match LocalPort %d\n    MaxSessions 1\n" % port_ms1)
+    err = launch_sshd(cfg, os.path.join(d, "sshd.log"), [port, port_ms1])
     if err:
         sys.exit("sshd_harness: " + err)
 
@@ -185,6 +191,7 @@ def start(d):
     kh = os.path.join(d, "known_hosts")
     with open(kh, "w") as f:
         f.write("[127.0.0.1]:%d %s %s\n" % (port, pub[0], pub[1]))
+        f.write("[127.0.0.1]:%d %s %s\n" % (port_ms1, pub[0], pub[1]))
     fp = run("ssh-keygen", "-l", "-E", "sha256", "-f", os.path.join(d, "host_ed25519.pub")).stdout.decode().split()[1]
 
     # ssh-agent holding the ed25519 key
@@ -209,6 +216,7 @@ def start(d):
         "XSSH_TEST_DIR": d,
         "XSSH_TEST_HOST": "127.0.0.1",
         "XSSH_TEST_PORT": str(port),
+        "XSSH_TEST_PORT_MAXSESSIONS1": str(port_ms1),
         "XSSH_TEST_USER": user,
         "XSSH_TEST_KEY_ED25519": paths["ED25519"],
         "XSSH_TEST_KEY_ECDSA": paths["ECDSA"],

@@ -703,16 +703,15 @@ static void counts(state *st, ui_counts *c)
     }
 }
 
-/* Cancel every host not done. An upload under way is stopped by its progress
-   callback instead (it returns nonzero once a signal came): the transfer then fails
-   with XSSH_ECANCELLED through its own path, which still has the session to remove
-   the remote temporary file; xssh_multi_op_cancel() would fail that removal too (the
-   op's every later wait is cancelled) and leave the file behind. */
+/* Cancel every host not done. A cancelled upload still removes its remote temporary
+   file: the multi lets the cleanup of the interrupted call wait for a bounded grace
+   (docs/multi.md). An upload under way also stops at its next progress report (its
+   callback returns nonzero once a signal came). */
 static void cancel_all(state *st)
 {
     for (size_t i = 0; i < st->a->hosts.n; i++) {
         host *h = &st->a->hosts.v[i];
-        if (h->op && h->outcome == OUT_PENDING && !(st->a->cmd == CMD_PUT && h->moving))
+        if (h->op && h->outcome == OUT_PENDING)
             xssh_multi_op_cancel(h->op);
     }
 }
