@@ -132,6 +132,11 @@ def test_binary_cat_round_trip_nonblocking(session):
     session.set_blocking(False)
     sock = session.socket()
     off, back, eof_sent, eagains = 0, [], False, 0
+    # nothing was written yet, so cat cannot have answered: a non-blocking read must say EAGAIN
+    # (the loop below may never see one on a slow client: the data is always there already)
+    n, _ = chan.read(1 << 20)
+    assert n == EAGAIN
+    eagains += 1
     got = 0
     deadline = time.time() + 120
     while got < len(data):
