@@ -167,6 +167,25 @@ module Xssh
       options: options }
   end
 
+  # Drive m until every op is done; the Array of their MultiResult. When the
+  # drive ends early (what a callback raised, a break/return/throw out of the
+  # block, Timeout, Ctrl-C, Thread#raise/kill) the ops still queued or running
+  # are cancelled and driven to their end before that goes on, so none is left
+  # running (a command's channel is closed, a partial download removed).
+  # stopped: an Array whose first element is set true then (the callbacks
+  # check it and stay silent during that last drive).
+  def self.many_drive(m, ops, stopped = [false])
+    m.perform_all
+    done = true
+    ops.map(&:result)
+  ensure
+    unless done
+      stopped[0] = true
+      ops.each { |op| op.cancel unless op.state == Native::XSSH_OP_DONE }
+      m.perform_all
+    end
+  end
+
   # Run command on every host concurrently from this thread; an Array of
   # MultiResult, one per host in the order given (docs/run_many.md).
   # hosts: host Strings ("host", "user@host:port", a ~/.ssh/config Host alias)
@@ -199,14 +218,16 @@ module Xssh
                                                                                    line_mode: !on_output.nil?,
                                                                                    stdin: stdin)
     m = many_multi(:run_many, parallelism)
+    stopped = [false]
     ops = specs.map do |host, opts|
       cb = on_output && lambda { |_op, stream, data|
+        next false if stopped[0]
+
         on_output.call(host, stream == Native::XSSH_STREAM_STDERR ? 'stderr' : 'stdout', data)
       }
       m.add_host_run(host, opts, command, o, cb)
     end
-    m.perform_all
-    ops.map(&:result)
+    many_drive(m, ops, stopped)
   end
 
   # Upload the local file (recursive: true: a directory tree) to remote on every
@@ -223,8 +244,7 @@ module Xssh
     o = many_opts(:put_many, connect_timeout, auth_timeout, timeout, nil, recursive: recursive)
     m = many_multi(:put_many, parallelism)
     ops = specs.map { |host, opts| m.add_host_put(host, opts, local, remote, o) }
-    m.perform_all
-    ops.map(&:result)
+    many_drive(m, ops)
   end
 
   # the per-host directory name of get_many: the host String as given, "/" made "_"
@@ -255,9 +275,8 @@ module Xssh
       FileUtils.mkdir_p(dir)
       m.add_host_get(host, opts, remote, File.join(dir, base), o)
     end
-    m.perform_all
-    ops.map(&:result)
+    many_drive(m, ops)
   end
 
-  private_class_method :many_hosts, :many_ms, :many_opts, :many_multi, :many_path, :many_defaults, :many_host_dir
+  private_class_method :many_drive, :many_hosts, :many_ms, :many_opts, :many_multi, :many_path, :many_defaults, :many_host_dir
 end
