@@ -738,7 +738,9 @@ end
 -- lines as they arrive; stream "stdout"/"stderr"; output then not kept; returning
 -- true cancels that host), and connect's options for every host. Each host's
 -- failure is in its result; run_many raises for wrong arguments or what on_output
--- raised.
+-- raised: that host is cancelled (its result's error is what was raised), the
+-- other hosts run to their end, then the first such error is raised (a table
+-- error gets the results list as its field results).
 function M.run_many(hosts, command, opts)
   local fname = "xssh.run_many"
   if type(command) ~= "string" then arg_error(fname .. ": command must be a string", 2) end
@@ -750,14 +752,27 @@ function M.run_many(hosts, command, opts)
   local m, o, t = many_setup(fname, opts, on_output ~= nil)
   local specs = many_hosts(fname, hosts, t)
   local ops = {}
+  local raised = {} -- {index, error} in the order on_output raised them
   for i, spec in ipairs(specs) do
     local host = spec[1]
     local cb = on_output and function(_, stream, data)
-      return on_output(host, stream == core.XSSH_STREAM_STDERR and "stderr" or "stdout", data)
+      local ok, r = pcall(on_output, host, stream == core.XSSH_STREAM_STDERR and "stderr" or "stdout", data)
+      if ok then return r end
+      -- Ctrl-C (lua.c's hook raising "interrupted!") stops every host
+      if type(r) == "string" and r:find("interrupted!$") then error(r, 0) end
+      raised[#raised + 1] = { i, r } -- that host is cancelled, the others go on
+      return true
     end
     ops[i] = m:add_host_run(host, spec[2], command, o, cb)
   end
-  return many_results(m, ops)
+  local rs = many_results(m, ops)
+  if #raised == 0 then return rs end
+  for _, x in ipairs(raised) do
+    rs[x[1]].error, rs[x[1]].ok = x[2], false
+  end
+  local first = raised[1][2]
+  if type(first) == "table" and first.results == nil then first.results = rs end
+  error(first, 0)
 end
 
 --- xssh.put_many(hosts, local, remote [, opts]): upload the local file (opts.recursive:

@@ -195,6 +195,16 @@ class TestMulti < Minitest::Test
   def test_streaming_error_and_cancel
     e = assert_raises(ZeroDivisionError) { Xssh.run_many(good[0, 2], 'echo x', on_output: ->(*) { 1 / 0 }, **@kw) }
     assert_match(/divided/, e.message)
+    # only the host whose callback raised is cancelled (it would sleep 300 s); the others run
+    # to their end; the first exception is raised with every host's result attached
+    hosts = good[0, 3]
+    slow = "echo x; [ ${SSH_CONNECTION##* } = #{@many['ports'][0]} ] && sleep 300; echo y"
+    e = assert_raises(ZeroDivisionError) do
+      Xssh.run_many(hosts, slow, **@kw) { |h, _s, _d| 1 / 0 if h == hosts[0] }
+    end
+    assert_equal hosts, e.results.map(&:host)
+    assert_same e, e.results[0].error
+    assert(e.results[1].ok? && e.results[2].ok?, e.results.inspect)
     cmd = "echo x; [ ${SSH_CONNECTION##* } = #{@many['ports'][0]} ] && sleep 300; echo y"
     rs = Xssh.run_many(good[0, 2], cmd, on_output: ->(h, _s, _d) { h == good[0] ? :cancel : true }, **@kw)
     assert_equal Xssh::ECANCELLED, rs[0].error.code

@@ -199,8 +199,10 @@ module Xssh
   # (host, stream, data) called with whole lines as they arrive (stream
   # "stdout"/"stderr"; the output is then not kept; a true return cancels that
   # host); a block works too. Each host's failure is in its result; run_many
-  # raises for wrong arguments, or what on_output raised. The GVL is released
-  # while the hosts run; Ctrl-C / Thread#raise stop it within 0.2 s.
+  # raises for wrong arguments, or what on_output raised (a StandardError: that
+  # host is cancelled with it as its result's error, the others run to their
+  # end, then the first one is raised, every host's result in its #results).
+  # The GVL is released while the hosts run; Ctrl-C / Thread#raise stop it within 0.2 s.
   def self.run_many(hosts, command, parallelism: 64, connect_timeout: nil, auth_timeout: nil, timeout: nil,
                     idle_timeout: nil, stdin: nil, pty: false, merge_stderr: false, max_output: nil, on_output: nil,
                     port: nil, user: nil, key: nil, passphrase: nil, password: nil, agent: nil, known_hosts: nil,
@@ -219,15 +221,28 @@ module Xssh
                                                                                    stdin: stdin)
     m = many_multi(:run_many, parallelism)
     stopped = [false]
-    ops = specs.map do |host, opts|
+    raised = [] # [index, exception] in the order on_output raised them
+    ops = specs.each_with_index.map do |(host, opts), i|
       cb = on_output && lambda { |_op, stream, data|
         next false if stopped[0]
 
-        on_output.call(host, stream == Native::XSSH_STREAM_STDERR ? 'stderr' : 'stdout', data)
+        begin
+          on_output.call(host, stream == Native::XSSH_STREAM_STDERR ? 'stderr' : 'stdout', data)
+        rescue StandardError => e # that host is cancelled, the others go on (Interrupt & co stop all)
+          raised << [i, e]
+          :cancel
+        end
       }
       m.add_host_run(host, opts, command, o, cb)
     end
-    many_drive(m, ops, stopped)
+    results = many_drive(m, ops, stopped)
+    return results if raised.empty?
+
+    raised.each { |i, e| results[i].error = e }
+    first = raised[0][1]
+    first.instance_variable_set(:@results, results)
+    first.define_singleton_method(:results) { @results }
+    raise first
   end
 
   # Upload the local file (recursive: true: a directory tree) to remote on every
