@@ -320,13 +320,13 @@ if core.session_run then
   local session_run = core.session_run
   -- (re)defined on every load: a definition, not a wrapper
   local fn_run = core._class_metatable("Session")[".fn"]
+  local RUN_KEYS = { stdin = true, timeout = true, idle_timeout = true, merge_stderr = true, pty = true }
   --- Run command on a new channel; returns a RunResult table:
   -- {stdout=, stderr= (strings), exit_status= (integer, nil when none was sent),
   --  exit_signal= ("TERM", ..., nil when none), ok= (exit_status == 0)}.
   -- opts: stdin= (string, written then EOF), timeout=, idle_timeout= (seconds:
   -- raise Timeout, the session stays usable), merge_stderr=, pty= (booleans).
   -- Both streams are read concurrently in C: no deadlock however much output.
-  local RUN_KEYS = { stdin = true, timeout = true, idle_timeout = true, merge_stderr = true, pty = true }
   function fn_run.run(self, command, opts)
     if type(command) ~= "string" then
       error(string.format("xssh.Session:run: bad argument #1 'command' (string expected, got %s)", type(command)), 2)
