@@ -71,6 +71,56 @@ local function arg_error(msg, level)
   error(e, (level or 1) + 1)
 end
 
+-- the closest name in the set (keys) to name (for "did you mean"), within 2 edits
+local function closest_in(set, name)
+  local best, bestd = nil, 3
+  for k in pairs(set) do
+    local a, b = name, k
+    local prev = {}
+    for j = 0, #b do prev[j] = j end
+    for i = 1, #a do
+      local cur = { [0] = i }
+      for j = 1, #b do
+        cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a:sub(i, i) == b:sub(j, j) and 0 or 1))
+      end
+      prev = cur
+    end
+    if prev[#b] < bestd or (prev[#b] == bestd and best and k < best) then best, bestd = k, prev[#b] end
+  end
+  return best
+end
+
+-- every key of the options table opts must be in the set allowed (name = true):
+-- else an InvalidArgumentError "fname: unknown option 'x' (did you mean 'y'?)"
+-- at level (counted from the caller of check_options)
+local function check_options(fname, opts, allowed, level)
+  for k in pairs(opts) do
+    if type(k) ~= "string" or not allowed[k] then
+      local hint = type(k) == "string" and closest_in(allowed, k)
+      arg_error(string.format("%s: unknown option '%s'%s", fname, tostring(k),
+                              hint and (" (did you mean '" .. hint .. "'?)") or ""), (level or 1) + 1)
+    end
+  end
+end
+
+-- hosts must be a sequence (keys 1..n, no holes): else an InvalidArgumentError naming fname
+local function check_sequence(fname, name, t, level)
+  local top = 0
+  for k in pairs(t) do
+    if math.type(k) ~= "integer" or k < 1 then
+      arg_error(string.format("%s: %s must be a list (keys 1..n), not a table with key %s", fname, name,
+                              type(k) == "string" and ("'" .. k .. "'") or tostring(k)), (level or 1) + 1)
+    end
+    if k > top then top = k end
+  end
+  for i = 1, top do
+    if t[i] == nil then
+      arg_error(string.format("%s: %s must be a list without holes: %s[%d] is nil but %s[%d] is set", fname, name,
+                              name, i, name, top), (level or 1) + 1)
+    end
+  end
+end
+
 ---------------------------------------------------------------------------
 -- Lua shapes over the generated methods (SWIG's per-class method tables)
 ---------------------------------------------------------------------------
@@ -110,11 +160,19 @@ end
 
 -- whole-file transfers: the generated calls take the progress function first;
 -- Lua takes it in an options table {progress=, atomic=, chunk_size=, mode=}
-local function transfer(orig, with_chunk)
+local TRANSFER_BASIC = { progress = true, atomic = true, mode = true }
+local TRANSFER_CHUNK = { progress = true, atomic = true, mode = true, chunk_size = true }
+local TRANSFER_SFTP = { progress = true, atomic = true, mode = true, chunk_size = true, resume = true,
+  max_in_flight = true, channels = true }
+local TREE_KEYS = { progress = true, preserve = true, symlinks = true, files_in_flight = true, atomic = true,
+  chunk_size = true, mode = true, resume = true }
+local function transfer(orig, with_chunk, fname)
   if not orig then return nil end
+  local allowed = with_chunk == "sftp" and TRANSFER_SFTP or with_chunk and TRANSFER_CHUNK or TRANSFER_BASIC
   return function(self, a, b, opts)
     opts = opts or {}
-    if type(opts) ~= "table" then arg_error("transfer options must be a table", 2) end
+    if type(opts) ~= "table" then arg_error(fname .. ": transfer options must be a table", 2) end
+    check_options(fname, opts, allowed, 2)
     if with_chunk == "sftp" then
       return orig(self, opts.progress, a, b, opts.atomic and 1 or 0, opts.chunk_size or 0, opts.mode or 0,
                   opts.resume and 1 or 0, opts.max_in_flight or 0, opts.channels or 0)
@@ -136,9 +194,9 @@ if fn then
   fn.startup = fn.handshake
   fn.userauth_keyboardinteractive = fn.userauth_keyboard_interactive
   --- s:scp_get(remote, local [, {progress=f, atomic=, chunk_size=, mode=}]) -> bytes copied
-  fn.scp_get = transfer(fn.scp_get, true)
+  fn.scp_get = transfer(fn.scp_get, true, "Session:scp_get")
   --- s:scp_put(local, remote [, opts]) -> bytes copied
-  fn.scp_put = transfer(fn.scp_put, true)
+  fn.scp_put = transfer(fn.scp_put, true, "Session:scp_put")
 end
 
 fn = methods("SFTP")
@@ -146,28 +204,32 @@ if fn then
   --- sftp:get(remote, local [, {progress=function(done, total) end, atomic=, chunk_size=, mode=,
   -- resume=, max_in_flight=}]) -> bytes copied; progress returning true cancels (CancelledError),
   -- an error it raises cancels and is re-raised by get; total is nil when unknown
-  fn.get = transfer(fn.get, "sftp")
+  fn.get = transfer(fn.get, "sftp", "SFTP:get")
   --- sftp:put(local, remote [, opts]) -> bytes copied; opts also channels= (parallel SFTP channels)
-  fn.put = transfer(fn.put, "sftp")
+  fn.put = transfer(fn.put, "sftp", "SFTP:put")
   local get_buffer, put_buffer = fn.get_buffer, fn.put_buffer
   --- sftp:get_buffer(remote [, {progress=}]) -> the whole file as a string (alias get_bytes)
   if get_buffer then
     fn.get_buffer = function(self, remote, opts)
-      return get_buffer(self, (opts or {}).progress, remote)
+      opts = opts or {}
+      if type(opts) ~= "table" then arg_error("SFTP:get_buffer: options must be a table", 2) end
+      check_options("SFTP:get_buffer", opts, { progress = true }, 2)
+      return get_buffer(self, opts.progress, remote)
     end
     fn.get_bytes = fn.get_buffer
   end
   --- sftp:put_buffer(data, remote [, {progress=, atomic=, mode=}]) -> bytes written (alias put_bytes)
-  fn.put_buffer = transfer(put_buffer, false)
+  fn.put_buffer = transfer(put_buffer, false, "SFTP:put_buffer")
   fn.put_bytes = fn.put_buffer
   -- directory trees: the generated calls take the progress function first and
   -- return (files, directories, symlinks, bytes)
   local symlink_modes = {follow = M.SYMLINKS_FOLLOW, copy = M.SYMLINKS_COPY, skip = M.SYMLINKS_SKIP}
-  local function tree(orig)
+  local function tree(orig, fname)
     if not orig then return nil end
     return function(self, a, b, opts)
       opts = opts or {}
-      if type(opts) ~= "table" then arg_error("tree options must be a table", 2) end
+      if type(opts) ~= "table" then arg_error(fname .. ": tree options must be a table", 2) end
+      check_options(fname, opts, TREE_KEYS, 2)
       local sl = opts.symlinks or 0
       if type(sl) == "string" then
         sl = symlink_modes[sl]
@@ -189,11 +251,11 @@ if fn then
   -- file_done, file_total} (path relative to the tree) when each file starts, as it goes and
   -- when it is done; returning true cancels (CancelledError), an error it raises cancels and
   -- is re-raised. Errors name the path concerned.
-  fn.put_tree = tree(fn.put_tree)
+  fn.put_tree = tree(fn.put_tree, "SFTP:put_tree")
   --- sftp:get_tree(remote_dir, local_dir [, opts]) -> {files=, directories=, symlinks=, bytes=}
   -- Downloads a remote tree (local_dir created when missing); options as put_tree. Names the
   -- server lists are checked: "." and ".." skipped, an empty name or one holding "/" refused.
-  fn.get_tree = tree(fn.get_tree)
+  fn.get_tree = tree(fn.get_tree, "SFTP:get_tree")
 end
 
 fn = methods("Agent")
@@ -258,6 +320,7 @@ if core.session_run then
   local session_run = core.session_run
   -- (re)defined on every load: a definition, not a wrapper
   local fn_run = core._class_metatable("Session")[".fn"]
+  local RUN_KEYS = { stdin = true, timeout = true, idle_timeout = true, merge_stderr = true, pty = true }
   --- Run command on a new channel; returns a RunResult table:
   -- {stdout=, stderr= (strings), exit_status= (integer, nil when none was sent),
   --  exit_signal= ("TERM", ..., nil when none), ok= (exit_status == 0)}.
@@ -270,6 +333,7 @@ if core.session_run then
     end
     opts = opts or {}
     if type(opts) ~= "table" then arg_error("Session:run: options must be a table", 2) end
+    check_options("Session:run", opts, RUN_KEYS, 2)
     if opts.stdin ~= nil and type(opts.stdin) ~= "string" then arg_error("Session:run: stdin must be a string", 2) end
     local out, err, status, have, sig = session_run(self, command, opts.stdin, ms(opts.timeout, "timeout"),
       ms(opts.idle_timeout, "idle_timeout"), opts.merge_stderr and 1 or 0, opts.pty and 1 or 0)
@@ -393,23 +457,7 @@ CONNECT.passphrase_callback = function() end -- set on the Options below
 CONNECT.prompt_callback = function() end
 
 -- the closest known option name (for "did you mean"), within 2 edits
-local function closest(name)
-  local best, bestd = nil, 3
-  for k in pairs(CONNECT) do
-    local a, b = name, k
-    local prev = {}
-    for j = 0, #b do prev[j] = j end
-    for i = 1, #a do
-      local cur = { [0] = i }
-      for j = 1, #b do
-        cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a:sub(i, i) == b:sub(j, j) and 0 or 1))
-      end
-      prev = cur
-    end
-    if prev[#b] < bestd then best, bestd = k, prev[#b] end
-  end
-  return best
-end
+local function closest(name) return closest_in(CONNECT, name) end
 
 -- connect's options (a table) mapped onto a new Options; shared by xssh.connect
 -- and xssh.run_many/put_many/get_many
@@ -611,6 +659,7 @@ end
 
 local function many_hosts(fname, hosts, opts)
   if type(hosts) ~= "table" then arg_error(fname .. ": hosts must be a list of host strings or tables", 3) end
+  check_sequence(fname, "hosts", hosts, 3)
   local defaults = {}
   for k in pairs(MANY_HOST_KEYS) do defaults[k] = opts[k] end
   local out, shared = {}, nil
@@ -625,7 +674,9 @@ local function many_hosts(fname, hosts, opts)
       for k, v in pairs(h) do
         if k ~= "host" then
           if not MANY_HOST_KEYS[k] then
-            arg_error(string.format("%s: hosts[%d]: unknown key '%s'", fname, i, tostring(k)), 3)
+            local hint = type(k) == "string" and closest_in(MANY_HOST_KEYS, k)
+            arg_error(string.format("%s: hosts[%d]: unknown option '%s'%s", fname, i, tostring(k),
+                                    hint and (" (did you mean '" .. hint .. "'?)") or ""), 3)
           end
           t[k] = v
         end
@@ -649,11 +700,7 @@ end
 local function many_setup(fname, opts, line_mode)
   if opts == nil then opts = {} end
   if type(opts) ~= "table" then arg_error(fname .. ": options must be a table", 3) end
-  for k in pairs(opts) do
-    if type(k) ~= "string" or not MANY_KEYS[k] then
-      arg_error(string.format("%s: unknown option '%s'", fname, tostring(k)), 3)
-    end
-  end
+  check_options(fname, opts, MANY_KEYS, 3)
   local mo = opts.max_output
   if mo ~= nil and (math.type(mo) ~= "integer" or mo <= 0) then
     arg_error(fname .. ": max_output must be an integer > 0 or nil", 3)
@@ -691,7 +738,9 @@ end
 -- lines as they arrive; stream "stdout"/"stderr"; output then not kept; returning
 -- true cancels that host), and connect's options for every host. Each host's
 -- failure is in its result; run_many raises for wrong arguments or what on_output
--- raised.
+-- raised: that host is cancelled (its result's error is what was raised), the
+-- other hosts run to their end, then the first such error is raised (a table
+-- error gets the results list as its field results).
 function M.run_many(hosts, command, opts)
   local fname = "xssh.run_many"
   if type(command) ~= "string" then arg_error(fname .. ": command must be a string", 2) end
@@ -703,14 +752,27 @@ function M.run_many(hosts, command, opts)
   local m, o, t = many_setup(fname, opts, on_output ~= nil)
   local specs = many_hosts(fname, hosts, t)
   local ops = {}
+  local raised = {} -- {index, error} in the order on_output raised them
   for i, spec in ipairs(specs) do
     local host = spec[1]
     local cb = on_output and function(_, stream, data)
-      return on_output(host, stream == core.XSSH_STREAM_STDERR and "stderr" or "stdout", data)
+      local ok, r = pcall(on_output, host, stream == core.XSSH_STREAM_STDERR and "stderr" or "stdout", data)
+      if ok then return r end
+      -- Ctrl-C (lua.c's hook raising "interrupted!") stops every host
+      if type(r) == "string" and r:find("interrupted!$") then error(r, 0) end
+      raised[#raised + 1] = { i, r } -- that host is cancelled, the others go on
+      return true
     end
     ops[i] = m:add_host_run(host, spec[2], command, o, cb)
   end
-  return many_results(m, ops)
+  local rs = many_results(m, ops)
+  if #raised == 0 then return rs end
+  for _, x in ipairs(raised) do
+    rs[x[1]].error, rs[x[1]].ok = x[2], false
+  end
+  local first = raised[1][2]
+  if type(first) == "table" and first.results == nil then first.results = rs end
+  error(first, 0)
 end
 
 --- xssh.put_many(hosts, local, remote [, opts]): upload the local file (opts.recursive:

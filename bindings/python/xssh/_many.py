@@ -139,7 +139,9 @@ def run_many(hosts: Sequence[str | Mapping[str, Any]], command: str | bytes, *, 
         is then not kept in the results. A true return value cancels that host.
     port .. options: connect()'s keywords, for every host.
     Every host's outcome is in its result (error, phase); run_many raises only for wrong
-    arguments, or what on_output raised (the host it was called for is cancelled).
+    arguments, or what on_output raised: the host it was called for is cancelled (its
+    result's error is that exception), the other hosts run to their end, then the first
+    such exception is raised with the results of every host as its ``results`` attribute.
     """
     fn = "xssh.run_many()"
     if not isinstance(command, (str, bytes)):
@@ -152,13 +154,25 @@ def run_many(hosts: Sequence[str | Mapping[str, Any]], command: str | bytes, *, 
                     on_output is not None, False, stdin)
     m = _multi(fn, parallelism)
     ops = []
-    for host, opts in specs:
+    raised = []  # (index, exception) in the order on_output raised them
+    for i, (host, opts) in enumerate(specs):
         cb = None
         if on_output is not None:
-            def cb(op, stream, data, _h=host):
-                return on_output(_h, "stderr" if stream == _c.XSSH_STREAM_STDERR else "stdout", data)
+            def cb(op, stream, data, _h=host, _i=i):
+                try:
+                    return on_output(_h, "stderr" if stream == _c.XSSH_STREAM_STDERR else "stdout", data)
+                except Exception as e:  # that host is cancelled; the others go on (KeyboardInterrupt stops all)
+                    raised.append((_i, e))
+                    return True
         ops.append(m.add_host_run(host, opts, command, o, cb))
-    return _finish(m, ops, None)
+    results = _finish(m, ops, None)
+    if raised:
+        for i, e in raised:
+            results[i].error = e
+        first = raised[0][1]
+        first.results = results
+        raise first
+    return results
 
 
 def _host_dir(host):

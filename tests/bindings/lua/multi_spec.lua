@@ -133,10 +133,35 @@ describe_many("run_many and Multi", function()
     local ok, e = pcall(xssh.run_many, slice(good, 1, 2), "echo x", kw{ on_output = function() error("from on_output") end })
     assert.is_false(ok)
     assert.matches("from on_output", tostring(e))
+    -- only the host whose callback raised is cancelled (it would sleep 300 s); the others run
+    -- to their end; the first error is raised, a table error with every host's result attached
+    local hosts3 = slice(good, 1, 3)
+    local slow = string.format("echo x; [ ${SSH_CONNECTION##* } = %d ] && sleep 300; echo y", port_of(good[1]))
+    local boom = { msg = "boom" }
+    ok, e = pcall(xssh.run_many, hosts3, slow, kw{ on_output = function(h) if h == good[1] then error(boom) end end })
+    assert.is_false(ok)
+    assert.equal(boom, e)
+    assert.equal(3, #e.results)
+    assert.equal(boom, e.results[1].error)
+    assert.is_false(e.results[1].ok)
+    assert.is_true(e.results[2].ok)
+    assert.is_true(e.results[3].ok)
     local cmd = string.format("echo x; [ ${SSH_CONNECTION##* } = %d ] && sleep 300; echo y", port_of(good[1]))
     rs = xssh.run_many(slice(good, 1, 2), cmd, kw{ on_output = function(h) return h == good[1] end })
     assert.equal(xssh.ECANCELLED, rs[1].error.code)
     assert.is_true(rs[2].ok)
+  end)
+
+  it("stops on Ctrl-C in the standalone lua5.4 (any hook mask lua.c sets)", function()
+    local here = debug.getinfo(1, "S").source:gsub("^@", ""):match("^(.*)/[^/]*$")
+    local marker = scratch() .. "/started"
+    local cmd = string.format("export LUA_PATH='%s' LUA_CPATH='%s'; python3 '%s/sigint_pty.py' '%s' '%s' '%s' '%s' 2>&1",
+      package.path, package.cpath, here, good[1], M.XSSH_MANY_KEY, M.XSSH_MANY_KNOWN_HOSTS, marker)
+    local p = assert(io.popen(cmd))
+    local out = p:read("a")
+    local ok = p:close()
+    assert.is_true(ok, out)
+    assert.matches("interrupted", out)
   end)
 
   it("puts and gets byte-exact", function()
@@ -166,7 +191,19 @@ describe_many("run_many and Multi", function()
     assert.matches("xssh.run_many: hosts must be", msg(xssh.run_many, "h", "true"))
     assert.matches("xssh.run_many: hosts%[1%] must be", msg(xssh.run_many, { 5 }, "true"))
     assert.matches("xssh.run_many: hosts%[1%].host must be", msg(xssh.run_many, { { port = 1 } }, "true"))
-    assert.matches("unknown key 'bogus'", msg(xssh.run_many, { { host = "h", bogus = 1 } }, "true"))
+    assert.matches("xssh.run_many: hosts%[1%]: unknown option 'bogus'", msg(xssh.run_many, { { host = "h", bogus = 1 } }, "true"))
+    assert.matches("hosts%[1%]: unknown option 'prot' %(did you mean 'port'%?%)",
+      msg(xssh.run_many, { { host = "h", prot = 1 } }, "true"))
+    assert.matches("xssh.run_many: unknown option 'timout' %(did you mean 'timeout'%?%)",
+      msg(xssh.run_many, h, "true", { timout = 1 }))
+    -- hosts must be a sequence: a hole or a non-integer key is an error, never a silent skip
+    assert.matches("xssh.run_many: hosts must be a list without holes: hosts%[2%] is nil",
+      msg(xssh.run_many, { good[1], nil, good[2] }, "true", kw()))
+    assert.matches("xssh.run_many: hosts must be a list %(keys 1..n%), not a table with key 'a'",
+      msg(xssh.run_many, { a = good[1] }, "true", kw()))
+    assert.matches("xssh.put_many: hosts must be a list", msg(xssh.put_many, { [2] = good[1] }, "/tmp/x", "/tmp/y"))
+    assert.matches("xssh.get_many: hosts must be a list", msg(xssh.get_many, { x = 1 }, "/tmp/x", "/tmp/y"))
+    assert.same({}, xssh.run_many({}, "true", kw())) -- an empty list is a list
     assert.matches("xssh.run_many: command must be", msg(xssh.run_many, h, 5))
     assert.matches("xssh.run_many: parallelism", msg(xssh.run_many, h, "true", { parallelism = "4" }))
     assert.matches("xssh.run_many: timeout", msg(xssh.run_many, h, "true", { timeout = "1" }))

@@ -169,6 +169,28 @@ describe("SFTP trees", function()
     s:close()
   end)
 
+  it("rejects unknown option names of every options table (did you mean)", function()
+    local s, sftp = sftp_session()
+    local d = E.tmpdir()
+    local function msg(...)
+      local ok, e = pcall(...)
+      assert.is_false(ok)
+      return type(e) == "table" and e.message or tostring(e)
+    end
+    local q = "%(did you mean '"
+    assert.matches("SFTP:put_tree: unknown option 'bogus'", msg(sftp.put_tree, sftp, d, d .. "/x", {bogus = 1}))
+    assert.matches("SFTP:get_tree: unknown option 'preserv' " .. q .. "preserve'%?%)",
+      msg(sftp.get_tree, sftp, d, d .. "/x", {preserv = true}))
+    assert.matches("SFTP:get: unknown option 'resum' " .. q .. "resume'", msg(sftp.get, sftp, d .. "/r", d .. "/l", {resum = true}))
+    assert.matches("SFTP:put: unknown option 'chanels' " .. q .. "channels'", msg(sftp.put, sftp, d .. "/l", d .. "/r", {chanels = 2}))
+    assert.matches("SFTP:put_buffer: unknown option 'atomc'", msg(sftp.put_buffer, sftp, "x", d .. "/r", {atomc = true}))
+    assert.matches("SFTP:get_buffer: unknown option 'progres'", msg(sftp.get_buffer, sftp, d .. "/r", {progres = print}))
+    assert.matches("Session:scp_get: unknown option 'mod'", msg(s.scp_get, s, d .. "/r", d .. "/l", {mod = 1}))
+    assert.matches("Session:scp_put: unknown option 'x'", msg(s.scp_put, s, d .. "/l", d .. "/r", {x = 1}))
+    assert.matches("Session:run: unknown option 'timout' " .. q .. "timeout'", msg(s.run, s, "true", {timout = 1}))
+    s:close()
+  end)
+
   it("errors name the path: missing directory, something in the way, cancel, a raising progress", function()
     local s, sftp = sftp_session()
     local d = E.tmpdir()

@@ -152,6 +152,20 @@ def test_streaming_callback_error_and_cancel(many, kw):
 
     with pytest.raises(ZeroDivisionError, match="from on_output"):
         xssh.run_many(many["hosts"][:3], "echo x", on_output=boom, **kw)
+    # only the host whose callback raised is cancelled (it would sleep 300 s); the others run
+    # to their end; the first exception is raised with every host's result attached
+    hosts = many["hosts"][:3]
+
+    def boom_first(host, stream, data):
+        if host == hosts[0]:
+            raise ZeroDivisionError("from on_output")
+    cmd = "echo x; [ ${SSH_CONNECTION##* } = %d ] && sleep 300; echo y" % many["ports"][0]
+    with pytest.raises(ZeroDivisionError) as ei:
+        xssh.run_many(hosts, cmd, on_output=boom_first, **kw)
+    rs = ei.value.results
+    assert [r.host for r in rs] == hosts
+    assert rs[0].error is ei.value
+    assert rs[1].ok and rs[2].ok, rs
     # a true return cancels that host only (it would sleep 300 s); the other one ends
     first = many["hosts"][0]
     cmd = "echo x; [ ${SSH_CONNECTION##* } = %d ] && sleep 300; echo y" % many["ports"][0]

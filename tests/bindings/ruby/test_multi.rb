@@ -8,6 +8,7 @@
 require_relative 'xssh_test_helper'
 require 'json'
 require 'tmpdir'
+require 'timeout'
 
 class TestMulti < Minitest::Test
   BOUND = 1500 # iterations of 0.2 s in a remote loop: far beyond a loaded machine's needs
@@ -114,6 +115,69 @@ class TestMulti < Minitest::Test
     t.join
   end
 
+  # a command that prints "x", then only ends when its channel is closed (its
+  # output pipe then fails): the file gone-<port> proves the op was cancelled
+  # (the command would otherwise run for BOUND * 0.2 s)
+  def until_closed_cmd
+    "trap '' PIPE; echo x; p=${SSH_CONNECTION##* }; touch #{@scratch}/started-$p; i=0; " \
+      "while [ $i -lt #{BOUND} ]; do sleep 0.2; echo t 2>/dev/null || break; i=$((i+1)); done; touch #{@scratch}/gone-$p"
+  end
+
+  def assert_cancelled(hosts)
+    hosts.each do |h|
+      gone = File.join(@scratch, "gone-#{h[/:(\d+)\z/, 1]}")
+      wait_for(gone)
+      assert File.exist?(gone), "the command on #{h} still runs: its op was left running"
+    end
+  end
+
+  def run_many_returning(kw)
+    Xssh.run_many(good[0, 2], until_closed_cmd, **kw) { return 8 }
+    :not_returned
+  end
+
+  # break / return / throw out of the block and Timeout (which throws) end
+  # run_many as Ruby says, without a crash, and leave no op running
+  def test_non_local_exits_from_the_block
+    assert_equal 7, Xssh.run_many(good[0, 2], until_closed_cmd, **@kw) { |_h, _s, _d| break 7 }
+    assert_cancelled(good[0, 2])
+    FileUtils.rm_f(Dir[File.join(@scratch, 'gone-*')])
+    assert_equal 8, run_many_returning(@kw)
+    assert_cancelled(good[0, 2])
+    FileUtils.rm_f(Dir[File.join(@scratch, 'gone-*')])
+    assert_equal 9, (catch(:x) { Xssh.run_many(good[0, 2], until_closed_cmd, **@kw) { throw :x, 9 } })
+    assert_cancelled(good[0, 2])
+    FileUtils.rm_f(Dir[File.join(@scratch, 'gone-*')])
+    # on_output as a lambda: break leaves the lambda only (a false value goes on); throw leaves run_many
+    assert_equal 10, (catch(:y) { Xssh.run_many(good[0, 1], until_closed_cmd, on_output: ->(*) { throw :y, 10 }, **@kw) })
+    assert_cancelled(good[0, 1])
+    GC.start
+  end
+
+  def test_timeout_stops_run_many_and_cancels_every_host
+    started = good[0, 2].map { |h| File.join(@scratch, "started-#{h[/:(\d+)\z/, 1]}") }
+    main = Thread.current
+    # Timeout without a class throws; with a class it raises: both stop the drive
+    assert_raises(Timeout::Error) { Timeout.timeout(BOUND) { start_stopper(main, started) { Xssh.run_many(good[0, 2], until_closed_cmd, **@kw) } } }
+    assert_cancelled(good[0, 2])
+    FileUtils.rm_f(Dir[File.join(@scratch, '*-*')])
+    assert_raises(Timeout::Error) { Timeout.timeout(1) { Xssh.run_many(good[0, 2], until_closed_cmd, **@kw) } }
+    assert_cancelled(good[0, 2])
+  end
+
+  # the Timeout is forced once both commands run (not timed): a thread raising the
+  # same throw Timeout uses, through Timeout's own machinery (a timeout of 0.01 s
+  # started only once the commands run)
+  def start_stopper(main, started)
+    t = Thread.new do
+      started.each { |f| wait_for(f) }
+      main.raise(Timeout::Error, 'forced')
+    end
+    yield
+  ensure
+    t&.join
+  end
+
   def test_streaming_lines_with_a_block
     got = Hash.new { |h, k| h[k] = [] }
     hosts = good[0, 4]
@@ -131,6 +195,16 @@ class TestMulti < Minitest::Test
   def test_streaming_error_and_cancel
     e = assert_raises(ZeroDivisionError) { Xssh.run_many(good[0, 2], 'echo x', on_output: ->(*) { 1 / 0 }, **@kw) }
     assert_match(/divided/, e.message)
+    # only the host whose callback raised is cancelled (it would sleep 300 s); the others run
+    # to their end; the first exception is raised with every host's result attached
+    hosts = good[0, 3]
+    slow = "echo x; [ ${SSH_CONNECTION##* } = #{@many['ports'][0]} ] && sleep 300; echo y"
+    e = assert_raises(ZeroDivisionError) do
+      Xssh.run_many(hosts, slow, **@kw) { |h, _s, _d| 1 / 0 if h == hosts[0] }
+    end
+    assert_equal hosts, e.results.map(&:host)
+    assert_same e, e.results[0].error
+    assert(e.results[1].ok? && e.results[2].ok?, e.results.inspect)
     cmd = "echo x; [ ${SSH_CONNECTION##* } = #{@many['ports'][0]} ] && sleep 300; echo y"
     rs = Xssh.run_many(good[0, 2], cmd, on_output: ->(h, _s, _d) { h == good[0] ? :cancel : true }, **@kw)
     assert_equal Xssh::ECANCELLED, rs[0].error.code

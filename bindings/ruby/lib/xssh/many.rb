@@ -167,6 +167,25 @@ module Xssh
       options: options }
   end
 
+  # Drive m until every op is done; the Array of their MultiResult. When the
+  # drive ends early (what a callback raised, a break/return/throw out of the
+  # block, Timeout, Ctrl-C, Thread#raise/kill) the ops still queued or running
+  # are cancelled and driven to their end before that goes on, so none is left
+  # running (a command's channel is closed, a partial download removed).
+  # stopped: an Array whose first element is set true then (the callbacks
+  # check it and stay silent during that last drive).
+  def self.many_drive(m, ops, stopped = [false])
+    m.perform_all
+    done = true
+    ops.map(&:result)
+  ensure
+    unless done
+      stopped[0] = true
+      ops.each { |op| op.cancel unless op.state == Native::XSSH_OP_DONE }
+      m.perform_all
+    end
+  end
+
   # Run command on every host concurrently from this thread; an Array of
   # MultiResult, one per host in the order given (docs/run_many.md).
   # hosts: host Strings ("host", "user@host:port", a ~/.ssh/config Host alias)
@@ -180,8 +199,10 @@ module Xssh
   # (host, stream, data) called with whole lines as they arrive (stream
   # "stdout"/"stderr"; the output is then not kept; a true return cancels that
   # host); a block works too. Each host's failure is in its result; run_many
-  # raises for wrong arguments, or what on_output raised. The GVL is released
-  # while the hosts run; Ctrl-C / Thread#raise stop it within 0.2 s.
+  # raises for wrong arguments, or what on_output raised (a StandardError: that
+  # host is cancelled with it as its result's error, the others run to their
+  # end, then the first one is raised, every host's result in its #results).
+  # The GVL is released while the hosts run; Ctrl-C / Thread#raise stop it within 0.2 s.
   def self.run_many(hosts, command, parallelism: 64, connect_timeout: nil, auth_timeout: nil, timeout: nil,
                     idle_timeout: nil, stdin: nil, pty: false, merge_stderr: false, max_output: nil, on_output: nil,
                     port: nil, user: nil, key: nil, passphrase: nil, password: nil, agent: nil, known_hosts: nil,
@@ -199,14 +220,29 @@ module Xssh
                                                                                    line_mode: !on_output.nil?,
                                                                                    stdin: stdin)
     m = many_multi(:run_many, parallelism)
-    ops = specs.map do |host, opts|
+    stopped = [false]
+    raised = [] # [index, exception] in the order on_output raised them
+    ops = specs.each_with_index.map do |(host, opts), i|
       cb = on_output && lambda { |_op, stream, data|
-        on_output.call(host, stream == Native::XSSH_STREAM_STDERR ? 'stderr' : 'stdout', data)
+        next false if stopped[0]
+
+        begin
+          on_output.call(host, stream == Native::XSSH_STREAM_STDERR ? 'stderr' : 'stdout', data)
+        rescue StandardError => e # that host is cancelled, the others go on (Interrupt & co stop all)
+          raised << [i, e]
+          :cancel
+        end
       }
       m.add_host_run(host, opts, command, o, cb)
     end
-    m.perform_all
-    ops.map(&:result)
+    results = many_drive(m, ops, stopped)
+    return results if raised.empty?
+
+    raised.each { |i, e| results[i].error = e }
+    first = raised[0][1]
+    first.instance_variable_set(:@results, results)
+    first.define_singleton_method(:results) { @results }
+    raise first
   end
 
   # Upload the local file (recursive: true: a directory tree) to remote on every
@@ -223,8 +259,7 @@ module Xssh
     o = many_opts(:put_many, connect_timeout, auth_timeout, timeout, nil, recursive: recursive)
     m = many_multi(:put_many, parallelism)
     ops = specs.map { |host, opts| m.add_host_put(host, opts, local, remote, o) }
-    m.perform_all
-    ops.map(&:result)
+    many_drive(m, ops)
   end
 
   # the per-host directory name of get_many: the host String as given, "/" made "_"
@@ -255,9 +290,8 @@ module Xssh
       FileUtils.mkdir_p(dir)
       m.add_host_get(host, opts, remote, File.join(dir, base), o)
     end
-    m.perform_all
-    ops.map(&:result)
+    many_drive(m, ops)
   end
 
-  private_class_method :many_hosts, :many_ms, :many_opts, :many_multi, :many_path, :many_defaults, :many_host_dir
+  private_class_method :many_drive, :many_hosts, :many_ms, :many_opts, :many_multi, :many_path, :many_defaults, :many_host_dir
 end
