@@ -1690,9 +1690,14 @@ static int local_identity(localid *id)
     struct passwd pw, *res = NULL;
     char buf[4096];
     id->user[0] = id->home[0] = '\0';
-    if (getpwuid_r(getuid(), &pw, buf, sizeof buf, &res) == 0 && res) {
+    int pe = getpwuid_r(getuid(), &pw, buf, sizeof buf, &res);
+    if (pe == 0 && res) {
         snprintf(id->user, sizeof id->user, "%s", res->pw_name);
         snprintf(id->home, sizeof id->home, "%s", res->pw_dir);
+    } else if (pe != 0 && pe != ENOENT && pe != ESRCH && pe != EBADF && pe != EPERM) {
+        /* an error (EMFILE, ENFILE, EIO, ERANGE...), not "no such user": do not guess */
+        return xssh__fail(NULL, XSSH_ECONFIG, 0, "cannot look up the local user (uid %u) in the passwd database: %s",
+                          (unsigned)getuid(), strerror(pe));
     }
     const char *h = getenv("HOME");
     if (h && h[0] == '/' && strlen(h) < sizeof id->home)
