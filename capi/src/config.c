@@ -1056,6 +1056,22 @@ static int match_line(pctx *c, args *a, const char *file, int line, int flags)
     return result;
 }
 
+
+/* glob's error callback: only a missing path (ENOENT, ENOTDIR) means "no match";
+   anything else is recorded and fails the Include. glob has no user data. */
+static __thread int glob_fail_errno;
+static __thread char glob_fail_path[512];
+static int glob_err(const char *path, int err)
+{
+    if (err == ENOENT || err == ENOTDIR)
+        return 0;
+    if (!glob_fail_errno) {
+        glob_fail_errno = err;
+        snprintf(glob_fail_path, sizeof glob_fail_path, "%s", path);
+    }
+    return 1;
+}
+
 static int include_one(pctx *c, const char *pattern, const char *file, int line, int flags, int *activep,
                        int depth)
 {
@@ -1081,8 +1097,13 @@ static int include_one(pctx *c, const char *pattern, const char *file, int line,
     }
     glob_t gl;
     memset(&gl, 0, sizeof gl);
-    int g = glob(expanded, 0, NULL, &gl);
-    if (g == GLOB_NOMATCH) {
+    glob_fail_errno = 0;
+    glob_fail_path[0] = '\0';
+    int g = glob(expanded, 0, glob_err, &gl);
+    if (glob_fail_errno) {
+        /* a directory that could not be listed (EMFILE, EACCES...) is not "no match" */
+        rc = perr(c, file, line, "Include: '%s' cannot be read: %s", glob_fail_path, strerror(glob_fail_errno));
+    } else if (g == GLOB_NOMATCH) {
         rc = 0;
     } else if (g != 0) {
         rc = perr(c, file, line, "glob failed for %s.", expanded);
