@@ -241,14 +241,28 @@ int xssh__key_text_encrypted(const char *t, size_t n)
     return -1;
 }
 
-/* The same for a key file (its first 64 KiB); -1 also when unreadable. */
+/* The same for a key file (its first 64 KiB); -1 not a key, -2 with errno when
+   the file cannot be opened or read (EMFILE, EISDIR, EACCES...). */
 int xssh__key_file_encrypted(const char *path)
 {
     FILE *f = path ? fopen(path, "rb") : NULL;
     if (!f)
-        return -1;
+        return path ? -2 : -1;
     char *buf = malloc(65536);
-    size_t n = buf ? fread(buf, 1, 65536, f) : 0;
+    if (!buf) {
+        fclose(f);
+        errno = ENOMEM;
+        return -2;
+    }
+    errno = 0;
+    size_t n = fread(buf, 1, 65536, f);
+    if (ferror(f)) {
+        int e = errno ? errno : EIO;
+        free(buf);
+        fclose(f);
+        errno = e;
+        return -2;
+    }
     fclose(f);
     int r = xssh__key_text_encrypted(buf, n);
     free(buf);

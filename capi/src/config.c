@@ -1056,6 +1056,22 @@ static int match_line(pctx *c, args *a, const char *file, int line, int flags)
     return result;
 }
 
+
+/* glob's error callback: only a missing path (ENOENT, ENOTDIR) means "no match";
+   anything else is recorded and fails the Include. glob has no user data. */
+static __thread int glob_fail_errno;
+static __thread char glob_fail_path[512];
+static int glob_err(const char *path, int err)
+{
+    if (err == ENOENT || err == ENOTDIR)
+        return 0;
+    if (!glob_fail_errno) {
+        glob_fail_errno = err;
+        snprintf(glob_fail_path, sizeof glob_fail_path, "%s", path);
+    }
+    return 1;
+}
+
 static int include_one(pctx *c, const char *pattern, const char *file, int line, int flags, int *activep,
                        int depth)
 {
@@ -1081,8 +1097,13 @@ static int include_one(pctx *c, const char *pattern, const char *file, int line,
     }
     glob_t gl;
     memset(&gl, 0, sizeof gl);
-    int g = glob(expanded, 0, NULL, &gl);
-    if (g == GLOB_NOMATCH) {
+    glob_fail_errno = 0;
+    glob_fail_path[0] = '\0';
+    int g = glob(expanded, 0, glob_err, &gl);
+    if (glob_fail_errno) {
+        /* a directory that could not be listed (EMFILE, EACCES...) is not "no match" */
+        rc = perr(c, file, line, "Include: '%s' cannot be read: %s", glob_fail_path, strerror(glob_fail_errno));
+    } else if (g == GLOB_NOMATCH) {
         rc = 0;
     } else if (g != 0) {
         rc = perr(c, file, line, "glob failed for %s.", expanded);
@@ -1690,9 +1711,14 @@ static int local_identity(localid *id)
     struct passwd pw, *res = NULL;
     char buf[4096];
     id->user[0] = id->home[0] = '\0';
-    if (getpwuid_r(getuid(), &pw, buf, sizeof buf, &res) == 0 && res) {
+    int pe = getpwuid_r(getuid(), &pw, buf, sizeof buf, &res);
+    if (pe == 0 && res) {
         snprintf(id->user, sizeof id->user, "%s", res->pw_name);
         snprintf(id->home, sizeof id->home, "%s", res->pw_dir);
+    } else if (pe != 0 && pe != ENOENT && pe != ESRCH && pe != EBADF && pe != EPERM) {
+        /* an error (EMFILE, ENFILE, EIO, ERANGE...), not "no such user": do not guess */
+        return xssh__fail(NULL, XSSH_ECONFIG, 0, "cannot look up the local user (uid %u) in the passwd database: %s",
+                          (unsigned)getuid(), strerror(pe));
     }
     const char *h = getenv("HOME");
     if (h && h[0] == '/' && strlen(h) < sizeof id->home)

@@ -373,6 +373,11 @@ static int try_keyfile(chain *c, const char *path, int *tried_any, int *consider
     char sbuf[4200];
     const char *shown = tilde(path, sbuf, sizeof sbuf);
     if (access(path, F_OK) != 0) {
+        if (errno != ENOENT && errno != ENOTDIR) {
+            *considered = 1;
+            why_add(&c->why, "%s: cannot be read: %s", shown, strerror(errno));
+            return 0;
+        }
         if (r->identity_files_explicit)
             why_add(&c->why, "%s: not found", shown);
         return 0;
@@ -383,6 +388,10 @@ static int try_keyfile(chain *c, const char *path, int *tried_any, int *consider
         return 0;
     }
     int enc = xssh__key_file_encrypted(path);
+    if (enc == -2) {
+        why_add(&c->why, "%s: cannot be read: %s", shown, strerror(errno));
+        return 0;
+    }
     if (enc < 0) {
         why_add(&c->why, "%s: not a private key (no OpenSSH, PEM or PKCS#8 key in it)", shown);
         return 0;

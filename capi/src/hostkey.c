@@ -929,17 +929,19 @@ static int hk_rank(int status)
     return status == HK_REVOKED ? 3 : status == HK_OK ? 2 : status == HK_CHANGED ? 1 : 0;
 }
 
-/* Check name in one file; merge into *best. -1 out of memory, 0 otherwise (an
-   unreadable file is skipped, as OpenSSH does, and logged). */
+/* Check name in one file; merge into *best. 0, -1 out of memory, or -2 with
+   *err set when the file exists but cannot be read (EMFILE, EACCES, EISDIR...).
+   Only a missing file (ENOENT, read as empty by hk_file_read) means "no entry":
+   an unreadable one fails the check closed, or a changed key would pass as new. */
 static int hk_check_file(const char *file, const char *name, const unsigned char *key, size_t klen, int only_ok,
-                         hk_where *best, const char *loghost)
+                         hk_where *best, int *err)
 {
     hk_file f = {NULL, 0};
     if (hk_file_read(&f, file) != 0) {
         if (errno == ENOMEM)
             return -1;
-        xssh__log(XSSH_LOG_WARNING, loghost, "known_hosts file '%s' skipped: %s", file, strerror(errno));
-        return 0;
+        *err = errno ? errno : EIO;
+        return -2;
     }
     hk_set set = {NULL, 0};
     if (hk_load(&f, name, &set) != 0) {
@@ -1011,8 +1013,15 @@ int xssh__verify_host_files(xssh_session *s, const char *loghost, const char *ho
             break;
         for (size_t i = 0; i < nuser + nglobal; i++) {
             const char *file = i < nuser ? user_files[i] : global_files[i - nuser];
-            if (hk_check_file(file, pass ? plain : name, key, klen, pass, &best, loghost) != 0) {
+            int err = 0, r = hk_check_file(file, pass ? plain : name, key, klen, pass, &best, &err);
+            if (r == -1) {
                 rc = xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
+                goto out;
+            }
+            if (r == -2) {
+                rc = xssh__fail(s, XSSH_EKNOWNHOST_READFILE, 0,
+                                "host key of %s not checked: known_hosts '%s': cannot be read: %s", name, file,
+                                strerror(err));
                 goto out;
             }
         }

@@ -5,6 +5,7 @@
  * builds a scratch home ($HOME) of its own. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -599,4 +600,29 @@ Test(config, dup_is_an_independent_copy)
     free(tc);
     xssh_options_unref(o);
     xssh_options_unref(c);
+}
+
+/* a configuration file or Include directory that exists but cannot be read is an
+   error naming it and the errno, never "no such file" (nothing configured) */
+Test(config, unreadable_config_is_an_error, .timeout = 30)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/dir.conf", home);
+    cr_assert_eq(mkdir(p, 0700), 0);
+    xssh_options *o = new_opts();
+    cr_assert_eq(xssh_options_set(o, "ConfigFile", p), XSSH_OK);
+    char *t = NULL;
+    int rc = xssh_options_resolve(o, "x", &t);
+    cr_assert_eq(rc, XSSH_ECONFIG, "got %s: %s", xssh_err_name(rc), xssh_error_last()->message);
+    cr_assert(strstr(xssh_error_last()->message, "dir.conf"), "%s", xssh_error_last()->message);
+    cr_assert_null(t);
+    xssh_options_unref(o);
+    /* Include under a directory whose name is too long to open: ENAMETOOLONG, not "no match" */
+    char inc[1200];
+    memset(p, 'a', 300);
+    p[300] = '\0';
+    snprintf(inc, sizeof inc, "Include %s/%s/*\n", home, p);
+    o = new_opts();
+    expect_error(xssh_options_set_config_text(o, inc, "t"), XSSH_ECONFIG, strerror(ENAMETOOLONG));
+    xssh_options_unref(o);
 }

@@ -1006,3 +1006,38 @@ Test(connect, bad_arguments)
     cr_assert_eq(xssh_connect("", NULL, &s), XSSH_EARG);
     cr_assert_eq(xssh_connect("x", NULL, NULL), XSSH_EARG);
 }
+
+/* A known_hosts file that exists but cannot be read (here a directory: EISDIR;
+   EMFILE under a low RLIMIT_NOFILE takes the same path) is not "no entry":
+   accept-new must not take the key as new and learn it, strict must not say
+   "not in known_hosts"; both fail naming the file and the errno. */
+Test(connect, unreadable_known_hosts_fails_closed, .timeout = 60)
+{
+    scratch_home();
+    hkey(xt()->key_ed25519, ".ssh/id_ed25519");
+    char *user_kh = hpath(".ssh/known_hosts");
+    cr_assert_eq(mkdir(user_kh, 0700), 0, "%s", strerror(errno));
+    const char *policies[] = {"accept-new", "no", "yes"};
+    for (size_t i = 0; i < 3; i++) {
+        config(NULL, "  GlobalKnownHostsFile none\n  StrictHostKeyChecking %s\n", policies[i]);
+        xssh_session *s = NULL;
+        int rc = xssh_connect("testhost", NULL, &s);
+        cr_assert_eq(rc, XSSH_EKNOWNHOST_READFILE, "%s: got %s: %s", policies[i], xssh_err_name(rc), last_msg());
+        cr_assert_null(s);
+        cr_assert(strstr(last_msg(), user_kh), "%s", last_msg());
+        cr_assert(strstr(last_msg(), strerror(EISDIR)), "%s", last_msg());
+        cr_assert_null(strstr(last_msg(), "not in"), "%s", last_msg());
+    }
+    /* an unreadable global file next to a good user file: still refused */
+    cr_assert_eq(rmdir(user_kh), 0, "%s", strerror(errno));
+    known_hosts_default();
+    char *g = hpath("global_kh");
+    cr_assert_eq(mkdir(g, 0700), 0, "%s", strerror(errno));
+    config(NULL, "  GlobalKnownHostsFile %s\n  StrictHostKeyChecking accept-new\n", g);
+    xssh_session *s = NULL;
+    int rc = xssh_connect("testhost", NULL, &s);
+    cr_assert_eq(rc, XSSH_EKNOWNHOST_READFILE, "got %s: %s", xssh_err_name(rc), last_msg());
+    cr_assert(strstr(last_msg(), g), "%s", last_msg());
+    free(g);
+    free(user_kh);
+}
