@@ -130,6 +130,7 @@ struct xssh_multi_op {
     /* inputs */
     char *host_arg;             /* as given */
     char *spec;                 /* "[user@]host" for the resolution */
+    char *host_err;             /* why host_arg cannot be parsed (the op fails in phase resolve) */
     int port;                   /* from the host string (0: none) */
     xssh_options *options;
     char *command, *src, *dst;
@@ -889,31 +890,31 @@ static void kick(xssh_multi *m)
 
 /* ---- adding ----------------------------------------------------------------------- */
 
-static int parse_host(const char *fn, const char *h, char **spec, int *port)
+/* "[user@]host[:port]" or "[user@][addr]:port" -> spec "[user@]host" and port;
+   a malformed string fails with XSSH_EARG and a message naming it (no prefix) */
+static int parse_host(const char *h, char **spec, int *port)
 {
     *spec = NULL;
     *port = 0;
     if (!h || !*h)
-        return xssh__fail(NULL, XSSH_EARG, 0, "%s: invalid argument: host is NULL or empty", fn);
+        return xssh__fail(NULL, XSSH_EARG, 0, "host '' is empty");
     const char *at = strrchr(h, '@');
     const char *rest = at ? at + 1 : h;
     size_t ulen = at ? (size_t)(at - h) : 0;
     if (at && ulen == 0)
-        return xssh__fail(NULL, XSSH_EARG, 0, "%s: invalid argument: host '%s' has an empty user name", fn, h);
+        return xssh__fail(NULL, XSSH_EARG, 0, "host '%s' has an empty user name", h);
     const char *name = rest, *portstr = NULL;
     size_t nlen;
     if (*rest == '[') {
         const char *close = strchr(rest, ']');
         if (!close || close == rest + 1)
-            return xssh__fail(NULL, XSSH_EARG, 0, "%s: invalid argument: host '%s': '[' without a matching ']'", fn,
-                              h);
+            return xssh__fail(NULL, XSSH_EARG, 0, "host '%s': '[' without a matching ']'", h);
         name = rest + 1;
         nlen = (size_t)(close - name);
         if (close[1] == ':')
             portstr = close + 2;
         else if (close[1])
-            return xssh__fail(NULL, XSSH_EARG, 0, "%s: invalid argument: host '%s': text after ']' is not ':port'",
-                              fn, h);
+            return xssh__fail(NULL, XSSH_EARG, 0, "host '%s': text after ']' is not ':port'", h);
     } else {
         const char *c1 = strchr(rest, ':');
         if (c1 && strchr(c1 + 1, ':'))
@@ -925,13 +926,13 @@ static int parse_host(const char *fn, const char *h, char **spec, int *port)
             nlen = strlen(rest);
     }
     if (nlen == 0)
-        return xssh__fail(NULL, XSSH_EARG, 0, "%s: invalid argument: host '%s' has an empty host name", fn, h);
+        return xssh__fail(NULL, XSSH_EARG, 0, "host '%s' has an empty host name", h);
     if (portstr) {
         char *end = NULL;
         errno = 0;
         long p = strtol(portstr, &end, 10);
         if (!*portstr || *end || errno || p < 1 || p > 65535 || *portstr == '+' || *portstr == '-')
-            return xssh__fail(NULL, XSSH_EARG, 0, "%s: invalid argument: host '%s': port must be 1..65535", fn, h);
+            return xssh__fail(NULL, XSSH_EARG, 0, "host '%s': port must be 1..65535", h);
         *port = (int)p;
     }
     char *s = malloc(ulen + 1 + nlen + 1);
@@ -974,6 +975,7 @@ static void op_free(xssh_multi_op *op)
 {
     free(op->host_arg);
     free(op->spec);
+    free(op->host_err);
     xssh_options_unref(op->options);
     free(op->command);
     free(op->src);
@@ -1034,17 +1036,27 @@ static int host_op(const char *fn, xssh_multi *m, int kind, const char *host, xs
     XSSH__ARG(NULL, m, "multi is NULL");
     if (m->dying)
         return xssh__fail(NULL, XSSH_EBAD_USE, 0, "%s: the multi is being freed", fn);
-    char *spec = NULL;
+    if (!host)
+        return xssh__fail(NULL, XSSH_EARG, 0, "%s: invalid argument: host is NULL", fn);
+    char *spec = NULL, *host_err = NULL;
     int port = 0;
-    int rc = parse_host(fn, host, &spec, &port);
-    if (rc)
+    int rc = parse_host(host, &spec, &port);
+    if (rc == XSSH_EARG) {
+        /* a malformed host string is this op's failure, not the caller's: the op
+           is added and completes with XSSH_EARG in phase resolve */
+        host_err = xssh__strdup(xssh_error_last()->message);
+        if (!host_err)
+            return xssh__fail(NULL, XSSH_ENOMEM, 0, "out of memory");
+    } else if (rc)
         return rc;
     xssh_multi_op *op = op_alloc(m, kind, opts);
     if (!op) {
         free(spec);
+        free(host_err);
         return xssh__fail(NULL, XSSH_ENOMEM, 0, "out of memory");
     }
     op->spec = spec;
+    op->host_err = host_err;
     op->port = port;
     op->host_arg = xssh__strdup(host);
     if (options && xssh_options_dup(options, &op->options) != XSSH_OK) {
@@ -1135,6 +1147,14 @@ static int host_xfer(const char *fn, xssh_multi *m, int kind, const char *host, 
     int rc = host_op(fn, m, kind, host, options, opts, &op);
     if (rc)
         return rc;
+    if (!op->have_topts) {
+        /* no transfer options: atomic, so a failed, timed-out or cancelled transfer
+           leaves nothing under the final name */
+        memset(&op->topts, 0, sizeof op->topts);
+        op->topts.atomic = 1;
+        op->have_topts = 1;
+        op->opts.transfer = &op->topts;
+    }
     DUP_OR_FAIL(src, src);
     DUP_OR_FAIL(dst, dst);
     return add_op(m, op, out);
@@ -1259,6 +1279,8 @@ static int do_connect(xssh_multi_op *op, xssh_session **out)
 {
     *out = NULL;
     xssh__phase(XSSH_PHASE_RESOLVE);
+    if (op->host_err)
+        return xssh__fail(NULL, XSSH_EARG, 0, "%s", op->host_err);
     xssh__resolved *r = NULL;
     int rc = xssh__resolve(op->options, op->spec, &r);
     if (rc)
@@ -1425,7 +1447,7 @@ static int op_start(xssh_multi *m, xssh_multi_op *op)
     return 0;
 }
 
-static void deliver_lines(xssh_multi *m, xssh_multi_op *op, int st, int final);
+static void deliver_lines(xssh_multi *m, xssh_multi_op *op, int st, size_t scanned, int final);
 
 /* the user's output callback (scheduler stack) */
 static void flush_output(xssh_multi *m, xssh_multi_op *op, int final)
@@ -1445,26 +1467,40 @@ static void flush_output(xssh_multi *m, xssh_multi_op *op, int final)
                 }
             }
         } else {
+            /* the kept partial line holds no newline: scan only what is added now */
+            size_t scanned = op->line[st].n;
             if (op->pend[st].n) {
                 if (obuf_add(&op->line[st], op->pend[st].p, op->pend[st].n) != 0)
                     op->cancelled = 1;
                 op->pend[st].n = 0;
             }
-            deliver_lines(m, op, st, final);
+            deliver_lines(m, op, st, scanned, final);
         }
     }
 }
 
-static void deliver_lines(xssh_multi *m, xssh_multi_op *op, int st, int final)
+/* Line mode: deliver each whole line of op->line[st]; the bytes before @p scanned
+   are known to hold no newline (the partial line kept from the last call), so each
+   byte is searched once. A partial line reaching XSSH_MULTI_LINE_MAX bytes is
+   delivered as a chunk of that size, which bounds the memory kept per stream. */
+static void deliver_lines(xssh_multi *m, xssh_multi_op *op, int st, size_t scanned, int final)
 {
     (void)m;
     obuf *b = &op->line[st];
     size_t off = 0;
+    char *nl = NULL; /* the next newline at or after off, once searched */
     while (off < b->n) {
-        char *nl = memchr(b->p + off, '\n', b->n - off);
+        if (!nl || nl < b->p + off) {
+            size_t from = scanned > off ? scanned : off;
+            nl = from < b->n ? memchr(b->p + from, '\n', b->n - from) : NULL;
+            if (!nl)
+                scanned = b->n;
+        }
         size_t len;
-        if (nl)
+        if (nl && (size_t)(nl - (b->p + off)) < XSSH_MULTI_LINE_MAX)
             len = (size_t)(nl - (b->p + off)) + 1;
+        else if (b->n - off >= XSSH_MULTI_LINE_MAX)
+            len = XSSH_MULTI_LINE_MAX;
         else if (final)
             len = b->n - off;
         else

@@ -1272,7 +1272,12 @@ static int eng_get(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, 
     if (!e.rc && io->resume && io->have == 0)
         xssh__log(XSSH_LOG_DEBUG, xssh__log_host(e.s), "SFTP get '%s': resuming at byte 0 (the local file is empty)",
                   e.path);
-    if (!e.rc && io->resume && io->have > 0) {
+    if (!e.rc && io->resume && io->have > 0 && e.remote_size != XSSH_SIZE_UNKNOWN && io->have > e.remote_size) {
+        /* a destination longer than the source is no prefix of it: start again */
+        xssh__log(XSSH_LOG_DEBUG, xssh__log_host(e.s),
+                  "SFTP get '%s': the local file (%llu bytes) is longer than the remote (%llu): transferring all of it",
+                  e.path, (unsigned long long)io->have, (unsigned long long)e.remote_size);
+    } else if (!e.rc && io->resume && io->have > 0) {
         uint64_t have = io->have;
         uint64_t rs = e.remote_size;
         uint64_t upto = rs != XSSH_SIZE_UNKNOWN && rs < have ? rs : have;
@@ -1430,7 +1435,14 @@ static int eng_put(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, 
     if (!e.rc && io->resume && (e.remote_size == XSSH_SIZE_UNKNOWN || e.remote_size == 0))
         xssh__log(XSSH_LOG_DEBUG, xssh__log_host(e.s), "SFTP put '%s': resuming at byte 0 (the remote file is empty)",
                   e.path);
-    if (!e.rc && io->resume && e.remote_size != XSSH_SIZE_UNKNOWN && e.remote_size > 0) {
+    if (!e.rc && io->resume && e.remote_size != XSSH_SIZE_UNKNOWN && io->total != XSSH_SIZE_UNKNOWN &&
+        e.remote_size > io->total) {
+        /* a destination longer than the source is no prefix of it: start again
+           (the end of the put cuts it to the source's size) */
+        xssh__log(XSSH_LOG_DEBUG, xssh__log_host(e.s),
+                  "SFTP put '%s': the remote file (%llu bytes) is longer than the local (%llu): transferring all of it",
+                  e.path, (unsigned long long)e.remote_size, (unsigned long long)io->total);
+    } else if (!e.rc && io->resume && e.remote_size != XSSH_SIZE_UNKNOWN && e.remote_size > 0) {
         uint64_t rs = e.remote_size;
         uint64_t upto = io->total != XSSH_SIZE_UNKNOWN && io->total < rs ? io->total : rs;
         uint64_t tail = io->verify_tail < upto ? io->verify_tail : upto;

@@ -470,7 +470,13 @@ int xssh_sftp_put_fd(xssh_sftp *sf, int fd, const char *remote, const xssh_trans
     uint64_t total = XSSH_SIZE_UNKNOWN;
     source src = {fd, 0, 0, NULL, 0};
     struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    /* the source is checked before the remote file is opened (and truncated) */
+    if (fstat(fd, &st) != 0)
+        return xssh__fail(sf->s, XSSH_EFILE, 0, "SFTP put '%s': the local descriptor %d cannot be read: %s", remote,
+                          fd, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return xssh__fail(sf->s, XSSH_EFILE, 0, "SFTP put '%s': the local descriptor %d is a directory", remote, fd);
+    if (S_ISREG(st.st_mode)) {
         off_t here = lseek(fd, 0, SEEK_CUR);
         if (here >= 0 && here <= st.st_size) {
             total = (uint64_t)(st.st_size - here);
@@ -499,6 +505,15 @@ int xssh_sftp_put(xssh_sftp *sf, const char *local, const char *remote, const xs
     if (fd < 0)
         return xssh__fail(sf->s, XSSH_EFILE, 0, "SFTP put '%s': cannot open the local file '%s': %s", remote, local,
                           strerror(errno));
+    /* checked before the remote file is opened (and truncated): a directory
+       opens read-only but cannot be read */
+    struct stat st;
+    int e = fstat(fd, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
+    if (e) {
+        close(fd);
+        return xssh__fail(sf->s, XSSH_EFILE, 0, "SFTP put '%s': the local file '%s' cannot be sent: %s", remote,
+                          local, strerror(e));
+    }
     int rc = xssh_sftp_put_fd(sf, fd, remote, opts, transferred);
     close(fd);
     return rc;

@@ -629,15 +629,12 @@ Test(multi, bad_input, .timeout = 60)
     cr_assert_eq(xssh_multi_new(NULL), XSSH_EARG);
     cr_assert_eq(xssh_multi_new(&m), XSSH_OK);
     xssh_multi_op *op = (xssh_multi_op *)1;
-    cr_assert_eq(xssh_multi_add_host_run(m, "host:0", NULL, "true", NULL, &op), XSSH_EARG);
+    /* only NULL pointers are add-time errors (malformed host strings: see bad_host_strings_per_op) */
+    cr_assert_eq(xssh_multi_add_host_run(m, NULL, NULL, "true", NULL, &op), XSSH_EARG);
     cr_assert_null(op);
-    cr_assert(strstr(last_msg(), "port"), "%s", last_msg());
-    cr_assert_eq(xssh_multi_add_host_run(m, "host:70000", NULL, "true", NULL, NULL), XSSH_EARG);
-    cr_assert_eq(xssh_multi_add_host_run(m, "host:22x", NULL, "true", NULL, NULL), XSSH_EARG);
-    cr_assert_eq(xssh_multi_add_host_run(m, "@host", NULL, "true", NULL, NULL), XSSH_EARG);
-    cr_assert_eq(xssh_multi_add_host_run(m, "[::1", NULL, "true", NULL, NULL), XSSH_EARG);
-    cr_assert_eq(xssh_multi_add_host_run(m, "", NULL, "true", NULL, NULL), XSSH_EARG);
-    cr_assert_eq(xssh_multi_add_host_run(m, NULL, NULL, "true", NULL, NULL), XSSH_EARG);
+    cr_assert(strstr(last_msg(), "host is NULL"), "%s", last_msg());
+    cr_assert_eq(xssh_multi_add_connect(m, NULL, NULL, NULL, NULL), XSSH_EARG);
+    cr_assert_eq(xssh_multi_add_host_get(m, NULL, NULL, "a", "b", NULL, NULL), XSSH_EARG);
     cr_assert_eq(xssh_multi_add_host_run(m, "h", NULL, NULL, NULL, NULL), XSSH_EARG);
     cr_assert_eq(xssh_multi_add_run(m, NULL, "true", NULL, NULL), XSSH_EARG);
     cr_assert_eq(xssh_multi_add_call(m, NULL, NULL, NULL, NULL, NULL), XSSH_EARG);
@@ -654,6 +651,95 @@ Test(multi, bad_input, .timeout = 60)
     cr_assert_eq(xssh_multi_add_run(m, s, "true", NULL, NULL), XSSH_ECLOSED);
     xssh_session_unref(s);
     xssh_multi_unref(m);
+}
+
+/* a host string that cannot be parsed is that op's failure (XSSH_EARG, phase
+   resolve, a message naming it), never the batch's: the other ops run */
+Test(multi, bad_host_strings_per_op, .timeout = 120)
+{
+    static const struct {
+        const char *host, *why;
+    } bad[] = {
+        {"@@@", "empty host name"},     {"", "empty"},
+        {"root@", "empty host name"},   {"h:99999", "port must be 1..65535"},
+        {"host:0", "port must be"},     {"host:22x", "port must be"},
+        {"@host", "empty user name"},   {"[::1", "without a matching ']'"},
+        {"[::1]x", "text after ']'"},
+    };
+    enum { NB = sizeof bad / sizeof bad[0] };
+    xssh_options *good = good_opts();
+    xssh_multi *m = NULL;
+    cr_assert_eq(xssh_multi_new(&m), XSSH_OK);
+    xssh_multi_op *ops[NB], *run = NULL, *v4 = NULL, *get = NULL;
+    for (int i = 0; i < NB; i++)
+        cr_assert_eq(xssh_multi_add_host_run(m, bad[i].host, good, "true", NULL, &ops[i]), XSSH_OK,
+                     "'%s': %s", bad[i].host, last_msg());
+    cr_assert_eq(xssh_multi_add_host_get(m, "root@", good, "/etc/hostname", "/nonexistent/x", NULL, &get), XSSH_OK);
+    char *h = host_str(xt()->port);
+    cr_assert_eq(xssh_multi_add_host_run(m, h, good, "echo fine", NULL, &run), XSSH_OK, "%s", last_msg());
+    free(h);
+    /* "[v4]:port" is valid ssh syntax for a bracketed host */
+    char h4[512];
+    snprintf(h4, sizeof h4, "%s@[%s]:%d", xt()->user, xt()->host, xt()->port);
+    cr_assert_eq(xssh_multi_add_host_run(m, h4, good, "true", NULL, &v4), XSSH_OK, "%s", last_msg());
+    cr_assert_eq(xssh_multi_perform_all(m, -1), XSSH_OK);
+    for (int i = 0; i < NB; i++) {
+        const xssh_multi_result *r = result_of(ops[i]);
+        cr_assert_eq(r->error, XSSH_EARG, "'%s': %d %s", bad[i].host, r->error, r->message);
+        cr_assert_eq(r->phase, XSSH_PHASE_RESOLVE, "'%s'", bad[i].host);
+        char quoted[64];
+        snprintf(quoted, sizeof quoted, "'%s'", bad[i].host);
+        cr_assert(strstr(r->message, quoted), "'%s': %s", bad[i].host, r->message);
+        cr_assert(strstr(r->message, bad[i].why), "'%s': %s", bad[i].host, r->message);
+        cr_assert_str_eq(r->host, bad[i].host);
+        xssh_multi_op_unref(ops[i]);
+    }
+    cr_assert_eq(result_of(get)->error, XSSH_EARG, "%s", result_of(get)->message);
+    cr_assert_eq(result_of(get)->phase, XSSH_PHASE_RESOLVE);
+    cr_assert_eq(result_of(run)->error, XSSH_OK, "%s", result_of(run)->message);
+    cr_assert_eq(result_of(run)->out_len, 5);
+    cr_assert_eq(result_of(v4)->error, XSSH_OK, "%s", result_of(v4)->message);
+    xssh_multi_op_unref(get);
+    xssh_multi_op_unref(run);
+    xssh_multi_op_unref(v4);
+    xssh_multi_unref(m);
+    xssh_options_unref(good);
+}
+
+/* host get/put without transfer options are atomic: a missing remote file or a
+   timeout (the source is /dev/zero, so the transfer can never finish) leaves
+   nothing under the final name */
+Test(multi, host_transfers_atomic_by_default, .timeout = 120)
+{
+    xssh_options *good = good_opts();
+    xssh_multi *m = NULL;
+    cr_assert_eq(xssh_multi_new(&m), XSSH_OK);
+    char *h = host_str(xt()->port);
+    char *l_missing = xt_tmppath("multi_atomic_missing");
+    char *l_zero = xt_tmppath("multi_atomic_zero");
+    char *r_zero = xt_tmppath("multi_atomic_rzero");
+    xssh_multi_op_opts o = {0};
+    o.timeout_ms = 1500;
+    xssh_multi_op *miss = NULL, *zget = NULL, *zput = NULL;
+    cr_assert_eq(xssh_multi_add_host_get(m, h, good, "/nonexistent/for/sure", l_missing, NULL, &miss), XSSH_OK);
+    cr_assert_eq(xssh_multi_add_host_get(m, h, good, "/dev/zero", l_zero, &o, &zget), XSSH_OK);
+    cr_assert_eq(xssh_multi_add_host_put(m, h, good, "/dev/zero", r_zero, &o, &zput), XSSH_OK);
+    cr_assert_eq(xssh_multi_perform_all(m, -1), XSSH_OK);
+    cr_assert_eq(result_of(miss)->error, XSSH_ESFTP_NO_SUCH_FILE, "%s", result_of(miss)->message);
+    cr_assert_eq(result_of(zget)->error, XSSH_ETIMEOUT, "%d %s", result_of(zget)->error, result_of(zget)->message);
+    cr_assert_eq(result_of(zput)->error, XSSH_ETIMEOUT, "%d %s", result_of(zput)->error, result_of(zput)->message);
+    cr_assert_neq(access(l_missing, F_OK), 0, "a failed host get left '%s'", l_missing);
+    cr_assert_neq(access(l_zero, F_OK), 0, "a timed-out host get left '%s'", l_zero);
+    cr_assert_neq(access(r_zero, F_OK), 0, "a timed-out host put left '%s'", r_zero);
+    xssh_multi_op_unref(miss);
+    xssh_multi_op_unref(zget);
+    xssh_multi_op_unref(zput);
+    free(l_missing);
+    free(l_zero);
+    free(r_zero);
+    free(h);
+    xssh_multi_unref(m);
+    xssh_options_unref(good);
 }
 
 /* an IPv6-style "[addr]:port" host string and a connect op handing out its session */
@@ -729,6 +815,51 @@ Test(multi, output_streamed_in_bounded_pieces, .timeout = 120)
     /* handed out at least every 64 KiB (+ one read's worth) */
     cr_assert(c.biggest <= 65536 + 256 * 1024, "a %zu-byte piece", c.biggest);
     cr_assert(c.calls >= (int)(total / (65536 + 256 * 1024)), "%d calls", c.calls);
+    xssh_multi_op_unref(op);
+    xssh_multi_unref(m);
+    xssh_session_unref(s);
+}
+
+/* line mode with no newline at all: handed out in pieces of at most
+   XSSH_MULTI_LINE_MAX bytes (the partial line kept is bounded), every byte once;
+   then a newline after a long run ends the last piece */
+Test(multi, line_mode_long_line_bounded, .timeout = 180)
+{
+    xssh_session *s = xt_connect_auth();
+    xssh_multi *m = NULL;
+    cr_assert_eq(xssh_multi_new(&m), XSSH_OK);
+    stream_count c = {{0, 0}, 0, 0};
+    xssh_multi_op_opts o = {0};
+    o.on_output = count_cb;
+    o.line_mode = 1;
+    o.userdata = &c;
+    xssh_multi_op *op = NULL;
+    size_t total = 8 * 1024 * 1024;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "head -c %zu /dev/zero | tr '\\0' y", total);
+    cr_assert_eq(xssh_multi_add_run(m, s, cmd, &o, &op), XSSH_OK);
+    cr_assert_eq(xssh_multi_perform_all(m, -1), XSSH_OK);
+    const xssh_multi_result *r = result_of(op);
+    cr_assert_eq(r->error, XSSH_OK, "%s", r->message);
+    cr_assert_eq(c.bytes[0], total);
+    cr_assert_eq(c.bytes[1], 0);
+    cr_assert(c.biggest <= XSSH_MULTI_LINE_MAX, "a %zu-byte piece", c.biggest);
+    cr_assert(c.calls >= (int)(total / XSSH_MULTI_LINE_MAX), "%d calls", c.calls);
+    xssh_multi_op_unref(op);
+
+    /* 100000 bytes then a newline, then "z\n": pieces 65536, 34465 (with '\n'), 2 */
+    lines l;
+    memset(&l, 0, sizeof l);
+    o.on_output = line_cb;
+    o.userdata = &l;
+    cr_assert_eq(xssh_multi_add_run(m, s, "head -c 100000 /dev/zero | tr '\\0' y; printf '\\nz\\n'", &o, &op),
+                 XSSH_OK);
+    cr_assert_eq(xssh_multi_perform_all(m, -1), XSSH_OK);
+    r = result_of(op);
+    cr_assert_eq(r->error, XSSH_OK, "%s", r->message);
+    cr_assert_eq(l.partial, 0);
+    cr_assert_eq(l.n[0], 3);
+    cr_assert_str_eq(l.got[0][2], "z\n");
     xssh_multi_op_unref(op);
     xssh_multi_unref(m);
     xssh_session_unref(s);

@@ -400,6 +400,28 @@ Test(sftp_transfer, errors_carry_paths, .timeout = 60)
     /* a directory as the source */
     rc = xssh_sftp_get_buffer(sf, xt()->dir, &buf, &bn, NULL);
     cr_assert_lt(rc, 0);
+    /* put of a local directory fails before the remote file is opened: an
+       existing remote file keeps its content (plain and atomic) */
+    char *keep = xt_tmppath("put-dir-keep");
+    xt_spit(keep, "keep me", 7, 0644);
+    for (int i = 0; i < 2; i++) {
+        rc = xssh_sftp_put(sf, xt()->dir, keep, i ? &o : NULL, &t);
+        cr_assert_eq(rc, XSSH_EFILE, "%d %s", rc, last_msg());
+        cr_assert(strstr(last_msg(), xt()->dir), "%s", last_msg());
+        cr_assert(strstr(last_msg(), "directory"), "%s", last_msg());
+        int dfd = open(xt()->dir, O_RDONLY | O_DIRECTORY);
+        cr_assert_geq(dfd, 0);
+        rc = xssh_sftp_put_fd(sf, dfd, keep, i ? &o : NULL, &t);
+        close(dfd);
+        cr_assert_eq(rc, XSSH_EFILE, "%d %s", rc, last_msg());
+        size_t kl = 0;
+        unsigned char *kb = xt_slurp(keep, &kl);
+        cr_assert_eq(kl, 7, "the remote file was changed to %zu bytes", kl);
+        cr_assert_eq(memcmp(kb, "keep me", 7), 0);
+        free(kb);
+    }
+    unlink(keep);
+    free(keep);
     /* closed sftp */
     cr_assert_eq(xssh_sftp_close(sf), XSSH_OK);
     rc = xssh_sftp_put_buffer(sf, "abc", 3, local, NULL, &t);
@@ -742,16 +764,22 @@ Test(sftp_transfer, resume_continues_partial_files, .timeout = 120)
     cr_assert_eq(ln, n);
     cr_assert_eq(memcmp(back, data, n), 0, "resumed get is not byte-exact");
     free(back);
-    /* a destination longer than the source is cut to size */
-    unsigned char *longer = malloc(n + 5000);
-    memcpy(longer, data, n);
-    memset(longer + n, 'z', 5000);
+    /* a destination longer than the source (other content) is no prefix of it:
+       the whole file moves, and the result is the source, for get and put */
+    unsigned char *longer = xt_random_bytes(n + 5000);
     xt_spit(got, longer, n + 5000, 0644);
     cr_assert_eq(xssh_sftp_get(sf, remote, got, &o, &t), XSSH_OK, "%s", last_msg());
-    cr_assert_eq(t, 0);
+    cr_assert_eq(t, n, "get moved %llu bytes", (unsigned long long)t);
     back = xt_slurp(got, &ln);
     cr_assert_eq(ln, n);
-    cr_assert_eq(memcmp(back, data, n), 0);
+    cr_assert_eq(memcmp(back, data, n), 0, "get into a longer destination is not the source");
+    free(back);
+    xt_spit(remote, longer, n + 5000, 0644);
+    cr_assert_eq(xssh_sftp_put(sf, local, remote, &o, &t), XSSH_OK, "%s", last_msg());
+    cr_assert_eq(t, n, "put sent %llu bytes", (unsigned long long)t);
+    back = xt_slurp(remote, &ln);
+    cr_assert_eq(ln, n);
+    cr_assert_eq(memcmp(back, data, n), 0, "put onto a longer destination is not the source");
     free(back);
     free(longer);
     free(bad);

@@ -83,13 +83,19 @@ typedef enum xssh_op_state {
     XSSH_OP_DONE        /**< finished (success, failure, timeout or cancel); result available */
 } xssh_op_state;
 
+/** Line mode: the longest piece of a line delivered at once, in bytes (64 KiB). */
+#define XSSH_MULTI_LINE_MAX 65536
+
 /** Which stream a chunk of command output belongs to (as xssh_run_callback). */
 /* XSSH_STREAM_STDOUT / XSSH_STREAM_STDERR from channel.h */
 
 /**
  * Output callback: @p len bytes of @p stream (XSSH_STREAM_STDOUT/STDERR) from @p op.
  * With xssh_multi_op_opts.line_mode each call carries whole lines (a final
- * unterminated line is delivered at the end). Called from the thread driving
+ * unterminated line is delivered at the end); a line longer than
+ * XSSH_MULTI_LINE_MAX bytes comes in pieces of XSSH_MULTI_LINE_MAX bytes (the
+ * last piece ends with its newline), so at most that much of a partial line is
+ * kept per stream. Called from the thread driving
  * the multi, from inside xssh_multi_perform()/..._socket_action(); return 0 to go
  * on, nonzero to cancel the operation (XSSH_ECANCELLED). Must not call back into
  * the same multi except xssh_multi_op_cancel().
@@ -114,10 +120,11 @@ typedef struct xssh_multi_op_opts {
     size_t max_output;       /**< run: bytes kept per stream in the result (0: 1 MiB); beyond
                                   that the result is truncated and says so */
     xssh_multi_output_cb on_output; /**< run: output as it arrives (then it is NOT kept in the result) */
-    int line_mode;           /**< with on_output: deliver whole lines */
+    int line_mode;           /**< with on_output: deliver whole lines (longer ones in XSSH_MULTI_LINE_MAX pieces) */
     xssh_multi_done_cb on_done; /**< called once when the op is done (may be NULL) */
     void *userdata;          /**< for on_output/on_done; also xssh_multi_op_userdata() */
-    const xssh_transfer_opts *transfer; /**< get/put: progress, atomic, mode, resume... (NULL: defaults) */
+    const xssh_transfer_opts *transfer; /**< get/put: progress, atomic, mode, resume... (NULL: defaults;
+                                             host get/put: atomic) */
     int recursive;           /**< host get/put: a directory tree (xssh_sftp_get_tree()/put_tree()) */
 } xssh_multi_op_opts;
 
@@ -185,8 +192,12 @@ XSSH_EXTERN(int) xssh_multi_set_stack_size(xssh_multi *multi, size_t bytes);
 /* ---- adding operations ----------------------------------------------------
  * Each returns XSSH_OK and *out = a new op (+1 reference for the caller; pass
  * NULL for out when the caller does not want one), queued in the multi; nothing
- * runs until the multi is driven. Errors at add time: XSSH_EARG (NULL argument,
- * bad host string), XSSH_ENOMEM, XSSH_ECLOSED (the session is closed).
+ * runs until the multi is driven. Errors at add time: XSSH_EARG (NULL argument),
+ * XSSH_ENOMEM, XSSH_ECLOSED (the session is closed). A host string that cannot
+ * be parsed ("", "root@", "@@@", "h:99999", "[::1") is not an add-time error: the
+ * op is added and completes with XSSH_EARG in phase XSSH_PHASE_RESOLVE, its
+ * message naming the host string and what is wrong, like a host whose name does
+ * not resolve (so one bad entry in a list of hosts fails only its own op).
  * Strings and options are copied (options with xssh_options_dup()); a session
  * is referenced until the op is done.
  * Common parameters: @p multi the multi; @p opts the op's options (NULL: all
@@ -201,7 +212,7 @@ XSSH_EXTERN(int) xssh_multi_set_stack_size(xssh_multi *multi, size_t bytes);
  * @param multi the multi
  * @param opts options of the op (NULL: the defaults); copied
  * @param[out] out the new op (+1 reference; NULL when not wanted); NULL on failure
- * @return XSSH_OK; XSSH_EARG (NULL argument, bad host string: the message names it); XSSH_ENOMEM
+ * @return XSSH_OK; XSSH_EARG (NULL argument; a malformed host string fails the op instead, phase resolve); XSSH_ENOMEM
  */
 XSSH_EXTERN(int) xssh_multi_add_connect(xssh_multi *multi, const char *host, xssh_options *options,
                                         const xssh_multi_op_opts *opts, xssh_multi_op **out);
@@ -215,7 +226,7 @@ XSSH_EXTERN(int) xssh_multi_add_connect(xssh_multi *multi, const char *host, xss
  * @param multi the multi
  * @param opts options of the op (NULL: the defaults); copied
  * @param[out] out the new op (+1 reference; NULL when not wanted); NULL on failure
- * @return XSSH_OK; XSSH_EARG (NULL argument, bad host string: the message names it); XSSH_ENOMEM
+ * @return XSSH_OK; XSSH_EARG (NULL argument; a malformed host string fails the op instead, phase resolve); XSSH_ENOMEM
  */
 XSSH_EXTERN(int) xssh_multi_add_host_run(xssh_multi *multi, const char *host, xssh_options *options,
                                          const char *command, const xssh_multi_op_opts *opts,
@@ -229,7 +240,7 @@ XSSH_EXTERN(int) xssh_multi_add_host_run(xssh_multi *multi, const char *host, xs
  * @param multi the multi
  * @param opts options of the op (NULL: the defaults); copied
  * @param[out] out the new op (+1 reference; NULL when not wanted); NULL on failure
- * @return XSSH_OK; XSSH_EARG (NULL argument, bad host string: the message names it); XSSH_ENOMEM; XSSH_ECLOSED (the session is closed)
+ * @return XSSH_OK; XSSH_EARG (NULL argument); XSSH_ENOMEM; XSSH_ECLOSED (the session is closed)
  */
 XSSH_EXTERN(int) xssh_multi_add_run(xssh_multi *multi, xssh_session *session, const char *command,
                                     const xssh_multi_op_opts *opts, xssh_multi_op **out);
@@ -237,7 +248,10 @@ XSSH_EXTERN(int) xssh_multi_add_run(xssh_multi *multi, xssh_session *session, co
 /**
  * Connect to @p host, upload @p local to @p remote over SFTP (as
  * xssh_sftp_put(); opts->recursive: a tree, as xssh_sftp_put_tree()), disconnect.
- * The result's bytes: bytes transferred.
+ * The result's bytes: bytes transferred. Without opts->transfer the transfer is
+ * atomic (xssh_transfer_opts.atomic = 1, every other field 0): a failed, timed-out
+ * or cancelled put leaves nothing under @p remote (an existing file is kept).
+ * Pass transfer options with atomic = 0 to write in place.
  * @param host `[user@]host[:port]`, `[user@][v6addr]:port` or an ssh_config Host alias
  * @param options connection options (NULL: ssh_config and defaults); copied
  * @param local local file (or directory)
@@ -245,7 +259,7 @@ XSSH_EXTERN(int) xssh_multi_add_run(xssh_multi *multi, xssh_session *session, co
  * @param multi the multi
  * @param opts options of the op (NULL: the defaults); copied
  * @param[out] out the new op (+1 reference; NULL when not wanted); NULL on failure
- * @return XSSH_OK; XSSH_EARG (NULL argument, bad host string: the message names it); XSSH_ENOMEM
+ * @return XSSH_OK; XSSH_EARG (NULL argument; a malformed host string fails the op instead, phase resolve); XSSH_ENOMEM
  */
 XSSH_EXTERN(int) xssh_multi_add_host_put(xssh_multi *multi, const char *host, xssh_options *options,
                                          const char *local, const char *remote, const xssh_multi_op_opts *opts,
@@ -254,6 +268,9 @@ XSSH_EXTERN(int) xssh_multi_add_host_put(xssh_multi *multi, const char *host, xs
 /**
  * Connect to @p host, download @p remote to @p local over SFTP (as
  * xssh_sftp_get(); opts->recursive: a tree, as xssh_sftp_get_tree()), disconnect.
+ * Without opts->transfer the transfer is atomic (xssh_transfer_opts.atomic = 1,
+ * every other field 0): a missing remote file, a timeout or a cancel leaves
+ * nothing under @p local (an existing file is kept).
  * @param host `[user@]host[:port]`, `[user@][v6addr]:port` or an ssh_config Host alias
  * @param options connection options (NULL: ssh_config and defaults); copied
  * @param remote remote path
@@ -261,7 +278,7 @@ XSSH_EXTERN(int) xssh_multi_add_host_put(xssh_multi *multi, const char *host, xs
  * @param multi the multi
  * @param opts options of the op (NULL: the defaults); copied
  * @param[out] out the new op (+1 reference; NULL when not wanted); NULL on failure
- * @return XSSH_OK; XSSH_EARG (NULL argument, bad host string: the message names it); XSSH_ENOMEM
+ * @return XSSH_OK; XSSH_EARG (NULL argument; a malformed host string fails the op instead, phase resolve); XSSH_ENOMEM
  */
 XSSH_EXTERN(int) xssh_multi_add_host_get(xssh_multi *multi, const char *host, xssh_options *options,
                                          const char *remote, const char *local, const xssh_multi_op_opts *opts,
@@ -276,7 +293,7 @@ XSSH_EXTERN(int) xssh_multi_add_host_get(xssh_multi *multi, const char *host, xs
  * @param multi the multi
  * @param opts options of the op (NULL: the defaults); copied
  * @param[out] out the new op (+1 reference; NULL when not wanted); NULL on failure
- * @return XSSH_OK; XSSH_EARG (NULL argument, bad host string: the message names it); XSSH_ENOMEM; XSSH_ECLOSED
+ * @return XSSH_OK; XSSH_EARG (NULL argument); XSSH_ENOMEM; XSSH_ECLOSED
  */
 XSSH_EXTERN(int) xssh_multi_add_sftp_get(xssh_multi *multi, xssh_sftp *sftp, const char *remote, const char *local,
                                          const xssh_multi_op_opts *opts, xssh_multi_op **out);
@@ -289,7 +306,7 @@ XSSH_EXTERN(int) xssh_multi_add_sftp_get(xssh_multi *multi, xssh_sftp *sftp, con
  * @param multi the multi
  * @param opts options of the op (NULL: the defaults); copied
  * @param[out] out the new op (+1 reference; NULL when not wanted); NULL on failure
- * @return XSSH_OK; XSSH_EARG (NULL argument, bad host string: the message names it); XSSH_ENOMEM; XSSH_ECLOSED
+ * @return XSSH_OK; XSSH_EARG (NULL argument); XSSH_ENOMEM; XSSH_ECLOSED
  */
 XSSH_EXTERN(int) xssh_multi_add_sftp_put(xssh_multi *multi, xssh_sftp *sftp, const char *local, const char *remote,
                                          const xssh_multi_op_opts *opts, xssh_multi_op **out);
@@ -301,7 +318,7 @@ XSSH_EXTERN(int) xssh_multi_add_sftp_put(xssh_multi *multi, xssh_sftp *sftp, con
  * @param multi the multi
  * @param opts options of the op (NULL: the defaults); copied
  * @param[out] out the new op (+1 reference; NULL when not wanted); NULL on failure
- * @return XSSH_OK; XSSH_EARG (NULL argument, bad host string: the message names it); XSSH_ENOMEM; XSSH_ECLOSED
+ * @return XSSH_OK; XSSH_EARG (NULL argument); XSSH_ENOMEM; XSSH_ECLOSED
  */
 XSSH_EXTERN(int) xssh_multi_add_channel_open(xssh_multi *multi, xssh_session *session,
                                              const xssh_multi_op_opts *opts, xssh_multi_op **out);
@@ -325,7 +342,7 @@ typedef int (*xssh_multi_fn)(xssh_multi_op *op, void *userdata);
  * @param multi the multi
  * @param opts options of the op (NULL: the defaults); copied
  * @param[out] out the new op (+1 reference; NULL when not wanted); NULL on failure
- * @return XSSH_OK; XSSH_EARG (NULL argument, bad host string: the message names it); XSSH_ENOMEM; XSSH_ECLOSED
+ * @return XSSH_OK; XSSH_EARG (NULL argument); XSSH_ENOMEM; XSSH_ECLOSED
  */
 XSSH_EXTERN(int) xssh_multi_add_call(xssh_multi *multi, xssh_session *session, xssh_multi_fn fn, void *userdata,
                                      const xssh_multi_op_opts *opts, xssh_multi_op **out);

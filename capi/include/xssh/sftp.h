@@ -606,8 +606,11 @@ typedef struct xssh_transfer_opts {
         file). The overlap is verified by size and by reading back its last MiB
         (put: plus max_in_flight, or 32 MiB, since several channels cut midway leave
         holes below the end) and comparing it with the local bytes: the transfer
-        goes on from the first difference (or the shorter size), and a longer
-        destination is cut to the source's size. No hash extension is used: OpenSSH's
+        goes on from the first difference (or the destination's size). A destination
+        longer than the source is no prefix of it: the whole file is transferred (and
+        the destination cut to the source's size). Only the size and that last MiB
+        are checked: a change inside the earlier part of the destination is not
+        detected (as sftp's reget/reput). No hash extension is used: OpenSSH's
         sftp-server offers none (it advertises posix-rename, statvfs, fstatvfs,
         hardlink, fsync, lsetstat, limits, expand-path, copy-data, home-directory,
         users-groups-by-id). Needs a local
