@@ -15,31 +15,35 @@
 
 #include "fixture.h"
 
-/* XSSH_TEST_PORT_MAXSESSIONS1 from the harness's env file */
-static int ms1_port(void)
+/* a value of the harness's env file (allocated) */
+static char *env_value(const char *key)
 {
     const char *path = getenv("XSSH_TEST_ENV");
     cr_assert(path && *path, "XSSH_TEST_ENV is not set (run through ctest)");
-    size_t len = 0;
+    size_t len = 0, kl = strlen(key);
     char *text = (char *)xt_slurp(path, &len);
     cr_assert_not_null(text);
-    int port = 0;
+    char *v = NULL;
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
-        if (!strncmp(line, "XSSH_TEST_PORT_MAXSESSIONS1=", 28))
-            port = atoi(line + 28);
+        if (!strncmp(line, key, kl) && line[kl] == '=')
+            v = strdup(line + kl + 1);
     free(text);
-    cr_assert_gt(port, 0, "the harness's env file has no XSSH_TEST_PORT_MAXSESSIONS1");
-    return port;
+    cr_assert_not_null(v, "the harness's env file has no %s", key);
+    return v;
 }
 
 static xssh_session *connect_ms1(void)
 {
-    int port = ms1_port();
+    char *ps = env_value("XSSH_TEST_PORT_MAXSESSIONS1");
+    int port = atoi(ps);
+    free(ps);
+    cr_assert_gt(port, 0);
+    char *kh = env_value("XSSH_TEST_KNOWN_HOSTS_MAXSESSIONS1");
     xssh_session *s = NULL;
     cr_assert_eq(xssh_session_new(&s), XSSH_OK);
     cr_assert_eq(xssh_session_connect(s, xt()->host, port, 10000), XSSH_OK, "%s", last_msg());
-    cr_assert_eq(xssh_session_verify_host(s, xt()->host, port, XSSH_HOSTKEY_STRICT, xt()->known_hosts), XSSH_OK, "%s",
-                 last_msg());
+    cr_assert_eq(xssh_session_verify_host(s, xt()->host, port, XSSH_HOSTKEY_STRICT, kh), XSSH_OK, "%s", last_msg());
+    free(kh);
     cr_assert_eq(xssh_session_userauth_publickey_fromfile(s, xt()->user, xt()->key_ed25519, NULL, NULL), XSSH_OK,
                  "%s", last_msg());
     xssh_session_set_timeout(s, 30000);

@@ -191,6 +191,9 @@ def start(d):
     kh = os.path.join(d, "known_hosts")
     with open(kh, "w") as f:
         f.write("[127.0.0.1]:%d %s %s\n" % (port, pub[0], pub[1]))
+    # the MaxSessions-1 port's entry in a file of its own: tests count the lines of known_hosts
+    kh_ms1 = os.path.join(d, "known_hosts_maxsessions1")
+    with open(kh_ms1, "w") as f:
         f.write("[127.0.0.1]:%d %s %s\n" % (port_ms1, pub[0], pub[1]))
     fp = run("ssh-keygen", "-l", "-E", "sha256", "-f", os.path.join(d, "host_ed25519.pub")).stdout.decode().split()[1]
 
@@ -217,6 +220,7 @@ def start(d):
         "XSSH_TEST_HOST": "127.0.0.1",
         "XSSH_TEST_PORT": str(port),
         "XSSH_TEST_PORT_MAXSESSIONS1": str(port_ms1),
+        "XSSH_TEST_KNOWN_HOSTS_MAXSESSIONS1": kh_ms1,
         "XSSH_TEST_USER": user,
         "XSSH_TEST_KEY_ED25519": paths["ED25519"],
         "XSSH_TEST_KEY_ECDSA": paths["ECDSA"],
