@@ -1751,34 +1751,33 @@ static int fb_put(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, u
     return XSSH_OK;
 }
 
-int xssh__eng_get(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, uint64_t *done_out)
+/* The engine's transfer; when the server refused the engine a channel of its own
+   (OpenSSH MaxSessions), the same transfer over the caller's SFTP object. */
+static int with_fallback(const char *what, xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog,
+                         uint64_t *done_out,
+                         int (*engine)(xssh_sftp *, const xssh__eng_io *, xssh__progress *, uint64_t *, int *),
+                         int (*fb)(xssh_sftp *, const xssh__eng_io *, xssh__progress *, uint64_t *))
 {
     int refused = 0;
-    int rc = eng_get(sf, io, prog, done_out, &refused);
+    int rc = engine(sf, io, prog, done_out, &refused);
     if (!rc || !refused)
         return rc;
     xssh__log(XSSH_LOG_DEBUG, xssh__log_host(sf->s),
-              "SFTP get '%s': the server refused a channel of its own (%s); over the caller's SFTP object instead",
-              io->target, xssh_error_last()->message);
+              "SFTP %s '%s': the server refused a channel of its own (%s); over the caller's SFTP object instead",
+              what, io->target, xssh_error_last()->message);
     *done_out = 0;
     int prev = xssh__sftp_force_blocking(1);
-    rc = fb_get(sf, io, prog, done_out);
+    rc = fb(sf, io, prog, done_out);
     xssh__sftp_force_blocking(prev);
     return rc ? rc : xssh__ok();
 }
 
+int xssh__eng_get(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, uint64_t *done_out)
+{
+    return with_fallback("get", sf, io, prog, done_out, eng_get, fb_get);
+}
+
 int xssh__eng_put(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, uint64_t *done_out)
 {
-    int refused = 0;
-    int rc = eng_put(sf, io, prog, done_out, &refused);
-    if (!rc || !refused)
-        return rc;
-    xssh__log(XSSH_LOG_DEBUG, xssh__log_host(sf->s),
-              "SFTP put '%s': the server refused a channel of its own (%s); over the caller's SFTP object instead",
-              io->target, xssh_error_last()->message);
-    *done_out = 0;
-    int prev = xssh__sftp_force_blocking(1);
-    rc = fb_put(sf, io, prog, done_out);
-    xssh__sftp_force_blocking(prev);
-    return rc ? rc : xssh__ok();
+    return with_fallback("put", sf, io, prog, done_out, eng_put, fb_put);
 }
