@@ -12,7 +12,8 @@ cmd=$(grep -o 'luarocks --lua-version=5.4 make bindings/lua/xssh-scm-1.rockspec'
 (cd "$work/src" && nice $cmd --tree "$work/tree") > "$work/build.log" 2>&1 || { cat "$work/build.log"; echo "luarocks make failed"; exit 1; }
 files=$(cd "$work/tree" && find . -type f ! -path './lib/luarocks/*' | sort)
 echo "installed:"; echo "$files"
-expected=$(printf '%s\n' ./lib/lua/5.4/xssh_core.so ./share/lua/5.4/xssh.lua ./share/lua/5.4/xssh_annotations.lua | sort)
+expected=$(printf '%s\n' ./lib/lua/5.4/xssh_core.so ./share/lua/5.4/xssh.lua ./share/lua/5.4/xssh_annotations.lua \
+  ./share/lua/5.4/xssh/async.lua ./share/lua/5.4/xssh/luv.lua | sort)
 [ "$files" = "$expected" ] || { echo "the rock installs other files than: $expected"; exit 1; }
 if ldd "$work/tree/lib/lua/5.4/xssh_core.so" | grep -q libxssh; then echo "xssh_core.so needs libxssh.so"; exit 1; fi
 mkdir "$work/elsewhere"; cd "$work/elsewhere"
