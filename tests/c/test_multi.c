@@ -1038,3 +1038,32 @@ Test(multi, sftp_put_get, .timeout = 120)
     free(src);
     free(data);
 }
+
+/* references and userdata: a multi and an op outlive the caller's first reference
+   when referenced again; the op hands back its options' userdata (a host string that
+   cannot be parsed fails its own op, so no network is needed) */
+Test(multi, refs_and_userdata, .timeout = 60)
+{
+    xssh_multi *m = NULL;
+    cr_assert_eq(xssh_multi_new(&m), XSSH_OK);
+    cr_assert_eq(xssh_multi_ref(m), m);
+    cr_assert_null(xssh_multi_ref(NULL));
+    int tag = 42;
+    xssh_multi_op_opts o;
+    memset(&o, 0, sizeof o);
+    o.userdata = &tag;
+    xssh_multi_op *op = NULL;
+    cr_assert_eq(xssh_multi_add_host_run(m, "root@", NULL, "true", &o, &op), XSSH_OK);
+    cr_assert_eq(xssh_multi_op_ref(op), op);
+    cr_assert_null(xssh_multi_op_ref(NULL));
+    cr_assert_eq(xssh_multi_op_userdata(op), &tag);
+    xssh_multi_unref(m); /* the second reference keeps it */
+    cr_assert_eq(xssh_multi_perform_all(m, 30000), XSSH_OK);
+    const xssh_multi_result *r = NULL;
+    cr_assert_eq(xssh_multi_op_result(op, &r), XSSH_OK);
+    cr_assert_neq(r->error, XSSH_OK);
+    xssh_multi_op_unref(op);
+    cr_assert_eq(xssh_multi_op_userdata(op), &tag); /* still held once */
+    xssh_multi_op_unref(op);
+    xssh_multi_unref(m);
+}
