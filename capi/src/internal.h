@@ -265,6 +265,10 @@ void xssh__session_orphan(xssh_session *s, xssh__orphan_kind kind, void *ptr);
    channels underneath). */
 void xssh__session_orphan_fn(xssh_session *s, int (*fn)(void *ptr), void *ptr);
 
+/* Append n bytes to a growable NUL-terminated buffer (*p, *len, *cap; doubling from
+   `first` bytes). 0, or -1 when out of memory (the buffer is unchanged). run.c. */
+int xssh__buf_append(char **p, size_t *len, size_t *cap, const void *d, size_t n, size_t first);
+
 /* ---- concurrency inside one thread (multi.c) ------------------------------- */
 
 /* The one wait of the library. Every place in capi/src that waits for a socket

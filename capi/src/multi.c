@@ -295,20 +295,7 @@ void xssh__phase(int phase)
 
 static int obuf_add(obuf *b, const char *p, size_t n)
 {
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *q = realloc(b->p, cap);
-        if (!q)
-            return -1;
-        b->p = q;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, p, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-    return 0;
+    return xssh__buf_append(&b->p, &b->n, &b->cap, p, n, 256);
 }
 
 static void obuf_free(obuf *b)

@@ -25,22 +25,28 @@ typedef struct buf {
     size_t len, cap;
 } buf;
 
-static int buf_add(buf *b, const char *d, size_t n)
+int xssh__buf_append(char **p, size_t *len, size_t *cap, const void *d, size_t n, size_t first)
 {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *q = realloc(b->p, cap);
+    if (*len + n + 1 > *cap) {
+        size_t c = *cap ? *cap : first;
+        while (c < *len + n + 1)
+            c *= 2;
+        char *q = realloc(*p, c);
         if (!q)
             return -1;
-        b->p = q;
-        b->cap = cap;
+        *p = q;
+        *cap = c;
     }
-    memcpy(b->p + b->len, d, n);
-    b->len += n;
-    b->p[b->len] = '\0';
+    if (n)
+        memcpy(*p + *len, d, n);
+    *len += n;
+    (*p)[*len] = '\0';
     return 0;
+}
+
+static int buf_add(buf *b, const char *d, size_t n)
+{
+    return xssh__buf_append(&b->p, &b->len, &b->cap, d, n, 4096);
 }
 
 typedef struct collect {
