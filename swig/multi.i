@@ -241,6 +241,7 @@ static void xssh_swig_multi_free(xssh_swig_multi *w)
 %ignore xssh_multi_timer_cb;
 %ignore xssh_multi_fn;
 %ignore xssh_multi;
+%ignore xssh_sftp_dirent;
 %include "xssh/multi.h"
 
 %rename(phase_name) xssh_swig_phase_name;

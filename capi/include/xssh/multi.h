@@ -43,6 +43,7 @@
 #include "connect.h"
 #include "channel.h"
 #include "sftp.h"
+#include "tunnel.h"
 
 XSSH_BEGIN_DECL
 
@@ -126,6 +127,15 @@ typedef struct xssh_multi_op_opts {
     const xssh_transfer_opts *transfer; /**< get/put: progress, atomic, mode, resume... (NULL: defaults;
                                              host get/put: atomic) */
     int recursive;           /**< host get/put: a directory tree (xssh_sftp_get_tree()/put_tree()) */
+    int pull_output;         /**< run: output is kept in the op for xssh_multi_op_take_output() as it
+                                  arrives (no callback: for languages that cannot run code on the
+                                  op's stack). At most max_output (0: 1 MiB) untaken bytes per
+                                  stream: when a stream holds that much the op stops reading the
+                                  channel (the SSH window throttles the server, nothing is lost)
+                                  until the caller takes it. With line_mode, take returns whole
+                                  lines only (pieces of XSSH_MULTI_LINE_MAX for longer ones; the
+                                  last unterminated line once the op is done). on_output must be
+                                  NULL. The result's out/err are then empty. */
 } xssh_multi_op_opts;
 
 /** The outcome of an operation (owned by the op; valid until it is unreferenced). */
@@ -525,6 +535,116 @@ XSSH_EXTERN(void *) xssh_multi_op_userdata(xssh_multi_op *op);
  * @return XSSH_OK; XSSH_EARG
  */
 XSSH_EXTERN(int) xssh_multi_op_cancel(xssh_multi_op *op);
+
+/* ---- pull-mode output (xssh_multi_op_opts.pull_output) ---------------------- */
+
+/**
+ * Take the output of @p stream a pull_output run op holds now (all of it: the
+ * op's buffer for that stream is emptied, which lets a throttled op read on).
+ * Callable in any state, also after done (what is left), from the driving
+ * thread, outside callbacks of the same multi.
+ * @param op a run op added with xssh_multi_op_opts.pull_output
+ * @param stream XSSH_STREAM_STDOUT or XSSH_STREAM_STDERR
+ * @param[out] out the bytes (allocated, free with xssh_free(); NULL when *len is 0)
+ * @param[out] len how many (0: nothing now; with the op done: the stream has ended)
+ * @return XSSH_OK; XSSH_EARG (NULL, bad stream); XSSH_EBAD_USE (not a pull_output run op);
+ *         XSSH_ENOMEM
+ */
+XSSH_EXTERN(int) xssh_multi_op_take_output(xssh_multi_op *op, int stream, char **out, size_t *len);
+
+/**
+ * Bytes a pull_output run op holds, ready to take (with line_mode: in whole
+ * lines / pieces), per stream. An adapter drives the multi until the op is done
+ * or this says something is ready.
+ * @param op the op
+ * @param[out] out_bytes stdout bytes ready (may be NULL)
+ * @param[out] err_bytes stderr bytes ready (may be NULL)
+ * @return XSSH_OK; XSSH_EARG; XSSH_EBAD_USE (not a pull_output run op)
+ */
+XSSH_EXTERN(int) xssh_multi_op_output_pending(xssh_multi_op *op, size_t *out_bytes, size_t *err_bytes);
+
+/* ---- directory listing --------------------------------------------------------- */
+
+/** One entry of a listed directory (SSH_FXP_NAME, SFTP draft-02 section 7). */
+typedef struct xssh_sftp_dirent {
+    const char *name;      /**< file name (NUL-terminated; bytes as the server sent them) */
+    size_t name_len;       /**< bytes of name */
+    const char *longentry; /**< the server's `ls -l` style line ("" when none) */
+    xssh_sftp_attrs attrs; /**< its attributes (attrs.flags says which are set) */
+} xssh_sftp_dirent;
+
+/**
+ * List a remote directory (as xssh_sftp_opendir() + xssh_sftp_file_readdir()
+ * until the end + close): every entry except "." and "..", in the server's
+ * order; the entries: xssh_multi_op_entries(). Phase XSSH_PHASE_TRANSFER;
+ * errors as xssh_sftp_opendir()/readdir (XSSH_ESFTP with the SFTP status).
+ * @param sftp the SFTP subsystem (referenced until done)
+ * @param path the directory
+ * @param multi the multi
+ * @param opts options of the op (timeout_ms; NULL: the defaults); copied
+ * @param[out] out the new op (+1 reference; NULL when not wanted); NULL on failure
+ * @return XSSH_OK; XSSH_EARG (NULL argument); XSSH_ENOMEM; XSSH_ECLOSED
+ */
+XSSH_EXTERN(int) xssh_multi_add_sftp_listdir(xssh_multi *multi, xssh_sftp *sftp, const char *path,
+                                             const xssh_multi_op_opts *opts, xssh_multi_op **out);
+
+/**
+ * The entries of a done, successful listdir op (owned by the op: valid while
+ * the caller holds a reference).
+ * @param op the op
+ * @param[out] entries the array (borrowed; NULL when *count is 0)
+ * @param[out] count how many
+ * @return XSSH_OK; XSSH_EARG; XSSH_EBAD_USE (not done, not a listdir op, or it failed)
+ */
+XSSH_EXTERN(int) xssh_multi_op_entries(xssh_multi_op *op, const xssh_sftp_dirent **entries, size_t *count);
+
+/* ---- local port forwarding ------------------------------------------------------ */
+
+/**
+ * A local forward as an operation (`ssh -L bind_host:bind_port:host:port`):
+ * listens on a local TCP port (bound at once, before this returns:
+ * xssh_multi_op_forward_port()) and carries each accepted connection through
+ * its own direct-tcpip channel (RFC 4254 section 7.2;
+ * libssh2_channel_direct_tcpip_ex(), originator = the connection's peer) to
+ * @p host:@p port as seen from the server, both ways, EOF passed on each way,
+ * all on the multi's thread (no threads). Connections run concurrently with
+ * each other and with other ops on the same session (a forward op does not
+ * hold its session exclusively). One connection failing (channel refused,
+ * reset) closes that connection only and is counted in
+ * xssh_multi_op_forward_stats(). The op runs until cancelled
+ * (xssh_multi_op_cancel(): the listener is closed, open connections are closed
+ * and their channels closed within a 3 s grace; result XSSH_ECANCELLED)
+ * or the session fails (that error). result.bytes: bytes carried both ways.
+ * @param session the session (referenced until done)
+ * @param bind_host local address to listen on (NULL: "127.0.0.1")
+ * @param bind_port local port (0: any free port)
+ * @param host destination host as the server resolves it
+ * @param port destination TCP port (1..65535)
+ * @param multi the multi
+ * @param opts options of the op (NULL: the defaults); copied
+ * @param[out] out the new op (+1 reference; NULL when not wanted); NULL on failure
+ * @return XSSH_OK; XSSH_EARG (NULL argument, bad port); XSSH_ENOMEM; XSSH_ECLOSED;
+ *         XSSH_ECONNECT (the local port cannot be bound: the message names address and cause)
+ */
+XSSH_EXTERN(int) xssh_multi_add_forward_local(xssh_multi *multi, xssh_session *session, const char *bind_host,
+                                              int bind_port, const char *host, int port,
+                                              const xssh_multi_op_opts *opts, xssh_multi_op **out);
+
+/**
+ * The local port a forward op listens on (known from the add on).
+ * @param op a forward op
+ * @param[out] port the bound port
+ * @return XSSH_OK; XSSH_EARG; XSSH_EBAD_USE (not a forward op)
+ */
+XSSH_EXTERN(int) xssh_multi_op_forward_port(xssh_multi_op *op, int *port);
+
+/**
+ * Counters of a forward op (any state).
+ * @param op a forward op
+ * @param[out] out accepted / active / failed connections, bytes out / in (tunnel.h)
+ * @return XSSH_OK; XSSH_EARG; XSSH_EBAD_USE (not a forward op)
+ */
+XSSH_EXTERN(int) xssh_multi_op_forward_stats(xssh_multi_op *op, xssh_forward_stats *out);
 
 XSSH_END_DECL
 
