@@ -563,7 +563,28 @@ XSSH_EXTERN(int) xssh_multi_op_take_output(xssh_multi_op *op, int stream, char *
  */
 XSSH_EXTERN(int) xssh_multi_op_output_pending(xssh_multi_op *op, size_t *out_bytes, size_t *err_bytes);
 
-/* ---- directory listing --------------------------------------------------------- */
+/* ---- SFTP subsystem and directory listing ------------------------------------------ */
+
+/**
+ * Start the SFTP subsystem on @p session (as xssh_sftp_new(): a channel, the
+ * "sftp" subsystem request, SSH_FXP_INIT/VERSION) without blocking the thread;
+ * the SFTP object: xssh_multi_op_sftp(). Phase XSSH_PHASE_CHANNEL.
+ * @param session the session (referenced until done)
+ * @param multi the multi
+ * @param opts options of the op (NULL: the defaults); copied
+ * @param[out] out the new op (+1 reference; NULL when not wanted); NULL on failure
+ * @return XSSH_OK; XSSH_EARG (NULL argument); XSSH_ENOMEM; XSSH_ECLOSED
+ */
+XSSH_EXTERN(int) xssh_multi_add_sftp_open(xssh_multi *multi, xssh_session *session,
+                                          const xssh_multi_op_opts *opts, xssh_multi_op **out);
+
+/**
+ * The SFTP object of a done, successful sftp_open op.
+ * @param op the op
+ * @param[out] out the SFTP object (+1 reference)
+ * @return XSSH_OK; XSSH_EBAD_USE when none (not done, not an sftp_open op, or it failed); XSSH_EARG
+ */
+XSSH_EXTERN(int) xssh_multi_op_sftp(xssh_multi_op *op, xssh_sftp **out);
 
 /** One entry of a listed directory (SSH_FXP_NAME, SFTP draft-02 section 7). */
 typedef struct xssh_sftp_dirent {
