@@ -877,62 +877,32 @@ static void kick(xssh_multi *m)
 
 /* ---- adding ----------------------------------------------------------------------- */
 
-/* "[user@]host[:port]" or "[user@][addr]:port" -> spec "[user@]host" and port;
-   a malformed string fails with XSSH_EARG and a message naming it (no prefix) */
+/* "[user@]host[:port]" or "[user@][addr]:port" -> spec "[user@]host" and port
+   (xssh_host_parse: one reader for every caller); a malformed string fails with
+   XSSH_EARG and a message naming it */
 static int parse_host(const char *h, char **spec, int *port)
 {
+    char *user = NULL, *name = NULL;
     *spec = NULL;
-    *port = 0;
-    if (!h || !*h)
-        return xssh__fail(NULL, XSSH_EARG, 0, "host '' is empty");
-    const char *at = strrchr(h, '@');
-    const char *rest = at ? at + 1 : h;
-    size_t ulen = at ? (size_t)(at - h) : 0;
-    if (at && ulen == 0)
-        return xssh__fail(NULL, XSSH_EARG, 0, "host '%s' has an empty user name", h);
-    const char *name = rest, *portstr = NULL;
-    size_t nlen;
-    if (*rest == '[') {
-        const char *close = strchr(rest, ']');
-        if (!close || close == rest + 1)
-            return xssh__fail(NULL, XSSH_EARG, 0, "host '%s': '[' without a matching ']'", h);
-        name = rest + 1;
-        nlen = (size_t)(close - name);
-        if (close[1] == ':')
-            portstr = close + 2;
-        else if (close[1])
-            return xssh__fail(NULL, XSSH_EARG, 0, "host '%s': text after ']' is not ':port'", h);
-    } else {
-        const char *c1 = strchr(rest, ':');
-        if (c1 && strchr(c1 + 1, ':'))
-            nlen = strlen(rest); /* an IPv6 address without brackets: no port */
-        else if (c1) {
-            nlen = (size_t)(c1 - rest);
-            portstr = c1 + 1;
-        } else
-            nlen = strlen(rest);
-    }
-    if (nlen == 0)
-        return xssh__fail(NULL, XSSH_EARG, 0, "host '%s' has an empty host name", h);
-    if (portstr) {
-        char *end = NULL;
-        errno = 0;
-        long p = strtol(portstr, &end, 10);
-        if (!*portstr || *end || errno || p < 1 || p > 65535 || *portstr == '+' || *portstr == '-')
-            return xssh__fail(NULL, XSSH_EARG, 0, "host '%s': port must be 1..65535", h);
-        *port = (int)p;
-    }
+    int rc = xssh_host_parse(h ? h : "", &user, &name, port);
+    if (rc != XSSH_OK)
+        return rc;
+    size_t ulen = user ? strlen(user) : 0, nlen = strlen(name);
     char *s = malloc(ulen + 1 + nlen + 1);
-    if (!s)
+    if (!s) {
+        free(user);
+        free(name);
         return xssh__fail(NULL, XSSH_ENOMEM, 0, "out of memory");
+    }
     size_t o = 0;
-    if (at) {
-        memcpy(s, h, ulen);
+    if (user) {
+        memcpy(s, user, ulen);
         o = ulen;
         s[o++] = '@';
     }
-    memcpy(s + o, name, nlen);
-    s[o + nlen] = '\0';
+    memcpy(s + o, name, nlen + 1);
+    free(user);
+    free(name);
     *spec = s;
     return XSSH_OK;
 }

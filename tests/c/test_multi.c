@@ -662,9 +662,9 @@ Test(multi, bad_host_strings_per_op, .timeout = 120)
     } bad[] = {
         {"@@@", "empty host name"},     {"", "empty"},
         {"root@", "empty host name"},   {"h:99999", "port must be 1..65535"},
-        {"host:0", "port must be"},     {"host:22x", "port must be"},
+        {"host:0", "port must be"},     {"host:22x", "not a number"},
         {"@host", "empty user name"},   {"[::1", "without a matching ']'"},
-        {"[::1]x", "text after ']'"},
+        {"[::1]x", "only ':port'"},
     };
     enum { NB = sizeof bad / sizeof bad[0] };
     xssh_options *good = good_opts();

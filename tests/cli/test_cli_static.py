@@ -230,6 +230,19 @@ def test_hosts_from_stdin_and_several_files(tmp_path):
     assert [l.split("\t")[0] for l in r.stdout.splitlines()] == ["alpha", "beta:23", "zeta", "omega"]
 
 
+def test_bracketed_names_and_ipv4_addresses(tmp_path):
+    """'[host]:port' is ssh's bracket syntax for any host, not only IPv6 (one parser,
+    xssh_host_parse, shared with the library's multi interface)."""
+    r = xssh("run", "-n", "-F", "none", "-H", "-", "true",
+             input="[web1]:2201\nalice@[192.0.2.7]:2222\n[::1]:2200\n")
+    assert r.returncode == 0, r.stderr
+    rows = [l.split("\t") for l in r.stdout.splitlines()]
+    assert [row[0] for row in rows] == ["[web1]:2201", "alice@[192.0.2.7]:2222", "[::1]:2200"]
+    assert rows[0][2:] == ["web1", "2201"]
+    assert rows[1][1:] == ["alice", "192.0.2.7", "2222"]
+    assert rows[2][2:] == ["::1", "2200"]
+
+
 @pytest.mark.parametrize("line,says", [
     ("web1 web2", "one host per line"),
     ("alice@", "empty host name"),
@@ -237,9 +250,11 @@ def test_hosts_from_stdin_and_several_files(tmp_path):
     ("web1:", "empty port"),
     ("web1:65536", "1..65535"),
     ("web1:22x", "not a number"),
-    ("[::1", "without ']'"),
+    ("[::1", "without a matching ']'"),
     ("[::1]x", "only ':port'"),
-    ("[web1]:22", "not an IPv6 address"),
+    ("[fe80::zz]:22", "not an IPv6 address"),
+    ("[]:22", "empty host name"),
+    ("caf\xe9.example", "non-ASCII"),
     ("fe80::zz", "not an IPv6 address"),
     ("a/b", "cannot hold /"),
     ("..", "not host names"),

@@ -22,117 +22,19 @@ static char *dupn(const char *s, size_t n)
     return p;
 }
 
-/* an IPv6 address: hex digits, ':' and '.' (an embedded IPv4), then maybe "%zone" */
-static int is_v6(const char *s, size_t n)
-{
-    size_t i = 0;
-    for (; i < n && s[i] != '%'; i++)
-        if (!isxdigit((unsigned char)s[i]) && s[i] != ':' && s[i] != '.')
-            return 0;
-    if (i < n) {
-        if (i + 1 == n)
-            return 0;
-        for (i++; i < n; i++)
-            if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-' && s[i] != '.')
-                return 0;
-    }
-    return memchr(s, ':', n) != NULL;
-}
-
-static int fail(char *err, size_t errlen, const char *fmt, const char *what)
-{
-    snprintf(err, errlen, fmt, what);
-    return -1;
-}
-
-/* host names: what ssh accepts minus what would be unsafe as a directory name */
-static int bad_name(const char *s, size_t n, char *err, size_t errlen)
-{
-    if (n == 0)
-        return fail(err, errlen, "%s: empty host name", "host");
-    if (s[0] == '-')
-        return fail(err, errlen, "%s: a host name cannot start with '-'", "host");
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c <= ' ' || c == 0x7f)
-            return fail(err, errlen, "%s: a host name cannot hold spaces or control characters", "host");
-        if (c == '/' || c == '@' || c == '[' || c == ']' || c == '\\' || c == '\'' || c == '"')
-            return fail(err, errlen, "%s: a host name cannot hold / @ [ ] \\ or quotes", "host");
-    }
-    if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
-        return fail(err, errlen, "%s: '.' and '..' are not host names", "host");
-    return 0;
-}
-
 int hosts_parse(const char *spec, host *h, char *err, size_t errlen)
 {
     memset(h, 0, sizeof *h);
-    size_t len = strlen(spec);
-    if (len == 0)
-        return fail(err, errlen, "%s", "empty host");
-    const char *at = strrchr(spec, '@');
-    const char *rest = spec;
-    if (at) {
-        if (at == spec)
-            return fail(err, errlen, "'%s': empty user name before '@'", spec);
-        for (const char *p = spec; p < at; p++)
-            if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == ':' || *p == '/')
-                return fail(err, errlen, "'%s': bad character in the user name", spec);
-        rest = at + 1;
+    char *user = NULL, *name = NULL;
+    int port = 0;
+    if (xssh_host_parse(spec, &user, &name, &port) != XSSH_OK) {
+        snprintf(err, errlen, "%s", xssh_error_last()->message);
+        return -1;
     }
-    const char *name = rest, *port = NULL;
-    size_t name_len;
-    if (*rest == '[') {
-        const char *close = strchr(rest, ']');
-        if (!close)
-            return fail(err, errlen, "'%s': '[' without ']'", spec);
-        name = rest + 1;
-        name_len = (size_t)(close - name);
-        if (name_len == 0)
-            return fail(err, errlen, "'%s': empty address in brackets", spec);
-        if (!is_v6(name, name_len))
-            return fail(err, errlen, "'%s': not an IPv6 address in brackets", spec);
-        if (close[1] == ':')
-            port = close + 2;
-        else if (close[1] != '\0')
-            return fail(err, errlen, "'%s': only ':port' may follow ']'", spec);
-    } else {
-        const char *c1 = strchr(rest, ':');
-        if (c1 && strchr(c1 + 1, ':')) {
-            /* two or more colons: a bare IPv6 address, no port */
-            name_len = strlen(rest);
-            if (!is_v6(rest, name_len))
-                return fail(err, errlen, "'%s': not an IPv6 address (write [address]:port for a port)", spec);
-        } else if (c1) {
-            name_len = (size_t)(c1 - rest);
-            port = c1 + 1;
-        } else {
-            name_len = strlen(rest);
-        }
-        char why[160];
-        if (bad_name(name, name_len, why, sizeof why) != 0) {
-            snprintf(err, errlen, "'%s': %s", spec, why + strlen("host: "));
-            return -1;
-        }
-    }
-    if (port) {
-        if (*port == '\0')
-            return fail(err, errlen, "'%s': empty port after ':'", spec);
-        long v = 0;
-        for (const char *p = port; *p; p++) {
-            if (!isdigit((unsigned char)*p))
-                return fail(err, errlen, "'%s': the port is not a number", spec);
-            v = v * 10 + (*p - '0');
-            if (v > 65535)
-                break;
-        }
-        if (v < 1 || v > 65535)
-            return fail(err, errlen, "'%s': the port is not in 1..65535", spec);
-        h->port = (int)v;
-    }
-    h->user = at ? dupn(spec, (size_t)(at - spec)) : NULL;
-    h->name = dupn(name, name_len);
-    h->label = dupn(spec, len);
+    h->user = user;
+    h->name = name;
+    h->port = port;
+    h->label = dupn(spec, strlen(spec));
     return 0;
 }
 
@@ -260,8 +162,8 @@ void hosts_free(hostlist *l)
     for (size_t i = 0; i < l->n; i++) {
         host *h = &l->v[i];
         free(h->label);
-        free(h->user);
-        free(h->name);
+        xssh_free(h->user);
+        xssh_free(h->name);
         free(h->origin);
         free(h->detail);
         free(h->local);

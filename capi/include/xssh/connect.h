@@ -187,6 +187,32 @@ XSSH_EXTERN(int) xssh_options_resolve(xssh_options *options, const char *host, c
  */
 XSSH_EXTERN(int) xssh_connect(const char *host, xssh_options *options, xssh_session **out);
 
+/**
+ * Split a host string the way the multi interface (xssh_multi_add_host_*),
+ * run_many/put_many/get_many of every language and the `xssh` tool read it:
+ * `[user@]host[:port]`; `[user@][host]:port` (brackets around any host, needed
+ * for an IPv6 address with a port, accepted for names and IPv4 addresses as in
+ * ssh's known_hosts syntax); or a bare IPv6 address (two or more ':', no port).
+ * The user is what precedes the last '@' (non-empty; no whitespace, control
+ * characters, ':' or '/'). The host: non-empty, printable ASCII without
+ * slash, at sign, square brackets, backslash or quotes, not starting with '-'
+ * (it could be taken for an option), not
+ * "." or ".." (so it is always one safe file-name component); with ':' in it,
+ * an IPv6 address (hex digits, ':', '.', an optional %zone). The port:
+ * decimal 1..65535. Pure string work: nothing is resolved; an ssh_config Host
+ * alias is a host name here.
+ * @param s the string
+ * @param[out] user the user (allocated, free with xssh_free()), NULL when none
+ *        was given; may be NULL when not wanted
+ * @param[out] host the host name or address without brackets (allocated, free
+ *        with xssh_free())
+ * @param[out] port the port, 0 when none was given; may be NULL
+ * @return XSSH_OK; XSSH_EARG (@p s or @p host NULL, or @p s malformed:
+ *         xssh_error_last() quotes it and says what is wrong, e.g.
+ *         "host 'h:0': port must be 1..65535"); XSSH_ENOMEM
+ */
+XSSH_EXTERN(int) xssh_host_parse(const char *s, char **user, char **host, int *port);
+
 /* ---- logging ------------------------------------------------------------ */
 
 /** Log levels, most severe first. */
