@@ -328,8 +328,9 @@ def test_connect_timeout_on_a_silent_server(tmp_path, cfg):
 
 # ---- progress line: on a terminal vs in a pipe ----------------------------------
 
-def run_on_pty(argv, stdin_tty=False):
-    """Run argv with stderr on a pseudo-terminal (stdout in a pipe); returns (rc, stdout, pty bytes)."""
+def run_on_pty(argv, stdin_tty=False, interrupt_when=None):
+    """Run argv with stderr on a pseudo-terminal (stdout in a pipe); returns (rc, stdout, pty bytes).
+    interrupt_when: a condition; SIGINT is sent once it holds."""
     master, slave = pty.openpty()
     p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL, env=env())
     os.close(slave)
@@ -338,7 +339,10 @@ def run_on_pty(argv, stdin_tty=False):
     deadline = time.monotonic() + LIMIT  # bound only
     fds = [master, p.stdout.fileno()]
     while fds and time.monotonic() < deadline:
-        ready, _, _ = select.select(fds, [], [], 1.0)
+        if interrupt_when is not None and interrupt_when():
+            p.send_signal(signal.SIGINT)
+            interrupt_when = None
+        ready, _, _ = select.select(fds, [], [], 1.0 if interrupt_when is None else 0.05)
         for fd in ready:
             try:
                 chunk = os.read(fd, 65536)
@@ -371,6 +375,20 @@ def test_progress_line_on_a_terminal(tmp_path, cfg):
     last_draw = tty.rfind("hosts done")
     assert tty.find("\r\x1b[K", last_draw) != -1      # cleared after the last draw
     assert sorted(out.splitlines()) == sorted("%s: hi" % h for h in GOOD[19:23])
+
+
+def test_progress_counts_cancelled_hosts_apart_from_failed(tmp_path, cfg, scratch):
+    """Ctrl-C: the hosts stopped by the user are "cancelled" in the progress line, not "failed"."""
+    hosts = GOOD[:3]
+    cmd = "touch %s/${SSH_CONNECTION##* }; exec sleep 300" % scratch
+    rc, out, tty = run_on_pty([*WRAP, XSSH, "run", "-F", cfg, "-j", "0", "-H", hosts_file(tmp_path, hosts), "--", cmd],
+                              interrupt_when=lambda: len(os.listdir(scratch)) == len(hosts))
+    assert rc == 130, tty
+    draws = re.findall(r"\r(xssh: \d+/3 hosts done, [^\r]*?)\x1b\[K", tty)
+    assert draws, repr(tty)
+    assert not any(re.search(r", [1-9]\d* failed", d) for d in draws), draws
+    assert "xssh: 3 hosts: 0 ok, 3 cancelled" in tty, repr(tty[-300:])
+    assert any(re.search(r", [1-3] cancelled, ", d) for d in draws), draws
 
 
 def test_no_progress_on_a_terminal_with_the_option(tmp_path, cfg):

@@ -82,7 +82,7 @@ char *hosts_dirname(const host *h);
 
 /* ui.c -------------------------------------------------------------------- */
 typedef struct ui_counts {
-    size_t total, done, failed, running, queued;
+    size_t total, done, failed, cancelled, running, queued; /* cancelled: not counted as failed */
     uint64_t bytes, bytes_total; /* transfers (bytes_total 0: unknown) */
     int transfer;                /* show bytes */
 } ui_counts;

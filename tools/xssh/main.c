@@ -534,7 +534,7 @@ static char *expand_tokens(const char *t, const host *h, xssh_options *o)
 typedef struct state {
     args *a;
     xssh_multi *multi;
-    size_t done, failed;
+    size_t done, failed, cancelled;
     int stdout_broken;
 } state;
 
@@ -647,7 +647,9 @@ static void on_done(xssh_multi_op *op, void *ud)
     if (h->hostdir && h->outcome != OUT_OK)
         rmdir(h->hostdir);
     st->done++;
-    if (h->outcome != OUT_OK)
+    if (h->outcome == OUT_CANCELLED)
+        st->cancelled++; /* stopped by us (Ctrl-C, closed stdout): not the host's failure */
+    else if (h->outcome != OUT_OK)
         st->failed++;
 
     char pos[64], b[32];
@@ -688,6 +690,7 @@ static void counts(state *st, ui_counts *c)
     c->total = st->a->hosts.n;
     c->done = st->done;
     c->failed = st->failed;
+    c->cancelled = st->cancelled;
     c->transfer = st->a->cmd != CMD_RUN;
     for (size_t i = 0; i < st->a->hosts.n; i++) {
         host *h = &st->a->hosts.v[i];

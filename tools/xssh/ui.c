@@ -126,8 +126,11 @@ void ui_progress(const ui_counts *c, int force)
     if (!force && g_shown && c->done == g_last_done && ms_since(&g_last) < 100)
         return;
     char line[512], a[32], b[32];
-    int n = snprintf(line, sizeof line, "xssh: %zu/%zu hosts done, %zu failed, %zu running, %zu waiting",
-                     c->done, c->total, c->failed, c->running, c->queued);
+    char cancelled[48] = "";
+    if (c->cancelled)
+        snprintf(cancelled, sizeof cancelled, ", %zu cancelled", c->cancelled);
+    int n = snprintf(line, sizeof line, "xssh: %zu/%zu hosts done, %zu failed%s, %zu running, %zu waiting",
+                     c->done, c->total, c->failed, cancelled, c->running, c->queued);
     if (c->transfer && n > 0 && (size_t)n < sizeof line) {
         if (c->bytes_total)
             snprintf(line + n, sizeof line - (size_t)n, ", %s of %s", ui_bytes(c->bytes, a, sizeof a),
