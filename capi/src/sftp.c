@@ -326,9 +326,12 @@ int xssh_sftp_last_error(xssh_sftp *sf, unsigned long *out)
     XSSH__ARG(NULL, sf, "sftp is NULL");
     XSSH__ARG(sf->s, out, "out is NULL");
     xssh__lock(sf->s);
-    unsigned long st = sf->sftp ? libssh2_sftp_last_error(sf->sftp) : 0;
-    if (st == 0)
-        st = sf->last_status;
+    /* ours first: every failure with a status records it (libssh2's requests via
+       xssh__sftp_fail, the transfer engine's own requests, which libssh2 never
+       sees: its value would be a stale one from an earlier request) */
+    unsigned long st = sf->last_status;
+    if (st == 0 && sf->sftp)
+        st = libssh2_sftp_last_error(sf->sftp);
     xssh__unlock(sf->s);
     *out = st;
     return xssh__ok();

@@ -99,7 +99,8 @@ typedef struct eng {
     xssh__op op;
     int op_held;
     int is_put;
-    const char *path;                 /* remote path of the transfer */
+    const char *path;                 /* remote path of the transfer (an atomic put: the destination) */
+    const char *temp;                 /* an atomic put: the temporary name written, else NULL */
     const char *what;                 /* "get" / "put" for messages */
     ech ch[ENG_MAX_CH];
     int nch, want_ch, open_lock_held;
@@ -160,7 +161,8 @@ static int fail(eng *e, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    e->rc = xssh__fail(e->s, code, 0, "SFTP %s '%s': %s", e->what, e->path, msg);
+    e->rc = xssh__fail(e->s, code, 0, "SFTP %s '%s'%s%s%s: %s", e->what, e->path, e->temp ? " (temporary '" : "",
+                       e->temp ? e->temp : "", e->temp ? "')" : "", msg);
     return e->rc;
 }
 
@@ -175,7 +177,8 @@ static int fail_status(eng *e, uint32_t st, const char *doing, const char *smsg)
         m += 6;
     e->sf->last_status = st;
     char buf[1200];
-    snprintf(buf, sizeof buf, "SFTP %s '%s': %s: %s (SFTP status %u, %s%s%s)", e->what, e->path, doing, m, st,
+    snprintf(buf, sizeof buf, "SFTP %s '%s'%s%s%s: %s: %s (SFTP status %u, %s%s%s)", e->what, e->path,
+             e->temp ? " (temporary '" : "", e->temp ? e->temp : "", e->temp ? "')" : "", doing, m, st,
              xssh_err_name(code), smsg && *smsg ? ", the server says: " : "", smsg ? smsg : "");
     e->rc = xssh__fail(e->s, code, LIBSSH2_ERROR_SFTP_PROTOCOL, "%s", buf);
     xssh__saved_err se;
@@ -601,6 +604,22 @@ static uint64_t attrs_size(const char *p, size_t n)
     return get64(p + 4);
 }
 
+/* ATTRS (SFTP draft-02 section 5): the permissions, or 0 when not sent */
+static uint32_t attrs_perms(const char *p, size_t n)
+{
+    if (n < 4)
+        return 0;
+    uint32_t fl = get32(p);
+    size_t o = 4;
+    if (fl & LIBSSH2_SFTP_ATTR_SIZE)
+        o += 8;
+    if (fl & LIBSSH2_SFTP_ATTR_UIDGID)
+        o += 8;
+    if (!(fl & LIBSSH2_SFTP_ATTR_PERMISSIONS) || n < o + 4)
+        return 0;
+    return get32(p + o);
+}
+
 static int on_packet(eng *e, ech *c, int type, const char *p, size_t n)
 {
     if (type == FXP_VERSION) {
@@ -687,6 +706,16 @@ static int on_packet(eng *e, ech *c, int type, const char *p, size_t n)
         if (type == FXP_ATTRS) {
             e->remote_size = attrs_size(p, n);
             e->stat_done = 1;
+            if (r.ctrl == C_STAT && !e->is_put && (attrs_perms(p, n) & LIBSSH2_SFTP_S_IFMT) == LIBSSH2_SFTP_S_IFDIR) {
+                fail(e, XSSH_ESFTP_FAILURE,
+                     "it is a directory on the server (a directory is copied with get_tree / recursive)");
+                e->sf->last_status = LIBSSH2_FX_FAILURE; /* what reading it would have answered */
+                xssh__saved_err se;
+                xssh__err_save(&se);
+                se.sftp_status = LIBSSH2_FX_FAILURE;
+                xssh__err_restore(e->s, &se);
+                return e->rc;
+            }
             return 0;
         }
         if (type == FXP_STATUS && r.ctrl == C_STAT) {
@@ -1047,7 +1076,8 @@ static void eng_init(eng *e, xssh_sftp *sf, const xssh__eng_io *io, int is_put)
     e->io = io;
     e->is_put = is_put;
     e->what = is_put ? "put" : "get";
-    e->path = io->target;
+    e->path = io->rename_to ? io->rename_to : io->target;
+    e->temp = io->rename_to ? io->target : NULL;
     e->rtt_ms = -1;
     e->max_read = e->max_write = PKT_DEFAULT;
     e->max_packet = 34000;
@@ -1753,15 +1783,47 @@ static int fb_put(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, u
 
 /* The engine's transfer; when the server refused the engine a channel of its own
    (OpenSSH MaxSessions), the same transfer over the caller's SFTP object. */
+/* A transfer failed with the server's generic SSH_FX_FAILURE: when the remote
+   path is a directory (a put's open or rename onto it, a read of it over the
+   fallback path fails so), say that instead. */
+static int onto_directory(xssh_sftp *sf, const xssh__eng_io *io, int is_put, int rc)
+{
+    if (rc != XSSH_ESFTP_FAILURE)
+        return rc;
+    const char *path = io->rename_to ? io->rename_to : io->target;
+    xssh__saved_err se;
+    xssh__err_save(&se);
+    xssh_sftp_attrs a;
+    int st = xssh_sftp_stat(sf, path, &a);
+    if (st == XSSH_OK && (a.flags & XSSH_SFTP_ATTR_PERMISSIONS) &&
+        (a.permissions & LIBSSH2_SFTP_S_IFMT) == LIBSSH2_SFTP_S_IFDIR) {
+        sf->last_status = LIBSSH2_FX_FAILURE;
+        if (is_put)
+            xssh__fail(sf->s, XSSH_ESFTP_FAILURE, 0,
+                       "SFTP put '%s': the destination is a directory on the server; name the file inside it "
+                       "(e.g. '%s/<name>'), or copy a directory with put_tree / recursive",
+                       path, path);
+        else
+            xssh__fail(sf->s, XSSH_ESFTP_FAILURE, 0,
+                       "SFTP get '%s': it is a directory on the server (a directory is copied with get_tree / "
+                       "recursive)", path);
+        xssh__err_save(&se);
+        se.sftp_status = LIBSSH2_FX_FAILURE;
+    }
+    xssh__err_restore(sf->s, &se);
+    return rc;
+}
+
 static int with_fallback(const char *what, xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog,
                          uint64_t *done_out,
                          int (*engine)(xssh_sftp *, const xssh__eng_io *, xssh__progress *, uint64_t *, int *),
                          int (*fb)(xssh_sftp *, const xssh__eng_io *, xssh__progress *, uint64_t *))
 {
     int refused = 0;
+    int is_put = engine == eng_put;
     int rc = engine(sf, io, prog, done_out, &refused);
     if (!rc || !refused)
-        return rc;
+        return is_put ? onto_directory(sf, io, 1, rc) : rc; /* the engine's get STATs first */
     xssh__log(XSSH_LOG_DEBUG, xssh__log_host(sf->s),
               "SFTP %s '%s': the server refused a channel of its own (%s); over the caller's SFTP object instead",
               what, io->target, xssh_error_last()->message);
@@ -1769,7 +1831,7 @@ static int with_fallback(const char *what, xssh_sftp *sf, const xssh__eng_io *io
     int prev = xssh__sftp_force_blocking(1);
     rc = fb(sf, io, prog, done_out);
     xssh__sftp_force_blocking(prev);
-    return rc ? rc : xssh__ok();
+    return rc ? onto_directory(sf, io, is_put, rc) : xssh__ok();
 }
 
 int xssh__eng_get(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, uint64_t *done_out)

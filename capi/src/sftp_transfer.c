@@ -277,8 +277,11 @@ int xssh_sftp_get(xssh_sftp *sf, const char *remote, const char *local, const xs
     }
     if (fd < 0) {
         int en = errno;
-        int fr = xssh__fail(s, XSSH_EFILE, 0, "SFTP get '%s': cannot create the local file '%s': %s", remote,
-                            tmp ? tmp : local, strerror(en));
+        int fr = tmp ? xssh__fail(s, XSSH_EFILE, 0,
+                                  "SFTP get '%s': cannot create the local file '%s' (temporary '%s'): %s", remote,
+                                  local, tmp, strerror(en))
+                     : xssh__fail(s, XSSH_EFILE, 0, "SFTP get '%s': cannot create the local file '%s': %s", remote,
+                                  local, strerror(en));
         free(tmp);
         return fr;
     }

@@ -93,6 +93,11 @@ Test(sftp_maxsessions, whole_file_transfers_fall_back_to_the_callers_sftp, .time
     /* a missing remote file is still its own error, not the refusal */
     cr_assert_eq(xssh_sftp_get(sf, "/nonexistent/for/sure", back, NULL, NULL), XSSH_ESFTP_NO_SUCH_FILE, "%s",
                  last_msg());
+    /* a directory is named as such on the fallback path too (libssh2 would say "read: failure") */
+    cr_assert_eq(xssh_sftp_get(sf, xt()->dir, back, NULL, NULL), XSSH_ESFTP_FAILURE, "%s", last_msg());
+    cr_assert(strstr(last_msg(), "is a directory on the server"), "%s", last_msg());
+    cr_assert_eq(xssh_sftp_put(sf, src, xt()->dir, NULL, NULL), XSSH_ESFTP_FAILURE, "%s", last_msg());
+    cr_assert(strstr(last_msg(), "the destination is a directory on the server"), "%s", last_msg());
     xssh_sftp_unref(sf);
     xssh_session_unref(s);
     unlink(src);

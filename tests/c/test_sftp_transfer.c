@@ -393,6 +393,36 @@ Test(sftp_transfer, errors_carry_paths, .timeout = 60)
     cr_assert(strstr(last_msg(), bad), "%s", last_msg());
     rc = xssh_sftp_put_buffer(sf, "abc", 3, bad, &o, &t);
     cr_assert_eq(rc, XSSH_ESFTP_NO_SUCH_FILE, "%d %s", rc, last_msg());
+    /* atomic: the message names the destination first, then the temporary it wrote */
+    char want[8300];
+    snprintf(want, sizeof want, "SFTP put '%s' (temporary '%s.xssh-", bad, bad);
+    cr_assert(strstr(last_msg(), want), "%s", last_msg());
+    /* onto a directory (plain, atomic, resume): said so, not "open/rename: failure" */
+    for (int i = 0; i < 3; i++) {
+        xssh_transfer_opts d;
+        memset(&d, 0, sizeof d);
+        d.atomic = i == 1;
+        d.resume = i == 2;
+        rc = xssh_sftp_put_buffer(sf, "abc", 3, xt()->dir, &d, &t);
+        cr_assert_eq(rc, XSSH_ESFTP_FAILURE, "%d %s", rc, last_msg());
+        cr_assert(strstr(last_msg(), "the destination is a directory on the server"), "%s", last_msg());
+        cr_assert(strstr(last_msg(), xt()->dir), "%s", last_msg());
+        unsigned long st = 0;
+        cr_assert_eq(xssh_sftp_last_error(sf, &st), XSSH_OK);
+        cr_assert_eq(st, 4, "SFTP status %lu", st); /* SSH_FX_FAILURE, as the server answered */
+    }
+    /* a get of a directory (plain and atomic): said so, not "read: failure"; no local file */
+    for (int i = 0; i < 2; i++) {
+        xssh_transfer_opts d;
+        memset(&d, 0, sizeof d);
+        d.atomic = i;
+        unlink(local);
+        rc = xssh_sftp_get(sf, xt()->dir, local, &d, &t);
+        cr_assert_eq(rc, XSSH_ESFTP_FAILURE, "%d %s", rc, last_msg());
+        cr_assert(strstr(last_msg(), "is a directory on the server"), "%s", last_msg());
+        cr_assert_neq(access(local, F_OK), 0, "a failed get of a directory left '%s'", local);
+        cr_assert_eq(count_prefixed(xt()->dir, base_of(local)), 0, "a temporary file was left");
+    }
     /* missing local file */
     rc = xssh_sftp_put(sf, missing, local, NULL, &t);
     cr_assert_eq(rc, XSSH_EFILE);
