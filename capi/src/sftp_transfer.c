@@ -37,21 +37,6 @@ static int sink_trunc_pending(sink *k)
     return ftruncate(k->fd, 0) != 0 || lseek(k->fd, 0, SEEK_SET) < 0 ? errno : 0;
 }
 
-static int sink_reserve(sink *k, size_t want)
-{
-    if (k->cap - k->len >= want)
-        return 0;
-    size_t ncap = k->cap ? k->cap : 1 << 16;
-    while (ncap - k->len < want)
-        ncap *= 2;
-    char *n = realloc(k->mem, ncap);
-    if (!n)
-        return -1;
-    k->mem = n;
-    k->cap = ncap;
-    return 0;
-}
-
 static int write_all(int fd, const char *p, size_t n)
 {
     while (n) {
@@ -76,11 +61,7 @@ static int sink_write(void *ctx, const char *p, size_t n)
             return te;
         return write_all(k->fd, p, n) == 0 ? 0 : errno;
     }
-    if (sink_reserve(k, n) != 0)
-        return ENOMEM;
-    memcpy(k->mem + k->len, p, n);
-    k->len += n;
-    return 0;
+    return xssh__buf_append(&k->mem, &k->len, &k->cap, p, n, 1 << 16) == 0 ? 0 : ENOMEM;
 }
 
 static long fd_pread(int fd, char *buf, size_t n, off_t off)
