@@ -95,8 +95,24 @@ def _op_options(fn, connect_timeout, auth_timeout, timeout, idle_timeout, merge_
     return o
 
 
+#: after Ctrl-C (or any exception) in the drive: how long the cancelled hosts may take
+#: to clean up (a command's channel closed, a put's remote temporary file removed), ms
+_CANCEL_DRIVE_MS = 5000
+
+
 def _finish(m, ops, timeout):
-    m.perform_all(-1)
+    try:
+        m.perform_all(-1)
+    except BaseException:
+        # KeyboardInterrupt: every host still going is cancelled and driven to its end
+        # (bounded), so what each leaves behind is cleaned up before the exception goes on
+        for op in ops:
+            op.cancel()
+        try:
+            m.perform_all(_CANCEL_DRIVE_MS)
+        except BaseException:  # a second Ctrl-C: stop cleaning up
+            pass
+        raise
     return [op.result() for op in ops]
 
 

@@ -131,6 +131,33 @@ def test_ctrl_c_stops_run_many(many, kw, scratch):
     t.join()
 
 
+def test_ctrl_c_during_put_many_removes_the_remote_temporaries(many, kw, tmpdir_path, scratch):
+    """Ctrl-C in put_many cancels every host AND drives the cancels to their end before
+    KeyboardInterrupt goes on: the remote temporary files of the atomic puts are removed
+    (freeing the Multi alone could not: that needs a round trip to each server)."""
+    src = os.path.join(tmpdir_path, "huge")
+    with open(src, "wb") as f:
+        f.truncate(16 << 30)  # sparse: minutes to send, so it is mid-way when interrupted
+    hosts = many["hosts"][:2]  # the same machine: both write beside scratch/huge, each its own temporary
+
+    def temporaries():
+        return [f for f in os.listdir(scratch) if ".xssh-" in f]
+
+    def interrupt():
+        for _ in range(BOUND * 10):
+            if len(temporaries()) == len(hosts):
+                break
+            threading.Event().wait(0.02)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    t = threading.Thread(target=interrupt)
+    t.start()
+    with pytest.raises(KeyboardInterrupt):
+        xssh.put_many(hosts, src, os.path.join(scratch, "huge"), **kw)
+    t.join()
+    assert os.listdir(scratch) == []
+
+
 def test_streaming_lines(many, kw):
     got = {}
 
