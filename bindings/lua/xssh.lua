@@ -719,8 +719,19 @@ local function many_setup(fname, opts, line_mode)
   return m, o, opts
 end
 
+-- after Ctrl-C (or any error) in the drive: how long the cancelled hosts may take to
+-- clean up (a command's channel closed, a put's remote temporary file removed), ms
+local CANCEL_DRIVE_MS = 5000
+
 local function many_results(m, ops)
-  m:perform_all()
+  local ok, err = pcall(m.perform_all, m)
+  if not ok then
+    -- Ctrl-C ("interrupted!"): every host still going is cancelled and driven to its
+    -- end (bounded), so what each leaves behind is cleaned up before the error goes on
+    for _, op in ipairs(ops) do op:cancel() end
+    pcall(m.perform_all, m, CANCEL_DRIVE_MS)
+    error(err, 0)
+  end
   local rs = {}
   for i, op in ipairs(ops) do rs[i] = op:result() end
   return rs

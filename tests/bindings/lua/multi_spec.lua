@@ -164,6 +164,18 @@ describe_many("run_many and Multi", function()
     assert.matches("interrupted", out)
   end)
 
+  it("on Ctrl-C drives the cancels to their end: put_many's remote temporary is removed", function()
+    local here = debug.getinfo(1, "S").source:gsub("^@", ""):match("^(.*)/[^/]*$")
+    local dir = scratch()
+    local cmd = string.format("export LUA_PATH='%s' LUA_CPATH='%s'; python3 '%s/sigint_pty.py' '%s' '%s' '%s' '%s' put 2>&1",
+      package.path, package.cpath, here, good[2], M.XSSH_MANY_KEY, M.XSSH_MANY_KNOWN_HOSTS, dir)
+    local p = assert(io.popen(cmd))
+    local out = p:read("a")
+    local ok = p:close()
+    assert.is_true(ok, out)
+    assert.matches("interrupted", out)
+  end)
+
   it("puts and gets byte-exact", function()
     local parts = {}
     for i = 1, 30000 do parts[i] = string.char(i % 256, (i * 7) % 256, 0, 13, 10) end
