@@ -1668,8 +1668,54 @@ out:
 /* When the server refuses the engine's first channel (OpenSSH: MaxSessions, its
    default 10, counts every channel of the connection), the transfer goes over
    the SFTP object the caller gave, one request at a time (libssh2 1.10's SFTP:
-   slower, but it needs no channel of its own). Resume starts from byte 0 here. */
+   slower, but it needs no channel of its own). Resume works as in the engine:
+   the overlap's last verify_tail bytes are read back and compared. */
 #define FB_BUF (256u * 1024)
+
+/* resume: compare [upto - verify_tail, upto) of the remote file f with the local
+   copy (io->local_pread); *start = the first differing offset, or upto */
+static int fb_verify(xssh_sftp *sf, xssh_sftp_file *f, const xssh__eng_io *io, const char *what, uint64_t upto,
+                     char *buf, uint64_t *start)
+{
+    uint64_t tail = io->verify_tail < upto ? io->verify_tail : upto;
+    uint64_t off = upto - tail;
+    *start = upto;
+    if (!tail)
+        return XSSH_OK;
+    char *mine = malloc(FB_BUF);
+    if (!mine)
+        return xssh__fail(sf->s, XSSH_ENOMEM, 0, "out of memory");
+    int rc = xssh_sftp_file_seek64(f, off);
+    while (!rc && off < upto) {
+        size_t want = upto - off < FB_BUF ? (size_t)(upto - off) : FB_BUF, n = 0;
+        rc = xssh_sftp_file_read(f, buf, want, &n);
+        if (rc)
+            break;
+        if (n == 0) { /* the remote file is shorter than it said */
+            *start = off;
+            break;
+        }
+        long m = io->local_pread(io->ctx, mine, n, off);
+        if (m < 0) {
+            rc = xssh__fail(sf->s, XSSH_EFILE, 0, "SFTP %s '%s': reading the local copy to compare failed: %s", what,
+                            io->rename_to ? io->rename_to : io->target, strerror((int)-m));
+            break;
+        }
+        size_t same = 0;
+        while (same < n && same < (size_t)m && buf[same] == mine[same])
+            same++;
+        if (same < n) {
+            *start = off + same;
+            break;
+        }
+        off += n;
+    }
+    free(mine);
+    if (!rc)
+        xssh__log(XSSH_LOG_DEBUG, xssh__log_host(sf->s), "SFTP %s '%s': resuming at byte %llu (%llu compared)", what,
+                  io->rename_to ? io->rename_to : io->target, (unsigned long long)*start, (unsigned long long)tail);
+    return rc;
+}
 
 static int fb_get(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, uint64_t *done_out)
 {
@@ -1683,21 +1729,27 @@ static int fb_get(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, u
         total = a.filesize;
     if (io->total_out)
         *io->total_out = total;
-    if (io->start_out)
-        *io->start_out = 0;
     char *buf = malloc(FB_BUF);
-    uint64_t done = 0;
+    uint64_t done = 0, start = 0;
     if (!buf)
         rc = xssh__fail(sf->s, XSSH_ENOMEM, 0, "out of memory");
+    /* resume: the local file holds io->have bytes (longer than the remote: no prefix of it, all again) */
+    if (!rc && io->resume && io->have > 0 && !(total != XSSH_SIZE_UNKNOWN && io->have > total))
+        rc = fb_verify(sf, f, io, "get", total != XSSH_SIZE_UNKNOWN && total < io->have ? total : io->have, buf,
+                       &start);
     if (!rc && io->resume && io->local_truncate) {
-        int r = io->local_truncate(io->ctx, 0);
+        int r = io->local_truncate(io->ctx, start);
         if (r)
             rc = xssh__fail(sf->s, XSSH_EFILE, 0, "SFTP get '%s': truncating the local file failed: %s", io->target,
                             strerror(r));
     }
+    if (!rc && io->resume)
+        rc = xssh_sftp_file_seek64(f, start);
+    if (io->start_out)
+        *io->start_out = start;
     if (!rc && prog) {
         prog->total = total;
-        if (xssh__progress_report(prog, 0, 1))
+        if (xssh__progress_report(prog, start, 1))
             rc = xssh__fail(sf->s, XSSH_ECANCELLED, 0, "SFTP get '%s': cancelled by the progress callback",
                             io->target);
     }
@@ -1714,12 +1766,12 @@ static int fb_get(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, u
         }
         done += n;
         *done_out = done;
-        if (prog && xssh__progress_report(prog, done, 0))
+        if (prog && xssh__progress_report(prog, start + done, 0))
             rc = xssh__fail(sf->s, XSSH_ECANCELLED, 0,
                             "SFTP get '%s': cancelled by the progress callback after %llu bytes", io->target,
-                            (unsigned long long)done);
+                            (unsigned long long)(start + done));
     }
-    if (!rc && prog && xssh__progress_report(prog, done, 1))
+    if (!rc && prog && xssh__progress_report(prog, start + done, 1))
         rc = xssh__fail(sf->s, XSSH_ECANCELLED, 0, "SFTP get '%s': cancelled by the progress callback", io->target);
     xssh__saved_err se;
     xssh__err_save(&se);
@@ -1734,20 +1786,32 @@ static int fb_get(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, u
 static int fb_put(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, uint64_t *done_out)
 {
     xssh_sftp_file *f = NULL;
-    unsigned long fl = io->open_flags | LIBSSH2_FXF_TRUNC; /* resume: from byte 0 */
+    /* resume: the remote file is kept and compared; else emptied */
+    unsigned long fl = io->open_flags | (io->resume ? 0 : LIBSSH2_FXF_TRUNC);
     int rc = xssh__sftp_open(&f, sf, io->target, strlen(io->target), fl, io->mode, LIBSSH2_SFTP_OPENFILE, 1);
     if (rc)
         return rc;
-    if (io->start_out)
-        *io->start_out = 0;
     char *buf = malloc(FB_BUF);
-    uint64_t done = 0;
+    uint64_t done = 0, start = 0, rs = 0;
     if (!buf)
         rc = xssh__fail(sf->s, XSSH_ENOMEM, 0, "out of memory");
-    if (!rc && prog && xssh__progress_report(prog, 0, 1))
+    if (!rc && io->resume) {
+        xssh_sftp_attrs a;
+        rc = xssh_sftp_file_fstat(f, &a);
+        rs = !rc && (a.flags & LIBSSH2_SFTP_ATTR_SIZE) ? a.filesize : 0;
+        /* a remote file longer than the source is no prefix of it: all again (cut at the end) */
+        if (!rc && rs > 0 && !(io->total != XSSH_SIZE_UNKNOWN && rs > io->total))
+            rc = fb_verify(sf, f, io, "put", io->total != XSSH_SIZE_UNKNOWN && io->total < rs ? io->total : rs, buf,
+                           &start);
+        if (!rc)
+            rc = xssh_sftp_file_seek64(f, start);
+    }
+    if (io->start_out)
+        *io->start_out = start;
+    if (!rc && prog && xssh__progress_report(prog, start, 1))
         rc = xssh__fail(sf->s, XSSH_ECANCELLED, 0, "SFTP put '%s': cancelled by the progress callback", io->target);
     while (!rc) {
-        long n = io->src_read(io->ctx, buf, FB_BUF, done);
+        long n = io->src_read(io->ctx, buf, FB_BUF, start + done);
         if (n < 0) {
             rc = xssh__fail(sf->s, XSSH_EFILE, 0, "SFTP put '%s': reading the source failed: %s", io->target,
                             strerror((int)-n));
@@ -1761,10 +1825,17 @@ static int fb_put(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, u
             break;
         done += (uint64_t)n;
         *done_out = done;
-        if (prog && xssh__progress_report(prog, done, 0))
+        if (prog && xssh__progress_report(prog, start + done, 0))
             rc = xssh__fail(sf->s, XSSH_ECANCELLED, 0,
                             "SFTP put '%s': cancelled by the progress callback after %llu bytes", io->target,
-                            (unsigned long long)done);
+                            (unsigned long long)(start + done));
+    }
+    /* resume: what the remote file held beyond the source's end goes */
+    if (!rc && io->resume && rs > start + done) {
+        xssh_sftp_attrs t = {0};
+        t.flags = LIBSSH2_SFTP_ATTR_SIZE;
+        t.filesize = start + done;
+        rc = xssh_sftp_file_fsetstat(f, &t);
     }
     xssh__saved_err se;
     xssh__err_save(&se);
@@ -1775,14 +1846,12 @@ static int fb_put(xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog, u
         return xssh__err_restore(sf->s, &se);
     if (crc)
         return crc;
-    if (prog && xssh__progress_report(prog, done, 1))
+    if (prog && xssh__progress_report(prog, start + done, 1))
         return xssh__fail(sf->s, XSSH_ECANCELLED, 0, "SFTP put '%s': cancelled by the progress callback",
                           io->target);
     return XSSH_OK;
 }
 
-/* The engine's transfer; when the server refused the engine a channel of its own
-   (OpenSSH MaxSessions), the same transfer over the caller's SFTP object. */
 /* A transfer failed with the server's generic SSH_FX_FAILURE: when the remote
    path is a directory (a put's open or rename onto it, a read of it over the
    fallback path fails so), say that instead. */
@@ -1814,6 +1883,8 @@ static int onto_directory(xssh_sftp *sf, const xssh__eng_io *io, int is_put, int
     return rc;
 }
 
+/* The engine's transfer; when the server refused the engine a channel of its own
+   (OpenSSH MaxSessions), the same transfer over the caller's SFTP object. */
 static int with_fallback(const char *what, xssh_sftp *sf, const xssh__eng_io *io, xssh__progress *prog,
                          uint64_t *done_out,
                          int (*engine)(xssh_sftp *, const xssh__eng_io *, xssh__progress *, uint64_t *, int *),

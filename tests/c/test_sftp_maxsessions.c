@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "fixture.h"
+#include "resume_cases.h"
 
 /* a value of the harness's env file (allocated) */
 static char *env_value(const char *key)
@@ -107,6 +108,20 @@ Test(sftp_maxsessions, whole_file_transfers_fall_back_to_the_callers_sftp, .time
     free(remote);
     free(back);
     free(data);
+}
+
+/* Resume over the fallback path: the same cases as the engine's (the partial's
+   tail compared, exactly the rest moves, a longer destination replaced). */
+Test(sftp_maxsessions, resume_falls_back_too, .timeout = 120)
+{
+    xssh_session *s = connect_ms1();
+    xssh_sftp *sf = NULL;
+    cr_assert_eq(xssh_sftp_new(&sf, s), XSSH_OK, "%s", last_msg());
+    xssh_channel *c = NULL;
+    cr_assert_neq(xssh_channel_open_session(&c, s), XSSH_OK, "MaxSessions 1 did not refuse a second channel");
+    resume_cases(sf);
+    xssh_sftp_unref(sf);
+    xssh_session_unref(s);
 }
 
 /* A tree of 8 files in flight at once: every file's own channel is refused; each
