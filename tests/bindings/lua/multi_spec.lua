@@ -152,28 +152,24 @@ describe_many("run_many and Multi", function()
     assert.is_true(rs[2].ok)
   end)
 
-  it("stops on Ctrl-C in the standalone lua5.4 (any hook mask lua.c sets)", function()
+  -- sigint_pty.py (a pseudo-terminal, SIGINT once the work runs) with these arguments
+  local function sigint_pty(host, where, mode)
     local here = debug.getinfo(1, "S").source:gsub("^@", ""):match("^(.*)/[^/]*$")
-    local marker = scratch() .. "/started"
-    local cmd = string.format("export LUA_PATH='%s' LUA_CPATH='%s'; python3 '%s/sigint_pty.py' '%s' '%s' '%s' '%s' 2>&1",
-      package.path, package.cpath, here, good[1], M.XSSH_MANY_KEY, M.XSSH_MANY_KNOWN_HOSTS, marker)
+    local cmd = string.format("export LUA_PATH='%s' LUA_CPATH='%s'; python3 '%s/sigint_pty.py' '%s' '%s' '%s' '%s' %s 2>&1",
+      package.path, package.cpath, here, host, M.XSSH_MANY_KEY, M.XSSH_MANY_KNOWN_HOSTS, where, mode or "")
     local p = assert(io.popen(cmd))
     local out = p:read("a")
     local ok = p:close()
     assert.is_true(ok, out)
     assert.matches("interrupted", out)
+  end
+
+  it("stops on Ctrl-C in the standalone lua5.4 (any hook mask lua.c sets)", function()
+    sigint_pty(good[1], scratch() .. "/started")
   end)
 
   it("on Ctrl-C drives the cancels to their end: put_many's remote temporary is removed", function()
-    local here = debug.getinfo(1, "S").source:gsub("^@", ""):match("^(.*)/[^/]*$")
-    local dir = scratch()
-    local cmd = string.format("export LUA_PATH='%s' LUA_CPATH='%s'; python3 '%s/sigint_pty.py' '%s' '%s' '%s' '%s' put 2>&1",
-      package.path, package.cpath, here, good[2], M.XSSH_MANY_KEY, M.XSSH_MANY_KNOWN_HOSTS, dir)
-    local p = assert(io.popen(cmd))
-    local out = p:read("a")
-    local ok = p:close()
-    assert.is_true(ok, out)
-    assert.matches("interrupted", out)
+    sigint_pty(good[2], scratch(), "put")
   end)
 
   it("puts and gets byte-exact", function()

@@ -114,18 +114,23 @@ def test_gil_is_released_while_hosts_run(many, kw, scratch):
     assert (rs[0].ok, rs[0].stdout) == (True, b"seen\n"), rs
 
 
-def test_ctrl_c_stops_run_many(many, kw, scratch):
-    started = os.path.join(scratch, "started")
-
+def _interrupt_once(cond):
+    """A thread that sends SIGINT to this process once cond() holds (polled; bounded)."""
     def interrupt():
         for _ in range(BOUND * 10):
-            if os.path.exists(started):
+            if cond():
                 break
             threading.Event().wait(0.02)
         os.kill(os.getpid(), signal.SIGINT)
 
     t = threading.Thread(target=interrupt)
     t.start()
+    return t
+
+
+def test_ctrl_c_stops_run_many(many, kw, scratch):
+    started = os.path.join(scratch, "started")
+    t = _interrupt_once(lambda: os.path.exists(started))
     with pytest.raises(KeyboardInterrupt):
         xssh.run_many(many["hosts"][:3], "touch %s; sleep 300" % started, **kw)
     t.join()
@@ -139,19 +144,7 @@ def test_ctrl_c_during_put_many_removes_the_remote_temporaries(many, kw, tmpdir_
     with open(src, "wb") as f:
         f.truncate(16 << 30)  # sparse: minutes to send, so it is mid-way when interrupted
     hosts = many["hosts"][:2]  # the same machine: both write beside scratch/huge, each its own temporary
-
-    def temporaries():
-        return [f for f in os.listdir(scratch) if ".xssh-" in f]
-
-    def interrupt():
-        for _ in range(BOUND * 10):
-            if len(temporaries()) == len(hosts):
-                break
-            threading.Event().wait(0.02)
-        os.kill(os.getpid(), signal.SIGINT)
-
-    t = threading.Thread(target=interrupt)
-    t.start()
+    t = _interrupt_once(lambda: len([f for f in os.listdir(scratch) if ".xssh-" in f]) == len(hosts))
     with pytest.raises(KeyboardInterrupt):
         xssh.put_many(hosts, src, os.path.join(scratch, "huge"), **kw)
     t.join()
