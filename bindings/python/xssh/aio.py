@@ -38,6 +38,7 @@ _EAGAIN = _c.LIBSSH2_ERROR_EAGAIN if hasattr(_c, "LIBSSH2_ERROR_EAGAIN") else -3
 _BLOCK_IN = 1   # LIBSSH2_SESSION_BLOCK_INBOUND
 _BLOCK_OUT = 2  # LIBSSH2_SESSION_BLOCK_OUTBOUND
 _MAX_TRIES = 10_000_000  # bound of every retry loop (each try waits on a socket)
+_INLINE_MAX = 4  # add() starts an op at once while fewer ops run (each start walks the multi's ops)
 
 
 class _OpWait(object):
@@ -66,7 +67,8 @@ class _Driver(object):
 
     Per command the multi wakes up once per protocol step (channel confirmation, exec reply,
     output, close); the driver keeps each of those wake-ups to one call into C and no loop
-    bookkeeping: an op is started inline when it is added (no extra loop turn), the socket of
+    bookkeeping: an op is started when it is added (no extra loop turn; a fan-out adding many
+    ops in one turn starts them together at the next), the socket of
     a live Session stays registered with the loop between its ops (no remove/add_reader per
     command; a wake-up nobody asked for unregisters it), and the op timer the multi re-arms at
     every step moves a deadline, not a loop timer (the loop timer is re-armed only when it must
@@ -85,6 +87,7 @@ class _Driver(object):
         self.kicked = False
         self.acting = False   # inside socket_action (the multi's callbacks are running)
         self.adding = False   # inside add(): a "call again soon" is done by add() itself
+        self.running = 0      # ops not done, as the last socket_action counted them
         # the Multi holds its callbacks from C, where the garbage collector cannot see them: they
         # reach the driver through a weak reference, so a closed loop and its driver are collected
         ref = _weakref.ref(self)
@@ -105,9 +108,11 @@ class _Driver(object):
         self.acting = True
         try:
             if self._action_fn is not None:
-                self._action_fn(self.multi, fd, ev)
+                r = self._action_fn(self.multi, fd, ev)
             else:
-                self.multi.socket_action(fd, ev)
+                r = self.multi.socket_action(fd, ev)
+            if r.__class__ is int:
+                self.running = r
         finally:
             self.acting = False
 
@@ -276,15 +281,17 @@ class _Driver(object):
 
     # ---- operations ----
     def add(self, adder, *args, on_output=None, then=None):
-        """Add an op and start it at once (it runs until it first waits: its first packet is
-        sent now, not one loop turn later); (op, _OpWait). then(): called when it is done."""
+        """Add an op; (op, _OpWait). then(): called when it is done. While few ops run, the op
+        starts at once (it runs until it first waits: its first packet is sent now, not one loop
+        turn later); else at the next turn, together with the others added meanwhile."""
         w = _OpWait(self.loop.create_future(), then)
-        self.adding = not self.acting
+        inline = not self.acting and self.running < _INLINE_MAX
+        self.adding = inline
         try:
             op = adder(*args, on_output, w)
         finally:
             self.adding = False
-        if self.acting:
+        if not inline:  # many ops at once (a fan-out adding hundreds in one turn): one start for all
             self.kick()
         else:
             try:
