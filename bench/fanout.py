@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "harness"))
 import many_hosts  # noqa: E402
 
 PORTS_PER_SSHD = 16
-NAMES = ["xssh-c", "xssh-py", "xssh-aio", "xssh-lua", "xssh-rb", "asyncssh", "paramiko", "openssh-xargs", "pssh"]
+NAMES = ["xssh-c", "xssh-py", "async", "xssh-lua", "xssh-rb", "asyncssh", "paramiko", "openssh-xargs", "pssh"]
 
 
 def clients(run, cfg):
@@ -56,7 +56,7 @@ def clients(run, cfg):
     c.skip_reason = run.py_import_check("xssh", cfg.env)
     out.append(c)
 
-    c = run.Client("xssh-aio", "xssh.aio (asyncio.gather): async row", W,
+    c = run.Client("async", "async: xssh.aio (asyncio.gather)", W,
                    lambda w, a: [py, os.path.join(CLIENTS, "xssh_aio_client.py"), w, *a],
                    notes={"fanout": "one xssh.aio.connect() + s.run('true') task per host, asyncio.gather "
                                     "(bench/clients/xssh_aio_client.py)"})
@@ -155,8 +155,8 @@ def _fanout_class(run):
                           "strict host-key check, Ed25519 authentication, run `true`, disconnect; one client "
                           "process" % (n, n, -(-n // PORTS_PER_SSHD)))
             self.metrics = [
-                run.metric("wall s", lambda r: r.wall, fmt="%.2f"),
-                run.metric("client CPU s", lambda r: r.cpu, fmt="%.2f"),
+                run.metric("wall s", lambda r: r.wall, fmt="%.2f", role="wall"),
+                run.metric("client CPU s", lambda r: r.cpu, fmt="%.2f", role="cpu"),
                 run.metric("peak RSS MiB", lambda r: r.maxrss_kib / 1024.0, fmt="%.0f", ratio=False),
                 run.metric("RSS KiB/host", self.per_host, fmt="%.0f", ratio=False),
             ]

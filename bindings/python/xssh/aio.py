@@ -21,6 +21,7 @@ the session stays usable. Errors are the xssh exception classes (xssh.exceptions
 from __future__ import annotations
 
 import asyncio
+import os as _os
 import weakref as _weakref
 from typing import Any, AsyncIterator, Optional
 
@@ -37,42 +38,154 @@ _EAGAIN = _c.LIBSSH2_ERROR_EAGAIN if hasattr(_c, "LIBSSH2_ERROR_EAGAIN") else -3
 _BLOCK_IN = 1   # LIBSSH2_SESSION_BLOCK_INBOUND
 _BLOCK_OUT = 2  # LIBSSH2_SESSION_BLOCK_OUTBOUND
 _MAX_TRIES = 10_000_000  # bound of every retry loop (each try waits on a socket)
+_INLINE_MAX = 4  # add() starts an op at once while fewer ops run (each start walks the multi's ops)
+
+
+class _OpWait(object):
+    """The on_done callback of one op (called by the multi from inside socket_action): marks
+    the op done, sets the future its waiter awaits and runs `then` (a Process's bookkeeping).
+    The future is awaited directly (no asyncio.shield: one loop turn less per op); when the
+    waiter is cancelled, wait_op() gives it a fresh future to wait for the op's end."""
+    __slots__ = ("fut", "done", "then")
+
+    def __init__(self, fut, then=None):
+        self.fut = fut
+        self.done = False
+        self.then = then
+
+    def __call__(self, op):
+        self.done = True
+        f = self.fut
+        if not f.done():
+            f.set_result(op)
+        if self.then is not None:
+            self.then()
 
 
 class _Driver(object):
-    """The Multi of one event loop and the sockets watched for it and for non-blocking calls."""
+    """The Multi of one event loop and the sockets watched for it and for non-blocking calls.
+
+    Per command the multi wakes up once per protocol step (channel confirmation, exec reply,
+    output, close); the driver keeps each of those wake-ups to one call into C and no loop
+    bookkeeping: an op is started when it is added (no extra loop turn; a fan-out adding many
+    ops in one turn starts them together at the next), the socket of
+    a live Session stays registered with the loop between its ops (no remove/add_reader per
+    command; a wake-up nobody asked for unregisters it), and the op timer the multi re-arms at
+    every step moves a deadline, not a loop timer (the loop timer is re-armed only when it must
+    fire earlier, or when it fires before the deadline)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop):
         self.loop = loop
         self.multi = _c.Multi()
         self.multi.set_max_running(0)
+        self._action_fn = getattr(getattr(_c, "_core", None), "Multi_socket_action", None)
         self.fds: dict = {}   # fd -> [multi interest, reader futures, writer futures, registered mask]
-        self.timer: Optional[asyncio.Handle] = None
+        self.keep: dict = {}  # fd of a live Session -> its inode: the reader stays registered between ops
+        self.timer: Optional[asyncio.TimerHandle] = None
+        self.timer_at = 0.0   # loop time the timer handle fires at
+        self.deadline: Optional[float] = None  # loop time the multi wants its timeout call (None: never)
         self.kicked = False
+        self.acting = False   # inside socket_action (the multi's callbacks are running)
+        self.adding = False   # inside add(): a "call again soon" is done by add() itself
+        self.running = 0      # ops not done, as the last socket_action counted them
         # the Multi holds its callbacks from C, where the garbage collector cannot see them: they
         # reach the driver through a weak reference, so a closed loop and its driver are collected
         ref = _weakref.ref(self)
-        self.multi.set_socket_callback(lambda fd, what: _call(ref, "_socket_cb", fd, what))
-        self.multi.set_timer_callback(lambda ms: _call(ref, "_timer_cb", ms))
+        def socket_cb(fd, what):
+            d = ref()
+            return d._socket_cb(fd, what) if d is not None else 0
+
+        def timer_cb(ms):
+            d = ref()
+            return d._timer_cb(ms) if d is not None else 0
+        self.multi.set_socket_callback(socket_cb)
+        self.multi.set_timer_callback(timer_cb)
+
+    def _action(self, fd, ev):
+        if self.acting:  # (cannot happen from the loop's callbacks; kept safe)
+            self.kick()
+            return
+        self.acting = True
+        try:
+            if self._action_fn is not None:
+                r = self._action_fn(self.multi, fd, ev)
+            else:
+                r = self.multi.socket_action(fd, ev)
+            if r.__class__ is int:
+                self.running = r
+        finally:
+            self.acting = False
 
     # ---- the multi's callbacks (called from inside socket_action) ----
     def _socket_cb(self, fd, what):
-        e = self.fds.setdefault(fd, [0, set(), set(), 0])
+        e = self.fds.get(fd)
+        if e is None:
+            if not what:
+                return 0
+            e = self.fds[fd] = [0, set(), set(), 0]
+        elif what and not e[0] and e[3] and fd in self.keep and self._stale(fd):
+            self._unregister(fd, e)  # kept for a socket closed behind our back: register anew
         e[0] = what & (_IN | _OUT)
-        self._update(fd)
+        self._update(fd, e, True)
         return 0
 
+    def _stale(self, fd):
+        """Whether kept fd no longer is the Session's socket (closed, its number reused)."""
+        try:
+            return _os.fstat(fd).st_ino != self.keep[fd]
+        except OSError:
+            return True
+
+    def _unregister(self, fd, e):
+        if e[3] & _IN:
+            self.loop.remove_reader(fd)
+        if e[3] & _OUT:
+            self.loop.remove_writer(fd)
+        e[3] = 0
+
+    def watch(self, fd):
+        """fd is a live Session's socket: keep its reader registered between ops."""
+        try:
+            ino = self.keep[fd] = _os.fstat(fd).st_ino
+        except OSError:
+            ino = None
+        return ino
+
+    def release(self, fd, ino):
+        """forget(fd) if fd still is the socket watch() gave ino for (its number may be reused)."""
+        if self.keep.get(fd) == ino:
+            self.forget(fd)
+
     def _timer_cb(self, ms):
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        if ms >= 0:
-            self.timer = self.loop.call_later(ms / 1000.0, self._on_timer)
+        if ms < 0:
+            self.deadline = None  # a pending loop timer finds no deadline and does nothing
+            return 0
+        if ms == 0:  # "call again soon" (an op was added, cancelled or became ready)
+            self.deadline = None
+            if not self.adding:
+                self.kick()
+            return 0
+        when = self.loop.time() + ms / 1000.0
+        self.deadline = when
+        t = self.timer
+        if t is None or self.timer_at > when:
+            if t is not None:
+                t.cancel()
+            self.timer_at = when
+            self.timer = self.loop.call_at(when, self._on_timer)
         return 0
 
     def _on_timer(self):
         self.timer = None
-        self.multi.socket_action(_c.XSSH_SOCKET_TIMEOUT, 0)
+        d = self.deadline
+        if d is None:
+            return
+        if d - self.loop.time() > 0.001:  # the deadline moved on since this timer was set
+            self.timer_at = d
+            self.timer = self.loop.call_at(d, self._on_timer)
+            return
+        self.deadline = None
+        self._action(_c.XSSH_SOCKET_TIMEOUT, 0)
 
     def kick(self):
         """Let the multi start what was added (or cancelled) at the next turn of the loop."""
@@ -82,23 +195,31 @@ class _Driver(object):
 
     def _kick(self):
         self.kicked = False
-        self.multi.socket_action(_c.XSSH_SOCKET_TIMEOUT, 0)
+        self._action(_c.XSSH_SOCKET_TIMEOUT, 0)
 
     # ---- the loop's registrations ----
-    def _update(self, fd):
-        e = self.fds.get(fd)
+    def _update(self, fd, e=None, lazy=False):
+        """Register with the loop what is wanted of fd. lazy: a kept fd's reader stays
+        registered though nobody reads (the next op on its session will)."""
         if e is None:
-            return
+            e = self.fds.get(fd)
+            if e is None:
+                return
         want = e[0] | (_IN if e[1] else 0) | (_OUT if e[2] else 0)
         have = e[3]
+        if lazy and have & _IN and fd in self.keep:
+            want |= _IN
+        if want == have:
+            return
+        loop = self.loop
         if want & _IN and not have & _IN:
-            self.loop.add_reader(fd, self._ready, fd, _IN)
+            loop.add_reader(fd, self._ready, fd, _IN)
         elif have & _IN and not want & _IN:
-            self.loop.remove_reader(fd)
+            loop.remove_reader(fd)
         if want & _OUT and not have & _OUT:
-            self.loop.add_writer(fd, self._ready, fd, _OUT)
+            loop.add_writer(fd, self._ready, fd, _OUT)
         elif have & _OUT and not want & _OUT:
-            self.loop.remove_writer(fd)
+            loop.remove_writer(fd)
         e[3] = want
         if not want:
             del self.fds[fd]
@@ -107,29 +228,34 @@ class _Driver(object):
         e = self.fds.get(fd)
         if e is None:
             return
+        woke = False
         if e[0] & ev:
-            self.multi.socket_action(fd, ev)
+            woke = True
+            self._action(fd, ev)
             e = self.fds.get(fd)
             if e is None:
                 return
         waiters = e[1] if ev == _IN else e[2]
         if waiters:
+            woke = True
             for f in list(waiters):
                 if not f.done():
                     f.set_result(None)
             waiters.clear()
-        self._update(fd)
+        self._update(fd, e, woke)  # a wake-up nobody wanted: stop watching
 
     def wait_fd(self, fd, directions, also=None):
         """A future done when fd is ready in one of directions (block directions bits), or
         when `also` (a future) is done."""
         f = self.loop.create_future()
-        e = self.fds.setdefault(fd, [0, set(), set(), 0])
+        e = self.fds.get(fd)
+        if e is None:
+            e = self.fds[fd] = [0, set(), set(), 0]
         if directions & _BLOCK_IN or not directions:
             e[1].add(f)
         if directions & _BLOCK_OUT:
             e[2].add(f)
-        self._update(fd)
+        self._update(fd, e, True)
         if also is not None:
             also.add_done_callback(lambda _a, f=f: f.done() or f.set_result(None))
 
@@ -138,54 +264,61 @@ class _Driver(object):
             if e2 is not None:
                 e2[1].discard(_f)
                 e2[2].discard(_f)
-                self._update(fd)
+                self._update(fd, e2, True)
         f.add_done_callback(_gone)
         return f
 
     def forget(self, fd):
         """The socket is about to close: drop every registration (waiters are woken)."""
+        self.keep.pop(fd, None)
         e = self.fds.pop(fd, None)
         if e is None:
             return
-        if e[3] & _IN:
-            self.loop.remove_reader(fd)
-        if e[3] & _OUT:
-            self.loop.remove_writer(fd)
+        self._unregister(fd, e)
         for f in list(e[1]) + list(e[2]):
             if not f.done():
                 f.set_result(None)
 
     # ---- operations ----
-    def add(self, adder, *args, on_output=None):
-        """Add an op; (op, future done with the op when it is done)."""
-        fut = self.loop.create_future()
-
-        def done(op, fut=fut):
-            if not fut.done():
-                fut.set_result(op)
-        op = adder(*args, on_output, done)
-        self.kick()
-        return op, fut
-
-    async def wait_op(self, op, fut):
-        """Wait for op; on cancellation cancel it and wait until it is done (nothing half-written)."""
+    def add(self, adder, *args, on_output=None, then=None):
+        """Add an op; (op, _OpWait). then(): called when it is done. While few ops run, the op
+        starts at once (it runs until it first waits: its first packet is sent now, not one loop
+        turn later); else at the next turn, together with the others added meanwhile."""
+        w = _OpWait(self.loop.create_future(), then)
+        inline = not self.acting and self.running < _INLINE_MAX
+        self.adding = inline
         try:
-            return await asyncio.shield(fut)
-        except asyncio.CancelledError:
-            op.cancel()
+            op = adder(*args, on_output, w)
+        finally:
+            self.adding = False
+        if not inline:  # many ops at once (a fan-out adding hundreds in one turn): one start for all
             self.kick()
-            for _ in range(1000):
-                try:
-                    await asyncio.shield(fut)
-                    break
-                except asyncio.CancelledError:
-                    op.cancel()
+        else:
+            try:
+                self._action(_c.XSSH_SOCKET_TIMEOUT, 0)
+            except Exception as exc:  # raised by a callback: as it would be from the loop's turn
+                self.loop.call_exception_handler({"message": "xssh.aio: error in the multi's callback",
+                                                  "exception": exc})
+        return op, w
+
+    async def wait_op(self, op, w):
+        """Wait for op (w: its _OpWait); on cancellation cancel it and wait until it is done
+        (nothing half-written), then let CancelledError propagate."""
+        try:
+            return await w.fut
+        except asyncio.CancelledError:
+            if not w.done:
+                op.cancel()
+                self.kick()
+                for _ in range(1000):
+                    if w.done:
+                        break
+                    w.fut = self.loop.create_future()
+                    try:
+                        await w.fut
+                    except asyncio.CancelledError:
+                        op.cancel()
             raise
-
-
-def _call(ref, name, *args):
-    d = ref()
-    return getattr(d, name)(*args) if d is not None else 0
 
 
 def _driver() -> _Driver:
@@ -284,7 +417,7 @@ class Process(object):
         self._command = command
         self._opts = opts
         self._op = None
-        self._fut = None
+        self._w: Optional[_OpWait] = None
         self.exit_status: Optional[int] = None
         self.exit_signal: Optional[bytes] = None
         self._result = None
@@ -301,17 +434,16 @@ class Process(object):
         await self._s._lock.acquire()
         d = self._s._d
         try:
-            self._op, self._fut = d.add(d.multi.add_run, self._s._s, self._command, self._opts,
-                                        on_output=self._on_output)
+            self._op, self._w = d.add(d.multi.add_run, self._s._s, self._command, self._opts,
+                                      on_output=self._on_output, then=self._done)
             self._s._current = self._op
         except BaseException:
             self._s._release()
             raise
 
-        def done(_f):
-            self._q.put_nowait(None)
-            self._s._release()  # the session is free once the command is over, read or not
-        self._fut.add_done_callback(done)
+    def _done(self):  # the op is done (called by the multi)
+        self._q.put_nowait(None)
+        self._s._release()  # the session is free once the command is over, read or not
 
     def __aiter__(self) -> "AsyncIterator[tuple[str, bytes]]":
         return self._iter()
@@ -332,11 +464,11 @@ class Process(object):
         await self._finish()
 
     async def _cancel(self):
-        if self._op is not None and not self._fut.done():
+        if self._op is not None and not self._w.done:
             self._op.cancel()
             self._s._d.kick()
-            await self._s._d.wait_op(self._op, self._fut)
-        if self._fut is not None and self._fut.done():
+            await self._s._d.wait_op(self._op, self._w)
+        if self._w is not None and self._w.done:
             self._record()
 
     def _record(self):
@@ -346,9 +478,10 @@ class Process(object):
             self.exit_signal = r.exit_signal.encode() if isinstance(r.exit_signal, str) else r.exit_signal
 
     async def _finish(self):
-        if self._fut is None:
+        if self._w is None:
             return
-        await self._s._d.wait_op(self._op, self._fut)
+        if not self._w.done:
+            await self._s._d.wait_op(self._op, self._w)
         self._record()
         _raise_of(self._result)
 
@@ -375,6 +508,13 @@ class Session(object):
         self._closed = False
         self._fd = session.socket()
         self._timeout = timeout
+        self._forget = None
+        if self._fd >= 0:
+            # the loop keeps watching the socket between ops (no remove/add_reader per command);
+            # dropped by close(), or when this object is collected unclosed
+            ino = driver.watch(self._fd)
+            self._forget = _weakref.finalize(self, driver.release, self._fd, ino)
+            self._forget.atexit = False
         self._current = None  # the multi op running on the session (close() cancels it)
 
     @property
@@ -628,6 +768,8 @@ class Session(object):
                     pass
             finally:
                 self._closed = True
+                if self._forget is not None:
+                    self._forget.detach()  # a later collection must not touch a reused fd number
                 self._d.forget(self._fd)
                 self._poke()
 

@@ -398,3 +398,98 @@ def test_local_forward_moves_megabytes_both_ways(env):
 
     for ok, n in _run(main(), 300):
         assert ok, n
+
+
+def test_exec_loop_does_no_registration_churn(env):
+    """Per command, the session's socket stays registered with the loop (no remove_reader /
+    add_reader), the op starts when it is added (no loop callback scheduled to start it) and the
+    op timer the multi re-arms at every step does not create a loop timer each time."""
+    calls = {}
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        for name in ("add_reader", "remove_reader", "add_writer", "remove_writer", "call_at", "call_soon"):
+            def counting(*a, _f=getattr(loop, name), _n=name, **k):
+                calls[_n] = calls.get(_n, 0) + 1
+                return _f(*a, **k)
+            setattr(loop, name, counting)
+        async with xssh.aio.connect(env.host, **_kw(env)) as s:
+            assert (await s.run("echo 0")).stdout == b"0\n"
+            calls.clear()
+            for i in range(1, 21):
+                assert (await s.run("echo %d" % i)).stdout == b"%d\n" % i
+            return dict(calls), s.session.socket(), xssh.aio._driver()
+
+    counts, fd, d = _run(main())
+    assert counts.get("add_reader", 0) == 0 and counts.get("remove_reader", 0) == 0, counts
+    assert counts.get("add_writer", 0) == counts.get("remove_writer", 0) <= 2, counts  # (a full send buffer)
+    # one task wake-up per command (the op's future), none to start an op; a loop timer only
+    # when the op timer moved earlier (never between commands of one session and timeout)
+    assert counts.get("call_soon", 0) <= 20 + 2, counts
+    assert counts.get("call_at", 0) <= 2, counts
+    assert fd not in d.fds and fd not in d.keep  # closed: forgotten
+
+
+def test_unwanted_wakeup_stops_watching_a_kept_socket():
+    """A kept socket (a live Session's, registered between ops) that becomes readable while no op
+    and no call waits on it is unregistered at that wake-up: the loop does not spin on it."""
+    import socket
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        d = xssh.aio._driver()
+        a, b = socket.socketpair()
+        try:
+            fd = a.fileno()
+            wakes = []
+            orig = d._ready
+
+            def ready(f, ev):
+                wakes.append(f)
+                orig(f, ev)
+            d._ready = ready                  # (what the driver registers with the loop)
+            d.watch(fd)
+            d._socket_cb(fd, xssh.aio._IN)   # an op waits on it: registered
+            d._socket_cb(fd, 0)              # the op is done: stays registered (kept)
+            assert d.fds[fd][3] == xssh.aio._IN
+            b.send(b"x")  # readable now, nobody reads it
+            for _ in range(5):
+                await asyncio.sleep(0)
+            assert wakes == [fd]  # one wake-up, then no longer watched
+            assert fd not in d.fds and loop.remove_reader(fd) is False
+            # a socket closed behind the driver's back and its number reused is registered anew
+            d.watch(fd)
+            d._socket_cb(fd, xssh.aio._IN)
+            d._socket_cb(fd, 0)
+            d.keep[fd] = -1  # as if fd now were another socket
+            added = []
+            real_add = loop.add_reader
+            loop.add_reader = lambda *a: (added.append(a[0]), real_add(*a))[1]
+            d._socket_cb(fd, xssh.aio._IN)   # the next op on it: the stale registration is redone
+            del loop.add_reader
+            assert added == [fd] and d.fds[fd][3] == xssh.aio._IN and loop.remove_reader(fd) is True
+            d.fds.pop(fd)
+            d.forget(fd)
+        finally:
+            a.close()
+            b.close()
+
+    _run(main())
+
+
+def test_unclosed_session_collected_unregisters_its_socket(env):
+    import gc
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        d = xssh.aio._driver()
+        s = await xssh.aio.connect(env.host, **_kw(env))
+        assert (await s.run("echo 1")).stdout == b"1\n"
+        fd = s.session.socket()
+        assert fd in d.keep and fd in d.fds
+        del s
+        gc.collect()
+        assert fd not in d.keep and fd not in d.fds
+        assert loop.remove_reader(fd) is False
+
+    _run(main())
