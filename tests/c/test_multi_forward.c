@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -894,4 +896,137 @@ Test(multi_forward, bad_arguments, .timeout = 60)
     cr_assert_null(op);
     xssh_multi_unref(m);
     xssh_session_unref(s);
+}
+
+/* ---- driven by an external epoll loop (socket and timer callbacks) ---------------- */
+
+typedef struct ep_loop {
+    int ep, tfd;
+    int watched;
+    int reported[4096];
+} ep_loop;
+
+static int ep_socket_cb(xssh_multi *m, int fd, int what, void *ud)
+{
+    ep_loop *l = ud;
+    cr_assert(fd >= 0 && fd < 4096);
+    struct epoll_event ev = {0};
+    ev.data.fd = fd;
+    ev.events = ((what & XSSH_POLL_IN) ? EPOLLIN : 0) | ((what & XSSH_POLL_OUT) ? EPOLLOUT : 0);
+    if (what == XSSH_POLL_NONE) {
+        epoll_ctl(l->ep, EPOLL_CTL_DEL, fd, NULL); /* (closed already: it left the set) */
+        if (l->reported[fd])
+            l->watched--;
+    } else if (l->reported[fd]) {
+        if (epoll_ctl(l->ep, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT)
+            cr_assert_eq(epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev), 0);
+    } else {
+        cr_assert_eq(epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev), 0, "add %d: %s", fd, strerror(errno));
+        l->watched++;
+    }
+    l->reported[fd] = what;
+    return 0;
+}
+
+static int ep_timer_cb(xssh_multi *m, long timeout_ms, void *ud)
+{
+    ep_loop *l = ud;
+    struct itimerspec its = {0};
+    if (timeout_ms == 0)
+        its.it_value.tv_nsec = 1;
+    else if (timeout_ms > 0) {
+        its.it_value.tv_sec = timeout_ms / 1000;
+        its.it_value.tv_nsec = (timeout_ms % 1000) * 1000000L;
+    }
+    cr_assert_eq(timerfd_settime(l->tfd, 0, &its, NULL), 0);
+    return 0;
+}
+
+/* one turn of the loop (20 ms at most, so the caller can look at its flags) */
+static void ep_turn(ep_loop *l, xssh_multi *m)
+{
+    struct epoll_event evs[64];
+    int n = epoll_wait(l->ep, evs, 64, 20);
+    for (int k = 0; k < n; k++) {
+        if (evs[k].data.fd == -1) {
+            uint64_t v;
+            ssize_t rr = read(l->tfd, &v, sizeof v);
+            (void)rr;
+            cr_assert_eq(xssh_multi_socket_action(m, XSSH_SOCKET_TIMEOUT, 0, NULL), XSSH_OK);
+        } else {
+            int what = ((evs[k].events & EPOLLIN) ? XSSH_POLL_IN : 0) | ((evs[k].events & EPOLLOUT) ? XSSH_POLL_OUT : 0) |
+                       ((evs[k].events & (EPOLLERR | EPOLLHUP)) ? XSSH_POLL_ERR : 0);
+            cr_assert_eq(xssh_multi_socket_action(m, evs[k].data.fd, what, NULL), XSSH_OK);
+        }
+    }
+}
+
+typedef struct {
+    int port, rounds;
+    atomic_int done;
+    int ok;
+} seq_client;
+
+/* connections one after the other: each one's socket closes before the next is
+   accepted, so the forward's new sockets reuse numbers the loop was told about */
+static void *seq_client_main(void *arg)
+{
+    seq_client *c = arg;
+    c->ok = 1;
+    for (int i = 0; i < c->rounds && c->ok; i++) {
+        int fd = try_connect(c->port, 0);
+        char line[32], back[64];
+        snprintf(line, sizeof line, "round %d\n", i);
+        c->ok = fd >= 0 && send_all(fd, line, strlen(line)) == 0 && recv_line(fd, back, sizeof back) > 0 &&
+                strcmp(back, line) == 0;
+        if (fd >= 0) {
+            shutdown(fd, SHUT_WR);
+            c->ok = c->ok && recv_to_eof(fd, back, sizeof back) == 0; /* the echo's EOF came through */
+            close(fd);
+        }
+    }
+    atomic_store(&c->done, 1);
+    return NULL;
+}
+
+Test(multi_forward, external_epoll_loop, .timeout = 120)
+{
+    echo_srv e;
+    echo_start(&e);
+    xssh_session *s = xt_connect_auth();
+    ep_loop l;
+    memset(&l, 0, sizeof l);
+    l.ep = epoll_create1(EPOLL_CLOEXEC);
+    l.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    struct epoll_event tev = {.events = EPOLLIN, .data.fd = -1};
+    cr_assert_eq(epoll_ctl(l.ep, EPOLL_CTL_ADD, l.tfd, &tev), 0);
+    xssh_multi *m = new_multi();
+    cr_assert_eq(xssh_multi_set_socket_cb(m, ep_socket_cb, &l), XSSH_OK);
+    cr_assert_eq(xssh_multi_set_timer_cb(m, ep_timer_cb, &l), XSSH_OK);
+    int port = 0;
+    xssh_multi_op *op = add_forward(m, s, e.port, &port);
+    seq_client c = {port, 8, 0, 0};
+    pthread_t t;
+    pthread_create(&t, NULL, seq_client_main, &c);
+    for (int i = 0; i < 200000 && !atomic_load(&c.done); i++)
+        ep_turn(&l, m);
+    pthread_join(t, NULL);
+    cr_assert(c.ok, "a round through the forward failed");
+    for (int i = 0; i < 200000 && stats_of(op).active; i++)
+        ep_turn(&l, m);
+    xssh_forward_stats st = stats_of(op);
+    cr_assert_eq(st.accepted, 8);
+    cr_assert_eq(st.failed, 0);
+    cr_assert_eq(st.active, 0);
+    cr_assert_eq(xssh_multi_op_cancel(op), XSSH_OK);
+    for (int i = 0; i < 200000 && xssh_multi_op_state(op) != XSSH_OP_DONE; i++)
+        ep_turn(&l, m);
+    cr_assert_eq(result_of(op)->error, XSSH_ECANCELLED);
+    cr_assert_eq(try_connect(port, 0), -ECONNREFUSED);
+    cr_assert_eq(l.watched, 0, "every socket was released (NONE) at the end");
+    xssh_multi_op_unref(op);
+    xssh_multi_unref(m);
+    xssh_session_unref(s);
+    close(l.tfd);
+    close(l.ep);
 }
