@@ -1030,3 +1030,34 @@ Test(multi_forward, external_epoll_loop, .timeout = 120)
     close(l.tfd);
     close(l.ep);
 }
+
+Test(multi_forward, silent_server_presumed_dead, .timeout = 120)
+{
+    echo_srv e;
+    echo_start(&e);
+    xt_stall_proxy x;
+    xssh_session *s = xt_stall_proxy_start(&x);
+    cr_assert_eq(xssh_session_set_timeout(s, 400), XSSH_OK); /* the dead-peer rule: probe after 400 ms */
+    xssh_multi *m = new_multi();
+    int port = 0;
+    xssh_multi_op *op = add_forward(m, s, e.port, &port);
+    int fd = try_connect(port, 0);
+    cr_assert_geq(fd, 0);
+    echo_line(m, fd, "alive\n");
+    /* from now on the server's bytes are held back: the probe gets no answer */
+    xt_stall_proxy_hold(&x, 1);
+    drive_until_done(m, op);
+    const xssh_multi_result *r = result_of(op);
+    cr_assert_eq(r->error, XSSH_ETIMEOUT, "%s", r->message);
+    cr_assert(strstr(r->message, "presumed dead") != NULL, "%s", r->message);
+    char c;
+    ssize_t n = recv(fd, &c, 1, 0);
+    cr_assert(n == 0 || (n < 0 && errno == ECONNRESET), "the connection was not closed");
+    close(fd);
+    cr_assert_eq(try_connect(port, 0), -ECONNREFUSED);
+    xssh_multi_op_unref(op);
+    xssh_multi_unref(m);
+    xssh_session_unref(s);
+    xt_stall_proxy_hold(&x, 0);
+    xt_stall_proxy_stop(&x);
+}
