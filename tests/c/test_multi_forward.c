@@ -283,7 +283,7 @@ static void barrier_stop(barrier_srv *b)
 {
     pthread_join(b->thr, NULL);
     close(b->lfd);
-    while (atomic_load(&b->done) < b->n)
+    for (int i = 0; i < 600000 && atomic_load(&b->done) < b->n; i++)
         usleep(1000); /* a condition: the connection threads leave b alone */
     pthread_mutex_destroy(&b->mu);
     pthread_cond_destroy(&b->cv);
@@ -573,13 +573,13 @@ static void *bulk_reader(void *arg)
 {
     bulk_client *c = arg;
     size_t n = c->b->n_down;
-    while (atomic_load(&c->b->sink_done) == 0)
+    for (int i = 0; i < 600000 && atomic_load(&c->b->sink_done) == 0; i++)
         usleep(1000); /* a condition, not a time: waits for the sink */
     unsigned char *want = pattern(n, 2), *got = malloc(n + 1);
     size_t have = 0;
     unsigned seen = atomic_load(&c->tick);
     for (;;) {
-        while (atomic_load(&c->tick) == seen)
+        for (int i = 0; i < 3000000 && atomic_load(&c->tick) == seen; i++)
             usleep(200); /* the next step of the driving loop */
         seen = atomic_load(&c->tick);
         size_t room = n + 1 - have;
