@@ -4,21 +4,32 @@
 #
 # Ruby 3 fiber scheduler support (docs/async-lua-ruby.md). When the calling
 # fiber has a non-blocking Fiber.scheduler (e.g. inside an `async` gem task),
-# Xssh.connect, Session#run and SFTP#get/#put go through the C multi interface
-# (capi/include/xssh/multi.h): one Multi per call, its sockets waited on with
-# the scheduler's io_wait and its timer with the scheduler's timeout, so other
-# fibers of the thread run meanwhile. Without a scheduler (or in a blocking
-# fiber) the calls are the usual blocking ones.
+# Xssh.connect, Session#run/#stream/#sftp/#forward_local and SFTP#get/#put/
+# #listdir go through the C multi interface (capi/include/xssh/multi.h), so
+# other fibers of the thread run meanwhile. Without a scheduler (or in a
+# blocking fiber) the calls are the usual blocking ones.
+#
+# One Multi per scheduler (FiberSched::Loop): every operation of every fiber of
+# that thread is an op of it, so the C core's own rules hold as in one process
+# loop (ops on one session run one after the other; a forward shares its
+# session; a lock or data another op of the thread freed wakes the waiter).
+# One driver task waits on all the sockets the Multi names at once (with
+# async 1.x: one selector monitor per socket, the first ready wins; otherwise
+# the scheduler's io_wait, or IO.select for several) and its timer, hands the
+# readiness to Multi#socket_action, and wakes the fibers whose op is done (or,
+# for a stream, holds output). It runs while an op is pending and ends after.
 #
 # No Ruby code runs on the multi's private C stacks: no output/done callbacks
-# are given to the ops; the result is read from the op when it is done.
+# are given to the ops; results and output are read from the op by the fiber
+# that waits for it.
 #
-# A fiber stopped while it waits (Async::Task#stop, Timeout.timeout, an
-# exception raised into it) cancels the op (xssh_multi_op_cancel) and drives
-# the cancellation to its end before the exception goes on: a command's channel
-# is closed, a transfer's temporary file removed, the session stays usable; a
-# connect being cancelled leaves no session. That last drive blocks the thread
-# for at most CANCEL_DRIVE_MS (the server's answer to the channel close).
+# A fiber stopped while it waits (Async::Task#stop, task.with_timeout, an
+# exception raised into it, break out of a stream block) cancels its op
+# (xssh_multi_op_cancel) and drives the Multi until that op is done before the
+# exception goes on: a command's channel is closed, a transfer's temporary file
+# removed, a forward's listener and connections closed; the session stays
+# usable; a connect being cancelled leaves no session. That last drive blocks
+# the thread for at most CANCEL_DRIVE_MS (the server's answer to the channel close).
 module Xssh
   module FiberSched
     CANCEL_DRIVE_MS = 5000
@@ -49,103 +60,304 @@ module Xssh
       e
     end
 
-    # Drive multi m until op is done, waiting through the fiber scheduler.
-    # Returns op.result (a MultiResult).
-    def await(m, op)
-      m.socket_action(Native::XSSH_SOCKET_TIMEOUT, 0)
-      wait_loop(m, op)
-      op.result
-    ensure
-      unless op.nil? || op.state == Native::XSSH_OP_DONE
-        op.cancel
-        m.perform_all(CANCEL_DRIVE_MS) # bounded: the channel close / file removal of the cancel
-      end
-    end
-
-    def wait_loop(m, op)
-      sched = Fiber.scheduler
-      until op.state == Native::XSSH_OP_DONE
-        fds, ms = m.fds
-        timeout = ms.negative? ? nil : ms / 1000.0
-        if fds.empty?
-          # only a timer (or nothing) pending: sleep through the scheduler
-          sched.kernel_sleep(timeout.nil? ? 0.2 : timeout) if timeout.nil? || timeout.positive?
-          m.socket_action(Native::XSSH_SOCKET_TIMEOUT, 0)
-        elsif fds.size == 1
-          fd, ev = fds[0]
-          ready = wait_io(sched, fd, events_of(ev), timeout)
-          if ready.is_a?(Integer) && ready.positive?
-            m.socket_action(fd, poll_of(ready))
-          else
-            m.socket_action(Native::XSSH_SOCKET_TIMEOUT, 0)
-          end
-        else
-          # several sockets (ProxyJump): IO.select, which a scheduler with
-          # io_select (Ruby >= 3.1) turns into a cooperative wait
-          ios = fds.map { |fd, ev| [IO.for_fd(fd, autoclose: false), ev] }
-          r = ios.select { |_, ev| ev.anybits?(Native::XSSH_POLL_IN) }.map(&:first)
-          w = ios.select { |_, ev| ev.anybits?(Native::XSSH_POLL_OUT) }.map(&:first)
-          rr, ww, = IO.select(r, w, nil, timeout)
-          if rr.nil? && ww.nil?
-            m.socket_action(Native::XSSH_SOCKET_TIMEOUT, 0)
-          else
-            (rr + ww).uniq.each do |io|
-              e = (rr.include?(io) ? Native::XSSH_POLL_IN : 0) | (ww.include?(io) ? Native::XSSH_POLL_OUT : 0)
-              m.socket_action(io.fileno, e)
-            end
-          end
-        end
-      end
-    end
-
-    # the multi's timer ran out while waiting on a socket (async 1.x form)
-    class TimerDue < StandardError; end
-
-    # wait for events on fd, at most timeout seconds (nil: no limit); the ready
-    # IO events, or 0/false/nil when the timer ran out
-    def wait_io(sched, fd, events, timeout)
-      io = IO.for_fd(fd, autoclose: false)
-      return sched.io_wait(io, events, timeout) unless async1?(sched)
-
-      # async 1.x's Scheduler#io_wait rescues every Async::TimeoutError, its own
-      # timeout's and that of an enclosing task.with_timeout alike, and reports
-      # both as "not ready": a timeout around an xssh call would never fire. The
-      # wait is made on an Async::Wrapper under a timer raising our own class
-      # instead, so an enclosing timeout propagates.
-      w = Async::Wrapper.new(io)
-      begin
-        if timeout
-          Async::Task.current.reactor.with_timeout(timeout, TimerDue) { wait_wrapper(w, events) }
-        else
-          wait_wrapper(w, events)
-        end
-        events
-      rescue TimerDue
-        0
-      ensure
-        w.reactor = nil # drops the monitor; the descriptor stays open (the C core owns it)
-      end
-    end
-
-    def wait_wrapper(w, events)
-      case events
-      when IO::READABLE then w.wait_readable(nil)
-      when IO::WRITABLE then w.wait_writable(nil)
-      else w.wait_any(nil)
-      end
-    end
-
     def async1?(sched)
       defined?(Async::Scheduler) && sched.is_a?(Async::Scheduler) && Async::VERSION.start_with?('1.') &&
-        Async::Wrapper.method_defined?(:wait_any) && Async::Task.respond_to?(:current)
+        Async::Task.respond_to?(:current) && Async::Reactor.method_defined?(:register)
+    end
+
+    def now
+      Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    end
+
+    # Add an op to the calling scheduler's Multi (the block gets the Multi and
+    # returns the op), wait until it is done and return [op, MultiResult]; the
+    # op's error is raised. A fiber stopped meanwhile cancels the op.
+    def call(&add)
+      lp = Loop.current
+      op = lp.add(&add)
+      begin
+        lp.wait(op)
+        r = op.result
+      ensure
+        lp.finish(op)
+      end
+      raise r.error if r.error
+
+      [op, r]
+    end
+
+    # the multi's timer ran out while waiting on its sockets
+    class TimerDue < StandardError; end
+
+    # async 1.x: one wait of the driver. Each selector monitor's value calls
+    # #fire when its socket is ready; a kick (the Multi changed outside the
+    # driver: an op added or cancelled, output taken) queues the Wake itself on
+    # the reactor (#alive?/#resume). The first of them resumes the driver; the
+    # others, and any that come after the wait, do nothing.
+    class Wake
+      def initialize(fiber)
+        @fiber = fiber
+        @ready = {}
+        @over = false
+      end
+
+      attr_reader :ready
+
+      def fire(fd, readiness)
+        return if @over
+
+        @ready[fd] = readiness if fd
+        @over = true
+        @fiber.resume(nil)
+      end
+
+      def over!
+        @over = true
+      end
+
+      def alive?
+        !@over
+      end
+
+      def resume(*)
+        fire(nil, nil)
+      end
+    end
+
+    # one monitor's value: which socket it is
+    MonitorWake = Struct.new(:wake, :fd, :monitor) do
+      def resume(*)
+        wake.fire(fd, monitor.readiness)
+      end
+    end
+
+    # The Multi of one fiber scheduler, its driver and the fibers waiting on its ops.
+    class Loop
+      LOOPS = ObjectSpace::WeakMap.new # scheduler => Loop
+      Waiter = Struct.new(:queue, :output)
+
+      # the Loop of the calling fiber's scheduler
+      def self.current
+        s = Fiber.scheduler
+        LOOPS[s] || (LOOPS[s] = new(s))
+      end
+
+      attr_reader :multi
+
+      def initialize(sched)
+        @sched = sched
+        @async1 = FiberSched.async1?(sched)
+        @multi = Multi.new
+        @multi.set_max_running(0) # every fiber's op runs (the C core orders those of one session)
+        @ops = {}.compare_by_identity # op => Waiter or nil
+        @driver = nil
+        @failure = nil
+        @wake = nil # the driver's current wait (async 1.x)
+        @kick_r, @kick_w = IO.pipe unless @async1 # wakes the driver's wait (other schedulers)
+      end
+
+      # the Multi changed outside the driver (an op added or cancelled, output
+      # taken): the driver's wait looks at its sockets and timer again
+      def kick
+        if @async1
+          w = @wake
+          Async::Task.current.reactor << w if w&.alive?
+        elsif @driver
+          @kick_w.write_nonblock('.', exception: false)
+        end
+      end
+
+      # add an op (the block gets the Multi and returns it); it runs once driven
+      def add
+        op = yield @multi
+        @ops[op] = nil
+        kick
+        op
+      end
+
+      # wait (cooperatively) until op is done, or with output: true until it
+      # also holds output (a pull_output run op)
+      def wait(op, output: false)
+        w = (@ops[op] ||= Waiter.new(Thread::Queue.new, output))
+        w.output = output
+        until ready?(op, output)
+          raise @failure if @failure
+
+          start_driver
+          w.queue.pop
+          w.queue.clear
+        end
+      end
+
+      # op is finished with: cancel it when it is not done (driving the Multi
+      # until it is, blocking the thread for at most CANCEL_DRIVE_MS), forget it
+      def finish(op)
+        cancel_drive(op) unless op.state == Native::XSSH_OP_DONE
+      ensure
+        @ops.delete(op)
+      end
+
+      # cancel op (a forward: stop it) and wait until it is done; cooperative
+      # when the fiber can wait, else (an exception on its way) blocking
+      def cancel(op)
+        op.cancel
+        kick
+        wait(op)
+      ensure
+        cancel_drive(op) unless op.state == Native::XSSH_OP_DONE
+      end
+
+      # a forward op nobody waits for: driven until it is done
+      def keep(op)
+        @ops[op] = nil
+        start_driver
+      end
+
+      # the output a pull_output run op holds: [stdout, stderr] (binary Strings)
+      def take_output(op)
+        out = [op.take_output(Native::XSSH_STREAM_STDOUT), op.take_output(Native::XSSH_STREAM_STDERR)]
+        kick # a throttled op reads on
+        out
+      end
+
+      def ready?(op, output)
+        return true if op.state == Native::XSSH_OP_DONE
+        return false unless output
+
+        a, b = op.output_pending
+        a.positive? || b.positive?
+      end
+
+      private
+
+      def cancel_drive(op)
+        op.cancel
+        deadline = FiberSched.now + (CANCEL_DRIVE_MS / 1000.0)
+        until op.state == Native::XSSH_OP_DONE
+          left = deadline - FiberSched.now
+          break if left <= 0
+
+          @multi.wait([(left * 1000).ceil, 200].min)
+        end
+        dispatch
+        kick
+      end
+
+      def pending?
+        @ops.each_key.any? { |op| op.state != Native::XSSH_OP_DONE }
+      end
+
+      # wake each fiber whose op is ready
+      def dispatch(all: false)
+        @ops.each do |op, w|
+          next if w.nil? || !w.queue.empty?
+
+          w.queue.push(true) if all || ready?(op, w.output)
+        end
+      end
+
+      def start_driver
+        return if @driver
+
+        @driver = true
+        if @async1
+          Async::Task.new(Async::Task.current.reactor, nil) { drive }.run # a root task: stopping a caller leaves it
+        else
+          Fiber.schedule { drive }
+        end
+      end
+
+      def drive
+        while pending?
+          step
+          dispatch
+        end
+      rescue Exception => e # rubocop:disable Lint/RescueException -- the waiters are told, then it goes on
+        unless e.class.name == 'Async::Stop' # the reactor is stopping: every task goes
+          @failure = Xssh::Error.new("xssh: the fiber-scheduler driver failed: #{e.class}: #{e.message}")
+        end
+        raise
+      ensure
+        @driver = nil
+        dispatch(all: true) # the waiters look again (and start a new driver if ops are left)
+      end
+
+      # one wait on the Multi's sockets and timer, then socket_action
+      def step
+        fds, ms = @multi.fds
+        timeout = ms.negative? ? nil : ms / 1000.0
+        if timeout&.zero?
+          @multi.socket_action(Native::XSSH_SOCKET_TIMEOUT, 0)
+          @async1 ? Async::Task.current.yield : @sched.kernel_sleep(0) # the other fibers run between such steps
+          return
+        end
+        interest = Hash.new(0)
+        fds.each { |fd, ev| interest[fd] |= ev }
+        if interest.empty?
+          # no socket: a timer only (or an op waiting on another thread's lock,
+          # which the C core looks at again every 20 ms: then there is a timer)
+          @sched.kernel_sleep(timeout || 0.2)
+          @multi.socket_action(Native::XSSH_SOCKET_TIMEOUT, 0)
+          return
+        end
+        ready = @async1 ? wait_async1(interest, timeout) : wait_generic(interest, timeout)
+        if ready.empty?
+          @multi.socket_action(Native::XSSH_SOCKET_TIMEOUT, 0)
+        else
+          ready.each { |fd, ev| @multi.socket_action(fd, ev) }
+        end
+      end
+
+      NIO_INTEREST = { Native::XSSH_POLL_IN => :r, Native::XSSH_POLL_OUT => :w }.freeze
+      NIO_READY = { r: Native::XSSH_POLL_IN, w: Native::XSSH_POLL_OUT,
+                    rw: Native::XSSH_POLL_IN | Native::XSSH_POLL_OUT }.freeze
+
+      # async 1.x (no io_select): one selector monitor per socket, registered
+      # for this wait only (the C core may close a socket between waits)
+      def wait_async1(interest, timeout)
+        reactor = Async::Task.current.reactor
+        wake = @wake = Wake.new(Fiber.current)
+        monitors = []
+        interest.each do |fd, ev|
+          m = reactor.register(IO.for_fd(fd, autoclose: false),
+                               NIO_INTEREST.fetch(ev & (Native::XSSH_POLL_IN | Native::XSSH_POLL_OUT), :rw), nil)
+          m.value = MonitorWake.new(wake, fd, m)
+          monitors << m
+        end
+        begin
+          if timeout
+            reactor.with_timeout(timeout, TimerDue) { Async::Task.yield }
+          else
+            Async::Task.yield
+          end
+        rescue TimerDue
+          nil
+        end
+        wake.ready.transform_values { |r| NIO_READY.fetch(r, Native::XSSH_POLL_IN | Native::XSSH_POLL_OUT) }
+      ensure
+        wake&.over!
+        @wake = nil
+        monitors&.each(&:close)
+      end
+
+      # another scheduler: IO.select on the sockets and the kick pipe
+      # (cooperative when the scheduler implements io_select)
+      def wait_generic(interest, timeout)
+        ios = interest.to_h { |fd, ev| [IO.for_fd(fd, autoclose: false), ev] }
+        r = ios.select { |_, ev| ev.anybits?(Native::XSSH_POLL_IN) }.keys << @kick_r
+        w = ios.select { |_, ev| ev.anybits?(Native::XSSH_POLL_OUT) }.keys
+        rr, ww, = IO.select(r, w, nil, timeout)
+        return {} if rr.nil? && ww.nil?
+
+        @kick_r.read_nonblock(64, exception: false) if rr.delete(@kick_r)
+        (rr + ww).uniq.to_h do |io|
+          [io.fileno, (rr.include?(io) ? Native::XSSH_POLL_IN : 0) | (ww.include?(io) ? Native::XSSH_POLL_OUT : 0)]
+        end
+      end
     end
 
     def opts(timeout_ms: 0, idle_ms: 0, connect_ms: 0, merge_stderr: false, pty: false, stdin: nil)
       Native.multi_op_options(connect_ms, 0, timeout_ms, idle_ms, merge_stderr ? 1 : 0, pty ? 1 : 0, 0, 0, 0, stdin)
-    end
-
-    def raise_error(r)
-      raise r.error if r.error
     end
   end
 
@@ -163,9 +375,7 @@ module Xssh
       raise arg_type_error(self, :host, 'String', host, :connect) unless host.is_a?(String)
 
       o = connect_options(**kw)
-      m = Multi.new
-      op = m.add_connect(host, o, FiberSched.opts(connect_ms: timeout_ms(kw[:timeout])))
-      FiberSched.raise_error(FiberSched.await(m, op))
+      op, = FiberSched.call { |m| m.add_connect(host, o, FiberSched.opts(connect_ms: timeout_ms(kw[:timeout]))) }
       s = op.session
       return s unless blk
 
@@ -187,12 +397,9 @@ module Xssh
       raise Xssh.arg_type_error(self, :command, 'String', command, :run) unless command.is_a?(String)
       raise Xssh.arg_type_error(self, :stdin, 'String or nil', stdin, :run) unless stdin.nil? || stdin.is_a?(String)
 
-      m = Multi.new
-      op = m.add_run(self, command, FiberSched.opts(timeout_ms: Xssh.timeout_ms(timeout),
-                                                    idle_ms: Xssh.timeout_ms(idle_timeout),
-                                                    merge_stderr: merge_stderr, pty: pty, stdin: stdin))
-      r = FiberSched.await(m, op)
-      FiberSched.raise_error(r)
+      o = FiberSched.opts(timeout_ms: Xssh.timeout_ms(timeout), idle_ms: Xssh.timeout_ms(idle_timeout),
+                          merge_stderr: merge_stderr, pty: pty, stdin: stdin)
+      _, r = FiberSched.call { |m| m.add_run(self, command, o) }
       RunResult.new(r.stdout, r.stderr, r.exit_status, r.exit_signal)
     end
   end
@@ -216,10 +423,8 @@ module Xssh
     private
 
     def fiber_transfer(meth, a, b)
-      m = Multi.new
-      op = m.public_send(meth, self, a, b, FiberSched.opts)
-      r = FiberSched.await(m, op)
-      FiberSched.raise_error(r)
+      o = FiberSched.opts
+      _, r = FiberSched.call { |m| m.public_send(meth, self, a, b, o) }
       r.transferred
     end
   end
