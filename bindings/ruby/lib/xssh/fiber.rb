@@ -356,8 +356,12 @@ module Xssh
       end
     end
 
-    def opts(timeout_ms: 0, idle_ms: 0, connect_ms: 0, merge_stderr: false, pty: false, stdin: nil)
-      Native.multi_op_options(connect_ms, 0, timeout_ms, idle_ms, merge_stderr ? 1 : 0, pty ? 1 : 0, 0, 0, 0, stdin)
+    def opts(timeout_ms: 0, idle_ms: 0, connect_ms: 0, merge_stderr: false, pty: false, stdin: nil, pull: false,
+             line_mode: false)
+      o = Native.multi_op_options(connect_ms, 0, timeout_ms, idle_ms, merge_stderr ? 1 : 0, pty ? 1 : 0, 0,
+                                  line_mode ? 1 : 0, 0, stdin)
+      Native.multi_op_set_pull(o, 1) if pull
+      o
     end
   end
 
@@ -405,25 +409,253 @@ module Xssh
   end
   Session.prepend(FiberSessionRun)
 
-  # SFTP#get/#put inside a fiber scheduler: the multi's add_sftp_get/put
-  # (atomic:, chunk_size:, mode:, progress: need the blocking forms).
-  module FiberSftpTransfer
-    def get(remote, local, **kw, &blk)
-      return super unless FiberSched.active? && kw.empty? && blk.nil?
+  # Session#stream: a command's output as it arrives (pull-mode run op)
+  class Session
+    STREAM_NAMES = [[Native::XSSH_STREAM_STDOUT, :stdout], [Native::XSSH_STREAM_STDERR, :stderr]].freeze
 
-      fiber_transfer(:add_sftp_get, Xssh.path_arg(remote, :remote, self), Xssh.path_arg(local, :local, self))
+    # Run command and yield (stream, data) as its output arrives: stream is
+    # :stdout or :stderr, data a binary String (with line_mode: true, one line
+    # per call, the last one without its newline if the command left it so; a
+    # line longer than Xssh::MULTI_LINE_MAX comes in pieces). Returns a RunResult
+    # whose exit_status/exit_signal are the command's (stdout/stderr are empty:
+    # the output went to the block). Without a block, an Enumerator of
+    # [stream, data]. stdin:, timeout:, idle_timeout:, merge_stderr:, pty: as #run.
+    # Inside a fiber scheduler the command is an op of the scheduler's Multi
+    # and the fiber waits cooperatively between pieces; otherwise a private
+    # Multi is driven here (blocking). Leaving the block early (break, an
+    # exception, the fiber stopped) cancels the command: its channel is closed,
+    # the session stays usable. Output is read from the channel only as fast
+    # as the block takes it (at most 1 MiB per stream waits; then the SSH
+    # window holds the server back).
+    def stream(command, line_mode: false, stdin: nil, timeout: nil, idle_timeout: nil, merge_stderr: false, pty: false,
+               &blk)
+      unless blk
+        return enum_for(:stream, command, line_mode: line_mode, stdin: stdin, timeout: timeout,
+                                          idle_timeout: idle_timeout, merge_stderr: merge_stderr, pty: pty)
+      end
+      raise Xssh.arg_type_error(self, :command, 'String', command, :stream) unless command.is_a?(String)
+      raise Xssh.arg_type_error(self, :stdin, 'String or nil', stdin, :stream) unless stdin.nil? || stdin.is_a?(String)
+
+      o = FiberSched.opts(timeout_ms: Xssh.timeout_ms(timeout), idle_ms: Xssh.timeout_ms(idle_timeout),
+                          merge_stderr: merge_stderr, pty: pty, stdin: stdin, pull: true, line_mode: line_mode)
+      lp = FiberSched.active? ? FiberSched::Loop.current : FiberSched::Private.new
+      op = lp.add { |m| m.add_run(self, command, o) }
+      begin
+        loop do
+          lp.wait(op, output: true)
+          done = op.state == Native::XSSH_OP_DONE
+          lp.take_output(op).each_with_index do |data, i|
+            next if data.empty?
+
+            if line_mode
+              data.each_line { |line| yield STREAM_NAMES[i][1], line }
+            else
+              yield STREAM_NAMES[i][1], data
+            end
+          end
+          break if done # what was left is taken: the streams have ended
+        end
+        r = op.result
+      ensure
+        lp.finish(op)
+      end
+      raise r.error if r.error
+
+      RunResult.new(String.new(encoding: Encoding::BINARY), String.new(encoding: Encoding::BINARY),
+                    r.exit_status, r.exit_signal)
+    end
+  end
+
+  module FiberSched
+    # Session#stream outside a scheduler: a Multi of its own, driven here
+    # (Multi#wait: the GVL is released, signals are looked at between slices)
+    class Private < Loop
+      def initialize # rubocop:disable Lint/MissingSuper
+        @multi = Multi.new
+        @ops = {}.compare_by_identity
+      end
+
+      def kick; end
+
+      def wait(op, output: false)
+        @multi.wait(200) until ready?(op, output)
+      end
+
+      private
+
+      def dispatch(all: false); end
+    end
+  end
+
+  # Session#sftp / #sftp_init and #forward_local inside a fiber scheduler
+  module FiberSessionMore
+    # Start the SFTP subsystem (a channel, the "sftp" subsystem, its
+    # INIT/VERSION) through the scheduler's Multi (xssh_multi_add_sftp_open);
+    # an SFTP, closed at the block's end with a block.
+    def sftp_init(&blk)
+      return super unless FiberSched.active?
+
+      op, = FiberSched.call { |m| m.add_sftp_open(self, FiberSched.opts) }
+      sf = op.sftp
+      sf.instance_variable_set(:@session, self)
+      return sf unless blk
+
+      begin
+        yield sf
+      ensure
+        Xssh.quiet_close(sf)
+      end
+    end
+
+    def sftp(&blk)
+      sftp_init(&blk)
+    end
+
+    # ssh -L through the scheduler's Multi (xssh_multi_add_forward_local): the
+    # listener is bound before this returns (bind_host nil: 127.0.0.1;
+    # bind_port 0: any free port, see FiberForward#port); each connection is
+    # carried over its own direct-tcpip channel to dest_host:dest_port as the
+    # server sees it, by the scheduler's driver task, while other fibers use
+    # the same session. Returns an Xssh::FiberForward (port, stats, close);
+    # with a block, yields it and closes it at the block's end.
+    def forward_local(bind_host, bind_port, dest_host, dest_port, &blk)
+      return super unless FiberSched.active?
+
+      lp = FiberSched::Loop.current
+      op = lp.add { |m| m.add_forward_local(self, bind_host, bind_port, dest_host, dest_port, FiberSched.opts) }
+      fwd = FiberForward.new(self, op, lp)
+      lp.keep(op)
+      return fwd unless blk
+
+      begin
+        yield fwd
+      ensure
+        fwd.close
+      end
+    end
+  end
+  Session.prepend(FiberSessionMore) if Session.method_defined?(:sftp_init) || Session.method_defined?(:forward_local)
+
+  # A local forward run by the fiber scheduler's driver (Session#forward_local
+  # inside a scheduler): the op of xssh_multi_add_forward_local.
+  class FiberForward
+    # The Session it forwards over.
+    attr_reader :session
+
+    def initialize(session, op, loop)
+      @session = session
+      @op = op
+      @loop = loop
+      @port = op.forward_port
+      # dropped without close: the op is cancelled (its listener closed) at the next drive
+      ObjectSpace.define_finalizer(self, self.class.canceller(op))
+    end
+
+    def self.canceller(op)
+      proc { op.cancel }
+    end
+
+    # The local port it listens on.
+    attr_reader :port
+    alias local_port port
+
+    # The counters as a ForwardStats (accepted, active, failed, bytes_out, bytes_in).
+    def stats
+      @op.forward_stats
+    end
+
+    # true until closed (or ended by a session failure: see #error)
+    def running?
+      @op.state != Native::XSSH_OP_DONE
+    end
+    alias is_running running?
+
+    # Stop listening and close the open connections and their channels (the
+    # fiber waits for that, cooperatively). Never raises for a forward that
+    # already ended; returns nil.
+    def close
+      @loop.cancel(@op) if running?
+      nil
+    ensure
+      @loop.finish(@op)
+    end
+    alias stop close
+
+    # What ended the forward when it ended by itself (the session failed), or nil.
+    def error
+      return nil if running?
+
+      e = @op.result.error
+      e.is_a?(Xssh::CancelledError) ? nil : e
+    end
+
+    def inspect
+      "#<Xssh::FiberForward 127.0.0.1:#{@port} #{running? ? 'running' : 'closed'}>"
+    end
+  end
+
+  # SFTP#get/#put inside a fiber scheduler: the multi's add_sftp_get/put,
+  # atomic unless atomic: false is given (a temporary name beside the
+  # destination, renamed into place when complete: a transfer stopped or failed
+  # half-way leaves no half-written destination; an existing file is kept).
+  # mode: as the blocking forms; chunk_size:, resume:, max_in_flight:,
+  # channels: and a progress block need the blocking forms (used then).
+  module FiberSftpTransfer
+    FIBER_KW = %i[atomic mode].freeze
+
+    def get(remote, local, **kw, &blk)
+      return super unless fiber_transfer?(kw, blk)
+
+      fiber_transfer(:add_sftp_get, Xssh.path_arg(remote, :remote, self), Xssh.path_arg(local, :local, self), **kw)
     end
 
     def put(local, remote, **kw, &blk)
-      return super unless FiberSched.active? && kw.empty? && blk.nil?
+      return super unless fiber_transfer?(kw, blk)
 
-      fiber_transfer(:add_sftp_put, Xssh.path_arg(local, :local, self), Xssh.path_arg(remote, :remote, self))
+      fiber_transfer(:add_sftp_put, Xssh.path_arg(local, :local, self), Xssh.path_arg(remote, :remote, self), **kw)
+    end
+
+    # The names in a directory (without "." and ".."), as Strings; inside a
+    # fiber scheduler through the Multi (xssh_multi_add_sftp_listdir).
+    def listdir(path = '.')
+      return super unless FiberSched.active?
+
+      fiber_listdir(path).map(&:first)
+    end
+
+    def entries(path = '.')
+      listdir(path)
+    end
+
+    # Each entry [name, longentry, attrs] ("." and ".." left out inside a
+    # scheduler, where the whole listing is read first); an Enumerator without a block.
+    def each_entry(path = '.', &blk)
+      return super unless FiberSched.active?
+      return enum_for(:each_entry, path) unless blk
+
+      fiber_listdir(path).each(&blk)
+      self
     end
 
     private
 
-    def fiber_transfer(meth, a, b)
+    def fiber_listdir(path)
+      p = Xssh.path_arg(path, :path, self)
       o = FiberSched.opts
+      op, = FiberSched.call { |m| m.add_sftp_listdir(self, p, o) }
+      op.entries
+    end
+
+    def fiber_transfer?(kw, blk)
+      FiberSched.active? && blk.nil? && kw[:progress].nil? && (kw.keys - FIBER_KW - [:progress]).empty?
+    end
+
+    def fiber_transfer(meth, a, b, atomic: true, mode: 0, progress: nil)
+      raise Xssh.arg_type_error(self, :mode, 'Integer', mode, meth.to_s.sub('add_sftp_', '')) unless mode.is_a?(Integer)
+
+      _ = progress
+      o = FiberSched.opts
+      Native.multi_op_set_transfer(o, atomic ? 1 : 0, mode)
       _, r = FiberSched.call { |m| m.public_send(meth, self, a, b, o) }
       r.transferred
     end
