@@ -318,6 +318,55 @@ class TestFiberMore < Minitest::Test
     end
   end
 
+  # ---- cooperation while connecting through a hop ----
+
+  # ProxyJump: the target is a TCP relay to the sshd running in the same
+  # reactor; were any wait of the connect blocking the thread, the relay could
+  # not move a byte and the connect would end in its timeout instead. (Waits on
+  # several sockets at once are proven by the forwarding test: the driver waits
+  # on the listener, the connections and the session while the echo server of
+  # the same reactor must run.)
+  def test_proxy_jump_connect_lets_a_relay_in_the_same_reactor_run
+    reactor do |task|
+      relay = TCPServer.new('127.0.0.1', 0)
+      relayed = 0
+      rt = task.async do
+        loop do
+          c = relay.accept
+          relayed += 1
+          task.async do
+            u = TCPSocket.new(T::HOST, T::PORT)
+            [[c, u], [u, c]].map do |from, to|
+              task.async do
+                loop { to.write(from.readpartial(65_536)) }
+              rescue EOFError, IOError, SystemCallError
+                begin
+                  to.close_write
+                rescue IOError, SystemCallError
+                  nil
+                end
+              end
+            end.each(&:wait)
+            c.close
+            u.close
+          end
+        end
+      end
+      hop = "#{T::USER}@#{T::HOST}:#{T::PORT}"
+      Xssh.connect('127.0.0.1', port: relay.addr[1], user: T::USER, key: T::KEY, known_hosts: T::KNOWN_HOSTS,
+                                agent: false, proxy_jump: [hop], timeout: 60,
+                                options: { 'HostKeyAlias' => "[#{T::HOST}]:#{T::PORT}" }) do |s|
+        # two commands of two fibers on the one session (the C core runs them in turn)
+        a = task.async { s.run('echo a') }
+        b = task.async { s.run('echo b') }
+        assert_equal ["a\n", "b\n"], [a.wait.stdout, b.wait.stdout]
+      end
+      assert_equal 1, relayed
+      rt.stop
+      relay.close
+    end
+  end
+
   # ---- the documentation's example ----
 
   def test_doc_example_runs
