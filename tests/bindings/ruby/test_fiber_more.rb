@@ -374,12 +374,18 @@ class TestFiberMore < Minitest::Test
     refute_nil code, 'docs/async-lua-ruby.md has no Ruby example using forward_local'
     path = File.join(@dir, 'example.rb')
     File.write(path, code)
-    args = [T::KEY, T::KNOWN_HOSTS, "#{T::USER}@#{T::HOST}:#{T::PORT}", @dir]
+    work = File.join(@dir, 'work')
+    Dir.mkdir(work)
+    args = [T::KEY, T::KNOWN_HOSTS, "#{T::USER}@#{T::HOST}:#{T::PORT}", work]
     out, err, st = Open3.capture3(RbConfig.ruby, *$LOAD_PATH.flat_map { |d| ['-I', d] }, path, *args)
     assert st.success?, err
-    assert_includes out, 'stdout: line 1'
-    assert_includes out, 'exit status: 0'
-    assert_includes out, 'through the tunnel: SSH-2.0'
-    assert_includes out, 'listing: ['
+    refute_includes out, 'failed:'
+    assert_equal ['stdout: line 1', 'stdout: line 2', 'stdout: line 3'], out.lines(chomp: true).grep(/\Astdout:/)
+    assert_includes out, "stderr: oops\n"
+    assert_includes out, "exit status: 0\n"
+    assert_includes out, %(listing: ["copy.txt", "hello.txt"]\n)
+    assert_includes out, "meanwhile: hi\n"
+    assert_match(/^through the tunnel: SSH-2\.0-/, out)
+    assert_includes out, "connections: 1\n"
   end
 end
