@@ -129,6 +129,10 @@ class TestFiberMore < Minitest::Test
     # outside a scheduler: the same calls, blocking
     res = connect { |s| s.stream('echo x; echo y >&2').to_a }
     assert_equal [[:stderr, "y\n"], [:stdout, "x\n"]], res.sort
+    connect do |s|
+      s.stream("echo first; #{wait_cmd(File.join(@dir, 'never'))}") { break } # cancels the command
+      assert_equal "z\n", s.run('echo z').stdout
+    end
   end
 
   def test_stream_stopped_mid_command_leaves_the_session_usable
@@ -244,7 +248,10 @@ class TestFiberMore < Minitest::Test
 
   # ---- mid-transfer cancellation ----
 
-  SPARSE = 1 << 30 # 1 GiB, sparse: nothing to write locally, long enough to be stopped mid-way
+  # 16 GiB, sparse: nothing to write up front, far too long to end before the watcher sees its
+  # first bytes, even on a loaded machine where one Multi#socket_action was seen to move a
+  # transfer on for seconds (hundreds of MB) before the other fibers ran again
+  SPARSE = 16 << 30
 
   # start the transfer in a task, stop it once a file in dst_dir has bytes
   def stop_mid_transfer(task, dst_dir)
