@@ -147,6 +147,7 @@ module Xssh
       def initialize(sched)
         @sched = sched
         @async1 = FiberSched.async1?(sched)
+        @reactor = Async::Task.current.reactor if @async1
         @multi = Multi.new
         @multi.set_max_running(0) # every fiber's op runs (the C core orders those of one session)
         @ops = {}.compare_by_identity # op => Waiter or nil
@@ -161,7 +162,7 @@ module Xssh
       def kick
         if @async1
           w = @wake
-          Async::Task.current.reactor << w if w&.alive?
+          @reactor << w if w&.alive?
         elsif @driver
           @kick_w.write_nonblock('.', exception: false)
         end
@@ -178,7 +179,8 @@ module Xssh
       # wait (cooperatively) until op is done, or with output: true until it
       # also holds output (a pull_output run op)
       def wait(op, output: false)
-        w = (@ops[op] ||= Waiter.new(Thread::Queue.new, output))
+        w = @ops[op]
+        w = @ops[op] = Waiter.new(Thread::Queue.new, output) unless w.is_a?(Waiter)
         w.output = output
         until ready?(op, output)
           raise @failure if @failure
@@ -209,7 +211,7 @@ module Xssh
 
       # a forward op nobody waits for: driven until it is done
       def keep(op)
-        @ops[op] = nil
+        @ops[op] = :kept
         start_driver
       end
 
@@ -247,10 +249,12 @@ module Xssh
         @ops.each_key.any? { |op| op.state != Native::XSSH_OP_DONE }
       end
 
-      # wake each fiber whose op is ready
+      # wake each fiber whose op is ready; forget kept ops that are done
+      # (a forward dropped without close)
       def dispatch(all: false)
+        @ops.delete_if { |op, w| w == :kept && op.state == Native::XSSH_OP_DONE }
         @ops.each do |op, w|
-          next if w.nil? || !w.queue.empty?
+          next unless w.is_a?(Waiter) && w.queue.empty?
 
           w.queue.push(true) if all || ready?(op, w.output)
         end
@@ -261,7 +265,7 @@ module Xssh
 
         @driver = true
         if @async1
-          Async::Task.new(Async::Task.current.reactor, nil) { drive }.run # a root task: stopping a caller leaves it
+          Async::Task.new(@reactor, nil) { drive }.run # a root task: stopping a caller leaves it
         else
           Fiber.schedule { drive }
         end
@@ -315,7 +319,7 @@ module Xssh
       # async 1.x (no io_select): one selector monitor per socket, registered
       # for this wait only (the C core may close a socket between waits)
       def wait_async1(interest, timeout)
-        reactor = Async::Task.current.reactor
+        reactor = @reactor
         wake = @wake = Wake.new(Fiber.current)
         monitors = []
         interest.each do |fd, ev|
@@ -547,12 +551,15 @@ module Xssh
       @op = op
       @loop = loop
       @port = op.forward_port
-      # dropped without close: the op is cancelled (its listener closed) at the next drive
-      ObjectSpace.define_finalizer(self, self.class.canceller(op))
+      # dropped without close: the op is cancelled (its listener closed) by the driver
+      ObjectSpace.define_finalizer(self, self.class.canceller(op, loop))
     end
 
-    def self.canceller(op)
-      proc { op.cancel }
+    def self.canceller(op, loop)
+      proc do
+        op.cancel
+        loop.kick
+      end
     end
 
     # The local port it listens on.
