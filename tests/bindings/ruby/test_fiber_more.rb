@@ -306,22 +306,92 @@ class TestFiberMore < Minitest::Test
     end
   end
 
-  def test_blocking_call_colliding_with_a_suspended_op_raises
-    started = File.join(@dir, 'started')
-    reactor do |task|
-      connect do |s|
-        sf = s.sftp
-        runner = task.async { s.run("touch #{started}; #{wait_cmd(File.join(@dir, 'never'))}") }
-        until_true(task, 'the command started') { File.exist?(started) }
-        # a blocking call on the session while the run op is suspended on it
-        e = assert_raises(Xssh::Error) do
-          Fiber.new(blocking: true) { sf.stat(@dir) }.resume
+  # A TCP proxy to the sshd in the same reactor that can hold the server's bytes:
+  # with hold set, a chunk from the server waits (held_chunks counts them) until released.
+  class StallProxy
+    def initialize(task)
+      @task = task
+      @server = TCPServer.new('127.0.0.1', 0)
+      @hold = false
+      @held_chunks = 0
+      @release = Thread::Queue.new
+      @accept = task.async do
+        loop do
+          c = @server.accept
+          u = TCPSocket.new(T::HOST, T::PORT)
+          pump(c, u, false)
+          pump(u, c, true)
         end
-        assert_match(/multi|operation|fiber/i, e.message)
-        runner.stop
-        assert_equal "fine\n", s.run('echo fine').stdout
-        sf.close
       end
+    end
+
+    attr_reader :held_chunks
+
+    def port
+      @server.addr[1]
+    end
+
+    def hold!
+      @hold = true
+    end
+
+    def release!
+      @hold = false
+      @release.push(true)
+    end
+
+    def stop
+      @accept.stop
+      @server.close
+    end
+
+    private
+
+    def pump(from, to, server_side)
+      @task.async do
+        loop do
+          data = from.readpartial(65_536)
+          if server_side && @hold
+            @held_chunks += 1
+            @release.pop while @hold
+          end
+          to.write(data)
+        end
+      rescue EOFError, IOError, SystemCallError
+        begin
+          to.close_write
+        rescue IOError, SystemCallError
+          nil
+        end
+      end
+    end
+  end
+
+  # The documented hang: a blocking call on a session while another fiber's
+  # operation is suspended on it in the middle of a request (here: opening its
+  # channel, the server's answer held back by a proxy). The blocking call
+  # raises at once (the C core's XSSH_EBAD_USE) instead of hanging; the
+  # scheduler forms (Session#sftp now being one) simply wait their turn.
+  def test_blocking_call_beside_a_suspended_op_raises_and_scheduler_forms_wait
+    reactor do |task|
+      px = StallProxy.new(task)
+      Xssh.connect('127.0.0.1', port: px.port, user: T::USER, key: T::KEY, known_hosts: T::KNOWN_HOSTS,
+                                agent: false, options: { 'HostKeyAlias' => "[#{T::HOST}]:#{T::PORT}" }) do |s|
+        px.hold!
+        runner = task.async { s.run('echo ran') } # opens its channel; the answer is held
+        until_true(task, "the server's answer to the channel open") { px.held_chunks.positive? }
+        e = assert_raises(Xssh::BadUseError) { s.open_session } # blocking, no scheduler form
+        assert_match(/suspended/, e.message)
+        e = assert_raises(Xssh::BadUseError) { Fiber.new(blocking: true) { s.sftp }.resume }
+        assert_match(/suspended/, e.message)
+        opener = task.async { s.sftp { |sf| sf.listdir(@dir) } } # the scheduler form
+        refute runner.finished?
+        px.release!
+        assert_equal "ran\n", runner.wait.stdout
+        assert_equal [], opener.wait
+        assert_equal "fine\n", s.run('echo fine').stdout
+      end
+      px.stop
     end
   end
 
