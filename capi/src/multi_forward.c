@@ -30,7 +30,7 @@
  * Bounded: one FWD_BUF buffer per direction. The channel is read only when the
  * socket -> local buffer is empty, so a slow local reader stops the reads; the
  * SSH window then throttles the server (libssh2 queues at most a window's worth).
- * A direction that never has to wait yields every FWD_YIELD bytes.
+ * A direction that never has to wait yields every FWD_YIELD bytes (maybe_yield).
  *
  * Ends: a connection's failure (channel refused, reset, channel error) closes it
  * and counts it failed; a cancel closes the listener, cancels every task (each
@@ -52,6 +52,7 @@
 
 #include "internal.h"
 #include "config_internal.h"
+#include "connect_internal.h"
 
 #define FWD_BUF (64 * 1024)     /* per direction and connection */
 #define FWD_YIELD (256 * 1024)  /* bytes moved without a wait before yielding */
@@ -82,6 +83,7 @@ typedef struct fconn {
     int fd_eof, ch_eof;
     char *ubuf, *dbuf;          /* socket -> channel, channel -> socket */
     size_t u_len, u_off, d_len, d_off;
+    xssh__liveness lv;          /* the way down's dead-peer rule */
 } fconn;
 
 /* ---- small helpers ------------------------------------------------------------- */
@@ -149,14 +151,16 @@ static int stop_after(fconn *c, int w)
     return c->dead;
 }
 
-/* a direction that moved `*moved` bytes without waiting lets the others run */
-static int maybe_yield(fconn *c, size_t *moved)
+/* A direction that moved FWD_YIELD bytes without waiting lets the others run:
+   with its buffer empty it waits for its own local socket (readable on the way
+   up, writable on the way down), which the next poll of the multi (or the
+   external loop) finds ready, together with every other socket. */
+static int maybe_yield(fconn *c, size_t *moved, int events)
 {
     if (*moved < FWD_YIELD)
         return c->dead;
     *moved = 0;
-    xssh__yield();
-    return stop_after(c, xssh__fiber_interrupt());
+    return stop_after(c, xssh__wait(c->fd, events, -1, c, 0, 0));
 }
 
 /* After a channel call answered EAGAIN: wait for the session socket in the
@@ -174,6 +178,43 @@ static int wait_session(fconn *c)
     if (!ev)
         ev = XSSH__WAIT_IN; /* the peer's window is full: its WINDOW_ADJUST comes as input */
     return stop_after(c, xssh__wait(s->fd, ev, -1, s, 0, 0));
+}
+
+/* The way down waits for the server under the session's dead-peer rule (as
+   run() and the threaded forwards: xssh__liveness_check): after the session
+   timeout (or ServerAliveInterval) without a byte from the server a probe goes
+   out on this channel; no answer in time ends the op with XSSH_ETIMEOUT (the
+   session is presumed dead). */
+static int wait_server(fconn *c)
+{
+    struct xssh__fwd *f = c->f;
+    xssh_session *s = f->s;
+    int64_t next = 0;
+    long t = 0, wait = 0;
+    xssh__op op;
+    if (xssh__op_begin(&op, s, 1, NULL) == XSSH_OK) {
+        next = xssh__liveness_check(&op, c->ch, &c->lv);
+        xssh__liveness_params(s, &t, &wait);
+        xssh__op_end(&op);
+    }
+    if (next < 0) {
+        if (!f->fail_rc) {
+            f->fail_rc = XSSH_ETIMEOUT;
+            snprintf(f->fail_msg, sizeof f->fail_msg,
+                     "local forward %s:%d -> %s:%d: the server sent nothing for %ld ms and did not answer a keepalive "
+                     "within %ld ms more: the connection is presumed dead", f->bind_host, f->port, f->host, f->dport,
+                     t, wait);
+        }
+        xssh__fail(NULL, XSSH_ETIMEOUT, 0, "%s", f->fail_msg);
+        conn_fail(c, XSSH_ETIMEOUT, 0, "waiting for the server");
+        return 1;
+    }
+    int dirs = 0, ev = XSSH__WAIT_IN;
+    xssh_session_block_directions(s, &dirs);
+    if (dirs & XSSH_BLOCK_OUTBOUND)
+        ev |= XSSH__WAIT_OUT;
+    int w = xssh__wait(s->fd, ev, -1, s, next, 0);
+    return stop_after(c, w);
 }
 
 /* the channel was closed or ended by the server (a write/EOF that fails then is
@@ -197,6 +238,8 @@ static void carry_down(fconn *c)
                 shutdown(c->fd, SHUT_WR);
                 return;
             }
+            if (maybe_yield(c, &moved, XSSH__WAIT_OUT))
+                return;
             size_t got = 0;
             int rc = xssh_channel_read(c->ch, c->dbuf, FWD_BUF, &got);
             if (rc == XSSH_OK && got) {
@@ -208,7 +251,7 @@ static void carry_down(fconn *c)
             } else if (rc == XSSH_EAGAIN) {
                 if (chan_remote_ended(c))
                     c->ch_eof = 1;
-                else if (wait_session(c))
+                else if (wait_server(c))
                     return;
             } else {
                 conn_fail(c, rc, 0, "reading from the channel");
@@ -220,8 +263,6 @@ static void carry_down(fconn *c)
         if (n > 0) {
             c->d_off += (size_t)n;
             moved += (size_t)n;
-            if (maybe_yield(c, &moved))
-                return;
         } else if (n < 0 && errno == EINTR) {
             continue;
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -253,6 +294,8 @@ static void carry_up(fconn *c)
                     conn_fail(c, rc, 0, "sending EOF on the channel");
                 return;
             }
+            if (maybe_yield(c, &moved, XSSH__WAIT_IN))
+                return;
             ssize_t n = recv(c->fd, c->ubuf, FWD_BUF, MSG_DONTWAIT);
             if (n > 0) {
                 c->u_len = (size_t)n;
@@ -276,8 +319,7 @@ static void carry_up(fconn *c)
         f->st.bytes_out += w;
         moved += w;
         if (rc == XSSH_OK) {
-            if (maybe_yield(c, &moved))
-                return;
+            continue;
         } else if (rc == XSSH_EAGAIN) {
             if (w == 0 && wait_session(c))
                 return;
@@ -300,6 +342,10 @@ static void conn_release(fconn *c)
         return;
     }
     struct xssh__fwd *f = c->f;
+    if (c->lv.active) { /* a probe in flight holds the session's request slot */
+        c->lv.active = 0;
+        xssh__request_end(f->s, &c->lv);
+    }
     if (c->ch) {
         char why[600];
         if (!session_dead(f->s, why, sizeof why)) {
