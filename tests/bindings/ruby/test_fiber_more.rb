@@ -444,6 +444,116 @@ class TestFiberMore < Minitest::Test
     end
   end
 
+  # ---- a scheduler other than async's ----
+
+  # A minimal Fiber::SchedulerInterface (after Ruby's own test scheduler): IO.select
+  # over the IOs its fibers wait for, timers, block/unblock.
+  class ToyScheduler
+    def initialize
+      @readable = {}
+      @writable = {}
+      @timers = {} # fiber => deadline
+      @ready = []
+      @blocked = 0
+      @urgent_r, @urgent_w = IO.pipe
+    end
+
+    def now
+      Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    end
+
+    def run
+      guard = 0
+      while @readable.any? || @writable.any? || @timers.any? || @ready.any? || @blocked.positive?
+        raise 'ToyScheduler: no progress' if (guard += 1) > 1_000_000
+
+        timeout = @ready.any? ? 0 : @timers.values.min&.then { |t| [t - now, 0].max }
+        r, w, = IO.select(@readable.keys + [@urgent_r], @writable.keys, [], timeout)
+        @urgent_r.read_nonblock(64, exception: false) if r&.delete(@urgent_r)
+        wake = (r || []).map { |io| @readable[io] } + (w || []).map { |io| @writable[io] }
+        t = now
+        wake += @timers.select { |_, d| d <= t }.keys
+        wake += @ready
+        @ready = []
+        wake.uniq.each { |f| f.resume if f.alive? }
+      end
+    end
+
+    def io_wait(io, events, timeout)
+      f = Fiber.current
+      @readable[io] = f if events.anybits?(IO::READABLE)
+      @writable[io] = f if events.anybits?(IO::WRITABLE)
+      @timers[f] = now + timeout if timeout
+      Fiber.yield
+      ready = 0
+      ready |= IO::READABLE if events.anybits?(IO::READABLE) && IO.select([io], nil, nil, 0)
+      ready |= IO::WRITABLE if events.anybits?(IO::WRITABLE) && IO.select(nil, [io], nil, 0)
+      ready.zero? ? false : ready
+    ensure
+      @readable.delete(io)
+      @writable.delete(io)
+      @timers.delete(f)
+    end
+
+    def kernel_sleep(duration = nil)
+      block(:sleep, duration)
+      true
+    end
+
+    def block(_blocker, timeout = nil)
+      f = Fiber.current
+      @timers[f] = now + timeout if timeout
+      @blocked += 1
+      Fiber.yield
+    ensure
+      @blocked -= 1
+      @timers.delete(f)
+    end
+
+    def unblock(_blocker, fiber)
+      @ready << fiber
+      @urgent_w.write_nonblock('.', exception: false)
+    end
+
+    def fiber(&blk)
+      Fiber.new(blocking: false, &blk).tap(&:resume)
+    end
+
+    def close
+      run
+    end
+  end
+
+  # the same calls under another scheduler (the driver's generic wait: IO.select on
+  # the sockets and its kick pipe)
+  def test_calls_under_another_scheduler
+    File.binwrite(File.join(@dir, 'f'), 'data')
+    out = Thread.new do
+      res = {}
+      Fiber.set_scheduler(ToyScheduler.new)
+      Fiber.schedule do
+        connect do |s|
+          a = Fiber.schedule { res[:a] = s.run('echo a').stdout }
+          res[:b] = s.run('echo b').stdout
+          res[:lines] = s.stream("echo 1; echo 2 >&2; echo 3", line_mode: true).to_a
+          s.sftp { |sf| res[:ls] = sf.listdir(@dir) }
+          s.forward_local(nil, 0, T::HOST, T::PORT) do |f|
+            res[:banner] = TCPSocket.open('127.0.0.1', f.port, &:gets)
+          end
+          res[:a_alive] = a.alive?
+        end
+      end
+      Fiber.set_scheduler(nil) # runs the scheduler until every fiber is done
+      res
+    end.value
+    assert_equal "a\n", out[:a]
+    assert_equal "b\n", out[:b]
+    assert_equal [[:stdout, "1\n"], [:stdout, "3\n"], [:stderr, "2\n"]], out[:lines].sort_by { |st, d| [st == :stderr ? 1 : 0, d] }
+    assert_equal ['f'], out[:ls]
+    assert_match(/\ASSH-2\.0-/, out[:banner])
+    refute out[:a_alive]
+  end
+
   # ---- the documentation's example ----
 
   def test_doc_example_runs

@@ -13,11 +13,13 @@
 # that thread is an op of it, so the C core's own rules hold as in one process
 # loop (ops on one session run one after the other; a forward shares its
 # session; a lock or data another op of the thread freed wakes the waiter).
-# One driver task waits on all the sockets the Multi names at once (with
-# async 1.x: one selector monitor per socket, the first ready wins; otherwise
-# the scheduler's io_wait, or IO.select for several) and its timer, hands the
-# readiness to Multi#socket_action, and wakes the fibers whose op is done (or,
-# for a stream, holds output). It runs while an op is pending and ends after.
+# One driver task waits on all the sockets the Multi names at once and on its
+# timer (async 1.x: one selector monitor per socket and a reactor timer, the
+# first wins; another scheduler: one child fiber per socket in the scheduler's
+# io_wait, the first wins and the others are stopped; never IO.select, which
+# Ruby 3.1 does not hand to a scheduler), hands the readiness to
+# Multi#socket_action, and wakes the fibers whose op is done (or, for a
+# stream, holds output). It runs while an op is pending and ends after.
 #
 # No Ruby code runs on the multi's private C stacks: no output/done callbacks
 # are given to the ops; results and output are read from the op by the fiber
@@ -297,13 +299,9 @@ module Xssh
         end
         interest = Hash.new(0)
         fds.each { |fd, ev| interest[fd] |= ev }
-        if interest.empty?
-          # no socket: a timer only (or an op waiting on another thread's lock,
-          # which the C core looks at again every 20 ms: then there is a timer)
-          @sched.kernel_sleep(timeout || 0.2)
-          @multi.socket_action(Native::XSSH_SOCKET_TIMEOUT, 0)
-          return
-        end
+        # no socket and no timer should not happen (an op waiting on another
+        # thread's lock has the C core's 20 ms timer): look again in 0.2 s then
+        timeout ||= 0.2 if interest.empty?
         ready = @async1 ? wait_async1(interest, timeout) : wait_generic(interest, timeout)
         if ready.empty?
           @multi.socket_action(Native::XSSH_SOCKET_TIMEOUT, 0)
@@ -344,20 +342,40 @@ module Xssh
         monitors&.each(&:close)
       end
 
-      # another scheduler: IO.select on the sockets and the kick pipe
-      # (cooperative when the scheduler implements io_select)
+      # another scheduler (Ruby 3.1 has no io_select hook: IO.select would
+      # block the thread): one child fiber per socket and one on the kick pipe,
+      # each in the scheduler's io_wait; the first ready wins, the others are
+      # stopped (Fiber#raise) before this returns
       def wait_generic(interest, timeout)
-        ios = interest.to_h { |fd, ev| [IO.for_fd(fd, autoclose: false), ev] }
-        r = ios.select { |_, ev| ev.anybits?(Native::XSSH_POLL_IN) }.keys << @kick_r
-        w = ios.select { |_, ev| ev.anybits?(Native::XSSH_POLL_OUT) }.keys
-        rr, ww, = IO.select(r, w, nil, timeout)
-        return {} if rr.nil? && ww.nil?
-
-        @kick_r.read_nonblock(64, exception: false) if rr.delete(@kick_r)
-        (rr + ww).uniq.to_h do |io|
-          [io.fileno, (rr.include?(io) ? Native::XSSH_POLL_IN : 0) | (ww.include?(io) ? Native::XSSH_POLL_OUT : 0)]
+        q = Thread::Queue.new
+        waits = interest.to_a << [@kick_r.fileno, Native::XSSH_POLL_IN]
+        kids = waits.map do |fd, ev|
+          Fiber.schedule do
+            r = @sched.io_wait(IO.for_fd(fd, autoclose: false), FiberSched.events_of(ev), timeout)
+            q.push([fd, r])
+          rescue StopWait
+            nil
+          end
         end
+        first = q.pop
+        kids.each { |k| k.raise(StopWait) if k.alive? }
+        got = [first]
+        got << q.pop until q.empty?
+        ready = {}
+        got.each do |fd, r|
+          next unless r.is_a?(Integer) && r.positive?
+
+          if fd == @kick_r.fileno
+            @kick_r.read_nonblock(64, exception: false)
+          else
+            ready[fd] = FiberSched.poll_of(r)
+          end
+        end
+        ready
       end
+
+      # stops the losing waits of wait_generic
+      class StopWait < Exception; end # rubocop:disable Lint/InheritException -- not a StandardError: passes every rescue
     end
 
     def opts(timeout_ms: 0, idle_ms: 0, connect_ms: 0, merge_stderr: false, pty: false, stdin: nil, pull: false,
