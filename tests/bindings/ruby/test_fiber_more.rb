@@ -540,6 +540,8 @@ class TestFiberMore < Minitest::Test
           s.forward_local(nil, 0, T::HOST, T::PORT) do |f|
             res[:banner] = TCPSocket.open('127.0.0.1', f.port, &:gets)
           end
+          s.stream("echo first; #{wait_cmd(File.join(@dir, 'never'))}") { break } # cancelled
+          res[:after] = s.run('echo after').stdout
           res[:a_alive] = a.alive?
         end
       end
@@ -551,6 +553,7 @@ class TestFiberMore < Minitest::Test
     assert_equal [[:stdout, "1\n"], [:stdout, "3\n"], [:stderr, "2\n"]], out[:lines].sort_by { |st, d| [st == :stderr ? 1 : 0, d] }
     assert_equal ['f'], out[:ls]
     assert_match(/\ASSH-2\.0-/, out[:banner])
+    assert_equal "after\n", out[:after]
     refute out[:a_alive]
   end
 

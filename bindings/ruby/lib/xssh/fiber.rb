@@ -101,9 +101,17 @@ module Xssh
         @fiber = fiber
         @ready = {}
         @over = false
+        @monitors = []
       end
 
-      attr_reader :ready
+      attr_reader :ready, :monitors
+
+      # close the monitors now (the C core is about to be driven outside the
+      # driver and may close their sockets); the driver is resumed by a kick
+      def detach
+        @monitors.each(&:close)
+        @monitors.clear
+      end
 
       def fire(fd, readiness)
         return if @over
@@ -234,8 +242,25 @@ module Xssh
 
       private
 
+      # end the driver's current wait before the Multi is driven elsewhere (its
+      # sockets may be closed meanwhile): it looks again when it next runs
+      def interrupt_wait
+        if @async1
+          w = @wake
+          return unless w&.alive?
+
+          w.detach
+          @reactor << w
+        elsif (kids = @kids)
+          @kids = nil
+          kids.each { |k| k.raise(StopWait) if k.alive? }
+          @kids_q.push([nil, 0])
+        end
+      end
+
       def cancel_drive(op)
         op.cancel
+        interrupt_wait
         deadline = FiberSched.now + (CANCEL_DRIVE_MS / 1000.0)
         until op.state == Native::XSSH_OP_DONE
           left = deadline - FiberSched.now
@@ -244,7 +269,6 @@ module Xssh
           @multi.wait([(left * 1000).ceil, 200].min)
         end
         dispatch
-        kick
       end
 
       def pending?
@@ -319,7 +343,7 @@ module Xssh
       def wait_async1(interest, timeout)
         reactor = @reactor
         wake = @wake = Wake.new(Fiber.current)
-        monitors = []
+        monitors = wake.monitors
         interest.each do |fd, ev|
           m = reactor.register(IO.for_fd(fd, autoclose: false),
                                NIO_INTEREST.fetch(ev & (Native::XSSH_POLL_IN | Native::XSSH_POLL_OUT), :rw), nil)
@@ -339,7 +363,7 @@ module Xssh
       ensure
         wake&.over!
         @wake = nil
-        monitors&.each(&:close)
+        wake&.detach
       end
 
       # another scheduler (Ruby 3.1 has no io_select hook: IO.select would
@@ -347,7 +371,7 @@ module Xssh
       # each in the scheduler's io_wait; the first ready wins, the others are
       # stopped (Fiber#raise) before this returns
       def wait_generic(interest, timeout)
-        q = Thread::Queue.new
+        q = @kids_q = Thread::Queue.new
         waits = interest.to_a << [@kick_r.fileno, Native::XSSH_POLL_IN]
         kids = waits.map do |fd, ev|
           Fiber.schedule do
@@ -357,13 +381,15 @@ module Xssh
             nil
           end
         end
+        @kids = kids
         first = q.pop
+        @kids = nil
         kids.each { |k| k.raise(StopWait) if k.alive? }
         got = [first]
         got << q.pop until q.empty?
         ready = {}
         got.each do |fd, r|
-          next unless r.is_a?(Integer) && r.positive?
+          next unless fd && r.is_a?(Integer) && r.positive?
 
           if fd == @kick_r.fileno
             @kick_r.read_nonblock(64, exception: false)
