@@ -20,6 +20,11 @@
  *   m.set_socket_callback(fn(fd, what)) / m.set_timer_callback(fn(ms))
  *   m.socket_action(fd, events) -> running; m.timeout() -> ms; m.fds() -> (ms, fd, ev, ...)
  *   op.state() / op.result_swig() / op.session() / op.channel() / op.cancel()
+ *   multi_op_set_pull(o, flag)                   pull_output (run): op.take_output(stream) -> bytes,
+ *                                                op.output_pending() -> (out_bytes, err_bytes)
+ *   m.add_sftp_listdir(sftp, path, o, on_output, on_done) -> op.entries() (idioms: list of
+ *                                                (name, longentry, attrs) from entry_swig(i))
+ *   m.add_sftp_open(session, o, on_output, on_done)      -> op.sftp()
  * on_output(op, stream, data) -> a true value cancels the op; on_done(op); nil: none.
  * xssh_multi_add_call is not wrapped: its function runs on the op's private C
  * stack, where no interpreter may run; language code drives sessions through
@@ -577,6 +582,12 @@ typedef struct xssh_swig_multi {} xssh_swig_multi;
 }
 
 /* ---- MultiOp ---- */
+/* (the typemaps of a class's methods are those in effect where the class is declared, also
+   for the %extend blocks after it: issue 17's take_output, output_pending, entry_swig) */
+%apply (char **OUT_BYTES, size_t *OUT_LEN) { (char **pull_data, size_t *pull_len),
+                                             (char **ent_name, size_t *ent_name_len),
+                                             (char **ent_long, size_t *ent_long_len) };
+%apply size_t *OUTPUT { size_t *pend_out, size_t *pend_err, size_t *ent_count };
 %apply const char **OUT_BORROWED { const char **r_host, const char **r_message, const char **r_signal };
 %apply int *OUTPUT { int *r_error, int *r_phase, int *r_have, int *r_status, int *r_out_trunc, int *r_err_trunc };
 %apply long *OUTPUT { long *r_duration };
@@ -632,6 +643,80 @@ struct xssh_multi_op {};
   xssh_err channel_swig(xssh_channel **OUT_HANDLE) { return xssh_multi_op_channel($self, OUT_HANDLE); }
   /* Cancel: a queued op is done at once, a running one at its next wait (XSSH_ECANCELLED). */
   xssh_err cancel_swig() { return xssh_multi_op_cancel($self); }
+}
+
+/* ---- pull-mode output, SFTP listdir and sftp_open (issue 17) ---- */
+%rename(multi_op_set_pull) xssh_swig_multi_op_set_pull;
+%inline %{
+/** Pull mode for run operations in @p opts (a MultiOpOptions): nonzero pull keeps the output in
+    the op for op.take_output(stream) instead of on_output or the result (no callback: an event
+    loop adapter takes it after each turn). At most max_output (0: 1 MiB) untaken bytes per
+    stream: a full stream stops the op reading its channel until taken (nothing is lost).
+    With line_mode (multi_op_options), take_output returns whole lines only.
+    xssh_multi_op_opts.pull_output of xssh/multi.h; on_output must then be nil (InvalidArgumentError
+    at add). */
+static xssh_err xssh_swig_multi_op_set_pull(xssh_swig_opopts *opts, int pull) {
+  if (!opts)
+    return XSSH_EARG;
+  opts->o.pull_output = pull != 0;
+  return 0;
+}
+%}
+%extend xssh_swig_multi {
+  /* List the directory path over sftp: op.entries() once done ("." and ".." left out). */
+  xssh_err add_sftp_listdir(xssh_multi_op **OUT_HANDLE, xssh_sftp *sftp, const char *path, xssh_swig_opopts *opts XSSH_DEFAULT(NULL),
+                            xssh_swig_ref *on_output XSSH_DEFAULT(NULL), xssh_swig_ref *on_done XSSH_DEFAULT(NULL)) {
+    XSSH_SWIG_ADD($self, opts, on_output, on_done, xssh_multi_add_sftp_listdir($self->m, sftp, path, &o_, OUT_HANDLE));
+  }
+  /* Start the SFTP subsystem on session without blocking; op.sftp() once done. */
+  xssh_err add_sftp_open(xssh_multi_op **OUT_HANDLE, xssh_session *session, xssh_swig_opopts *opts XSSH_DEFAULT(NULL),
+                         xssh_swig_ref *on_output XSSH_DEFAULT(NULL), xssh_swig_ref *on_done XSSH_DEFAULT(NULL)) {
+    XSSH_SWIG_ADD($self, opts, on_output, on_done, xssh_multi_add_sftp_open($self->m, session, &o_, OUT_HANDLE));
+  }
+}
+%rename(take_output) xssh_multi_op::take_output_swig;
+%rename(output_pending) xssh_multi_op::output_pending_swig;
+%rename(sftp) xssh_multi_op::sftp_swig;
+%extend xssh_multi_op {
+  /* The output of stream (XSSH_STREAM_STDOUT / XSSH_STREAM_STDERR) a pull_output run op holds
+      now, as bytes ("" when nothing; with the op done, "" means the stream has ended); taking it
+      lets a throttled op read on. With line_mode: whole lines only. */
+  xssh_err take_output_swig(int stream, char **pull_data, size_t *pull_len) {
+    return xssh_multi_op_take_output($self, stream, pull_data, pull_len);
+  }
+  /* (stdout bytes, stderr bytes) a pull_output run op holds ready to take. */
+  xssh_err output_pending_swig(size_t *pend_out, size_t *pend_err) {
+    return xssh_multi_op_output_pending($self, pend_out, pend_err);
+  }
+  /* The SFTP object of a done sftp_open op (usable with the blocking SFTP API). */
+  xssh_err sftp_swig(xssh_sftp **OUT_HANDLE) { return xssh_multi_op_sftp($self, OUT_HANDLE); }
+  /* How many entries a done listdir op has (the idioms' entries() reads them). */
+  xssh_err entries_count_swig(size_t *ent_count) {
+    const xssh_sftp_dirent *e = NULL;
+    return xssh_multi_op_entries($self, &e, ent_count);
+  }
+  /* Entry i of a done listdir op: (name bytes, longentry bytes, SFTPAttributes), the shape of
+      SFTPHandle.readdir_next. */
+  xssh_err entry_swig(size_t i, char **ent_name, size_t *ent_name_len, char **ent_long, size_t *ent_long_len,
+                      xssh_sftp_attrs *ATTRS_OUT) {
+    const xssh_sftp_dirent *e = NULL;
+    size_t n = 0;
+    int rc = xssh_multi_op_entries($self, &e, &n);
+    if (rc)
+      return rc;
+    if (i >= n)
+      return XSSH_EARG;
+    *ent_name = (char *)malloc(e[i].name_len + 1);
+    *ent_long = (char *)malloc(strlen(e[i].longentry) + 1);
+    if (!*ent_name || !*ent_long)
+      return XSSH_ENOMEM;
+    memcpy(*ent_name, e[i].name, e[i].name_len + 1);
+    *ent_name_len = e[i].name_len;
+    *ent_long_len = strlen(e[i].longentry);
+    memcpy(*ent_long, e[i].longentry, *ent_long_len + 1);
+    *ATTRS_OUT = e[i].attrs;
+    return 0;
+  }
 }
 
 #ifdef SWIGLUA

@@ -636,6 +636,16 @@ do
     r.ok = r.error == nil and (r.exit_status == nil or r.exit_status == 0) and r.exit_signal == nil
     return setmetatable(r, MultiResult)
   end
+  --- The entries of a done listdir op: a list of {name, longentry, attrs} (also as the fields
+  -- name=, longentry=, attrs=), the values of SFTPHandle:readdir_next; "." and ".." left out.
+  function fo.entries(self)
+    local t = {}
+    for i = 0, self:entries_count_swig() - 1 do
+      local name, longentry, attrs = self:entry_swig(i)
+      t[#t + 1] = { name, longentry, attrs, name = name, longentry = longentry, attrs = attrs }
+    end
+    return t
+  end
 end
 
 -- keys of a per-host table (besides host): connect's, the callbacks and the session timeout excepted

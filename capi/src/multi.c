@@ -108,6 +108,8 @@ enum {
     K_SFTP_PUT,
     K_CHANNEL,
     K_CALL,
+    K_SFTP_LISTDIR, /* xssh_multi_add_sftp_listdir */
+    K_SFTP_OPEN,    /* xssh_multi_add_sftp_open */
     K_TASK /* xssh__parallel's tasks (internal: never reported) */
 };
 
@@ -184,6 +186,19 @@ struct xssh_multi_op {
     /* xssh__parallel */
     pgroup *group;
     size_t task_index;
+    /* pull_output (run ops): the output kept for xssh_multi_op_take_output, at
+       most max_output untaken bytes per stream (the fiber waits on the key
+       pull_buf while a stream is full); pull_nl: bytes up to and including the
+       last newline (line mode) */
+    int pull;
+    obuf pull_buf[2];
+    size_t pull_nl[2];
+    int64_t pull_deadline;      /* the run's timeout_ms (monotonic ms; 0: none) */
+    int pull_timed_out, pull_nomem;
+    /* listdir: the entries (names and long entries owned here); sftp_open: the SFTP */
+    xssh_sftp_dirent *ents;
+    size_t nents, ents_cap;
+    xssh_sftp *out_sftp;
 };
 
 struct pgroup {
@@ -245,6 +260,11 @@ struct xssh_multi {
 };
 
 static _Thread_local xssh_multi_op *tls_op;   /* the op running on this thread */
+static void cpull_op_free(xssh_multi_op *op);
+static int pull_add(xssh_multi_op *op, int st, const char *data, size_t len);
+static int pull_check(const char *fn, const xssh_multi_op_opts *opts);
+static int do_listdir(xssh_multi_op *op);
+static int do_sftp_open(xssh_multi_op *op);
 static _Thread_local xssh_multi *tls_multi;   /* the multi being driven on this thread */
 
 #define DEFAULT_STACK (256 * 1024)
@@ -980,6 +1000,7 @@ static void op_free(xssh_multi_op *op)
         obuf_free(&op->pend[i]);
         obuf_free(&op->line[i]);
     }
+    cpull_op_free(op);
     free(op);
 }
 
@@ -1103,10 +1124,14 @@ int xssh_multi_add_host_run(xssh_multi *m, const char *host, xssh_options *optio
     if (out)
         *out = NULL;
     XSSH__ARG(NULL, command, "command is NULL");
-    xssh_multi_op *op;
-    int rc = host_op("xssh_multi_add_host_run", m, K_HOST_RUN, host, options, opts, &op);
+    int rc = pull_check("xssh_multi_add_host_run", opts);
     if (rc)
         return rc;
+    xssh_multi_op *op;
+    rc = host_op("xssh_multi_add_host_run", m, K_HOST_RUN, host, options, opts, &op);
+    if (rc)
+        return rc;
+    op->pull = op->opts.pull_output != 0;
     DUP_OR_FAIL(command, command);
     return add_op(m, op, out);
 }
@@ -1117,10 +1142,14 @@ int xssh_multi_add_run(xssh_multi *m, xssh_session *session, const char *command
     if (out)
         *out = NULL;
     XSSH__ARG(NULL, command, "command is NULL");
-    xssh_multi_op *op;
-    int rc = session_op("xssh_multi_add_run", m, K_RUN, session, opts, &op);
+    int rc = pull_check("xssh_multi_add_run", opts);
     if (rc)
         return rc;
+    xssh_multi_op *op;
+    rc = session_op("xssh_multi_add_run", m, K_RUN, session, opts, &op);
+    if (rc)
+        return rc;
+    op->pull = op->opts.pull_output != 0;
     DUP_OR_FAIL(command, command);
     return add_op(m, op, out);
 }
@@ -1242,6 +1271,8 @@ static int out_cb(int stream, const char *data, size_t len, void *ud)
 {
     xssh_multi_op *op = ud;
     int st = stream == XSSH_STREAM_STDERR ? 1 : 0;
+    if (op->pull)
+        return pull_add(op, st, data, len);
     if (op->opts.on_output) {
         if (obuf_add(&op->pend[st], data, len) != 0)
             return 1;
@@ -1312,9 +1343,16 @@ static int do_run(xssh_multi_op *op, xssh_session *s)
     ro.merge_stderr = op->opts.merge_stderr;
     ro.pty = op->opts.pty;
     op->limit_ms = 0;
+    op->pull_deadline = ro.timeout_ms > 0 ? xssh__now_ms() + ro.timeout_ms : 0;
     int st = 0, have = 0;
     char *sig = NULL;
     int rc = xssh_session_run_stream(s, op->command, &ro, out_cb, op, &st, &have, &sig);
+    if (rc && op->pull_timed_out && !op->cancelled)
+        rc = xssh__fail(s, XSSH_ETIMEOUT, 0,
+                        "run: timed out after %ld ms while its output was not taken (pull_output: "
+                        "xssh_multi_op_take_output)", op->opts.timeout_ms);
+    else if (rc && op->pull_nomem && !op->cancelled)
+        rc = xssh__fail(s, XSSH_ENOMEM, 0, "run: out of memory keeping the output (pull_output)");
     op->res.exit_status = st;
     op->res.have_exit_status = have;
     op->exit_signal = sig;
@@ -1398,6 +1436,12 @@ static int run_op(xssh_multi_op *op)
     case K_CALL:
         xssh__phase(XSSH_PHASE_CALL);
         rc = op->fn(op, op->fn_ud);
+        break;
+    case K_SFTP_LISTDIR:
+        rc = do_listdir(op);
+        break;
+    case K_SFTP_OPEN:
+        rc = do_sftp_open(op);
         break;
     case K_TASK:
         rc = run_task(op);
@@ -2300,4 +2344,303 @@ int xssh__parallel(size_t count, int width, int (*task)(void *ctx, size_t i), vo
     xssh_multi_unref(priv);
     free(g);
     return rc ? rc : xssh__ok();
+}
+
+/* ---- pull-mode output, SFTP listdir and sftp_open ops (issue 17) ------------------------ */
+
+static void cpull_op_free(xssh_multi_op *op)
+{
+    for (int i = 0; i < 2; i++)
+        obuf_free(&op->pull_buf[i]);
+    for (size_t i = 0; i < op->nents; i++) {
+        free((char *)op->ents[i].name);
+        free((char *)op->ents[i].longentry);
+    }
+    free(op->ents);
+    xssh_sftp_unref(op->out_sftp);
+}
+
+static int pull_check(const char *fn, const xssh_multi_op_opts *opts)
+{
+    if (opts && opts->pull_output && opts->on_output)
+        return xssh__fail(NULL, XSSH_EARG, 0,
+                          "%s: invalid argument: on_output and pull_output exclude each other (pull_output keeps "
+                          "the output for xssh_multi_op_take_output)",
+                          fn);
+    return XSSH_OK;
+}
+
+static size_t pull_max(const xssh_multi_op *op)
+{
+    return op->opts.max_output ? op->opts.max_output : DEFAULT_MAX_OUTPUT;
+}
+
+/* bytes of stream st ready to take: all of them, or in line mode whole lines
+   (and pieces of min(XSSH_MULTI_LINE_MAX, max_output) of a longer line), the
+   unterminated tail once the op is done */
+static size_t pull_ready(const xssh_multi_op *op, int st)
+{
+    const obuf *b = &op->pull_buf[st];
+    if (!op->opts.line_mode || op->state == XSSH_OP_DONE)
+        return b->n;
+    size_t max = pull_max(op);
+    size_t piece = max < XSSH_MULTI_LINE_MAX ? max : XSSH_MULTI_LINE_MAX;
+    size_t nl = op->pull_nl[st];
+    return nl + (b->n - nl) / piece * piece;
+}
+
+/* run's output callback in pull mode (on the op's stack, session lock not held):
+   keeps what fits; while the stream holds max_output untaken bytes the op waits
+   (key pull_buf, woken by take_output), so nothing is lost and the channel is
+   not read meanwhile (the SSH window throttles the server). 1 stops the run. */
+static int pull_add(xssh_multi_op *op, int st, const char *data, size_t len)
+{
+    size_t max = pull_max(op);
+    obuf *b = &op->pull_buf[st];
+    while (len > 0) {
+        if (op->cancelled)
+            return 1;
+        size_t room = b->n < max ? max - b->n : 0;
+        if (room == 0) {
+            int w = xssh__sleep_until(op->pull_buf, op->pull_deadline, 0);
+            if (w == XSSH_ECANCELLED || w == XSSH_ETIMEOUT)
+                return 1;
+            if (w == 0) {
+                op->pull_timed_out = 1;
+                return 1;
+            }
+            continue;
+        }
+        size_t k = len < room ? len : room;
+        size_t at = b->n;
+        if (obuf_add(b, data, k) != 0) {
+            op->pull_nomem = 1;
+            return 1;
+        }
+        if (op->opts.line_mode) {
+            const char *nl = memrchr(data, '\n', k);
+            if (nl)
+                op->pull_nl[st] = at + (size_t)(nl - data) + 1;
+        }
+        data += k;
+        len -= k;
+    }
+    return op->cancelled ? 1 : 0;
+}
+
+static int pull_op_check(const char *fn, xssh_multi_op *op)
+{
+    if (!op->pull)
+        return xssh__fail(NULL, XSSH_EBAD_USE, 0, "%s: not a run operation added with pull_output (%s)", fn,
+                          op->kind == K_RUN || op->kind == K_HOST_RUN ? "its output goes to on_output or the result"
+                                                                      : "not a run operation");
+    return XSSH_OK;
+}
+
+int xssh_multi_op_take_output(xssh_multi_op *op, int stream, char **out, size_t *len)
+{
+    XSSH__ARG(NULL, op, "op is NULL");
+    XSSH__ARG(NULL, out, "out is NULL");
+    XSSH__ARG(NULL, len, "len is NULL");
+    *out = NULL;
+    *len = 0;
+    XSSH__ARG(NULL, stream == XSSH_STREAM_STDOUT || stream == XSSH_STREAM_STDERR,
+              "stream must be XSSH_STREAM_STDOUT or XSSH_STREAM_STDERR");
+    int rc = pull_op_check("xssh_multi_op_take_output", op);
+    if (rc)
+        return rc;
+    int st = stream == XSSH_STREAM_STDERR ? 1 : 0;
+    obuf *b = &op->pull_buf[st];
+    size_t k = pull_ready(op, st);
+    if (k == 0)
+        return xssh__ok();
+    if (k == b->n) { /* all of it: the buffer itself goes to the caller */
+        *out = b->p;
+        b->p = NULL;
+        b->n = b->cap = 0;
+    } else {
+        char *p = malloc(k + 1);
+        if (!p)
+            return xssh__fail(NULL, XSSH_ENOMEM, 0, "xssh_multi_op_take_output: out of memory");
+        memcpy(p, b->p, k);
+        p[k] = '\0';
+        memmove(b->p, b->p + k, b->n - k);
+        b->n -= k;
+        b->p[b->n] = '\0';
+        *out = p;
+    }
+    *len = k;
+    op->pull_nl[st] = op->pull_nl[st] > k ? op->pull_nl[st] - k : 0;
+    /* a throttled op reads on: runnable in the next perform (an external loop is
+       asked to come back at once) */
+    xssh_multi *m = op->m;
+    if (m && op->state == XSSH_OP_RUNNING && op->waiting && !op->ready && op->w_key == (const void *)op->pull_buf) {
+        wake_in(m, op->pull_buf);
+        kick(m);
+    }
+    return xssh__ok();
+}
+
+int xssh_multi_op_output_pending(xssh_multi_op *op, size_t *out_bytes, size_t *err_bytes)
+{
+    XSSH__ARG(NULL, op, "op is NULL");
+    if (out_bytes)
+        *out_bytes = 0;
+    if (err_bytes)
+        *err_bytes = 0;
+    int rc = pull_op_check("xssh_multi_op_output_pending", op);
+    if (rc)
+        return rc;
+    if (out_bytes)
+        *out_bytes = pull_ready(op, 0);
+    if (err_bytes)
+        *err_bytes = pull_ready(op, 1);
+    return xssh__ok();
+}
+
+/* the SFTP calls of these ops wait as blocking calls whatever the session's mode */
+static int do_sftp_open(xssh_multi_op *op)
+{
+    xssh__phase(XSSH_PHASE_CHANNEL);
+    op->limit_ms = op->opts.timeout_ms > 0 ? xssh__now_ms() + op->opts.timeout_ms : 0;
+    int nb = xssh__tls_nonblocking;
+    xssh__tls_nonblocking = 2;
+    int rc = xssh_sftp_new(&op->out_sftp, op->session);
+    xssh__tls_nonblocking = nb;
+    op->limit_ms = 0;
+    return rc;
+}
+
+static int ents_push(xssh_multi_op *op, char *name, char *longentry, const xssh_sftp_attrs *a)
+{
+    if (op->nents == op->ents_cap) {
+        size_t cap = op->ents_cap ? op->ents_cap * 2 : 16;
+        xssh_sftp_dirent *p = realloc(op->ents, cap * sizeof *p);
+        if (!p)
+            return -1;
+        op->ents = p;
+        op->ents_cap = cap;
+    }
+    xssh_sftp_dirent *e = &op->ents[op->nents++];
+    e->name = name;
+    e->name_len = strlen(name);
+    e->longentry = longentry;
+    e->attrs = *a;
+    return 0;
+}
+
+static int do_listdir(xssh_multi_op *op)
+{
+    xssh__phase(XSSH_PHASE_TRANSFER);
+    op->limit_ms = op->opts.timeout_ms > 0 ? xssh__now_ms() + op->opts.timeout_ms : 0;
+    int nb = xssh__tls_nonblocking;
+    xssh__tls_nonblocking = 2;
+    xssh_sftp_file *d = NULL;
+    int rc = xssh_sftp_opendir(&d, op->sftp, op->src);
+    while (!rc) {
+        char *name = NULL, *longentry = NULL;
+        xssh_sftp_attrs a;
+        memset(&a, 0, sizeof a);
+        rc = xssh_sftp_file_readdir(d, &name, &longentry, &a);
+        if (rc == XSSH_EITEROVER) {
+            rc = XSSH_OK;
+            break;
+        }
+        if (rc)
+            break;
+        if (!longentry)
+            longentry = xssh__strdup("");
+        if (!longentry || (strcmp(name, ".") != 0 && strcmp(name, "..") != 0 && ents_push(op, name, longentry, &a))) {
+            free(name);
+            free(longentry);
+            rc = xssh__fail(NULL, XSSH_ENOMEM, 0, "listing '%s': out of memory", op->src);
+            break;
+        }
+        if (!strcmp(name, ".") || !strcmp(name, "..")) {
+            free(name);
+            free(longentry);
+        }
+    }
+    if (d) {
+        /* the listing stands whatever the close says (the handle is released either way) */
+        xssh__saved_err e;
+        xssh__err_save(&e);
+        xssh_sftp_file_close(d);
+        xssh__err_restore(NULL, &e);
+        xssh_sftp_file_unref(d);
+    }
+    if (rc) {
+        for (size_t i = 0; i < op->nents; i++) {
+            free((char *)op->ents[i].name);
+            free((char *)op->ents[i].longentry);
+        }
+        op->nents = 0;
+    }
+    xssh__tls_nonblocking = nb;
+    op->limit_ms = 0;
+    return rc;
+}
+
+int xssh_multi_add_sftp_open(xssh_multi *m, xssh_session *session, const xssh_multi_op_opts *opts,
+                             xssh_multi_op **out)
+{
+    if (out)
+        *out = NULL;
+    xssh_multi_op *op;
+    int rc = session_op("xssh_multi_add_sftp_open", m, K_SFTP_OPEN, session, opts, &op);
+    if (rc)
+        return rc;
+    return add_op(m, op, out);
+}
+
+int xssh_multi_add_sftp_listdir(xssh_multi *m, xssh_sftp *sftp, const char *path, const xssh_multi_op_opts *opts,
+                                xssh_multi_op **out)
+{
+    if (out)
+        *out = NULL;
+    XSSH__ARG(NULL, sftp, "sftp is NULL");
+    XSSH__ARG(NULL, path, "path is NULL");
+    xssh_session *s = NULL;
+    int rc = xssh_sftp_session(sftp, &s);
+    if (rc)
+        return rc;
+    xssh_multi_op *op;
+    rc = session_op("xssh_multi_add_sftp_listdir", m, K_SFTP_LISTDIR, s, opts, &op);
+    xssh_session_unref(s);
+    if (rc)
+        return rc;
+    op->sftp = xssh_sftp_ref(sftp);
+    DUP_OR_FAIL(src, path);
+    return add_op(m, op, out);
+}
+
+int xssh_multi_op_sftp(xssh_multi_op *op, xssh_sftp **out)
+{
+    XSSH__ARG(NULL, op, "op is NULL");
+    XSSH__ARG(NULL, out, "out is NULL");
+    *out = NULL;
+    if (op->state != XSSH_OP_DONE || !op->out_sftp)
+        return xssh__fail(NULL, XSSH_EBAD_USE, 0, "xssh_multi_op_sftp: no SFTP object (%s)",
+                          op->state != XSSH_OP_DONE ? "the operation is not done"
+                          : op->kind != K_SFTP_OPEN ? "not an sftp_open operation"
+                                                    : "the SFTP subsystem could not be started");
+    *out = xssh_sftp_ref(op->out_sftp);
+    return xssh__ok();
+}
+
+int xssh_multi_op_entries(xssh_multi_op *op, const xssh_sftp_dirent **entries, size_t *count)
+{
+    XSSH__ARG(NULL, op, "op is NULL");
+    XSSH__ARG(NULL, entries, "entries is NULL");
+    XSSH__ARG(NULL, count, "count is NULL");
+    *entries = NULL;
+    *count = 0;
+    if (op->state != XSSH_OP_DONE || op->kind != K_SFTP_LISTDIR || op->res.error != XSSH_OK)
+        return xssh__fail(NULL, XSSH_EBAD_USE, 0, "xssh_multi_op_entries: no entries (%s)",
+                          op->state != XSSH_OP_DONE   ? "the operation is not done"
+                          : op->kind != K_SFTP_LISTDIR ? "not a listdir operation"
+                                                       : "the listing failed");
+    *entries = op->nents ? op->ents : NULL;
+    *count = op->nents;
+    return xssh__ok();
 }

@@ -78,6 +78,12 @@ module Xssh
                       Native.phase_name(phase), nbytes, dur / 1000.0)
     end
 
+    # the entries of a done listdir op: [[name, longentry, attrs], ...] as SFTPHandle#readdir
+    # yields them ("." and ".." left out); Xssh::BadUseError when not done or it failed
+    def entries
+      (0...entries_count_swig).map { |i| entry_swig(i) }
+    end
+
     def inspect
       "#<Xssh::MultiOp #{%w[queued running done][state] || state}>"
     end
