@@ -719,6 +719,64 @@ static xssh_err xssh_swig_multi_op_set_pull(xssh_swig_opopts *opts, int pull) {
   }
 }
 
+/* ---- local forward as an operation (xssh_multi_add_forward_local) ----
+ *   op = m.add_forward_local(session, bind_host, bind_port, host, port, o, on_output, on_done)
+ *        (bind_host nil/None: 127.0.0.1; bind_port 0: any free port; the listener is bound here)
+ *   op.forward_port() -> the bound local port
+ *   op.forward_stats() -> as Forward.stats(): Python ForwardStats(accepted, active, failed,
+ *        bytes_out, bytes_in); Lua five values; Ruby an array of five
+ * The op runs until op.cancel() (XSSH_ECANCELLED) or its session fails. */
+%apply const char *OPT_TEXT { const char *opt_bind_host };
+%{
+/* (accepted, active, failed, bytes_out, bytes_in) as five outputs, as Forward.stats */
+static int xssh_multi_op_forward_stats_swig(xssh_multi_op *op, long *accepted, long *active, long *failed,
+                                            long *bytes_out, long *bytes_in)
+{
+  xssh_forward_stats st;
+  int rc = xssh_multi_op_forward_stats(op, &st);
+  if (rc == 0) {
+    *accepted = (long)st.accepted; *active = (long)st.active; *failed = (long)st.failed;
+    *bytes_out = (long)st.bytes_out; *bytes_in = (long)st.bytes_in;
+  }
+  return rc;
+}
+%}
+%extend xssh_swig_multi {
+  /* Local forward (ssh -L) as an op: listen on bind_host:bind_port (bound now; nil: 127.0.0.1,
+      0: any port: op.forward_port()), carry each connection through its own direct-tcpip channel
+      to host:port as the server sees it, until cancelled. */
+  xssh_err add_forward_local(xssh_multi_op **OUT_HANDLE, xssh_session *session, const char *opt_bind_host, int bind_port,
+                             const char *host, int port, xssh_swig_opopts *opts XSSH_DEFAULT(NULL),
+                             xssh_swig_ref *on_output XSSH_DEFAULT(NULL), xssh_swig_ref *on_done XSSH_DEFAULT(NULL)) {
+    XSSH_SWIG_ADD($self, opts, on_output, on_done,
+                  xssh_multi_add_forward_local($self->m, session, opt_bind_host, bind_port, host, port, &o_, OUT_HANDLE));
+  }
+}
+#ifdef SWIGPYTHON
+%extend xssh_swig_multi {
+%pythoncode %{
+    def add_forward_local(self, session, bind_host, bind_port, host, port, opts=None, on_output=None,
+                          on_done=None) -> "MultiOp":
+        """Local forward (ssh -L) as an op: listen on bind_host:bind_port (bound now; None:
+        127.0.0.1; 0: any free port, see op.forward_port()) and carry each connection through
+        its own direct-tcpip channel to host:port as the server sees it, until op.cancel()."""
+        return _core.Multi_add_forward_local(self, session, bind_host, bind_port, host, port, opts, on_output,
+                                             on_done)
+%}
+}
+%feature("pythonappend") xssh_multi_op::forward_stats_swig %{
+        val = ForwardStats(*val)
+%}
+#endif
+%rename(forward_stats) xssh_multi_op::forward_stats_swig;
+%rename(forward_port) xssh_multi_op::forward_port_swig;
+%extend xssh_multi_op {
+  /* The local port a forward op listens on. */
+  xssh_err forward_port_swig(int *OUTPUT) { return xssh_multi_op_forward_port($self, OUTPUT); }
+  /* Counters of a forward op: accepted, active, failed, bytes_out, bytes_in (as Forward.stats). */
+  xssh_err forward_stats_swig(long *OUTPUT, long *OUTPUT, long *OUTPUT, long *OUTPUT, long *OUTPUT);
+}
+
 #ifdef SWIGLUA
 /* Lua has no mkdir: get_many's per-host directories (bindings/lua/xssh.lua) */
 %{

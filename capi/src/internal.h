@@ -356,6 +356,44 @@ extern _Thread_local void *xssh__tls_connect_kbd;       /* connect.c (kbd_state 
    multi's size (256 KiB by default): no large local buffers. */
 int xssh__parallel(size_t count, int width, int (*task)(void *ctx, size_t i), void *ctx);
 
+/* Tasks started one at a time while the running multi operation goes on (the
+   local forward op's connections, multi_forward.c): each runs fn(arg) on its own
+   stack as an internal child operation of that multi (not counted by
+   max_running, never reported). xssh__tasks_new: inside a multi operation only
+   (NULL outside one, or out of memory). xssh__tasks_add: the task is runnable at
+   once (XSSH_OK; XSSH_ENOMEM; XSSH_ECANCELLED after xssh__tasks_cancel).
+   A task's return value is ignored unless it fails uncancelled: then every other
+   task of the group is cancelled (as xssh__parallel), so a task that wants to
+   fail alone returns XSSH_OK. xssh__tasks_cancel: cancel the running tasks (their
+   waits return XSSH_ECANCELLED, then the grace) and refuse new ones.
+   xssh__tasks_wait_free: wait (not cut short by a cancel of the caller) until no
+   task of the group runs, then free it (NULL-safe). */
+typedef struct pgroup xssh__tasks;
+xssh__tasks *xssh__tasks_new(void);
+int xssh__tasks_add(xssh__tasks *g, int (*fn)(void *arg), void *arg);
+void xssh__tasks_cancel(xssh__tasks *g);
+void xssh__tasks_wait_free(xssh__tasks *g);
+/* Let the multi's other operations run (a loop that may never wait: its sockets
+   always ready); resumed in the scheduler's next pass. No-op outside an operation. */
+void xssh__yield(void);
+
+/* ---- the local forward op (multi_forward.c; hooks in multi.c) ------------------ */
+
+struct xssh__fwd;
+/* multi.c: queue a K_FORWARD op holding fwd (freed with the op; on failure the
+   caller still owns fwd); add-time errors as the other session ops */
+int xssh__multi_add_forward(xssh_multi *m, xssh_session *s, struct xssh__fwd *fwd, const xssh_multi_op_opts *opts,
+                            xssh_multi_op **out);
+/* multi.c: the forward state of a forward op, else NULL */
+struct xssh__fwd *xssh__multi_op_fwd(xssh_multi_op *op);
+/* multi_forward.c: the op's body (on its stack); returns its error */
+int xssh__fwd_run(struct xssh__fwd *f);
+/* multi_forward.c: the op is done (any way): close the listener if still open;
+   returns the bytes carried both ways */
+uint64_t xssh__fwd_end(struct xssh__fwd *f);
+/* multi_forward.c: free (NULL-safe) */
+void xssh__fwd_free(struct xssh__fwd *f);
+
 /* ---- threads and process exit (exitguard.c, tunnel.c) --------------------- */
 
 /* Set by the exit guard (an atexit handler that runs before OpenSSL's cleanup):

@@ -110,6 +110,7 @@ enum {
     K_CALL,
     K_SFTP_LISTDIR, /* xssh_multi_add_sftp_listdir */
     K_SFTP_OPEN,    /* xssh_multi_add_sftp_open */
+    K_FORWARD, /* a local forward (multi_forward.c): does not hold its session */
     K_TASK /* xssh__parallel's tasks (internal: never reported) */
 };
 
@@ -199,6 +200,11 @@ struct xssh_multi_op {
     xssh_sftp_dirent *ents;
     size_t nents, ents_cap;
     xssh_sftp *out_sftp;
+    /* xssh__tasks_add: the task's own function (NULL: the group's task(ctx, i)) */
+    int (*task_fn)(void *arg);
+    void *task_arg;
+    /* K_FORWARD: the forward's state (multi_forward.c) */
+    struct xssh__fwd *fwd;
 };
 
 struct pgroup {
@@ -1001,6 +1007,7 @@ static void op_free(xssh_multi_op *op)
         obuf_free(&op->line[i]);
     }
     cpull_op_free(op);
+    xssh__fwd_free(op->fwd);
     free(op);
 }
 
@@ -1443,6 +1450,9 @@ static int run_op(xssh_multi_op *op)
     case K_SFTP_OPEN:
         rc = do_sftp_open(op);
         break;
+    case K_FORWARD:
+        rc = xssh__fwd_run(op->fwd);
+        break;
     case K_TASK:
         rc = run_task(op);
         break;
@@ -1603,6 +1613,8 @@ static void finish_result(xssh_multi_op *op, int rc)
     op->res.err_len = op->err.n;
     op->res.exit_signal = op->exit_signal;
     op->res.duration_ms = op->started ? xssh__now_ms() - op->start_ms : 0;
+    if (op->fwd) /* done in any way (also cancelled queued): its listener closes now */
+        op->res.bytes = xssh__fwd_end(op->fwd);
 }
 
 /* the fiber has ended: release what it held, report it */
@@ -1638,10 +1650,11 @@ static void complete(xssh_multi *m, xssh_multi_op *op)
         op->opts.on_done(op, op->opts.userdata);
 }
 
+/* a forward op shares its session: it neither waits for nor holds it */
 static int session_busy(xssh_multi *m, xssh_session *s)
 {
     for (xssh_multi_op *r = m->r_head; r; r = r->next)
-        if (!r->internal && r->session == s)
+        if (!r->internal && r->session == s && r->kind != K_FORWARD)
             return 1;
     return 0;
 }
@@ -1651,7 +1664,7 @@ static void start_queued(xssh_multi *m)
     xssh_multi_op *op = m->q_head;
     while (op && (m->max_running <= 0 || m->n_top_running < m->max_running)) {
         xssh_multi_op *next = op->next;
-        if (op->session && session_busy(m, op->session)) {
+        if (op->session && op->kind != K_FORWARD && session_busy(m, op->session)) {
             op = next;
             continue;
         }
@@ -1818,7 +1831,7 @@ static int64_t next_deadline(xssh_multi *m)
     if (m->q_head && (m->max_running <= 0 || m->n_top_running < m->max_running)) {
         /* a queued op that could start but waits for its session: no timer */
         for (xssh_multi_op *q = m->q_head; q; q = q->next)
-            if (!q->session || !session_busy(m, q->session))
+            if (!q->session || q->kind == K_FORWARD || !session_busy(m, q->session))
                 return 0;
     }
     return best;
@@ -2292,7 +2305,7 @@ static void group_task_done(xssh_multi *m, xssh_multi_op *op)
 static int run_task(xssh_multi_op *op)
 {
     pgroup *g = op->group;
-    return g->task(g->ctx, op->task_index);
+    return op->task_fn ? op->task_fn(op->task_arg) : g->task(g->ctx, op->task_index);
 }
 
 int xssh__parallel(size_t count, int width, int (*task)(void *ctx, size_t i), void *ctx)
@@ -2643,4 +2656,81 @@ int xssh_multi_op_entries(xssh_multi_op *op, const xssh_sftp_dirent **entries, s
     *entries = op->nents ? op->ents : NULL;
     *count = op->nents;
     return xssh__ok();
+}
+
+/* ---- hooks of the local forward op (multi_forward.c) -------------------------- */
+
+int xssh__multi_add_forward(xssh_multi *m, xssh_session *s, struct xssh__fwd *fwd, const xssh_multi_op_opts *opts,
+                            xssh_multi_op **out)
+{
+    xssh_multi_op *op;
+    int rc = session_op("xssh_multi_add_forward_local", m, K_FORWARD, s, opts, &op);
+    if (rc)
+        return rc;
+    op->fwd = fwd;
+    return add_op(m, op, out);
+}
+
+struct xssh__fwd *xssh__multi_op_fwd(xssh_multi_op *op) { return op && op->kind == K_FORWARD ? op->fwd : NULL; }
+
+void xssh__yield(void)
+{
+    if (tls_op)
+        op_yield(tls_op);
+}
+
+xssh__tasks *xssh__tasks_new(void)
+{
+    xssh_multi_op *parent = tls_op;
+    if (!parent)
+        return NULL;
+    pgroup *g = calloc(1, sizeof *g);
+    if (!g)
+        return NULL;
+    g->m = parent->m;
+    g->parent = parent;
+    g->limit_ms = parent->limit_ms;
+    g->phase = parent->phase;
+    return g;
+}
+
+int xssh__tasks_add(xssh__tasks *g, int (*fn)(void *arg), void *arg)
+{
+    xssh_multi *m = g->m;
+    if (g->stop || m->dying)
+        return xssh__fail(NULL, XSSH_ECANCELLED, 0, "no new task: the operation is ending");
+    xssh_multi_op *op = op_alloc(m, K_TASK, NULL);
+    if (!op)
+        return xssh__fail(NULL, XSSH_ENOMEM, 0, "out of memory");
+    op->internal = 1;
+    op->group = g;
+    op->task_index = g->next;
+    op->task_fn = fn;
+    op->task_arg = arg;
+    if (op_start(m, op) != 0) {
+        free(op);
+        return xssh__fail(NULL, XSSH_ENOMEM, 0, "cannot map a %zu-byte task stack", m->stack_size);
+    }
+    op->limit_ms = g->limit_ms;
+    op->phase = g->phase;
+    m->n_ops++;
+    g->count++;
+    g->next++;
+    g->running++;
+    return XSSH_OK;
+}
+
+void xssh__tasks_cancel(xssh__tasks *g)
+{
+    if (g)
+        group_cancel(g);
+}
+
+void xssh__tasks_wait_free(xssh__tasks *g)
+{
+    if (!g)
+        return;
+    while (g->running > 0)
+        xssh__sleep_until(g, 0, XSSH__WAIT_LOCK);
+    free(g);
 }

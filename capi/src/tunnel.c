@@ -52,6 +52,10 @@ int xssh_session_direct_tcpip(xssh_channel **out, xssh_session *s, const char *h
     int rc = xssh__op_begin(&op, s, 1, NULL);
     if (rc)
         return rc;
+    /* a multi operation cancelled meanwhile finishes the open within the grace:
+       libssh2 1.10 keeps one open state machine per session, and an open left
+       half-done would hand its channel to the session's next open */
+    op.finish = 1;
     xssh__open_begin(s, &op);
     LIBSSH2_CHANNEL *raw;
     do {
@@ -59,9 +63,11 @@ int xssh_session_direct_tcpip(xssh_channel **out, xssh_session *s, const char *h
         rc = raw ? 0 : libssh2_session_last_errno(s->ssh);
     } while (!raw && rc == LIBSSH2_ERROR_EAGAIN && xssh__op_again(&op, &rc));
     xssh__open_end(s, &op);
+    if (!raw && op.intr && rc != XSSH_ETIMEOUT && rc != XSSH_ECANCELLED && rc != XSSH_ECLOSED)
+        rc = op.intr; /* refused after the interruption: the interruption is the cause */
     if (!raw) {
         xssh__op_end(&op);
-        if (rc == XSSH_ETIMEOUT || rc == XSSH_ECLOSED)
+        if (rc == XSSH_ETIMEOUT || rc == XSSH_ECLOSED || rc == XSSH_ECANCELLED)
             return xssh__fail(s, rc, 0, "direct_tcpip to %s:%d: %s", host, port, xssh_strerror(rc));
         if (rc == LIBSSH2_ERROR_EAGAIN)
             return xssh__fail(s, XSSH_EAGAIN, rc, "direct_tcpip to %s:%d: would block", host, port);
