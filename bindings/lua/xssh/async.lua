@@ -316,7 +316,7 @@ Process.__close = function(self) self:cancel() end
 -- until it is iterated (p:iter()) or waited for (p:wait()).
 function M.stream(session, command, opts)
   local o = run_options("xssh.async.stream", command, opts, STREAM_KEYS)
-  core.multi_op_set_pull_output(o, 1)
+  core.multi_op_set_pull(o, 1)
   local m = core.Multi()
   local op = m:add_run(session, command, o)
   return setmetatable({ m = m, op = op, line_mode = opts and opts.line_mode and true or false,

@@ -182,3 +182,245 @@ describe("xssh.luv: one poll handle per socket, several sockets at once", functi
     assert.equal(5, m.acted[1][1])
   end)
 end)
+
+-- names in a local directory -> size
+local function dir_sizes(path)
+  local t = {}
+  local req = assert(uv.fs_scandir(path))
+  while true do
+    local name = uv.fs_scandir_next(req)
+    if not name then break end
+    local st = uv.fs_stat(path .. "/" .. name)
+    t[name] = st and st.size or -1
+  end
+  return t
+end
+
+-- inside a task: wait until a file in dir has data (a luv fs_event, i.e. inotify, on dir)
+local function first_write(dir)
+  local ev = uv.new_fs_event()
+  local function written()
+    for _, size in pairs(dir_sizes(dir)) do if size > 0 then return true end end
+    return false
+  end
+  xluv.await(function(cb)
+    ev:start(dir, {}, function(err)
+      if err or written() then cb() end
+    end)
+  end)
+  ev:stop()
+  ev:close()
+end
+
+local BIG = 128 << 20 -- a sparse file: thousands of SFTP writes, cancelled after the first
+
+describe("xssh.luv: cancellation mid-transfer", function()
+  for _, direction in ipairs({ "get", "put" }) do
+    it(direction .. " cancelled after its first write: nothing half-written, session and SFTP usable", function()
+      local d = E.tmpdir()
+      local src_dir, dst_dir = d .. "/src", d .. "/dst"
+      assert(os.execute(string.format("mkdir -p '%s' '%s' && truncate -s %d '%s/big'", src_dir, dst_dir, BIG, src_dir)))
+      local small = {}
+      for i = 1, 100000 // 10 do small[i] = string.format("%09d\n", i * 7919) end
+      small = table.concat(small)
+      E.write(src_dir .. "/small", small)
+      local transfer, left
+      local main = xluv.spawn(function()
+        local s <close> = xluv.connect(kw())
+        local sf = xluv.sftp(s)
+        local names = {}
+        for _, e in ipairs(xluv.listdir(sf, src_dir)) do names[#names + 1] = e.name end
+        table.sort(names)
+        assert.same({ "big", "small" }, names)
+        transfer = xluv.spawn(function() return xluv[direction](sf, src_dir .. "/big", dst_dir .. "/big") end)
+        first_write(dst_dir)
+        assert(not transfer.done, "the transfer ended before it could be cancelled")
+        assert(transfer:cancel())
+        left = dir_sizes(dst_dir) -- atomic: no "big"; the temporary file removed
+        -- usable: a command, and SFTP (transfer and listing) on the same SFTP object
+        assert.equal("usable\n", xluv.run(s, "echo usable").stdout)
+        assert.equal(#small, xluv[direction](sf, src_dir .. "/small", dst_dir .. "/small"))
+        local listed = {}
+        for _, e in ipairs(xluv.listdir(sf, dst_dir)) do listed[#listed + 1] = e.name end
+        return listed
+      end)
+      run_loop({ main })
+      assert.is_true(transfer.cancelled)
+      assert.same({}, left)
+      assert.is_true(E.read(dst_dir .. "/small") == small)
+      assert.same({ "small" }, main.result)
+    end)
+  end
+end)
+
+describe("xssh.luv: SFTP start-up and listing", function()
+  it("starts SFTP without blocking and lists a directory; a missing one is an SFTPError", function()
+    local d = E.tmpdir()
+    E.write(d .. "/a", "12345")
+    E.write(d .. "/b", "")
+    assert(os.execute("mkdir '" .. d .. "/sub'"))
+    local main = xluv.spawn(function()
+      local s <close> = xluv.connect(kw())
+      local sf = xluv.sftp(s)
+      local entries = xluv.listdir(sf, d)
+      local ok, err = pcall(xluv.listdir, sf, d .. "/missing")
+      assert(not ok)
+      return entries, err
+    end)
+    run_loop({ main })
+    local entries, err = main.results[1], main.results[2]
+    local by = {}
+    for _, e in ipairs(entries) do
+      assert.equal("string", type(e.longentry))
+      by[e.name] = e
+    end
+    assert.equal(3, #entries) -- "." and ".." left out
+    assert.equal(5, by.a.attrs.filesize)
+    assert.equal(0, by.b.attrs.filesize)
+    assert.equal(xssh.LIBSSH2_SFTP_S_IFDIR, by.sub.attrs.permissions & xssh.LIBSSH2_SFTP_S_IFMT)
+    assert.is_true(xssh.is_error(err), tostring(err))
+    assert.is_true(err:is("SFTPError"), tostring(err.class))
+    assert.equal(2, err.sftp_status) -- SSH_FX_NO_SUCH_FILE
+  end)
+
+  it("blocks outside a coroutine (same calls, same results)", function()
+    local d = E.tmpdir()
+    E.write(d .. "/only", "x")
+    local s <close> = E.session()
+    local sf = xasync.sftp(s)
+    local entries = xasync.listdir(sf, d)
+    assert.equal(1, #entries)
+    assert.equal("only", entries[1].name)
+  end)
+end)
+
+describe("xssh.luv: streamed output", function()
+  it("gives output as it arrives: the command waits for a file the test makes after the first line", function()
+    local d = E.tmpdir()
+    local got = {}
+    local main = xluv.spawn(function()
+      local s <close> = xluv.connect(kw())
+      local p = xluv.stream(s, "echo first; echo oops >&2; " .. wait_cmd(d .. "/go") .. "; echo second")
+      for stream, data in p:iter() do
+        got[#got + 1] = stream .. ":" .. data
+        -- the command goes on only once the test has seen its first line
+        if stream == "stdout" and data:find("first", 1, true) and not exists(d .. "/go") then touch(d .. "/go") end
+      end
+      return p:wait()
+    end)
+    run_loop({ main })
+    local all = table.concat(got, "|")
+    assert.equal(0, main.result.exit_status, all) -- 7: the first line only came at the end
+    local out = {}
+    for _, g in ipairs(got) do if g:sub(1, 7) == "stdout:" then out[#out + 1] = g:sub(8) end end
+    assert.equal("first\nsecond\n", table.concat(out))
+    assert.is_truthy(all:find("stderr:oops\n", 1, true))
+    assert.equal(getmetatable(main.result), xssh.RunResult)
+  end)
+
+  it("line_mode: whole lines, the last unterminated one at the end", function()
+    local d = E.tmpdir()
+    local lines = {}
+    local main = xluv.spawn(function()
+      local s <close> = xluv.connect(kw())
+      -- "tw" is held back until "o\n" completes it (after the test has seen "one")
+      local p = xluv.stream(s, "printf 'one\\ntw'; " .. wait_cmd(d .. "/go") .. "; printf 'o\\nthree'", { line_mode = true })
+      for stream, line in p:iter() do
+        lines[#lines + 1] = line
+        if line == "one\n" then touch(d .. "/go") end
+      end
+      return p.exit_status
+    end)
+    run_loop({ main })
+    assert.same({ "one\n", "two\n", "three" }, lines)
+    assert.equal(0, main.result)
+  end)
+
+  it("leaving the iteration early cancels the command; the session runs the next one", function()
+    local d = E.tmpdir()
+    local main = xluv.spawn(function()
+      local s <close> = xluv.connect(kw())
+      local p = xluv.stream(s, "echo first; " .. wait_cmd(d .. "/never") .. "; echo never")
+      local seen
+      for _, data in p:iter() do
+        seen = data
+        break -- the for's to-be-closed value cancels the command
+      end
+      assert.equal("first\n", seen)
+      assert.is_true(p.cancelled)
+      -- a task cancelled while it waits inside the iteration: the same
+      local p2 = xluv.stream(s, "echo first; " .. wait_cmd(d .. "/never"))
+      local seen2
+      local reader = xluv.spawn(function()
+        for _, data in p2:iter() do seen2 = data end
+      end)
+      while not seen2 do xluv.sleep(0.01) end -- it has the first line and waits for more
+      assert(reader:cancel())
+      assert.is_true(p2.cancelled)
+      return xluv.run(s, "echo again")
+    end)
+    run_loop({ main })
+    assert.same({ 0, "again\n" }, { main.result.exit_status, main.result.stdout })
+  end)
+end)
+
+describe("xssh.luv: local forwarding", function()
+  it("two connections through one forward at once and a run on the same session; EOF both ways; close refuses", function()
+    local srv, echo_port, echo_conns = echo_server()
+    local fw
+    local payload = { string.rep("a", 200000), string.rep("b", 150000) }
+    local got, stats, refused = {}, nil, nil
+    local main = xluv.spawn(function()
+      local s <close> = xluv.connect(kw())
+      fw = xluv.forward_local(s, "127.0.0.1", echo_port)
+      assert.equal("integer", math.type(fw.port))
+      local half = {}
+      local clients = {}
+      for i = 1, 2 do
+        clients[i] = xluv.spawn(function()
+          local c = assert(tcp_connect(fw.port))
+          local p = payload[i]
+          tcp_write(c, p:sub(1, 1000))
+          local first = tcp_read_n(c, 1000)
+          half[i] = true
+          -- both connections are open and relayed before either goes on
+          while not (half[1] and half[2]) do xluv.sleep(0.01) end
+          tcp_write(c, p:sub(1001))
+          tcp_shutdown(c) -- EOF towards the destination ...
+          local rest = {}
+          while true do
+            local data = tcp_read(c)
+            if not data then break end -- ... and its EOF back
+            rest[#rest + 1] = data
+          end
+          c:close()
+          return first .. table.concat(rest)
+        end)
+      end
+      -- a command on the same session while both connections are open
+      while not (half[1] and half[2]) do xluv.sleep(0.01) end
+      local r = xluv.run(s, "echo beside")
+      for i = 1, 2 do got[i] = clients[i]:wait() end
+      stats = table.pack(fw:stats())
+      fw:close()
+      local c, err = tcp_connect(fw.port)
+      if c then c:close() end
+      refused = err
+      srv:close() -- (the loop ends when nothing is left)
+      return r
+    end)
+    run_loop({ main })
+    assert.same({ 0, "beside\n" }, { main.result.exit_status, main.result.stdout })
+    assert.is_true(got[1] == payload[1])
+    assert.is_true(got[2] == payload[2])
+    assert.equal(2, echo_conns())
+    -- accepted, active, failed, bytes_out, bytes_in
+    assert.equal(2, stats[1])
+    assert.equal(0, stats[3])
+    assert.equal(#payload[1] + #payload[2], stats[4])
+    assert.equal(#payload[1] + #payload[2], stats[5])
+    assert.equal("ECONNREFUSED", refused)
+    assert.is_true(fw.task.done)
+    assert.is_true(fw.task.ok, tostring(fw.task.error))
+  end)
+end)
