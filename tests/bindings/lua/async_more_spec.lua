@@ -370,6 +370,12 @@ describe("xssh.luv: local forwarding", function()
     local fw
     local payload = { string.rep("a", 200000), string.rep("b", 150000) }
     local got, stats, refused = {}, nil, nil
+    -- count the waits in the several-socket form (the forward's listener, connections, session)
+    local yield, several = coroutine.yield, 0
+    coroutine.yield = function(...)
+      if select("#", ...) >= 5 and type(select(5, ...)) == "table" then several = several + 1 end
+      return yield(...)
+    end
     local main = xluv.spawn(function()
       local s <close> = xluv.connect(kw())
       fw = xluv.forward_local(s, "127.0.0.1", echo_port)
@@ -409,7 +415,10 @@ describe("xssh.luv: local forwarding", function()
       srv:close() -- (the loop ends when nothing is left)
       return r
     end)
-    run_loop({ main })
+    local ok, err = pcall(run_loop, { main })
+    coroutine.yield = yield
+    assert(ok, err)
+    assert.is_true(several > 0)
     assert.same({ 0, "beside\n" }, { main.result.exit_status, main.result.stdout })
     assert.is_true(got[1] == payload[1])
     assert.is_true(got[2] == payload[2])
@@ -422,5 +431,65 @@ describe("xssh.luv: local forwarding", function()
     assert.equal("ECONNREFUSED", refused)
     assert.is_true(fw.task.done)
     assert.is_true(fw.task.ok, tostring(fw.task.error))
+  end)
+end)
+
+describe("xssh.luv: a forward whose destination refuses", function()
+  it("counts each connection as failed and closes it; the forward and the session go on", function()
+    local probe = uv.new_tcp()
+    assert(probe:bind("127.0.0.1", 0))
+    local dead_port = probe:getsockname().port
+    probe:close() -- nothing listens there now
+    local stats, fw
+    local main = xluv.spawn(function()
+      local s <close> = xluv.connect(kw())
+      fw = xluv.forward_local(s, "127.0.0.1", dead_port)
+      for _ = 1, 2 do
+        local c = assert(tcp_connect(fw.port)) -- accepted locally ...
+        local err, data = xluv.await(function(cb)
+          c:read_start(function(e, d) c:read_stop(); cb(e, d) end)
+        end)
+        assert(data == nil, "data from a refused destination") -- ... then closed (EOF or reset)
+        c:close()
+      end
+      local r = xluv.run(s, "echo still")
+      stats = table.pack(fw:stats())
+      fw:close()
+      return r
+    end)
+    run_loop({ main })
+    assert.equal("still\n", main.result.stdout)
+    assert.same({ 2, 0, 2, 0, 0 }, { stats[1], stats[2], stats[3], stats[4], stats[5] })
+    assert.is_true(fw.task.ok, tostring(fw.task.error))
+  end)
+end)
+
+describe("docs/async-lua-ruby.md", function()
+  it("runs the streaming, listing and forwarding example", function()
+    local here = debug.getinfo(1, "S").source:gsub("^@", ""):match("^(.*)/[^/]*$")
+    local f = assert(io.open(here .. "/../../../docs/async-lua-ruby.md"))
+    local doc = f:read("a")
+    f:close()
+    local code = assert(doc:match("```lua\n(%-%- streaming, listing, forwarding\n.-)```"))
+    local d = E.tmpdir()
+    E.write(d .. "/one", "1")
+    E.write(d .. "/three", "333")
+    local path = d .. "/example2.lua"
+    E.write(path, code)
+    local cmd = string.format("export LUA_PATH='%s' LUA_CPATH='%s'; lua5.4 '%s' '%s' '%s' '%s@%s:%d' '%s' 2>&1",
+      package.path, package.cpath, path, E.key, E.known_hosts, E.user, E.host, E.port, d)
+    local p = assert(io.popen(cmd))
+    local out = p:read("a")
+    local ok, _, status = p:close()
+    assert.is_true(ok, out .. tostring(status))
+    local want = table.concat({
+      "stdout line 1", "stdout line 2", "stdout line 3", "exit\t0",
+      "listing\texample2.lua=" .. #code .. " one=1 three=3",
+      "through the forward\tping\tand\tbeside", "connections\t1", "" }, "\n")
+    -- stderr's line may come anywhere among stdout's
+    local err_line = "stderr oops\n"
+    local at = out:find(err_line, 1, true)
+    assert.is_truthy(at, out)
+    assert.equal(want, out:sub(1, at - 1) .. out:sub(at + #err_line))
   end)
 end)
