@@ -373,9 +373,6 @@ xssh__tasks *xssh__tasks_new(void);
 int xssh__tasks_add(xssh__tasks *g, int (*fn)(void *arg), void *arg);
 void xssh__tasks_cancel(xssh__tasks *g);
 void xssh__tasks_wait_free(xssh__tasks *g);
-/* Let the multi's other operations run (a loop that may never wait: its sockets
-   always ready); resumed in the scheduler's next pass. No-op outside an operation. */
-void xssh__yield(void);
 
 /* ---- the local forward op (multi_forward.c; hooks in multi.c) ------------------ */
 

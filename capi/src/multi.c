@@ -2673,12 +2673,6 @@ int xssh__multi_add_forward(xssh_multi *m, xssh_session *s, struct xssh__fwd *fw
 
 struct xssh__fwd *xssh__multi_op_fwd(xssh_multi_op *op) { return op && op->kind == K_FORWARD ? op->fwd : NULL; }
 
-void xssh__yield(void)
-{
-    if (tls_op)
-        op_yield(tls_op);
-}
-
 xssh__tasks *xssh__tasks_new(void)
 {
     xssh_multi_op *parent = tls_op;

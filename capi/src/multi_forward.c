@@ -30,7 +30,7 @@
  * Bounded: one FWD_BUF buffer per direction. The channel is read only when the
  * socket -> local buffer is empty, so a slow local reader stops the reads; the
  * SSH window then throttles the server (libssh2 queues at most a window's worth).
- * A direction that never has to wait yields every FWD_YIELD bytes.
+ * A direction that never has to wait yields every FWD_YIELD bytes (maybe_yield).
  *
  * Ends: a connection's failure (channel refused, reset, channel error) closes it
  * and counts it failed; a cancel closes the listener, cancels every task (each
@@ -149,14 +149,16 @@ static int stop_after(fconn *c, int w)
     return c->dead;
 }
 
-/* a direction that moved `*moved` bytes without waiting lets the others run */
-static int maybe_yield(fconn *c, size_t *moved)
+/* A direction that moved FWD_YIELD bytes without waiting lets the others run:
+   with its buffer empty it waits for its own local socket (readable on the way
+   up, writable on the way down), which the next poll of the multi (or the
+   external loop) finds ready, together with every other socket. */
+static int maybe_yield(fconn *c, size_t *moved, int events)
 {
     if (*moved < FWD_YIELD)
         return c->dead;
     *moved = 0;
-    xssh__yield();
-    return stop_after(c, xssh__fiber_interrupt());
+    return stop_after(c, xssh__wait(c->fd, events, -1, c, 0, 0));
 }
 
 /* After a channel call answered EAGAIN: wait for the session socket in the
@@ -197,6 +199,8 @@ static void carry_down(fconn *c)
                 shutdown(c->fd, SHUT_WR);
                 return;
             }
+            if (maybe_yield(c, &moved, XSSH__WAIT_OUT))
+                return;
             size_t got = 0;
             int rc = xssh_channel_read(c->ch, c->dbuf, FWD_BUF, &got);
             if (rc == XSSH_OK && got) {
@@ -220,8 +224,6 @@ static void carry_down(fconn *c)
         if (n > 0) {
             c->d_off += (size_t)n;
             moved += (size_t)n;
-            if (maybe_yield(c, &moved))
-                return;
         } else if (n < 0 && errno == EINTR) {
             continue;
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -253,6 +255,8 @@ static void carry_up(fconn *c)
                     conn_fail(c, rc, 0, "sending EOF on the channel");
                 return;
             }
+            if (maybe_yield(c, &moved, XSSH__WAIT_IN))
+                return;
             ssize_t n = recv(c->fd, c->ubuf, FWD_BUF, MSG_DONTWAIT);
             if (n > 0) {
                 c->u_len = (size_t)n;
@@ -276,8 +280,7 @@ static void carry_up(fconn *c)
         f->st.bytes_out += w;
         moved += w;
         if (rc == XSSH_OK) {
-            if (maybe_yield(c, &moved))
-                return;
+            continue;
         } else if (rc == XSSH_EAGAIN) {
             if (w == 0 && wait_session(c))
                 return;

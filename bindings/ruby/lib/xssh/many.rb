@@ -87,6 +87,14 @@ module Xssh
     def inspect
       "#<Xssh::MultiOp #{%w[queued running done][state] || state}>"
     end
+
+    # a forward op's counters as a ForwardStats, as Forward#stats (xssh_multi_op_forward_stats)
+    if method_defined?(:forward_stats)
+      alias native_forward_stats forward_stats
+      def forward_stats
+        ForwardStats.new(*native_forward_stats)
+      end
+    end
   end
 
   MANY_HOST_KEYS = %i[port user key passphrase password agent known_hosts host_key_policy proxy_jump config
