@@ -291,6 +291,12 @@ describe("xssh.luv: SFTP start-up and listing", function()
     local entries = xasync.listdir(sf, d)
     assert.equal(1, #entries)
     assert.equal("only", entries[1].name)
+    local p = xasync.stream(s, "echo a; echo b >&2; printf c", { line_mode = true })
+    local got = {}
+    for stream, line in p:iter() do got[#got + 1] = stream .. ":" .. line end
+    table.sort(got)
+    assert.same({ "stderr:b\n", "stdout:a\n", "stdout:c" }, got)
+    assert.equal(0, p.exit_status)
   end)
 end)
 
