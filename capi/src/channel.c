@@ -44,6 +44,7 @@ int xssh__request_begin(xssh__op *op, void *owner)
         void *cur = atomic_load(&s->request_owner);
         if (cur == NULL || cur == owner) {
             atomic_store(&s->request_owner, owner);
+            atomic_store(&s->request_fiber_tag, xssh__holder_tag());
             return 0;
         }
         if (!op->blocking)
@@ -66,6 +67,8 @@ int xssh__request_begin(xssh__op *op, void *owner)
 void xssh__request_end(xssh_session *s, void *owner)
 {
     void *expected = owner;
+    if (atomic_load(&s->request_owner) == owner)
+        atomic_store(&s->request_fiber_tag, 0);
     if (atomic_compare_exchange_strong(&s->request_owner, &expected, NULL))
         xssh__wake(&s->request_owner);
 }

@@ -148,6 +148,12 @@ struct xssh_session {
        plain thread holds it (xssh__lock: fibers of one thread share the
        recursive mutex, so this tells them apart) */
     void *lock_fiber;
+    /* open_lock / the request slot held by a multi operation across a wait: the
+       holding thread's xssh__thread_tag(), 0 when no operation holds it. A call
+       outside the operations of that thread fails at once (xssh__op_begin) instead
+       of waiting for a holder that cannot run until it returns. */
+    _Atomic uintptr_t open_fiber_tag;
+    _Atomic uintptr_t request_fiber_tag;
 };
 
 /* Limits on what may precede the server's identification (as OpenSSH's ssh:
@@ -234,8 +240,23 @@ int64_t xssh__now_ms(void);
 extern _Thread_local int xssh__tls_nonblocking;
 
 /* Lock the session, check it is usable (need_ready: handshake done), process
-   orphans. On failure the lock is not held and the error is recorded. */
-int xssh__op_begin(xssh__op *op, xssh_session *s, int need_ready, const _Atomic int *child_closed);
+   orphans. On failure the lock is not held and the error is recorded.
+   Outside a multi operation (the thread's own stack, or a multi's callback), a
+   session a suspended operation of this thread holds (its lock with a half-sent
+   packet, open_lock, the request slot) fails with XSSH_EBAD_USE naming fn: the
+   holder cannot run again before this call returns. xssh__op_begin names the
+   calling function. */
+int xssh__op_begin_at(xssh__op *op, xssh_session *s, int need_ready, const _Atomic int *child_closed,
+                      const char *fn);
+#define xssh__op_begin(op, s, need_ready, child_closed) \
+    xssh__op_begin_at((op), (s), (need_ready), (child_closed), __func__)
+/* XSSH_EBAD_USE (recorded) for a call (fn) outside the multi operations of this
+   thread on an object (`object`: "session", "SFTP object") one of them holds
+   across a wait (`cause`). */
+int xssh__fail_in_use(xssh_session *s, const char *fn, const char *object, const char *cause);
+/* open_lock was just taken / is released (unlock + wake): keeps open_fiber_tag. */
+void xssh__open_lock_taken(xssh_session *s);
+void xssh__open_lock_release(xssh_session *s);
 /* After a libssh2 call returned rc: if rc is EAGAIN and the op is blocking,
    wait for the socket (lock released meanwhile) and return 1 to retry. Returns 0
    otherwise; *rc is replaced by XSSH_ETIMEOUT / XSSH_ECLOSED when the wait
@@ -312,6 +333,11 @@ static inline int xssh__sleep_until(const void *key, int64_t deadline_ms, int fl
 void xssh__wake(const void *key);
 /* The multi operation running on this thread (opaque), or NULL. */
 void *xssh__fiber_self(void);
+/* A nonzero value unique to the calling thread (while it lives). */
+uintptr_t xssh__thread_tag(void);
+/* The tag a lock held across waits records: this thread's when a multi
+   operation takes it, 0 otherwise. */
+static inline uintptr_t xssh__holder_tag(void) { return xssh__fiber_self() ? xssh__thread_tag() : 0; }
 /* Whether the running multi operation (if any) is cancelled. */
 int xssh__fiber_cancelled(void);
 /* For a loop that may never wait (its socket always ready): XSSH_ECANCELLED /

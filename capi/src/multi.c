@@ -459,6 +459,9 @@ void xssh__wake(const void *key)
 
 void *xssh__fiber_self(void) { return tls_op; }
 
+static _Thread_local char tls_tag_byte;
+uintptr_t xssh__thread_tag(void) { return (uintptr_t)&tls_tag_byte; }
+
 int xssh__fiber_cancelled(void) { return tls_op && tls_op->cancelled; }
 
 /* What interrupts a wait of op (flags: its XSSH__WAIT_* flags) now: XSSH_ECANCELLED,

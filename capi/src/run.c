@@ -129,7 +129,7 @@ static int run_core(xssh_session *s, const char *command, const xssh_run_options
     int64_t total_deadline = opts->timeout_ms > 0 ? start + opts->timeout_ms : 0;
 
     xssh__op op;
-    int e = xssh__op_begin(&op, s, 1, NULL);
+    int e = xssh__op_begin_at(&op, s, 1, NULL, collecting ? "xssh_session_run" : "xssh_session_run_stream");
     if (e)
         return e;
     op.blocking = 1;

@@ -56,7 +56,7 @@ static int scp_open(xssh_session *s, const char *path, int legacy_recv, libssh2_
                     uint64_t size, int64_t mtime, int64_t atime, xssh_channel **out)
 {
     xssh__op op;
-    int rc = xssh__op_begin(&op, s, 1, NULL);
+    int rc = xssh__op_begin_at(&op, s, 1, NULL, st ? "xssh_session_scp_recv" : "xssh_session_scp_send");
     if (rc)
         return rc;
     const char *what = st ? "recv" : "send";

@@ -551,12 +551,37 @@ static int have_orphans(xssh_session *s)
 
 _Thread_local int xssh__tls_nonblocking;
 
-int xssh__op_begin(xssh__op *op, xssh_session *s, int need_ready, const _Atomic int *child_closed)
+int xssh__fail_in_use(xssh_session *s, const char *fn, const char *object, const char *cause)
+{
+    return xssh__fail(s, XSSH_EBAD_USE, 0,
+                      "%s: the %s is in use by a multi operation suspended on this thread (%s); call it through "
+                      "the multi (xssh_multi_add_*) or after that operation is done",
+                      fn ? fn : "xssh", object, cause);
+}
+
+int xssh__op_begin_at(xssh__op *op, xssh_session *s, int need_ready, const _Atomic int *child_closed, const char *fn)
 {
     op->s = s;
     op->closed = child_closed;
     op->finish = op->intr = op->abandoned = 0;
     xssh__lock(s);
+    if (need_ready && !xssh__fiber_self()) {
+        /* a suspended operation of this thread in the middle of a request: it runs
+           again only once this call has returned, so waiting for it never ends
+           (and entering the session under it would mix two requests) */
+        const char *cause = NULL;
+        uintptr_t me = xssh__thread_tag();
+        if (s->lock_fiber)
+            cause = "it holds the session with a packet half-sent";
+        else if (atomic_load(&s->open_fiber_tag) == me)
+            cause = "it is opening a channel";
+        else if (atomic_load(&s->request_fiber_tag) == me)
+            cause = "it awaits the reply to a channel request";
+        if (cause) {
+            xssh__unlock(s);
+            return xssh__fail_in_use(s, fn, "session", cause);
+        }
+    }
     int st = atomic_load(&s->state);
     if (st == XSSH__STATE_CLOSED || (child_closed && atomic_load(child_closed))) {
         xssh__unlock(s);
@@ -589,14 +614,22 @@ void xssh__open_begin(xssh_session *s, const xssh__op *op)
         xssh__sleep_until(&s->open_lock, xssh__now_ms() + (xssh__fiber_self() ? 20 : 1), XSSH__WAIT_LOCK);
         xssh__lock(s);
     }
+    xssh__open_lock_taken(s);
 }
 
 void xssh__open_end(xssh_session *s, const xssh__op *op)
 {
-    if (op->blocking) {
-        pthread_mutex_unlock(&s->open_lock);
-        xssh__wake(&s->open_lock);
-    }
+    if (op->blocking)
+        xssh__open_lock_release(s);
+}
+
+void xssh__open_lock_taken(xssh_session *s) { atomic_store(&s->open_fiber_tag, xssh__holder_tag()); }
+
+void xssh__open_lock_release(xssh_session *s)
+{
+    atomic_store(&s->open_fiber_tag, 0);
+    pthread_mutex_unlock(&s->open_lock);
+    xssh__wake(&s->open_lock);
 }
 
 /* libssh2 1.10 keeps a half-sent packet and completes it with the NEXT send

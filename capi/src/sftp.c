@@ -89,10 +89,11 @@ void xssh__sftp_end(xssh__op *op, xssh_sftp *sf)
                   "SFTP: a request was abandoned half-done (timeout or cancel); this SFTP object is unusable now");
     }
     xssh__op_end(op);
+    atomic_store(&sf->oplock_tag, 0);
     xssh__mutex_unlock(&sf->oplock);
 }
 
-int xssh__sftp_begin(xssh__op *op, xssh_sftp *sf, xssh_sftp_file *f)
+int xssh__sftp_begin_at(xssh__op *op, xssh_sftp *sf, xssh_sftp_file *f, const char *fn)
 {
     if (f && atomic_load(&f->closed))
         return xssh__fail(sf->s, XSSH_ECLOSED, 0, "the SFTP %s '%s' is closed", f->is_dir ? "directory" : "file",
@@ -103,10 +104,20 @@ int xssh__sftp_begin(xssh__op *op, xssh_sftp *sf, xssh_sftp_file *f)
         return xssh__fail(sf->s, XSSH_ECLOSED, 0,
                           "the SFTP subsystem is unusable: a request was abandoned half-done by a timeout or a "
                           "cancel (libssh2 would hand its answer to the next request); open a new SFTP object");
-    /* before the session lock (lock order: oplock, then session lock) */
-    xssh__mutex_lock(&sf->oplock);
-    int e = xssh__op_begin(op, sf->s, 1, f ? &f->closed : &sf->closed);
+    /* before the session lock (lock order: oplock, then session lock). Outside a
+       multi operation, an oplock a suspended operation of this thread holds is
+       never released while this call waits: it fails instead */
+    if (!xssh__fiber_self() && pthread_mutex_trylock(&sf->oplock) != 0) {
+        if (atomic_load(&sf->oplock_tag) == xssh__thread_tag())
+            return xssh__fail_in_use(sf->s, fn, "SFTP object", "an SFTP request of it awaits its reply");
+        pthread_mutex_lock(&sf->oplock);
+    } else if (xssh__fiber_self()) {
+        xssh__mutex_lock(&sf->oplock);
+    }
+    atomic_store(&sf->oplock_tag, xssh__holder_tag());
+    int e = xssh__op_begin_at(op, sf->s, 1, f ? &f->closed : &sf->closed, fn);
     if (e) {
+        atomic_store(&sf->oplock_tag, 0);
         xssh__mutex_unlock(&sf->oplock);
         return e;
     }
@@ -350,7 +361,7 @@ int xssh__sftp_open(xssh_sftp_file **out, xssh_sftp *sf, const char *path, size_
     memcpy(pcopy, path, path_len);
     pcopy[path_len] = '\0';
     xssh__op op;
-    int e = xssh__sftp_begin(&op, sf, NULL);
+    int e = xssh__sftp_begin_at(&op, sf, NULL, open_type == LIBSSH2_SFTP_OPENDIR ? "xssh_sftp_opendir" : "xssh_sftp_open");
     if (e) {
         free(f);
         free(pcopy);
@@ -474,7 +485,10 @@ static int stat_common(xssh_sftp *sf, const char *path, xssh_sftp_attrs *out, in
     XSSH__ARG(sf->s, path && *path, "path is NULL or empty");
     PATH_ARG(sf, strlen(path));
     XSSH__ARG(sf->s, out, "out is NULL");
-    SF_BEGIN(sf);
+    xssh__op op;
+    int e = xssh__sftp_begin_at(&op, sf, NULL, type == LIBSSH2_SFTP_STAT ? "xssh_sftp_stat" : "xssh_sftp_lstat");
+    if (e)
+        return e;
     LIBSSH2_SFTP_ATTRIBUTES a;
     memset(&a, 0, sizeof a);
     int rc;
@@ -672,7 +686,7 @@ static int link_query(xssh_sftp *sf, const char *path, char **out, int type, con
     if (!buf)
         return xssh__fail(sf->s, XSSH_ENOMEM, 0, "out of memory");
     xssh__op op;
-    int e = xssh__sftp_begin(&op, sf, NULL);
+    int e = xssh__sftp_begin_at(&op, sf, NULL, type == LIBSSH2_SFTP_READLINK ? "xssh_sftp_readlink" : "xssh_sftp_realpath");
     if (e) {
         free(buf);
         return e;

@@ -209,7 +209,7 @@ static int eng_lock(eng *e)
 {
     if (e->op_held)
         return 0;
-    int r = xssh__op_begin(&e->op, e->s, 1, &e->sf->closed);
+    int r = xssh__op_begin_at(&e->op, e->s, 1, &e->sf->closed, e->is_put ? "xssh_sftp_put" : "xssh_sftp_get");
     if (r) {
         if (!e->rc)
             e->rc = r;
@@ -849,6 +849,7 @@ static int setup_step2(eng *e, ech *c)
         if (!e->open_lock_held) {
             if (pthread_mutex_trylock(&s->open_lock) != 0)
                 return 0; /* another thread is opening a channel: later */
+            xssh__open_lock_taken(s);
             e->open_lock_held = 1;
         }
         LIBSSH2_CHANNEL *raw;
@@ -869,16 +870,14 @@ static int setup_step2(eng *e, ech *c)
         if (!raw) {
             if (rc == LIBSSH2_ERROR_EAGAIN)
                 return 0;
-            pthread_mutex_unlock(&s->open_lock);
-            xssh__wake(&s->open_lock);
+            xssh__open_lock_release(s);
             e->open_lock_held = 0;
             if (c == &e->ch[0] && (rc == LIBSSH2_ERROR_CHANNEL_FAILURE || rc == 0))
                 e->refused = 1; /* e.g. OpenSSH's MaxSessions: the caller's SFTP object carries it */
             fail_ssh(e, rc ? rc : LIBSSH2_ERROR_CHANNEL_FAILURE, "opening an SFTP channel");
             return -1;
         }
-        pthread_mutex_unlock(&s->open_lock);
-        xssh__wake(&s->open_lock);
+        xssh__open_lock_release(s);
         e->open_lock_held = 0;
         c->ch = raw;
         c->st = CH_STARTING;
@@ -889,6 +888,7 @@ static int setup_step2(eng *e, ech *c)
             void *cur = NULL;
             if (!atomic_compare_exchange_strong(&s->request_owner, &cur, (void *)c))
                 return 0; /* another request awaits its reply: later */
+            atomic_store(&s->request_fiber_tag, xssh__holder_tag());
             c->has_slot = 1;
         }
         int rc;
@@ -1074,10 +1074,8 @@ static void eng_release(eng *e)
                 xssh__session_orphan(e->s, XSSH__ORPHAN_CHANNEL, c->ch);
             c->ch = NULL;
         }
-        if (e->open_lock_held) {
-            pthread_mutex_unlock(&e->s->open_lock);
-            xssh__wake(&e->s->open_lock);
-        }
+        if (e->open_lock_held)
+            xssh__open_lock_release(e->s);
         e->open_lock_held = 0;
         eng_unlock(e);
     } else {
@@ -1085,10 +1083,8 @@ static void eng_release(eng *e)
         for (int i = 0; i < e->nch; i++)
             if (e->ch[i].has_slot)
                 xssh__request_end(e->s, &e->ch[i]);
-        if (e->open_lock_held) {
-            pthread_mutex_unlock(&e->s->open_lock);
-            xssh__wake(&e->s->open_lock);
-        }
+        if (e->open_lock_held)
+            xssh__open_lock_release(e->s);
     }
     for (int i = 0; i < e->nch; i++) {
         free(e->ch[i].out);

@@ -18,6 +18,10 @@ struct xssh_sftp {
     /* held for a whole SFTP request, waits included: libssh2 keeps one state
        machine per request type per subsystem, so two threads must not interleave */
     pthread_mutex_t oplock;
+    /* oplock held by a multi operation across a wait: that thread's
+       xssh__thread_tag(), else 0 (a call outside the operations of that thread
+       fails at once instead of waiting for ever: xssh__sftp_begin) */
+    _Atomic uintptr_t oplock_tag;
     unsigned long last_status;   /* SFTP status of our last failure */
     struct xssh_sftp_file *files;/* open files (under the session lock) */
     int symlink_pending;         /* a symlink answered EAGAIN (non-blocking) */
@@ -51,7 +55,8 @@ struct xssh_sftp_file {
 
 /* Begin an op on an sftp (and optionally one of its files); checks both closed
    flags; takes sf->oplock. End it with xssh__sftp_end(). */
-int xssh__sftp_begin(xssh__op *op, xssh_sftp *sf, xssh_sftp_file *f);
+int xssh__sftp_begin_at(xssh__op *op, xssh_sftp *sf, xssh_sftp_file *f, const char *fn);
+#define xssh__sftp_begin(op, sf, f) xssh__sftp_begin_at((op), (sf), (f), __func__)
 void xssh__sftp_end(xssh__op *op, xssh_sftp *sf);
 /* Make this thread's SFTP calls block whatever the session mode (the whole-file
    transfers); returns the previous setting. */

@@ -576,3 +576,170 @@ Test(multi_pull, listdir_missing_directory)
     xssh_multi_unref(m);
     xssh_session_unref(s);
 }
+
+/* ---- a blocking call on the thread's own stack vs a suspended operation --------------- */
+
+/* The run op is suspended waiting for its command's output (it holds no lock
+   then): blocking calls on the same session from this stack go through, and the
+   op still completes with all its output. */
+Test(multi_pull, blocking_calls_beside_an_op_waiting_for_output)
+{
+    xssh_session *s = xt_connect_auth();
+    char *flag = xt_tmppath("beside-flag");
+    xssh_multi *m = NULL;
+    cr_assert_eq(xssh_multi_new(&m), XSSH_OK);
+    xssh_multi_op_opts o;
+    memset(&o, 0, sizeof o);
+    o.pull_output = 1;
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "echo started; while [ ! -e '%s' ]; do sleep 0.02; done; echo done", flag);
+    xssh_multi_op *op = NULL;
+    cr_assert_eq(xssh_multi_add_run(m, s, cmd, &o, &op), XSSH_OK);
+    size_t want = 8;
+    drive_until(m, op, stdout_full, &want);
+    cr_assert_eq(xssh_multi_op_state(op), XSSH_OP_RUNNING);
+    xssh_sftp *sf = NULL;
+    cr_assert_eq(xssh_sftp_new(&sf, s), XSSH_OK, "%s", last_msg());
+    xssh_sftp_attrs a;
+    cr_assert_eq(xssh_sftp_stat(sf, xt()->dir, &a), XSSH_OK, "%s", last_msg());
+    xssh_sftp_unref(sf);
+    xssh_run_result *rr = NULL;
+    cr_assert_eq(xssh_session_run(s, "echo beside", NULL, &rr), XSSH_OK, "%s", last_msg());
+    cr_assert_eq(rr->out_len, 7u);
+    xssh_run_result_free(rr);
+    xt_spit(flag, "", 0, 0600);
+    cr_assert_eq(xssh_multi_perform_all(m, 60000), XSSH_OK);
+    cr_assert_eq(result_of(op)->error, XSSH_OK, "%s", result_of(op)->message);
+    bytes out = {0};
+    take(op, 0, &out);
+    cr_assert_str_eq(out.p, "started\ndone\n");
+    free(out.p);
+    free(flag);
+    xssh_multi_op_unref(op);
+    xssh_multi_unref(m);
+    xssh_session_unref(s);
+}
+
+/* An SFTP op suspended inside an SFTP request (the server's bytes held back by a
+   proxy: deterministic) holds the SFTP object's oplock: a blocking SFTP call on the
+   same object from this stack fails at once instead of waiting for ever. */
+Test(multi_pull, blocking_sftp_call_vs_suspended_sftp_op)
+{
+    xt_stall_proxy px;
+    xssh_session *s = xt_stall_proxy_start(&px);
+    xssh_sftp *sf = NULL;
+    cr_assert_eq(xssh_sftp_new(&sf, s), XSSH_OK, "%s", last_msg());
+    xssh_multi *m = NULL;
+    cr_assert_eq(xssh_multi_new(&m), XSSH_OK);
+    xssh_multi_op *op = NULL;
+    cr_assert_eq(xssh_multi_add_sftp_listdir(m, sf, xt()->dir, NULL, &op), XSSH_OK);
+    xt_stall_proxy_hold(&px, 1);
+    int running = 0;
+    cr_assert_eq(xssh_multi_perform(m, &running), XSSH_OK);
+    cr_assert_eq(xssh_multi_op_state(op), XSSH_OP_RUNNING);
+    xssh_sftp_attrs a;
+    cr_assert_eq(xssh_sftp_stat(sf, xt()->dir, &a), XSSH_EBAD_USE, "%s", last_msg());
+    cr_assert(strstr(last_msg(), "xssh_sftp_stat") && strstr(last_msg(), "suspended"), "%s", last_msg());
+    xt_stall_proxy_hold(&px, 0);
+    cr_assert_eq(xssh_multi_perform_all(m, 60000), XSSH_OK);
+    cr_assert_eq(result_of(op)->error, XSSH_OK, "%s", result_of(op)->message);
+    const xssh_sftp_dirent *ents = NULL;
+    size_t n = 0;
+    cr_assert_eq(xssh_multi_op_entries(op, &ents, &n), XSSH_OK);
+    cr_assert_gt(n, 0u);
+    cr_assert_eq(xssh_sftp_stat(sf, xt()->dir, &a), XSSH_OK, "%s", last_msg());
+    xssh_multi_op_unref(op);
+    xssh_multi_unref(m);
+    xssh_sftp_unref(sf);
+    xssh_session_unref(s);
+    xt_stall_proxy_stop(&px);
+}
+
+/* A run op suspended while opening its channel holds the session's channel-open
+   lock: blocking calls that open a channel (run, sftp_new, channel_open) on the
+   same session from this stack fail at once. */
+Test(multi_pull, blocking_open_vs_suspended_channel_open)
+{
+    xt_stall_proxy px;
+    xssh_session *s = xt_stall_proxy_start(&px);
+    xssh_multi *m = NULL;
+    cr_assert_eq(xssh_multi_new(&m), XSSH_OK);
+    xssh_multi_op *op = NULL;
+    cr_assert_eq(xssh_multi_add_run(m, s, "echo opened", NULL, &op), XSSH_OK);
+    xt_stall_proxy_hold(&px, 1);
+    int running = 0;
+    cr_assert_eq(xssh_multi_perform(m, &running), XSSH_OK);
+    cr_assert_eq(xssh_multi_op_state(op), XSSH_OP_RUNNING);
+    xssh_run_result *rr = NULL;
+    cr_assert_eq(xssh_session_run(s, "echo x", NULL, &rr), XSSH_EBAD_USE, "%s", last_msg());
+    cr_assert(strstr(last_msg(), "suspended"), "%s", last_msg());
+    xssh_sftp *sf = NULL;
+    cr_assert_eq(xssh_sftp_new(&sf, s), XSSH_EBAD_USE, "%s", last_msg());
+    cr_assert(strstr(last_msg(), "xssh_sftp_new"), "%s", last_msg());
+    xssh_channel *c = NULL;
+    cr_assert_eq(xssh_channel_open_session(&c, s), XSSH_EBAD_USE, "%s", last_msg());
+    xt_stall_proxy_hold(&px, 0);
+    cr_assert_eq(xssh_multi_perform_all(m, 60000), XSSH_OK);
+    const xssh_multi_result *r = result_of(op);
+    cr_assert_eq(r->error, XSSH_OK, "%s", r->message);
+    cr_assert_eq(r->out_len, 7u);
+    /* and the session serves blocking calls again */
+    cr_assert_eq(xssh_session_run(s, "echo x", NULL, &rr), XSSH_OK, "%s", last_msg());
+    xssh_run_result_free(rr);
+    xssh_multi_op_unref(op);
+    xssh_multi_unref(m);
+    xssh_session_unref(s);
+    xt_stall_proxy_stop(&px);
+}
+
+/* The same from a callback of the multi (on the driving thread's own stack,
+   from inside perform): an on_done calling a blocking SFTP call on an object a
+   suspended op holds gets XSSH_EBAD_USE. */
+typedef struct cb_probe {
+    xssh_sftp *sf;
+    int rc;
+    char msg[1024];
+} cb_probe;
+
+static int quick_fn(xssh_multi_op *op, void *ud) { return XSSH_OK; }
+
+static void probe_done(xssh_multi_op *op, void *ud)
+{
+    cb_probe *p = ud;
+    xssh_sftp_attrs a;
+    p->rc = xssh_sftp_stat(p->sf, "/", &a);
+    snprintf(p->msg, sizeof p->msg, "%s", last_msg());
+}
+
+Test(multi_pull, blocking_call_from_a_callback_vs_suspended_op)
+{
+    xt_stall_proxy px;
+    xssh_session *s = xt_stall_proxy_start(&px);
+    xssh_sftp *sf = NULL;
+    cr_assert_eq(xssh_sftp_new(&sf, s), XSSH_OK, "%s", last_msg());
+    xssh_multi *m = NULL;
+    cr_assert_eq(xssh_multi_new(&m), XSSH_OK);
+    xssh_multi_op *op = NULL;
+    cr_assert_eq(xssh_multi_add_sftp_listdir(m, sf, xt()->dir, NULL, &op), XSSH_OK);
+    xt_stall_proxy_hold(&px, 1);
+    int running = 0;
+    cr_assert_eq(xssh_multi_perform(m, &running), XSSH_OK);
+    cr_assert_eq(xssh_multi_op_state(op), XSSH_OP_RUNNING);
+    cb_probe p = {sf, 12345, ""};
+    xssh_multi_op_opts o;
+    memset(&o, 0, sizeof o);
+    o.on_done = probe_done;
+    o.userdata = &p;
+    cr_assert_eq(xssh_multi_add_call(m, NULL, quick_fn, NULL, &o, NULL), XSSH_OK);
+    cr_assert_eq(xssh_multi_perform(m, &running), XSSH_OK);
+    cr_assert_eq(p.rc, XSSH_EBAD_USE, "%d %s", p.rc, p.msg);
+    cr_assert(strstr(p.msg, "xssh_sftp_stat: the SFTP object is in use by a multi operation suspended"), "%s", p.msg);
+    xt_stall_proxy_hold(&px, 0);
+    cr_assert_eq(xssh_multi_perform_all(m, 60000), XSSH_OK);
+    cr_assert_eq(result_of(op)->error, XSSH_OK, "%s", result_of(op)->message);
+    xssh_multi_op_unref(op);
+    xssh_multi_unref(m);
+    xssh_sftp_unref(sf);
+    xssh_session_unref(s);
+    xt_stall_proxy_stop(&px);
+}

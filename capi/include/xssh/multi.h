@@ -29,6 +29,12 @@
  * used by another thread, nor by a second operation, until the first is done
  * (a second operation on the same session waits for the first: ops on one
  * session run one after the other, in the order they were added).
+ * An xssh call made on the driving thread outside the operations (its own
+ * stack, or a callback) on a session or SFTP object that a suspended operation
+ * of the same thread holds in the middle of a request (opening a channel,
+ * awaiting a channel request's reply, a half-sent packet, an SFTP request)
+ * fails at once with XSSH_EBAD_USE naming the call and the cause, instead of
+ * waiting for an operation that cannot run before it returns (docs/multi.md).
  *
  * Host strings: `[user@]host[:port]`, `[user@][v6addr]:port`, or an ssh_config
  * Host alias; resolved through xssh_options_resolve() like xssh_connect()

@@ -11,7 +11,7 @@ local E = require "xssh_test_env"
 local ANY_VALUE = {
   ["Session:run"] = "options table; the command is checked below",
   ["Agent:get_identities"] = "takes no argument (Lua passes extra ones silently)",
-  ["MultiOp:entries"] = "takes no argument (a Lua idiom over entries_count_swig/entry_swig, checked themselves)",
+  ["MultiOp:entries"] = "takes no argument (Lua passes extra ones silently)",
 }
 
 local function instances()
