@@ -52,6 +52,7 @@
 
 #include "internal.h"
 #include "config_internal.h"
+#include "connect_internal.h"
 
 #define FWD_BUF (64 * 1024)     /* per direction and connection */
 #define FWD_YIELD (256 * 1024)  /* bytes moved without a wait before yielding */
@@ -82,6 +83,7 @@ typedef struct fconn {
     int fd_eof, ch_eof;
     char *ubuf, *dbuf;          /* socket -> channel, channel -> socket */
     size_t u_len, u_off, d_len, d_off;
+    xssh__liveness lv;          /* the way down's dead-peer rule */
 } fconn;
 
 /* ---- small helpers ------------------------------------------------------------- */
@@ -178,6 +180,43 @@ static int wait_session(fconn *c)
     return stop_after(c, xssh__wait(s->fd, ev, -1, s, 0, 0));
 }
 
+/* The way down waits for the server under the session's dead-peer rule (as
+   run() and the threaded forwards: xssh__liveness_check): after the session
+   timeout (or ServerAliveInterval) without a byte from the server a probe goes
+   out on this channel; no answer in time ends the op with XSSH_ETIMEOUT (the
+   session is presumed dead). */
+static int wait_server(fconn *c)
+{
+    struct xssh__fwd *f = c->f;
+    xssh_session *s = f->s;
+    int64_t next = 0;
+    long t = 0, wait = 0;
+    xssh__op op;
+    if (xssh__op_begin(&op, s, 1, NULL) == XSSH_OK) {
+        next = xssh__liveness_check(&op, c->ch, &c->lv);
+        xssh__liveness_params(s, &t, &wait);
+        xssh__op_end(&op);
+    }
+    if (next < 0) {
+        if (!f->fail_rc) {
+            f->fail_rc = XSSH_ETIMEOUT;
+            snprintf(f->fail_msg, sizeof f->fail_msg,
+                     "local forward %s:%d -> %s:%d: the server sent nothing for %ld ms and did not answer a keepalive "
+                     "within %ld ms more: the connection is presumed dead", f->bind_host, f->port, f->host, f->dport,
+                     t, wait);
+        }
+        xssh__fail(NULL, XSSH_ETIMEOUT, 0, "%s", f->fail_msg);
+        conn_fail(c, XSSH_ETIMEOUT, 0, "waiting for the server");
+        return 1;
+    }
+    int dirs = 0, ev = XSSH__WAIT_IN;
+    xssh_session_block_directions(s, &dirs);
+    if (dirs & XSSH_BLOCK_OUTBOUND)
+        ev |= XSSH__WAIT_OUT;
+    int w = xssh__wait(s->fd, ev, -1, s, next, 0);
+    return stop_after(c, w);
+}
+
 /* the channel was closed or ended by the server (a write/EOF that fails then is
    the normal end of that direction, not a failure) */
 static int chan_remote_ended(fconn *c)
@@ -212,7 +251,7 @@ static void carry_down(fconn *c)
             } else if (rc == XSSH_EAGAIN) {
                 if (chan_remote_ended(c))
                     c->ch_eof = 1;
-                else if (wait_session(c))
+                else if (wait_server(c))
                     return;
             } else {
                 conn_fail(c, rc, 0, "reading from the channel");
@@ -303,6 +342,10 @@ static void conn_release(fconn *c)
         return;
     }
     struct xssh__fwd *f = c->f;
+    if (c->lv.active) { /* a probe in flight holds the session's request slot */
+        c->lv.active = 0;
+        xssh__request_end(f->s, &c->lv);
+    }
     if (c->ch) {
         char why[600];
         if (!session_dead(f->s, why, sizeof why)) {

@@ -1030,3 +1030,73 @@ Test(multi_forward, external_epoll_loop, .timeout = 120)
     close(l.tfd);
     close(l.ep);
 }
+
+Test(multi_forward, silent_server_presumed_dead, .timeout = 120)
+{
+    echo_srv e;
+    echo_start(&e);
+    xt_stall_proxy x;
+    xssh_session *s = xt_stall_proxy_start(&x);
+    cr_assert_eq(xssh_session_set_timeout(s, 400), XSSH_OK); /* the dead-peer rule: probe after 400 ms */
+    xssh_multi *m = new_multi();
+    int port = 0;
+    xssh_multi_op *op = add_forward(m, s, e.port, &port);
+    int fd = try_connect(port, 0);
+    cr_assert_geq(fd, 0);
+    echo_line(m, fd, "alive\n");
+    /* from now on the server's bytes are held back: the probe gets no answer */
+    xt_stall_proxy_hold(&x, 1);
+    drive_until_done(m, op);
+    const xssh_multi_result *r = result_of(op);
+    cr_assert_eq(r->error, XSSH_ETIMEOUT, "%s", r->message);
+    cr_assert(strstr(r->message, "presumed dead") != NULL, "%s", r->message);
+    char c;
+    ssize_t n = recv(fd, &c, 1, 0);
+    cr_assert(n == 0 || (n < 0 && errno == ECONNRESET), "the connection was not closed");
+    close(fd);
+    cr_assert_eq(try_connect(port, 0), -ECONNREFUSED);
+    xssh_multi_op_unref(op);
+    xssh_multi_unref(m);
+    xssh_session_unref(s);
+    xt_stall_proxy_hold(&x, 0);
+    xt_stall_proxy_stop(&x);
+}
+
+Test(multi_forward, local_reset_fails_that_connection_only, .timeout = 120)
+{
+    echo_srv e;
+    echo_start(&e);
+    xssh_session *s = xt_connect_auth();
+    xssh_multi *m = new_multi();
+    int port = 0;
+    xssh_multi_op *op = add_forward(m, s, e.port, &port);
+    int a = try_connect(port, 0), b = try_connect(port, 0);
+    cr_assert_geq(a, 0);
+    cr_assert_geq(b, 0);
+    echo_line(m, a, "a\n");
+    echo_line(m, b, "b\n");
+    cr_assert_eq(stats_of(op).active, 2);
+    /* a is reset by its client (RST, not FIN) */
+    struct linger lg = {1, 0};
+    cr_assert_eq(setsockopt(a, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+    close(a);
+    drive_until_stat(m, op, STAT(failed), 1);
+    for (int i = 0; i < 200000 && stats_of(op).active > 1; i++)
+        cr_assert_eq(xssh_multi_wait(m, 20, NULL), XSSH_OK);
+    xssh_forward_stats st = stats_of(op);
+    cr_assert_eq(st.failed, 1);
+    cr_assert_eq(st.active, 1);
+    /* b goes on */
+    echo_line(m, b, "b again\n");
+    close(b);
+    for (int i = 0; i < 200000 && stats_of(op).active > 0; i++)
+        cr_assert_eq(xssh_multi_wait(m, 20, NULL), XSSH_OK);
+    st = stats_of(op);
+    cr_assert_eq(st.failed, 1, "a normal close is not a failure");
+    cr_assert_eq(st.accepted, 2);
+    cr_assert_eq(xssh_multi_op_state(op), XSSH_OP_RUNNING);
+    cancel_and_check(m, op, port);
+    xssh_multi_op_unref(op);
+    xssh_multi_unref(m);
+    xssh_session_unref(s);
+}
