@@ -470,6 +470,40 @@ describe("xssh.luv: a forward whose destination refuses", function()
   end)
 end)
 
+describe("xssh.luv: a blocking call on a session while a call of another task is suspended on it", function()
+  it("is a clear error (BadUse), not a hang; the suspended call and the session go on", function()
+    -- in a child lua5.4 under timeout(1): a hang fails this test instead of stopping the suite
+    local d = E.tmpdir()
+    E.write(d .. "/child.lua", string.format([[
+      local uv, xluv = require "luv", require "xssh.luv"
+      local o = { host = %q, port = %d, user = %q, key = %q, known_hosts = %q, agent = false }
+      local main = xluv.spawn(function()
+        local s <close> = xluv.connect(o)
+        local calls = { sftp_init = function() return s:sftp_init() end, run = function() return s:run("echo blocking") end }
+        for _, call in ipairs({ "sftp_init", "run" }) do
+          -- the runner runs until its first wait: the channel open, suspended with the
+          -- session's channel-open state taken
+          local runner = xluv.spawn(xluv.run, s, "echo async")
+          local ok, err = pcall(calls[call])
+          print(call, ok, ok or err.class, ok or (#tostring(err.message) > 0))
+          print("runner", runner:wait().stdout:sub(1, -2))
+        end
+        -- nothing in flight: the blocking calls work again
+        print("after", s:run("echo blocking").stdout:sub(1, -2), s:sftp_init() ~= nil)
+      end)
+      uv.run()
+      assert(main.ok, tostring(main.error))
+    ]], E.host, E.port, E.user, E.key, E.known_hosts))
+    local p = assert(io.popen(string.format("LUA_PATH='%s' LUA_CPATH='%s' timeout 60 lua5.4 '%s/child.lua' 2>&1",
+      package.path, package.cpath, d)))
+    local out = p:read("a")
+    local ok, _, status = p:close()
+    assert(ok, "child failed (124: it hung): " .. tostring(status) .. "\n" .. out)
+    assert.equal(table.concat({ "sftp_init\tfalse\tBadUseError\ttrue", "runner\tasync",
+      "run\tfalse\tBadUseError\ttrue", "runner\tasync", "after\tblocking\ttrue", "" }, "\n"), out)
+  end)
+end)
+
 describe("docs/async-lua-ruby.md", function()
   it("runs the streaming, listing and forwarding example", function()
     local here = debug.getinfo(1, "S").source:gsub("^@", ""):match("^(.*)/[^/]*$")
