@@ -145,6 +145,37 @@ describe("xssh.luv: one poll handle per socket, several sockets at once", functi
     assert.is_nil(next(xluv._polls)) -- every handle gone with the waits
   end)
 
+  it("a shared handle wakes each waiter with its own readiness (a socketpair, the bare protocol)", function()
+    local pair = uv.socketpair(nil, nil, { nonblock = true }, { nonblock = true })
+    local a, b = pair[1], pair[2]
+    local handles = function()
+      local n = 0
+      uv.walk(function(h) if h:get_type() == "poll" and h:is_active() and h:fileno() == a then n = n + 1 end end)
+      return n
+    end
+    local order = {}
+    local reader = xluv.spawn(function()
+      local ev = coroutine.yield(xasync.WAIT, a, xssh.POLL_IN, -1)
+      order[#order + 1] = { "reader", ev }
+    end)
+    local writer = xluv.spawn(function()
+      local ev = coroutine.yield(xasync.WAIT, a, xssh.POLL_OUT, -1)
+      order[#order + 1] = { "writer", ev, handles(), reader.done }
+      -- the reader still waits on the same handle: make a readable
+      local w = uv.new_pipe()
+      w:open(b)
+      xluv.await(function(cb) w:write("x", cb) end)
+      w:close()
+    end)
+    local both = handles()
+    run_loop({ reader, writer })
+    assert.equal(1, both) -- two waiters on a: one poll handle
+    -- the writer first, with POLL_OUT only, while the reader (POLL_IN) kept waiting
+    assert.same({ { "writer", xssh.POLL_OUT, 1, false }, { "reader", xssh.POLL_IN } }, order)
+    assert.equal(0, handles())
+    uv.fs_close(a)
+  end)
+
   it("the several-socket yield: all sockets at once, or one after the other for a one-socket adapter", function()
     -- a Multi stand-in (only what wait_once calls): two sockets, a timer
     local function fake()
