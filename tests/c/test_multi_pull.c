@@ -743,3 +743,74 @@ Test(multi_pull, blocking_call_from_a_callback_vs_suspended_op)
     xssh_session_unref(s);
     xt_stall_proxy_stop(&px);
 }
+
+/* ---- pull output: the external loop is told, and freeing a throttled op ---------------- */
+
+static int timer_cb(xssh_multi *m, long timeout_ms, void *ud)
+{
+    *(long *)ud = timeout_ms;
+    return 0;
+}
+
+/* an external loop (timer callback) is asked to come back at once when a take
+   makes a throttled op runnable */
+Test(multi_pull, take_wakes_an_external_loop)
+{
+    xssh_session *s = xt_connect_auth();
+    xssh_multi *m = NULL;
+    cr_assert_eq(xssh_multi_new(&m), XSSH_OK);
+    xssh_multi_op_opts o;
+    memset(&o, 0, sizeof o);
+    o.pull_output = 1;
+    o.max_output = 4096;
+    xssh_multi_op *op = NULL;
+    cr_assert_eq(xssh_multi_add_run(m, s, "seq 1 100000", &o, &op), XSSH_OK);
+    size_t max = 4096;
+    drive_until(m, op, stdout_full, &max);
+    cr_assert_eq(xssh_multi_op_state(op), XSSH_OP_RUNNING);
+    long told = -2;
+    cr_assert_eq(xssh_multi_set_timer_cb(m, timer_cb, &told), XSSH_OK);
+    long t = 0;
+    cr_assert_eq(xssh_multi_timeout(m, &t), XSSH_OK);
+    cr_assert_eq(t, -1, "a throttled op waits for no timer");
+    bytes got = {0};
+    cr_assert_eq(take(op, 0, &got), 4096u);
+    cr_assert_eq(told, 0, "the timer callback is told 0 ms");
+    cr_assert_eq(xssh_multi_timeout(m, &t), XSSH_OK);
+    cr_assert_eq(t, 0);
+    cr_assert_eq(xssh_multi_set_timer_cb(m, NULL, NULL), XSSH_OK);
+    free(got.p);
+    xssh_multi_op_unref(op);
+    xssh_multi_unref(m); /* cancels the op still running */
+    xssh_session_unref(s);
+}
+
+/* freeing the multi with a throttled op: it is cancelled without waiting, what it
+   kept stays takeable, the session stays usable */
+Test(multi_pull, free_multi_with_a_throttled_op)
+{
+    xssh_session *s = xt_connect_auth();
+    xssh_multi *m = NULL;
+    cr_assert_eq(xssh_multi_new(&m), XSSH_OK);
+    xssh_multi_op_opts o;
+    memset(&o, 0, sizeof o);
+    o.pull_output = 1;
+    o.max_output = 4096;
+    xssh_multi_op *op = NULL;
+    cr_assert_eq(xssh_multi_add_run(m, s, "seq 1 1000000", &o, &op), XSSH_OK);
+    size_t max = 4096;
+    drive_until(m, op, stdout_full, &max);
+    cr_assert_eq(xssh_multi_op_state(op), XSSH_OP_RUNNING);
+    xssh_multi_unref(m);
+    const xssh_multi_result *r = result_of(op);
+    cr_assert_eq(r->error, XSSH_ECANCELLED, "%s", r->message);
+    bytes got = {0};
+    cr_assert_eq(take(op, 0, &got), 4096u);
+    cr_assert(!strncmp(got.p, "1\n2\n3\n", 6));
+    xssh_run_result *rr = NULL;
+    cr_assert_eq(xssh_session_run(s, "echo after", NULL, &rr), XSSH_OK, "%s", last_msg());
+    xssh_run_result_free(rr);
+    free(got.p);
+    xssh_multi_op_unref(op);
+    xssh_session_unref(s);
+}

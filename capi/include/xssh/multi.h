@@ -139,9 +139,10 @@ typedef struct xssh_multi_op_opts {
                                   stream: when a stream holds that much the op stops reading the
                                   channel (the SSH window throttles the server, nothing is lost)
                                   until the caller takes it. With line_mode, take returns whole
-                                  lines only (pieces of XSSH_MULTI_LINE_MAX for longer ones; the
-                                  last unterminated line once the op is done). on_output must be
-                                  NULL. The result's out/err are then empty. */
+                                  lines only (pieces of XSSH_MULTI_LINE_MAX, or of max_output when
+                                  smaller, for longer ones; the last unterminated line once the op
+                                  is done). on_output must be NULL. The result's out/err are then
+                                  empty. */
 } xssh_multi_op_opts;
 
 /** The outcome of an operation (owned by the op; valid until it is unreferenced). */
