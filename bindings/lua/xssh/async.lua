@@ -157,7 +157,7 @@ end
 
 local RUN_KEYS = { stdin = true, timeout = true, idle_timeout = true, merge_stderr = true, pty = true }
 local STREAM_KEYS = { stdin = true, timeout = true, idle_timeout = true, merge_stderr = true, pty = true,
-  line_mode = true }
+  line_mode = true, max_output = true }
 
 local function run_options(fname, command, opts, keys)
   if type(command) ~= "string" then arg_error(fname .. ": command must be a string", 3) end
@@ -167,8 +167,12 @@ local function run_options(fname, command, opts, keys)
     if not keys[k] then arg_error(string.format("%s: unknown option %q", fname, tostring(k)), 3) end
   end
   if opts.stdin ~= nil and type(opts.stdin) ~= "string" then arg_error(fname .. ": stdin must be a string or nil", 3) end
+  local max_output = opts.max_output or 0
+  if math.type(max_output) ~= "integer" or max_output < 0 then
+    arg_error(fname .. ": max_output must be an integer >= 0 (bytes) or nil", 3)
+  end
   return core.multi_op_options(0, 0, ms(fname, "timeout", opts.timeout), ms(fname, "idle_timeout", opts.idle_timeout),
-    opts.merge_stderr and 1 or 0, opts.pty and 1 or 0, 0, opts.line_mode and 1 or 0, 0, opts.stdin)
+    opts.merge_stderr and 1 or 0, opts.pty and 1 or 0, max_output, opts.line_mode and 1 or 0, 0, opts.stdin)
 end
 
 local function run_result(r)
@@ -312,8 +316,10 @@ Process.close = Process.cancel
 Process.__close = function(self) self:cancel() end
 
 -- xssh.async.stream(session, command [, opts]): start command (opts: stdin,
--- timeout, idle_timeout, merge_stderr, pty, line_mode); a Process. Nothing runs
--- until it is iterated (p:iter()) or waited for (p:wait()).
+-- timeout, idle_timeout, merge_stderr, pty, line_mode, max_output: bytes kept
+-- untaken per stream, 0/nil: 1 MiB; when a stream holds that much the channel
+-- is not read until it is taken); a Process. Nothing runs until it is iterated
+-- (p:iter()) or waited for (p:wait()).
 function M.stream(session, command, opts)
   local o = run_options("xssh.async.stream", command, opts, STREAM_KEYS)
   core.multi_op_set_pull(o, 1)

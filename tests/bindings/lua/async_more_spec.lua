@@ -373,6 +373,25 @@ describe("xssh.luv: streamed output", function()
     assert.equal(0, main.result)
   end)
 
+  it("max_output: a stream never holds more untaken, and nothing is lost", function()
+    local parts, most = {}, 0
+    local main = xluv.spawn(function()
+      local s <close> = xluv.connect(kw())
+      local p = xluv.stream(s, "seq 1 100000", { max_output = 4096 })
+      for _, data in p:iter() do
+        parts[#parts + 1] = data
+        if #data > most then most = #data end
+      end
+      return p.exit_status
+    end)
+    run_loop({ main })
+    assert.equal(0, main.result)
+    local want = {}
+    for i = 1, 100000 do want[i] = i .. "\n" end
+    assert.is_true(table.concat(parts) == table.concat(want))
+    assert.is_true(most <= 4096, tostring(most)) -- each take: what the op held, at most max_output
+  end)
+
   it("leaving the iteration early cancels the command; the session runs the next one", function()
     local d = E.tmpdir()
     local main = xluv.spawn(function()
