@@ -306,8 +306,8 @@ end
 function Process:cancel()
   if self.finished then return false end
   self.finished = true
-  self.cancelled = true
   local running = self.op:state() ~= OP_DONE
+  self.cancelled = running
   cancel_op(self.m, self.op)
   if self.op:state() == OP_DONE then process_record(self) end
   return running
