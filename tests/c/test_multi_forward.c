@@ -283,6 +283,10 @@ static void barrier_stop(barrier_srv *b)
 {
     pthread_join(b->thr, NULL);
     close(b->lfd);
+    for (int i = 0; i < 600000 && atomic_load(&b->done) < b->n; i++)
+        usleep(1000); /* a condition: the connection threads leave b alone */
+    pthread_mutex_destroy(&b->mu);
+    pthread_cond_destroy(&b->cv);
 }
 
 /* a client of the barrier server through the forward */
@@ -424,7 +428,14 @@ static void echo_start(echo_srv *e)
 {
     e->lfd = listen_any(&e->port);
     pthread_create(&e->thr, NULL, echo_accept_main, e);
-    pthread_detach(e->thr);
+}
+
+/* the accept thread ends (shutdown wakes its accept) before e goes */
+static void echo_stop(echo_srv *e)
+{
+    shutdown(e->lfd, SHUT_RDWR);
+    pthread_join(e->thr, NULL);
+    close(e->lfd);
 }
 
 /* one line through an open connection (the multi driven until the echo is back) */
@@ -487,6 +498,7 @@ Test(multi_forward, run_op_alongside_an_open_connection, .timeout = 120)
     xssh_multi_op_unref(op);
     xssh_multi_unref(m);
     xssh_session_unref(s);
+    echo_stop(&e);
 }
 
 /* ---- bulk both ways with a slow local reader ------------------------------------- */
@@ -561,13 +573,13 @@ static void *bulk_reader(void *arg)
 {
     bulk_client *c = arg;
     size_t n = c->b->n_down;
-    while (atomic_load(&c->b->sink_done) == 0)
+    for (int i = 0; i < 600000 && atomic_load(&c->b->sink_done) == 0; i++)
         usleep(1000); /* a condition, not a time: waits for the sink */
     unsigned char *want = pattern(n, 2), *got = malloc(n + 1);
     size_t have = 0;
     unsigned seen = atomic_load(&c->tick);
     for (;;) {
-        while (atomic_load(&c->tick) == seen)
+        for (int i = 0; i < 3000000 && atomic_load(&c->tick) == seen; i++)
             usleep(200); /* the next step of the driving loop */
         seen = atomic_load(&c->tick);
         size_t room = n + 1 - have;
@@ -767,6 +779,7 @@ Test(multi_forward, cancel_closes_listener_and_connections, .timeout = 120)
     xssh_multi_op_unref(op);
     xssh_multi_unref(m);
     xssh_session_unref(s);
+    echo_stop(&e);
 }
 
 Test(multi_forward, cancel_queued_and_unref_running, .timeout = 120)
@@ -802,6 +815,7 @@ Test(multi_forward, cancel_queued_and_unref_running, .timeout = 120)
     cr_assert_str_eq(rr->out, "alive\n");
     xssh_run_result_free(rr);
     xssh_session_unref(s);
+    echo_stop(&e);
 }
 
 Test(multi_forward, session_failure_ends_the_op, .timeout = 120)
@@ -833,6 +847,7 @@ Test(multi_forward, session_failure_ends_the_op, .timeout = 120)
     xssh_multi_unref(m);
     xssh_session_unref(s);
     xt_stall_proxy_stop(&x);
+    echo_stop(&e);
 }
 
 Test(multi_forward, bind_failure_names_address_and_cause, .timeout = 60)
@@ -1029,6 +1044,7 @@ Test(multi_forward, external_epoll_loop, .timeout = 120)
     xssh_session_unref(s);
     close(l.tfd);
     close(l.ep);
+    echo_stop(&e);
 }
 
 Test(multi_forward, silent_server_presumed_dead, .timeout = 120)
@@ -1060,6 +1076,7 @@ Test(multi_forward, silent_server_presumed_dead, .timeout = 120)
     xssh_session_unref(s);
     xt_stall_proxy_hold(&x, 0);
     xt_stall_proxy_stop(&x);
+    echo_stop(&e);
 }
 
 Test(multi_forward, local_reset_fails_that_connection_only, .timeout = 120)
@@ -1099,4 +1116,5 @@ Test(multi_forward, local_reset_fails_that_connection_only, .timeout = 120)
     xssh_multi_op_unref(op);
     xssh_multi_unref(m);
     xssh_session_unref(s);
+    echo_stop(&e);
 }
