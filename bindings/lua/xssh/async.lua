@@ -307,9 +307,10 @@ function Process:cancel()
   if self.finished then return false end
   self.finished = true
   local running = self.op:state() ~= OP_DONE
-  self.cancelled = running
   cancel_op(self.m, self.op)
-  if self.op:state() == OP_DONE then process_record(self) end
+  local r = self.op:state() == OP_DONE and process_record(self)
+  -- cancelled here, or by the guard of a wait (the task cancelled mid-iteration)
+  self.cancelled = running or (r and r.error and r.error.code == core.XSSH_ECANCELLED) or false
   return running
 end
 Process.close = Process.cancel

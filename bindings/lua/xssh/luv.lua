@@ -48,7 +48,19 @@ local function dirs_of(mask)
   return ((mask & POLL_IN) ~= 0 and "r" or "") .. ((mask & POLL_OUT) ~= 0 and "w" or "")
 end
 
-local fire -- (waiter, fd or nil, events): ends a wait and resumes its task
+local fire -- (waiter, fd or nil, events, spurious): ends a wait and resumes its task
+
+-- Input one task's op reads from a shared socket (a session two calls use) may
+-- be for another call's op: libssh2 queues it, and the C core wakes only the
+-- ops of the Multi that read it, so the other op would wait for bytes that
+-- have already arrived (until its keepalive timer). gen[fd] counts the wakes
+-- by real input on fd; task.seen[fd] is the count when the task's op last
+-- looked at fd. A task whose op waits for input on fd with seen < gen is woken
+-- once more ("spurious": it hands POLL_IN to its Multi, whose op then reads
+-- libssh2's queue) - when it registers, and after each poll round on fd. Only
+-- real input counts, so these extra wakes never feed each other.
+local gen = {}
+local spurious_check -- (p): the waiters of poll p that missed input read by others
 
 local function poll_update(p)
   local mask = 0
@@ -90,7 +102,10 @@ local function poll_new(fd)
         if r ~= 0 then fire(w, fd, r) end
       end
     end
-    if err and polls[fd] == p then poll_update(p) end -- restarted for waiters that came meanwhile
+    if polls[fd] == p then
+      if err then poll_update(p) end -- restarted for waiters that came meanwhile
+      spurious_check(p)
+    end
   end
   polls[fd] = p
   return p
@@ -109,12 +124,16 @@ local function withdraw(w)
   if w.task.timer then w.task.timer:stop() end
 end
 
-function fire(w, fd, r)
+function fire(w, fd, r, spurious)
   if w.fired then return end
   w.fired = true
   local task = w.task
   withdraw(w)
   if task.w == w then task.w = nil end
+  if fd and (r & POLL_IN) ~= 0 then
+    if not spurious then gen[fd] = (gen[fd] or 0) + 1 end
+    task.seen[fd] = gen[fd] or 0
+  end
   if w.many then
     local ready = {}
     if fd then ready[fd] = r end
@@ -127,6 +146,30 @@ end
 local function timer_of(task)
   if not task.timer then task.timer = uv.new_timer() end
   return task.timer
+end
+
+-- w waits for input on a socket whose input others have read since its op last looked: that fd
+local function missed(w)
+  local seen = w.task.seen
+  for f, ev in pairs(w.fds) do
+    if (ev & POLL_IN) ~= 0 then
+      local g = gen[f] or 0
+      if seen[f] == nil then
+        seen[f] = g -- first wait on f: its op has just looked
+      elseif seen[f] < g then
+        return f
+      end
+    end
+  end
+  return nil
+end
+
+function spurious_check(p)
+  local list = {}
+  for w in pairs(p.waiters) do list[#list + 1] = w end
+  for _, w in ipairs(list) do
+    if not w.fired and p.waiters[w] and missed(w) == p.fd then fire(w, p.fd, POLL_IN, true) end
+  end
 end
 
 -- one wait of the task: its interest in fd (or in every socket of many) and a timer
@@ -142,7 +185,7 @@ local function wait(task, fd, events, timeout_ms, many)
       bad = bad or f
       return
     end
-    w.fds[f] = true
+    w.fds[f] = (w.fds[f] or 0) | ev
     p.waiters[w] = (p.waiters[w] or 0) | ev
     poll_update(p)
   end
@@ -152,9 +195,14 @@ local function wait(task, fd, events, timeout_ms, many)
     add(fd, events)
   end
   local t = nil
+  local m = not bad and missed(w)
   if bad then
     t = timer_of(task)
     t:start(0, 0, function() fire(w, bad, POLL_ERR) end)
+  elseif m then
+    -- input for this op may be in libssh2's queue already: look on the next turn
+    t = timer_of(task)
+    t:start(0, 0, function() fire(w, m, POLL_IN, true) end)
   elseif math.type(timeout_ms) == "integer" and timeout_ms >= 0 then
     t = timer_of(task)
     t:start(timeout_ms, 0, function() fire(w, nil, 0) end)
@@ -259,7 +307,7 @@ end
 M._tasks_by_co = setmetatable({}, { __mode = "k" })
 -- Start fn(...) as a task on the loop (it runs at once until its first wait).
 function M.spawn(fn, ...)
-  local task = setmetatable({ done = false, waiters = {} }, Task)
+  local task = setmetatable({ done = false, waiters = {}, seen = {} }, Task)
   task.co = coroutine.create(fn)
   M._tasks_by_co[task.co] = task
   task:_step(...)

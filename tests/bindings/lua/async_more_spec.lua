@@ -554,6 +554,50 @@ describe("xssh.luv: a blocking call on a session while a call of another task is
   end)
 end)
 
+describe("xssh.luv: two calls on one session, input for one read by the other", function()
+  it("the call whose input another call's op read into libssh2's queue still gets it (no wait for a keepalive)", function()
+    -- B streams a command; while B's task is busy elsewhere (not waiting on the socket), A's op
+    -- reads the socket and with it B's last output (queued in libssh2 for B's channel). Without
+    -- the extra wake B would wait for bytes that already came: here, with a session timeout of
+    -- an hour (which bounds the dead-peer probe of quiet waits) and no keepalive, forever; the
+    -- child runs under timeout(1), so that would fail the test instead of stopping the suite.
+    local d = E.tmpdir()
+    E.write(d .. "/child.lua", string.format([[
+      local uv, xluv = require "luv", require "xssh.luv"
+      local d = %q
+      local function exists(p) local f = io.open(p); if f then f:close() end; return f ~= nil end
+      local function wait_cmd(p)
+        return string.format("n=0; while [ ! -e %%s ]; do n=$((n+1)); [ $n -gt 300 ] && exit 7; sleep 0.2; done", p)
+      end
+      local main = xluv.spawn(function()
+        local s <close> = xluv.connect{ host = %q, port = %d, user = %q, key = %q, known_hosts = %q,
+          agent = false, timeout = 3600, options = { ServerAliveInterval = 0 } }
+        local a = xluv.spawn(xluv.run, s, wait_cmd(d .. "/go_a") .. "; echo a")
+        local p = xluv.stream(s, "echo x; " .. wait_cmd(d .. "/go_b") .. "; echo y; touch " .. d .. "/y_written")
+        for _, data in p:iter() do
+          io.write(data)
+          if data == "x\n" then
+            io.open(d .. "/go_b", "w"):close()
+            -- B's command has written y (and ends) before A's command goes on and A's op reads
+            while not exists(d .. "/y_written") do xluv.sleep(0.02) end
+            io.open(d .. "/go_a", "w"):close()
+            io.write(a:wait().stdout) -- B's task waits here, not on the socket
+          end
+        end
+        print(p.exit_status)
+      end)
+      uv.run()
+      assert(main.ok, tostring(main.error))
+    ]], d, E.host, E.port, E.user, E.key, E.known_hosts))
+    local p = assert(io.popen(string.format("LUA_PATH='%s' LUA_CPATH='%s' timeout 60 lua5.4 '%s/child.lua' 2>&1",
+      package.path, package.cpath, d)))
+    local out = p:read("a")
+    local ok, _, status = p:close()
+    assert(ok, "child failed (124: it hung): " .. tostring(status) .. "\n" .. out)
+    assert.equal("x\na\ny\n0\n", out)
+  end)
+end)
+
 describe("docs/async-lua-ruby.md", function()
   it("runs the streaming, listing and forwarding example", function()
     local here = debug.getinfo(1, "S").source:gsub("^@", ""):match("^(.*)/[^/]*$")
