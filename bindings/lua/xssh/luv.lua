@@ -53,12 +53,15 @@ local fire -- (waiter, fd or nil, events, spurious): ends a wait and resumes its
 -- Input one task's op reads from a shared socket (a session two calls use) may
 -- be for another call's op: libssh2 queues it, and the C core wakes only the
 -- ops of the Multi that read it, so the other op would wait for bytes that
--- have already arrived (until its keepalive timer). gen[fd] counts the wakes
--- by real input on fd; task.seen[fd] is the count when the task's op last
--- looked at fd. A task whose op waits for input on fd with seen < gen is woken
--- once more ("spurious": it hands POLL_IN to its Multi, whose op then reads
--- libssh2's queue) - when it registers, and after each poll round on fd. Only
--- real input counts, so these extra wakes never feed each other.
+-- have already arrived (until its dead-peer probe). gen[fd] counts the steps
+-- that may have read fd (a task that ran its Multi - woken by input, by its
+-- timer, started, resumed from a Lua wait - and now waits on fd again);
+-- task.seen[fd] is the count when the task's op last looked at fd's input
+-- (it was handed POLL_IN). A task whose op waits for input on fd with
+-- seen < gen is woken once more ("spurious": it hands POLL_IN to its Multi,
+-- whose op then reads libssh2's queue). A spurious step does not count as a
+-- step that may have read, so these extra wakes never feed each other, and a
+-- socket used by one task alone costs nothing extra.
 local gen = {}
 local spurious_check -- (p): the waiters of poll p that missed input read by others
 
@@ -130,10 +133,8 @@ function fire(w, fd, r, spurious)
   local task = w.task
   withdraw(w)
   if task.w == w then task.w = nil end
-  if fd and (r & POLL_IN) ~= 0 then
-    if not spurious then gen[fd] = (gen[fd] or 0) + 1 end
-    task.seen[fd] = gen[fd] or 0
-  end
+  if fd and (r & POLL_IN) ~= 0 then task.seen[fd] = gen[fd] or 0 end
+  task.spurious_step = spurious or false
   if w.many then
     local ready = {}
     if fd then ready[fd] = r end
@@ -193,6 +194,21 @@ local function wait(task, fd, events, timeout_ms, many)
     for _, pe in ipairs(many) do add(pe[1], pe[2]) end
   else
     add(fd, events)
+  end
+  -- this step may have read the sockets it waits on again: the others waiting there look again
+  local counted = not task.spurious_step
+  task.spurious_step = false
+  if counted then
+    for f in pairs(w.fds) do
+      local g = gen[f] or 0
+      if task.seen[f] == g then task.seen[f] = g + 1 end -- what its own op read, it has seen
+      gen[f] = g + 1
+    end
+    for f in pairs(w.fds) do
+      local p = polls[f]
+      if p then spurious_check(p) end -- (this task too, when others read since its op looked)
+    end
+    if w.fired then return end -- it was: its next wait is registered already
   end
   local t = nil
   local m = not bad and missed(w)

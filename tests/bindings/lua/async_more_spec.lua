@@ -154,10 +154,9 @@ describe("xssh.luv: one poll handle per socket, several sockets at once", functi
       return n
     end
     local order = {}
-    local reader = xluv.spawn(function()
-      local ev = coroutine.yield(xasync.WAIT, a, xssh.POLL_IN, -1)
-      order[#order + 1] = { "reader", ev }
-    end)
+    local reader
+    -- (the writer starts waiting first: a task starting to wait after another one's step
+    -- would give the reader one extra look at its socket, see xssh/luv.lua)
     local writer = xluv.spawn(function()
       local ev = coroutine.yield(xasync.WAIT, a, xssh.POLL_OUT, -1)
       order[#order + 1] = { "writer", ev, handles(), reader.done }
@@ -166,6 +165,10 @@ describe("xssh.luv: one poll handle per socket, several sockets at once", functi
       w:open(b)
       xluv.await(function(cb) w:write("x", cb) end)
       w:close()
+    end)
+    reader = xluv.spawn(function()
+      local ev = coroutine.yield(xasync.WAIT, a, xssh.POLL_IN, -1)
+      order[#order + 1] = { "reader", ev }
     end)
     local both = handles()
     run_loop({ reader, writer })
