@@ -595,6 +595,8 @@ M.MultiResult = MultiResult
 local function error_for(code, message)
   local e = core.error_object(code)
   if message ~= nil and message ~= "" then e.message = message end
+  -- an SFTP status code (XSSH_ESFTP_* = -2000 - SSH_FX_*): its status, as the blocking calls' errors have it
+  if (e.sftp_status or 0) == 0 and code <= -2001 and code > -2100 then e.sftp_status = -2000 - code end
   return e
 end
 

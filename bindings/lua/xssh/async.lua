@@ -1,20 +1,34 @@
 -- SPDX-License-Identifier: BSD-3-Clause
 -- (plain "--" comments: scripts/gen-api-docs.py reads "---" blocks as functions of the xssh module)
 --
--- xssh.async: connect, run and SFTP get/put as coroutine calls over the C
--- multi interface (capi/include/xssh/multi.h; docs/async-lua-ruby.md).
+-- xssh.async: connect, run, streamed output, SFTP start-up/get/put/listing and
+-- local port forwarding as coroutine calls over the C multi interface
+-- (capi/include/xssh/multi.h; docs/async-lua-ruby.md).
 --
 -- Called inside a coroutine driven by an adapter (xssh.luv), each call makes a
 -- Multi holding its one op and, instead of blocking, yields what the op waits
--- for:
---     coroutine.yield(xssh.async.WAIT, fd, events, timeout_ms)
--- fd: the socket (-1: none), events: xssh.POLL_IN/POLL_OUT bits, timeout_ms:
--- when the op's timer is due (-1: none). The adapter resumes the coroutine with
--- the events that became ready (0: the timer ran out). Any event loop can drive
--- these coroutines; xssh.luv is the adapter for luv (libuv).
+-- for. The yield protocol (what an adapter implements):
 --
--- Outside a coroutine (or in one that cannot yield) the calls block, driving
--- the multi with Multi:perform_all.
+--   one socket (or none):
+--     coroutine.yield(xssh.async.WAIT, fd, events, timeout_ms)
+--       fd: the socket (-1: none), events: xssh.POLL_IN/POLL_OUT bits,
+--       timeout_ms: when the op's timer is due (-1: none). Resume with the
+--       events that became ready on fd (0: the timer ran out).
+--   several sockets at once (a forward's listener, connections and session; a
+--   ProxyJump chain):
+--     coroutine.yield(xssh.async.WAIT, fd1, events1, timeout_ms, fds)
+--       the first four values as above (the first socket), fds = the list of
+--       every socket {{fd1, events1}, {fd2, events2}, ...}. An adapter that
+--       knows the fifth value waits on all of them at once and resumes with
+--       (ready1, ready): ready1 the events of fd1 (0: none), ready a table
+--       {[fd] = events} of the sockets that became ready (empty: the timer ran
+--       out). An adapter that ignores it resumes with one integer (fd1's
+--       events): the call then waits on the other sockets one after the other
+--       (fd2 ... with timeout 0), as before this form existed.
+--
+-- Any event loop can drive these coroutines; xssh.luv is the adapter for luv
+-- (libuv). Outside a coroutine (or in one that cannot yield) the calls block,
+-- driving the multi with Multi:perform_all / Multi:wait.
 --
 -- Cancellation: closing the coroutine (coroutine.close, what an adapter's
 -- task:cancel() does) runs a to-be-closed guard that cancels the op
@@ -30,8 +44,8 @@ local M = {}
 M.WAIT = setmetatable({}, { __name = "xssh.async.WAIT", __tostring = function() return "xssh.async.WAIT" end })
 M.CANCEL_DRIVE_MS = 5000
 
-local POLL_IN, POLL_OUT = core.XSSH_POLL_IN, core.XSSH_POLL_OUT
 local SOCKET_TIMEOUT, OP_DONE = core.XSSH_SOCKET_TIMEOUT, core.XSSH_OP_DONE
+local STDOUT, STDERR = core.XSSH_STREAM_STDOUT or 0, core.XSSH_STREAM_STDERR or 1
 
 local function in_coroutine()
   local _, main = coroutine.running()
@@ -39,40 +53,76 @@ local function in_coroutine()
 end
 M.in_coroutine = in_coroutine
 
+local function arg_error(message, level)
+  local e = core.error_object(core.XSSH_EARG)
+  e.message = message
+  error(e, level + 1)
+end
+
+-- cancel op (when not done) and drive the cancellation to its end, blocking
+local function cancel_op(m, op)
+  if op:state() ~= OP_DONE then
+    op:cancel()
+    m:perform_all(M.CANCEL_DRIVE_MS)
+  end
+end
+
+-- a to-be-closed value cancelling op when the coroutine is closed (or an error
+-- is raised) while it waits; g.armed = false before a normal return that
+-- leaves the op running
+local function guard(m, op)
+  return setmetatable({ armed = true }, { __close = function(g) if g.armed then cancel_op(m, op) end end })
+end
+
+-- One wait of m's ops inside a coroutine: yield what they wait for (the
+-- protocol above), hand the readiness to m.
+local function wait_once(m)
+  local fds, ms = m:fds()
+  if #fds <= 1 then
+    local fd, ev = -1, 0
+    if fds[1] then fd, ev = fds[1][1], fds[1][2] end
+    local ready = coroutine.yield(M.WAIT, fd, ev, ms)
+    if fd >= 0 and math.type(ready) == "integer" and ready ~= 0 then
+      m:socket_action(fd, ready)
+    else
+      m:socket_action(SOCKET_TIMEOUT, 0)
+    end
+    return
+  end
+  local ready1, ready = coroutine.yield(M.WAIT, fds[1][1], fds[1][2], ms, fds)
+  if type(ready) == "table" then
+    -- an adapter of the several-socket form: every ready socket
+    local any = false
+    for _, p in ipairs(fds) do
+      local r = ready[p[1]]
+      if math.type(r) == "integer" and r ~= 0 then
+        any = true
+        m:socket_action(p[1], r)
+      end
+    end
+    if not any then m:socket_action(SOCKET_TIMEOUT, 0) end
+    return
+  end
+  -- a one-socket adapter: the first socket waited with the timer, the others
+  -- looked at one after the other
+  if math.type(ready1) == "integer" and ready1 ~= 0 then m:socket_action(fds[1][1], ready1) end
+  for i = 2, #fds do
+    local r = coroutine.yield(M.WAIT, fds[i][1], fds[i][2], 0)
+    if math.type(r) == "integer" and r ~= 0 then m:socket_action(fds[i][1], r) end
+  end
+  m:socket_action(SOCKET_TIMEOUT, 0)
+end
+M.wait_once = wait_once
+
 -- drive m until op is done: yield its waits to the adapter (or block)
 local function await(m, op)
   if not in_coroutine() then
     m:perform_all()
     return op:result()
   end
-  local guard <close> = setmetatable({}, { __close = function()
-    if op:state() ~= OP_DONE then
-      op:cancel()
-      m:perform_all(M.CANCEL_DRIVE_MS)
-    end
-  end })
+  local g <close> = guard(m, op)
   m:socket_action(SOCKET_TIMEOUT, 0)
-  while op:state() ~= OP_DONE do
-    local fds, ms = m:fds()
-    if #fds <= 1 then
-      local fd, ev = -1, 0
-      if fds[1] then fd, ev = fds[1][1], fds[1][2] end
-      local ready = coroutine.yield(M.WAIT, fd, ev, ms)
-      if fd >= 0 and math.type(ready) == "integer" and ready ~= 0 then
-        m:socket_action(fd, ready)
-      else
-        m:socket_action(SOCKET_TIMEOUT, 0)
-      end
-    else
-      -- several sockets (a ProxyJump chain): one wait per socket, the first
-      -- with the timer; every socket is acted on when its turn comes
-      for i, p in ipairs(fds) do
-        local ready = coroutine.yield(M.WAIT, p[1], p[2], i == 1 and ms or 0)
-        if math.type(ready) == "integer" and ready ~= 0 then m:socket_action(p[1], ready) end
-      end
-      m:socket_action(SOCKET_TIMEOUT, 0)
-    end
-  end
+  while op:state() ~= OP_DONE do wait_once(m) end
   return op:result()
 end
 M.await = await
@@ -80,9 +130,7 @@ M.await = await
 local function ms(fname, name, v)
   if v == nil then return 0 end
   if type(v) ~= "number" or v ~= v or v <= 0 or v == math.huge then
-    local e = core.error_object(core.XSSH_EARG)
-    e.message = string.format("%s: %s must be a number of seconds > 0 or nil", fname, name)
-    error(e, 3)
+    arg_error(string.format("%s: %s must be a number of seconds > 0 or nil", fname, name), 3)
   end
   return math.max(1, math.ceil(v * 1000))
 end
@@ -98,9 +146,7 @@ end
 function M.connect(opts, port, user, more)
   local host, o, t = xssh._connect_args(opts, port, user, more)
   if t.passphrase_callback or t.prompt_callback then
-    local e = core.error_object(core.XSSH_EARG)
-    e.message = "xssh.async.connect: passphrase_callback/prompt_callback are not supported (give passphrase/password)"
-    error(e, 2)
+    arg_error("xssh.async.connect: passphrase_callback/prompt_callback are not supported (give passphrase/password)", 2)
   end
   local m = core.Multi()
   local op = m:add_connect(host, o, core.multi_op_options(ms("xssh.async.connect", "timeout", t.timeout), 0, 0, 0,
@@ -109,41 +155,316 @@ function M.connect(opts, port, user, more)
   return op:session()
 end
 
--- xssh.async.run(session, command [, opts]): as Session:run (opts: stdin,
--- timeout, idle_timeout, merge_stderr, pty); an xssh.RunResult.
-function M.run(session, command, opts)
-  if type(command) ~= "string" then
-    local e = core.error_object(core.XSSH_EARG)
-    e.message = "xssh.async.run: command must be a string"
-    error(e, 2)
-  end
+local RUN_KEYS = { stdin = true, timeout = true, idle_timeout = true, merge_stderr = true, pty = true }
+local STREAM_KEYS = { stdin = true, timeout = true, idle_timeout = true, merge_stderr = true, pty = true,
+  line_mode = true, max_output = true }
+
+local function run_options(fname, command, opts, keys)
+  if type(command) ~= "string" then arg_error(fname .. ": command must be a string", 3) end
+  if opts ~= nil and type(opts) ~= "table" then arg_error(fname .. ": opts must be a table or nil", 3) end
   opts = opts or {}
-  if opts.stdin ~= nil and type(opts.stdin) ~= "string" then
-    local e = core.error_object(core.XSSH_EARG)
-    e.message = "xssh.async.run: stdin must be a string or nil"
-    error(e, 2)
+  for k in pairs(opts) do
+    if not keys[k] then arg_error(string.format("%s: unknown option %q", fname, tostring(k)), 3) end
   end
-  local m = core.Multi()
-  local op = m:add_run(session, command, core.multi_op_options(0, 0, ms("xssh.async.run", "timeout", opts.timeout),
-    ms("xssh.async.run", "idle_timeout", opts.idle_timeout), opts.merge_stderr and 1 or 0, opts.pty and 1 or 0,
-    0, 0, 0, opts.stdin))
-  local r = raise_of(await(m, op))
+  if opts.stdin ~= nil and type(opts.stdin) ~= "string" then arg_error(fname .. ": stdin must be a string or nil", 3) end
+  local max_output = opts.max_output or 0
+  if math.type(max_output) ~= "integer" or max_output < 0 then
+    arg_error(fname .. ": max_output must be an integer >= 0 (bytes) or nil", 3)
+  end
+  return core.multi_op_options(0, 0, ms(fname, "timeout", opts.timeout), ms(fname, "idle_timeout", opts.idle_timeout),
+    opts.merge_stderr and 1 or 0, opts.pty and 1 or 0, max_output, opts.line_mode and 1 or 0, 0, opts.stdin)
+end
+
+local function run_result(r)
   local rr = { stdout = r.stdout, stderr = r.stderr, exit_status = r.exit_status, exit_signal = r.exit_signal }
   rr.ok = rr.exit_status == 0
   return setmetatable(rr, xssh.RunResult)
 end
 
--- xssh.async.get(sftp, remote, local) / xssh.async.put(sftp, local, remote):
--- whole-file SFTP transfers (as SFTP:get/put); the byte count.
-function M.get(sftp, remote, lpath)
+-- xssh.async.run(session, command [, opts]): as Session:run (opts: stdin,
+-- timeout, idle_timeout, merge_stderr, pty); an xssh.RunResult.
+function M.run(session, command, opts)
+  local o = run_options("xssh.async.run", command, opts, RUN_KEYS)
   local m = core.Multi()
-  local op = m:add_sftp_get(sftp, remote, lpath, nil)
+  local op = m:add_run(session, command, o)
+  return run_result(raise_of(await(m, op)))
+end
+
+-- ---- streamed output --------------------------------------------------------
+
+-- A command started by xssh.async.stream: its output as it arrives.
+local Process = {}
+Process.__index = Process
+Process.__name = "xssh.async.Process"
+M.Process = Process
+
+local function process_record(p)
+  if p.result then return p.result end
+  local r = p.op:result()
+  p.result = r
+  p.exit_status, p.exit_signal = r.exit_status, r.exit_signal
+  return r
+end
+
+-- drive until the op has output ready or is done (yield, or block outside a coroutine)
+local function process_drive(p)
+  local m, op = p.m, p.op
+  if not in_coroutine() then
+    while op:state() ~= OP_DONE do
+      local o, e = op:output_pending()
+      if o > 0 or e > 0 then return end
+      m:wait()
+    end
+    return
+  end
+  local g <close> = guard(m, op)
+  if not p.started then
+    p.started = true
+    m:socket_action(SOCKET_TIMEOUT, 0)
+  end
+  while op:state() ~= OP_DONE do
+    local o, e = op:output_pending()
+    if o > 0 or e > 0 then
+      g.armed = false
+      return
+    end
+    wait_once(m)
+  end
+end
+
+-- the next piece of output: stream name, data; nil at the end (the op's error raised)
+local function process_next(p)
+  local q = p.queue
+  for _ = 1, math.huge do
+    if q.first <= q.last then
+      local item = q[q.first]
+      q[q.first] = nil
+      q.first = q.first + 1
+      return item[1], item[2]
+    end
+    if p.finished then return nil end
+    local op = p.op
+    local done = op:state() == OP_DONE
+    local got = false
+    for _, sp in ipairs({ { STDOUT, "stdout" }, { STDERR, "stderr" } }) do
+      local data = op:take_output(sp[1])
+      if data and #data > 0 then
+        got = true
+        if p.line_mode then
+          for line in data:gmatch("[^\n]*\n?") do
+            if line ~= "" then q.last = q.last + 1; q[q.last] = { sp[2], line } end
+          end
+        else
+          q.last = q.last + 1
+          q[q.last] = { sp[2], data }
+        end
+      end
+    end
+    if not got then
+      if done then
+        p.finished = true
+        raise_of(process_record(p))
+        return nil
+      end
+      process_drive(p)
+    end
+  end
+end
+
+-- for stream, data in p:iter() do ... end: ("stdout"|"stderr", string) as the
+-- output arrives (whole lines with line_mode); leaving the loop early (break,
+-- an error, the task cancelled) cancels the command. The op's error (Timeout,
+-- a closed session) is raised at the end of the iteration.
+function Process:iter()
+  local closer = setmetatable({}, { __close = function()
+    if not self.finished then self:cancel() end
+  end })
+  return function() return process_next(self) end, nil, nil, closer
+end
+
+-- Wait for the end of the command (output not taken by iter is dropped); an
+-- xssh.RunResult with empty stdout/stderr and the exit status/signal.
+function Process:wait()
+  for _ = 1, math.huge do
+    if self.finished then break end
+    -- take (and drop) what is there so a throttled command can go on
+    self.op:take_output(STDOUT)
+    self.op:take_output(STDERR)
+    if self.op:state() == OP_DONE then
+      self.finished = true
+      break
+    end
+    process_drive(self)
+  end
+  local r = raise_of(process_record(self))
+  return run_result({ stdout = "", stderr = "", exit_status = r.exit_status, exit_signal = r.exit_signal })
+end
+
+-- Cancel the command (its channel is closed; the session stays usable);
+-- blocks for the end of the cancellation (at most CANCEL_DRIVE_MS).
+-- Returns true when it was still running.
+function Process:cancel()
+  if self.finished then return false end
+  self.finished = true
+  local running = self.op:state() ~= OP_DONE
+  cancel_op(self.m, self.op)
+  local r = self.op:state() == OP_DONE and process_record(self)
+  -- cancelled here, or by the guard of a wait (the task cancelled mid-iteration)
+  self.cancelled = running or (r and r.error and r.error.code == core.XSSH_ECANCELLED) or false
+  return running
+end
+Process.close = Process.cancel
+Process.__close = function(self) self:cancel() end
+
+-- xssh.async.stream(session, command [, opts]): start command (opts: stdin,
+-- timeout, idle_timeout, merge_stderr, pty, line_mode, max_output: bytes kept
+-- untaken per stream, 0/nil: 1 MiB; when a stream holds that much the channel
+-- is not read until it is taken); a Process. Nothing runs until it is iterated
+-- (p:iter()) or waited for (p:wait()).
+function M.stream(session, command, opts)
+  local o = run_options("xssh.async.stream", command, opts, STREAM_KEYS)
+  core.multi_op_set_pull(o, 1)
+  local m = core.Multi()
+  local op = m:add_run(session, command, o)
+  return setmetatable({ m = m, op = op, line_mode = opts and opts.line_mode and true or false,
+    queue = { first = 1, last = 0 }, finished = false }, Process)
+end
+
+-- ---- SFTP -------------------------------------------------------------------
+
+local TRANSFER_KEYS = { atomic = true, mode = true, timeout = true }
+local function transfer_options(fname, opts)
+  if opts ~= nil and type(opts) ~= "table" then arg_error(fname .. ": opts must be a table or nil", 3) end
+  opts = opts or {}
+  for k in pairs(opts) do
+    if not TRANSFER_KEYS[k] then arg_error(string.format("%s: unknown option %q", fname, tostring(k)), 3) end
+  end
+  local mode = opts.mode or 0
+  if math.type(mode) ~= "integer" or mode < 0 or mode > 4095 then arg_error(fname .. ": mode must be an integer 0..07777", 3) end
+  local o = core.multi_op_options(0, 0, ms(fname, "timeout", opts.timeout), 0, 0, 0, 0, 0, 0, nil)
+  core.multi_op_set_transfer(o, opts.atomic == false and 0 or 1, mode)
+  return o
+end
+
+-- xssh.async.get(sftp, remote, local [, opts]) / xssh.async.put(sftp, local, remote [, opts]):
+-- whole-file SFTP transfers (the pipelined engine of SFTP:get/put); the byte
+-- count. opts: atomic (default true: written to a temporary name beside the
+-- destination and renamed into place when complete, so a failed or cancelled
+-- transfer leaves no half-written destination), mode (permission bits of a
+-- created file; 0: 0644), timeout (seconds).
+function M.get(sftp, remote, lpath, opts)
+  local o = transfer_options("xssh.async.get", opts)
+  local m = core.Multi()
+  local op = m:add_sftp_get(sftp, remote, lpath, o)
   return raise_of(await(m, op)).transferred
 end
-function M.put(sftp, lpath, remote)
+function M.put(sftp, lpath, remote, opts)
+  local o = transfer_options("xssh.async.put", opts)
   local m = core.Multi()
-  local op = m:add_sftp_put(sftp, lpath, remote, nil)
+  local op = m:add_sftp_put(sftp, lpath, remote, o)
   return raise_of(await(m, op)).transferred
+end
+
+-- xssh.async.sftp(session): start the SFTP subsystem (as Session:sftp_init)
+-- without blocking; the SFTP object.
+function M.sftp(session)
+  local m = core.Multi()
+  local op = m:add_sftp_open(session, nil)
+  raise_of(await(m, op))
+  return op:sftp()
+end
+
+-- xssh.async.listdir(sftp, path): the entries of a remote directory ("." and
+-- ".." left out), in the server's order: a list of {name=, longentry=, attrs=}
+-- (attrs: an SFTPAttributes, as SFTPHandle:readdir_next gives). A missing
+-- directory raises SFTPError (its sftp_status).
+function M.listdir(sftp, path)
+  if type(path) ~= "string" then arg_error("xssh.async.listdir: path must be a string", 2) end
+  local m = core.Multi()
+  local op = m:add_sftp_listdir(sftp, path, nil)
+  raise_of(await(m, op))
+  return op:entries()
+end
+
+-- ---- local port forwarding --------------------------------------------------
+
+-- A local forward (xssh.async.forward_local): .port, :stats(), :close(),
+-- :serve() (the driver).
+local Forward = {}
+Forward.__index = Forward
+Forward.__name = "xssh.async.Forward"
+M.Forward = Forward
+
+-- Drive the forward until it ends (closed: returns; the session failed: that
+-- error is raised). Run it in its own coroutine driven by the adapter (xssh.luv
+-- does this in an internal task); outside a coroutine it blocks until the end.
+function Forward:serve()
+  local m, op = self.m, self.op
+  self.serving = true
+  if not in_coroutine() then
+    m:perform_all()
+  else
+    local g <close> = guard(m, op)
+    m:socket_action(SOCKET_TIMEOUT, 0)
+    while op:state() ~= OP_DONE do wait_once(m) end
+  end
+  self.serving = false
+  local r = op:result()
+  self.ended = true
+  if r.error and not self.closed then
+    self.error = r.error
+    error(r.error, 0)
+  end
+  return true
+end
+
+-- accepted, active, failed (connections), bytes_out, bytes_in (as Forward:stats
+-- of the blocking tunnels)
+function Forward:stats()
+  return self.op:forward_stats()
+end
+
+-- Stop: the listener is closed at once (a new connection is refused), open
+-- connections are closed (their channels within a 3 s grace). The serving
+-- coroutine ends the cancellation: the adapter's on_close hook (set by
+-- xssh.luv) resumes it at once; without a serving coroutine the cancellation is
+-- driven here, blocking (at most CANCEL_DRIVE_MS). Returns false when already closed.
+function Forward:close()
+  if self.closed then return false end
+  self.closed = true
+  self.op:cancel()
+  if self.on_close then
+    self.on_close(self)
+  elseif not self.serving then
+    cancel_op(self.m, self.op)
+  end
+  return true
+end
+Forward.__close = function(self) self:close() end
+
+-- xssh.async.forward_local(session, host, port [, {bind_host=, bind_port=}]):
+-- listen on bind_host:bind_port (default 127.0.0.1, any free port; bound before
+-- this returns: .port) and carry each accepted connection over its own
+-- direct-tcpip channel to host:port as the server sees it. Nothing is carried
+-- until fw:serve() drives it (xssh.luv.forward_local starts that for you).
+function M.forward_local(session, host, port, opts)
+  local fname = "xssh.async.forward_local"
+  if type(host) ~= "string" then arg_error(fname .. ": host must be a string", 2) end
+  if math.type(port) ~= "integer" or port < 1 or port > 65535 then arg_error(fname .. ": port must be an integer 1..65535", 2) end
+  if opts ~= nil and type(opts) ~= "table" then arg_error(fname .. ": opts must be a table or nil", 2) end
+  opts = opts or {}
+  for k in pairs(opts) do
+    if k ~= "bind_host" and k ~= "bind_port" then arg_error(string.format("%s: unknown option %q", fname, tostring(k)), 2) end
+  end
+  local bind_host, bind_port = opts.bind_host, opts.bind_port or 0
+  if bind_host ~= nil and type(bind_host) ~= "string" then arg_error(fname .. ": bind_host must be a string or nil", 2) end
+  if math.type(bind_port) ~= "integer" or bind_port < 0 or bind_port > 65535 then
+    arg_error(fname .. ": bind_port must be an integer 0..65535", 2)
+  end
+  local m = core.Multi()
+  local op = m:add_forward_local(session, bind_host, bind_port, host, port, nil)
+  return setmetatable({ m = m, op = op, port = op:forward_port(), host = host, remote_port = port,
+    closed = false, serving = false }, Forward)
 end
 
 return M

@@ -12,10 +12,15 @@
 --   uv.run()            -- until every task is done
 --   task.ok, task.result / task.error
 --
--- Each wait an xssh.async call yields ({WAIT, fd, events, timeout_ms}) becomes a
--- uv poll handle on fd in those directions plus a uv timer for the timeout;
--- the first to fire stops both and resumes the coroutine. Handles live only for
--- one wait, so a socket the C core closes between waits is never watched.
+-- A wait an xssh.async call yields (one socket, or several at once: the
+-- protocol in xssh/async.lua) registers the task's interest in each socket
+-- with ONE shared uv poll handle per fd (libuv must not have two active poll
+-- handles on one fd): the handle watches the union of the directions its
+-- waiters want, and a readiness wakes each waiter that wanted it, with its own
+-- part. A task's timer (its own uv timer) covers the timeout. The first event
+-- of a wait withdraws all of that task's interests (a handle nobody wants any
+-- more is stopped and closed) before the task runs, so a socket the C core
+-- closes between waits is never watched.
 -- task:cancel() closes the coroutine: the pending op is cancelled
 -- (xssh_multi_op_cancel) and the session stays usable (xssh.async).
 local uv = require("luv")
@@ -23,7 +28,7 @@ local async = require("xssh.async")
 local core = require("xssh").core
 
 local M = {}
-for _, k in ipairs({ "connect", "run", "get", "put" }) do M[k] = async[k] end
+for _, k in ipairs({ "connect", "run", "get", "put", "sftp", "listdir", "stream" }) do M[k] = async[k] end
 
 local POLL_IN, POLL_OUT, POLL_ERR = core.XSSH_POLL_IN, core.XSSH_POLL_OUT, core.XSSH_POLL_ERR
 
@@ -32,6 +37,207 @@ local PARK = {} -- yielded by Task:wait: no handle, woken by the awaited task's 
 local Task = {}
 Task.__index = Task
 Task.__name = "xssh.luv.Task"
+
+-- ---- shared poll handles ------------------------------------------------------
+
+-- fd -> { fd=, handle=, mask= (directions the handle watches), waiters = {[waiter] = events} }
+local polls = {}
+M._polls = polls -- (for tests: the handles alive)
+
+local function dirs_of(mask)
+  return ((mask & POLL_IN) ~= 0 and "r" or "") .. ((mask & POLL_OUT) ~= 0 and "w" or "")
+end
+
+local fire -- (waiter, fd or nil, events, spurious): ends a wait and resumes its task
+
+-- Input one task's op reads from a shared socket (a session two calls use) may
+-- be for another call's op: libssh2 queues it, and the C core wakes only the
+-- ops of the Multi that read it, so the other op would wait for bytes that
+-- have already arrived (until its dead-peer probe). gen[fd] counts the steps
+-- that may have read fd (a task that ran its Multi - woken by input, by its
+-- timer, started, resumed from a Lua wait - and now waits on fd again);
+-- task.seen[fd] is the count when the task's op last looked at fd's input
+-- (it was handed POLL_IN). A task whose op waits for input on fd with
+-- seen < gen is woken once more ("spurious": it hands POLL_IN to its Multi,
+-- whose op then reads libssh2's queue). A spurious step does not count as a
+-- step that may have read, so these extra wakes never feed each other, and a
+-- socket used by one task alone costs nothing extra.
+local gen = {}
+local spurious_check -- (p): the waiters of poll p that missed input read by others
+
+local function poll_update(p)
+  local mask = 0
+  for _, ev in pairs(p.waiters) do mask = mask | ev end
+  if mask == 0 then
+    polls[p.fd] = nil
+    p.handle:stop()
+    if not p.handle:is_closing() then p.handle:close() end
+  elseif mask ~= p.mask then
+    p.mask = mask
+    p.handle:start(dirs_of(mask), p.cb)
+  end
+end
+
+local function poll_new(fd)
+  local h = uv.new_poll(fd)
+  if not h then return nil end
+  local p = { fd = fd, handle = h, mask = 0, waiters = {} }
+  p.cb = function(err, got)
+    local ready = 0
+    if err then
+      -- (libuv stopped the handle: POLLERR is reported as EBADF, which luv also prints)
+      ready = POLL_ERR
+      p.mask = 0
+    end
+    if got then
+      if got:find("r", 1, true) then ready = ready | POLL_IN end
+      if got:find("w", 1, true) then ready = ready | POLL_OUT end
+      if got:find("d", 1, true) then ready = ready | POLL_ERR end
+    end
+    if ready == 0 then ready = POLL_ERR end
+    -- a snapshot: waking a waiter runs its task, which may change the waiters
+    local list = {}
+    for w, ev in pairs(p.waiters) do list[#list + 1] = { w, ev } end
+    for _, it in ipairs(list) do
+      local w, ev = it[1], it[2]
+      if p.waiters[w] and not w.fired then
+        local r = ready & (ev | POLL_ERR)
+        if r ~= 0 then fire(w, fd, r) end
+      end
+    end
+    if polls[fd] == p then
+      if err then poll_update(p) end -- restarted for waiters that came meanwhile
+      spurious_check(p)
+    end
+  end
+  polls[fd] = p
+  return p
+end
+
+-- withdraw every interest of waiter w (and stop its task's timer)
+local function withdraw(w)
+  for fd in pairs(w.fds) do
+    local p = polls[fd]
+    if p and p.waiters[w] then
+      p.waiters[w] = nil
+      poll_update(p)
+    end
+  end
+  w.fds = {}
+  if w.task.timer then w.task.timer:stop() end
+end
+
+function fire(w, fd, r, spurious)
+  if w.fired then return end
+  w.fired = true
+  local task = w.task
+  withdraw(w)
+  if task.w == w then task.w = nil end
+  if fd and (r & POLL_IN) ~= 0 then task.seen[fd] = gen[fd] or 0 end
+  task.spurious_step = spurious or false
+  if w.many then
+    local ready = {}
+    if fd then ready[fd] = r end
+    task:_step(fd == w.first and r or 0, ready)
+  else
+    task:_step(fd and r or 0)
+  end
+end
+
+local function timer_of(task)
+  if not task.timer then task.timer = uv.new_timer() end
+  return task.timer
+end
+
+-- w waits for input on a socket whose input others have read since its op last looked: that fd
+local function missed(w)
+  local seen = w.task.seen
+  for f, ev in pairs(w.fds) do
+    if (ev & POLL_IN) ~= 0 then
+      local g = gen[f] or 0
+      if seen[f] == nil then
+        seen[f] = g -- first wait on f: its op has just looked
+      elseif seen[f] < g then
+        return f
+      end
+    end
+  end
+  return nil
+end
+
+function spurious_check(p)
+  local list = {}
+  for w in pairs(p.waiters) do list[#list + 1] = w end
+  for _, w in ipairs(list) do
+    if not w.fired and p.waiters[w] and missed(w) == p.fd then fire(w, p.fd, POLL_IN, true) end
+  end
+end
+
+-- one wait of the task: its interest in fd (or in every socket of many) and a timer
+local function wait(task, fd, events, timeout_ms, many)
+  local w = { task = task, fds = {}, many = type(many) == "table", first = fd, fired = false }
+  task.w = w
+  local bad -- a socket libuv refuses to watch: reported to the op as an error on it
+  local function add(f, ev)
+    if math.type(f) ~= "integer" or f < 0 or math.type(ev) ~= "integer" or (ev & (POLL_IN | POLL_OUT)) == 0 then return end
+    ev = ev & (POLL_IN | POLL_OUT)
+    local p = polls[f] or poll_new(f)
+    if not p then
+      bad = bad or f
+      return
+    end
+    w.fds[f] = (w.fds[f] or 0) | ev
+    p.waiters[w] = (p.waiters[w] or 0) | ev
+    poll_update(p)
+  end
+  if w.many then
+    for _, pe in ipairs(many) do add(pe[1], pe[2]) end
+  else
+    add(fd, events)
+  end
+  -- this step may have read the sockets it waits on again: the others waiting there look again
+  local counted = not task.spurious_step
+  task.spurious_step = false
+  if counted then
+    for f in pairs(w.fds) do
+      local g = gen[f] or 0
+      if task.seen[f] == g then task.seen[f] = g + 1 end -- what its own op read, it has seen
+      gen[f] = g + 1
+    end
+    for f in pairs(w.fds) do
+      local p = polls[f]
+      if p then spurious_check(p) end -- (this task too, when others read since its op looked)
+    end
+    if w.fired then return end -- it was: its next wait is registered already
+  end
+  local t = nil
+  local m = not bad and missed(w)
+  if bad then
+    t = timer_of(task)
+    t:start(0, 0, function() fire(w, bad, POLL_ERR) end)
+  elseif m then
+    -- input for this op may be in libssh2's queue already: look on the next turn
+    t = timer_of(task)
+    t:start(0, 0, function() fire(w, m, POLL_IN, true) end)
+  elseif math.type(timeout_ms) == "integer" and timeout_ms >= 0 then
+    t = timer_of(task)
+    t:start(timeout_ms, 0, function() fire(w, nil, 0) end)
+  elseif next(w.fds) == nil then
+    -- nothing to wait for (should not happen while an op runs): go on next turn
+    t = timer_of(task)
+    t:start(0, 0, function() fire(w, nil, 0) end)
+  end
+end
+
+-- end the task's current wait now (withdrawn) and resume it on the next turn as if its timer ran out
+local function kick(task)
+  local w = task.w
+  if not w or w.fired then return end
+  withdraw(w)
+  timer_of(task):start(0, 0, function() fire(w, nil, 0) end)
+end
+
+-- ---- tasks ------------------------------------------------------------------
 
 local function finish(task, ok, ...)
   task.done = true
@@ -42,79 +248,45 @@ local function finish(task, ok, ...)
   else
     task.error = ...
   end
-  for _, cb in ipairs(task.waiters) do cb(task) end
-  task.waiters = {}
-end
-
-local function clear(task)
-  if task.poll then
-    task.poll:stop()
-    if not task.poll:is_closing() then task.poll:close() end
-    task.poll = nil
-  end
   if task.timer then
     task.timer:stop()
     if not task.timer:is_closing() then task.timer:close() end
     task.timer = nil
   end
+  local waiters = task.waiters
+  task.waiters = {}
+  for _, cb in ipairs(waiters) do cb(task) end
 end
 
-local step
-
--- one wait of the coroutine: a poll handle on fd and/or a timer
-local function wait(task, fd, events, timeout_ms)
-  local fired = false
-  local function wake(ready)
-    if fired then return end
-    fired = true
-    clear(task)
-    step(task, ready)
-  end
-  if fd and fd >= 0 and events ~= 0 then
-    local dirs = ((events & POLL_IN) ~= 0 and "r" or "") .. ((events & POLL_OUT) ~= 0 and "w" or "")
-    local p = assert(uv.new_poll(fd))
-    task.poll = p
-    p:start(dirs, function(err, got)
-      local ready = 0
-      if err then ready = POLL_ERR end
-      if got then
-        if got:find("r", 1, true) then ready = ready | POLL_IN end
-        if got:find("w", 1, true) then ready = ready | POLL_OUT end
-        if got:find("d", 1, true) then ready = ready | POLL_ERR end
-      end
-      wake(ready == 0 and POLL_ERR or ready)
-    end)
-  end
-  if timeout_ms and timeout_ms >= 0 then
-    local t = uv.new_timer()
-    task.timer = t
-    t:start(timeout_ms, 0, function() wake(0) end)
-  elseif not task.poll then
-    -- nothing to wait for (should not happen while an op runs): go on next turn
-    local t = uv.new_timer()
-    task.timer = t
-    t:start(0, 0, function() wake(0) end)
+local function clear(task)
+  local w = task.w
+  if w then
+    w.fired = true
+    withdraw(w)
+    task.w = nil
   end
 end
 
-function step(task, ...)
-  local co = task.co
+function Task:_step(...)
+  local co = self.co
   local r = table.pack(coroutine.resume(co, ...))
   if not r[1] then
-    finish(task, false, r[2])
+    clear(self)
+    finish(self, false, r[2])
     return
   end
   if coroutine.status(co) == "dead" then
-    finish(task, true, table.unpack(r, 2, r.n))
+    clear(self)
+    finish(self, true, table.unpack(r, 2, r.n))
     return
   end
   if r[2] == async.WAIT then
-    wait(task, r[3], r[4], r[5])
+    wait(self, r[3], r[4], r[5], r[6])
   elseif r[2] == PARK then
     return
   else
-    -- a plain yield (xssh.luv.sleep yields WAIT too): resume on the next turn
-    wait(task, -1, 0, 0)
+    -- a plain yield: resume on the next turn
+    wait(self, -1, 0, 0)
   end
 end
 
@@ -139,7 +311,7 @@ function Task:wait()
         parked = false
         -- resume the waiting coroutine through its own task's step
         local t = M._tasks_by_co[me]
-        if t then step(t, 0) end
+        if t and not t.done then t:_step(0) end
       end
     end)
     while not self.done do coroutine.yield(PARK) end
@@ -151,12 +323,39 @@ end
 M._tasks_by_co = setmetatable({}, { __mode = "k" })
 -- Start fn(...) as a task on the loop (it runs at once until its first wait).
 function M.spawn(fn, ...)
-  local task = setmetatable({ done = false, waiters = {} }, Task)
+  local task = setmetatable({ done = false, waiters = {}, seen = {} }, Task)
   task.co = coroutine.create(fn)
   M._tasks_by_co[task.co] = task
-  local args = table.pack(...)
-  step(task, table.unpack(args, 1, args.n))
+  task:_step(...)
   return task
+end
+
+-- The task running the calling coroutine (nil outside a task).
+function M.current()
+  return M._tasks_by_co[coroutine.running()]
+end
+
+-- Inside a task: start(callback) starts something of luv (a connect, a read, a
+-- write...) that calls callback(...) once; the task waits (other tasks run)
+-- until it does and gets callback's arguments. A task cancelled meanwhile is
+-- not resumed (the late call is ignored).
+function M.await(start)
+  local me = M.current()
+  if not me then error("xssh.luv.await: not inside an xssh.luv task", 2) end
+  local res, parked = nil, false
+  start(function(...)
+    if res then return end
+    res = table.pack(...)
+    if parked and not me.done then
+      parked = false
+      me:_step()
+    end
+  end)
+  while not res do
+    parked = true
+    coroutine.yield(PARK)
+  end
+  return table.unpack(res, 1, res.n)
 end
 
 -- Inside a task: sleep seconds on the loop's timer.
@@ -172,6 +371,36 @@ function M.run_main(fn, ...)
   if not t.done then error("xssh.luv.run_main: the loop stopped before the task finished", 2) end
   if not t.ok then error(t.error, 0) end
   return table.unpack(t.results, 1, t.results.n)
+end
+
+-- ---- local forwarding ---------------------------------------------------------
+
+-- xssh.luv.forward_local(session, host, port [, {bind_host=, bind_port=}]): as
+-- xssh.async.forward_local, driven by an internal task of the loop (fw.task)
+-- from now until fw:close(). While it is open the loop has work (uv.run does
+-- not return). fw:close() inside a task waits until the forward has ended
+-- (listener and connections closed); outside a task it returns at once and the
+-- loop finishes the cancellation.
+local LuvForward = setmetatable({}, { __index = async.Forward })
+LuvForward.__index = LuvForward
+LuvForward.__name = "xssh.luv.Forward"
+LuvForward.__close = function(self) self:close() end
+M.Forward = LuvForward
+
+function LuvForward:close()
+  local first = async.Forward.close(self)
+  local me = M.current()
+  if me and me ~= self.task and not self.task.done then
+    pcall(self.task.wait, self.task) -- its failure is in fw.error / fw.task.error
+  end
+  return first
+end
+
+function M.forward_local(session, host, port, opts)
+  local fw = setmetatable(async.forward_local(session, host, port, opts), LuvForward)
+  fw.on_close = function() kick(fw.task) end
+  fw.task = M.spawn(function() return fw:serve() end)
+  return fw
 end
 
 return M
