@@ -589,7 +589,7 @@ typedef struct xssh_swig_multi {} xssh_swig_multi;
                                              (char **ent_long, size_t *ent_long_len) };
 %apply size_t *OUTPUT { size_t *pend_out, size_t *pend_err, size_t *ent_count };
 %apply const char **OUT_BORROWED { const char **r_host, const char **r_message, const char **r_signal };
-%apply int *OUTPUT { int *r_error, int *r_phase, int *r_have, int *r_status, int *r_out_trunc, int *r_err_trunc };
+%apply int *OUTPUT { int *r_error, int *r_phase, int *r_have, int *r_status, int *r_out_trunc, int *r_err_trunc, int *r_sftp_status };
 %apply long *OUTPUT { long *r_duration };
 %apply size_t *OUTPUT { size_t *r_bytes };
 %apply (const unsigned char **OUT_BBYTES, size_t *OUT_LEN) { (const unsigned char **r_out, size_t *r_out_len),
@@ -610,12 +610,12 @@ struct xssh_multi_op {};
     return 0;
   }
   /* (error, phase, message, host, have_exit_status, exit_status, exit_signal, stdout,
-      stdout_truncated, stderr, stderr_truncated, bytes, duration_ms) of a done op
+      stdout_truncated, stderr, stderr_truncated, bytes, duration_ms, sftp_status) of a done op
       (the idioms make a result object of it); BadUseError while not done. */
   xssh_err result_swig(int *r_error, int *r_phase, const char **r_message, const char **r_host, int *r_have,
                        int *r_status, const char **r_signal, const unsigned char **r_out, size_t *r_out_len,
                        int *r_out_trunc, const unsigned char **r_err, size_t *r_err_len, int *r_err_trunc,
-                       size_t *r_bytes, long *r_duration) {
+                       size_t *r_bytes, long *r_duration, int *r_sftp_status) {
     const xssh_multi_result *r = NULL;
     int rc = xssh_multi_op_result($self, &r);
     if (rc)
@@ -635,6 +635,7 @@ struct xssh_multi_op {};
     *r_err_trunc = r->err_truncated;
     *r_bytes = (size_t)r->bytes;
     *r_duration = (long)r->duration_ms;
+    *r_sftp_status = r->sftp_status;
     return 0;
   }
   /* The session of a done connect op. */

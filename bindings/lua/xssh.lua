@@ -592,11 +592,11 @@ end
 M.MultiResult = MultiResult
 
 -- the error object of a code and message (its class from the C error table)
-local function error_for(code, message)
+local function error_for(code, message, sftp_status)
   local e = core.error_object(code)
   if message ~= nil and message ~= "" then e.message = message end
-  -- an SFTP status code (XSSH_ESFTP_* = -2000 - SSH_FX_*): its status, as the blocking calls' errors have it
-  if (e.sftp_status or 0) == 0 and code <= -2001 and code > -2100 then e.sftp_status = -2000 - code end
+  -- an SFTP failure: the server's status, as the blocking calls' errors have it
+  if sftp_status and sftp_status ~= 0 then e.sftp_status = sftp_status end
   return e
 end
 
@@ -624,14 +624,14 @@ do
   -- stderr=, stdout_truncated=, stderr_truncated=, error= (error object or nil),
   -- phase= ("resolve" .. "disconnect", "none"), transferred= (bytes), duration= (seconds)}.
   function fo.result(self)
-    local code, phase, message, host, have, status, sig, out, out_tr, err, err_tr, nbytes, dur = self:result_swig()
+    local code, phase, message, host, have, status, sig, out, out_tr, err, err_tr, nbytes, dur, sftp_st = self:result_swig()
     local r = {
       host = host,
       exit_status = have ~= 0 and status or nil,
       exit_signal = (sig ~= nil and sig ~= "") and sig or nil,
       stdout = out, stderr = err,
       stdout_truncated = out_tr ~= 0, stderr_truncated = err_tr ~= 0,
-      error = code ~= 0 and error_for(code, message) or nil,
+      error = code ~= 0 and error_for(code, message, sftp_st) or nil,
       phase = core.phase_name(phase),
       transferred = nbytes, duration = dur / 1000,
     }

@@ -1580,6 +1580,7 @@ static void finish_result(xssh_multi_op *op, int rc)
         }
     }
     op->res.message = op->msg ? op->msg : "";
+    op->res.sftp_status = op->res.error && op->res.error != XSSH_ECANCELLED && e->code == rc ? e->sftp_status : 0;
     op->res.out = op->out.p ? op->out.p : "";
     op->res.out_len = op->out.n;
     op->res.err = op->err.p ? op->err.p : "";

@@ -726,6 +726,8 @@ Test(multi, host_transfers_atomic_by_default, .timeout = 120)
     cr_assert_eq(xssh_multi_add_host_put(m, h, good, "/dev/zero", r_zero, &o, &zput), XSSH_OK);
     cr_assert_eq(xssh_multi_perform_all(m, -1), XSSH_OK);
     cr_assert_eq(result_of(miss)->error, XSSH_ESFTP_NO_SUCH_FILE, "%s", result_of(miss)->message);
+    cr_assert_eq(result_of(miss)->sftp_status, 2); /* the server's SSH_FX_NO_SUCH_FILE */
+    cr_assert_eq(result_of(zget)->sftp_status, 0); /* not an SFTP status failure */
     cr_assert_eq(result_of(zget)->error, XSSH_ETIMEOUT, "%d %s", result_of(zget)->error, result_of(zget)->message);
     cr_assert_eq(result_of(zput)->error, XSSH_ETIMEOUT, "%d %s", result_of(zput)->error, result_of(zput)->message);
     cr_assert_neq(access(l_missing, F_OK), 0, "a failed host get left '%s'", l_missing);

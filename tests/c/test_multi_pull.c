@@ -564,6 +564,7 @@ Test(multi_pull, listdir_missing_directory)
     cr_assert_eq(xssh_multi_perform_all(m, 60000), XSSH_OK);
     const xssh_multi_result *r = result_of(op);
     cr_assert_eq(r->error, XSSH_ESFTP_NO_SUCH_FILE, "%d %s", r->error, r->message);
+    cr_assert_eq(r->sftp_status, 2, "sftp_status %d", r->sftp_status); /* SSH_FX_NO_SUCH_FILE */
     cr_assert_eq(r->phase, XSSH_PHASE_TRANSFER);
     cr_assert(strstr(r->message, "no-such-dir"), "%s", r->message);
     const xssh_sftp_dirent *ents = NULL;

@@ -162,6 +162,9 @@ typedef struct xssh_multi_result {
     int err_truncated;       /**< 1 when stderr exceeded max_output */
     uint64_t bytes;          /**< get/put: bytes transferred */
     int64_t duration_ms;     /**< from start (leaving the queue) to done, ms */
+    int sftp_status;         /**< an SFTP failure: the server's status (SSH_FX_*, SFTP draft-02
+                                  section 7), as xssh_error_last()->sftp_status of the blocking
+                                  call; else 0 */
 } xssh_multi_result;
 
 /* ---- the multi itself --------------------------------------------------- */

@@ -187,6 +187,10 @@ describe_many("run_many and Multi", function()
       assert.same({ true, #data }, { rs[i].ok, rs[i].transferred })
       assert.equal(data, E.read(tmp .. "/down/" .. h .. "/up.bin"))
     end
+    -- an SFTP failure carries the server's status, as the blocking calls' errors do
+    rs = xssh.get_many(slice(good, 1, 1), d .. "/missing", tmp .. "/down", kw())
+    assert.is_true(rs[1].error:is("SFTPError"))
+    assert.equal(2, rs[1].error.sftp_status)
   end)
 
   it("names the function and the argument of a wrong argument", function()

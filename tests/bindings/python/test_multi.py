@@ -220,6 +220,7 @@ def test_put_many_and_get_many_byte_exact(many, kw, tmpdir_path, scratch):
             assert f.read() == data
     rs = xssh.get_many(hosts[:1] + many["refused_hosts"][:1], os.path.join(scratch, "missing"), out, **kw)
     assert rs[0].phase == "transfer" and rs[0].error is not None
+    assert isinstance(rs[0].error, xssh.exceptions.SFTPNoSuchFileError) and rs[0].error.sftp_status == 2
     assert rs[1].phase == "connect"
 
 

@@ -224,6 +224,10 @@ class TestMulti < Minitest::Test
       rs = Xssh.get_many(good[0, 4], remote, out, **@kw)
       assert(rs.all? { |r| r.ok? && r.transferred == data.bytesize }, rs.inspect)
       good[0, 4].each { |h| assert_equal data, File.binread(File.join(out, h, 'up.bin')) }
+      # an SFTP failure carries the server's status, as the blocking calls' errors do
+      r = Xssh.get_many(good[0, 1], File.join(@scratch, 'missing'), out, **@kw)[0]
+      assert_kind_of Xssh::SFTPNoSuchFileError, r.error
+      assert_equal 2, r.error.sftp_status
     end
   end
 

@@ -35,13 +35,13 @@ module Xssh
   end
 
   # the Xssh::Error instance for a code and message (its class from the C error table)
-  def self.error_for(code, message)
+  def self.error_for(code, message, sftp_status = 0)
     cls = ERROR_CLASSES_BY_CODE[code] || Error
     e = cls.new(message.nil? || message.empty? ? Native.strerror(code) : message)
     e.instance_variable_set(:@code, code)
     e.instance_variable_set(:@name, Native.err_name(code))
     e.instance_variable_set(:@libssh2_code, 0)
-    e.instance_variable_set(:@sftp_status, 0)
+    e.instance_variable_set(:@sftp_status, sftp_status || 0)
     e
   end
 
@@ -72,9 +72,9 @@ module Xssh
 
     # the MultiResult of a done op (Xssh::BadUseError while not done)
     def result
-      code, phase, message, host, have, status, sig, out, out_tr, err, err_tr, nbytes, dur = result_swig
+      code, phase, message, host, have, status, sig, out, out_tr, err, err_tr, nbytes, dur, sftp_st = result_swig
       MultiResult.new(host, have.zero? ? nil : status, sig.nil? || sig.empty? ? nil : sig, out, err,
-                      out_tr != 0, err_tr != 0, code.zero? ? nil : Xssh.error_for(code, message),
+                      out_tr != 0, err_tr != 0, code.zero? ? nil : Xssh.error_for(code, message, sftp_st),
                       Native.phase_name(phase), nbytes, dur / 1000.0)
     end
 
