@@ -724,7 +724,8 @@ class LocalForward(object):
         self.local_host = local_host
         self.port = 0
         self._op: Any = None
-        self._w: Optional[_OpWait] = None
+        self._w: Any = None
+        self._error: Optional[tuple] = None  # (the exception or None,) once done
 
     def _ended(self):  # the op is done (called by the multi)
         self._s._forwards.discard(self)
@@ -749,11 +750,13 @@ class LocalForward(object):
     @property
     def error(self):
         """None while it runs or once closed by close(); the xssh exception that ended it
-        otherwise (the session failed: e.g. xssh.exceptions.SocketRecvError)."""
+        otherwise (the session failed: e.g. xssh.exceptions.SocketDisconnectError)."""
         if not self._w.done:
             return None
-        e = self._op.result().error
-        return None if e is None or e.code == _c.XSSH_ECANCELLED else e
+        if self._error is None:
+            e = self._op.result().error
+            self._error = (None if e is None or e.code == _c.XSSH_ECANCELLED else e,)
+        return self._error[0]
 
     def close(self):
         """Stop: the listener is closed (a new connection is refused) and the connections going

@@ -697,3 +697,49 @@ def test_local_forward_bind_failure_and_session_close(env):
             taken.close()
 
     _run(main())
+
+
+def test_local_forward_ends_with_the_error_of_its_session(env):
+    """The session's TCP connection is cut (a proxy the test owns closes both ends) while a
+    connection is open through the forward: the forward ends by itself, its connection is cut,
+    ``error`` and ``wait_closed()`` give the session's error, Session.close() still works."""
+    async def main():
+        cut = []
+
+        async def proxy(cr, cw):
+            sr, sw = await asyncio.open_connection(env.host, env.port)
+            cut.extend([cw, sw])
+
+            async def pipe(r, w):
+                for _ in range(100000):
+                    data = await r.read(65536)
+                    if not data:
+                        break
+                    w.write(data)
+                    await w.drain()
+            await asyncio.gather(pipe(cr, sw), pipe(sr, cw), return_exceptions=True)
+        server = await asyncio.start_server(proxy, "127.0.0.1", 0)
+        pport = server.sockets[0].getsockname()[1]
+        echo = await asyncio.start_server(_echo, "127.0.0.1", 0)
+        s = await xssh.aio.connect("127.0.0.1", pport, env.user, key=env.key, host_key_policy="off", agent=False,
+                                   config="none")
+        fw = await s.forward_local("127.0.0.1", echo.sockets[0].getsockname()[1])
+        r, w = await asyncio.open_connection("127.0.0.1", fw.port)
+        w.write(b"ping\n")
+        assert await r.readline() == b"ping\n"
+        for c in cut:  # the session's TCP connection is gone
+            c.transport.abort()
+        try:
+            assert await r.read() == b""  # the forwarded connection is cut
+        except ConnectionResetError:
+            pass
+        w.close()
+        with pytest.raises(X.SSH2Error) as ei:
+            await fw.wait_closed()
+        assert fw.closed and fw.error is ei.value and not isinstance(ei.value, X.CancelledError)
+        assert "local forward" in str(ei.value), ei.value
+        await s.close()
+        server.close()
+        echo.close()
+
+    _run(main())
