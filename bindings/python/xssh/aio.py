@@ -13,10 +13,11 @@ No threads, no polling.
     async with xssh.aio.connect("host") as s:
         r = await s.run("uname -a")
 
-Cancellation (``task.cancel()``, ``asyncio.timeout``, ``wait_for``) of a run or a transfer
-cancels its operation (``MultiOp.cancel``: the command's channel is closed, a transfer's
-temporary file removed) and waits for it to be done before CancelledError propagates, so
-the session stays usable. Errors are the xssh exception classes (xssh.exceptions).
+Cancellation (``task.cancel()``, ``asyncio.timeout``, ``wait_for``) of a run, a transfer or a
+listing cancels its operation (``MultiOp.cancel``: the command's channel is closed, a
+transfer's temporary file removed, a directory handle closed) and waits for it to be done
+before CancelledError propagates, so the session stays usable; ``LocalForward.close()``
+cancels a forward the same way. Errors are the xssh exception classes (xssh.exceptions).
 """
 from __future__ import annotations
 
