@@ -3,20 +3,21 @@
 One :class:`xssh.Multi` per event loop (the C multi interface, capi/include/xssh/multi.h)
 is driven through its external-loop API: its socket callback becomes
 ``loop.add_reader``/``add_writer``, its timer callback ``loop.call_later``, and readiness
-is handed back with ``Multi.socket_action``. connect, run, streamed run, SFTP get/put and
-channel open are multi operations (they run the same C code as the blocking calls, on
-private C stacks, in the loop's thread). What the multi has no operation for (directory
-listing, channel reads and writes for port forwarding) is driven as non-blocking xssh
-calls: EAGAIN waits on the session's socket in the direction
-``Session.block_directions()`` names. No threads, no polling.
+is handed back with ``Multi.socket_action``. connect, run, streamed run, SFTP start, get,
+put and directory listing, and local port forwarding are multi operations (they run the
+same C code as the blocking calls, on private C stacks, in the loop's thread). Only the
+end of a session (SFTP close, disconnect) is driven as non-blocking xssh calls: EAGAIN
+waits on the session's socket in the direction ``Session.block_directions()`` names.
+No threads, no polling.
 
     async with xssh.aio.connect("host") as s:
         r = await s.run("uname -a")
 
-Cancellation (``task.cancel()``, ``asyncio.timeout``, ``wait_for``) of a run or a transfer
-cancels its operation (``MultiOp.cancel``: the command's channel is closed, a transfer's
-temporary file removed) and waits for it to be done before CancelledError propagates, so
-the session stays usable. Errors are the xssh exception classes (xssh.exceptions).
+Cancellation (``task.cancel()``, ``asyncio.timeout``, ``wait_for``) of a run, a transfer or a
+listing cancels its operation (``MultiOp.cancel``: the command's channel is closed, a
+transfer's temporary file removed, a directory handle closed) and waits for it to be done
+before CancelledError propagates, so the session stays usable; ``LocalForward.close()``
+cancels a forward the same way. Errors are the xssh exception classes (xssh.exceptions).
 """
 from __future__ import annotations
 
@@ -38,6 +39,10 @@ _EAGAIN = _c.LIBSSH2_ERROR_EAGAIN if hasattr(_c, "LIBSSH2_ERROR_EAGAIN") else -3
 _BLOCK_IN = 1   # LIBSSH2_SESSION_BLOCK_INBOUND
 _BLOCK_OUT = 2  # LIBSSH2_SESSION_BLOCK_OUTBOUND
 _MAX_TRIES = 10_000_000  # bound of every retry loop (each try waits on a socket)
+#: SFTP statuses a server answers to a request (no such file, permission denied, ...): the SFTP
+#: channel is in order after them; after any other failure it is closed and a new one started
+_SFTP_STATUS = frozenset(getattr(_c, n) for n in dir(_c) if n.startswith("XSSH_ESFTP_") and n not in (
+    "XSSH_ESFTP_PROTOCOL", "XSSH_ESFTP_BAD_MESSAGE", "XSSH_ESFTP_CONNECTION_LOST", "XSSH_ESFTP_NO_CONNECTION"))
 _INLINE_MAX = 4  # add() starts an op at once while fewer ops run (each start walks the multi's ops)
 
 
@@ -244,9 +249,8 @@ class _Driver(object):
             waiters.clear()
         self._update(fd, e, woke)  # a wake-up nobody wanted: stop watching
 
-    def wait_fd(self, fd, directions, also=None):
-        """A future done when fd is ready in one of directions (block directions bits), or
-        when `also` (a future) is done."""
+    def wait_fd(self, fd, directions):
+        """A future done when fd is ready in one of directions (block directions bits)."""
         f = self.loop.create_future()
         e = self.fds.get(fd)
         if e is None:
@@ -256,8 +260,6 @@ class _Driver(object):
         if directions & _BLOCK_OUT:
             e[2].add(f)
         self._update(fd, e, True)
-        if also is not None:
-            also.add_done_callback(lambda _a, f=f: f.done() or f.set_result(None))
 
         def _gone(_f, fd=fd):
             e2 = self.fds.get(fd)
@@ -496,7 +498,7 @@ class Session(object):
     """An authenticated connection driven by the event loop. ``session`` is the underlying
     :class:`xssh.Session` (its blocking calls would block the loop: use it only for quick
     non-network calls, or non-blocking as the ssh2-python API does). Operations on one
-    Session run one after the other (port-forwarding channels excepted: they share it)."""
+    Session run one after the other; its local forwards run beside them (they share it)."""
 
     def __init__(self, driver, session, host, timeout):
         self._d = driver
@@ -504,7 +506,6 @@ class Session(object):
         self.host = host
         self._lock = asyncio.Lock()
         self._sftp = None
-        self._activity: Optional[asyncio.Future] = None
         self._closed = False
         self._fd = session.socket()
         self._timeout = timeout
@@ -516,21 +517,15 @@ class Session(object):
             self._forget = _weakref.finalize(self, driver.release, self._fd, ino)
             self._forget.atexit = False
         self._current = None  # the multi op running on the session (close() cancels it)
+        self._forwards: set = set()  # its LocalForwards still running (close() cancels them)
 
     @property
     def session(self):
         """The underlying blocking :class:`xssh.Session` (its blocking calls stop the loop)."""
         return self._s
 
-    def _poke(self):
-        """Something used the session: channel readers retry (libssh2 may hold their data)."""
-        a, self._activity = self._activity, None
-        if a is not None and not a.done():
-            a.set_result(None)
-
     def _release(self):
         self._lock.release()
-        self._poke()
 
     def _check(self, fn):
         if self._closed:
@@ -545,13 +540,10 @@ class Session(object):
 
     async def _op(self, adder, *args, on_output=None):
         async with self._lock:
-            try:
-                op, fut = self._d.add(adder, *args, on_output=on_output)
-                self._current = op
-                await self._d.wait_op(op, fut)
-                return op.result()
-            finally:
-                self._poke()
+            op, fut = self._d.add(adder, *args, on_output=on_output)
+            self._current = op
+            await self._d.wait_op(op, fut)
+            return op.result()
 
     async def run(self, command, stdin=None, timeout: Optional[float] = None, idle_timeout: Optional[float] = None,
                   merge_stderr: bool = False, pty: bool = False):
@@ -572,120 +564,77 @@ class Session(object):
                         None, line_mode, False, stdin)
         return Process(self, command, o, line_mode)
 
-    # ---- non-blocking calls (what the multi has no op for) ----
-    def _try(self, fn, args):
-        s = self._s
-        s.set_blocking(False)
-        try:
-            return fn(*args)
-        finally:
-            s.set_blocking(True)
-
-    async def _nb(self, fn, *args, locked=False):
+    # ---- non-blocking calls (the end of the session: SFTP close, disconnect) ----
+    async def _nb(self, fn, *args):
         """fn(*args) in non-blocking mode until it is not EAGAIN (waiting on the socket in the
-        direction the session names). Holds the session lock unless `locked` says the caller does."""
-        if not locked:
-            await self._lock.acquire()
-        try:
-            for _ in range(_MAX_TRIES):
-                self._check(getattr(fn, "__name__", "call"))
-                r = self._try(fn, args)
-                if not (r == _EAGAIN or (isinstance(r, tuple) and r and r[0] == _EAGAIN)):
-                    return r
-                await self._d.wait_fd(self._fd, self._s.block_directions())
-            raise _err(_c.XSSH_ETIMEOUT, "xssh.aio: %r never completed" % fn)
-        finally:
-            if not locked:
-                self._release()
-            else:
-                self._poke()
-
-    async def _nb_read(self, fn, *args):
-        """A read that may wait for data: the session is free for the others while it waits
-        (a write it had to finish keeps it: block directions OUTBOUND)."""
+        direction the session names). The caller holds the session lock."""
+        s = self._s
         for _ in range(_MAX_TRIES):
-            self._check("read")
-            async with self._lock:
-                r = self._try(fn, args)
-                if isinstance(r, tuple) and r and r[0] == _EAGAIN:
-                    d = self._s.block_directions()
-                    if d & _BLOCK_OUT:
-                        await self._d.wait_fd(self._fd, d)
-                        continue
-                else:
-                    self._poke()
-                    return r
-            if self._activity is None or self._activity.done():
-                self._activity = self._d.loop.create_future()
-            await self._d.wait_fd(self._fd, _BLOCK_IN, also=self._activity)
-        raise _err(_c.XSSH_ETIMEOUT, "xssh.aio: read never completed")
+            s.set_blocking(False)
+            try:
+                r = fn(*args)
+            finally:
+                s.set_blocking(True)
+            if r != _EAGAIN:
+                return r
+            await self._d.wait_fd(self._fd, s.block_directions())
+        raise _err(_c.XSSH_ETIMEOUT, "xssh.aio: %r never completed" % fn)
 
-    async def _sftp_init(self):
+    # ---- SFTP (multi ops; the caller holds the session lock) ----
+    async def _sftp_open(self):
+        """The session's SFTP subsystem, started by an sftp_open op the first time."""
         if self._sftp is None:
-            self._sftp = await self._nb(self._s.sftp_init, locked=True)
+            op, w = self._d.add(self._d.multi.add_sftp_open, self._s, None)
+            self._current = op
+            await self._d.wait_op(op, w)
+            _raise_of(op.result())
+            self._sftp = op.sftp()
         return self._sftp
 
     async def _drop_sftp(self):
-        """After a transfer was cancelled (or failed) mid-way, its SFTP channel may hold part of
-        a request: close that channel (the session itself is not touched); the next SFTP call
-        starts a new subsystem."""
+        """After an SFTP op was cancelled (or failed other than with a status the server
+        answered), its SFTP channel may hold part of a request: close that channel (the session
+        itself is not touched; the close never waits: libssh2's shutdown is finished at the
+        session's next operation); the next SFTP call starts a new subsystem."""
         sftp, self._sftp = self._sftp, None
         if sftp is not None:
             try:
-                await self._nb(sftp.close, locked=True)
+                await self._nb(sftp.close)
             except Exception:
                 pass
 
+    async def _sftp_op(self, fn, adder, *args):
+        """An SFTP op (listdir, get, put) on the session's subsystem; the done op."""
+        async with self._lock:
+            sftp = await self._sftp_open()
+            self._check(fn)
+            op, w = self._d.add(adder, sftp, *args)
+            self._current = op
+            try:
+                await self._d.wait_op(op, w)
+            except asyncio.CancelledError:
+                await self._drop_sftp()
+                raise
+            r = op.result()
+            if r.error is not None and getattr(r.error, "code", None) not in _SFTP_STATUS:
+                await self._drop_sftp()  # (a status the server answered leaves the channel in order)
+        _raise_of(r)
+        return op, r
+
     async def listdir(self, path=".") -> "list[str]":
-        """The names in a remote directory (str, without "." and ".."), over SFTP."""
+        """The names in a remote directory (str, without "." and ".."), over SFTP (a listdir
+        op: opendir, readdir to the end, close). A missing directory:
+        xssh.exceptions.SFTPNoSuchFileError (any SFTP status: its SFTPError subclass)."""
         self._check("listdir")
         path = _path("xssh.aio.Session.listdir()", "path", path)
-        async with self._lock:
-            try:
-                sftp = await self._sftp_init()
-                d = await self._nb(sftp.opendir, path, locked=True)
-                names = []
-                try:
-                    it = d.readdir()
-                    for _ in range(_MAX_TRIES):
-                        self._s.set_blocking(False)
-                        try:
-                            n, name, _a = next(it, (None, None, None))
-                        finally:
-                            self._s.set_blocking(True)
-                        if n is None:
-                            break
-                        if n == _EAGAIN:
-                            await self._d.wait_fd(self._fd, self._s.block_directions())
-                            continue
-                        if name not in (b".", b".."):
-                            names.append(name.decode("utf-8", "surrogateescape"))
-                finally:
-                    await self._nb(d.close, locked=True)
-                return names
-            finally:
-                self._poke()
+        op, _r = await self._sftp_op("listdir", self._d.multi.add_sftp_listdir, path, None)
+        return [name.decode("utf-8", "surrogateescape") for name, _long, _attrs in op.entries()]
 
     async def _transfer(self, fn, a, b, timeout):
         o = _op_options("xssh.aio.Session.%s()" % fn, None, None, timeout, None)
         _c.multi_op_set_transfer(o, 1, 0)  # atomic: a temporary name renamed into place; cancelled, nothing is left
-        async with self._lock:
-            try:
-                sftp = await self._sftp_init()
-                adder = self._d.multi.add_sftp_get if fn == "get" else self._d.multi.add_sftp_put
-                op, fut = self._d.add(adder, sftp, a, b, o)
-                self._current = op
-                try:
-                    await self._d.wait_op(op, fut)
-                except asyncio.CancelledError:
-                    await self._drop_sftp()
-                    raise
-                r = op.result()
-                if r.error is not None and r.phase == "transfer":
-                    await self._drop_sftp()
-            finally:
-                self._poke()
-        _raise_of(r)
+        adder = self._d.multi.add_sftp_get if fn == "get" else self._d.multi.add_sftp_put
+        _op, r = await self._sftp_op(fn, adder, a, b, o)
         return r.transferred
 
     async def get(self, remote, local, timeout: Optional[float] = None) -> int:
@@ -706,64 +655,55 @@ class Session(object):
     # ---- port forwarding ----
     async def forward_local(self, remote_host: str, remote_port: int, local_host: str = "127.0.0.1",
                             local_port: int = 0) -> "LocalForward":
-        """Listen on local_host:local_port (0: any free port) and relay each accepted
-        connection over a direct-tcpip channel to remote_host:remote_port (as ``ssh -L``).
-        Returns a started :class:`LocalForward` (``.port``; ``close()``/``async with``)."""
+        """Listen on local_host:local_port (0: any free port) and carry each accepted
+        connection over its own direct-tcpip channel to remote_host:remote_port as the server
+        sees it (as ``ssh -L``): a forward op of the multi, running beside the other operations
+        on this session. Returns a started :class:`LocalForward` (``.port``, ``stats()``;
+        ``close()``/``wait_closed()``/``async with``). The port cannot be bound:
+        xssh.exceptions.ConnectError naming address and cause."""
         self._check("forward_local")
+        fn = "xssh.aio.Session.forward_local()"
         if not isinstance(remote_host, str):
-            raise TypeError("xssh.aio.Session.forward_local(): argument 'remote_host' must be str, not %s"
-                            % type(remote_host).__name__)
+            raise TypeError("%s: argument 'remote_host' must be str, not %s" % (fn, type(remote_host).__name__))
         if isinstance(remote_port, bool) or not isinstance(remote_port, int) or not 0 < remote_port < 65536:
-            raise ValueError("xssh.aio.Session.forward_local(): argument 'remote_port' must be a port 1..65535, "
-                             "not %r" % (remote_port,))
-        fw = LocalForward(self, remote_host, remote_port)
-        fw.server = await asyncio.start_server(fw._handle, local_host, local_port)
-        fw.port = fw.server.sockets[0].getsockname()[1]
+            raise ValueError("%s: argument 'remote_port' must be a port 1..65535, not %r" % (fn, remote_port))
+        if not isinstance(local_host, str):
+            raise TypeError("%s: argument 'local_host' must be str, not %s" % (fn, type(local_host).__name__))
+        if isinstance(local_port, bool) or not isinstance(local_port, int) or not 0 <= local_port < 65536:
+            raise ValueError("%s: argument 'local_port' must be a port 0..65535 (0: any free port), not %r"
+                             % (fn, local_port))
+        # not under the session lock: a forward op does not hold its session (runs and other
+        # forwards go on beside it) and runs until cancelled
+        fw = LocalForward(self, remote_host, remote_port, local_host)
+        d = self._d
+        fw._op, fw._w = d.add(d.multi.add_forward_local, self._s, local_host, local_port, remote_host, remote_port,
+                              None, then=fw._ended)
+        fw.port = fw._op.forward_port()
+        if not fw._w.done:
+            self._forwards.add(fw)
         return fw
 
-    async def _open_tcpip(self, host, port, shost, sport):
-        return await self._nb(self._s.direct_tcpip_ex, host, port, shost, sport)
-
-    async def _write_all(self, ch, data):
-        off = 0
-        async with self._lock:
-            try:
-                for _ in range(_MAX_TRIES):
-                    if off >= len(data):
-                        return
-                    r = self._try(ch.write, (data[off:],))
-                    n = r[0] if isinstance(r, tuple) else r
-                    if n == _EAGAIN:
-                        w = r[1] if isinstance(r, tuple) and len(r) > 1 else 0
-                        off += w if isinstance(w, int) and w > 0 else 0
-                        await self._d.wait_fd(self._fd, self._s.block_directions() or _BLOCK_OUT)
-                        continue
-                    if n < 0:
-                        raise _err(n, "xssh.aio: channel write failed (%d)" % n)
-                    off += n
-            finally:
-                self._poke()
-
     async def close(self):
-        """Disconnect (a polite SSH disconnect, then the socket is closed). Idempotent."""
+        """Disconnect (a polite SSH disconnect, then the socket is closed). Idempotent. What
+        still runs on the session is cancelled first: a command or transfer, its local forwards."""
         if self._closed:
             return
         cur = self._current
         if cur is not None and cur.state() != _c.XSSH_OP_DONE:
             cur.cancel()  # a command or transfer still going (e.g. a stream not read to its end)
             self._d.kick()
+        for fw in list(self._forwards):
+            fw.close()
+        for fw in list(self._forwards):
+            await fw._wait()  # cancelled ops end within the multi's cancel grace
         async with self._lock:
             if self._closed:
                 return
             try:
                 if self._sftp is not None:
-                    try:
-                        await self._nb(self._sftp.close, locked=True)
-                    except Exception:
-                        pass
-                    self._sftp = None
+                    await self._drop_sftp()
                 try:
-                    await self._nb(self._s.disconnect, locked=True)
+                    await self._nb(self._s.disconnect)
                 except Exception:
                     pass
             finally:
@@ -771,81 +711,81 @@ class Session(object):
                 if self._forget is not None:
                     self._forget.detach()  # a later collection must not touch a reused fd number
                 self._d.forget(self._fd)
-                self._poke()
 
 
 class LocalForward(object):
-    """A local port forwarded over a Session (Session.forward_local): ``port``, ``close()``."""
+    """A local port forwarded over a Session (Session.forward_local), run by a forward op of the
+    loop's Multi: ``port`` (the local port it listens on), ``stats()``, ``connections``,
+    ``close()``, ``wait_closed()``, ``async with``."""
 
-    def __init__(self, session, host, port):
+    def __init__(self, session, host, port, local_host):
         self._s = session
         self.host = host
         self.remote_port = port
-        self.server: Any = None
+        self.local_host = local_host
         self.port = 0
-        self._tasks: set = set()
-        self.connections = 0
+        self._op: Any = None
+        self._w: Any = None
+        self._error: Optional[tuple] = None  # (the exception or None,) once done
 
-    async def _handle(self, reader, writer):
-        t = asyncio.current_task()
-        self._tasks.add(t)
-        ch = None
-        try:
-            peer = writer.get_extra_info("peername") or ("127.0.0.1", 0)
-            ch = await self._s._open_tcpip(self.host, self.remote_port, peer[0], peer[1])
-            self.connections += 1
+    def _ended(self):  # the op is done (called by the multi)
+        self._s._forwards.discard(self)
 
-            async def up():
-                for _ in range(_MAX_TRIES):
-                    data = await reader.read(65536)
-                    if not data:
-                        await self._s._nb(ch.send_eof)
-                        return
-                    await self._s._write_all(ch, data)
+    def stats(self):
+        """Counters of the forward (any time, also after the end): an :class:`xssh.ForwardStats`
+        (accepted, active, failed connections; bytes_out towards the destination, bytes_in
+        back). A connection whose channel the server refused (nothing listens at the
+        destination) or that was reset counts as failed; the forward goes on."""
+        return self._op.forward_stats()
 
-            async def down():
-                for _ in range(_MAX_TRIES):
-                    n, data = await self._s._nb_read(ch.read, 65536)
-                    if n <= 0:
-                        if n < 0:
-                            raise _err(n, "xssh.aio: channel read failed (%d)" % n)
-                        writer.write_eof() if writer.can_write_eof() else None
-                        return
-                    writer.write(data)
-                    await writer.drain()
+    @property
+    def connections(self) -> int:
+        """Connections accepted so far (stats().accepted)."""
+        return self._op.forward_stats()[0]
 
-            await asyncio.gather(up(), down())
-        except (ConnectionError, asyncio.CancelledError):
-            pass
-        finally:
-            self._tasks.discard(t)
-            if ch is not None and not self._s._closed:
-                try:
-                    await self._s._nb(ch.close)
-                except Exception:
-                    pass
-            writer.close()
+    @property
+    def closed(self) -> bool:
+        """True once the forward has ended (closed, or its session failed)."""
+        return self._w.done
+
+    @property
+    def error(self):
+        """None while it runs or once closed by close(); the xssh exception that ended it
+        otherwise (the session failed: e.g. xssh.exceptions.SocketDisconnectError)."""
+        if not self._w.done:
+            return None
+        if self._error is None:
+            e = self._op.result().error
+            self._error = (None if e is None or e.code == _c.XSSH_ECANCELLED else e,)
+        return self._error[0]
 
     def close(self):
-        """Stop accepting; the connections going on are cut."""
-        if self.server is not None:
-            self.server.close()
-        for t in list(self._tasks):
-            t.cancel()
+        """Stop: the listener is closed (a new connection is refused) and the connections going
+        on are cut (their channels closed within the multi's cancel grace). Idempotent."""
+        if not self._w.done:
+            self._op.cancel()
+            self._s._d.kick()
+
+    async def _wait(self):
+        if not self._w.done:
+            await self._s._d.wait_op(self._op, self._w)
 
     async def wait_closed(self):
-        """Wait until the listener is closed and every relayed connection has ended."""
-        if self.server is not None:
-            await self.server.wait_closed()
-        if self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        """Wait until the forward has ended (after close(): the listener and every connection
+        are closed). When it ended by itself because its session failed, that error is raised."""
+        await self._wait()
+        e = self.error
+        if e is not None:
+            raise e
 
     async def __aenter__(self):
         return self
 
     async def __aexit__(self, *exc):
         self.close()
-        await self.wait_closed()
+        await self._wait()
+        if exc[0] is None:
+            await self.wait_closed()
         return False
 
 

@@ -1,9 +1,8 @@
 # Type stub of xssh.aio (hand-written: scripts/gen-pyi.py skips modules marked _HAND_WRITTEN_STUB).
-import asyncio
 import os
 from typing import Any, AsyncIterator, Awaitable, Generator, Literal, Mapping, Sequence
 
-from .core import Options, RunResult
+from .core import ForwardStats, Options, RunResult
 from .core import Session as _BlockingSession
 
 _Path = str | bytes | os.PathLike[str] | os.PathLike[bytes]
@@ -30,9 +29,15 @@ class Process:
 class LocalForward:
     host: str
     remote_port: int
+    local_host: str
     port: int
-    connections: int
-    server: asyncio.Server
+    @property
+    def connections(self) -> int: ...
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def error(self) -> Exception | None: ...
+    def stats(self) -> ForwardStats: ...
     def close(self) -> None: ...
     async def wait_closed(self) -> None: ...
     async def __aenter__(self) -> LocalForward: ...

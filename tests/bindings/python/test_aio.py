@@ -493,3 +493,253 @@ def test_unclosed_session_collected_unregisters_its_socket(env):
         assert loop.remove_reader(fd) is False
 
     _run(main())
+
+
+async def _echo(reader, writer):
+    """An echo server's connection (the destination of the forwards below, on loopback)."""
+    for _ in range(100000):
+        data = await reader.read(65536)
+        if not data:
+            break
+        writer.write(data)
+        await writer.drain()
+    writer.close()
+
+
+async def _through(port, data):
+    """Send data through a forwarded port, half-close, read the answer to its end."""
+    r, w = await asyncio.open_connection("127.0.0.1", port)
+    w.write(data)
+    await w.drain()
+    w.write_eof()
+    got = await r.read()
+    w.close()
+    return got
+
+
+def test_local_forward_stats_and_a_refused_destination(env):
+    """LocalForward.stats() counts what the forward op carried (byte-exact) and a connection whose
+    channel the server refused (nothing listens at the destination: a bound, non-listening
+    socket) as failed; the forward goes on (a second refused connection, then the good forward
+    and the session still work)."""
+    data = os.urandom(300000)
+
+    async def main():
+        server = await asyncio.start_server(_echo, "127.0.0.1", 0)
+        eport = server.sockets[0].getsockname()[1]
+        import socket
+        dead = socket.socket()
+        dead.bind(("127.0.0.1", 0))  # bound, never listening: a connection to it is refused
+        try:
+            async with xssh.aio.connect(env.host, **_kw(env)) as s:
+                async with await s.forward_local("127.0.0.1", eport) as fw, \
+                        await s.forward_local("127.0.0.1", dead.getsockname()[1]) as bad:
+                    assert fw.stats() == (0, 0, 0, 0, 0) and isinstance(fw.stats(), xssh.core.ForwardStats)
+                    assert await _through(fw.port, data) == data
+                    st = fw.stats()
+                    assert (st.accepted, st.failed, st.bytes_out, st.bytes_in) == (1, 0, len(data), len(data)), st
+                    assert fw.connections == 1
+
+                    for k in (1, 2):
+                        r, w = await asyncio.open_connection("127.0.0.1", bad.port)
+                        try:
+                            assert await r.read() == b""  # the forward closed it: the channel was refused
+                        except ConnectionResetError:
+                            pass
+                        w.close()
+                        st = bad.stats()
+                        assert (st.accepted, st.active, st.failed, st.bytes_out, st.bytes_in) == (k, 0, k, 0, 0), st
+                        assert not bad.closed and bad.error is None  # the forward goes on
+                    assert await _through(fw.port, b"again") == b"again"
+                    assert (await s.run("echo usable")).stdout == b"usable\n"
+                assert fw.closed and bad.closed and fw.error is None and bad.error is None
+                st = fw.stats()  # readable after the end
+                assert (st.accepted, st.active, st.failed, st.bytes_out, st.bytes_in) == (
+                    2, 0, 0, len(data) + 5, len(data) + 5), st
+                assert bad.stats().failed == 2
+        finally:
+            dead.close()
+            server.close()
+
+    _run(main())
+
+
+def test_two_forward_connections_and_a_command_at_once(env, tmpdir_path):
+    """A forward does not hold its session: while a command runs on the session (it has said
+    'started' and ends only once two connections have carried bytes through the forward to a
+    destination that records them), both connections carry data both ways; after the command
+    they go on; closing the forward cuts them and leaves the session usable."""
+    d = tmpdir_path
+
+    async def dest(reader, writer):
+        line = await reader.readline()  # b"conn K\n", through the forward
+        open(os.path.join(d, line.split()[1].decode()), "w").close()
+        writer.write(b"echo " + line)
+        await writer.drain()
+        await _echo(reader, writer)
+
+    async def main():
+        server = await asyncio.start_server(dest, "127.0.0.1", 0)
+        eport = server.sockets[0].getsockname()[1]
+        async with xssh.aio.connect(env.host, **_kw(env)) as s:
+            fw = await s.forward_local("127.0.0.1", eport)
+            p = s.stream("echo started; i=0; while ! [ -e %s/c1 -a -e %s/c2 ] && [ $i -lt 600 ]; do sleep 0.1; "
+                         "i=$((i+1)); done; [ -e %s/c1 -a -e %s/c2 ] || exit 99; echo both" % (d, d, d, d))
+            it = p.__aiter__()
+            assert await it.__anext__() == ("stdout", b"started\n")  # the command runs now
+            conns = [await asyncio.open_connection("127.0.0.1", fw.port) for _ in range(2)]
+            for k, (r, w) in enumerate(conns, 1):
+                w.write(b"conn c%d\n" % k)
+                await w.drain()
+            for k, (r, w) in enumerate(conns, 1):
+                assert await r.readline() == b"echo conn c%d\n" % k
+            assert fw.stats().active == 2
+            # the command saw both connections' bytes and ends (it could not before: exit 99)
+            rest = [item async for item in it]
+            assert rest == [("stdout", b"both\n")] and p.exit_status == 0, (rest, p.exit_status)
+            for k, (r, w) in enumerate(conns, 1):  # the connections go on after the command
+                w.write(b"more %d\n" % k)
+                await w.drain()
+                assert await r.readline() == b"more %d\n" % k
+            assert fw.stats().active == 2
+            fw.close()  # cuts both connections
+            await fw.wait_closed()
+            for r, w in conns:
+                try:
+                    assert await r.read() == b""
+                except ConnectionResetError:
+                    pass
+                w.close()
+            st = fw.stats()
+            assert (st.accepted, st.active, st.failed) == (2, 0, 0), st
+            assert (await s.run("echo usable")).stdout == b"usable\n"
+        server.close()
+
+    _run(main())
+
+
+def test_listdir_errors_and_cancel(env, tmpdir_path):
+    """listdir is a multi op: a missing directory raises the SFTP no-such-file error naming the
+    path (the SFTP subsystem stays in use); a listdir cancelled while its op waits for the server
+    leaves the session usable (SFTP included)."""
+    for i in range(50):
+        open(os.path.join(tmpdir_path, "f%02d" % i), "w").close()
+    names = sorted("f%02d" % i for i in range(50))
+
+    async def main():
+        d = xssh.aio._driver()
+        added = []
+        listing = asyncio.Event()
+        orig = d.add
+
+        def add(adder, *a, **k):
+            r = orig(adder, *a, **k)
+            added.append((adder.__name__, r[0]))
+            if adder.__name__ == "add_sftp_listdir":
+                listing.set()
+            return r
+        d.add = add
+        try:
+            async with xssh.aio.connect(env.host, **_kw(env)) as s:
+                missing = os.path.join(tmpdir_path, "missing")
+                with pytest.raises(X.SFTPNoSuchFileError) as ei:
+                    await s.listdir(missing)
+                assert missing in str(ei.value), ei.value
+                assert sorted(await s.listdir(tmpdir_path)) == names
+                assert [n for n, _op in added].count("add_sftp_open") == 1  # the subsystem was kept
+
+                # cancel while the listdir op waits for the server's answer
+                listing.clear()
+                t = asyncio.create_task(s.listdir(tmpdir_path))
+                await listing.wait()  # the op was added and started: it waits for the server now
+                name, op = added[-1]
+                assert name == "add_sftp_listdir" and op.state() != xssh.core.XSSH_OP_DONE
+                t.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await t
+                assert op.state() == xssh.core.XSSH_OP_DONE
+                assert isinstance(op.result().error, X.CancelledError)
+                assert sorted(await s.listdir(tmpdir_path)) == names  # on a new SFTP subsystem
+                assert (await s.run("echo usable")).stdout == b"usable\n"
+        finally:
+            del d.add
+
+    _run(main())
+
+
+def test_local_forward_bind_failure_and_session_close(env):
+    """A port that cannot be bound raises ConnectError naming the address; Session.close()
+    cancels the forwards still running (they end without error, the port is released)."""
+    import socket
+
+    async def main():
+        taken = socket.socket()
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        try:
+            s = await xssh.aio.connect(env.host, **_kw(env))
+            with pytest.raises(X.ConnectError) as ei:
+                await s.forward_local("127.0.0.1", env.port, local_port=taken.getsockname()[1])
+            assert "127.0.0.1:%d" % taken.getsockname()[1] in str(ei.value), ei.value
+            with pytest.raises(ValueError):
+                await s.forward_local("127.0.0.1", env.port, local_port=70000)
+            fw = await s.forward_local(env.host, env.port)
+            r, w = await asyncio.open_connection("127.0.0.1", fw.port)
+            assert (await r.readline()).startswith(b"SSH-2.0-OpenSSH")
+            await s.close()
+            assert fw.closed and fw.error is None
+            await fw.wait_closed()
+            assert await r.read() == b""  # its connection was cut
+            w.close()
+            with pytest.raises(ConnectionRefusedError):
+                await asyncio.open_connection("127.0.0.1", fw.port)
+        finally:
+            taken.close()
+
+    _run(main())
+
+
+def test_local_forward_ends_with_the_error_of_its_session(env):
+    """The session's TCP connection is cut (a proxy the test owns closes both ends) while a
+    connection is open through the forward: the forward ends by itself, its connection is cut,
+    ``error`` and ``wait_closed()`` give the session's error, Session.close() still works."""
+    async def main():
+        cut = []
+
+        async def proxy(cr, cw):
+            sr, sw = await asyncio.open_connection(env.host, env.port)
+            cut.extend([cw, sw])
+
+            async def pipe(r, w):
+                for _ in range(100000):
+                    data = await r.read(65536)
+                    if not data:
+                        break
+                    w.write(data)
+                    await w.drain()
+            await asyncio.gather(pipe(cr, sw), pipe(sr, cw), return_exceptions=True)
+        server = await asyncio.start_server(proxy, "127.0.0.1", 0)
+        pport = server.sockets[0].getsockname()[1]
+        echo = await asyncio.start_server(_echo, "127.0.0.1", 0)
+        s = await xssh.aio.connect("127.0.0.1", pport, env.user, key=env.key, host_key_policy="off", agent=False,
+                                   config="none")
+        fw = await s.forward_local("127.0.0.1", echo.sockets[0].getsockname()[1])
+        r, w = await asyncio.open_connection("127.0.0.1", fw.port)
+        w.write(b"ping\n")
+        assert await r.readline() == b"ping\n"
+        for c in cut:  # the session's TCP connection is gone
+            c.transport.abort()
+        try:
+            assert await r.read() == b""  # the forwarded connection is cut
+        except ConnectionResetError:
+            pass
+        w.close()
+        with pytest.raises(X.SSH2Error) as ei:
+            await fw.wait_closed()
+        assert fw.closed and fw.error is ei.value and not isinstance(ei.value, X.CancelledError)
+        assert "local forward" in str(ei.value), ei.value
+        await s.close()
+        server.close()
+        echo.close()
+
+    _run(main())

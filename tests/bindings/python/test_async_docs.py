@@ -42,6 +42,7 @@ def test_doc_example_runs(name, tmpdir_path):
         assert "put 1048576 bytes" in out and "get 1048576 bytes" in out
         assert "listing ['back', 'copy', 'data']" in out
         assert "through the tunnel: b'SSH'" in out
+        assert "forwarded connections: 1, failed: 0" in out
     else:
         for h in hosts:
             assert h + " (b'hello from 127.0.0.1 " in out and "', 0)" in out

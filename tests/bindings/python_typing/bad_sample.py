@@ -34,3 +34,5 @@ async def aio_mistakes() -> None:
     r = s.run("true")
     r.stdout  # expect: attr-defined
     n: str = await s.put("a", "b")  # expect: assignment
+    fw = await s.forward_local("h", 22)
+    fw.stats().sent  # expect: attr-defined
