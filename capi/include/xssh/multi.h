@@ -90,6 +90,9 @@ typedef enum xssh_op_state {
     XSSH_OP_DONE        /**< finished (success, failure, timeout or cancel); result available */
 } xssh_op_state;
 
+/** xssh_multi_op_opts.max_output: keep every byte of a command's output (no limit). */
+#define XSSH_MULTI_OUTPUT_ALL ((size_t)-1)
+
 /** Line mode: the longest piece of a line delivered at once, in bytes (64 KiB). */
 #define XSSH_MULTI_LINE_MAX 65536
 
@@ -124,7 +127,8 @@ typedef struct xssh_multi_op_opts {
     size_t stdin_len;        /**< bytes of stdin_data */
     int merge_stderr;        /**< run: stderr delivered as stdout */
     int pty;                 /**< run: on a PTY */
-    size_t max_output;       /**< run: bytes kept per stream in the result (0: 1 MiB); beyond
+    size_t max_output;       /**< run: bytes kept per stream in the result (0: 1 MiB;
+                                  XSSH_MULTI_OUTPUT_ALL: all of it, as xssh_session_run()); beyond
                                   that the result is truncated and says so */
     xssh_multi_output_cb on_output; /**< run: output as it arrives (then it is NOT kept in the result) */
     int line_mode;           /**< with on_output: deliver whole lines (longer ones in XSSH_MULTI_LINE_MAX pieces) */

@@ -206,6 +206,29 @@ class TestMulti < Minitest::Test
   # the Timeout is forced once both commands run (not timed): a thread raising the
   # same throw Timeout uses, through Timeout's own machinery (a timeout of 0.01 s
   # started only once the commands run)
+  # a Timeout (from Timeout.timeout's timer thread) that lands while the block runs stops
+  # every host, as it does between blocks: it is not the block's own error (which would
+  # cancel only the host whose output the block was reading)
+  def test_timeout_raised_while_in_the_block_stops_every_host
+    two = good[0, 2]
+    main = Thread.current
+    in_block = Queue.new
+    t = Thread.new do
+      in_block.pop
+      main.raise(Timeout::Error, 'forced while in the block')
+    end
+    assert_raises(Timeout::Error) do
+      Xssh.run_many(two, until_closed_cmd, **@kw) do |_h, _s, _d|
+        next unless two.all? { |x| File.exist?(marker('started', x)) }
+
+        in_block << 1
+        sleep BOUND # the Timeout lands here
+      end
+    end
+    t.join
+    assert_cancelled(two)
+  end
+
   def start_stopper(main, started)
     t = Thread.new do
       started.each { |f| wait_for(f) }
