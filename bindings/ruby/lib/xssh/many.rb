@@ -8,6 +8,8 @@
 # without the GVL; this file only maps arguments and results.
 require 'fileutils'
 
+require 'timeout'
+
 module Xssh
   # The outcome of one multi operation / one host of run_many, put_many,
   # get_many: host (String as given), exit_status (Integer, nil when none was
@@ -242,6 +244,10 @@ module Xssh
 
         begin
           on_output.call(host, stream == Native::XSSH_STREAM_STDERR ? 'stderr' : 'stdout', data)
+        rescue ::Timeout::Error
+          # Timeout.timeout around run_many (raised into the block from its timer thread):
+          # like Interrupt, it stops every host, not just the one whose output was being read
+          raise
         rescue StandardError => e # that host is cancelled, the others go on (Interrupt & co stop all)
           raised << [i, e]
           :cancel
