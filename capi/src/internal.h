@@ -355,7 +355,9 @@ int xssh__fiber_interrupt(void);
    but is resumed only by the multi's next drive call (perform, wait,
    socket_action: an external loop is told timer 0), after the other sockets
    were looked at. Outside a multi operation slice_over is 0 at the cost of a
-   thread-local read, and yield does nothing. */
+   thread-local read, and yield does nothing. xssh__op_begin is such a point
+   (work 0) for every loop of library calls: it gives way there when the
+   session lock is not held already by the caller. */
 #define XSSH__SLICE_MS 20
 #define XSSH__SLICE_WORK (4u << 20)
 int xssh__fiber_slice_over(uint64_t work);

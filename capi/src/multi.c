@@ -683,7 +683,7 @@ static void op_yield(xssh_multi_op *op)
 int xssh__fiber_slice_over(uint64_t work)
 {
     xssh_multi_op *op = tls_op;
-    if (!op)
+    if (!op || op->m->dying)
         return 0;
     op->slice_work += work;
     return op->slice_work >= XSSH__SLICE_WORK || xssh__now_ms() - op->slice_start >= XSSH__SLICE_MS;

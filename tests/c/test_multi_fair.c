@@ -220,6 +220,69 @@ Test(multi_fair, bulk_get_gives_way_to_a_run, .timeout = 600)
     free(remote);
 }
 
+/* ---- fairness: any loop of library calls gives way --------------------------- */
+
+/* A call op that never waits: it calls a library function on a session in a
+   loop (each call finds everything ready) until the run op beside it is done.
+   Without the slice the run op is never resumed and the loop ends by its bound. */
+#define SPIN_LIMIT 100000000L
+
+typedef struct spin_ctx {
+    xssh_session *s;
+    int run_done;
+    int saw_run_done; /* what the spinning op saw when its loop ended */
+    long spins;
+} spin_ctx;
+
+static void spin_run_done(xssh_multi_op *op, void *ud)
+{
+    (void)op;
+    ((spin_ctx *)ud)->run_done = 1;
+}
+
+static int spin_fn(xssh_multi_op *op, void *ud)
+{
+    (void)op;
+    spin_ctx *c = ud;
+    int b = 0;
+    for (c->spins = 0; c->spins < SPIN_LIMIT && !c->run_done; c->spins++)
+        if (xssh_session_get_blocking(c->s, &b) != XSSH_OK)
+            return xssh_error_last()->code;
+    c->saw_run_done = c->run_done;
+    return XSSH_OK;
+}
+
+Test(multi_fair, loop_of_calls_gives_way_to_a_run, .timeout = 600)
+{
+    xssh_session *cs = xt_connect_auth(), *rs = xt_connect_auth();
+    xssh_multi *m = NULL;
+    cr_assert_eq(xssh_multi_new(&m), XSSH_OK);
+    ep_loop l;
+    ep_init(&l, m);
+    spin_ctx c = {0};
+    c.s = cs;
+    xssh_multi_op *spin = NULL, *run = NULL;
+    cr_assert_eq(xssh_multi_add_call(m, NULL, spin_fn, &c, NULL, &spin), XSSH_OK, "%s", last_msg());
+    xssh_multi_op_opts o = {0};
+    o.on_done = spin_run_done;
+    o.userdata = &c;
+    cr_assert_eq(xssh_multi_add_run(m, rs, "echo hi", &o, &run), XSSH_OK, "%s", last_msg());
+    ep_until_done(&l, m, spin);
+    ep_until_done(&l, m, run);
+    cr_assert_eq(result_of(spin)->error, XSSH_OK, "%s", result_of(spin)->message);
+    const xssh_multi_result *rr = result_of(run);
+    cr_assert_eq(rr->error, XSSH_OK, "run: %s", rr->message);
+    cr_assert_str_eq(rr->out, "hi\n");
+    cr_log_info("the spinning op made %ld calls", c.spins);
+    cr_assert(c.saw_run_done, "the run op completed while the other op kept calling (%ld calls)", c.spins);
+    xssh_multi_op_unref(spin);
+    xssh_multi_op_unref(run);
+    xssh_multi_unref(m);
+    ep_close(&l);
+    xssh_session_unref(cs);
+    xssh_session_unref(rs);
+}
+
 /* ---- the timer callback: told only what the loop must know --------------------- */
 
 enum { NRUNS = 8 };
