@@ -344,6 +344,24 @@ int xssh__fiber_cancelled(void);
    XSSH_ETIMEOUT when the running multi operation's cancel or phase limit is due
    now (delivered as xssh__wait would: one-shot, then the grace), else 0. */
 int xssh__fiber_interrupt(void);
+/* Fairness of a loop that may go on without ever waiting (its socket stays
+   ready: a bulk SFTP transfer, a busy forward direction): inside a multi
+   operation, a loop that made progress calls xssh__fiber_slice_over(work) with
+   the work of its last step (bytes moved; 0 if it counts none); 1 means the
+   operation has used its slice (XSSH__SLICE_MS of wall time, or XSSH__SLICE_WORK
+   counted, since the scheduler last resumed it), and the loop then releases
+   what others of the thread may need (the session lock: xssh__op_end) and calls
+   xssh__fiber_yield(), which switches to the scheduler: the op stays runnable
+   but is resumed only by the multi's next drive call (perform, wait,
+   socket_action: an external loop is told timer 0), after the other sockets
+   were looked at. Outside a multi operation slice_over is 0 at the cost of a
+   thread-local read, and yield does nothing. xssh__op_begin is such a point
+   (work 0) for every loop of library calls: it gives way there when the
+   session lock is not held already by the caller. */
+#define XSSH__SLICE_MS 20
+#define XSSH__SLICE_WORK (4u << 20)
+int xssh__fiber_slice_over(uint64_t work);
+void xssh__fiber_yield(void);
 /* A socket the library opened is about to be closed: a multi on this thread
    that reported it to an external loop forgets it (so a new socket with the same
    number is reported afresh). */

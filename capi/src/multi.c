@@ -184,6 +184,12 @@ struct xssh_multi_op {
     int intr_sent;
     int64_t grace_end;
     int64_t start_ms;
+    /* fairness (xssh__fiber_slice_over): when this op was last resumed, the work
+       its loops counted since, and the drive it gave way in (not resumed again
+       in that drive: the caller's loop gets its turn first) */
+    int64_t slice_start;
+    uint64_t slice_work;
+    uint64_t fair_gen;
     /* xssh__parallel */
     pgroup *group;
     size_t task_index;
@@ -250,7 +256,10 @@ struct xssh_multi {
     void *sud;
     xssh_multi_timer_cb tcb;
     void *tud;
-    int64_t last_deadline;            /* absolute deadline last given to tcb; -1 none; -2 never told */
+    int64_t last_deadline;            /* what the external loop's timer is set to (the last tcb call):
+                                         absolute monotonic ms; 0: "soon"; -1 none (or it fired);
+                                         -2 never told */
+    uint64_t drive_gen;               /* run_ready calls (xssh__fiber_yield) */
     fdstate *fds;
     int nfds;
     int *listed;
@@ -554,6 +563,8 @@ static void fiber_main(void)
 static void resume(xssh_multi *m, xssh_multi_op *op)
 {
     op->ready = 0;
+    op->slice_start = xssh__now_ms();
+    op->slice_work = 0;
     xssh_multi_op *prev_op = tls_op;
     tls_op = op;
     int nb = xssh__tls_nonblocking, sfb = xssh__tls_sftp_force_blocking;
@@ -665,6 +676,26 @@ static void op_yield(xssh_multi_op *op)
     op->wake = 1;
     to_sched(op, 0);
     op->waiting = 0;
+}
+
+/* ---- fairness ----------------------------------------------------------------- */
+
+int xssh__fiber_slice_over(uint64_t work)
+{
+    xssh_multi_op *op = tls_op;
+    if (!op || op->m->dying)
+        return 0;
+    op->slice_work += work;
+    return op->slice_work >= XSSH__SLICE_WORK || xssh__now_ms() - op->slice_start >= XSSH__SLICE_MS;
+}
+
+void xssh__fiber_yield(void)
+{
+    xssh_multi_op *op = tls_op;
+    if (!op)
+        return;
+    op->fair_gen = op->m->drive_gen; /* ready, but not resumed again in this drive */
+    op_yield(op);
 }
 
 /* ---- fiber-aware plain mutexes ------------------------------------------------ */
@@ -898,8 +929,8 @@ int xssh_multi_set_timer_cb(xssh_multi *m, xssh_multi_timer_cb cb, void *ud)
 /* an external loop must come back soon (new op, cancel): timer 0 */
 static void kick(xssh_multi *m)
 {
-    if (m->busy || !m->tcb || m->dying)
-        return;
+    if (m->busy || !m->tcb || m->dying || m->last_deadline == 0)
+        return; /* (0: the loop was told "soon" and has not called back yet) */
     m->last_deadline = 0;
     m->tcb(m, 0, m->tud);
 }
@@ -1751,6 +1782,9 @@ static void deliver_notify(xssh_multi *m)
 /* resume every ready op until none is ready (the core of perform/socket_action) */
 static void run_ready(xssh_multi *m, int do_poll)
 {
+    /* an op that gave way (xssh__fiber_yield) in this call stays ready but is
+       left to the next one: the caller (its loop) looks at the other sockets first */
+    uint64_t gen = ++m->drive_gen;
     for (int pass = 0;; pass++) {
         deliver_notify(m);
         start_queued(m);
@@ -1759,7 +1793,7 @@ static void run_ready(xssh_multi *m, int do_poll)
         check_timers(m, xssh__now_ms());
         size_t n = 0;
         for (xssh_multi_op *op = m->r_head; op; op = op->next)
-            if (op->ready)
+            if (op->ready && op->fair_gen != gen)
                 n++;
         if (n == 0)
             break;
@@ -1767,11 +1801,11 @@ static void run_ready(xssh_multi *m, int do_poll)
             break;
         size_t i = 0;
         for (xssh_multi_op *op = m->r_head; op && i < n; op = op->next)
-            if (op->ready)
+            if (op->ready && op->fair_gen != gen)
                 m->scratch[i++] = xssh_multi_op_ref(op);
         for (size_t k = 0; k < i; k++) {
             xssh_multi_op *op = m->scratch[k];
-            if (op->ready && op->state == XSSH_OP_RUNNING && !op->finished) {
+            if (op->ready && op->fair_gen != gen && op->state == XSSH_OP_RUNNING && !op->finished) {
                 resume(m, op);
                 if (op->finished)
                     complete(m, op);
@@ -1893,8 +1927,21 @@ static void update_interest(xssh_multi *m)
         m->nlisted = keep;
     }
     if (m->tcb) {
-        int64_t d = next_deadline(m);
-        if (d != m->last_deadline || d == 0) {
+        /* told only what the loop must know: a first deadline, none any more, or
+           one earlier than its timer ("soon" being the earliest). A later one is
+           left: the loop's timer then fires early, socket_action(TIMEOUT)
+           forgets it (last_deadline -1) and the deadline is told then. */
+        int64_t d = next_deadline(m), t = m->last_deadline;
+        int tell;
+        if (t == -2)
+            tell = 1;
+        else if (d < 0)
+            tell = t >= 0;
+        else if (d == 0)
+            tell = t != 0;
+        else
+            tell = t < 0 || (t > 0 && d < t);
+        if (tell) {
             m->last_deadline = d;
             m->tcb(m, rel_timeout(d), m->tud);
         }
@@ -1987,6 +2034,8 @@ int xssh_multi_socket_action(xssh_multi *m, int fd, int events, int *running)
         return rc;
     xssh_multi *prev = tls_multi;
     tls_multi = m;
+    if (fd < 0 && m->last_deadline != -2) /* the loop's timer fired (or it calls early): it has none now */
+        m->last_deadline = -1;
     if (fd >= 0) {
         for (xssh_multi_op *op = m->r_head; op; op = op->next)
             if (op->waiting && !op->ready && op->w_fd == fd &&

@@ -30,7 +30,8 @@
  * Bounded: one FWD_BUF buffer per direction. The channel is read only when the
  * socket -> local buffer is empty, so a slow local reader stops the reads; the
  * SSH window then throttles the server (libssh2 queues at most a window's worth).
- * A direction that never has to wait yields every FWD_YIELD bytes (maybe_yield).
+ * A direction that never has to wait gives way every FWD_YIELD bytes or time
+ * slice (maybe_yield: xssh__fiber_yield, the multi's one fairness mechanism).
  *
  * Ends: a connection's failure (channel refused, reset, channel error) closes it
  * and counts it failed; a cancel closes the listener, cancels every task (each
@@ -151,16 +152,18 @@ static int stop_after(fconn *c, int w)
     return c->dead;
 }
 
-/* A direction that moved FWD_YIELD bytes without waiting lets the others run:
-   with its buffer empty it waits for its own local socket (readable on the way
-   up, writable on the way down), which the next poll of the multi (or the
-   external loop) finds ready, together with every other socket. */
-static int maybe_yield(fconn *c, size_t *moved, int events)
+/* A direction that moved FWD_YIELD bytes without waiting, or whose task has
+   used its time slice (xssh__fiber_slice_over), lets the others run: it gives
+   way to the scheduler (xssh__fiber_yield: resumed at the multi's next drive
+   call, after the other sockets were looked at; nothing of the session held
+   here). A cancel is seen here too, as a wait would see it. */
+static int maybe_yield(fconn *c, size_t *moved)
 {
-    if (*moved < FWD_YIELD)
+    if (*moved < FWD_YIELD && !xssh__fiber_slice_over(0))
         return c->dead;
     *moved = 0;
-    return stop_after(c, xssh__wait(c->fd, events, -1, c, 0, 0));
+    xssh__fiber_yield();
+    return stop_after(c, xssh__fiber_interrupt());
 }
 
 /* After a channel call answered EAGAIN: wait for the session socket in the
@@ -238,7 +241,7 @@ static void carry_down(fconn *c)
                 shutdown(c->fd, SHUT_WR);
                 return;
             }
-            if (maybe_yield(c, &moved, XSSH__WAIT_OUT))
+            if (maybe_yield(c, &moved))
                 return;
             size_t got = 0;
             int rc = xssh_channel_read(c->ch, c->dbuf, FWD_BUF, &got);
@@ -294,7 +297,7 @@ static void carry_up(fconn *c)
                     conn_fail(c, rc, 0, "sending EOF on the channel");
                 return;
             }
-            if (maybe_yield(c, &moved, XSSH__WAIT_IN))
+            if (maybe_yield(c, &moved))
                 return;
             ssize_t n = recv(c->fd, c->ubuf, FWD_BUF, MSG_DONTWAIT);
             if (n > 0) {

@@ -209,6 +209,7 @@ static int run_core(xssh_session *s, const char *command, const xssh_run_options
     xssh__liveness lv = {0};
     while (!rc && !(done[0] && done[1])) {
         int progress = 0;
+        size_t moved = 0;
         /* stdin. A libssh2 call that left a packet half-sent (EAGAIN, outbound)
            is repeated at once: no other send may come in between. */
         if (in_off < in_len) {
@@ -261,6 +262,7 @@ static int run_core(xssh_session *s, const char *command, const xssh_run_options
                 }
                 if (n > 0) {
                     progress = 1;
+                    moved += (size_t)n;
                     xssh__unlock(s); /* callbacks never run under the session lock */
                     int stop = cb(stream, chunk, (size_t)n, ud);
                     xssh__lock(s);
@@ -299,6 +301,17 @@ static int run_core(xssh_session *s, const char *command, const xssh_run_options
         int64_t now = xssh__now_ms();
         if (progress) {
             last_activity = now;
+            if (xssh__fiber_slice_over(moved)) {
+                /* a multi op whose output never stops coming gives way to the
+                   others of the thread (nothing half-sent here) */
+                xssh__unlock(s);
+                xssh__fiber_yield();
+                xssh__lock(s);
+                if (atomic_load(&s->state) == XSSH__STATE_CLOSED) {
+                    rc = XSSH_ECLOSED;
+                    break;
+                }
+            }
             continue;
         }
         if (done[0] && done[1])

@@ -565,6 +565,14 @@ int xssh__op_begin_at(xssh__op *op, xssh_session *s, int need_ready, const _Atom
     op->closed = child_closed;
     op->finish = op->intr = op->abandoned = 0;
     xssh__lock(s);
+    if (s->lock_depth == 1 && xssh__fiber_slice_over(0)) {
+        /* a multi operation that has run its slice without waiting (a loop of
+           calls whose socket stays ready): it gives way here, holding nothing
+           of the session */
+        xssh__unlock(s);
+        xssh__fiber_yield();
+        xssh__lock(s);
+    }
     if (need_ready && !xssh__fiber_self()) {
         /* a suspended operation of this thread in the middle of a request: it runs
            again only once this call has returned, so waiting for it never ends

@@ -1045,6 +1045,7 @@ static int turn(eng *e)
         return -1;
     }
     unsigned long gen = atomic_load(&e->s->rx_count);
+    uint64_t acked = e->acked;
     int prog = 0;
     for (int i = 0; i < e->nch; i++) {
         int r = pump(e, &e->ch[i]);
@@ -1058,6 +1059,11 @@ static int turn(eng *e)
             fail_ssh(e, rc, "waiting for the server");
             return -1;
         }
+    } else if (xssh__fiber_slice_over(e->acked - acked)) {
+        /* a multi operation whose socket stays ready: the other operations of
+           the thread get their turn (the session unlocked meanwhile) */
+        eng_unlock(e);
+        xssh__fiber_yield();
     } else if (atomic_load(&e->s->waiters) > 0) {
         /* let the other threads of the session in (the unlock wakes them when
            this pass read input they may need) */

@@ -425,7 +425,18 @@ XSSH_EXTERN(int) xssh_multi_info_read(xssh_multi *multi, xssh_multi_op **out);
     or no longer (XSSH_POLL_NONE). Return 0 (nonzero: the op waiting on it fails). */
 typedef int (*xssh_multi_socket_cb)(xssh_multi *multi, int fd, int what, void *userdata);
 /** Told when the next timer is due: in @p timeout_ms (0: call
-    xssh_multi_socket_action(XSSH_SOCKET_TIMEOUT) soon), or -1: no timer. */
+    xssh_multi_socket_action(XSSH_SOCKET_TIMEOUT) soon), or -1: no timer.
+    Each call replaces the loop's one timer (one-shot: once it fired and the loop
+    called socket_action(XSSH_SOCKET_TIMEOUT), the loop has none). The multi
+    calls it only when the loop must know: a timer where it had none, none where
+    it had one, or a deadline earlier than the one it was told. A deadline that
+    moved later is not told (most steps of an op push its deadline on): the
+    loop's timer then fires early, which is harmless (socket_action with
+    XSSH_SOCKET_TIMEOUT resumes only what is due and tells the later deadline
+    then). A socket_action(XSSH_SOCKET_TIMEOUT) the loop makes on its own
+    (another reason, or early) is fine too. An op that gave way to the others
+    after its time slice (a bulk transfer whose socket stays ready) asks for
+    timer 0. */
 typedef int (*xssh_multi_timer_cb)(xssh_multi *multi, long timeout_ms, void *userdata);
 
 /**
