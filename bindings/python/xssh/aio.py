@@ -43,6 +43,9 @@ _MAX_TRIES = 10_000_000  # bound of every retry loop (each try waits on a socket
 #: channel is in order after them; after any other failure it is closed and a new one started
 _SFTP_STATUS = frozenset(getattr(_c, n) for n in dir(_c) if n.startswith("XSSH_ESFTP_") and n not in (
     "XSSH_ESFTP_PROTOCOL", "XSSH_ESFTP_BAD_MESSAGE", "XSSH_ESFTP_CONNECTION_LOST", "XSSH_ESFTP_NO_CONNECTION"))
+#: max_output of aio's run: all of the output, as the blocking Session.run (XSSH_MULTI_OUTPUT_ALL of
+#: xssh/multi.h, (size_t)-1)
+_OUTPUT_ALL = getattr(_c, "XSSH_MULTI_OUTPUT_ALL", 2 ** 64 - 1)
 _INLINE_MAX = 4  # add() starts an op at once while fewer ops run (each start walks the multi's ops)
 
 
@@ -120,6 +123,17 @@ class _Driver(object):
                 self.running = r
         finally:
             self.acting = False
+            self._drain()
+
+    def _drain(self):
+        """Take the finished ops off the multi's completion queue (xssh_multi_info_read): each
+        done op is reported there once and the multi holds a reference to it until it is
+        taken (its session, socket and output with it). Their waiters already got them
+        through on_done, so they are dropped here."""
+        ir = self.multi.info_read
+        for _ in range(_MAX_TRIES):
+            if ir() is None:
+                break
 
     # ---- the multi's callbacks (called from inside socket_action) ----
     def _socket_cb(self, fd, what):
@@ -338,6 +352,17 @@ def _err(code, message):
     return _c._error_object(code, message)
 
 
+def _command(fn, command):
+    if not isinstance(command, (str, bytes)):
+        raise TypeError("%s: argument 'command' must be str or bytes, not %s" % (fn, type(command).__name__))
+
+
+def _rpath(fn, name, p):
+    """A path for the C ops: bytes (os.fsencode: bytes given as they are, a str holding surrogate
+    escapes of bytes that are not UTF-8 -- as listdir() returns them -- back to those bytes)."""
+    return _os.fsencode(_path(fn, name, p))
+
+
 def _raise_of(r):
     if r.error is not None:
         raise r.error
@@ -411,7 +436,9 @@ class Process(object):
     """A command started by :meth:`Session.stream`: iterate it (``async for stream, data in p``)
     to get its output as it arrives ((stream, bytes), stream "stdout" or "stderr"); after the
     iteration, ``exit_status`` / ``exit_signal`` (or ``await p.wait()``: a RunResult with empty
-    stdout/stderr). Breaking out of the iteration or cancelling cancels the command."""
+    stdout/stderr). Breaking out of the iteration or cancelling cancels the command. The output
+    is delivered to ONE iteration: a second ``async for`` over the same Process (after the
+    first, or beside it in another task) ends at once without items, as in xssh.async (Lua)."""
 
     def __init__(self, session, command, opts, line_mode):
         self._s = session
@@ -424,6 +451,7 @@ class Process(object):
         self.exit_signal: Optional[bytes] = None
         self._result = None
         self._started = False
+        self._iterated = False  # the output has (had) its one consumer
 
     def _on_output(self, op, stream, data):
         self._q.put_nowait(("stderr" if stream == _c.XSSH_STREAM_STDERR else "stdout", bytes(data)))
@@ -451,6 +479,9 @@ class Process(object):
         return self._iter()
 
     async def _iter(self):
+        if self._iterated:  # the output goes to one iteration only: a second one ends at once
+            return
+        self._iterated = True
         await self._start()
         ok = False
         try:
@@ -550,8 +581,9 @@ class Session(object):
         """Run command; a RunResult like :meth:`xssh.Session.run` (stdout, stderr, exit_status,
         exit_signal). timeout / idle_timeout: seconds → xssh.exceptions.Timeout."""
         self._check("run")
+        _command("xssh.aio.Session.run()", command)
         o = _op_options("xssh.aio.Session.run()", None, None, timeout, idle_timeout, merge_stderr, pty,
-                        None, False, False, stdin)
+                        _OUTPUT_ALL, False, False, stdin)
         r = await self._op(self._d.multi.add_run, self._s, command, o)
         return _run_result(r)
 
@@ -560,6 +592,7 @@ class Session(object):
         """Start command; a :class:`Process` whose output is read as it arrives
         (``async for stream, data in s.stream(cmd)``); line_mode: whole lines per item."""
         self._check("stream")
+        _command("xssh.aio.Session.stream()", command)
         o = _op_options("xssh.aio.Session.stream()", None, None, timeout, idle_timeout, merge_stderr, pty,
                         None, line_mode, False, stdin)
         return Process(self, command, o, line_mode)
@@ -626,7 +659,7 @@ class Session(object):
         op: opendir, readdir to the end, close). A missing directory:
         xssh.exceptions.SFTPNoSuchFileError (any SFTP status: its SFTPError subclass)."""
         self._check("listdir")
-        path = _path("xssh.aio.Session.listdir()", "path", path)
+        path = _rpath("xssh.aio.Session.listdir()", "path", path)
         op, _r = await self._sftp_op("listdir", self._d.multi.add_sftp_listdir, path, None)
         return [name.decode("utf-8", "surrogateescape") for name, _long, _attrs in op.entries()]
 
@@ -642,15 +675,15 @@ class Session(object):
         temporary name beside local and renamed into place when complete: failed or cancelled,
         no file is left and an existing local file is kept); the number of bytes."""
         self._check("get")
-        return await self._transfer("get", _path("xssh.aio.Session.get()", "remote", remote),
-                                    _path("xssh.aio.Session.get()", "local", local), timeout)
+        return await self._transfer("get", _rpath("xssh.aio.Session.get()", "remote", remote),
+                                    _rpath("xssh.aio.Session.get()", "local", local), timeout)
 
     async def put(self, local, remote, timeout: Optional[float] = None) -> int:
         """Upload local to remote over SFTP (as SFTP.put(atomic=True): a temporary name renamed
         into place; failed or cancelled, nothing is left); the number of bytes."""
         self._check("put")
-        return await self._transfer("put", _path("xssh.aio.Session.put()", "local", local),
-                                    _path("xssh.aio.Session.put()", "remote", remote), timeout)
+        return await self._transfer("put", _rpath("xssh.aio.Session.put()", "local", local),
+                                    _rpath("xssh.aio.Session.put()", "remote", remote), timeout)
 
     # ---- port forwarding ----
     async def forward_local(self, remote_host: str, remote_port: int, local_host: str = "127.0.0.1",

@@ -743,3 +743,174 @@ def test_local_forward_ends_with_the_error_of_its_session(env):
         echo.close()
 
     _run(main())
+
+
+def _fds():
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_connections_and_runs_leave_no_fds_nor_finished_ops(env):
+    """40 connect/close cycles and 40 runs of 1 MB output on one loop: the finished ops are
+    taken off the multi's completion queue (none left for info_read), so no op keeps its
+    session's socket (and pipe) or its output: the process's open fds return to the start."""
+    import gc
+
+    async def main():
+        d = xssh.aio._driver()  # the loop and its multi exist before the count
+        start = _fds()
+        for _ in range(40):
+            s = await xssh.aio.connect(env.host, **_kw(env))
+            await s.close()
+        async with xssh.aio.connect(env.host, **_kw(env)) as s:
+            for _ in range(40):
+                r = await s.run("head -c 1000000 /dev/zero")
+                assert len(r.stdout) == 1000000
+        del s, r
+        gc.collect()
+        end = _fds()
+        assert d.multi.info_read() is None  # every finished op was taken (and released)
+        return start, end
+
+    start, end = _run(main())
+    assert end <= start + 2, (start, end)
+
+
+def test_run_returns_all_output_as_session_run(session, env):
+    """aio's run keeps every byte of the output (max_output = XSSH_MULTI_OUTPUT_ALL), as the
+    blocking Session.run does: ~3 MB, byte-exact (not cut at the multi's 1 MiB default)."""
+    cmd = "seq 1 450000; seq 1 300000 >&2"
+    want_out = "".join("%d\n" % i for i in range(1, 450001)).encode()
+    want_err = "".join("%d\n" % i for i in range(1, 300001)).encode()
+    assert len(want_out) > 3000000
+
+    async def main():
+        async with xssh.aio.connect(env.host, **_kw(env)) as s:
+            return await s.run(cmd)
+
+    r = _run(main())
+    assert r.exit_status == 0
+    assert len(r.stdout) == len(want_out) and r.stdout == want_out
+    assert len(r.stderr) == len(want_err) and r.stderr == want_err
+    b = session.run(cmd)
+    assert (b.stdout, b.stderr) == (r.stdout, r.stderr)
+
+
+def test_process_output_goes_to_one_iteration(env):
+    """A second iteration of a Process (after the first, or beside it in another task) ends at
+    once without items (docs/async.md) instead of waiting forever for output already taken."""
+    async def main():
+        async with xssh.aio.connect(env.host, **_kw(env)) as s:
+            p = s.stream("echo a; echo b", line_mode=True)
+            assert [x async for x in p] == [("stdout", b"a\n"), ("stdout", b"b\n")]
+            assert [x async for x in p] == []
+            assert p.exit_status == 0
+
+            p2 = s.stream("echo c; exit 3")
+
+            async def consume():
+                return [x async for x in p2]
+            a, b = await asyncio.gather(consume(), consume())
+            assert sorted([a, b], key=len) == [[], [("stdout", b"c\n")]]
+            assert (await p2.wait()).exit_status == 3
+            assert (await s.run("echo usable")).stdout == b"usable\n"
+
+    _run(main(), 60)
+
+
+def test_run_and_stream_command_type_errors(env):
+    async def main():
+        async with xssh.aio.connect(env.host, **_kw(env)) as s:
+            for bad in (None, 123, ["ls"]):
+                with pytest.raises(TypeError) as ei:
+                    await s.run(bad)
+                m = str(ei.value)
+                assert "xssh.aio.Session.run()" in m and "'command'" in m and type(bad).__name__ in m, m
+                with pytest.raises(TypeError) as ei:
+                    s.stream(bad)
+                m = str(ei.value)
+                assert "xssh.aio.Session.stream()" in m and "'command'" in m and type(bad).__name__ in m, m
+            assert (await s.run(b"echo ok")).stdout == b"ok\n"  # the session is in order
+
+    _run(main())
+
+
+def test_non_utf8_remote_names_and_bytes_paths(env, tmpdir_path):
+    """A remote name that is not UTF-8 comes from listdir() surrogate-escaped (as os.listdir);
+    that str, and bytes paths, work in get/put/listdir (os.fsencode before the C op)."""
+    d = os.path.join(tmpdir_path, "caf\udce9-dir")  # not UTF-8 either
+    os.mkdir(d)
+    name = b"caf\xe9.txt"
+    with open(os.path.join(os.fsencode(d), name), "wb") as f:
+        f.write(b"latin-1 name\n")
+    sname = os.fsdecode(name)
+    assert sname == "caf\udce9.txt"
+
+    async def main():
+        async with xssh.aio.connect(env.host, **_kw(env)) as s:
+            assert await s.listdir(d) == [sname]
+            assert await s.listdir(os.fsencode(d)) == [sname]
+            local = os.path.join(tmpdir_path, "got-\udcff")
+            assert await s.get(d + "/" + sname, local) == 13
+            assert await s.get(os.fsencode(d) + b"/" + name, os.fsencode(local) + b"2") == 13
+            assert await s.put(local, d + "/up-\udce9") == 13
+            assert await s.put(os.fsencode(local), os.fsencode(d) + b"/up2-\xff") == 13
+            assert sorted(await s.listdir(d)) == sorted([sname, "up-\udce9", "up2-\udcff"])
+            with pytest.raises(X.SFTPNoSuchFileError):
+                await s.get(d + "/missing-\udce9", local)
+            with pytest.raises(TypeError):
+                await s.listdir(123)
+
+    _run(main())
+    for n in ("got-\udcff", "got-\udcff2"):
+        with open(os.path.join(tmpdir_path, n), "rb") as f:
+            assert f.read() == b"latin-1 name\n"
+    for n in (b"up-\xe9", b"up2-\xff"):
+        with open(os.path.join(os.fsencode(d), n), "rb") as f:
+            assert f.read() == b"latin-1 name\n"
+
+
+def test_forward_refused_and_session_end_report_nothing_to_the_loop(env):
+    """A connection to a refusing destination and a session closed while a forwarded
+    connection is open end quietly: the loop's exception handler is never called (no
+    "Unhandled exception in client_connected_cb", no "Task exception was never retrieved")."""
+    import gc
+    import socket
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        calls = []
+        loop.set_exception_handler(lambda _loop, ctx: calls.append(ctx))
+        dead = socket.socket()
+        dead.bind(("127.0.0.1", 0))  # bound, never listening: refused
+        echo = await asyncio.start_server(_echo, "127.0.0.1", 0)
+        try:
+            s = await xssh.aio.connect(env.host, **_kw(env))
+            bad = await s.forward_local("127.0.0.1", dead.getsockname()[1])
+            r, w = await asyncio.open_connection("127.0.0.1", bad.port)
+            try:
+                assert await r.read() == b""
+            except ConnectionResetError:
+                pass
+            w.close()
+            assert bad.stats().failed == 1
+            fw = await s.forward_local("127.0.0.1", echo.sockets[0].getsockname()[1])
+            r, w = await asyncio.open_connection("127.0.0.1", fw.port)
+            w.write(b"ping\n")
+            assert await r.readline() == b"ping\n"
+            await s.close()  # the forwarded connection is still open
+            try:
+                assert await r.read() == b""
+            except ConnectionResetError:
+                pass
+            w.close()
+            assert fw.closed and bad.closed and fw.error is None and bad.error is None
+            del s, bad, fw, r, w
+            gc.collect()
+            for _ in range(3):
+                await asyncio.sleep(0)
+        finally:
+            dead.close()
+            echo.close()
+        assert calls == [], calls
+
+    _run(main())

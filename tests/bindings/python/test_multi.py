@@ -224,6 +224,31 @@ def test_put_many_and_get_many_byte_exact(many, kw, tmpdir_path, scratch):
     assert rs[1].phase == "connect"
 
 
+def test_put_many_and_get_many_non_utf8_and_bytes_paths(many, kw, tmpdir_path, scratch):
+    """A name that is not UTF-8, as a surrogate-escaped str (os.fsdecode) or as bytes, is that
+    name on both sides (os.fsencode before the C op)."""
+    src = os.path.join(tmpdir_path, "src-\udce9")
+    with open(src, "wb") as f:
+        f.write(b"abc")
+    hosts = many["hosts"][:2]
+    remote = os.path.join(scratch, "up-\udce9")
+    rs = xssh.put_many(hosts[:1], src, remote, **kw)
+    assert rs[0].ok and rs[0].transferred == 3, rs
+    rs = xssh.put_many(hosts[:1], os.fsencode(src), os.fsencode(scratch) + b"/up2-\xff", **kw)
+    assert rs[0].ok and rs[0].transferred == 3, rs
+    assert sorted(os.listdir(os.fsencode(scratch))) == [b"up-\xe9", b"up2-\xff"]
+    out = os.path.join(tmpdir_path, "down-\udcff")
+    rs = xssh.get_many(hosts, remote, out, **kw)
+    assert all(r.ok and r.transferred == 3 for r in rs), rs
+    rs = xssh.get_many(hosts[:1], os.fsencode(scratch) + b"/up2-\xff", os.fsencode(out), **kw)
+    assert rs[0].ok and rs[0].transferred == 3, rs
+    for h in hosts:
+        with open(os.path.join(out, h, "up-\udce9"), "rb") as f:
+            assert f.read() == b"abc"
+    with open(os.path.join(out, hosts[0], "up2-\udcff"), "rb") as f:
+        assert f.read() == b"abc"
+
+
 def test_per_host_dicts_map_like_connect(many, kw):
     h = many["hosts"][0]
     user, rest = h.split("@", 1)
