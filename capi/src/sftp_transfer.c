@@ -215,6 +215,18 @@ static char *resume_name(const char *path)
     return t;
 }
 
+/* Open (creating if need be) the file a resumable get continues; *created: it did
+   not exist, so a get that fails before any byte arrives removes it again. */
+static int open_resumable(const char *path, mode_t mode, int *created)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd >= 0)
+        *created = 1;
+    else if (errno == EEXIST)
+        fd = open(path, O_RDWR | O_CLOEXEC);
+    return fd;
+}
+
 int xssh_sftp_get(xssh_sftp *sf, const char *remote, const char *local, const xssh_transfer_opts *opts,
                   uint64_t *transferred)
 {
@@ -235,7 +247,7 @@ int xssh_sftp_get(xssh_sftp *sf, const char *remote, const char *local, const xs
         tmp = resume_name(local);
         if (!tmp)
             return xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
-        fd = open(tmp, O_RDWR | O_CREAT | O_CLOEXEC, mode);
+        fd = open_resumable(tmp, mode, &created);
     } else if (atomic_) {
         size_t n = strlen(local) + 32;
         tmp = malloc(n);
@@ -246,7 +258,7 @@ int xssh_sftp_get(xssh_sftp *sf, const char *remote, const char *local, const xs
         if (fd >= 0)
             fchmod(fd, mode);
     } else if (resume) {
-        fd = open(local, O_RDWR | O_CREAT | O_CLOEXEC, mode);
+        fd = open_resumable(local, mode, &created);
     } else {
         /* not truncated yet: see sink_trunc_pending(); a file created here and never
            written is removed again when the get fails */
@@ -293,7 +305,7 @@ int xssh_sftp_get(xssh_sftp *sf, const char *remote, const char *local, const xs
                             strerror(te));
     }
     if (rc != XSSH_OK && created && done == 0)
-        unlink(local); /* nothing arrived: leave no empty file behind */
+        unlink(tmp && resume ? tmp : local); /* nothing arrived: leave no empty file behind */
     if (close(fd) != 0 && rc == XSSH_OK)
         rc = xssh__fail(s, XSSH_EFILE, 0, "SFTP get '%s': closing the local file '%s' failed: %s", remote, local,
                         strerror(errno));
