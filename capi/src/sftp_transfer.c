@@ -240,6 +240,15 @@ int xssh_sftp_get(xssh_sftp *sf, const char *remote, const char *local, const xs
         return e;
     int atomic_ = opts && opts->atomic;
     int resume = opts && opts->resume;
+    /* a local directory is refused before anything is transferred (an atomic get
+       would download the whole file, then fail to rename it there) */
+    struct stat lst;
+    size_t ll = strlen(local);
+    if (local[ll - 1] == '/' || (stat(local, &lst) == 0 && S_ISDIR(lst.st_mode)))
+        return xssh__fail(s, XSSH_EFILE, 0,
+                          "SFTP get '%s': the local destination '%s' is a directory; a get needs a file name "
+                          "(e.g. '%s%s<name>')",
+                          remote, local, local, local[ll - 1] == '/' ? "" : "/");
     mode_t mode = (mode_t)(opts && opts->mode ? (opts->mode & 07777) : 0644);
     char *tmp = NULL;
     int fd, created = 0;
@@ -391,6 +400,12 @@ static int put_core(xssh_sftp *sf, source *src, const char *remote, const xssh_t
         return e;
     int atomic_ = opts && opts->atomic;
     int resume = opts && opts->resume;
+    size_t rl = strlen(remote);
+    if (remote[rl - 1] == '/') /* an atomic put would write its temporary inside it, then fail to rename */
+        return xssh__fail(s, XSSH_EARG, 0,
+                          "SFTP put '%s': invalid argument: the destination names a directory (it ends with '/'); "
+                          "a put needs a file name (e.g. '%s<name>')",
+                          remote, remote);
     if (resume && src->fd >= 0 && !src->seekable)
         return xssh__fail(s, XSSH_EARG, 0, "SFTP put '%s': invalid argument: resume needs a seekable source "
                                            "(a regular file)", remote);
