@@ -91,10 +91,12 @@ typedef long xssh_count;
    (const void *OPT_BYTES, size_t OPT_LEN)) need per-language locals, so they
    live in the language files. */
 
-/* optional text: nil/None is NULL */
+/* optional text: nil/None is NULL (Python: its own, in xssh_python.swg, as its const char *) */
+#ifndef SWIGPYTHON
 %typemap(in) const char *OPT_TEXT {
   if (XSSH_IS_NIL($input)) { $1 = NULL; } else { XSSH_ARGCTX("$symname", "$1_name"); XSSH_IN_TEXT($input, $1); }
 }
+#endif
 %typemap(default) const char *OPT_TEXT "$1 = NULL;"
 %typemap(typecheck, precedence=SWIG_TYPECHECK_STRING) const char *OPT_TEXT "$1 = 1;"
 

@@ -2044,7 +2044,7 @@ static int resolve_impl(xssh_options *opts, const char *host_in, xssh__resolved 
     xssh__resolved *res = NULL;
     int rc = XSSH_OK;
 
-    int uri_port = -1;
+    int uri_port = -1, str_port = -1;
     const char *at = strrchr(host_in, '@');
     if (strncmp(host_in, "ssh://", 6) == 0) {
         /* ssh://[user@]host[:port][/] (RFC 4248 / ssh's destination URI) */
@@ -2061,17 +2061,16 @@ static int resolve_impl(xssh_options *opts, const char *host_in, xssh__resolved 
         }
         free(u);
         at = NULL;
-    } else if (at) {
-        if (at == host_in || at[1] == '\0') {
-            rc = xssh__fail(NULL, XSSH_EARG, 0, "host '%s': empty user or host name around '@'", host_in);
-            goto done;
-        }
-        arg_user = xssh__memdup(host_in, (size_t)(at - host_in) + 1);
-        if (arg_user)
-            arg_user[at - host_in] = '\0';
-        host_arg = xssh__strdup(at + 1);
     } else {
-        host_arg = xssh__strdup(host_in);
+        /* [user@]host[:port], [user@][host]:port or a bare IPv6 address: read as the
+           multi interface reads it (xssh_host_parse), so every entry point takes the same
+           strings; the port in the string wins over the Port option and ssh_config */
+        int p = 0;
+        rc = xssh_host_parse(host_in, &arg_user, &host_arg, &p);
+        if (rc != XSSH_OK)
+            goto done;
+        if (p > 0)
+            str_port = p;
     }
     if (!host_arg || (at && !arg_user))
         goto oom;
@@ -2094,6 +2093,8 @@ static int resolve_impl(xssh_options *opts, const char *host_in, xssh__resolved 
     }
     if (uri_port > 0 && o.port == -1)
         o.port = uri_port;
+    if (str_port > 0)
+        o.port = str_port;
     /* 2. files */
     if (read_configs(&c, opts, 0) != 0)
         goto fail;

@@ -132,9 +132,7 @@ struct xssh_multi_op {
     xssh_multi_op *notify_next; /* m's done-but-on_done-not-called list */
     /* inputs */
     char *host_arg;             /* as given */
-    char *spec;                 /* "[user@]host" for the resolution */
     char *host_err;             /* why host_arg cannot be parsed (the op fails in phase resolve) */
-    int port;                   /* from the host string (0: none) */
     xssh_options *options;
     char *command, *src, *dst;
     xssh_session *session;      /* given (run, channel, call) or sftp's */
@@ -940,31 +938,14 @@ static void kick(xssh_multi *m)
 /* "[user@]host[:port]" or "[user@][addr]:port" -> spec "[user@]host" and port
    (xssh_host_parse: one reader for every caller); a malformed string fails with
    XSSH_EARG and a message naming it */
-static int parse_host(const char *h, char **spec, int *port)
+/* Check a host string at add time (xssh_host_parse); the resolution reads it again
+   (xssh__resolve, as xssh_connect does) when the op starts. */
+static int parse_host(const char *h)
 {
-    char *user = NULL, *name = NULL;
-    *spec = NULL;
-    int rc = xssh_host_parse(h ? h : "", &user, &name, port);
-    if (rc != XSSH_OK)
-        return rc;
-    size_t ulen = user ? strlen(user) : 0, nlen = strlen(name);
-    char *s = malloc(ulen + 1 + nlen + 1);
-    if (!s) {
-        free(user);
-        free(name);
-        return xssh__fail(NULL, XSSH_ENOMEM, 0, "out of memory");
-    }
-    size_t o = 0;
-    if (user) {
-        memcpy(s, user, ulen);
-        o = ulen;
-        s[o++] = '@';
-    }
-    memcpy(s + o, name, nlen + 1);
-    free(user);
+    char *name = NULL;
+    int rc = xssh_host_parse(h ? h : "", NULL, &name, NULL);
     free(name);
-    *spec = s;
-    return XSSH_OK;
+    return rc;
 }
 
 static xssh_multi_op *op_alloc(xssh_multi *m, int kind, const xssh_multi_op_opts *opts)
@@ -991,7 +972,6 @@ static xssh_multi_op *op_alloc(xssh_multi *m, int kind, const xssh_multi_op_opts
 static void op_free(xssh_multi_op *op)
 {
     free(op->host_arg);
-    free(op->spec);
     free(op->host_err);
     xssh_options_unref(op->options);
     free(op->command);
@@ -1057,9 +1037,8 @@ static int host_op(const char *fn, xssh_multi *m, int kind, const char *host, xs
         return xssh__fail(NULL, XSSH_EBAD_USE, 0, "%s: the multi is being freed", fn);
     if (!host)
         return xssh__fail(NULL, XSSH_EARG, 0, "%s: invalid argument: host is NULL", fn);
-    char *spec = NULL, *host_err = NULL;
-    int port = 0;
-    int rc = parse_host(host, &spec, &port);
+    char *host_err = NULL;
+    int rc = parse_host(host);
     if (rc == XSSH_EARG) {
         /* a malformed host string is this op's failure, not the caller's: the op
            is added and completes with XSSH_EARG in phase resolve */
@@ -1070,13 +1049,10 @@ static int host_op(const char *fn, xssh_multi *m, int kind, const char *host, xs
         return rc;
     xssh_multi_op *op = op_alloc(m, kind, opts);
     if (!op) {
-        free(spec);
         free(host_err);
         return xssh__fail(NULL, XSSH_ENOMEM, 0, "out of memory");
     }
-    op->spec = spec;
     op->host_err = host_err;
-    op->port = port;
     op->host_arg = xssh__strdup(host);
     if (options && xssh_options_dup(options, &op->options) != XSSH_OK) {
         op_free(op);
@@ -1311,11 +1287,9 @@ static int do_connect(xssh_multi_op *op, xssh_session **out)
     if (op->host_err)
         return xssh__fail(NULL, XSSH_EARG, 0, "%s", op->host_err);
     xssh__resolved *r = NULL;
-    int rc = xssh__resolve(op->options, op->spec, &r);
+    int rc = xssh__resolve(op->options, op->host_arg, &r);
     if (rc)
         return rc;
-    if (op->port)
-        r->port = op->port;
     if (op->opts.connect_timeout_ms > 0)
         op->connect_to = op->opts.connect_timeout_ms;
     else if (r->connect_timeout_s <= 0)

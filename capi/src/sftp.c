@@ -350,6 +350,30 @@ int xssh_sftp_last_error(xssh_sftp *sf, unsigned long *out)
 
 /* ---- open ----------------------------------------------------------------------- */
 
+/* An opendir the server refused with a failure status (OpenSSH's server answers
+   SSH_FX_NO_SUCH_FILE for ENOTDIR): when the path is a regular file, say it is not
+   a directory instead. The code and the server's status stay those of its answer. */
+static void opendir_not_dir(xssh_sftp *sf, const char *path, int fr)
+{
+    if (fr != XSSH_ESFTP_NO_SUCH_FILE && fr != XSSH_ESFTP_FAILURE)
+        return;
+    xssh__saved_err se;
+    xssh__err_save(&se);
+    unsigned long last = sf->last_status;
+    xssh_sftp_attrs a;
+    if (xssh_sftp_stat(sf, path, &a) == XSSH_OK && (a.flags & XSSH_SFTP_ATTR_PERMISSIONS) &&
+        (a.permissions & LIBSSH2_SFTP_S_IFMT) == LIBSSH2_SFTP_S_IFREG) {
+        int status = se.sftp_status, lc = se.libssh2_code;
+        xssh__fail(sf->s, fr, 0, "SFTP opendir '%s': not a directory (a regular file; the server answered %s)", path,
+                   xssh_err_name(fr));
+        xssh__err_save(&se);
+        se.sftp_status = status;
+        se.libssh2_code = lc;
+    }
+    sf->last_status = last;
+    xssh__err_restore(sf->s, &se);
+}
+
 int xssh__sftp_open(xssh_sftp_file **out, xssh_sftp *sf, const char *path, size_t path_len, unsigned long flags,
                     long mode, int open_type, int force_blocking)
 {
@@ -393,9 +417,12 @@ int xssh__sftp_open(xssh_sftp_file **out, xssh_sftp *sf, const char *path, size_
         h = NULL;
     }
     if (!h) {
+        int blocking = op.blocking;
         int fr = xssh__sftp_fail(sf, rc ? rc : LIBSSH2_ERROR_SFTP_PROTOCOL,
                                  open_type == LIBSSH2_SFTP_OPENDIR ? "opendir" : "open", pcopy);
         xssh__sftp_end(&op, sf);
+        if (open_type == LIBSSH2_SFTP_OPENDIR && blocking)
+            opendir_not_dir(sf, pcopy, fr);
         free(f);
         free(pcopy);
         return fr;

@@ -215,6 +215,18 @@ static char *resume_name(const char *path)
     return t;
 }
 
+/* Open (creating if need be) the file a resumable get continues; *created: it did
+   not exist, so a get that fails before any byte arrives removes it again. */
+static int open_resumable(const char *path, mode_t mode, int *created)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd >= 0)
+        *created = 1;
+    else if (errno == EEXIST)
+        fd = open(path, O_RDWR | O_CLOEXEC);
+    return fd;
+}
+
 int xssh_sftp_get(xssh_sftp *sf, const char *remote, const char *local, const xssh_transfer_opts *opts,
                   uint64_t *transferred)
 {
@@ -228,6 +240,15 @@ int xssh_sftp_get(xssh_sftp *sf, const char *remote, const char *local, const xs
         return e;
     int atomic_ = opts && opts->atomic;
     int resume = opts && opts->resume;
+    /* a local directory is refused before anything is transferred (an atomic get
+       would download the whole file, then fail to rename it there) */
+    struct stat lst;
+    size_t ll = strlen(local);
+    if (local[ll - 1] == '/' || (stat(local, &lst) == 0 && S_ISDIR(lst.st_mode)))
+        return xssh__fail(s, XSSH_EFILE, 0,
+                          "SFTP get '%s': the local destination '%s' is a directory; a get needs a file name "
+                          "(e.g. '%s%s<name>')",
+                          remote, local, local, local[ll - 1] == '/' ? "" : "/");
     mode_t mode = (mode_t)(opts && opts->mode ? (opts->mode & 07777) : 0644);
     char *tmp = NULL;
     int fd, created = 0;
@@ -235,7 +256,7 @@ int xssh_sftp_get(xssh_sftp *sf, const char *remote, const char *local, const xs
         tmp = resume_name(local);
         if (!tmp)
             return xssh__fail(s, XSSH_ENOMEM, 0, "out of memory");
-        fd = open(tmp, O_RDWR | O_CREAT | O_CLOEXEC, mode);
+        fd = open_resumable(tmp, mode, &created);
     } else if (atomic_) {
         size_t n = strlen(local) + 32;
         tmp = malloc(n);
@@ -246,7 +267,7 @@ int xssh_sftp_get(xssh_sftp *sf, const char *remote, const char *local, const xs
         if (fd >= 0)
             fchmod(fd, mode);
     } else if (resume) {
-        fd = open(local, O_RDWR | O_CREAT | O_CLOEXEC, mode);
+        fd = open_resumable(local, mode, &created);
     } else {
         /* not truncated yet: see sink_trunc_pending(); a file created here and never
            written is removed again when the get fails */
@@ -293,7 +314,7 @@ int xssh_sftp_get(xssh_sftp *sf, const char *remote, const char *local, const xs
                             strerror(te));
     }
     if (rc != XSSH_OK && created && done == 0)
-        unlink(local); /* nothing arrived: leave no empty file behind */
+        unlink(tmp && resume ? tmp : local); /* nothing arrived: leave no empty file behind */
     if (close(fd) != 0 && rc == XSSH_OK)
         rc = xssh__fail(s, XSSH_EFILE, 0, "SFTP get '%s': closing the local file '%s' failed: %s", remote, local,
                         strerror(errno));
@@ -379,6 +400,12 @@ static int put_core(xssh_sftp *sf, source *src, const char *remote, const xssh_t
         return e;
     int atomic_ = opts && opts->atomic;
     int resume = opts && opts->resume;
+    size_t rl = strlen(remote);
+    if (remote[rl - 1] == '/') /* an atomic put would write its temporary inside it, then fail to rename */
+        return xssh__fail(s, XSSH_EARG, 0,
+                          "SFTP put '%s': invalid argument: the destination names a directory (it ends with '/'); "
+                          "a put needs a file name (e.g. '%s<name>')",
+                          remote, remote);
     if (resume && src->fd >= 0 && !src->seekable)
         return xssh__fail(s, XSSH_EARG, 0, "SFTP put '%s': invalid argument: resume needs a seekable source "
                                            "(a regular file)", remote);

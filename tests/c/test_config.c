@@ -124,7 +124,7 @@ Test(config, bad_arguments)
     expect_error(xssh_options_resolve(o, "", &t), XSSH_EARG, "host");
     expect_error(xssh_options_resolve(o, "h", NULL), XSSH_EARG, "out");
     expect_error(xssh_options_resolve(o, "@h", &t), XSSH_EARG, "'@'");
-    expect_error(xssh_options_resolve(o, "u@", &t), XSSH_EARG, "'@'");
+    expect_error(xssh_options_resolve(o, "u@", &t), XSSH_EARG, "host 'u@': empty host name"); /* xssh_host_parse's words, as the multi's */
     xssh_options_unref(o);
 }
 

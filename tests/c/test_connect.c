@@ -346,6 +346,51 @@ Test(connect, user_at_host_and_explicit_options_win, .timeout = 60)
     xssh_options_unref(o);
 }
 
+/* xssh_connect reads its host string as the multi interface does (xssh_host_parse):
+   "user@host:port" and "[host]:port" connect, the port in the string beating the Port
+   option and the file, a Host alias still resolves, a bare IPv6 address is a host */
+Test(connect, host_string_with_port, .timeout = 90)
+{
+    scratch_home();
+    known_hosts_default();
+    hkey(xt()->key_ed25519, ".ssh/id_ed25519");
+    config(NULL, "  Port 1\n");
+    xssh_options *o = opts_new();
+    opt(o, "Port", "1");
+    char host[512];
+    const char *fmts[] = {"%s@%s:%d", "%s@[%s]:%d", "%s@testhost:%d"};
+    for (size_t i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
+        if (i < 2)
+            snprintf(host, sizeof host, fmts[i], xt()->user, xt()->host, xt()->port);
+        else
+            snprintf(host, sizeof host, fmts[i], xt()->user, xt()->port);
+        xssh_session *s = NULL;
+        cr_assert_eq(xssh_connect(host, o, &s), XSSH_OK, "%s: %s", host, last_msg());
+        assert_works(s);
+        xssh_session_unref(s);
+    }
+    /* without a user: the options' User */
+    snprintf(host, sizeof host, "%s:%d", xt()->host, xt()->port);
+    opt(o, "User", xt()->user);
+    xssh_session *s = NULL;
+    cr_assert_eq(xssh_connect(host, o, &s), XSSH_OK, "%s: %s", host, last_msg());
+    assert_works(s);
+    xssh_session_unref(s);
+    /* what `ssh -G` prints for them: nothing connects here */
+    char *t = NULL;
+    cr_assert_eq(xssh_options_resolve(NULL, "::1", &t), XSSH_OK, "%s", last_msg());
+    cr_assert(strstr(t, "hostname ::1\n") && strstr(t, "port 22\n"), "%s", t);
+    xssh_free(t);
+    cr_assert_eq(xssh_options_resolve(NULL, "me@[::1]:2200", &t), XSSH_OK, "%s", last_msg());
+    cr_assert(strstr(t, "hostname ::1\n") && strstr(t, "port 2200\n") && strstr(t, "user me\n"), "%s", t);
+    xssh_free(t);
+    /* a malformed string is refused with what is wrong, before any connection */
+    cr_assert_eq(xssh_connect("h:99999", NULL, &s), XSSH_EARG);
+    cr_assert(strstr(last_msg(), "'h:99999'") && strstr(last_msg(), "1..65535"), "%s", last_msg());
+    cr_assert_null(s);
+    xssh_options_unref(o);
+}
+
 Test(connect, bind_address_and_address_family, .timeout = 60)
 {
     scratch_home();

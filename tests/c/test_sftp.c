@@ -246,6 +246,16 @@ Test(sftp, mkdir_rmdir_rename_unlink_errors, .timeout = 60)
     rc = xssh_sftp_open(&f, sf, f1, XSSH_FXF_WRITE | XSSH_FXF_CREAT | XSSH_FXF_EXCL, 0644);
     cr_assert(rc == XSSH_ESFTP_FAILURE || rc == XSSH_ESFTP_FILE_ALREADY_EXISTS, "rc %d %s", rc, last_msg());
     cr_assert(strstr(last_msg(), f1), "%s", last_msg());
+    /* opendir of a regular file: the server's status stays, the message says what is wrong */
+    rc = xssh_sftp_opendir(&f, sf, f1);
+    assert_sftp_error(rc, XSSH_ESFTP_NO_SUCH_FILE, XSSH_FX_NO_SUCH_FILE, f1);
+    cr_assert(strstr(last_msg(), "not a directory"), "%s", last_msg());
+    cr_assert_null(f);
+    cr_assert_eq(xssh_sftp_last_error(sf, &le), XSSH_OK);
+    cr_assert_eq(le, XSSH_FX_NO_SUCH_FILE);
+    /* a missing path is not called a file */
+    rc = xssh_sftp_opendir(&f, sf, f2);
+    cr_assert_null(strstr(last_msg(), "not a directory"), "%s", last_msg());
     unlink(f1);
 
     cr_assert_eq(xssh_sftp_rmdir(sf, d), XSSH_OK, "%s", last_msg());

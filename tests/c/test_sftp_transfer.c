@@ -824,3 +824,100 @@ static void cut_then_resume(int is_put)
 
 Test(sftp_transfer, put_cut_midway_then_resume, .timeout = 180) { cut_then_resume(1); }
 Test(sftp_transfer, get_cut_midway_then_resume, .timeout = 180) { cut_then_resume(0); }
+
+/* A resumable get that fails before any byte arrives (a missing remote file, a
+   remote directory) leaves nothing it created: no local file, no "<dst>.xssh-part";
+   an existing local file (or partial file) stays as it was. */
+Test(sftp_transfer, failed_resume_get_leaves_nothing, .timeout = 60)
+{
+    xssh_session *s = xt_connect_auth();
+    xssh_sftp *sf = sftp_of(s);
+    char *missing = xt_tmppath("rmissing");
+    char *local = xt_tmppath("rlocal");
+    char *part = part_of(local);
+    const char *remotes[2] = {missing, xt()->dir};
+    for (int atomic_ = 0; atomic_ < 2; atomic_++)
+        for (int i = 0; i < 2; i++) {
+            xssh_transfer_opts o;
+            memset(&o, 0, sizeof o);
+            o.resume = 1;
+            o.atomic = atomic_;
+            uint64_t t = 99;
+            int rc = xssh_sftp_get(sf, remotes[i], local, &o, &t);
+            cr_assert_neq(rc, XSSH_OK, "get of '%s' succeeded", remotes[i]);
+            cr_assert_eq(t, 0);
+            cr_assert_neq(access(local, F_OK), 0, "a failed resume get (atomic %d) of '%s' left '%s'", atomic_,
+                          remotes[i], local);
+            cr_assert_neq(access(part, F_OK), 0, "a failed resume get (atomic %d) of '%s' left '%s'", atomic_,
+                          remotes[i], part);
+            /* what was there before stays */
+            const char *have = atomic_ ? part : local;
+            xt_spit(have, "partial", 7, 0644);
+            rc = xssh_sftp_get(sf, remotes[i], local, &o, &t);
+            cr_assert_neq(rc, XSSH_OK);
+            size_t n = 0;
+            unsigned char *d = xt_slurp(have, &n);
+            cr_assert_eq(n, 7, "'%s' changed to %zu bytes", have, n);
+            cr_assert_eq(memcmp(d, "partial", 7), 0);
+            free(d);
+            unlink(have);
+        }
+    free(part);
+    free(local);
+    free(missing);
+    xssh_sftp_unref(sf);
+    xssh_session_unref(s);
+}
+
+/* A put onto "dir/" says the destination names a directory, writes nothing (not
+   even a temporary inside it); a get onto a local directory is refused before any
+   byte moves, naming the directory. */
+Test(sftp_transfer, directory_destinations_named_up_front, .timeout = 60)
+{
+    xssh_session *s = xt_connect_auth();
+    xssh_sftp *sf = sftp_of(s);
+    char *d = xt_tmppath("ddir");
+    cr_assert_eq(mkdir(d, 0755), 0);
+    char slash[4200];
+    snprintf(slash, sizeof slash, "%s/", d);
+    for (int atomic_ = 0; atomic_ < 2; atomic_++) {
+        xssh_transfer_opts o;
+        memset(&o, 0, sizeof o);
+        o.atomic = atomic_;
+        uint64_t t = 99;
+        int rc = xssh_sftp_put_buffer(sf, "abc", 3, slash, &o, &t);
+        cr_assert_eq(rc, XSSH_EARG, "%d %s", rc, last_msg());
+        cr_assert(strstr(last_msg(), slash) && strstr(last_msg(), "names a directory") &&
+                      strstr(last_msg(), "needs a file name"),
+                  "%s", last_msg());
+        cr_assert_eq(t, 0);
+        cr_assert_eq(count_prefixed(d, ""), 2, "something was written into '%s'", d); /* . and .. */
+    }
+    /* get onto a local directory (the remote file exists) */
+    char *src = xt_tmppath("dsrc");
+    xt_spit(src, "hello", 5, 0644);
+    for (int atomic_ = 0; atomic_ < 2; atomic_++)
+        for (int resume = 0; resume < 2; resume++)
+            for (int w = 0; w < 2; w++) {
+                const char *dst = w ? slash : d;
+                xssh_transfer_opts o;
+                memset(&o, 0, sizeof o);
+                o.atomic = atomic_;
+                o.resume = resume;
+                uint64_t t = 99;
+                int rc = xssh_sftp_get(sf, src, dst, &o, &t);
+                cr_assert_eq(rc, XSSH_EFILE, "%d %s", rc, last_msg());
+                char want[8500];
+                snprintf(want, sizeof want, "the local destination '%s' is a directory", dst);
+                cr_assert(strstr(last_msg(), want), "%s", last_msg());
+                cr_assert_eq(t, 0);
+                cr_assert_eq(count_prefixed(d, ""), 2);
+                cr_assert_eq(count_prefixed(xt()->dir, base_of(d)), 1, "a temporary was left beside '%s'", d);
+            }
+    unlink(src);
+    rmdir(d);
+    free(src);
+    free(d);
+    xssh_sftp_unref(sf);
+    xssh_session_unref(s);
+}

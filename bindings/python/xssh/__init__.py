@@ -129,7 +129,8 @@ def connect(host: str, port: int | None = None, user: str | None = None, *,
     function only maps its arguments onto an :class:`Options` object, as ``ssh -o`` would.
     Usable as a context manager.
 
-    host: "host", "user@host" or a ``Host`` alias of the configuration (str).
+    host: "[user@]host[:port]", "[user@][v6addr]:port", an IPv6 address or a ``Host`` alias
+        of the configuration (str); a port in the string wins over ``port``.
     port: int (Port); default: the configuration's, else 22.
     user: str (User); default: the configuration's, else the local user name.
     key: a private key path (str or os.PathLike, "~" expanded) or a list of them: each is an

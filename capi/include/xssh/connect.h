@@ -147,7 +147,7 @@ XSSH_EXTERN(int) xssh_options_set_prompt_cb(xssh_options *options, xssh_prompt_c
  * %n %%) and "~" expansion, the algorithm lists after their "+", "-" and "^"
  * edits. @p host may be "user@host". Secrets are never included.
  * @param options the connection options (borrowed)
- * @param host the host as given to xssh_connect() ("host" or "user@host")
+ * @param host the host as given to xssh_connect() ("[user@]host[:port]", ...)
  * @param[out] out allocated text; free with xssh_free()
  * @return XSSH_OK; XSSH_ECONFIG (a malformed configuration line: file and line
  *         in the message; an unreadable ConfigFile); XSSH_EARG
@@ -155,8 +155,14 @@ XSSH_EXTERN(int) xssh_options_set_prompt_cb(xssh_options *options, xssh_prompt_c
 XSSH_EXTERN(int) xssh_options_resolve(xssh_options *options, const char *host, char **out);
 
 /**
- * Connect to @p host ("host" or "user@host"; a Host alias of the configuration)
- * as `ssh` would, and return an authenticated session:
+ * Connect to @p host as `ssh` would, and return an authenticated session. The
+ * host string is read by xssh_host_parse(), as the multi interface reads it:
+ * `[user@]host[:port]`, `[user@][host]:port` (brackets needed for an IPv6
+ * address with a port), a bare IPv6 address, or a Host alias of the
+ * configuration; `ssh://[user@]host[:port]` too. A port in the string beats the
+ * Port option and the files; its user beats the files (an explicit User option
+ * beats it, as `ssh -o User=x x@host`).
+ * Steps:
  * 1. resolve the options (xssh_options_resolve());
  * 2. connect: HostName, Port, AddressFamily, BindAddress, ConnectTimeout,
  *    through each ProxyJump hop in turn (xssh_session_connect_via(); every hop
@@ -176,10 +182,13 @@ XSSH_EXTERN(int) xssh_options_resolve(xssh_options *options, const char *host, c
  *    order `ssh -G` lists them); keyboard-interactive and password only with a "Password" or a
  *    prompt callback (never with BatchMode). An encrypted key needs "Passphrase"
  *    or the passphrase callback and is skipped otherwise, with the reason recorded.
- * @param host "host" or "user@host" (NUL-terminated)
+ * @param host "[user@]host[:port]", "[user@][host]:port", an IPv6 address or a
+ *        Host alias (NUL-terminated)
  * @param options may be NULL: defaults only
  * @param[out] out new reference to an authenticated session
- * @return XSSH_OK; XSSH_ECONFIG; XSSH_ERESOLVE, XSSH_ECONNECT, XSSH_ETIMEOUT;
+ * @return XSSH_OK; XSSH_EARG (a malformed host string: xssh_error_last() quotes
+ *         it and says what is wrong, e.g. "host 'h:0': port must be 1..65535");
+ *         XSSH_ECONFIG; XSSH_ERESOLVE, XSSH_ECONNECT, XSSH_ETIMEOUT;
  *         a host-key error; XSSH_EAUTHENTICATION_FAILED with a message listing
  *         every method tried and why each failed ("agent: 2 keys refused;
  *         ~/.ssh/id_ed25519: encrypted, no passphrase given; password: not
@@ -188,7 +197,7 @@ XSSH_EXTERN(int) xssh_options_resolve(xssh_options *options, const char *host, c
 XSSH_EXTERN(int) xssh_connect(const char *host, xssh_options *options, xssh_session **out);
 
 /**
- * Split a host string the way the multi interface (xssh_multi_add_host_*),
+ * Split a host string the way xssh_connect(), the multi interface (xssh_multi_add_host_*),
  * run_many/put_many/get_many of every language and the `xssh` tool read it:
  * `[user@]host[:port]`; `[user@][host]:port` (brackets around any host, needed
  * for an IPv6 address with a port, accepted for names and IPv4 addresses as in

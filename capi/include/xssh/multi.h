@@ -37,8 +37,9 @@
  * waiting for an operation that cannot run before it returns (docs/multi.md).
  *
  * Host strings: `[user@]host[:port]`, `[user@][v6addr]:port`, or an ssh_config
- * Host alias; resolved through xssh_options_resolve() like xssh_connect()
- * (user and port in the string win over the options).
+ * Host alias; the op hands it to the resolution xssh_connect() does (the same
+ * reader, xssh_host_parse()): a port in the string wins over the Port option
+ * and the files, a user over the files (an explicit User option wins, as ssh).
  * @{
  */
 #ifndef XSSH_MULTI_H

@@ -244,7 +244,10 @@ XSSH_EXTERN(int) xssh_sftp_open_ex(xssh_sftp_file **out, xssh_sftp *sftp, const 
                                    unsigned long flags, long mode, int open_type);
 /**
  * Open a directory for xssh_sftp_file_readdir().
- * libssh2: libssh2_sftp_open_ex() (LIBSSH2_SFTP_OPENDIR).
+ * libssh2: libssh2_sftp_open_ex() (LIBSSH2_SFTP_OPENDIR). When the server refuses
+ * with a failure status (OpenSSH's answers SSH_FX_NO_SUCH_FILE for a regular file)
+ * and, in blocking mode, an SSH_FXP_STAT shows a regular file, the message says
+ * "not a directory"; the code and status stay the server's.
  * @param sftp the SFTP subsystem (borrowed)
  * @param path remote directory (NUL-terminated)
  * @param[out] out the open directory (+1 reference)
@@ -603,7 +606,9 @@ typedef struct xssh_transfer_opts {
         reget/reput). The destination is the final path, or with atomic the stable
         temporary name path + ::XSSH_SFTP_RESUME_SUFFIX, which a failed attempt then
         keeps (a failed non-resumable atomic transfer removes its random temporary
-        file). The overlap is verified by size and by reading back its last MiB
+        file); a get that fails before any byte arrived (a missing remote file, a
+        remote directory) removes the local file or temporary it created, and leaves
+        one that existed as it was. The overlap is verified by size and by reading back its last MiB
         (put: plus max_in_flight, or 32 MiB, since several channels cut midway leave
         holes below the end) and comparing it with the local bytes: the transfer
         goes on from the first difference (or the destination's size). A destination
@@ -636,7 +641,8 @@ typedef struct xssh_transfer_opts {
 /**
  * Download @p remote into the local file @p local (created or truncated; an existing
  * file is emptied only once the remote file is open, so a missing or unreadable remote
- * file leaves it as it was and creates none).
+ * file leaves it as it was and creates none). A @p local that is a directory (or ends
+ * with '/') is refused with XSSH_EFILE naming it before anything is transferred.
  *
  * The whole-file transfers (this and the five below) run xssh's own SFTP v3
  * client (draft-ietf-secsh-filexfer-02) on "sftp" subsystem channels of their
@@ -666,7 +672,9 @@ typedef struct xssh_transfer_opts {
 XSSH_EXTERN(int) xssh_sftp_get(xssh_sftp *sftp, const char *remote, const char *local,
                                const xssh_transfer_opts *opts, uint64_t *transferred);
 /**
- * Upload the local file @p local to @p remote (created or truncated).
+ * Upload the local file @p local to @p remote (created or truncated). A @p remote
+ * ending with '/' names a directory: XSSH_EARG before anything is written (a put
+ * needs a file name); onto an existing directory: XSSH_ESFTP_FAILURE saying so.
  * Engine and libssh2 calls: see xssh_sftp_get().
  * @param sftp the SFTP subsystem (borrowed)
  * @param local local file path

@@ -274,6 +274,20 @@ def test_keyword_arguments_map_onto_ssh_options(env, home):
         xssh.connect(22)
 
 
+def test_host_strings_with_a_port_as_the_multi_reads_them(env, home):
+    """"user@host:port" and "user@[host]:port" connect (the port in the string beats port=),
+    a Host alias with a port still resolves, and a malformed string names what is wrong."""
+    kw = dict(key=env.key, known_hosts=env.known_hosts, agent=False)
+    for h in ("%s@%s:%d" % (env.user, env.host, env.port), "%s@[%s]:%d" % (env.user, env.host, env.port)):
+        with xssh.connect(h, 1, config="none", **kw) as s:
+            ok(s)
+    write_config(home, alias_block(env).replace("Port %d" % env.port, "Port 1"))
+    with xssh.connect("myalias:%d" % env.port, **kw) as s:
+        ok(s)
+    with pytest.raises(InvalidArgumentError, match=r"host 'h:99999': port must be 1\.\.65535"):
+        xssh.connect("h:99999", config="none")
+
+
 def test_paths_are_taken_literally(env, home, tmp_path):
     """key/known_hosts paths with a space or a "%" reach C as the very path (quoted, %% escaped)."""
     d = tmp_path / "dir with space"

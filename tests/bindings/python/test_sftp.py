@@ -263,6 +263,32 @@ def test_get_put_byte_exact(sftp, rdir, tmpdir_path, size):
         assert f.read() == data[::-1]
 
 
+def test_non_utf8_names_as_surrogate_escapes_and_bytes(sftp, rdir, tmpdir_path):
+    """A file name that is not UTF-8, as os.fsdecode()/os.listdir() give it (a str with
+    surrogate escapes) or as bytes, reaches the server as its very bytes (os.fsencode)."""
+    raw = os.path.join(os.fsencode(rdir), b"caf\xe9-\xff.bin")  # Latin-1, not UTF-8
+    with open(raw, "wb") as f:
+        f.write(b"non-utf8 data")
+    name = os.fsdecode(raw)
+    assert "\udce9" in name and name in [os.path.join(rdir, n) for n in os.listdir(rdir)]
+    for p in (name, raw):
+        assert sftp.stat(p).filesize == 13
+    back = os.path.join(tmpdir_path, "caf\udce9-back")
+    assert sftp.get(name, back) == 13
+    with open(os.fsencode(back), "rb") as f:
+        assert f.read() == b"non-utf8 data"
+    assert sftp.put(back, name + "-up") == 13
+    assert sftp.put(os.fsencode(back), raw + b"-upb") == 13
+    for suffix in (b"-up", b"-upb"):
+        with open(raw + suffix, "rb") as f:
+            assert f.read() == b"non-utf8 data"
+    assert sorted(n for n in (e.decode("utf-8", "surrogateescape") for e in os.listdir(os.fsencode(rdir)))) == \
+        sorted(os.path.basename(name) + s for s in ("", "-up", "-upb"))
+    # a lone surrogate that stands for no byte is refused, naming the argument
+    with pytest.raises(ValueError, match=r"argument .*path.*surrogates not allowed"):
+        sftp.stat(os.path.join(rdir, "\ud800"))
+
+
 def test_progress_and_cancel(sftp, rdir, tmpdir_path):
     size = 4 * 1024 * 1024 + 7
     src = os.path.join(tmpdir_path, "src")
