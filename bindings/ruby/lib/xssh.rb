@@ -420,7 +420,8 @@ module Xssh
     def run(command, stdin: nil, timeout: nil, idle_timeout: nil, merge_stderr: false, pty: false)
       raise Xssh.arg_type_error(self, :stdin, 'String or nil', stdin, :run) unless stdin.nil? || stdin.is_a?(String)
 
-      args = [command, stdin, Xssh.timeout_ms(timeout), Xssh.timeout_ms(idle_timeout),
+      args = [command, stdin, Xssh.timeout_ms(timeout, :timeout, self, :run),
+              Xssh.timeout_ms(idle_timeout, :idle_timeout, self, :run),
               merge_stderr ? 1 : 0, pty ? 1 : 0]
       out, err, status, have, sig =
         begin
@@ -439,10 +440,15 @@ module Xssh
     end
   end
 
-  # milliseconds of a timeout in seconds (nil: none)
-  def self.timeout_ms(seconds)
+  # milliseconds of a timeout in seconds (nil: none); name, recv and meth name
+  # the parameter and the public method in the errors: TypeError for a value
+  # that is not real seconds, ArgumentError for one not finite and > 0
+  def self.timeout_ms(seconds, name = :timeout, recv = self, meth = :timeout)
     return 0 if seconds.nil?
-    raise ArgumentError, 'xssh: timeouts must be > 0 (or nil)' unless seconds.positive?
+    raise arg_type_error(recv, name, 'Numeric seconds or nil', seconds, meth) unless seconds.is_a?(Numeric) && seconds.real?
+    unless seconds.positive? && (!seconds.respond_to?(:finite?) || seconds.finite?)
+      raise ArgumentError, "#{callee(recv, meth)}: #{name}: expected finite seconds > 0 (or nil), got #{seconds}"
+    end
 
     [(seconds * 1000).to_i, 1].max
   end

@@ -84,7 +84,8 @@ class TestSFTP < Minitest::Test
     assert attrs.file?
     assert by_name['sub'][1].directory?
     assert_equal (names + ['sub']).sort, @sftp.listdir(@dir).sort
-    assert_equal entries.map(&:first).sort, @sftp.each_entry(@dir).map(&:first).sort
+    # SFTP#each_entry leaves out "." and ".." as listdir does (the handle's readdir gives them)
+    assert_equal (entries.map(&:first) - %w[. ..]).sort, @sftp.each_entry(@dir).map(&:first).sort
     # readdir with a block, names are Strings
     seen = []
     @sftp.opendir(@dir) { |d| d.readdir { |name, _l, _a| seen << name } }

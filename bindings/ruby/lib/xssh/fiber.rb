@@ -207,6 +207,14 @@ module Xssh
         cancel_drive(op) unless op.state == Native::XSSH_OP_DONE
       ensure
         @ops.delete(op)
+        drain
+      end
+
+      # take the finished ops off the Multi's completion queue (info_read until
+      # nil): nothing here reads them, and each one queued keeps its op - and
+      # the op its session, channel and sockets - alive for as long as the Multi
+      def drain
+        nil while @multi.info_read
       end
 
       # cancel op (a forward: stop it) and wait until it is done; cooperative
@@ -278,6 +286,7 @@ module Xssh
       # wake each fiber whose op is ready; forget kept ops that are done
       # (a forward dropped without close)
       def dispatch(all: false)
+        drain
         @ops.delete_if { |op, w| w == :kept && op.state == Native::XSSH_OP_DONE }
         @ops.each do |op, w|
           next unless w.is_a?(Waiter) && w.queue.empty?
@@ -404,9 +413,12 @@ module Xssh
       class StopWait < Exception; end # rubocop:disable Lint/InheritException -- not a StandardError: passes every rescue
     end
 
+    # xssh_multi_op_opts.max_output for "keep every byte" (XSSH_MULTI_OUTPUT_ALL, (size_t)-1)
+    OUTPUT_ALL = Native.const_defined?(:XSSH_MULTI_OUTPUT_ALL) ? Native::XSSH_MULTI_OUTPUT_ALL : (1 << 64) - 1
+
     def opts(timeout_ms: 0, idle_ms: 0, connect_ms: 0, merge_stderr: false, pty: false, stdin: nil, pull: false,
-             line_mode: false)
-      o = Native.multi_op_options(connect_ms, 0, timeout_ms, idle_ms, merge_stderr ? 1 : 0, pty ? 1 : 0, 0,
+             line_mode: false, max_output: 0)
+      o = Native.multi_op_options(connect_ms, 0, timeout_ms, idle_ms, merge_stderr ? 1 : 0, pty ? 1 : 0, max_output,
                                   line_mode ? 1 : 0, 0, stdin)
       Native.multi_op_set_pull(o, 1) if pull
       o
@@ -427,7 +439,9 @@ module Xssh
       raise arg_type_error(self, :host, 'String', host, :connect) unless host.is_a?(String)
 
       o = connect_options(**kw)
-      op, = FiberSched.call { |m| m.add_connect(host, o, FiberSched.opts(connect_ms: timeout_ms(kw[:timeout]))) }
+      t = kw[:timeout] # checked by connect_options (0: no limit)
+      ms = t&.positive? ? timeout_ms(t, :timeout, self, :connect) : 0
+      op, = FiberSched.call { |m| m.add_connect(host, o, FiberSched.opts(connect_ms: ms)) }
       s = op.session
       return s unless blk
 
@@ -449,8 +463,10 @@ module Xssh
       raise Xssh.arg_type_error(self, :command, 'String', command, :run) unless command.is_a?(String)
       raise Xssh.arg_type_error(self, :stdin, 'String or nil', stdin, :run) unless stdin.nil? || stdin.is_a?(String)
 
-      o = FiberSched.opts(timeout_ms: Xssh.timeout_ms(timeout), idle_ms: Xssh.timeout_ms(idle_timeout),
-                          merge_stderr: merge_stderr, pty: pty, stdin: stdin)
+      # every byte of the output is kept, as the blocking run keeps it
+      o = FiberSched.opts(timeout_ms: Xssh.timeout_ms(timeout, :timeout, self, :run),
+                          idle_ms: Xssh.timeout_ms(idle_timeout, :idle_timeout, self, :run),
+                          merge_stderr: merge_stderr, pty: pty, stdin: stdin, max_output: FiberSched::OUTPUT_ALL)
       _, r = FiberSched.call { |m| m.add_run(self, command, o) }
       RunResult.new(r.stdout, r.stderr, r.exit_status, r.exit_signal)
     end
@@ -484,7 +500,8 @@ module Xssh
       raise Xssh.arg_type_error(self, :command, 'String', command, :stream) unless command.is_a?(String)
       raise Xssh.arg_type_error(self, :stdin, 'String or nil', stdin, :stream) unless stdin.nil? || stdin.is_a?(String)
 
-      o = FiberSched.opts(timeout_ms: Xssh.timeout_ms(timeout), idle_ms: Xssh.timeout_ms(idle_timeout),
+      o = FiberSched.opts(timeout_ms: Xssh.timeout_ms(timeout, :timeout, self, :stream),
+                          idle_ms: Xssh.timeout_ms(idle_timeout, :idle_timeout, self, :stream),
                           merge_stderr: merge_stderr, pty: pty, stdin: stdin, pull: true, line_mode: line_mode)
       lp = FiberSched.active? ? FiberSched::Loop.current : FiberSched::Private.new
       op = lp.add { |m| m.add_run(self, command, o) }
@@ -678,8 +695,9 @@ module Xssh
       listdir(path)
     end
 
-    # Each entry [name, longentry, attrs] ("." and ".." left out inside a
-    # scheduler, where the whole listing is read first); an Enumerator without a block.
+    # Each entry [name, longentry, attrs], "." and ".." left out as in the
+    # blocking form (inside a scheduler the whole listing is read first); an
+    # Enumerator without a block.
     def each_entry(path = '.', &blk)
       return super unless FiberSched.active?
       return enum_for(:each_entry, path) unless blk

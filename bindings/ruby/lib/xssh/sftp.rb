@@ -219,11 +219,13 @@ module Xssh
       end
       alias entries listdir
 
-      # Each entry of a directory: [name, longentry, attrs] (an Enumerator without a block).
+      # Each entry of a directory: [name, longentry, attrs], "." and ".." left
+      # out as in #listdir (an Enumerator without a block). SFTPHandle#readdir
+      # gives every entry the server sends.
       def each_entry(path = '.', &blk)
         return enum_for(:each_entry, path) unless blk
 
-        opendir(path) { |d| d.each(&blk) }
+        opendir(path) { |d| d.each { |e| yield e unless ['.', '..'].include?(e[0]) } }
         self
       end
 
