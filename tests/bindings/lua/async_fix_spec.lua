@@ -144,3 +144,87 @@ describe("xssh.async / xssh.luv: argument errors name the function, the argument
     s:close()
   end)
 end)
+
+-- run a Lua chunk in a child lua5.4 (this process's module paths); its stdout, its stderr
+local function child(src)
+  -- (not in E.tmpdir(): the child's xssh_test_env empties that scratch space)
+  local script, errf = os.tmpname(), os.tmpname()
+  local f = assert(io.open(script, "w"))
+  f:write(src)
+  f:close()
+  local q = function(v) return "'" .. (v:gsub("'", "'\\''")) .. "'" end
+  local cmd = string.format("env LUA_PATH=%s LUA_CPATH=%s XSSH_TEST_ENV=%s lua5.4 %s 2>%s", q(package.path),
+    q(package.cpath), q(os.getenv("XSSH_TEST_ENV") or ""), q(script), q(errf))
+  local p = assert(io.popen(cmd))
+  local out = p:read("a")
+  p:close()
+  local ef = assert(io.open(errf))
+  local err = ef:read("a")
+  ef:close()
+  os.remove(script)
+  os.remove(errf)
+  return out, err
+end
+
+describe("xssh.luv: a socket error (POLLERR) is the op's error, never a print on stderr", function()
+  it("a refused connection (POLLERR on the connecting socket): ConnectError, stderr empty", function()
+    local out, err = child([[
+local uv = require "luv"
+local xluv = require "xssh.luv"
+-- a port nothing listens on: bound, then closed (connect gets RST: POLLERR)
+local srv = uv.new_tcp()
+assert(srv:bind("127.0.0.1", 0))
+local port = srv:getsockname().port
+srv:close()
+local t = xluv.spawn(function()
+  local ok, e = pcall(xluv.connect, { host = "127.0.0.1", port = port, user = "u", agent = false,
+    known_hosts = "/dev/null" })
+  return ok, tostring(e)
+end)
+uv.run()
+-- then a run on a real session: the loop still works after the error
+local E = require "xssh_test_env"
+local t2 = xluv.spawn(function()
+  local s <close> = xluv.connect{ host = E.host, port = E.port, user = E.user, key = E.key,
+    known_hosts = E.known_hosts, agent = false }
+  return xluv.run(s, "echo ok").stdout
+end)
+uv.run()
+io.write(tostring(t.ok), "|", tostring(t.results[1]), "|", t.results[2], "|", tostring(t2.ok), "|",
+  tostring(t2.ok and t2.result or t2.error), "\n")
+]])
+    assert.equal("", err)
+    assert.matches("^true|false|ConnectError: .*Connection refused.*|true|ok\n\n$", out)
+  end)
+end)
+
+describe("xssh.luv: no fd left behind", function()
+  it("40 connect/run/close cycles in one loop keep the fd count within a small constant", function()
+    local function fds()
+      local n = 0
+      local p = assert(io.popen(string.format("ls /proc/%d/fd", math.tointeger(uv.os_getpid()))))
+      for _ in p:lines() do n = n + 1 end
+      p:close()
+      return n
+    end
+    -- one cycle first: the loop's own fds (the epoll set, luv's) exist from then on
+    local function cycle()
+      local s <close> = xluv.connect(kw())
+      local r = xluv.run(s, "echo x")
+      assert(r.stdout == "x\n", r.stdout)
+      local sftp = xluv.sftp(s)
+      assert(#xluv.listdir(sftp, "/") > 0)
+    end
+    run_task(cycle)
+    collectgarbage()
+    collectgarbage()
+    local before = fds()
+    run_task(function()
+      for _ = 1, 40 do cycle() end
+    end)
+    collectgarbage()
+    collectgarbage()
+    local after = fds()
+    assert.is_true(after - before <= 3, string.format("fds %d before, %d after 40 cycles", before, after))
+  end)
+end)
