@@ -14,8 +14,8 @@
 --
 -- A wait an xssh.async call yields (one socket, or several at once: the
 -- protocol in xssh/async.lua) registers the task's interest in each socket
--- with ONE shared uv poll handle per fd (libuv must not have two active poll
--- handles on one fd): the handle watches the union of the directions its
+-- with ONE shared watch per fd (in xssh.luv's epoll set, whose fd is the only
+-- one libuv polls: see "pset" below): the watch is the union of the directions its
 -- waiters want, and a readiness wakes each waiter that wanted it, with its own
 -- part. A task's timer (its own uv timer) covers the timeout. The first event
 -- of a wait withdraws all of that task's interests (a handle nobody wants any
