@@ -45,6 +45,9 @@ M.WAIT = setmetatable({}, { __name = "xssh.async.WAIT", __tostring = function() 
 M.CANCEL_DRIVE_MS = 5000
 
 local SOCKET_TIMEOUT, OP_DONE = core.XSSH_SOCKET_TIMEOUT, core.XSSH_OP_DONE
+-- xssh_multi_op_opts.max_output without a limit: XSSH_MULTI_OUTPUT_ALL = (size_t)-1
+-- (the binding converts the Lua integer -1 to that size_t)
+local OUTPUT_ALL = core.XSSH_MULTI_OUTPUT_ALL or -1
 local STDOUT, STDERR = core.XSSH_STREAM_STDOUT or 0, core.XSSH_STREAM_STDERR or 1
 
 local function in_coroutine()
@@ -127,6 +130,50 @@ local function await(m, op)
 end
 M.await = await
 
+-- ---- argument checks ----------------------------------------------------------
+-- A wrong argument is reported before anything starts, in the words of the other
+-- Lua argument errors (xssh.Session:run, the generated methods):
+-- "xssh.async.<fn>: bad argument #<n> '<name>' (<what> expected, got <type>)",
+-- raised at the caller of the xssh.async function (level 3 from a checker).
+local CLASSES = { "Session", "SFTP", "Channel", "SFTPHandle", "Listener", "Forward", "Multi", "MultiOp" }
+
+-- what v is, for "got ...": an xssh object by its class, else Lua's type name
+local function type_of(v)
+  local mt = getmetatable(v)
+  if type(v) == "userdata" and mt ~= nil then
+    for _, c in ipairs(CLASSES) do
+      local ok, cmt = pcall(core._class_metatable, c)
+      if ok and cmt == mt then return "xssh." .. c end
+    end
+  end
+  if v == "" then return "empty string" end
+  return type(v)
+end
+
+-- level: of the xssh.async function's caller, counted from bad_arg's caller (2: it is the function)
+local function bad_arg(fname, n, name, expected, v, level)
+  error(string.format("%s: bad argument #%d '%s' (%s expected, got %s)", fname, n, name, expected, type_of(v)),
+    (level or 2) + 1)
+end
+
+-- v must be an object of xssh class cls (a Session, an SFTP)
+-- (depth: the helpers between the xssh.async function and the check, 0 or 1)
+local function check_object(fname, n, name, v, cls, depth)
+  if getmetatable(v) ~= core._class_metatable(cls) or type(v) ~= "userdata" then
+    bad_arg(fname, n, name, "xssh." .. cls, v, 3 + (depth or 0))
+  end
+end
+
+local function check_string(fname, n, name, v, nonempty, depth)
+  if type(v) ~= "string" or (nonempty and v == "") then
+    bad_arg(fname, n, name, nonempty and "non-empty string" or "string", v, 3 + (depth or 0))
+  end
+end
+
+local function check_opts(fname, n, v, depth)
+  if v ~= nil and type(v) ~= "table" then bad_arg(fname, n, "opts", "table or nil", v, 3 + (depth or 0)) end
+end
+
 local function ms(fname, name, v)
   if v == nil then return 0 end
   if type(v) ~= "number" or v ~= v or v <= 0 or v == math.huge then
@@ -144,7 +191,24 @@ end
 -- options, same errors); an authenticated Session. passphrase_callback and
 -- prompt_callback are not supported here (they would run Lua on the multi's C stack).
 function M.connect(opts, port, user, more)
-  local host, o, t = xssh._connect_args(opts, port, user, more)
+  local fname = "xssh.async.connect"
+  if type(opts) ~= "table" and type(opts) ~= "string" then
+    bad_arg(fname, 1, "opts", "table of options or host name string", opts)
+  end
+  if type(opts) == "string" then
+    if port ~= nil and math.type(port) ~= "integer" then bad_arg(fname, 2, "port", "integer or nil", port) end
+    if user ~= nil and type(user) ~= "string" then bad_arg(fname, 3, "user", "string or nil", user) end
+    if more ~= nil and type(more) ~= "table" then bad_arg(fname, 4, "more", "table or nil", more) end
+  end
+  local ok, host, o, t = pcall(xssh._connect_args, opts, port, user, more)
+  if not ok then
+    -- the option checks are xssh.connect's: name this call in their errors
+    local e = host
+    if xssh.is_error(e) and type(e.message) == "string" then
+      e.message = e.message:gsub("^xssh%.connect:", fname .. ":")
+    end
+    error(e, 2)
+  end
   if t.passphrase_callback or t.prompt_callback then
     arg_error("xssh.async.connect: passphrase_callback/prompt_callback are not supported (give passphrase/password)", 2)
   end
@@ -159,9 +223,10 @@ local RUN_KEYS = { stdin = true, timeout = true, idle_timeout = true, merge_stde
 local STREAM_KEYS = { stdin = true, timeout = true, idle_timeout = true, merge_stderr = true, pty = true,
   line_mode = true, max_output = true }
 
-local function run_options(fname, command, opts, keys)
-  if type(command) ~= "string" then arg_error(fname .. ": command must be a string", 3) end
-  if opts ~= nil and type(opts) ~= "table" then arg_error(fname .. ": opts must be a table or nil", 3) end
+local function run_options(fname, session, command, opts, keys)
+  check_object(fname, 1, "session", session, "Session", 1)
+  check_string(fname, 2, "command", command, false, 1)
+  check_opts(fname, 3, opts, 1)
   opts = opts or {}
   for k in pairs(opts) do
     if not keys[k] then arg_error(string.format("%s: unknown option %q", fname, tostring(k)), 3) end
@@ -171,6 +236,8 @@ local function run_options(fname, command, opts, keys)
   if math.type(max_output) ~= "integer" or max_output < 0 then
     arg_error(fname .. ": max_output must be an integer >= 0 (bytes) or nil", 3)
   end
+  -- run keeps every byte, as Session:run does (no max_output option there)
+  if not keys.max_output then max_output = OUTPUT_ALL end
   return core.multi_op_options(0, 0, ms(fname, "timeout", opts.timeout), ms(fname, "idle_timeout", opts.idle_timeout),
     opts.merge_stderr and 1 or 0, opts.pty and 1 or 0, max_output, opts.line_mode and 1 or 0, 0, opts.stdin)
 end
@@ -182,9 +249,10 @@ local function run_result(r)
 end
 
 -- xssh.async.run(session, command [, opts]): as Session:run (opts: stdin,
--- timeout, idle_timeout, merge_stderr, pty); an xssh.RunResult.
+-- timeout, idle_timeout, merge_stderr, pty); an xssh.RunResult with all of
+-- the output (no 1 MiB cap: XSSH_MULTI_OUTPUT_ALL).
 function M.run(session, command, opts)
-  local o = run_options("xssh.async.run", command, opts, RUN_KEYS)
+  local o = run_options("xssh.async.run", session, command, opts, RUN_KEYS)
   local m = core.Multi()
   local op = m:add_run(session, command, o)
   return run_result(raise_of(await(m, op)))
@@ -322,7 +390,7 @@ Process.__close = function(self) self:cancel() end
 -- is not read until it is taken); a Process. Nothing runs until it is iterated
 -- (p:iter()) or waited for (p:wait()).
 function M.stream(session, command, opts)
-  local o = run_options("xssh.async.stream", command, opts, STREAM_KEYS)
+  local o = run_options("xssh.async.stream", session, command, opts, STREAM_KEYS)
   core.multi_op_set_pull(o, 1)
   local m = core.Multi()
   local op = m:add_run(session, command, o)
@@ -333,8 +401,11 @@ end
 -- ---- SFTP -------------------------------------------------------------------
 
 local TRANSFER_KEYS = { atomic = true, mode = true, timeout = true }
-local function transfer_options(fname, opts)
-  if opts ~= nil and type(opts) ~= "table" then arg_error(fname .. ": opts must be a table or nil", 3) end
+local function transfer_options(fname, sftp, a2, n2, a3, n3, opts)
+  check_object(fname, 1, "sftp", sftp, "SFTP", 1)
+  check_string(fname, 2, n2, a2, true, 1)
+  check_string(fname, 3, n3, a3, true, 1)
+  check_opts(fname, 4, opts, 1)
   opts = opts or {}
   for k in pairs(opts) do
     if not TRANSFER_KEYS[k] then arg_error(string.format("%s: unknown option %q", fname, tostring(k)), 3) end
@@ -353,13 +424,13 @@ end
 -- transfer leaves no half-written destination), mode (permission bits of a
 -- created file; 0: 0644), timeout (seconds).
 function M.get(sftp, remote, lpath, opts)
-  local o = transfer_options("xssh.async.get", opts)
+  local o = transfer_options("xssh.async.get", sftp, remote, "remote", lpath, "local", opts)
   local m = core.Multi()
   local op = m:add_sftp_get(sftp, remote, lpath, o)
   return raise_of(await(m, op)).transferred
 end
 function M.put(sftp, lpath, remote, opts)
-  local o = transfer_options("xssh.async.put", opts)
+  local o = transfer_options("xssh.async.put", sftp, lpath, "local", remote, "remote", opts)
   local m = core.Multi()
   local op = m:add_sftp_put(sftp, lpath, remote, o)
   return raise_of(await(m, op)).transferred
@@ -368,6 +439,7 @@ end
 -- xssh.async.sftp(session): start the SFTP subsystem (as Session:sftp_init)
 -- without blocking; the SFTP object.
 function M.sftp(session)
+  check_object("xssh.async.sftp", 1, "session", session, "Session")
   local m = core.Multi()
   local op = m:add_sftp_open(session, nil)
   raise_of(await(m, op))
@@ -379,7 +451,8 @@ end
 -- (attrs: an SFTPAttributes, as SFTPHandle:readdir_next gives). A missing
 -- directory raises SFTPError (its sftp_status).
 function M.listdir(sftp, path)
-  if type(path) ~= "string" then arg_error("xssh.async.listdir: path must be a string", 2) end
+  check_object("xssh.async.listdir", 1, "sftp", sftp, "SFTP")
+  check_string("xssh.async.listdir", 2, "path", path, true)
   local m = core.Multi()
   local op = m:add_sftp_listdir(sftp, path, nil)
   raise_of(await(m, op))
@@ -449,9 +522,11 @@ Forward.__close = function(self) self:close() end
 -- until fw:serve() drives it (xssh.luv.forward_local starts that for you).
 function M.forward_local(session, host, port, opts)
   local fname = "xssh.async.forward_local"
-  if type(host) ~= "string" then arg_error(fname .. ": host must be a string", 2) end
-  if math.type(port) ~= "integer" or port < 1 or port > 65535 then arg_error(fname .. ": port must be an integer 1..65535", 2) end
-  if opts ~= nil and type(opts) ~= "table" then arg_error(fname .. ": opts must be a table or nil", 2) end
+  check_object(fname, 1, "session", session, "Session")
+  check_string(fname, 2, "host", host, true)
+  if math.type(port) ~= "integer" then bad_arg(fname, 3, "port", "integer 1..65535", port) end
+  if port < 1 or port > 65535 then arg_error(fname .. ": port must be an integer 1..65535", 2) end
+  check_opts(fname, 4, opts)
   opts = opts or {}
   for k in pairs(opts) do
     if k ~= "bind_host" and k ~= "bind_port" then arg_error(string.format("%s: unknown option %q", fname, tostring(k)), 2) end

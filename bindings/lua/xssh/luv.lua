@@ -14,8 +14,8 @@
 --
 -- A wait an xssh.async call yields (one socket, or several at once: the
 -- protocol in xssh/async.lua) registers the task's interest in each socket
--- with ONE shared uv poll handle per fd (libuv must not have two active poll
--- handles on one fd): the handle watches the union of the directions its
+-- with ONE shared watch per fd (in xssh.luv's epoll set, whose fd is the only
+-- one libuv polls: see "pset" below): the watch is the union of the directions its
 -- waiters want, and a readiness wakes each waiter that wanted it, with its own
 -- part. A task's timer (its own uv timer) covers the timeout. The first event
 -- of a wait withdraws all of that task's interests (a handle nobody wants any
@@ -44,10 +44,6 @@ Task.__name = "xssh.luv.Task"
 local polls = {}
 M._polls = polls -- (for tests: the handles alive)
 
-local function dirs_of(mask)
-  return ((mask & POLL_IN) ~= 0 and "r" or "") .. ((mask & POLL_OUT) ~= 0 and "w" or "")
-end
-
 local fire -- (waiter, fd or nil, events, spurious): ends a wait and resumes its task
 
 -- Input one task's op reads from a shared socket (a session two calls use) may
@@ -65,35 +61,55 @@ local fire -- (waiter, fd or nil, events, spurious): ends a wait and resumes its
 local gen = {}
 local spurious_check -- (p): the waiters of poll p that missed input read by others
 
+-- The sockets are watched in ONE epoll set (xssh_core._pollset_new, see
+-- swig/lua/xssh_lua_pollset.swg), and libuv watches only the set's fd (one uv
+-- poll handle, readable when a socket is ready, active while a socket is
+-- watched): libuv reports POLLERR of a watched socket (a refused connect, a
+-- reset) as EBADF, and luv 1.44 prints "EBADF: bad file descriptor" on stderr
+-- for it before the callback runs; the epoll fd itself never has POLLERR. A
+-- socket's error reaches its waiters as POLL_ERR (the set's ready()).
+local pset, pset_handle, pset_count = nil, nil, 0
+
+local function pset_dispatch()
+  local ready = pset:ready()
+  for fd, r in pairs(ready) do
+    local p = polls[fd]
+    if p and p.mask ~= 0 then p.cb(r) end
+  end
+end
+
+local function pset_watch(delta)
+  pset_count = pset_count + delta
+  if pset_count > 0 and not pset_handle then
+    pset_handle = uv.new_poll(pset:fd())
+    pset_handle:start("r", function() pset_dispatch() end)
+  elseif pset_count == 0 and pset_handle then
+    pset_handle:stop()
+    if not pset_handle:is_closing() then pset_handle:close() end
+    pset_handle = nil
+  end
+end
+
 local function poll_update(p)
   local mask = 0
   for _, ev in pairs(p.waiters) do mask = mask | ev end
   if mask == 0 then
     polls[p.fd] = nil
-    p.handle:stop()
-    if not p.handle:is_closing() then p.handle:close() end
+    pset:set(p.fd, 0)
+    pset_watch(-1)
   elseif mask ~= p.mask then
     p.mask = mask
-    p.handle:start(dirs_of(mask), p.cb)
+    pset:set(p.fd, mask)
   end
 end
 
 local function poll_new(fd)
-  local h = uv.new_poll(fd)
-  if not h then return nil end
-  local p = { fd = fd, handle = h, mask = 0, waiters = {} }
-  p.cb = function(err, got)
-    local ready = 0
-    if err then
-      -- (libuv stopped the handle: POLLERR is reported as EBADF, which luv also prints)
-      ready = POLL_ERR
-      p.mask = 0
-    end
-    if got then
-      if got:find("r", 1, true) then ready = ready | POLL_IN end
-      if got:find("w", 1, true) then ready = ready | POLL_OUT end
-      if got:find("d", 1, true) then ready = ready | POLL_ERR end
-    end
+  pset = pset or core._pollset_new()
+  -- (an fd epoll refuses - not a socket, closed - is reported to the op as an error on it)
+  if not pset:set(fd, POLL_IN) then return nil end
+  local p = { fd = fd, mask = POLL_IN, waiters = {} }
+  pset_watch(1)
+  p.cb = function(ready)
     if ready == 0 then ready = POLL_ERR end
     -- a snapshot: waking a waiter runs its task, which may change the waiters
     local list = {}
@@ -105,10 +121,7 @@ local function poll_new(fd)
         if r ~= 0 then fire(w, fd, r) end
       end
     end
-    if polls[fd] == p then
-      if err then poll_update(p) end -- restarted for waiters that came meanwhile
-      spurious_check(p)
-    end
+    if polls[fd] == p then spurious_check(p) end
   end
   polls[fd] = p
   return p
