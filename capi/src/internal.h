@@ -379,6 +379,10 @@ void xssh__mutex_unlock(pthread_mutex_t *m);
    looked up on a resolver thread while the operation waits (cancellable). */
 struct addrinfo;
 int xssh__getaddrinfo(const char *host, const char *service, const struct addrinfo *hints, struct addrinfo **res);
+/* A non-blocking listening TCP socket on host:port (port 0: any free one;
+   SO_REUSEADDR, backlog 128): the fd, or -1 with *err = errno of the last try
+   or *gai = getaddrinfo's code (tunnel.c; the forward servers and the forward op). */
+int xssh__tcp_listen(const char *host, int port, int *err, int *gai);
 /* Per-thread state the library keeps across a wait; multi.c saves/restores
    it per operation (each operation sees its own). */
 extern _Thread_local int xssh__tls_sftp_force_blocking; /* sftp.c */

@@ -524,36 +524,11 @@ void xssh__fwd_free(struct xssh__fwd *f)
 /* bind and listen (non-blocking); the socket, or -1 with the error recorded */
 static int listen_on(const char *bind_host, int bind_port, int *bound)
 {
-    char ps[16];
-    snprintf(ps, sizeof ps, "%d", bind_port);
-    struct addrinfo hints = {0}, *res = NULL;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    int g = xssh__getaddrinfo(bind_host, ps, &hints, &res);
-    if (g) {
-        xssh__fail(NULL, XSSH_ECONNECT, 0, "xssh_multi_add_forward_local: cannot listen on %s:%d: %s", bind_host,
-                   bind_port, gai_strerror(g));
-        return -1;
-    }
-    int fd = -1, err = 0;
-    for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
-        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
-        if (fd < 0) {
-            err = errno;
-            continue;
-        }
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, a->ai_addr, a->ai_addrlen) != 0 || listen(fd, 128) != 0) {
-            err = errno;
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(res);
+    int err = 0, g = 0;
+    int fd = xssh__tcp_listen(bind_host, bind_port, &err, &g);
     if (fd < 0) {
         xssh__fail(NULL, XSSH_ECONNECT, 0, "xssh_multi_add_forward_local: cannot listen on %s:%d: %s", bind_host,
-                   bind_port, strerror(err ? err : EADDRNOTAVAIL));
+                   bind_port, g ? gai_strerror(g) : strerror(err));
         return -1;
     }
     struct sockaddr_storage ss;

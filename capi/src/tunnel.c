@@ -828,6 +828,38 @@ static int fwd_start_fail(xssh_session *s, int rc, const char *what)
     return xssh__fail(s, XSSH_ENOMEM, 0, "%s: cannot start the forwarding thread", what);
 }
 
+int xssh__tcp_listen(const char *host, int port, int *err, int *gai)
+{
+    char ps[16];
+    snprintf(ps, sizeof ps, "%d", port);
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    *err = 0;
+    *gai = xssh__getaddrinfo(host, ps, &hints, &res); /* (a multi operation: off-thread) */
+    if (*gai)
+        return -1;
+    int fd = -1;
+    for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
+        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
+        if (fd < 0) {
+            *err = errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, a->ai_addr, a->ai_addrlen) != 0 || listen(fd, 128) != 0) {
+            *err = errno;
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(res);
+    if (fd < 0 && !*err)
+        *err = EADDRNOTAVAIL;
+    return fd;
+}
+
 int xssh_forward_local(xssh_forward **out, xssh_session *s, const char *bind_host, int bind_port,
                        const char *dest_host, int dest_port)
 {
@@ -843,31 +875,13 @@ int xssh_forward_local(xssh_forward **out, xssh_session *s, const char *bind_hos
                           "forward_local: the session is %s", st == XSSH__STATE_CLOSED ? "closed" : "not connected");
     if (!bind_host || !*bind_host)
         bind_host = "127.0.0.1";
-    char ps[16];
-    snprintf(ps, sizeof ps, "%d", bind_port);
-    struct addrinfo hints = {0}, *res = NULL;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE;
-    int g = xssh__getaddrinfo(bind_host, ps, &hints, &res); /* (a multi operation: off-thread) */
+    int err = 0, g = 0;
+    int fd = xssh__tcp_listen(bind_host, bind_port, &err, &g);
     if (g)
         return xssh__fail(s, XSSH_ERESOLVE, 0, "forward_local: cannot resolve %s: %s", bind_host, gai_strerror(g));
-    int fd = -1, err = 0;
-    for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
-        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
-        if (fd < 0)
-            continue;
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, a->ai_addr, a->ai_addrlen) != 0 || listen(fd, 128) != 0) {
-            err = errno;
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(res);
     if (fd < 0)
         return xssh__fail(s, XSSH_ECONNECT, 0, "forward_local: cannot listen on %s:%d: %s", bind_host, bind_port,
-                          strerror(err ? err : EADDRNOTAVAIL));
+                          strerror(err));
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     getsockname(fd, (struct sockaddr *)&ss, &sl);
