@@ -313,8 +313,13 @@ int xssh_sftp_get(xssh_sftp *sf, const char *remote, const char *local, const xs
             rc = xssh__fail(s, XSSH_EFILE, 0, "SFTP get '%s': emptying the local file '%s' failed: %s", remote, local,
                             strerror(te));
     }
-    if (rc != XSSH_OK && created && done == 0)
-        unlink(tmp && resume ? tmp : local); /* nothing arrived: leave no empty file behind */
+    /* nothing arrived: leave no empty file behind. With resume only when the server
+       refused the file (an SFTP status: missing, a directory, no permission): a
+       transfer cut by the network keeps its partial file, however short, for the
+       next attempt to continue */
+    int refused = rc <= XSSH_ESFTP_EOF && rc > XSSH_ESFTP_EOF - 100;
+    if (rc != XSSH_OK && created && done == 0 && (!resume || refused))
+        unlink(tmp && resume ? tmp : local);
     if (close(fd) != 0 && rc == XSSH_OK)
         rc = xssh__fail(s, XSSH_EFILE, 0, "SFTP get '%s': closing the local file '%s' failed: %s", remote, local,
                         strerror(errno));

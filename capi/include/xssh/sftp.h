@@ -606,9 +606,10 @@ typedef struct xssh_transfer_opts {
         reget/reput). The destination is the final path, or with atomic the stable
         temporary name path + ::XSSH_SFTP_RESUME_SUFFIX, which a failed attempt then
         keeps (a failed non-resumable atomic transfer removes its random temporary
-        file); a get that fails before any byte arrived (a missing remote file, a
-        remote directory) removes the local file or temporary it created, and leaves
-        one that existed as it was. The overlap is verified by size and by reading back its last MiB
+        file); a get the server refuses before any byte arrived (an SFTP status: a
+        missing remote file, a remote directory) removes the local file or temporary
+        it created, and leaves one that existed as it was; a get cut by the network
+        keeps what it created, however short, for the next attempt. The overlap is verified by size and by reading back its last MiB
         (put: plus max_in_flight, or 32 MiB, since several channels cut midway leave
         holes below the end) and comparing it with the local bytes: the transfer
         goes on from the first difference (or the destination's size). A destination
