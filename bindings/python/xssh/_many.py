@@ -216,9 +216,7 @@ def put_many(hosts: Sequence[str | Mapping[str, Any]], local: _Path, remote: _Pa
                                                 host_key_policy, proxy_jump, config, options))
     o = _op_options(fn, connect_timeout, auth_timeout, timeout, None, recursive=recursive)
     m = _multi(fn, parallelism)
-    # os.fsencode: a str holding surrogate escapes (a name that is not UTF-8) is given as its bytes
-    blocal, bremote = _os.fsencode(local), _os.fsencode(remote)
-    ops = [m.add_host_put(host, opts, blocal, bremote, o) for host, opts in specs]
+    ops = [m.add_host_put(host, opts, local, remote, o) for host, opts in specs]
     return _finish(m, ops, None)
 
 
@@ -248,7 +246,7 @@ def get_many(hosts: Sequence[str | Mapping[str, Any]], remote: _Path, local_dir:
     for host, opts in specs:
         d = _os.path.join(local_dir, _host_dir(host))
         _os.makedirs(d, exist_ok=True)
-        ops.append(m.add_host_get(host, opts, _os.fsencode(remote), _os.fsencode(_os.path.join(d, base)), o))
+        ops.append(m.add_host_get(host, opts, remote, _os.path.join(d, base), o))
     return _finish(m, ops, None)
 
 

@@ -358,9 +358,9 @@ def _command(fn, command):
 
 
 def _rpath(fn, name, p):
-    """A path for the C ops: bytes (os.fsencode: bytes given as they are, a str holding surrogate
-    escapes of bytes that are not UTF-8 -- as listdir() returns them -- back to those bytes)."""
-    return _os.fsencode(_path(fn, name, p))
+    """A path for the C ops (str -- surrogate escapes of bytes that are not UTF-8, as listdir()
+    returns them, are turned back into those bytes by the module's text typemap -- or bytes)."""
+    return _path(fn, name, p)
 
 
 def _raise_of(r):
