@@ -362,6 +362,12 @@ int xssh__fiber_interrupt(void);
 #define XSSH__SLICE_WORK (4u << 20)
 int xssh__fiber_slice_over(uint64_t work);
 void xssh__fiber_yield(void);
+/* Test hook, NULL in use (set only by the internal test test_wake_internal):
+   called by xssh_session_run / _run_stream after each libssh2_channel_read_ex
+   of stream 0 (stdout) or 1 (stderr) with its result (bytes, 0 at EOF, or a
+   LIBSSH2_ERROR_*), the session lock held. It lets a test make input arrive
+   between the two reads of one round, which no outside timing can force. */
+extern void (*xssh__run_read_hook)(xssh_session *s, int stream, long n);
 /* A socket the library opened is about to be closed: a multi on this thread
    that reported it to an external loop forgets it (so a new socket with the same
    number is reported afresh). */

@@ -68,6 +68,8 @@ static void close_quietly(xssh__op *op, xssh_channel *c)
     (void)xssh__chan_close_wait(op, c);
 }
 
+void (*xssh__run_read_hook)(xssh_session *s, int stream, long n);
+
 static int64_t min_deadline(int64_t a, int64_t b)
 {
     if (!a)
@@ -255,6 +257,8 @@ static int run_core(xssh_session *s, const char *command, const xssh_run_options
                 while ((n = libssh2_channel_read_ex(c->ch, stream, chunk, CHUNK)) == LIBSSH2_ERROR_EAGAIN &&
                        (f = finish_send(&op, total_deadline)) == 0)
                     ;
+                if (xssh__run_read_hook)
+                    xssh__run_read_hook(s, stream, (long)n);
                 if (n == LIBSSH2_ERROR_EAGAIN && f < 0) {
                     rc = f;
                     what = "run: reading";
@@ -316,6 +320,12 @@ static int run_core(xssh_session *s, const char *command, const xssh_run_options
         }
         if (done[0] && done[1])
             break;
+        /* reading one stream drains the socket into libssh2's queue: stdout's
+           data that came just after stdout's EAGAIN is queued by stderr's read,
+           and no poll of the socket would announce it (extended data counts
+           while stderr is read or merged into stdout) */
+        if (libssh2_poll_channel_read(c->ch, !done[1] || opts->merge_stderr) == 1)
+            continue;
         /* nothing moved: wait for the socket until the earlier deadline */
         int64_t idle_deadline = opts->idle_timeout_ms > 0 ? last_activity + opts->idle_timeout_ms : 0;
         int64_t user_deadline = min_deadline(total_deadline, idle_deadline);

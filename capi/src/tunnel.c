@@ -675,6 +675,10 @@ static void *pump(void *arg)
         int progress = 1;
         for (int rounds = 0; progress && rounds < 64 && !atomic_load(&f->stop); rounds++) {
             progress = 0;
+            /* a channel's read drains the session's socket into libssh2's queue:
+               input for a link stepped earlier in this round is announced by no
+               poll, so input read at all means another round (rx_count) */
+            unsigned long rx_gen = atomic_load(&f->s->rx_count);
             accept_new(f);
             for (fwd_link **pp = &f->links; *pp;) {
                 fwd_link *k = *pp;
@@ -689,6 +693,8 @@ static void *pump(void *arg)
             }
             if (f->kind == FWD_VIA && !f->links)
                 goto out; /* the carried session is gone */
+            if (atomic_load(&f->s->rx_count) != rx_gen)
+                progress = 1;
         }
         if (f->links && !atomic_load(&f->stop))
             check_peer(f, &lv);
