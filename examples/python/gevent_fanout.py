@@ -87,6 +87,10 @@ class GeventSession(object):
                     continue
                 if ch.eof():
                     break
+                # reading stderr drains the socket into libssh2's queue: stdout's data that came
+                # after stdout's read said EAGAIN waits there, and the socket will not announce it
+                if ch.window_read_ex()[1]:
+                    continue
                 self.wait()
             done = True
         finally:

@@ -14,7 +14,12 @@
  * (honouring the session timeout, see xssh_session_set_timeout()); in
  * non-blocking mode a call that would wait returns XSSH_EAGAIN with nothing
  * lost: call it again with the same arguments once
- * xssh_session_block_directions() / xssh_session_socket() say so.
+ * xssh_session_block_directions() / xssh_session_socket() say so. Every read
+ * drains the session's socket into libssh2's packet queue, so a loop over
+ * several streams or channels of one session looks at what is queued before it
+ * waits on the socket (xssh_channel_window_read_ex()'s read_avail): data of
+ * stdout that came after stdout's read said XSSH_EAGAIN is queued by the read
+ * of stderr, and no readiness of the socket announces it again.
  *
  * Requests that wait for the server's reply (execute, shell, subsystem,
  * process_startup, pty, setenv, x11_req, signal) never overlap within a session
