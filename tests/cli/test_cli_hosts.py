@@ -534,6 +534,19 @@ def wait_for(cond, what):
     raise AssertionError("never happened: " + what)
 
 
+def assert_banner_first(err, n=None):
+    """The "Interrupt: cancelling N hosts" banner comes once, before any host is reported
+    cancelled (a callback inside a perform step may notice the signal first); N: the hosts
+    not done when it was noticed."""
+    lines = err.splitlines()
+    banners = [i for i, l in enumerate(lines) if re.match(r"^xssh: Interrupt: cancelling \d+ hosts?$", l)]
+    assert len(banners) == 1, err
+    if n is not None:
+        assert lines[banners[0]] == "xssh: Interrupt: cancelling %d host%s" % (n, "" if n == 1 else "s"), err
+    cancelled = [i for i, l in enumerate(lines) if re.match(r"^xssh: \[\d+/\d+\] \S+: cancelled", l)]
+    assert all(banners[0] < i for i in cancelled), err
+
+
 def test_ctrl_c_cancels_commands(tmp_path, cfg, scratch):
     hosts = GOOD[:6]
     cmd = "touch %s/${SSH_CONNECTION##* }; exec sleep 300" % scratch
@@ -551,6 +564,7 @@ def test_ctrl_c_cancels_commands(tmp_path, cfg, scratch):
     st = status_lines(err)
     assert set(st) == set(hosts) and set(st.values()) == {"cancelled"}, err
     assert "xssh: 6 hosts: 0 ok, 6 cancelled" in err
+    assert_banner_first(err, 6)
 
 
 def test_ctrl_c_during_get_leaves_no_temporary_file(tmp_path, cfg, scratch):
@@ -579,6 +593,7 @@ def test_ctrl_c_during_get_leaves_no_temporary_file(tmp_path, cfg, scratch):
             pass
     assert p.returncode == 130, err
     assert status_lines(err) == {h: "cancelled"}, err
+    assert_banner_first(err, 1)
     assert not (out / h).exists() or os.listdir(out / h) == [], os.listdir(out / h)
 
 
@@ -603,6 +618,7 @@ def test_ctrl_c_during_put_leaves_no_temporary_file(tmp_path, cfg, scratch):
     assert p.returncode == 130, err
     st = status_lines(err)
     assert set(st) == set(hosts), err
+    assert_banner_first(err)
     for h in hosts:
         dest = "%s/big-%d" % (scratch, PORT[h])
         if st[h] == "cancelled":

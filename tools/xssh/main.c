@@ -559,7 +559,7 @@ static void on_signal(int sig)
 /* The stop signals are blocked except while waiting in ppoll(), and one perform
    step can run for long (a transfer whose socket never blocks): the callbacks also
    look for a stop signal still pending. Returns its number, or 0. */
-static int stop_requested(void)
+static int stop_signal(void)
 {
     if (g_signal)
         return g_signal;
@@ -573,6 +573,25 @@ static int stop_requested(void)
             return SIGHUP;
     }
     return 0;
+}
+
+/* stop_signal(), seen while hosts are being driven: the first time, the banner
+   "SIGNAL: cancelling N hosts" (N: the hosts not done) goes out at once, whichever
+   place noticed it (the drive loop, or a callback inside a perform step whose
+   host is then reported cancelled: the banner comes before that line) */
+static int stop_requested(void)
+{
+    static int banner;
+    int sig = stop_signal();
+    if (sig && !banner && g_st) {
+        banner = 1;
+        int n = 0;
+        for (size_t i = 0; i < g_st->a->hosts.n; i++)
+            if (g_st->a->hosts.v[i].op && g_st->a->hosts.v[i].outcome == OUT_PENDING)
+                n++;
+        ui_msg("%s: cancelling %d host%s", strsignal(sig), n, n == 1 ? "" : "s");
+    }
+    return sig;
 }
 
 static int on_output(xssh_multi_op *op, int stream, const char *data, size_t len, void *ud)
@@ -755,8 +774,6 @@ static int drive(state *st)
         int sig = stop_requested();
         if ((sig || st->stdout_broken) && !cancelled) {
             cancelled = 1;
-            if (sig)
-                ui_msg("%s: cancelling %d host%s", strsignal(sig), running, running == 1 ? "" : "s");
             cancel_all(st);
             rc = xssh_multi_perform(st->multi, &running);
             continue;
@@ -1197,7 +1214,7 @@ static int run_command(args *a)
     if (st.stdout_broken)
         ui_msg("standard output: %s", "cannot write (closed?); the hosts still going were cancelled");
 
-    int sig = stop_requested();
+    int sig = stop_signal();
     if (sig)
         status = EX_SIGNAL_BASE + sig;
     else if (drc != 0 || st.stdout_broken || k[OUT_PENDING])
