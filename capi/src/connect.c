@@ -869,51 +869,24 @@ static int apply_algorithms(xssh_session *s, const xssh__resolved *r, const char
 /* ==== ProxyJump ============================================================= */
 
 /* Split a hop "[ssh://][user@]host[:port]" (host may be "[v6addr]") into the
-   "[user@]host" xssh__resolve takes and the port (0: none given). */
+   "[user@]host" xssh__resolve takes and the port (0: none given): the host
+   string reader of xssh_connect (xssh_host_parse) after the optional scheme.
+   XSSH_EARG with its reason as the error (ssh's own check of the hop list is
+   config.c's parse_jump, at parse time). */
 static int parse_hop(const char *hop, char *spec, size_t cap, int *port)
 {
     *port = 0;
     if (!strncmp(hop, "ssh://", 6))
         hop += 6;
-    const char *at = strrchr(hop, '@');
-    const char *h = at ? at + 1 : hop;
-    size_t ul = at ? (size_t)(at - hop) : 0;
-    char host[1024];
-    const char *portp = NULL;
-    if (*h == '[') {
-        const char *rb = strchr(h, ']');
-        if (!rb || rb == h + 1 || (size_t)(rb - h - 1) >= sizeof host)
-            return -1;
-        snprintf(host, sizeof host, "%.*s", (int)(rb - h - 1), h + 1);
-        if (rb[1] == ':')
-            portp = rb + 2;
-        else if (rb[1])
-            return -1;
-    } else {
-        const char *colon = strchr(h, ':');
-        if (colon && strchr(colon + 1, ':'))
-            colon = NULL; /* a bare IPv6 address */
-        size_t hl = colon ? (size_t)(colon - h) : strlen(h);
-        if (!hl || hl >= sizeof host)
-            return -1;
-        snprintf(host, sizeof host, "%.*s", (int)hl, h);
-        if (colon)
-            portp = colon + 1;
+    char *user = NULL, *host = NULL;
+    int rc = xssh_host_parse(hop, &user, &host, port);
+    if (rc == XSSH_OK) {
+        if ((size_t)snprintf(spec, cap, "%s%s%s", user ? user : "", user ? "@" : "", host) >= cap)
+            rc = xssh__fail(NULL, XSSH_EARG, 0, "host '%s' is too long", hop);
     }
-    if (portp) {
-        char *end;
-        long p = strtol(portp, &end, 10);
-        if (!*portp || *end || p < 1 || p > 65535)
-            return -1;
-        *port = (int)p;
-    }
-    if (at && !ul)
-        return -1;
-    if (at)
-        snprintf(spec, cap, "%.*s@%s", (int)ul, hop, host);
-    else
-        snprintf(spec, cap, "%s", host);
-    return 0;
+    xssh_free(user);
+    xssh_free(host);
+    return rc;
 }
 
 static void strlist_clear(xssh__strlist *l)
@@ -950,7 +923,8 @@ static int connect_hops(xssh__resolved *r, xssh_options *options, int depth, xss
         char spec[1400];
         int port = 0;
         if (parse_hop(r->proxy_jump.v[i], spec, sizeof spec, &port) != 0) {
-            rc = xssh__fail(NULL, XSSH_ECONFIG, 0, "ProxyJump: '%s' is not [user@]host[:port]", r->proxy_jump.v[i]);
+            rc = xssh__fail(NULL, XSSH_ECONFIG, 0, "ProxyJump: hop '%s' is not [user@]host[:port]: %s",
+                            r->proxy_jump.v[i], xssh_error_last()->message);
             break;
         }
         xssh__resolved *hr = NULL;

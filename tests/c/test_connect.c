@@ -462,6 +462,24 @@ Test(connect, proxy_jump_two_hops_and_a_bad_hop, .timeout = 90)
     cr_assert_null(s);
 }
 
+/* hops written as URIs and with brackets (read by xssh_host_parse, as the target) */
+Test(connect, proxy_jump_uri_and_bracketed_hops, .timeout = 90)
+{
+    scratch_home();
+    known_hosts_default();
+    hkey(xt()->key_ed25519, ".ssh/id_ed25519");
+    hwrite(".ssh/config",
+           "Host target\n  HostName %s\n  Port %d\n  User %s\n  ProxyJump ssh://%s@[%s]:%d,%s@[%s]:%d\n",
+           xt()->host, xt()->port, xt()->user, xt()->user, xt()->host, xt()->port, xt()->user, xt()->host,
+           xt()->port);
+    log_start(XSSH_LOG_DEBUG);
+    xssh_session *s = NULL;
+    cr_assert_eq(xssh_connect("target", NULL, &s), XSSH_OK, "%s", last_msg());
+    assert_works(s);
+    xssh_session_unref(s);
+    cr_assert(strstr(log_text(), "[target] ProxyJump hop 2 of 2"), "log:\n%s", log_text());
+}
+
 /* ---- encrypted keys ---------------------------------------------------------------- */
 
 Test(connect, encrypted_default_key, .timeout = 90)
