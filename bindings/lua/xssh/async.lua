@@ -182,23 +182,48 @@ local function ms(fname, name, v)
   return math.max(1, math.ceil(v * 1000))
 end
 
-local function raise_of(r)
-  if r.error then error(r.error, 0) end
+-- An error of the C core names the C function (xssh_multi_add_run: the session
+-- is closed): name the Lua function fname the user called instead, keeping the
+-- error object (its class, code, sftp_status). Other errors are left as they are.
+local function named_error(fname, e)
+  if xssh.is_error(e) and type(e.message) == "string" then
+    e.message = (e.message:gsub("^xssh_[%w_]+:", function() return fname .. ":" end, 1))
+  end
+  return e
+end
+
+-- m:<method>(...): the op added to m; its error (a closed session, a port that
+-- cannot be bound) raised naming fname
+local function add_op(fname, m, method, ...)
+  local ok, op = pcall(m[method], m, ...)
+  if not ok then error(named_error(fname, op), 0) end
+  return op
+end
+
+-- the op's result r, or its error raised (naming fname)
+local function raise_of(r, fname)
+  if r.error then error(named_error(fname, r.error), 0) end
   return r
 end
+
+-- Each public function is made by a maker(fname, depth): fname is the name its
+-- errors give (the function the user called: "xssh.async.run", or an adapter's
+-- "xssh.luv.run"), depth the frames an adapter's wrapper adds between the user's
+-- call and the function (0: the adapter hands the function itself out), so a
+-- bad argument is reported at the user's line. M._named gives them to adapters.
+local MAKERS = {}
 
 -- xssh.async.connect(opts | host [, port, user, more]): as xssh.connect (same
 -- options, same errors); an authenticated Session. passphrase_callback and
 -- prompt_callback are not supported here (they would run Lua on the multi's C stack).
-function M.connect(opts, port, user, more)
-  local fname = "xssh.async.connect"
+function MAKERS.connect(fname, depth) return function(opts, port, user, more)
   if type(opts) ~= "table" and type(opts) ~= "string" then
-    bad_arg(fname, 1, "opts", "table of options or host name string", opts)
+    bad_arg(fname, 1, "opts", "table of options or host name string", opts, 2 + depth)
   end
   if type(opts) == "string" then
-    if port ~= nil and math.type(port) ~= "integer" then bad_arg(fname, 2, "port", "integer or nil", port) end
-    if user ~= nil and type(user) ~= "string" then bad_arg(fname, 3, "user", "string or nil", user) end
-    if more ~= nil and type(more) ~= "table" then bad_arg(fname, 4, "more", "table or nil", more) end
+    if port ~= nil and math.type(port) ~= "integer" then bad_arg(fname, 2, "port", "integer or nil", port, 2 + depth) end
+    if user ~= nil and type(user) ~= "string" then bad_arg(fname, 3, "user", "string or nil", user, 2 + depth) end
+    if more ~= nil and type(more) ~= "table" then bad_arg(fname, 4, "more", "table or nil", more, 2 + depth) end
   end
   local ok, host, o, t = pcall(xssh._connect_args, opts, port, user, more)
   if not ok then
@@ -207,26 +232,26 @@ function M.connect(opts, port, user, more)
     if xssh.is_error(e) and type(e.message) == "string" then
       e.message = e.message:gsub("^xssh%.connect:", fname .. ":")
     end
-    error(e, 2)
+    error(e, 2 + depth)
   end
   if t.passphrase_callback or t.prompt_callback then
-    arg_error("xssh.async.connect: passphrase_callback/prompt_callback are not supported (give passphrase/password)", 2)
+    arg_error(fname .. ": passphrase_callback/prompt_callback are not supported (give passphrase/password)", 2)
   end
   local m = core.Multi()
-  local op = m:add_connect(host, o, core.multi_op_options(ms("xssh.async.connect", "timeout", t.timeout), 0, 0, 0,
-    0, 0, 0, 0, 0, nil))
-  raise_of(await(m, op))
+  local op = add_op(fname, m, "add_connect", host, o, core.multi_op_options(ms(fname, "timeout", t.timeout), 0, 0,
+    0, 0, 0, 0, 0, 0, nil))
+  raise_of(await(m, op), fname)
   return op:session()
-end
+end end
 
 local RUN_KEYS = { stdin = true, timeout = true, idle_timeout = true, merge_stderr = true, pty = true }
 local STREAM_KEYS = { stdin = true, timeout = true, idle_timeout = true, merge_stderr = true, pty = true,
   line_mode = true, max_output = true }
 
-local function run_options(fname, session, command, opts, keys)
-  check_object(fname, 1, "session", session, "Session", 1)
-  check_string(fname, 2, "command", command, false, 1)
-  check_opts(fname, 3, opts, 1)
+local function run_options(fname, depth, session, command, opts, keys)
+  check_object(fname, 1, "session", session, "Session", 1 + depth)
+  check_string(fname, 2, "command", command, false, 1 + depth)
+  check_opts(fname, 3, opts, 1 + depth)
   opts = opts or {}
   for k in pairs(opts) do
     if not keys[k] then arg_error(string.format("%s: unknown option %q", fname, tostring(k)), 3) end
@@ -251,12 +276,12 @@ end
 -- xssh.async.run(session, command [, opts]): as Session:run (opts: stdin,
 -- timeout, idle_timeout, merge_stderr, pty); an xssh.RunResult with all of
 -- the output (no 1 MiB cap: XSSH_MULTI_OUTPUT_ALL).
-function M.run(session, command, opts)
-  local o = run_options("xssh.async.run", session, command, opts, RUN_KEYS)
+function MAKERS.run(fname, depth) return function(session, command, opts)
+  local o = run_options(fname, depth, session, command, opts, RUN_KEYS)
   local m = core.Multi()
-  local op = m:add_run(session, command, o)
-  return run_result(raise_of(await(m, op)))
-end
+  local op = add_op(fname, m, "add_run", session, command, o)
+  return run_result(raise_of(await(m, op), fname))
+end end
 
 -- ---- streamed output --------------------------------------------------------
 
@@ -331,7 +356,7 @@ local function process_next(p)
     if not got then
       if done then
         p.finished = true
-        raise_of(process_record(p))
+        raise_of(process_record(p), p.fname)
         return nil
       end
       process_drive(p)
@@ -364,7 +389,7 @@ function Process:wait()
     end
     process_drive(self)
   end
-  local r = raise_of(process_record(self))
+  local r = raise_of(process_record(self), self.fname)
   return run_result({ stdout = "", stderr = "", exit_status = r.exit_status, exit_signal = r.exit_signal })
 end
 
@@ -389,23 +414,23 @@ Process.__close = function(self) self:cancel() end
 -- untaken per stream, 0/nil: 1 MiB; when a stream holds that much the channel
 -- is not read until it is taken); a Process. Nothing runs until it is iterated
 -- (p:iter()) or waited for (p:wait()).
-function M.stream(session, command, opts)
-  local o = run_options("xssh.async.stream", session, command, opts, STREAM_KEYS)
+function MAKERS.stream(fname, depth) return function(session, command, opts)
+  local o = run_options(fname, depth, session, command, opts, STREAM_KEYS)
   core.multi_op_set_pull(o, 1)
   local m = core.Multi()
-  local op = m:add_run(session, command, o)
-  return setmetatable({ m = m, op = op, line_mode = opts and opts.line_mode and true or false,
+  local op = add_op(fname, m, "add_run", session, command, o)
+  return setmetatable({ m = m, op = op, fname = fname, line_mode = opts and opts.line_mode and true or false,
     queue = { first = 1, last = 0 }, finished = false }, Process)
-end
+end end
 
 -- ---- SFTP -------------------------------------------------------------------
 
 local TRANSFER_KEYS = { atomic = true, mode = true, timeout = true }
-local function transfer_options(fname, sftp, a2, n2, a3, n3, opts)
-  check_object(fname, 1, "sftp", sftp, "SFTP", 1)
-  check_string(fname, 2, n2, a2, true, 1)
-  check_string(fname, 3, n3, a3, true, 1)
-  check_opts(fname, 4, opts, 1)
+local function transfer_options(fname, depth, sftp, a2, n2, a3, n3, opts)
+  check_object(fname, 1, "sftp", sftp, "SFTP", 1 + depth)
+  check_string(fname, 2, n2, a2, true, 1 + depth)
+  check_string(fname, 3, n3, a3, true, 1 + depth)
+  check_opts(fname, 4, opts, 1 + depth)
   opts = opts or {}
   for k in pairs(opts) do
     if not TRANSFER_KEYS[k] then arg_error(string.format("%s: unknown option %q", fname, tostring(k)), 3) end
@@ -423,41 +448,41 @@ end
 -- destination and renamed into place when complete, so a failed or cancelled
 -- transfer leaves no half-written destination), mode (permission bits of a
 -- created file; 0: 0644), timeout (seconds).
-function M.get(sftp, remote, lpath, opts)
-  local o = transfer_options("xssh.async.get", sftp, remote, "remote", lpath, "local", opts)
+function MAKERS.get(fname, depth) return function(sftp, remote, lpath, opts)
+  local o = transfer_options(fname, depth, sftp, remote, "remote", lpath, "local", opts)
   local m = core.Multi()
-  local op = m:add_sftp_get(sftp, remote, lpath, o)
-  return raise_of(await(m, op)).transferred
-end
-function M.put(sftp, lpath, remote, opts)
-  local o = transfer_options("xssh.async.put", sftp, lpath, "local", remote, "remote", opts)
+  local op = add_op(fname, m, "add_sftp_get", sftp, remote, lpath, o)
+  return raise_of(await(m, op), fname).transferred
+end end
+function MAKERS.put(fname, depth) return function(sftp, lpath, remote, opts)
+  local o = transfer_options(fname, depth, sftp, lpath, "local", remote, "remote", opts)
   local m = core.Multi()
-  local op = m:add_sftp_put(sftp, lpath, remote, o)
-  return raise_of(await(m, op)).transferred
-end
+  local op = add_op(fname, m, "add_sftp_put", sftp, lpath, remote, o)
+  return raise_of(await(m, op), fname).transferred
+end end
 
 -- xssh.async.sftp(session): start the SFTP subsystem (as Session:sftp_init)
 -- without blocking; the SFTP object.
-function M.sftp(session)
-  check_object("xssh.async.sftp", 1, "session", session, "Session")
+function MAKERS.sftp(fname, depth) return function(session)
+  check_object(fname, 1, "session", session, "Session", depth)
   local m = core.Multi()
-  local op = m:add_sftp_open(session, nil)
-  raise_of(await(m, op))
+  local op = add_op(fname, m, "add_sftp_open", session, nil)
+  raise_of(await(m, op), fname)
   return op:sftp()
-end
+end end
 
 -- xssh.async.listdir(sftp, path): the entries of a remote directory ("." and
 -- ".." left out), in the server's order: a list of {name=, longentry=, attrs=}
 -- (attrs: an SFTPAttributes, as SFTPHandle:readdir_next gives). A missing
 -- directory raises SFTPError (its sftp_status).
-function M.listdir(sftp, path)
-  check_object("xssh.async.listdir", 1, "sftp", sftp, "SFTP")
-  check_string("xssh.async.listdir", 2, "path", path, true)
+function MAKERS.listdir(fname, depth) return function(sftp, path)
+  check_object(fname, 1, "sftp", sftp, "SFTP", depth)
+  check_string(fname, 2, "path", path, true, depth)
   local m = core.Multi()
-  local op = m:add_sftp_listdir(sftp, path, nil)
-  raise_of(await(m, op))
+  local op = add_op(fname, m, "add_sftp_listdir", sftp, path, nil)
+  raise_of(await(m, op), fname)
   return op:entries()
-end
+end end
 
 -- ---- local port forwarding --------------------------------------------------
 
@@ -485,8 +510,8 @@ function Forward:serve()
   local r = op:result()
   self.ended = true
   if r.error and not self.closed then
-    self.error = r.error
-    error(r.error, 0)
+    self.error = named_error(self.fname, r.error)
+    error(self.error, 0)
   end
   return true
 end
@@ -520,13 +545,12 @@ Forward.__close = function(self) self:close() end
 -- this returns: .port) and carry each accepted connection over its own
 -- direct-tcpip channel to host:port as the server sees it. Nothing is carried
 -- until fw:serve() drives it (xssh.luv.forward_local starts that for you).
-function M.forward_local(session, host, port, opts)
-  local fname = "xssh.async.forward_local"
-  check_object(fname, 1, "session", session, "Session")
-  check_string(fname, 2, "host", host, true)
-  if math.type(port) ~= "integer" then bad_arg(fname, 3, "port", "integer 1..65535", port) end
+function MAKERS.forward_local(fname, depth) return function(session, host, port, opts)
+  check_object(fname, 1, "session", session, "Session", depth)
+  check_string(fname, 2, "host", host, true, depth)
+  if math.type(port) ~= "integer" then bad_arg(fname, 3, "port", "integer 1..65535", port, 2 + depth) end
   if port < 1 or port > 65535 then arg_error(fname .. ": port must be an integer 1..65535", 2) end
-  check_opts(fname, 4, opts)
+  check_opts(fname, 4, opts, depth)
   opts = opts or {}
   for k in pairs(opts) do
     if k ~= "bind_host" and k ~= "bind_port" then arg_error(string.format("%s: unknown option %q", fname, tostring(k)), 2) end
@@ -537,9 +561,22 @@ function M.forward_local(session, host, port, opts)
     arg_error(fname .. ": bind_port must be an integer 0..65535", 2)
   end
   local m = core.Multi()
-  local op = m:add_forward_local(session, bind_host, bind_port, host, port, nil)
-  return setmetatable({ m = m, op = op, port = op:forward_port(), host = host, remote_port = port,
+  local op = add_op(fname, m, "add_forward_local", session, bind_host, bind_port, host, port, nil)
+  return setmetatable({ m = m, op = op, fname = fname, port = op:forward_port(), host = host, remote_port = port,
     closed = false, serving = false }, Forward)
+end end
+
+for name, make in pairs(MAKERS) do M[name] = make("xssh.async." .. name, 0) end
+
+-- For adapters: the function name of this module (connect, run, stream, sftp,
+-- listdir, get, put, forward_local) with its errors naming fname (e.g.
+-- "xssh.luv.run"); depth: the frames the adapter's wrapper adds between its
+-- caller and the function (0 when it hands the function itself out), so that
+-- a bad argument is reported at the line that called the adapter.
+function M._named(name, fname, depth)
+  local make = MAKERS[name]
+  if not make then error("xssh.async._named: no function " .. tostring(name), 2) end
+  return make(fname, depth or 0)
 end
 
 return M

@@ -28,7 +28,10 @@ local async = require("xssh.async")
 local core = require("xssh").core
 
 local M = {}
-for _, k in ipairs({ "connect", "run", "get", "put", "sftp", "listdir", "stream" }) do M[k] = async[k] end
+-- xssh.async's functions, naming themselves xssh.luv.<fn> in their errors
+for _, k in ipairs({ "connect", "run", "get", "put", "sftp", "listdir", "stream" }) do
+  M[k] = async._named(k, "xssh.luv." .. k)
+end
 
 local POLL_IN, POLL_OUT, POLL_ERR = core.XSSH_POLL_IN, core.XSSH_POLL_OUT, core.XSSH_POLL_ERR
 
@@ -409,8 +412,12 @@ function LuvForward:close()
   return first
 end
 
+-- (depth 1: this wrapper is a frame between the caller and the checks, so a bad
+-- argument is reported at the caller's line)
+local async_forward_local = async._named("forward_local", "xssh.luv.forward_local", 1)
+
 function M.forward_local(session, host, port, opts)
-  local fw = setmetatable(async.forward_local(session, host, port, opts), LuvForward)
+  local fw = setmetatable(async_forward_local(session, host, port, opts), LuvForward)
   fw.on_close = function() kick(fw.task) end
   fw.task = M.spawn(function() return fw:serve() end)
   return fw

@@ -14,8 +14,8 @@ import sys as _sys
 
 from . import core as _c
 from . import _compat  # noqa: F401  (ssh2-python signatures on the core classes)
-from .core import (Agent, Channel, Forward, KnownHost, KnownHostEntry, Listener, Options,  # noqa: F401
-                   PublicKey, PublicKeySystem, RunResult, Session, SFTP, SFTPHandle,
+from .core import (Agent, Channel, Forward, ForwardStats, KnownHost, KnownHostEntry, Listener,  # noqa: F401
+                   Options, PublicKey, PublicKeySystem, RunResult, Session, SFTP, SFTPHandle,
                    Multi, MultiOp, MultiOpOptions, MultiResult, multi_op_options, phase_name)
 from .exceptions import SSH2Error  # noqa: F401
 

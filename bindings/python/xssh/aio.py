@@ -363,13 +363,38 @@ def _rpath(fn, name, p):
     return _path(fn, name, p)
 
 
-def _raise_of(r):
+def _named(fn, e):
+    """e, an xssh exception of a multi call whose message starts with the C function's name
+    ("xssh_multi_add_run: the session is closed"), naming fn instead (the method the user
+    called: "xssh.aio.Session.run()"); class, code, libssh2_code and sftp_status are kept.
+    Any other exception is left as it is. Returns e."""
+    m = getattr(e, "message", None)
+    if isinstance(m, str) and m.startswith("xssh_"):
+        head, sep, rest = m.partition(":")
+        if sep and head.isascii() and head.replace("_", "a").isalnum():
+            m = fn + ":" + rest
+            e.message = m
+            e.args = (m,) + tuple(e.args[1:])
+    return e
+
+
+def _add(fn, d, adder, *args, **kwargs):
+    """d.add(adder, ...) (an op added to the driver's Multi); its error (a closed session, a
+    port that cannot be bound) raised naming fn."""
+    try:
+        return d.add(adder, *args, **kwargs)
+    except Exception as e:
+        _named(fn, e)
+        raise
+
+
+def _raise_of(r, fn=None):
     if r.error is not None:
-        raise r.error
+        raise _named(fn, r.error) if fn else r.error
 
 
-def _run_result(r):
-    _raise_of(r)
+def _run_result(r, fn):
+    _raise_of(r, fn)
     sig = r.exit_signal.encode() if isinstance(r.exit_signal, str) else r.exit_signal
     return _c.RunResult(r.stdout, r.stderr, r.exit_status, sig)
 
@@ -402,10 +427,10 @@ class _Connecting(object):
         o = _connect_options("xssh.aio.connect()", **kw)
         d = _driver()
         oo = _op_options("xssh.aio.connect()", None, None, None, None)
-        op, fut = d.add(d.multi.add_connect, self._host, o, oo)
+        op, fut = _add("xssh.aio.connect()", d, d.multi.add_connect, self._host, o, oo)
         await d.wait_op(op, fut)
         r = op.result()
-        _raise_of(r)
+        _raise_of(r, "xssh.aio.connect()")
         s = Session(d, op.session(), self._host, timeout)
         return s
 
@@ -430,6 +455,9 @@ def connect(host: str, port: Optional[int] = None, user: Optional[str] = None, *
     kwargs["port"] = port
     kwargs["user"] = user
     return _Connecting(host, kwargs)
+
+
+_STREAM = "xssh.aio.Session.stream()"
 
 
 class Process(object):
@@ -464,8 +492,8 @@ class Process(object):
         await self._s._lock.acquire()
         d = self._s._d
         try:
-            self._op, self._w = d.add(d.multi.add_run, self._s._s, self._command, self._opts,
-                                      on_output=self._on_output, then=self._done)
+            self._op, self._w = _add(_STREAM, d, d.multi.add_run, self._s._s, self._command, self._opts,
+                                     on_output=self._on_output, then=self._done)
             self._s._current = self._op
         except BaseException:
             self._s._release()
@@ -516,7 +544,7 @@ class Process(object):
         if not self._w.done:
             await self._s._d.wait_op(self._op, self._w)
         self._record()
-        _raise_of(self._result)
+        _raise_of(self._result, _STREAM)
 
     async def wait(self):
         """Wait for the end (output not read yet is dropped): RunResult(b"", b"", status, signal)."""
@@ -569,9 +597,9 @@ class Session(object):
         await self.close()
         return False
 
-    async def _op(self, adder, *args, on_output=None):
+    async def _op(self, fn, adder, *args, on_output=None):
         async with self._lock:
-            op, fut = self._d.add(adder, *args, on_output=on_output)
+            op, fut = _add(fn, self._d, adder, *args, on_output=on_output)
             self._current = op
             await self._d.wait_op(op, fut)
             return op.result()
@@ -584,8 +612,8 @@ class Session(object):
         _command("xssh.aio.Session.run()", command)
         o = _op_options("xssh.aio.Session.run()", None, None, timeout, idle_timeout, merge_stderr, pty,
                         _OUTPUT_ALL, False, False, stdin)
-        r = await self._op(self._d.multi.add_run, self._s, command, o)
-        return _run_result(r)
+        r = await self._op("xssh.aio.Session.run()", self._d.multi.add_run, self._s, command, o)
+        return _run_result(r, "xssh.aio.Session.run()")
 
     def stream(self, command, stdin=None, timeout: Optional[float] = None, idle_timeout: Optional[float] = None,
                merge_stderr: bool = False, pty: bool = False, line_mode: bool = False) -> Process:
@@ -614,13 +642,14 @@ class Session(object):
         raise _err(_c.XSSH_ETIMEOUT, "xssh.aio: %r never completed" % fn)
 
     # ---- SFTP (multi ops; the caller holds the session lock) ----
-    async def _sftp_open(self):
-        """The session's SFTP subsystem, started by an sftp_open op the first time."""
+    async def _sftp_open(self, fn):
+        """The session's SFTP subsystem, started by an sftp_open op the first time (its errors
+        name fn, the method called)."""
         if self._sftp is None:
-            op, w = self._d.add(self._d.multi.add_sftp_open, self._s, None)
+            op, w = _add(fn, self._d, self._d.multi.add_sftp_open, self._s, None)
             self._current = op
             await self._d.wait_op(op, w)
-            _raise_of(op.result())
+            _raise_of(op.result(), fn)
             self._sftp = op.sftp()
         return self._sftp
 
@@ -639,9 +668,10 @@ class Session(object):
     async def _sftp_op(self, fn, adder, *args):
         """An SFTP op (listdir, get, put) on the session's subsystem; the done op."""
         async with self._lock:
-            sftp = await self._sftp_open()
+            name = "xssh.aio.Session.%s()" % fn
+            sftp = await self._sftp_open(name)
             self._check(fn)
-            op, w = self._d.add(adder, sftp, *args)
+            op, w = _add(name, self._d, adder, sftp, *args)
             self._current = op
             try:
                 await self._d.wait_op(op, w)
@@ -651,7 +681,7 @@ class Session(object):
             r = op.result()
             if r.error is not None and getattr(r.error, "code", None) not in _SFTP_STATUS:
                 await self._drop_sftp()  # (a status the server answered leaves the channel in order)
-        _raise_of(r)
+        _raise_of(r, name)
         return op, r
 
     async def listdir(self, path=".") -> "list[str]":
@@ -709,8 +739,8 @@ class Session(object):
         # forwards go on beside it) and runs until cancelled
         fw = LocalForward(self, remote_host, remote_port, local_host)
         d = self._d
-        fw._op, fw._w = d.add(d.multi.add_forward_local, self._s, local_host, local_port, remote_host, remote_port,
-                              None, then=fw._ended)
+        fw._op, fw._w = _add(fn, d, d.multi.add_forward_local, self._s, local_host, local_port, remote_host,
+                             remote_port, None, then=fw._ended)
         fw.port = fw._op.forward_port()
         if not fw._w.done:
             self._forwards.add(fw)
@@ -789,7 +819,8 @@ class LocalForward(object):
             return None
         if self._error is None:
             e = self._op.result().error
-            self._error = (None if e is None or e.code == _c.XSSH_ECANCELLED else e,)
+            self._error = (None if e is None or e.code == _c.XSSH_ECANCELLED
+                           else _named("xssh.aio.Session.forward_local()", e),)
         return self._error[0]
 
     def close(self):

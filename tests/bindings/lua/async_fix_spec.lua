@@ -114,7 +114,8 @@ describe("xssh.async / xssh.luv: argument errors name the function, the argument
             ok, err = t.ok, t.error
           end
           local msg = tostring(err)
-          local want = "xssh%.async%." .. fn .. ": bad argument " .. tail .. "$"
+          -- (each module names its own function: xssh.luv.run for xluv.run)
+          local want = mod[1]:gsub("%.", "%%.") .. "%." .. fn .. ": bad argument " .. tail .. "$"
           if ok or type(err) ~= "string" or not msg:find(want) or msg:find("session_op", 1, true)
             or msg:find("sftp_xfer", 1, true) or msg:find("Multi", 1, true) then
             failures[#failures + 1] = string.format("%s.%s case %d (%s): %s", mod[1], fn, i, where,

@@ -105,7 +105,8 @@ async def aio_main(host: str, port: int, user: str, key: str, known_hosts: str, 
             reader, writer = await asyncio.open_connection("127.0.0.1", fw.port)
             assert (await reader.readline()).startswith(b"SSH-2.0-")
             writer.close()
-            accepted: int = fw.stats().accepted
+            stats: xssh.ForwardStats = fw.stats()  # public like RunResult, not only in xssh.core
+            accepted: int = stats.accepted
             assert accepted == fw.connections == 1 and fw.error is None and not fw.closed
     results = await xssh.aio.run_many(["%s@%s:%d" % (user, host, port)], "true", key=key,
                                       known_hosts=known_hosts, agent=False)

@@ -71,19 +71,42 @@ module Xssh
       Process.clock_gettime(Process::CLOCK_MONOTONIC)
     end
 
+    # An error of the C core names the C function ("xssh_multi_add_run: the
+    # session is closed"): the same error (its class, code, libssh2_code,
+    # sftp_status) naming label instead, the Ruby method the user called
+    # ("Xssh::Session#run", see Xssh.callee). Other errors are returned as they are.
+    def named_error(err, label)
+      return err unless label && err.is_a?(Xssh::Error)
+
+      msg = err.message
+      named = msg.sub(/\Axssh_\w+:/) { "#{label}:" }
+      named == msg ? err : err.exception(named)
+    end
+
+    # yield; an Xssh::Error it raises is raised naming label (named_error)
+    def named(label)
+      yield
+    rescue Xssh::Error => e
+      n = named_error(e, label)
+      raise if n.equal?(e)
+
+      raise n, cause: e.cause
+    end
+
     # Add an op to the calling scheduler's Multi (the block gets the Multi and
     # returns the op), wait until it is done and return [op, MultiResult]; the
-    # op's error is raised. A fiber stopped meanwhile cancels the op.
-    def call(&add)
+    # op's error is raised (naming label, the method called: named_error). A
+    # fiber stopped meanwhile cancels the op.
+    def call(label, &add)
       lp = Loop.current
-      op = lp.add(&add)
+      op = named(label) { lp.add(&add) }
       begin
         lp.wait(op)
         r = op.result
       ensure
         lp.finish(op)
       end
-      raise r.error if r.error
+      raise named_error(r.error, label) if r.error
 
       [op, r]
     end
@@ -441,7 +464,8 @@ module Xssh
       o = connect_options(**kw)
       t = kw[:timeout] # checked by connect_options (0: no limit)
       ms = t&.positive? ? timeout_ms(t, :timeout, self, :connect) : 0
-      op, = FiberSched.call { |m| m.add_connect(host, o, FiberSched.opts(connect_ms: ms)) }
+      oo = FiberSched.opts(connect_ms: ms)
+      op, = FiberSched.call(Xssh.callee(self, :connect)) { |m| m.add_connect(host, o, oo) }
       s = op.session
       return s unless blk
 
@@ -467,7 +491,7 @@ module Xssh
       o = FiberSched.opts(timeout_ms: Xssh.timeout_ms(timeout, :timeout, self, :run),
                           idle_ms: Xssh.timeout_ms(idle_timeout, :idle_timeout, self, :run),
                           merge_stderr: merge_stderr, pty: pty, stdin: stdin, max_output: FiberSched::OUTPUT_ALL)
-      _, r = FiberSched.call { |m| m.add_run(self, command, o) }
+      _, r = FiberSched.call(Xssh.callee(self, :run)) { |m| m.add_run(self, command, o) }
       RunResult.new(r.stdout, r.stderr, r.exit_status, r.exit_signal)
     end
   end
@@ -504,7 +528,8 @@ module Xssh
                           idle_ms: Xssh.timeout_ms(idle_timeout, :idle_timeout, self, :stream),
                           merge_stderr: merge_stderr, pty: pty, stdin: stdin, pull: true, line_mode: line_mode)
       lp = FiberSched.active? ? FiberSched::Loop.current : FiberSched::Private.new
-      op = lp.add { |m| m.add_run(self, command, o) }
+      label = Xssh.callee(self, :stream)
+      op = FiberSched.named(label) { lp.add { |m| m.add_run(self, command, o) } }
       begin
         loop do
           lp.wait(op, output: true)
@@ -524,7 +549,7 @@ module Xssh
       ensure
         lp.finish(op)
       end
-      raise r.error if r.error
+      raise FiberSched.named_error(r.error, label) if r.error
 
       RunResult.new(String.new(encoding: Encoding::BINARY), String.new(encoding: Encoding::BINARY),
                     r.exit_status, r.exit_signal)
@@ -560,20 +585,27 @@ module Xssh
     def sftp_init(&blk)
       return super unless FiberSched.active?
 
-      op, = FiberSched.call { |m| m.add_sftp_open(self, FiberSched.opts) }
+      fiber_sftp_open(:sftp_init, &blk)
+    end
+
+    def sftp(&blk)
+      return sftp_init(&blk) unless FiberSched.active?
+
+      fiber_sftp_open(:sftp, &blk)
+    end
+
+    # (meth: the public method called, named in its errors)
+    private def fiber_sftp_open(meth)
+      op, = FiberSched.call(Xssh.callee(self, meth)) { |m| m.add_sftp_open(self, FiberSched.opts) }
       sf = op.sftp
       sf.instance_variable_set(:@session, self)
-      return sf unless blk
+      return sf unless block_given?
 
       begin
         yield sf
       ensure
         Xssh.quiet_close(sf)
       end
-    end
-
-    def sftp(&blk)
-      sftp_init(&blk)
     end
 
     # ssh -L through the scheduler's Multi (xssh_multi_add_forward_local): the
@@ -587,8 +619,11 @@ module Xssh
       return super unless FiberSched.active?
 
       lp = FiberSched::Loop.current
-      op = lp.add { |m| m.add_forward_local(self, bind_host, bind_port, dest_host, dest_port, FiberSched.opts) }
-      fwd = FiberForward.new(self, op, lp)
+      label = Xssh.callee(self, :forward_local)
+      op = FiberSched.named(label) do
+        lp.add { |m| m.add_forward_local(self, bind_host, bind_port, dest_host, dest_port, FiberSched.opts) }
+      end
+      fwd = FiberForward.new(self, op, lp, label)
       lp.keep(op)
       return fwd unless blk
 
@@ -607,10 +642,11 @@ module Xssh
     # The Session it forwards over.
     attr_reader :session
 
-    def initialize(session, op, loop)
+    def initialize(session, op, loop, label = nil)
       @session = session
       @op = op
       @loop = loop
+      @label = label # the method that started it, named in #error
       @port = op.forward_port
       # dropped without close: the op is cancelled (its listener closed) by the driver
       ObjectSpace.define_finalizer(self, self.class.canceller(op, loop))
@@ -654,7 +690,7 @@ module Xssh
       return nil if running?
 
       e = @op.result.error
-      e.is_a?(Xssh::CancelledError) ? nil : e
+      e.is_a?(Xssh::CancelledError) ? nil : FiberSched.named_error(e, @label)
     end
 
     def inspect
@@ -674,13 +710,13 @@ module Xssh
     def get(remote, local, **kw, &blk)
       return super unless fiber_transfer?(kw, blk)
 
-      fiber_transfer(:add_sftp_get, Xssh.path_arg(remote, :remote, self), Xssh.path_arg(local, :local, self), **kw)
+      fiber_transfer(:get, Xssh.path_arg(remote, :remote, self), Xssh.path_arg(local, :local, self), **kw)
     end
 
     def put(local, remote, **kw, &blk)
       return super unless fiber_transfer?(kw, blk)
 
-      fiber_transfer(:add_sftp_put, Xssh.path_arg(local, :local, self), Xssh.path_arg(remote, :remote, self), **kw)
+      fiber_transfer(:put, Xssh.path_arg(local, :local, self), Xssh.path_arg(remote, :remote, self), **kw)
     end
 
     # The names in a directory (without "." and ".."), as Strings; inside a
@@ -688,11 +724,13 @@ module Xssh
     def listdir(path = '.')
       return super unless FiberSched.active?
 
-      fiber_listdir(path).map(&:first)
+      fiber_listdir(path, :listdir).map(&:first)
     end
 
     def entries(path = '.')
-      listdir(path)
+      return listdir(path) unless FiberSched.active?
+
+      fiber_listdir(path, :entries).map(&:first)
     end
 
     # Each entry [name, longentry, attrs], "." and ".." left out as in the
@@ -702,16 +740,17 @@ module Xssh
       return super unless FiberSched.active?
       return enum_for(:each_entry, path) unless blk
 
-      fiber_listdir(path).each(&blk)
+      fiber_listdir(path, :each_entry).each(&blk)
       self
     end
 
     private
 
-    def fiber_listdir(path)
-      p = Xssh.path_arg(path, :path, self)
+    # (meth: the public method called, named in its errors)
+    def fiber_listdir(path, meth)
+      p = Xssh.path_arg(path, :path, self, meth)
       o = FiberSched.opts
-      op, = FiberSched.call { |m| m.add_sftp_listdir(self, p, o) }
+      op, = FiberSched.call(Xssh.callee(self, meth)) { |m| m.add_sftp_listdir(self, p, o) }
       op.entries
     end
 
@@ -719,13 +758,14 @@ module Xssh
       FiberSched.active? && blk.nil? && kw[:progress].nil? && (kw.keys - FIBER_KW - [:progress]).empty?
     end
 
+    # meth: :get or :put (the public method called, named in its errors)
     def fiber_transfer(meth, a, b, atomic: true, mode: 0, progress: nil)
-      raise Xssh.arg_type_error(self, :mode, 'Integer', mode, meth.to_s.sub('add_sftp_', '')) unless mode.is_a?(Integer)
+      raise Xssh.arg_type_error(self, :mode, 'Integer', mode, meth) unless mode.is_a?(Integer)
 
       _ = progress
       o = FiberSched.opts
       Native.multi_op_set_transfer(o, atomic ? 1 : 0, mode)
-      _, r = FiberSched.call { |m| m.public_send(meth, self, a, b, o) }
+      _, r = FiberSched.call(Xssh.callee(self, meth)) { |m| m.public_send(:"add_sftp_#{meth}", self, a, b, o) }
       r.transferred
     end
   end

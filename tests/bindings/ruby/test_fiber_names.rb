@@ -1,0 +1,120 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# frozen_string_literal: true
+
+# Under Ruby 3's fiber scheduler (the `async` gem) an error of the C core names
+# the Ruby method the user called (issue 17, a newcomer's findings): an
+# operation added on a closed session said "xssh_multi_add_run: the session is
+# closed" (the C function). Against the test sshd; nothing depends on timing
+# (the session is closed before the calls, the port is held busy).
+require_relative 'xssh_test_helper'
+require 'socket'
+begin
+  require 'async'
+rescue LoadError
+  nil
+end
+
+class TestFiberNames < Minitest::Test
+  T = XsshTest
+
+  def setup
+    raise 'ruby-async (the async gem) is required for these tests' unless defined?(Async)
+
+    @dir = T.tmpdir('fiber-names')
+    @up = File.join(@dir, 'up')
+    File.binwrite(@up, 'data')
+  end
+
+  def reactor(&blk)
+    Async(&blk).wait
+  end
+
+  # every scheduler form, called on a closed session (and an SFTP of it)
+  def closed_calls(sess, sftp)
+    {
+      'Xssh::Session#run' => -> { sess.run('true') },
+      'Xssh::Session#stream' => -> { sess.stream('true') { nil } },
+      'Xssh::Session#sftp' => -> { sess.sftp },
+      'Xssh::Session#sftp_init' => -> { sess.sftp_init },
+      'Xssh::Session#forward_local' => -> { sess.forward_local('127.0.0.1', 0, '127.0.0.1', 22).close },
+      'Xssh::SFTP#listdir' => -> { sftp.listdir(@dir) },
+      'Xssh::SFTP#entries' => -> { sftp.entries(@dir) },
+      'Xssh::SFTP#each_entry' => -> { sftp.each_entry(@dir) { nil } },
+      'Xssh::SFTP#get' => -> { sftp.get(@up, File.join(@dir, 'down')) },
+      'Xssh::SFTP#put' => -> { sftp.put(@up, File.join(@dir, 'r')) }
+    }
+  end
+
+  def test_calls_on_a_closed_session_name_the_method_and_keep_the_error
+    failures = reactor do
+      s = T.connect(agent: false)
+      sf = s.sftp_init
+      s.disconnect
+      closed_calls(s, sf).filter_map do |meth, call|
+        begin
+          call.call
+          "#{meth}: no error"
+        rescue Xssh::Error => e
+          want = "#{meth}: the session is closed"
+          next nil if e.is_a?(Xssh::ClosedError) && e.code == Xssh::ECLOSED && e.name == 'XSSH_ECLOSED' &&
+                      e.message == want && e.sftp_status.zero?
+
+          "#{meth}: #{e.class}: #{e.message}"
+        end
+      end
+    end
+    assert_equal [], failures
+    refute File.exist?(File.join(@dir, 'down')), 'get on a closed session left a file'
+  end
+
+  def test_stream_outside_a_scheduler_names_the_method_too
+    s = T.connect(agent: false)
+    s.disconnect
+    e = assert_raises(Xssh::ClosedError) { s.stream('true') { nil } }
+    assert_equal 'Xssh::Session#stream: the session is closed', e.message
+  end
+
+  def test_a_port_that_cannot_be_bound_names_forward_local_the_address_and_the_cause
+    busy = TCPServer.new('127.0.0.1', 0)
+    port = busy.addr[1]
+    reactor do
+      T.connect(agent: false) do |s|
+        e = assert_raises(Xssh::ConnectError) { s.forward_local('127.0.0.1', port, '127.0.0.1', 22) }
+        assert_equal Xssh::ECONNECT, e.code
+        assert_match(/\AXssh::Session#forward_local: cannot listen on 127\.0\.0\.1:#{port}: \S/, e.message)
+        assert_equal "ok\n", s.run('echo ok').stdout # the session is still usable
+      end
+    end
+  ensure
+    busy&.close
+  end
+
+  def test_sftp_status_errors_and_path_errors_name_the_method
+    reactor do
+      T.connect(agent: false) do |s|
+        sf = s.sftp
+        e = assert_raises(Xssh::SFTPError) { sf.listdir(File.join(@dir, 'missing')) }
+        assert_equal 2, e.sftp_status
+        refute_includes e.message, 'xssh_'
+        # a path of the wrong type names the method called (not an internal helper)
+        { listdir: -> { sf.listdir(5) }, entries: -> { sf.entries(5) }, each_entry: -> { sf.each_entry(5) { nil } } }
+          .each do |meth, call|
+          te = assert_raises(TypeError) { call.call }
+          assert_match(/\AXssh::SFTP##{meth}: path: expected a path/, te.message)
+        end
+      end
+    end
+  end
+
+  # the helper itself: class, code, libssh2_code and sftp_status kept, only the C name replaced
+  def test_named_error_keeps_the_error
+    e = Xssh::Native.error_object(Xssh::ESFTP_PERMISSION_DENIED).exception('xssh_multi_add_sftp_get: the server said no')
+    e.instance_variable_set(:@sftp_status, 3)
+    n = Xssh::FiberSched.named_error(e, 'Xssh::SFTP#get')
+    assert_instance_of e.class, n
+    assert_equal [Xssh::ESFTP_PERMISSION_DENIED, e.name, e.libssh2_code, 3], [n.code, n.name, n.libssh2_code, n.sftp_status]
+    assert_equal 'Xssh::SFTP#get: the server said no', n.message
+    other = Xssh::Native.error_object(Xssh::ETIMEOUT)
+    assert_same other, Xssh::FiberSched.named_error(other, 'Xssh::Session#run') # no C name: as it is
+  end
+end
