@@ -262,6 +262,17 @@ static int ext_until(fx *f, ext *e, const char *want)
     return strstr(f->got, want) != NULL;
 }
 
+/* B's loop until it has no "come back now" pending (B's op waits for its
+   socket); B is then left alone: only a new timer 0 may bring it back */
+static void ext_settle(fx *f, ext *e)
+{
+    long long end = now_ms() + BOUND_MS;
+    while (e->ms == 0 && now_ms() < end)
+        ext_turn(f, e);
+    cr_assert_neq(e->ms, 0, "B's loop kept being told to come back");
+    e->ms = -1;
+}
+
 static void ext_init(fx *f, ext *e)
 {
     memset(e, 0, sizeof *e);
@@ -282,7 +293,7 @@ Test(multi_wake, external_loop_is_told_to_come_back_at_the_top_level)
     xssh_multi *a = NULL;
     cr_assert_eq(xssh_multi_new(&a), XSSH_OK);
     e.a = a;
-    e.ms = -1; /* B's loop timer is forgotten: only a new call may bring B back */
+    ext_settle(&f, &e);
     e.watch = 1;
     run_a_in_multi(&f, a);
     cr_assert_geq(e.zeros, 1, "B's loop was not told to come back after A's op read B's output");
@@ -305,7 +316,7 @@ Test(multi_wake, external_loop_is_told_after_a_blocking_call)
     ext_init(&f, &e);
     add_b(&f);
     cr_assert(ext_until(&f, &e, "start\n"), "B's op never started its command: '%s' %s", f.got, last_msg());
-    e.ms = -1;
+    ext_settle(&f, &e);
     e.watch = 1;
     xssh_run_options ro;
     memset(&ro, 0, sizeof ro);
