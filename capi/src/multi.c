@@ -342,6 +342,8 @@ static void reg_thread_end(void *p)
     while (atomic_load_explicit(&r->head, memory_order_relaxed))
         reg_unlink_locked(atomic_load_explicit(&r->head, memory_order_relaxed));
     pthread_mutex_unlock(&reg_mu);
+    if (tls_reg == r)
+        tls_reg = NULL; /* (a later call of this thread makes a new one) */
     free(r);
 }
 
