@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -333,4 +334,80 @@ Test(multi_wake, external_loop_is_told_after_a_blocking_call)
     cr_assert_eq(xssh_multi_set_socket_cb(f.b, NULL, NULL), XSSH_OK);
     cr_assert_eq(xssh_multi_set_timer_cb(f.b, NULL, NULL), XSSH_OK);
     fx_free(&f);
+}
+
+/* ---- the registry across threads --------------------------------------------------- */
+
+typedef struct mv {
+    xssh_multi *m;
+    xssh_session *s;
+    const char *cmd;
+    int rounds;
+    int ok;
+} mv;
+
+/* rounds times: a run op on v->m (driven here) and a blocking run on the same
+   session; ok counts the runs that printed what they should */
+static void *drive_here(void *arg)
+{
+    mv *v = arg;
+    for (int i = 0; i < v->rounds; i++) {
+        xssh_multi_op *op = NULL;
+        xssh_multi_op_opts oo;
+        memset(&oo, 0, sizeof oo);
+        oo.timeout_ms = 60000;
+        if (xssh_multi_add_run(v->m, v->s, v->cmd, &oo, &op) != XSSH_OK)
+            return NULL;
+        if (xssh_multi_perform_all(v->m, 60000) == XSSH_OK) {
+            const xssh_multi_result *r = NULL;
+            if (xssh_multi_op_result(op, &r) == XSSH_OK && r->error == XSSH_OK && r->out_len == 2)
+                v->ok++;
+        }
+        xssh_multi_op_unref(op);
+        xssh_run_result *res = NULL;
+        if (xssh_session_run(v->s, v->cmd, NULL, &res) == XSSH_OK && res->out_len == 2)
+            v->ok++;
+        xssh_run_result_free(res);
+    }
+    return NULL;
+}
+
+Test(multi_wake, a_multi_driven_by_one_thread_after_another)
+{
+    /* one multi driven by a thread that then ends, by this thread, by another
+       thread, and freed here; meanwhile two more threads drive their own multis
+       (their wakes walk their own registries only) */
+    xssh_session *s = xt_connect_auth();
+    xssh_multi *m = NULL;
+    cr_assert_eq(xssh_multi_new(&m), XSSH_OK);
+    mv v = {m, s, "echo 1", 2, 0};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, drive_here, &v), 0);
+    pthread_join(t, NULL);
+    cr_assert_eq(v.ok, 4, "on the first thread");
+    v.ok = 0;
+    drive_here(&v);
+    cr_assert_eq(v.ok, 4, "on this thread after the first one ended");
+    mv side[2];
+    pthread_t st[2];
+    for (int i = 0; i < 2; i++) {
+        side[i] = (mv){NULL, xt_connect_auth(), "echo 2", 5, 0};
+        cr_assert_eq(xssh_multi_new(&side[i].m), XSSH_OK);
+        cr_assert_eq(pthread_create(&st[i], NULL, drive_here, &side[i]), 0);
+    }
+    v.ok = 0;
+    cr_assert_eq(pthread_create(&t, NULL, drive_here, &v), 0);
+    pthread_join(t, NULL);
+    cr_assert_eq(v.ok, 4, "moved to a second thread");
+    v.ok = 0;
+    drive_here(&v);
+    cr_assert_eq(v.ok, 4, "back on this thread");
+    for (int i = 0; i < 2; i++) {
+        pthread_join(st[i], NULL);
+        cr_assert_eq(side[i].ok, 10, "side thread %d", i);
+        xssh_multi_unref(side[i].m);
+        xssh_session_unref(side[i].s);
+    }
+    xssh_multi_unref(m);
+    xssh_session_unref(s);
 }
