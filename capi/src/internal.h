@@ -342,9 +342,9 @@ void xssh__wake(const void *key);
    level: no drive call (or multi free) in progress, not on an operation's
    stack, no session lock or SFTP request lock held by plain code
    (xssh__tls_plain_locks: xssh__lock/unlock, xssh__sftp_begin_at/end), not
-   inside a plain blocking wait (xssh__tls_kicks_held: xssh__op_again). Called at the end of each drive
-   call and by xssh__unlock; user callbacks then run on the thread's own stack,
-   as a drive's own callbacks do. Also called by xssh__sftp_end. */
+   inside a plain blocking wait (xssh__tls_kicks_held: xssh__op_again). Called
+   at the end of each drive call, by xssh__unlock and by xssh__sftp_end; user
+   callbacks then run on the thread's own stack, as a drive's own callbacks do. */
 void xssh__kicks_deliver(void);
 extern _Thread_local int xssh__tls_plain_locks;
 extern _Thread_local int xssh__tls_kicks_held;
