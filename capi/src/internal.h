@@ -328,9 +328,26 @@ static inline int xssh__sleep_until(const void *key, int64_t deadline_ms, int fl
 {
     return xssh__wait(-1, 0, -1, key, deadline_ms, flags);
 }
-/* Make every operation of this thread's multi that waits on key runnable (no-op
-   when none; cheap). */
+/* Make every operation that waits on key runnable, in every multi this thread
+   drives (its registry: a multi joins it at each drive call, leaves it when
+   freed), not only in the one being driven: input of a session consumed, or a
+   lock released, by any code of the thread (an op of another multi, a plain
+   blocking call) wakes them all. No-op when none; a thread that drives no
+   multi pays a thread-local read. A multi woken from outside its own drive that
+   has a timer callback (an external loop) is told timer 0 by
+   xssh__kicks_deliver at the thread's next top level. */
 void xssh__wake(const void *key);
+/* Tell the external loops of the multis woken from outside their drives to come
+   back now (timer callback 0). Does nothing unless the thread is at its top
+   level: no drive call (or multi free) in progress, not on an operation's
+   stack, no session lock or SFTP request lock held by plain code
+   (xssh__tls_plain_locks: xssh__lock/unlock, xssh__sftp_begin_at/end), not
+   inside a plain blocking wait (xssh__tls_kicks_held: xssh__op_again). Called
+   at the end of each drive call, by xssh__unlock and by xssh__sftp_end; user
+   callbacks then run on the thread's own stack, as a drive's own callbacks do. */
+void xssh__kicks_deliver(void);
+extern _Thread_local int xssh__tls_plain_locks;
+extern _Thread_local int xssh__tls_kicks_held;
 /* The multi operation running on this thread (opaque), or NULL. */
 void *xssh__fiber_self(void);
 /* A nonzero value unique to the calling thread (while it lives). */

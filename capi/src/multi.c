@@ -270,6 +270,14 @@ struct xssh_multi {
     const void *sched_lo;
     size_t sched_size;
     void *tsan_sched;
+    /* the registry of the thread that drives it (wake-ups across the multis of
+       a thread): reg, reg_next/prev under reg_mu; n_keyed: ops in kb;
+       kick_pending: an op was woken by code outside its drive and the external
+       loop is told timer 0 at the thread's next top level (kicks_deliver) */
+    struct treg *reg;
+    xssh_multi *reg_next, *reg_prev;
+    int n_keyed;
+    int kick_pending;
 };
 
 static _Thread_local xssh_multi_op *tls_op;   /* the op running on this thread */
@@ -279,6 +287,112 @@ static int pull_check(const char *fn, const xssh_multi_op_opts *opts);
 static int do_listdir(xssh_multi_op *op);
 static int do_sftp_open(xssh_multi_op *op);
 static _Thread_local xssh_multi *tls_multi;   /* the multi being driven on this thread */
+
+/* ---- the multis of a thread ------------------------------------------------------
+   Input of a session that any code of the thread consumes (an op of another
+   multi, a plain blocking call) may be what an op of any multi of the thread
+   waits for; a key released there (a lock) may be what it waits to take. So
+   xssh__wake(key) marks the waiters on key in every multi this thread drives,
+   not only in the one being driven. Each thread has a registry (treg) of the
+   multis it drives: a multi joins it at each drive call (perform, wait,
+   socket_action; moved from the registry of the thread that drove it before)
+   and leaves it when freed. The registries are changed, and walked by
+   xssh__wake, under reg_mu only, so a wake on one thread never touches a multi
+   another thread has started driving meanwhile, nor one being freed.
+   A multi driven by perform/wait picks up its woken ops at its next call. One
+   driven by an external loop (timer callback) must be told to come back: it is
+   marked kick_pending, and its timer callback is called with 0 when the thread
+   is back at its top level (xssh__kicks_deliver): when the outermost drive call
+   of the thread ends (after its own callbacks, on the thread's own stack), or,
+   for plain blocking code, when it releases its last session lock outside any
+   wait. Never on an operation's stack, never inside a drive, never while the
+   thread's plain code holds a session lock. */
+typedef struct treg {
+    _Atomic(xssh_multi *) head;
+} treg;
+static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_key_t reg_key;
+static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
+static _Thread_local treg *tls_reg;
+static _Thread_local int tls_drive_depth;  /* drive calls (and multi frees) in progress */
+static _Thread_local int tls_kick_pending; /* some multi of this registry is kick_pending */
+_Thread_local int xssh__tls_plain_locks;   /* session locks held by plain code (session.c) */
+_Thread_local int xssh__tls_kicks_held;    /* inside a plain blocking wait (session.c) */
+
+static void reg_unlink_locked(xssh_multi *m)
+{
+    treg *r = m->reg;
+    if (!r)
+        return;
+    if (m->reg_prev)
+        m->reg_prev->reg_next = m->reg_next;
+    else
+        atomic_store_explicit(&r->head, m->reg_next, memory_order_relaxed);
+    if (m->reg_next)
+        m->reg_next->reg_prev = m->reg_prev;
+    m->reg_next = m->reg_prev = NULL;
+    m->reg = NULL;
+}
+
+/* thread exit: its multis belong to no thread until driven again */
+static void reg_thread_end(void *p)
+{
+    treg *r = p;
+    pthread_mutex_lock(&reg_mu);
+    while (atomic_load_explicit(&r->head, memory_order_relaxed))
+        reg_unlink_locked(atomic_load_explicit(&r->head, memory_order_relaxed));
+    pthread_mutex_unlock(&reg_mu);
+    if (tls_reg == r)
+        tls_reg = NULL; /* (a later call of this thread makes a new one) */
+    free(r);
+}
+
+static void reg_key_init(void) { pthread_key_create(&reg_key, reg_thread_end); }
+
+/* m is driven by this thread now */
+static void reg_attach(xssh_multi *m)
+{
+    treg *r = tls_reg;
+    if (!r) {
+        pthread_once(&reg_once, reg_key_init);
+        r = calloc(1, sizeof *r);
+        if (!r)
+            return; /* (no memory: wakes reach this multi only while it is driven) */
+        if (pthread_setspecific(reg_key, r) != 0) {
+            free(r);
+            return;
+        }
+        tls_reg = r;
+    }
+    pthread_mutex_lock(&reg_mu);
+    if (m->reg != r) {
+        reg_unlink_locked(m);
+        m->reg = r;
+        m->reg_prev = NULL;
+        m->reg_next = atomic_load_explicit(&r->head, memory_order_relaxed);
+        if (m->reg_next)
+            m->reg_next->reg_prev = m;
+        atomic_store_explicit(&r->head, m, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&reg_mu);
+}
+
+static void reg_detach(xssh_multi *m)
+{
+    pthread_mutex_lock(&reg_mu);
+    reg_unlink_locked(m);
+    pthread_mutex_unlock(&reg_mu);
+}
+
+/* a reference unless m is already being freed (refs 0) */
+static int multi_try_ref(xssh_multi *m)
+{
+    int n = atomic_load(&m->refs.n);
+    while (n)
+        if (atomic_compare_exchange_weak(&m->refs.n, &n, n + 1))
+            return 1;
+    return 0;
+}
 
 #define DEFAULT_STACK (256 * 1024)
 #define MIN_STACK (64 * 1024)
@@ -432,6 +546,7 @@ static void bucket_add(xssh_multi *m, xssh_multi_op *op)
         op->kn->kp = op;
     m->kb[h] = op;
     op->in_bucket = 1;
+    m->n_keyed++;
 }
 
 static void bucket_del(xssh_multi *m, xssh_multi_op *op)
@@ -446,22 +561,74 @@ static void bucket_del(xssh_multi *m, xssh_multi_op *op)
         op->kn->kp = op->kp;
     op->kn = op->kp = NULL;
     op->in_bucket = 0;
+    m->n_keyed--;
 }
 
-static void wake_in(xssh_multi *m, const void *key)
+/* the ops of m waiting on key become ready; how many */
+static int wake_in(xssh_multi *m, const void *key)
 {
+    int n = 0;
     for (xssh_multi_op *op = m->kb[key_hash(key)]; op; op = op->kn)
         if (op->waiting && op->w_key == key && !op->ready) {
             op->ready = 1;
             op->wake = 1;
+            n++;
         }
+    return n;
 }
 
 void xssh__wake(const void *key)
 {
-    xssh_multi *m = tls_multi;
-    if (m && key)
-        wake_in(m, key);
+    if (!key)
+        return;
+    xssh_multi *cur = tls_multi;
+    if (cur)
+        wake_in(cur, key);
+    treg *r = tls_reg;
+    if (!r || !atomic_load_explicit(&r->head, memory_order_relaxed))
+        return;
+    pthread_mutex_lock(&reg_mu);
+    for (xssh_multi *m = atomic_load_explicit(&r->head, memory_order_relaxed); m; m = m->reg_next) {
+        if (m == cur || !m->n_keyed || m->dying)
+            continue;
+        /* a multi whose drive is under way on this thread (this code runs from
+           one of its callbacks) resumes the op in that drive's next pass */
+        if (wake_in(m, key) && !m->busy && m->tcb) {
+            m->kick_pending = 1;
+            tls_kick_pending = 1;
+        }
+    }
+    pthread_mutex_unlock(&reg_mu);
+}
+
+static void kick(xssh_multi *m);
+
+void xssh__kicks_deliver(void)
+{
+    if (!tls_kick_pending || tls_drive_depth || tls_op || xssh__tls_plain_locks || xssh__tls_kicks_held)
+        return;
+    tls_kick_pending = 0;
+    treg *r = tls_reg;
+    if (!r)
+        return;
+    /* one at a time, outside reg_mu: a timer callback may drive or free multis */
+    for (;;) {
+        xssh_multi *pick = NULL;
+        pthread_mutex_lock(&reg_mu);
+        for (xssh_multi *m = atomic_load_explicit(&r->head, memory_order_relaxed); m; m = m->reg_next)
+            if (m->kick_pending) {
+                m->kick_pending = 0;
+                if (multi_try_ref(m)) {
+                    pick = m;
+                    break;
+                }
+            }
+        pthread_mutex_unlock(&reg_mu);
+        if (!pick)
+            break;
+        kick(pick);
+        xssh_multi_unref(pick);
+    }
 }
 
 void *xssh__fiber_self(void) { return tls_op; }
@@ -1932,6 +2099,8 @@ static int drive_begin(xssh_multi *m, const char *fn)
         return xssh__fail(NULL, XSSH_EBAD_USE, 0, "%s: the multi is being freed", fn);
     xssh_multi_ref(m);
     m->busy = 1;
+    reg_attach(m);
+    tls_drive_depth++;
     return XSSH_OK;
 }
 
@@ -1939,10 +2108,13 @@ static void drive_end(xssh_multi *m, xssh_multi *prev, int *running)
 {
     if (running)
         *running = m->n_ops;
+    m->kick_pending = 0; /* update_interest tells its loop what is ready */
     update_interest(m);
     m->busy = 0;
     tls_multi = prev;
+    tls_drive_depth--;
     xssh_multi_unref(m);
+    xssh__kicks_deliver(); /* (the outermost drive: other multis' loops) */
 }
 
 int xssh_multi_perform(xssh_multi *m, int *running)
@@ -2171,10 +2343,12 @@ int xssh_multi_op_cancel(xssh_multi_op *op)
 
 static void multi_free(xssh_multi *m)
 {
+    reg_detach(m);
     xssh_multi *prev = tls_multi;
     tls_multi = m;
     m->dying = 1;
     m->busy = 1;
+    tls_drive_depth++;
     while (m->q_head) {
         xssh_multi_op *op = m->q_head;
         q_del(m, op);
@@ -2231,16 +2405,17 @@ static void multi_free(xssh_multi *m)
         stack_unmap(m->pool[m->npool], m->pool_map_size, m->pool_vg[m->npool]);
     }
     tls_multi = prev;
-    if (m->r_head)
-        return; /* leaked with them: resuming them later would need the multi */
-    free(m->pool);
-    free(m->pool_vg);
-    free(m->fds);
-    free(m->listed);
-    free(m->scratch);
-    free(m);
+    tls_drive_depth--;
+    if (!m->r_head) {
+        free(m->pool);
+        free(m->pool_vg);
+        free(m->fds);
+        free(m->listed);
+        free(m->scratch);
+        free(m);
+    } /* (else leaked with them: resuming them later would need the multi) */
+    xssh__kicks_deliver();
 }
-
 /* ---- xssh__parallel ------------------------------------------------------------- */
 
 static int group_done(const pgroup *g) { return g->running == 0 && (g->stop || g->next >= g->count); }

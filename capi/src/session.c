@@ -365,6 +365,7 @@ void xssh__lock(xssh_session *s)
         }
     } else {
         pthread_mutex_lock(&s->lock);
+        xssh__tls_plain_locks++;
     }
     if (s->lock_depth++ == 0) {
         s->rx_at_lock = atomic_load(&s->rx_count);
@@ -418,17 +419,23 @@ static void wake_all(xssh_session *s)
 
 void xssh__unlock(xssh_session *s)
 {
-    int wake = 0, released = 0;
+    int wake = 0, released = 0, plain = !xssh__fiber_self();
     if (--s->lock_depth == 0) {
         wake = atomic_load(&s->rx_count) != s->rx_at_lock;
         s->lock_fiber = NULL;
         released = 1;
     }
     pthread_mutex_unlock(&s->lock);
+    if (plain)
+        xssh__tls_plain_locks--;
     if (released)
         xssh__wake(&s->lock);
     if (wake)
         wake_all(s);
+    /* plain code at its top level: the external loops of multis whose ops it
+       woke (input it consumed) are told to come back */
+    if (plain && released)
+        xssh__kicks_deliver();
 }
 
 void xssh__session_orphan(xssh_session *s, xssh__orphan_kind kind, void *ptr)
@@ -707,6 +714,8 @@ int xssh__op_again(xssh__op *op, int *rc)
     /* threads also watch the wake pipe (another thread consumed input this one
        needs); multi operations are woken through the key s instead */
     int fiber = xssh__fiber_self() != NULL;
+    if (!fiber)
+        xssh__tls_kicks_held++; /* (inside a blocking call: told when it is over) */
     xssh__unlock(s);
     /* a thread registers its own eventfd after the unlock (whose own wake is not
        for it): input consumed by another thread before the registration shows as
@@ -740,6 +749,8 @@ int xssh__op_again(xssh__op *op, int *rc)
         (void)r;
     }
     xssh__lock(s);
+    if (!fiber)
+        xssh__tls_kicks_held--;
     if (w == XSSH_ETIMEOUT || w == XSSH_ECANCELLED) {
         if (op->finish && !op->intr) {
             op->intr = w; /* finish the request (the grace's waits go on) */

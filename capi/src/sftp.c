@@ -79,6 +79,18 @@ int xssh__sftp_force_blocking(int on)
     return prev;
 }
 
+/* the request lock taken by xssh__sftp_begin_at; plain code counts it as a lock
+   its thread holds (no multi's timer callback is told meanwhile: multi.c) */
+static void oplock_release(xssh_sftp *sf)
+{
+    atomic_store(&sf->oplock_tag, 0);
+    xssh__mutex_unlock(&sf->oplock);
+    if (!xssh__fiber_self()) {
+        xssh__tls_plain_locks--;
+        xssh__kicks_deliver();
+    }
+}
+
 void xssh__sftp_end(xssh__op *op, xssh_sftp *sf)
 {
     if (op->abandoned && !atomic_load(&sf->abandoned)) {
@@ -89,8 +101,7 @@ void xssh__sftp_end(xssh__op *op, xssh_sftp *sf)
                   "SFTP: a request was abandoned half-done (timeout or cancel); this SFTP object is unusable now");
     }
     xssh__op_end(op);
-    atomic_store(&sf->oplock_tag, 0);
-    xssh__mutex_unlock(&sf->oplock);
+    oplock_release(sf);
 }
 
 int xssh__sftp_begin_at(xssh__op *op, xssh_sftp *sf, xssh_sftp_file *f, const char *fn)
@@ -114,11 +125,12 @@ int xssh__sftp_begin_at(xssh__op *op, xssh_sftp *sf, xssh_sftp_file *f, const ch
     } else if (xssh__fiber_self()) {
         xssh__mutex_lock(&sf->oplock);
     }
+    if (!xssh__fiber_self())
+        xssh__tls_plain_locks++;
     atomic_store(&sf->oplock_tag, xssh__holder_tag());
     int e = xssh__op_begin_at(op, sf->s, 1, f ? &f->closed : &sf->closed, fn);
     if (e) {
-        atomic_store(&sf->oplock_tag, 0);
-        xssh__mutex_unlock(&sf->oplock);
+        oplock_release(sf);
         return e;
     }
     if (atomic_load(&sf->closed) || !sf->sftp || (f && (!f->h || atomic_load(&f->closed)))) {

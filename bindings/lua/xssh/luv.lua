@@ -50,11 +50,15 @@ M._polls = polls -- (for tests: the handles alive)
 local fire -- (waiter, fd or nil, events, spurious): ends a wait and resumes its task
 
 -- Input one task's op reads from a shared socket (a session two calls use) may
--- be for another call's op: libssh2 queues it, and the C core wakes only the
--- ops of the Multi that read it, so the other op would wait for bytes that
--- have already arrived (until its dead-peer probe). gen[fd] counts the steps
--- that may have read fd (a task that ran its Multi - woken by input, by its
--- timer, started, resumed from a Lua wait - and now waits on fd again);
+-- be for another call's op: libssh2 queues it. The C core makes that op
+-- runnable in its own Multi (it wakes the ops of every Multi of the thread),
+-- which a task running its Multi again finds at once; but these Multis are
+-- driven in the pull form (no timer callback), so nothing tells this loop when
+-- that op's task waits on the socket here and the socket stays quiet: it would
+-- wait for bytes that have already arrived (until its dead-peer probe).
+-- gen[fd] counts the steps that may have read fd (a task that ran its Multi -
+-- woken by input, by its timer, started, resumed from a Lua wait - and now
+-- waits on fd again);
 -- task.seen[fd] is the count when the task's op last looked at fd's input
 -- (it was handed POLL_IN). A task whose op waits for input on fd with
 -- seen < gen is woken once more ("spurious": it hands POLL_IN to its Multi,
