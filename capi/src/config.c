@@ -816,9 +816,14 @@ static int set_str(pctx *c, char **dst, const char *v, int active)
     return 0;
 }
 
-/* [user@]host[:port] or [user@][v6addr]:port; 0 ok */
+/* why the last parse_user_host_port / parse_hop of this thread refused its
+   text (static text, for the error message) */
+static _Thread_local const char *hop_why;
+
+/* [user@]host[:port] or [user@][v6addr]:port; 0 ok (else hop_why says why) */
 static int parse_user_host_port(const char *s, char **user, char **host, int *port)
 {
+    hop_why = "out of memory";
     char *dup = xssh__strdup(s), *tmp = dup, *cp;
     int rc = -1;
     if (!dup)
@@ -831,6 +836,7 @@ static int parse_user_host_port(const char *s, char **user, char **host, int *po
         *port = -1;
     if ((cp = strrchr(tmp, '@')) != NULL) {
         *cp = '\0';
+        hop_why = "an empty user name before '@'";
         if (*tmp == '\0')
             goto out;
         if (user && !(*user = xssh__strdup(tmp)))
@@ -841,10 +847,12 @@ static int parse_user_host_port(const char *s, char **user, char **host, int *po
     char *h, *pstr = NULL;
     if (*tmp == '[') {
         char *e = strchr(tmp, ']');
+        hop_why = "'[' without its ']'";
         if (!e)
             goto out;
         *e = '\0';
         h = tmp + 1;
+        hop_why = "text after ']' that is not ':port'";
         if (e[1] == ':')
             pstr = e + 2;
         else if (e[1] != '\0')
@@ -857,10 +865,12 @@ static int parse_user_host_port(const char *s, char **user, char **host, int *po
             pstr = colon + 1;
         }
     }
+    hop_why = "an empty host";
     if (*h == '\0')
         goto out;
     if (pstr && *pstr) {
         int p = a2port(pstr);
+        hop_why = "the port is not a number in 1..65535";
         if (p <= 0)
             goto out;
         if (port)
@@ -885,11 +895,23 @@ static int parse_hop(const char *s, char **user, char **host, int *port)
 {
     if (strncasecmp(s, "ssh://", 6) == 0) {
         const char *rest = s + 6;
+        hop_why = *rest ? "a path after the ssh:// host" : "nothing after ssh://";
         if (*rest == '\0' || strchr(rest, '/'))
             return -1;
         return parse_user_host_port(rest, user, host, port);
     }
     return parse_user_host_port(s, user, host, port);
+}
+
+/* the hop parse_jump refused last on this thread, and why (hop_why) */
+static _Thread_local char hop_bad[256];
+static void bad_hop(const char *hop)
+{
+    size_t n = strlen(hop);
+    if (n >= sizeof hop_bad)
+        snprintf(hop_bad, sizeof hop_bad, "%.200s...", hop);
+    else
+        memcpy(hop_bad, hop, n + 1);
 }
 
 /* "ProxyJump none" (ssh's test: a hop list can never give port 0) */
@@ -920,9 +942,12 @@ static int parse_jump(cfg *o, const char *s, int active)
             else
                 *cp++ = '\0';
             if (first) {
-                if (parse_hop(cp, &user, &host, &port) != 0)
+                if (parse_hop(cp, &user, &host, &port) != 0) {
+                    bad_hop(cp);
                     goto out;
+                }
             } else if (parse_hop(cp, NULL, NULL, NULL) != 0) {
+                bad_hop(cp);
                 goto out;
             }
             first = 0;
@@ -1318,7 +1343,8 @@ static int process_line(pctx *c, char *linebuf, const char *file, int line, int 
         if (j == -2)
             rc = poom(c);
         else if (j != 0)
-            rc = perr(c, file, line, "Invalid ProxyJump \"%s\"", raw);
+            rc = perr(c, file, line, "Invalid ProxyJump \"%s\" (hop \"%s\": %s)", raw, hop_bad,
+                      hop_why ? hop_why : "malformed");
         args_consume(&a);
         break;
     }

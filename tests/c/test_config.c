@@ -520,6 +520,19 @@ Test(config, proxyjump_and_strict_values)
     cr_assert_str_eq(val(t, "stricthostkeychecking"), "accept-new");
     xssh_free(t);
     expect_error(xssh_options_set(o, "ProxyJump", "user@"), XSSH_EARG, "Invalid ProxyJump");
+    /* the refused hop and why */
+    static const char *const bad[][2] = {
+        {"user@", "(hop \"user@\": an empty host)"},
+        {"h1,@h2", "(hop \"@h2\": an empty user name before '@')"},
+        {"root@[127.0.0.1:22", "(hop \"root@[127.0.0.1:22\": '[' without its ']')"},
+        {"[h]x:22", "(hop \"[h]x:22\": text after ']' that is not ':port')"},
+        {"ssh://h:99999", "(hop \"ssh://h:99999\": the port is not a number in 1..65535)"},
+        {"ssh://h:22/path", "(hop \"ssh://h:22/path\": a path after the ssh:// host)"},
+        {"ssh://", "(hop \"ssh://\": nothing after ssh://)"},
+        {"a,,b", "(hop \"\": an empty host)"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        expect_error(xssh_options_set(o, "ProxyJump", bad[i][0]), XSSH_EARG, bad[i][1]);
     xssh_options_unref(o);
 }
 

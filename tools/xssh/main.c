@@ -579,12 +579,12 @@ static int stop_signal(void)
    "SIGNAL: cancelling N hosts" (N: the hosts not done) goes out at once, whichever
    place noticed it (the drive loop, or a callback inside a perform step whose
    host is then reported cancelled: the banner comes before that line) */
+static int g_banner; /* the banner is out */
 static int stop_requested(void)
 {
-    static int banner;
     int sig = stop_signal();
-    if (sig && !banner && g_st) {
-        banner = 1;
+    if (sig && !g_banner && g_st) {
+        g_banner = 1;
         int n = 0;
         for (size_t i = 0; i < g_st->a->hosts.n; i++)
             if (g_st->a->hosts.v[i].op && g_st->a->hosts.v[i].outcome == OUT_PENDING)
@@ -822,7 +822,9 @@ static int drive(state *st)
         xssh_multi_op *fin;
         while (xssh_multi_info_read(st->multi, &fin) == 1)
             xssh_multi_op_unref(fin);
-        if (ui_is_tty()) {
+        /* (a callback's banner is out but the hosts are not cancelled yet: the
+           line would still count them running; the loop's top cancels them) */
+        if (ui_is_tty() && !(g_banner && !cancelled)) {
             counts(st, &c);
             ui_progress(&c, st->done != last_done);
         }
