@@ -89,7 +89,7 @@ class GeventSession(object):
                     break
                 # reading stderr drains the socket into libssh2's queue: stdout's data that came
                 # after stdout's read said EAGAIN waits there, and the socket will not announce it
-                if ch.window_read_ex()[1]:
+                if ch.poll_channel_read(1):  # 1: data of either stream is queued
                     continue
                 self.wait()
             done = True

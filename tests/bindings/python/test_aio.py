@@ -621,7 +621,8 @@ def test_two_forward_connections_and_a_command_at_once(env, tmpdir_path):
 def test_listdir_errors_and_cancel(env, tmpdir_path):
     """listdir is a multi op: a missing directory raises the SFTP no-such-file error naming the
     path (the SFTP subsystem stays in use); a listdir cancelled while its op waits for the server
-    leaves the session usable (SFTP included)."""
+    leaves the session usable (SFTP included). The session goes through a proxy the test owns,
+    which holds the server's bytes while the listdir is cancelled: its answer cannot come first."""
     for i in range(50):
         open(os.path.join(tmpdir_path, "f%02d" % i), "w").close()
     names = sorted("f%02d" % i for i in range(50))
@@ -630,7 +631,26 @@ def test_listdir_errors_and_cancel(env, tmpdir_path):
         d = xssh.aio._driver()
         added = []
         listing = asyncio.Event()
+        flowing = asyncio.Event()  # cleared: the server's bytes are held by the proxy
+        flowing.set()
         orig = d.add
+
+        async def proxy(cr, cw):
+            sr, sw = await asyncio.open_connection(env.host, env.port)
+
+            async def pipe(r, w, gate):
+                for _ in range(100000):
+                    data = await r.read(65536)
+                    if not data:
+                        break
+                    if gate is not None:
+                        await gate.wait()
+                    w.write(data)
+                    await w.drain()
+                w.close()
+            await asyncio.gather(pipe(cr, sw, None), pipe(sr, cw, flowing), return_exceptions=True)
+        server = await asyncio.start_server(proxy, "127.0.0.1", 0)
+        pport = server.sockets[0].getsockname()[1]
 
         def add(adder, *a, **k):
             r = orig(adder, *a, **k)
@@ -640,7 +660,8 @@ def test_listdir_errors_and_cancel(env, tmpdir_path):
             return r
         d.add = add
         try:
-            async with xssh.aio.connect(env.host, **_kw(env)) as s:
+            async with xssh.aio.connect("127.0.0.1", pport, env.user, key=env.key, host_key_policy="off",
+                                        agent=False, config="none") as s:
                 missing = os.path.join(tmpdir_path, "missing")
                 with pytest.raises(X.SFTPNoSuchFileError) as ei:
                     await s.listdir(missing)
@@ -648,8 +669,10 @@ def test_listdir_errors_and_cancel(env, tmpdir_path):
                 assert sorted(await s.listdir(tmpdir_path)) == names
                 assert [n for n, _op in added].count("add_sftp_open") == 1  # the subsystem was kept
 
-                # cancel while the listdir op waits for the server's answer
+                # cancel while the listdir op waits for the server's answer (held by the proxy;
+                # the cancelled request's cleanup waits for it within the cancel grace, 3 s)
                 listing.clear()
+                flowing.clear()
                 t = asyncio.create_task(s.listdir(tmpdir_path))
                 await listing.wait()  # the op was added and started: it waits for the server now
                 name, op = added[-1]
@@ -657,12 +680,15 @@ def test_listdir_errors_and_cancel(env, tmpdir_path):
                 t.cancel()
                 with pytest.raises(asyncio.CancelledError):
                     await t
+                flowing.set()
                 assert op.state() == xssh.core.XSSH_OP_DONE
                 assert isinstance(op.result().error, X.CancelledError)
                 assert sorted(await s.listdir(tmpdir_path)) == names  # on a new SFTP subsystem
                 assert (await s.run("echo usable")).stdout == b"usable\n"
         finally:
             del d.add
+            flowing.set()
+            server.close()
 
     _run(main())
 
