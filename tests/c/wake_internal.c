@@ -120,6 +120,17 @@ Test(wake, blocking_run_sees_stdout_queued_by_the_stderr_read)
     xssh_session_unref(s);
 }
 
+/* what the op's stdout holds now, into o */
+static void take_stdout(xssh_multi_op *op, got *o)
+{
+    char *d = NULL;
+    size_t n = 0;
+    cr_assert_eq(xssh_multi_op_take_output(op, XSSH_STREAM_STDOUT, &d, &n), XSSH_OK, "%s", last_msg());
+    if (n)
+        got_add(o, d, n);
+    xssh_free(d);
+}
+
 Test(wake, multi_run_sees_stdout_queued_by_the_stderr_read)
 {
     xssh_session *s = xt_connect_auth();
@@ -137,20 +148,10 @@ Test(wake, multi_run_sees_stdout_queued_by_the_stderr_read)
     cr_assert_eq(xssh_multi_perform(m, &running), XSSH_OK, "%s", last_msg());
     /* bounded: the op's own timeout ends it within 20 s */
     for (int i = 0; i < 100000 && xssh_multi_op_state(op) != XSSH_OP_DONE; i++) {
-        char *d = NULL;
-        size_t n = 0;
-        cr_assert_eq(xssh_multi_op_take_output(op, XSSH_STREAM_STDOUT, &d, &n), XSSH_OK, "%s", last_msg());
-        if (n)
-            got_add(&o, d, n);
-        xssh_free(d);
+        take_stdout(op, &o);
         cr_assert_eq(xssh_multi_wait(m, 1000, &running), XSSH_OK, "%s", last_msg());
     }
-    char *d = NULL;
-    size_t n = 0;
-    cr_assert_eq(xssh_multi_op_take_output(op, XSSH_STREAM_STDOUT, &d, &n), XSSH_OK, "%s", last_msg());
-    if (n)
-        got_add(&o, d, n);
-    xssh_free(d);
+    take_stdout(op, &o);
     xssh__run_read_hook = NULL;
     cr_assert(g.fired, "the hook never saw stdout's EAGAIN");
     const xssh_multi_result *r = NULL;
