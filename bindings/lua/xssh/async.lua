@@ -182,15 +182,25 @@ local function ms(fname, name, v)
   return math.max(1, math.ceil(v * 1000))
 end
 
--- An error of the C core names the C function (xssh_multi_add_run: the session
--- is closed): name the Lua function fname the user called instead, keeping the
--- error object (its class, code, sftp_status). Other errors are left as they are.
+-- Every error an op ends with names the Lua function fname the user called, at
+-- the start of its message, keeping the error object (its class, code,
+-- sftp_status): a C function's name there (xssh_multi_add_run: the session is
+-- closed) is replaced by fname; any other message (run 'sleep 5': timed out
+-- ..., run: waiting for output: the session was closed meanwhile, cannot
+-- connect to ...) gets "fname: " in front; one starting with fname already is
+-- left as it is. Errors that are not xssh error objects are left as they are.
 local function named_error(fname, e)
   if xssh.is_error(e) and type(e.message) == "string" then
-    e.message = (e.message:gsub("^xssh_[%w_]+:", function() return fname .. ":" end, 1))
+    local m = e.message
+    if m ~= fname and m:sub(1, #fname + 1) ~= fname .. ":" then
+      local n, k = m:gsub("^xssh_[%w_]+:", function() return fname .. ":" end, 1)
+      if k == 0 then n = m == "" and fname or fname .. ": " .. m end
+      e.message = n
+    end
   end
   return e
 end
+M._named_error = named_error -- (for tests)
 
 -- m:<method>(...): the op added to m; its error (a closed session, a port that
 -- cannot be bound) raised naming fname
@@ -549,16 +559,20 @@ function MAKERS.forward_local(fname, depth) return function(session, host, port,
   check_object(fname, 1, "session", session, "Session", depth)
   check_string(fname, 2, "host", host, true, depth)
   if math.type(port) ~= "integer" then bad_arg(fname, 3, "port", "integer 1..65535", port, 2 + depth) end
-  if port < 1 or port > 65535 then arg_error(fname .. ": port must be an integer 1..65535", 2) end
+  if port < 1 or port > 65535 then arg_error(string.format("%s: port must be an integer 1..65535, got %d", fname, port), 2) end
   check_opts(fname, 4, opts, depth)
   opts = opts or {}
   for k in pairs(opts) do
     if k ~= "bind_host" and k ~= "bind_port" then arg_error(string.format("%s: unknown option %q", fname, tostring(k)), 2) end
   end
   local bind_host, bind_port = opts.bind_host, opts.bind_port or 0
-  if bind_host ~= nil and type(bind_host) ~= "string" then arg_error(fname .. ": bind_host must be a string or nil", 2) end
+  -- (option errors say what was given: its type, or the integer out of range)
+  if bind_host ~= nil and type(bind_host) ~= "string" then
+    arg_error(string.format("%s: bind_host must be a string or nil, got %s", fname, type_of(bind_host)), 2)
+  end
   if math.type(bind_port) ~= "integer" or bind_port < 0 or bind_port > 65535 then
-    arg_error(fname .. ": bind_port must be an integer 0..65535", 2)
+    arg_error(string.format("%s: bind_port must be an integer 0..65535 (0: any free port), got %s", fname,
+      math.type(bind_port) == "integer" and tostring(bind_port) or type_of(bind_port)), 2)
   end
   local m = core.Multi()
   local op = add_op(fname, m, "add_forward_local", session, bind_host, bind_port, host, port, nil)

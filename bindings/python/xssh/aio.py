@@ -22,12 +22,14 @@ cancels a forward the same way. Errors are the xssh exception classes (xssh.exce
 from __future__ import annotations
 
 import asyncio
+import inspect as _inspect
 import os as _os
 import weakref as _weakref
 from typing import Any, AsyncIterator, Optional
 
 from . import core as _c
 from . import _connect_options
+from .exceptions import SSH2Error as _SSH2Error
 from ._many import _op_options, _path
 
 __all__ = ["connect", "Session", "Process", "LocalForward", "run_many"]
@@ -357,6 +359,24 @@ def _command(fn, command):
         raise TypeError("%s: argument 'command' must be str or bytes, not %s" % (fn, type(command).__name__))
 
 
+def _port(fn, name, v, low):
+    """A port argument: TypeError when v is not an int (bool is not taken for one), ValueError
+    when it is out of low..65535 (low 0: "any free port")."""
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise TypeError("%s: argument '%s' must be int, not %s" % (fn, name, type(v).__name__))
+    if not low <= v <= 65535:
+        raise ValueError("%s: argument '%s' must be a port %d..65535%s, not %d"
+                         % (fn, name, low, " (0: any free port)" if low == 0 else "", v))
+
+
+def _kwargs(fn, kwargs):
+    """TypeError naming fn for a keyword argument connect() does not take (Python's own words,
+    as the blocking xssh.connect() says it, not those of an internal helper)."""
+    for k in kwargs:
+        if k not in _CONNECT_KEYS:
+            raise TypeError("%s got an unexpected keyword argument %r" % (fn, k))
+
+
 def _rpath(fn, name, p):
     """A path for the C ops (str -- surrogate escapes of bytes that are not UTF-8, as listdir()
     returns them, are turned back into those bytes by the module's text typemap -- or bytes)."""
@@ -364,17 +384,23 @@ def _rpath(fn, name, p):
 
 
 def _named(fn, e):
-    """e, an xssh exception of a multi call whose message starts with the C function's name
-    ("xssh_multi_add_run: the session is closed"), naming fn instead (the method the user
-    called: "xssh.aio.Session.run()"); class, code, libssh2_code and sftp_status are kept.
-    Any other exception is left as it is. Returns e."""
+    """e, an xssh exception an op ended with, naming fn (the method the user called:
+    "xssh.aio.Session.run()") at the start of its message: a C function's name there
+    ("xssh_multi_add_run: the session is closed") is replaced by fn; any other message
+    ("run 'sleep 5': timed out ...", "run: waiting for output: the session was closed
+    meanwhile", "cannot connect to ...") gets "fn: " in front; one that starts with fn already
+    is left as it is. Class, code, libssh2_code and sftp_status are kept; an exception that is
+    not an xssh one is left as it is. Returns e."""
     m = getattr(e, "message", None)
-    if isinstance(m, str) and m.startswith("xssh_"):
-        head, sep, rest = m.partition(":")
-        if sep and head.isascii() and head.replace("_", "a").isalnum():
-            m = fn + ":" + rest
-            e.message = m
-            e.args = (m,) + tuple(e.args[1:])
+    if not isinstance(e, _SSH2Error) or not isinstance(m, str) or m == fn or m.startswith(fn + ":"):
+        return e
+    head, sep, rest = m.partition(":")
+    if sep and head.startswith("xssh_") and head.isascii() and head.replace("_", "a").isalnum():
+        m = fn + ":" + rest
+    else:
+        m = fn + ": " + m if m else fn
+    e.message = m
+    e.args = (m,) + tuple(e.args[1:])
     return e
 
 
@@ -400,6 +426,8 @@ def _run_result(r, fn):
 
 
 _CALLBACK_ARGS = ("passphrase_callback", "prompt_callback")
+#: the keyword arguments of connect() (those of xssh.connect(): _connect_options' after fn)
+_CONNECT_KEYS = frozenset(list(_inspect.signature(_connect_options).parameters)[1:])
 
 
 class _Connecting(object):
@@ -452,6 +480,7 @@ def connect(host: str, port: Optional[int] = None, user: Optional[str] = None, *
     passphrase_callback / prompt_callback are not supported (TypeError): give passphrase /
     password. Errors: the xssh exception of the failed phase (AuthenticationError,
     KnownHostCheck*Error, Timeout, ...)."""
+    _kwargs("xssh.aio.connect()", kwargs)
     kwargs["port"] = port
     kwargs["user"] = user
     return _Connecting(host, kwargs)
@@ -728,13 +757,10 @@ class Session(object):
         fn = "xssh.aio.Session.forward_local()"
         if not isinstance(remote_host, str):
             raise TypeError("%s: argument 'remote_host' must be str, not %s" % (fn, type(remote_host).__name__))
-        if isinstance(remote_port, bool) or not isinstance(remote_port, int) or not 0 < remote_port < 65536:
-            raise ValueError("%s: argument 'remote_port' must be a port 1..65535, not %r" % (fn, remote_port))
+        _port(fn, "remote_port", remote_port, 1)
         if not isinstance(local_host, str):
             raise TypeError("%s: argument 'local_host' must be str, not %s" % (fn, type(local_host).__name__))
-        if isinstance(local_port, bool) or not isinstance(local_port, int) or not 0 <= local_port < 65536:
-            raise ValueError("%s: argument 'local_port' must be a port 0..65535 (0: any free port), not %r"
-                             % (fn, local_port))
+        _port(fn, "local_port", local_port, 0)
         # not under the session lock: a forward op does not hold its session (runs and other
         # forwards go on beside it) and runs until cancelled
         fw = LocalForward(self, remote_host, remote_port, local_host)
@@ -856,6 +882,7 @@ class LocalForward(object):
 async def run_many(hosts, command, *, timeout: Optional[float] = None, **kwargs: Any) -> list:
     """``asyncio.gather`` of connect + run + close over hosts (host strings): a list of
     RunResult or exception instances, in the order given."""
+    _kwargs("xssh.aio.run_many()", kwargs)
 
     async def one(h):
         async with connect(h, **kwargs) as s:

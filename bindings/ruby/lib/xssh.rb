@@ -55,6 +55,36 @@ module Xssh
     raise arg_type_error(recv, name, 'a path (String or Pathname)', path, meth)
   end
 
+  # The arguments of a forward (Session#forward_local bind_host, bind_port,
+  # dest_host, dest_port; #forward_remote listen_host, listen_port, dest_host,
+  # dest_port) checked in Ruby words before the C call: names is the four
+  # keyword names, the first host may be nil (127.0.0.1 / any), the first port
+  # 0 (any free port). A wrong type is a TypeError, a nil or empty destination
+  # host or a port out of range an Xssh::InvalidArgumentError (code EARG), each
+  # naming the public method and the argument.
+  def self.forward_args(recv, meth, names, hosts_ports)
+    bind_host, bind_port, dest_host, dest_port = hosts_ports
+    raise arg_type_error(recv, names[0], 'String or nil', bind_host, meth) unless bind_host.nil? || bind_host.is_a?(String)
+    raise arg_type_error(recv, names[2], 'a non-empty String', dest_host, meth) unless dest_host.nil? || dest_host.is_a?(String)
+    [[names[1], bind_port, 0], [names[3], dest_port, 1]].each do |name, port, low|
+      raise arg_type_error(recv, name, 'Integer', port, meth) unless port.is_a?(Integer)
+      next if port.between?(low, 65_535)
+
+      raise arg_value_error(recv, meth, name, "expected #{low}..65535#{low.zero? ? ' (0: any free port)' : ''}, got #{port}")
+    end
+    return unless dest_host.nil? || dest_host.empty?
+
+    raise arg_value_error(recv, meth, names[2], "expected a non-empty String, got #{dest_host.nil? ? 'nil' : 'an empty String'}")
+  end
+
+  # the argument names of Session#forward_local (its errors name them)
+  FORWARD_LOCAL_ARGS = %i[bind_host bind_port dest_host dest_port].freeze
+
+  # Xssh::InvalidArgumentError (code EARG) "Xssh::Session#forward_local: dest_port: expected ..."
+  def self.arg_value_error(recv, meth, name, text)
+    Native.error_object(Native::XSSH_EARG).exception("#{callee(recv, meth)}: #{name}: #{text}")
+  end
+
   HOST_KEY_POLICIES = {
     strict: Native::XSSH_HOSTKEY_STRICT,
     accept_new: Native::XSSH_HOSTKEY_ACCEPT_NEW,

@@ -158,3 +158,124 @@ describe("xssh.luv: argument errors point at the caller's line", function()
     assert.matches("^[^:]*async_names_spec%.lua:%d+: xssh%.luv%.forward_local: bad argument #3 'port'", err)
   end)
 end)
+
+describe("xssh.async / xssh.luv: every error an op ends with starts with the function called", function()
+  -- the C core's own words follow the name (a timeout, a session closed while the op
+  -- waits, a connect failure); never doubled
+  local function check(err, fname, cls, code, rest)
+    assert.is_true(xssh.is_error(err) and err:is(cls), tostring(err))
+    assert.equal(code, err.code)
+    local m = err.message
+    assert.equal(fname .. ": ", m:sub(1, #fname + 2), m)
+    assert.is_nil(m:find(fname, #fname + 1, true), m)
+    assert.is_nil(m:find("xssh_", 1, true), m)
+    if rest then assert.truthy(m:find(rest, #fname + 3, true), m) end
+  end
+
+  it("the helper: a C name replaced, other text prefixed, once; the object kept", function()
+    local e = xssh.core.error_object(xssh.core.XSSH_ETIMEOUT)
+    e.message = "run 'x': timed out"
+    local n = xasync._named_error("xssh.async.run", e)
+    assert.equal(e, n)
+    assert.equal("xssh.async.run: run 'x': timed out", n.message)
+    assert.equal("xssh.async.run: run 'x': timed out", xasync._named_error("xssh.async.run", n).message)
+    e.message = "xssh_multi_add_run: the session is closed"
+    assert.equal("xssh.async.run: the session is closed", xasync._named_error("xssh.async.run", e).message)
+    assert.is_true(e:is("Timeout"))
+    assert.equal("plain", xasync._named_error("xssh.async.run", "plain"))
+  end)
+
+  it("a timeout (run and stream; plain and in a task)", function()
+    local s <close> = E.session()
+    for _, mod in ipairs(MODS) do
+      local run = function() return mod[2].run(s, "sleep 30", { timeout = 1 }) end
+      local stream = function()
+        local p = mod[2].stream(s, "sleep 30", { timeout = 1 })
+        for _ in p:iter() do end
+      end
+      for _, c in ipairs({ { "run", run }, { "stream", stream } }) do
+        local ok, err = pcall(c[2])
+        assert.is_false(ok)
+        check(err, mod[1] .. "." .. c[1], "Timeout", xssh.core.XSSH_ETIMEOUT, "run 'sleep 30': timed out")
+        ok, err = in_task(c[2])
+        assert.is_false(ok)
+        check(err, mod[1] .. "." .. c[1], "Timeout", xssh.core.XSSH_ETIMEOUT, "run 'sleep 30': timed out")
+      end
+    end
+    assert.equal("ok\n", xasync.run(s, "echo ok").stdout) -- usable after them
+  end)
+
+  it("a session closed while the op waits (run and stream, in a task; another task closes it)", function()
+    local d = E.tmpdir()
+    for _, mod in ipairs(MODS) do
+      for _, fn in ipairs({ "run", "stream" }) do
+        local s = E.session()
+        local marker = d .. "/started-" .. mod[1] .. "-" .. fn
+        local cmd = "touch " .. marker .. "; sleep 30"
+        local guard = uv.new_timer()
+        local hung = false
+        guard:start(GUARD_MS, 0, function() hung = true; uv.stop() end)
+        guard:unref()
+        local t = xluv.spawn(function()
+          if fn == "run" then return mod[2].run(s, cmd) end
+          for _ in mod[2].stream(s, cmd):iter() do end
+        end)
+        local closer = xluv.spawn(function()
+          -- wait (on the loop) until the command has started: bounded only on failure
+          for _ = 1, 60000 do
+            if io.open(marker) then break end
+            xluv.sleep(0.01)
+          end
+          s:disconnect() -- closed underneath while the op waits
+        end)
+        uv.run()
+        guard:close()
+        uv.run()
+        assert(not hung, "the loop hung (guard timer)")
+        assert.is_true(closer.done and closer.ok, tostring(closer.error))
+        assert.is_true(t.done)
+        assert.is_false(t.ok)
+        check(t.error, mod[1] .. "." .. fn, "ClosedError", xssh.core.XSSH_ECLOSED, "closed")
+      end
+    end
+  end)
+
+  it("a connect failure (plain and in a task)", function()
+    local busy = uv.new_tcp()
+    assert(busy:bind("127.0.0.1", 0)) -- bound, never listening: the connection is refused
+    local port = busy:getsockname().port
+    local got = {}
+    for _, mod in ipairs(MODS) do
+      local c = function() return mod[2].connect({ host = "127.0.0.1", port = port, user = E.user, agent = false }) end
+      got[#got + 1] = { mod[1], pcall(c) }
+      got[#got + 1] = { mod[1], in_task(c) }
+    end
+    busy:close()
+    uv.run()
+    for _, g in ipairs(got) do
+      assert.is_false(g[2])
+      check(g[3], g[1] .. ".connect", "ConnectError", xssh.core.XSSH_ECONNECT, tostring(port))
+    end
+  end)
+end)
+
+describe("xssh.async / xssh.luv forward_local: option errors say what was given", function()
+  it("bind_host, bind_port, port", function()
+    local s <close> = E.session()
+    for _, mod in ipairs(MODS) do
+      local f = mod[1] .. ".forward_local: "
+      for _, c in ipairs({
+        { { "127.0.0.1", 22, { bind_port = "x" } }, "bind_port must be an integer 0..65535 (0: any free port), got string" },
+        { { "127.0.0.1", 22, { bind_port = 70000 } }, "bind_port must be an integer 0..65535 (0: any free port), got 70000" },
+        { { "127.0.0.1", 22, { bind_host = 5 } }, "bind_host must be a string or nil, got number" },
+        { { "127.0.0.1", 70000 }, "port must be an integer 1..65535, got 70000" },
+      }) do
+        local ok, err = pcall(mod[2].forward_local, s, table.unpack(c[1]))
+        if ok then close_forward(err) end
+        assert.is_false(ok)
+        assert.is_true(xssh.is_error(err) and err.code == xssh.core.XSSH_EARG, tostring(err))
+        assert.equal(f .. c[2], err.message)
+      end
+    end
+  end)
+end)

@@ -30,6 +30,11 @@ async def _stream(s):
         pass
 
 
+async def _read(p):
+    async for _ in p:
+        pass
+
+
 def _calls(s, d):
     up = os.path.join(d, "up")
     return {
@@ -115,8 +120,13 @@ def test_named_keeps_class_code_and_status():
     assert n is e and type(n) is type(e) and isinstance(n, X.SFTPError)
     assert (n.code, n.sftp_status) == (xssh.core.XSSH_ESFTP_PERMISSION_DENIED, 3)
     assert n.message == str(n) == "xssh.aio.Session.get(): the server said no"
-    other = xssh.core._error_object(xssh.core.XSSH_ETIMEOUT, "the command timed out")
-    assert str(_aio._named("xssh.aio.Session.run()", other)) == "the command timed out"
+    # a message without a C name gets the name in front, once
+    other = xssh.core._error_object(xssh.core.XSSH_ETIMEOUT, "run 'x': timed out")
+    n = _aio._named("xssh.aio.Session.run()", other)
+    assert n is other and str(n) == n.message == "xssh.aio.Session.run(): run 'x': timed out"
+    assert str(_aio._named("xssh.aio.Session.run()", n)) == "xssh.aio.Session.run(): run 'x': timed out"
+    plain = ValueError("not an xssh error")
+    assert _aio._named("xssh.aio.Session.run()", plain) is plain and str(plain) == "not an xssh error"
 
 
 def test_forward_stats_is_public(env):
@@ -130,3 +140,129 @@ def test_forward_stats_is_public(env):
                 assert isinstance(st, xssh.ForwardStats) and st.accepted == 0 and st == (0, 0, 0, 0, 0)
 
     _run(main())
+
+
+# ---- every error an op ends with names the method (also those the C core words itself) ----
+
+def _marker_wait(path):
+    """Wait until the remote command created path (it has started); bounded only on failure."""
+    async def wait():
+        for _ in range(60000):
+            if os.path.exists(path):
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError("the command never started")
+    return wait()
+
+
+def test_a_session_closed_while_an_op_waits_names_the_method(env, tmpdir_path):
+    async def main():
+        got = {}
+        for fn in ("run", "stream"):
+            marker = os.path.join(tmpdir_path, fn)
+            cmd = "touch %s; sleep 30" % marker
+            async with xssh.aio.connect(env.host, **_kw(env)) as s:
+                call = s.run(cmd) if fn == "run" else _read(s.stream(cmd))
+                t = asyncio.ensure_future(call)
+                await _marker_wait(marker)
+                s.session.disconnect()  # closed underneath while the command's op waits
+                try:
+                    await t
+                except X.SSH2Error as e:
+                    got[fn] = e
+        return got
+
+    got = _run(main())
+    for fn in ("run", "stream"):
+        e = got[fn]
+        name = "xssh.aio.Session.%s(): " % fn
+        assert isinstance(e, X.ClosedError) and e.code == xssh.core.XSSH_ECLOSED, (fn, repr(e))
+        assert str(e) == e.message and e.message.startswith(name), e.message
+        assert e.message.count("xssh.aio.Session.") == 1 and "xssh_" not in e.message, e.message
+        assert "closed" in e.message[len(name):], e.message  # the C core's text follows
+
+
+def test_a_timeout_names_the_method(env):
+    async def main():
+        async with xssh.aio.connect(env.host, **_kw(env)) as s:
+            errs = []
+            for fn in ("run", "stream"):
+                try:
+                    if fn == "run":
+                        await s.run("sleep 30", timeout=1)
+                    else:
+                        await _read(s.stream("sleep 30", timeout=1))
+                except X.Timeout as e:
+                    errs.append((fn, e))
+            assert (await s.run("echo ok")).stdout == b"ok\n"  # usable after both
+            return errs
+
+    errs = _run(main())
+    assert [fn for fn, _ in errs] == ["run", "stream"]
+    for fn, e in errs:
+        want = "xssh.aio.Session.%s(): run 'sleep 30': timed out" % fn
+        assert e.code == xssh.core.XSSH_ETIMEOUT and e.message.startswith(want) and str(e) == e.message, str(e)
+
+
+def test_a_connect_failure_names_connect(env):
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))  # bound, never listening: the connection is refused
+    port = closed.getsockname()[1]
+
+    async def main():
+        try:
+            await xssh.aio.connect("127.0.0.1", port=port, user=env.user, agent=False)
+        except X.ConnectError as e:
+            return e
+        raise AssertionError("no error")
+
+    try:
+        e = _run(main())
+    finally:
+        closed.close()
+    assert e.code == xssh.core.XSSH_ECONNECT and str(e) == e.message, str(e)
+    assert e.message.startswith("xssh.aio.connect(): ") and e.message.count("xssh.aio.connect()") == 1, str(e)
+    assert str(port) in e.message, str(e)
+
+
+# ---- argument errors name the function called, with the right class ----
+
+def test_an_unknown_keyword_names_the_function(env):
+    try:
+        xssh.aio.connect(env.host, bogus=1)
+    except TypeError as e:
+        assert str(e) == "xssh.aio.connect() got an unexpected keyword argument 'bogus'", str(e)
+    else:
+        raise AssertionError("no error")
+
+    async def many():
+        return await xssh.aio.run_many([env.host], "true", bogus=1)
+    try:
+        _run(many())
+    except TypeError as e:
+        assert str(e) == "xssh.aio.run_many() got an unexpected keyword argument 'bogus'", str(e)
+    else:
+        raise AssertionError("no error")
+
+
+def test_forward_local_ports_type_and_range(env):
+    async def main():
+        got = []
+        async with xssh.aio.connect(env.host, **_kw(env)) as s:
+            for args in (("127.0.0.1", "x"), ("127.0.0.1", 22.0), ("127.0.0.1", True), ("127.0.0.1", 22, "127.0.0.1", "0"),
+                         ("127.0.0.1", 0), ("127.0.0.1", 70000), ("127.0.0.1", 22, "127.0.0.1", -1)):
+                try:
+                    fw = await s.forward_local(*args)
+                    fw.close()
+                    got.append((args, "no error"))
+                except (TypeError, ValueError) as e:
+                    got.append((args, type(e).__name__, str(e)))
+        return got
+
+    fn = "xssh.aio.Session.forward_local(): "
+    got = _run(main())
+    assert [g[1] for g in got] == ["TypeError"] * 4 + ["ValueError"] * 3, got
+    assert all(g[2].startswith(fn + "argument '") for g in got), got
+    assert got[0][2] == fn + "argument 'remote_port' must be int, not str"
+    assert got[3][2] == fn + "argument 'local_port' must be int, not str"
+    assert got[5][2] == fn + "argument 'remote_port' must be a port 1..65535, not 70000"

@@ -114,7 +114,111 @@ class TestFiberNames < Minitest::Test
     assert_instance_of e.class, n
     assert_equal [Xssh::ESFTP_PERMISSION_DENIED, e.name, e.libssh2_code, 3], [n.code, n.name, n.libssh2_code, n.sftp_status]
     assert_equal 'Xssh::SFTP#get: the server said no', n.message
-    other = Xssh::Native.error_object(Xssh::ETIMEOUT)
-    assert_same other, Xssh::FiberSched.named_error(other, 'Xssh::Session#run') # no C name: as it is
+    # no C name: the label in front, once
+    other = Xssh::Native.error_object(Xssh::ETIMEOUT).exception("run 'x': timed out")
+    n = Xssh::FiberSched.named_error(other, 'Xssh::Session#run')
+    assert_instance_of other.class, n
+    assert_equal "Xssh::Session#run: run 'x': timed out", n.message
+    assert_same n, Xssh::FiberSched.named_error(n, 'Xssh::Session#run')
+  end
+
+  # ---- every error an op ends with names the method, also those the C core words itself ----
+
+  # wait (cooperatively) until the remote command created path; bounded only on failure
+  def wait_marker(path)
+    60_000.times do
+      return if File.exist?(path)
+
+      sleep 0.01
+    end
+    flunk "the command never created #{path}"
+  end
+
+  def test_a_session_closed_while_an_op_waits_names_the_method
+    got = reactor do
+      %w[run stream].to_h do |meth|
+        marker = File.join(@dir, "started-#{meth}")
+        cmd = "touch #{marker}; sleep 30"
+        s = T.connect(agent: false)
+        waiter = Async do
+          meth == 'run' ? s.run(cmd) : s.stream(cmd) { nil }
+          nil
+        rescue Xssh::Error => e
+          [e] # (async 1.x: a task whose value is an exception raises it from #wait)
+        end
+        wait_marker(marker)
+        s.disconnect # closed underneath while the op waits
+        [meth, waiter.wait&.first]
+      end
+    end
+    got.each do |meth, e|
+      label = "Xssh::Session##{meth}: "
+      assert_kind_of Xssh::ClosedError, e, meth
+      assert_equal Xssh::ECLOSED, e.code
+      assert e.message.start_with?(label), e.message
+      assert_equal 1, e.message.scan('Xssh::Session#').size, e.message
+      assert_includes e.message.delete_prefix(label), 'closed' # the C core's text follows
+    end
+  end
+
+  def test_a_timeout_names_the_method
+    errs = reactor do
+      T.connect(agent: false) do |s|
+        e1 = assert_raises(Xssh::Timeout) { s.run('sleep 30', timeout: 1) }
+        e2 = assert_raises(Xssh::Timeout) { s.stream('sleep 30', timeout: 1) { nil } }
+        assert_equal "ok\n", s.run('echo ok').stdout # usable after both
+        { 'run' => e1, 'stream' => e2 }
+      end
+    end
+    errs.each do |meth, e|
+      assert_equal Xssh::ETIMEOUT, e.code
+      assert e.message.start_with?("Xssh::Session##{meth}: run 'sleep 30': timed out"), e.message
+    end
+  end
+
+  def test_a_connect_failure_names_connect
+    closed = Socket.new(:INET, :STREAM)
+    closed.bind(Addrinfo.tcp('127.0.0.1', 0)) # bound, never listening: refused
+    port = closed.local_address.ip_port
+    e, = reactor do
+      [assert_raises(Xssh::ConnectError) { Xssh.connect('127.0.0.1', port: port, user: T::USER, agent: false) }]
+    end
+    assert_equal Xssh::ECONNECT, e.code
+    assert e.message.start_with?('Xssh.connect: '), e.message
+    assert_equal 1, e.message.scan('Xssh.connect').size, e.message
+    assert_includes e.message, port.to_s
+  ensure
+    closed&.close
+  end
+
+  # ---- argument errors of forward_local name the method and the argument (scheduler and blocking) ----
+
+  FORWARD_ARGS = [
+    [[nil, 'x', '127.0.0.1', 22], TypeError, 'bind_port: expected Integer, got String'],
+    [[nil, 0, '127.0.0.1', 'x'], TypeError, 'dest_port: expected Integer, got String'],
+    [[5, 0, '127.0.0.1', 22], TypeError, 'bind_host: expected String or nil, got Integer'],
+    [[nil, 0, 7, 22], TypeError, 'dest_host: expected a non-empty String, got Integer'],
+    [[nil, 0, nil, 22], Xssh::InvalidArgumentError, 'dest_host: expected a non-empty String, got nil'],
+    [[nil, 0, '', 22], Xssh::InvalidArgumentError, 'dest_host: expected a non-empty String, got an empty String'],
+    [[nil, 70_000, 'h', 22], Xssh::InvalidArgumentError, 'bind_port: expected 0..65535 (0: any free port), got 70000'],
+    [[nil, 0, 'h', 0], Xssh::InvalidArgumentError, 'dest_port: expected 1..65535, got 0']
+  ].freeze
+
+  def forward_arg_failures(sess)
+    FORWARD_ARGS.filter_map do |args, cls, text|
+      sess.forward_local(*args).close
+      "#{args.inspect}: no error"
+    rescue StandardError => e
+      want = "Xssh::Session#forward_local: #{text}"
+      next nil if e.instance_of?(cls) && e.message == want
+
+      "#{args.inspect}: #{e.class}: #{e.message}"
+    end
+  end
+
+  def test_forward_local_argument_errors_name_the_method_and_argument
+    failures = reactor { T.connect(agent: false) { |s| forward_arg_failures(s) } }
+    assert_equal [], failures
+    assert_equal [], T.connect(agent: false) { |s| forward_arg_failures(s) } # the blocking form says the same
   end
 end

@@ -75,12 +75,20 @@ module Xssh
     # session is closed"): the same error (its class, code, libssh2_code,
     # sftp_status) naming label instead, the Ruby method the user called
     # ("Xssh::Session#run", see Xssh.callee). Other errors are returned as they are.
+    #
+    # Every error an op ends with is named so, also those the C core words
+    # itself ("run 'sleep 5': timed out ...", "run: waiting for output: the
+    # session was closed meanwhile", "cannot connect to ..."): "label: " is put
+    # in front of them. A message that starts with label already is left as it is.
     def named_error(err, label)
       return err unless label && err.is_a?(Xssh::Error)
 
       msg = err.message
+      return err if msg == label || msg.start_with?("#{label}:")
+
       named = msg.sub(/\Axssh_\w+:/) { "#{label}:" }
-      named == msg ? err : err.exception(named)
+      named = msg.empty? ? label : "#{label}: #{msg}" if named == msg
+      err.exception(named)
     end
 
     # yield; an Xssh::Error it raises is raised naming label (named_error)
@@ -101,7 +109,7 @@ module Xssh
       lp = Loop.current
       op = named(label) { lp.add(&add) }
       begin
-        lp.wait(op)
+        named(label) { lp.wait(op) }
         r = op.result
       ensure
         lp.finish(op)
@@ -618,6 +626,7 @@ module Xssh
     def forward_local(bind_host, bind_port, dest_host, dest_port, &blk)
       return super unless FiberSched.active?
 
+      Xssh.forward_args(self, :forward_local, Xssh::FORWARD_LOCAL_ARGS, [bind_host, bind_port, dest_host, dest_port])
       lp = FiberSched::Loop.current
       label = Xssh.callee(self, :forward_local)
       op = FiberSched.named(label) do

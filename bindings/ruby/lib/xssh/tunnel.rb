@@ -66,12 +66,15 @@ module Xssh
       # as seen from the server. With a block, yields the Forward and stops it
       # at the block's end.
       def forward_local(bind_host, bind_port, dest_host, dest_port, &blk)
+        Xssh.forward_args(self, :forward_local, Xssh::FORWARD_LOCAL_ARGS, [bind_host, bind_port, dest_host, dest_port])
         tunnel_child(native_forward_local(bind_host, bind_port, dest_host, dest_port), :stop, &blk)
       end
 
       # ssh -R: the server listens on listen_host:listen_port (0: any, see
       # Forward#port) and each connection is carried to the local dest_host:dest_port.
       def forward_remote(listen_host, listen_port, dest_host, dest_port, &blk)
+        Xssh.forward_args(self, :forward_remote, %i[listen_host listen_port dest_host dest_port],
+                          [listen_host, listen_port, dest_host, dest_port])
         tunnel_child(native_forward_remote(listen_host, listen_port, dest_host, dest_port), :stop, &blk)
       end
 
