@@ -71,7 +71,8 @@ describe("xssh.luv: a plain blocking call reading the input of another task's wa
     local d = E.tmpdir()
     local waiting_cmd = string.format("read x; echo $$ > %s/pid; touch %s/m0; %s; seq 1 3000; exec touch %s/m2",
       d, d, wait_cmd(d .. "/m1"), d)
-    local blocking_cmd = string.format("touch %s/m1; %s; %s; echo b", d, wait_cmd(d .. "/m2"), wait_gone_cmd(d .. "/pid"))
+    local blocking_cmd = string.format("touch %s/m1; %s; %s; echo b", d, wait_cmd(d .. "/m2"),
+      wait_gone_cmd(d .. "/pid"))
     local res = {}
     local main = xluv.spawn(function()
       local s <close> = xluv.connect{ host = E.host, port = E.port, user = E.user, key = E.key,

@@ -128,6 +128,7 @@ class TestFiberKick < Minitest::Test
   def bounded_wait(task, waiter)
     task.with_timeout(BOUND_S) { waiter.wait }
   rescue Async::TimeoutError
-    flunk "the waiting call was not woken: its output had been read by the blocking call, its socket stayed quiet #{BOUND_S} s"
+    flunk 'the waiting call was not woken: its output had been read by the blocking call, ' \
+          "its socket stayed quiet #{BOUND_S} s"
   end
 end
