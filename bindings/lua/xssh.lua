@@ -612,7 +612,8 @@ do
     if math.type(op) == "integer" then return nil end
     return op
   end
-  --- Pull form: {{fd, events}, ...}, timeout_ms.
+  --- Pull form: {{fd, events}, ...}, timeout_ms (while an op runs, the last entry is the
+  -- multi's wake-up descriptor: an eventfd to watch for reading, never to read or close).
   function fm.fds(self)
     local v = table.pack(self:fds_swig())
     local t = {}

@@ -278,6 +278,12 @@ struct xssh_multi {
     xssh_multi *reg_next, *reg_prev;
     int n_keyed;
     int kick_pending;
+    /* the pull form's wake-up descriptor (an eventfd, -1: none): made by
+       xssh_multi_fds while an op runs (multis without a timer callback only),
+       listed there, written by xssh__wake, drained by each drive call, closed
+       when no op runs any more and at free; set and closed under reg_mu */
+    int kick_fd;
+    int kick_warned; /* (the eventfd failure was logged) */
 };
 
 static _Thread_local xssh_multi_op *tls_op;   /* the op running on this thread */
@@ -306,7 +312,13 @@ static _Thread_local xssh_multi *tls_multi;   /* the multi being driven on this 
    of the thread ends (after its own callbacks, on the thread's own stack), or,
    for plain blocking code, when it releases its last session lock outside any
    wait. Never on an operation's stack, never inside a drive, never while the
-   thread's plain code holds a session lock. */
+   thread's plain code holds a session lock.
+   A multi driven in the pull form (xssh_multi_fds, no timer callback) has no
+   callback to be told through: xssh_multi_fds lists one more descriptor, its
+   kick_fd (an eventfd), which xssh__wake writes (a plain write: safe on any
+   stack, inside any call) when it marks an op of that multi outside its
+   drive; the loop sees it readable and drives the multi (any drive call
+   drains it and resumes the ops marked). */
 typedef struct treg {
     _Atomic(xssh_multi *) head;
 } treg;
@@ -593,9 +605,15 @@ void xssh__wake(const void *key)
             continue;
         /* a multi whose drive is under way on this thread (this code runs from
            one of its callbacks) resumes the op in that drive's next pass */
-        if (wake_in(m, key) && !m->busy && m->tcb) {
-            m->kick_pending = 1;
-            tls_kick_pending = 1;
+        if (wake_in(m, key) && !m->busy) {
+            if (m->tcb) {
+                m->kick_pending = 1;
+                tls_kick_pending = 1;
+            } else if (m->kick_fd >= 0) {
+                uint64_t one = 1;
+                ssize_t w = write(m->kick_fd, &one, sizeof one);
+                (void)w; /* (EAGAIN: the counter is full, i.e. readable already) */
+            }
         }
     }
     pthread_mutex_unlock(&reg_mu);
@@ -629,6 +647,57 @@ void xssh__kicks_deliver(void)
         kick(pick);
         xssh_multi_unref(pick);
     }
+}
+
+/* ---- the pull form's wake-up descriptor ------------------------------------------ */
+
+/* no eventfd could be made: xssh_multi_fds caps its timeout at this (ms), so a
+   wake-up is seen that late instead of never */
+#define KICK_FALLBACK_MS 100
+
+/* m's kick_fd exists (made now if need be); 0, or -1 when none could be made */
+static int kickfd_open(xssh_multi *m)
+{
+    if (m->kick_fd >= 0)
+        return 0;
+    int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (fd < 0) {
+        if (!m->kick_warned)
+            xssh__log(XSSH_LOG_WARNING, NULL,
+                      "xssh_multi_fds: cannot make the multi's wake-up descriptor (eventfd: %s); "
+                      "its timeout is capped at %d ms instead",
+                      strerror(errno), KICK_FALLBACK_MS);
+        m->kick_warned = 1;
+        return -1;
+    }
+    pthread_mutex_lock(&reg_mu);
+    m->kick_fd = fd;
+    pthread_mutex_unlock(&reg_mu);
+    return 0;
+}
+
+/* every drive call: the wake-ups written so far are served by this drive */
+static void kickfd_drain(xssh_multi *m)
+{
+    if (m->kick_fd >= 0) {
+        uint64_t v;
+        ssize_t r = read(m->kick_fd, &v, sizeof v);
+        (void)r;
+    }
+}
+
+/* no op runs any more (or m is freed): closed (made again by the next
+   xssh_multi_fds that lists an op); the loop forgets it as it forgets a socket
+   the ops no longer wait for */
+static void kickfd_close(xssh_multi *m)
+{
+    if (m->kick_fd < 0)
+        return;
+    pthread_mutex_lock(&reg_mu); /* (xssh__wake reads it under reg_mu: never a closed fd) */
+    int fd = m->kick_fd;
+    m->kick_fd = -1;
+    pthread_mutex_unlock(&reg_mu);
+    close(fd);
 }
 
 void *xssh__fiber_self(void) { return tls_op; }
@@ -1036,6 +1105,7 @@ int xssh_multi_new(xssh_multi **out)
     m->stack_size = DEFAULT_STACK;
 #endif
     m->last_deadline = -2;
+    m->kick_fd = -1;
     *out = m;
     return xssh__ok();
 }
@@ -1874,12 +1944,17 @@ static int poll_waiters(xssh_multi *m, int timeout_ms)
     for (xssh_multi_op *op = m->r_head; op; op = op->next)
         if (op->waiting && !op->ready && op->w_fd >= 0)
             n++;
+    int kfd = m->kick_fd; /* (written by a wake on this thread: never during this poll,
+                             but a loop mixing the forms may have left it readable) */
     if (n == 0) {
-        if (timeout_ms > 0)
-            poll(NULL, 0, timeout_ms);
+        if (timeout_ms > 0) {
+            struct pollfd k = {kfd, POLLIN, 0};
+            poll(kfd >= 0 ? &k : NULL, kfd >= 0 ? 1 : 0, timeout_ms);
+        }
+        kickfd_drain(m);
         return 0;
     }
-    struct pollfd *p = malloc(n * sizeof *p);
+    struct pollfd *p = malloc((n + 1) * sizeof *p);
     if (scratch_fit(m, n) != 0 || !p) {
         free(p);
         return -1;
@@ -1893,10 +1968,14 @@ static int poll_waiters(xssh_multi *m, int timeout_ms)
             p[i].revents = 0;
             m->scratch[i++] = op;
         }
+    if (kfd >= 0)
+        p[n] = (struct pollfd){kfd, POLLIN, 0};
     int r;
     do {
-        r = poll(p, (nfds_t)n, timeout_ms);
+        r = poll(p, (nfds_t)(n + (kfd >= 0)), timeout_ms);
     } while (r < 0 && errno == EINTR && timeout_ms == 0);
+    if (kfd >= 0 && p[n].revents)
+        kickfd_drain(m);
     if (r > 0)
         for (i = 0; i < n; i++)
             if (p[i].revents) {
@@ -2101,6 +2180,7 @@ static int drive_begin(xssh_multi *m, const char *fn)
     m->busy = 1;
     reg_attach(m);
     tls_drive_depth++;
+    kickfd_drain(m);
     return XSSH_OK;
 }
 
@@ -2110,6 +2190,8 @@ static void drive_end(xssh_multi *m, xssh_multi *prev, int *running)
         *running = m->n_ops;
     m->kick_pending = 0; /* update_interest tells its loop what is ready */
     update_interest(m);
+    if (!m->r_head)
+        kickfd_close(m); /* (nothing to wake: a multi per call, left to a GC, holds no fd) */
     m->busy = 0;
     tls_multi = prev;
     tls_drive_depth--;
@@ -2218,9 +2300,26 @@ int xssh_multi_fds(xssh_multi *m, xssh_multi_pollfd *fds, size_t cap, size_t *n,
         }
         k++;
     }
+    /* the wake-up descriptor, last (an adapter that waits on the first socket
+       alone keeps doing so): while an op runs, unless a timer callback is
+       told instead (xssh__wake) */
+    long cap_ms = -1;
+    if (m->r_head && !m->tcb && !m->dying) {
+        if (kickfd_open(m) == 0) {
+            if (k < cap) {
+                fds[k].fd = m->kick_fd;
+                fds[k].events = XSSH_POLL_IN;
+            }
+            k++;
+        } else {
+            cap_ms = KICK_FALLBACK_MS;
+        }
+    }
     *n = k;
-    if (timeout_ms)
-        *timeout_ms = rel_timeout(next_deadline(m));
+    if (timeout_ms) {
+        long t = rel_timeout(next_deadline(m));
+        *timeout_ms = cap_ms >= 0 && (t < 0 || t > cap_ms) ? cap_ms : t;
+    }
     return xssh__ok();
 }
 
@@ -2344,6 +2443,7 @@ int xssh_multi_op_cancel(xssh_multi_op *op)
 static void multi_free(xssh_multi *m)
 {
     reg_detach(m);
+    kickfd_close(m);
     xssh_multi *prev = tls_multi;
     tls_multi = m;
     m->dying = 1;

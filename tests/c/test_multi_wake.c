@@ -17,6 +17,7 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <poll.h>
@@ -330,6 +331,201 @@ Test(multi_wake, external_loop_is_told_after_a_blocking_call)
     cr_assert_geq(e.zeros, 1, "B's loop was not told to come back after the blocking run read B's output");
     e.watch = 0;
     cr_assert(ext_until(&f, &e, "b\n"), "B's op missed its output after the timer 0 (output so far '%s')", f.got);
+    finish_b(&f);
+    cr_assert_eq(xssh_multi_set_socket_cb(f.b, NULL, NULL), XSSH_OK);
+    cr_assert_eq(xssh_multi_set_timer_cb(f.b, NULL, NULL), XSSH_OK);
+    fx_free(&f);
+}
+
+/* ---- B driven in the pull form (xssh_multi_fds + poll, no callbacks) ------------------
+   The loop's wait starts before the other code runs (a fiber scheduler's driver
+   sleeping in its selector while another fiber makes a blocking call): the
+   descriptors it polls are those xssh_multi_fds listed BEFORE B's input was
+   read for it. Without a wake-up descriptor among them B's socket stays quiet
+   (its bytes are in libssh2's queue, its command waits for m3) and the loop
+   sleeps until the dead-peer probe. */
+
+#define PULL_MAX 16
+
+typedef struct pull {
+    xssh_multi_pollfd xf[PULL_MAX];
+    struct pollfd pf[PULL_MAX];
+    size_t n;
+    long ms;
+} pull;
+
+/* what B's loop would wait on now */
+static void pull_fds(fx *f, pull *p)
+{
+    memset(p, 0, sizeof *p);
+    cr_assert_eq(xssh_multi_fds(f->b, p->xf, PULL_MAX, &p->n, &p->ms), XSSH_OK, "%s", last_msg());
+    cr_assert_leq(p->n, PULL_MAX);
+    for (size_t i = 0; i < p->n; i++) {
+        p->pf[i].fd = p->xf[i].fd;
+        p->pf[i].events = (short)(((p->xf[i].events & XSSH_POLL_IN) ? POLLIN : 0) |
+                                  ((p->xf[i].events & XSSH_POLL_OUT) ? POLLOUT : 0));
+    }
+}
+
+/* B's loop acts on what a poll of p reported (r: poll's result): each ready
+   descriptor to socket_action, or (use_perform, as the xssh tool) one perform */
+static void pull_act(fx *f, pull *p, int r, int use_perform)
+{
+    int running = 0;
+    if (use_perform) {
+        cr_assert_eq(xssh_multi_perform(f->b, &running), XSSH_OK, "%s", last_msg());
+        return;
+    }
+    if (r <= 0) {
+        cr_assert_eq(xssh_multi_socket_action(f->b, XSSH_SOCKET_TIMEOUT, 0, &running), XSSH_OK, "%s", last_msg());
+        return;
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        short re = p->pf[i].revents;
+        if (!re)
+            continue;
+        int ev = ((re & POLLIN) ? XSSH_POLL_IN : 0) | ((re & POLLOUT) ? XSSH_POLL_OUT : 0) |
+                 ((re & (POLLERR | POLLHUP)) ? XSSH_POLL_ERR : 0);
+        cr_assert_eq(xssh_multi_socket_action(f->b, p->pf[i].fd, ev, &running), XSSH_OK, "%s", last_msg());
+    }
+}
+
+/* one turn of B's loop (waits at most 200 ms) */
+static void pull_turn(fx *f, int use_perform)
+{
+    pull p;
+    pull_fds(f, &p);
+    int t = p.ms >= 0 && p.ms < 200 ? (int)p.ms : 200;
+    int r = poll(p.n ? p.pf : NULL, (nfds_t)p.n, t);
+    pull_act(f, &p, r, use_perform);
+}
+
+static int pull_until(fx *f, int use_perform, const char *want)
+{
+    long long end = now_ms() + BOUND_MS;
+    take_b(f);
+    while (!strstr(f->got, want) && now_ms() < end && xssh_multi_op_state(f->op_b) != XSSH_OP_DONE) {
+        pull_turn(f, use_perform);
+        take_b(f);
+    }
+    return strstr(f->got, want) != NULL;
+}
+
+/* B's loop until its wait has no timer due now (B's op waits for its socket);
+   then what it waits on: B's socket and the wake-up descriptor */
+static void pull_settle(fx *f, int use_perform, pull *p)
+{
+    long long end = now_ms() + BOUND_MS;
+    pull_fds(f, p);
+    while (p->ms == 0 && now_ms() < end) {
+        pull_turn(f, use_perform);
+        pull_fds(f, p);
+    }
+    cr_assert_neq(p->ms, 0, "B's loop kept being told to come back");
+    cr_assert_eq(p->n, 2, "B's op waits on its socket; xssh_multi_fds lists it and the wake-up descriptor (%zu listed)",
+                 p->n);
+    cr_assert_eq(p->xf[1].events, XSSH_POLL_IN);
+    cr_assert_neq(p->xf[1].fd, p->xf[0].fd);
+    /* not a socket (an eventfd): nothing the loop may close or read itself */
+    struct stat st;
+    cr_assert_eq(fstat(p->xf[1].fd, &st), 0);
+    cr_assert(!S_ISSOCK(st.st_mode), "the wake-up descriptor is a socket");
+}
+
+/* other: 0 a plain blocking run on this thread, 1 an op of another multi */
+static void pull_case(int use_perform, int other)
+{
+    fx f;
+    fx_init(&f);
+    add_b(&f);
+    cr_assert(pull_until(&f, use_perform, "start\n"), "B's op never started its command: '%s' %s", f.got, last_msg());
+    pull p;
+    pull_settle(&f, use_perform, &p); /* B's loop is about to sleep on these */
+    int kfd = p.xf[1].fd;
+    if (other) {
+        xssh_multi *a = NULL;
+        cr_assert_eq(xssh_multi_new(&a), XSSH_OK);
+        run_a_in_multi(&f, a); /* its reads drained B's "b" into libssh2's queue */
+        xssh_multi_unref(a);
+    } else {
+        xssh_run_options ro;
+        memset(&ro, 0, sizeof ro);
+        ro.timeout_ms = 90000;
+        xssh_run_result *res = NULL;
+        cr_assert_eq(xssh_session_run(f.s, f.cmd_a, &ro, &res), XSSH_OK, "%s", last_msg());
+        cr_assert_str_eq(res->out, "a\n");
+        xssh_run_result_free(res);
+    }
+    cr_assert_str_eq(f.got, "start\n", "B was not driven meanwhile");
+    /* B's loop's wait (what it listed before): must end (bounded; B's socket is quiet) */
+    int r = poll(p.pf, (nfds_t)p.n, 10000);
+    cr_assert_gt(r, 0, "B's loop was not woken: the %s read B's output and nothing it polls became ready",
+                 other ? "other multi's op" : "blocking run");
+    cr_assert(p.pf[1].revents & POLLIN, "the wake-up descriptor is not readable");
+    cr_assert_eq(p.pf[0].revents, 0, "B's socket became ready (its command should be waiting for m3)");
+    pull_act(&f, &p, r, use_perform);
+    take_b(&f);
+    cr_assert_str_eq(f.got, "start\nb\n", "B's op did not read its output in the drive that followed");
+    /* drained: B's loop sleeps on its socket again */
+    pull q;
+    pull_fds(&f, &q);
+    cr_assert_neq(q.ms, 0);
+    cr_assert_eq(q.n, 2);
+    cr_assert_eq(q.xf[1].fd, kfd, "the wake-up descriptor changed while an op was running");
+    struct pollfd k = {kfd, POLLIN, 0};
+    cr_assert_eq(poll(&k, 1, 0), 0, "the wake-up descriptor was not drained by the drive");
+    finish_b(&f);
+    /* no op runs: nothing listed, the descriptor is closed */
+    cr_assert_eq(xssh_multi_fds(f.b, p.xf, PULL_MAX, &p.n, &p.ms), XSSH_OK);
+    cr_assert_eq(p.n, 0);
+    errno = 0;
+    cr_assert_eq(fcntl(kfd, F_GETFD), -1, "the wake-up descriptor is left open after the last op");
+    cr_assert_eq(errno, EBADF);
+    fx_free(&f);
+}
+
+Test(multi_wake, pull_loop_is_woken_after_a_blocking_call) { pull_case(0, 0); }
+Test(multi_wake, pull_loop_with_perform_is_woken_after_a_blocking_call) { pull_case(1, 0); }
+Test(multi_wake, pull_loop_is_woken_after_another_multis_op) { pull_case(0, 1); }
+
+Test(multi_wake, pull_form_wake_up_descriptor_lifetime)
+{
+    /* made for a running op only, not for a multi that has a timer callback
+       (told through it), closed at free while an op still runs */
+    fx f;
+    fx_init(&f);
+    pull p;
+    pull_fds(&f, &p);
+    cr_assert_eq(p.n, 0);
+    cr_assert_eq(p.ms, -1);
+    add_b(&f);
+    pull_fds(&f, &p); /* queued, not started: nothing to wake */
+    cr_assert_eq(p.n, 0);
+    cr_assert(pull_until(&f, 0, "start\n"), "B's op never started its command: '%s' %s", f.got, last_msg());
+    pull_settle(&f, 0, &p);
+    int kfd = p.xf[1].fd;
+    xssh_multi_unref(f.b); /* cancels B's op (its channel closed) */
+    f.b = NULL;
+    errno = 0;
+    cr_assert_eq(fcntl(kfd, F_GETFD), -1, "the wake-up descriptor is left open after the multi was freed");
+    cr_assert_eq(errno, EBADF);
+    cr_assert_eq(xssh_multi_new(&f.b), XSSH_OK);
+    ext e;
+    ext_init(&f, &e);
+    xssh_multi_op_unref(f.op_b);
+    f.op_b = NULL;
+    f.n = 0;
+    f.got[0] = '\0';
+    unlink(f.m1);
+    add_b(&f);
+    cr_assert(ext_until(&f, &e, "start\n"), "B's op never started its command: '%s' %s", f.got, last_msg());
+    ext_settle(&f, &e);
+    pull_fds(&f, &p);
+    cr_assert_eq(p.n, 1, "a multi with a timer callback lists a wake-up descriptor (%zu listed)", p.n);
+    cr_assert_eq(p.xf[0].fd, e.fd);
+    touch(f.m1);
+    touch(f.m2);
+    cr_assert(ext_until(&f, &e, "b\n"), "output so far '%s'", f.got);
     finish_b(&f);
     cr_assert_eq(xssh_multi_set_socket_cb(f.b, NULL, NULL), XSSH_OK);
     cr_assert_eq(xssh_multi_set_timer_cb(f.b, NULL, NULL), XSSH_OK);

@@ -47,26 +47,15 @@ Task.__name = "xssh.luv.Task"
 local polls = {}
 M._polls = polls -- (for tests: the handles alive)
 
-local fire -- (waiter, fd or nil, events, spurious): ends a wait and resumes its task
+local fire -- (waiter, fd or nil, events): ends a wait and resumes its task
 
--- Input one task's op reads from a shared socket (a session two calls use) may
--- be for another call's op: libssh2 queues it. The C core makes that op
--- runnable in its own Multi (it wakes the ops of every Multi of the thread),
--- which a task running its Multi again finds at once; but these Multis are
--- driven in the pull form (no timer callback), so nothing tells this loop when
--- that op's task waits on the socket here and the socket stays quiet: it would
--- wait for bytes that have already arrived (until its dead-peer probe).
--- gen[fd] counts the steps that may have read fd (a task that ran its Multi -
--- woken by input, by its timer, started, resumed from a Lua wait - and now
--- waits on fd again);
--- task.seen[fd] is the count when the task's op last looked at fd's input
--- (it was handed POLL_IN). A task whose op waits for input on fd with
--- seen < gen is woken once more ("spurious": it hands POLL_IN to its Multi,
--- whose op then reads libssh2's queue). A spurious step does not count as a
--- step that may have read, so these extra wakes never feed each other, and a
--- socket used by one task alone costs nothing extra.
-local gen = {}
-local spurious_check -- (p): the waiters of poll p that missed input read by others
+-- Input one task's op reads from a shared socket (a session two calls use, or
+-- a plain blocking call inside a task) may be for another call's op: libssh2
+-- queues it, and that op's socket stays quiet. The C core makes that op
+-- runnable in its own Multi and writes the Multi's wake-up descriptor, which
+-- Multi:fds() lists (last) with the sockets: it is watched here like a socket
+-- (an eventfd, readable then), so the waiting task runs its Multi, whose op
+-- reads libssh2's queue (docs/multi.md, "Wake-ups across the multis of a thread").
 
 -- The sockets are watched in ONE epoll set (xssh_core._pollset_new, see
 -- swig/lua/xssh_lua_pollset.swg), and libuv watches only the set's fd (one uv
@@ -128,7 +117,6 @@ local function poll_new(fd)
         if r ~= 0 then fire(w, fd, r) end
       end
     end
-    if polls[fd] == p then spurious_check(p) end
   end
   polls[fd] = p
   return p
@@ -147,14 +135,12 @@ local function withdraw(w)
   if w.task.timer then w.task.timer:stop() end
 end
 
-function fire(w, fd, r, spurious)
+function fire(w, fd, r)
   if w.fired then return end
   w.fired = true
   local task = w.task
   withdraw(w)
   if task.w == w then task.w = nil end
-  if fd and (r & POLL_IN) ~= 0 then task.seen[fd] = gen[fd] or 0 end
-  task.spurious_step = spurious or false
   if w.many then
     local ready = {}
     if fd then ready[fd] = r end
@@ -167,30 +153,6 @@ end
 local function timer_of(task)
   if not task.timer then task.timer = uv.new_timer() end
   return task.timer
-end
-
--- w waits for input on a socket whose input others have read since its op last looked: that fd
-local function missed(w)
-  local seen = w.task.seen
-  for f, ev in pairs(w.fds) do
-    if (ev & POLL_IN) ~= 0 then
-      local g = gen[f] or 0
-      if seen[f] == nil then
-        seen[f] = g -- first wait on f: its op has just looked
-      elseif seen[f] < g then
-        return f
-      end
-    end
-  end
-  return nil
-end
-
-function spurious_check(p)
-  local list = {}
-  for w in pairs(p.waiters) do list[#list + 1] = w end
-  for _, w in ipairs(list) do
-    if not w.fired and p.waiters[w] and missed(w) == p.fd then fire(w, p.fd, POLL_IN, true) end
-  end
 end
 
 -- one wait of the task: its interest in fd (or in every socket of many) and a timer
@@ -215,30 +177,10 @@ local function wait(task, fd, events, timeout_ms, many)
   else
     add(fd, events)
   end
-  -- this step may have read the sockets it waits on again: the others waiting there look again
-  local counted = not task.spurious_step
-  task.spurious_step = false
-  if counted then
-    for f in pairs(w.fds) do
-      local g = gen[f] or 0
-      if task.seen[f] == g then task.seen[f] = g + 1 end -- what its own op read, it has seen
-      gen[f] = g + 1
-    end
-    for f in pairs(w.fds) do
-      local p = polls[f]
-      if p then spurious_check(p) end -- (this task too, when others read since its op looked)
-    end
-    if w.fired then return end -- it was: its next wait is registered already
-  end
   local t = nil
-  local m = not bad and missed(w)
   if bad then
     t = timer_of(task)
     t:start(0, 0, function() fire(w, bad, POLL_ERR) end)
-  elseif m then
-    -- input for this op may be in libssh2's queue already: look on the next turn
-    t = timer_of(task)
-    t:start(0, 0, function() fire(w, m, POLL_IN, true) end)
   elseif math.type(timeout_ms) == "integer" and timeout_ms >= 0 then
     t = timer_of(task)
     t:start(timeout_ms, 0, function() fire(w, nil, 0) end)
@@ -343,7 +285,7 @@ end
 M._tasks_by_co = setmetatable({}, { __mode = "k" })
 -- Start fn(...) as a task on the loop (it runs at once until its first wait).
 function M.spawn(fn, ...)
-  local task = setmetatable({ done = false, waiters = {}, seen = {} }, Task)
+  local task = setmetatable({ done = false, waiters = {} }, Task)
   task.co = coroutine.create(fn)
   M._tasks_by_co[task.co] = task
   task:_step(...)

@@ -35,6 +35,12 @@
  * awaiting a channel request's reply, a half-sent packet, an SFTP request)
  * fails at once with XSSH_EBAD_USE naming the call and the cause, instead of
  * waiting for an operation that cannot run before it returns (docs/multi.md).
+ * Input such a call (or an operation of another multi of the thread) reads for
+ * a waiting operation makes that operation runnable in whichever multi of the
+ * thread it belongs to; its driver is told through its timer callback (at the
+ * thread's top level) or, in the pull form, by the multi's wake-up descriptor
+ * that xssh_multi_fds() lists (docs/multi.md, "Wake-ups across the multis of a
+ * thread").
  *
  * Host strings: `[user@]host[:port]`, `[user@][v6addr]:port`, or an ssh_config
  * Host alias; the op hands it to the resolution xssh_connect() does (the same
@@ -376,7 +382,8 @@ XSSH_EXTERN(int) xssh_multi_add_call(xssh_multi *multi, xssh_session *session, x
 
 /**
  * Do everything that can be done now without waiting (start queued ops up to
- * the limit, resume ops whose sockets are ready or whose timers are due).
+ * the limit, resume ops whose sockets are ready, whose timers are due or that
+ * were woken; drains the wake-up descriptor of xssh_multi_fds()).
  * @param multi the multi
  * @param[out] running ops not yet done (queued + running); may be NULL
  * @return XSSH_OK; XSSH_EARG; XSSH_EBAD_USE (called from inside a callback or op)
@@ -384,8 +391,10 @@ XSSH_EXTERN(int) xssh_multi_add_call(xssh_multi *multi, xssh_session *session, x
 XSSH_EXTERN(int) xssh_multi_perform(xssh_multi *multi, int *running);
 
 /**
- * Wait (poll(2) on every socket the running ops wait for) until one is ready,
- * a timer is due, or @p timeout_ms passes (-1: no limit), then perform.
+ * Wait (poll(2) on every socket the running ops wait for, and on the multi's
+ * wake-up descriptor when xssh_multi_fds() made one) until one is ready, a
+ * timer is due, or @p timeout_ms passes (-1: no limit), then perform. Like
+ * every drive call it drains the wake-up descriptor.
  * Returns at once when no op is left.
  * @param multi the multi
  * @param timeout_ms longest wait in ms; -1: no limit
@@ -459,8 +468,11 @@ XSSH_EXTERN(int) xssh_multi_set_timer_cb(xssh_multi *multi, xssh_multi_timer_cb 
 
 /**
  * Report that @p fd is ready for @p events (XSSH_POLL_*), or that the timer ran
- * out (@p fd = XSSH_SOCKET_TIMEOUT); resumes the ops concerned, starts queued
- * ones, and calls the socket/timer callbacks with the new interest.
+ * out (@p fd = XSSH_SOCKET_TIMEOUT); resumes the ops concerned (and every op
+ * woken outside the multi's drive), starts queued ones, and calls the
+ * socket/timer callbacks with the new interest. @p fd may be the wake-up
+ * descriptor xssh_multi_fds() lists: it is drained (by every drive call) and
+ * the woken ops run.
  * The loop must be level-triggered (an op may leave bytes in its socket).
  * @param multi the multi
  * @param fd the ready socket, or XSSH_SOCKET_TIMEOUT
@@ -470,9 +482,9 @@ XSSH_EXTERN(int) xssh_multi_set_timer_cb(xssh_multi *multi, xssh_multi_timer_cb 
  */
 XSSH_EXTERN(int) xssh_multi_socket_action(xssh_multi *multi, int fd, int events, int *running);
 
-/** One socket to watch (pull form). */
+/** One descriptor to watch (pull form). */
 typedef struct xssh_multi_pollfd {
-    int fd;     /**< the socket */
+    int fd;     /**< a socket, or the multi's wake-up descriptor (the last one listed) */
     int events; /**< XSSH_POLL_IN | XSSH_POLL_OUT */
 } xssh_multi_pollfd;
 
@@ -481,10 +493,22 @@ typedef struct xssh_multi_pollfd {
  * the sockets the ops wait for; *n = how many there are (may exceed cap: call
  * again with more room); *timeout_ms = ms until the next timer (-1: none; 0:
  * perform now).
+ * While an op runs, a multi without a timer callback lists one more entry,
+ * last: its wake-up descriptor (a Linux eventfd, EFD_CLOEXEC|EFD_NONBLOCK, owned
+ * by the multi: never read, write or close it), events XSSH_POLL_IN. It becomes
+ * readable when code of the driving thread outside the multi's drive (a
+ * blocking call, an op of another multi) makes one of its ops runnable (it read
+ * the op's input into libssh2's queue, or released what the op waits to take):
+ * drive the multi then (xssh_multi_socket_action() on it, or perform/wait),
+ * which drains it. It is made on the first call that lists it, closed by the
+ * drive call after which no op runs (made again, maybe with another number,
+ * later) and at free: as for sockets, take the list anew before each wait.
+ * If no eventfd can be made (EMFILE...), none is listed and *timeout_ms is
+ * capped at 100 ms instead (logged once, XSSH_LOG_WARNING).
  * @param multi the multi
- * @param[out] fds room for @p cap sockets (may be NULL when cap is 0)
+ * @param[out] fds room for @p cap entries (may be NULL when cap is 0)
  * @param cap capacity of @p fds
- * @param[out] n how many sockets the ops wait for
+ * @param[out] n how many descriptors to watch (sockets + the wake-up one)
  * @param[out] timeout_ms ms until the next timer (may be NULL)
  * @return XSSH_OK; XSSH_EARG
  */

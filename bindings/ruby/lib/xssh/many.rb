@@ -55,7 +55,9 @@ module Xssh
       op.is_a?(Integer) ? nil : op
     end
 
-    # [[[fd, events], ...], timeout_ms] (pull form of the socket/timer interest)
+    # [[[fd, events], ...], timeout_ms] (pull form of the socket/timer interest;
+    # while an op runs, the last pair is the Multi's wake-up descriptor: an
+    # eventfd to watch for reading, never to read or close; docs/multi.md)
     def fds
       v = Array(fds_swig)
       [v[1..].each_slice(2).to_a, v[0]]
