@@ -19,6 +19,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -121,22 +122,35 @@ static xssh_multi *new_multi(void)
 
 /* drive the multi (its own loop) until *flag reaches want; the wait's timeout
    only lets the loop look at the flag, which threads set */
+/* The drive loops below give up after DRIVE_BOUND_MS with an assertion that
+   says which wait never ended (a bound on failure only, below the test's own
+   timeout, so that a hang is reported with its place and the counters) */
+#define DRIVE_BOUND_MS 50000
+static int64_t mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 static void drive_until(xssh_multi *m, atomic_int *flag, int want)
 {
-    for (int i = 0; i < 200000 && atomic_load(flag) < want; i++) {
+    int64_t end = mono_ms() + DRIVE_BOUND_MS;
+    for (int i = 0; i < 200000 && atomic_load(flag) < want && mono_ms() < end; i++) {
         int running = 0;
         cr_assert_eq(xssh_multi_wait(m, 20, &running), XSSH_OK, "%s", last_msg());
     }
-    cr_assert_geq(atomic_load(flag), want);
+    cr_assert_geq(atomic_load(flag), want, "drive_until: the flag stayed at %d (want %d)", atomic_load(flag), want);
 }
 
 static void drive_until_done(xssh_multi *m, xssh_multi_op *op)
 {
-    for (int i = 0; i < 200000 && xssh_multi_op_state(op) != XSSH_OP_DONE; i++) {
+    int64_t end = mono_ms() + DRIVE_BOUND_MS;
+    for (int i = 0; i < 200000 && xssh_multi_op_state(op) != XSSH_OP_DONE && mono_ms() < end; i++) {
         int running = 0;
         cr_assert_eq(xssh_multi_wait(m, 20, &running), XSSH_OK, "%s", last_msg());
     }
-    cr_assert_eq(xssh_multi_op_state(op), XSSH_OP_DONE);
+    cr_assert_eq(xssh_multi_op_state(op), XSSH_OP_DONE, "drive_until_done: the op never ended");
 }
 
 static xssh_forward_stats stats_of(xssh_multi_op *op)
@@ -149,14 +163,31 @@ static xssh_forward_stats stats_of(xssh_multi_op *op)
 /* drive until the forward's counter (offset of a field) reaches want */
 static void drive_until_stat(xssh_multi *m, xssh_multi_op *op, size_t field, uint64_t want)
 {
-    for (int i = 0; i < 200000; i++) {
+    int64_t end = mono_ms() + DRIVE_BOUND_MS;
+    for (int i = 0; i < 200000 && mono_ms() < end; i++) {
         xssh_forward_stats st = stats_of(op);
         if (*(uint64_t *)((char *)&st + field) >= want)
             return;
         int running = 0;
         cr_assert_eq(xssh_multi_wait(m, 20, &running), XSSH_OK, "%s", last_msg());
     }
-    cr_assert_fail("the forward's counter never reached %llu", (unsigned long long)want);
+    xssh_forward_stats st = stats_of(op);
+    cr_assert_fail("the forward's counter at offset %zu never reached %llu (accepted %llu, active %llu, failed %llu, "
+                   "op state %d)",
+                   field, (unsigned long long)want, (unsigned long long)st.accepted, (unsigned long long)st.active,
+                   (unsigned long long)st.failed, (int)xssh_multi_op_state(op));
+}
+
+/* drive until at most `most` connections of the forward are open */
+static void drive_until_active_at_most(xssh_multi *m, xssh_multi_op *op, uint64_t most)
+{
+    int64_t end = mono_ms() + DRIVE_BOUND_MS;
+    for (int i = 0; i < 200000 && stats_of(op).active > most && mono_ms() < end; i++)
+        cr_assert_eq(xssh_multi_wait(m, 20, NULL), XSSH_OK, "%s", last_msg());
+    xssh_forward_stats st = stats_of(op);
+    cr_assert_leq(st.active, most, "connections still open: %llu (accepted %llu, failed %llu, op state %d)",
+                  (unsigned long long)st.active, (unsigned long long)st.accepted, (unsigned long long)st.failed,
+                  (int)xssh_multi_op_state(op));
 }
 #define STAT(f) offsetof(xssh_forward_stats, f)
 
@@ -1098,16 +1129,14 @@ Test(multi_forward, local_reset_fails_that_connection_only, .timeout = 120)
     cr_assert_eq(setsockopt(a, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
     close(a);
     drive_until_stat(m, op, STAT(failed), 1);
-    for (int i = 0; i < 200000 && stats_of(op).active > 1; i++)
-        cr_assert_eq(xssh_multi_wait(m, 20, NULL), XSSH_OK);
+    drive_until_active_at_most(m, op, 1);
     xssh_forward_stats st = stats_of(op);
     cr_assert_eq(st.failed, 1);
     cr_assert_eq(st.active, 1);
     /* b goes on */
     echo_line(m, b, "b again\n");
     close(b);
-    for (int i = 0; i < 200000 && stats_of(op).active > 0; i++)
-        cr_assert_eq(xssh_multi_wait(m, 20, NULL), XSSH_OK);
+    drive_until_active_at_most(m, op, 0);
     st = stats_of(op);
     cr_assert_eq(st.failed, 1, "a normal close is not a failure");
     cr_assert_eq(st.accepted, 2);
