@@ -103,7 +103,8 @@ static void take_b(fx *f)
     size_t n = 0;
     cr_assert_eq(xssh_multi_op_take_output(f->op_b, XSSH_STREAM_STDOUT, &d, &n), XSSH_OK, "%s", last_msg());
     cr_assert_lt(f->n + n, sizeof f->got);
-    memcpy(f->got + f->n, d, n);
+    if (n) /* (nothing taken: d is NULL) */
+        memcpy(f->got + f->n, d, n);
     f->n += n;
     f->got[f->n] = '\0';
     xssh_free(d);
