@@ -127,7 +127,8 @@ int xssh__knownhosts_load(LIBSSH2_KNOWNHOSTS *kh, const char *path, size_t *coun
     ssize_t n;
     errno = 0;
     while ((n = getline(&line, &cap, f)) > 0) {
-        if (libssh2_knownhost_readline(kh, line, (size_t)n, LIBSSH2_KNOWNHOST_FILE_OPENSSH) == 0) {
+        if (xssh__kh_hashed_line_why(line, (size_t)n) == NULL &&
+            libssh2_knownhost_readline(kh, line, (size_t)n, LIBSSH2_KNOWNHOST_FILE_OPENSSH) == 0) {
             const char *p = line;
             while (*p == ' ' || *p == '\t')
                 p++;
@@ -212,6 +213,38 @@ static long b64_decode_strict(const char *in, size_t len, unsigned char *out)
     }
     free(clean);
     return r;
+}
+
+const char *xssh__kh_hashed_part_why(const char *b64, size_t len, int is_salt)
+{
+    unsigned char buf[64];
+    if (len == 0)
+        return is_salt ? "the salt is empty" : "the hash is empty";
+    if (len > 60 || b64_decode_strict(b64, len, buf) != 20)
+        return is_salt ? "the salt is not the base64 of 20 bytes"
+                       : "the hash is not the base64 of 20 bytes (an HMAC-SHA1)";
+    return NULL;
+}
+
+const char *xssh__kh_hashed_line_why(const char *line, size_t len)
+{
+    /* the host field as libssh2_knownhost_readline finds it: after blanks, up to a blank or NUL */
+    size_t i = 0;
+    while (i < len && (line[i] == ' ' || line[i] == '\t'))
+        i++;
+    size_t start = i;
+    while (i < len && line[i] && line[i] != ' ' && line[i] != '\t')
+        i++;
+    const char *f = line + start;
+    size_t n = i - start;
+    if (n < 3 || memcmp(f, "|1|", 3) != 0)
+        return NULL;
+    const char *salt = f + 3, *end = f + n;
+    const char *bar = memchr(salt, '|', (size_t)(end - salt));
+    if (!bar)
+        return "a hashed host field needs |1|salt|hash";
+    const char *why = xssh__kh_hashed_part_why(salt, (size_t)(bar - salt), 1);
+    return why ? why : xssh__kh_hashed_part_why(bar + 1, (size_t)(end - bar - 1), 0);
 }
 
 /* SSH wire-format reader over a key blob */

@@ -288,14 +288,16 @@ int xssh_knownhosts_readline(xssh_knownhosts *kh, const char *line, size_t len, 
         free(copy);
         return e;
     }
-    int rc = libssh2_knownhost_readline(kh->kh, copy, n, LIBSSH2_KNOWNHOST_FILE_OPENSSH);
+    const char *why = xssh__kh_hashed_line_why(copy, n); /* libssh2 would keep it and over-read later */
+    int rc = why ? LIBSSH2_ERROR_METHOD_NOT_SUPPORTED
+                 : libssh2_knownhost_readline(kh->kh, copy, n, LIBSSH2_KNOWNHOST_FILE_OPENSSH);
     if (rc) {
         /* show the line without its newline, shortened */
         size_t show = n;
         while (show && (copy[show - 1] == '\n' || copy[show - 1] == '\r'))
             show--;
         int fr = xssh__fail(s, XSSH_EKNOWNHOST_READLINE, rc, "cannot parse known_hosts line '%.*s%s': %s",
-                            (int)(show > 120 ? 120 : show), copy, show > 120 ? "..." : "", ssh_msg(s));
+                            (int)(show > 120 ? 120 : show), copy, show > 120 ? "..." : "", why ? why : ssh_msg(s));
         xssh__op_end(&op);
         free(copy);
         return fr;
@@ -370,8 +372,18 @@ int xssh_knownhosts_addc(xssh_knownhosts *kh, const char *host, const char *salt
     XSSH__ARG(kh->s, key, "key is NULL");
     int b64 = (typemask & XSSH_KNOWNHOST_KEYENC_MASK) == XSSH_KNOWNHOST_KEYENC_BASE64;
     XSSH__ARG(kh->s, key_len || b64, "key_len is 0 for a raw key");
-    XSSH__ARG(kh->s, (typemask & XSSH_KNOWNHOST_TYPE_MASK) != XSSH_KNOWNHOST_TYPE_SHA1 || (salt && *salt),
-              "XSSH_KNOWNHOST_TYPE_SHA1 needs a salt");
+    int hashed = (typemask & XSSH_KNOWNHOST_TYPE_MASK) == XSSH_KNOWNHOST_TYPE_SHA1;
+    XSSH__ARG(kh->s, !hashed || (salt && *salt), "XSSH_KNOWNHOST_TYPE_SHA1 needs a salt");
+    if (hashed) { /* as a known_hosts line's |1|salt|hash (xssh__kh_hashed_line_why) */
+        const char *why = xssh__kh_hashed_part_why(salt, strlen(salt), 1);
+        if (!why)
+            why = xssh__kh_hashed_part_why(host, strlen(host), 0);
+        if (why)
+            return xssh__fail(kh->s, XSSH_EARG, 0,
+                              "xssh_knownhosts_addc: invalid argument: XSSH_KNOWNHOST_TYPE_SHA1 takes host = base64(HMAC-SHA1(salt, name)) "
+                              "and salt = base64 of 20 bytes: %s",
+                              why);
+    }
     /* a base64 key must be terminated for libssh2 (it copies key_len + 1 bytes) */
     char *keycopy = NULL;
     if (b64) {

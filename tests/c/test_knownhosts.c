@@ -652,3 +652,81 @@ Test(knownhosts, null_args, .timeout = 60)
     xssh_knownhosts_unref(kh);
     xssh_session_unref(s);
 }
+
+/* A hashed host field whose salt or hash is not the base64 of 20 bytes: libssh2 1.10
+   keeps such an entry (an empty salt or hash when it decodes to nothing) and later
+   base64-encodes it with strlen(), reading past its heap block (found by
+   fuzz_known_hosts_line; under valgrind/ASan the old code fails here). readline
+   refuses it saying why, readfile skips it, addc refuses it, and well-formed hashed
+   entries still write back. */
+Test(knownhosts, hashed_malformed_refused, .timeout = 60)
+{
+    xssh_session *s = NULL;
+    cr_assert_eq(xssh_session_new(&s), XSSH_OK);
+    xssh_knownhosts *kh = kh_new(s);
+    const char *key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKn5scs8A+Zetetz8aRRzSBpS8bVrhcfz5xuPKFEldvf";
+    const char *good = "|1|c2FsdHNhbHRzYWx0c2FsdHNhbHQ=|mHloZS5yZ+/0as0o+LZY0Lh4fhk=";
+    struct {
+        const char *host, *why;
+    } bad[] = {
+        {"|1|A|mHloZS5yZ+/0as0o+LZY0Lh4fhk=", "the salt is not the base64 of 20 bytes"},
+        {"|1||mHloZS5yZ+/0as0o+LZY0Lh4fhk=", "the salt is empty"},
+        {"|1|c2FsdHNhbHRzYWx0c2FsdHNhbHQ=|A", "the hash is not the base64 of 20 bytes"},
+        {"|1|c2FsdHNhbHRzYWx0c2FsdHNhbHQ=|", "the hash is empty"},
+        {"|1|c2FsdA==|mHloZS5yZ+/0as0o+LZY0Lh4fhk=", "the salt is not the base64 of 20 bytes"},
+        {"|1|c2FsdHNhbHRzYWx0c2FsdHNhbHQ=", "needs |1|salt|hash"},
+    };
+    char line[512];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(line, sizeof line, "%s %s\n", bad[i].host, key);
+        cr_assert_eq(xssh_knownhosts_readline(kh, line, strlen(line), XSSH_KNOWNHOST_FILE_OPENSSH),
+                     XSSH_EKNOWNHOST_READLINE, "accepted: %s", line);
+        cr_assert(strstr(last_msg(), bad[i].why) && strstr(last_msg(), "cannot parse known_hosts line"), "%s",
+                  last_msg());
+    }
+    cr_assert_eq(kh_count(kh), 0);
+
+    /* readfile: the bad lines are skipped, the good one read */
+    char *path = xt_tmppath("malformed_hashed");
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        fprintf(f, "%s %s\n", bad[i].host, key);
+    fprintf(f, "%s %s\n", good, key);
+    fclose(f);
+    size_t n = 0;
+    cr_assert_eq(xssh_knownhosts_readfile(kh, path, XSSH_KNOWNHOST_FILE_OPENSSH, &n), XSSH_OK, "%s", last_msg());
+    cr_assert_eq(n, 1);
+    cr_assert_eq(kh_count(kh), 1);
+    xssh_knownhost *e = NULL;
+    cr_assert_eq(xssh_knownhosts_get(kh, 0, &e), XSSH_OK);
+    char *out = NULL;
+    cr_assert_eq(xssh_knownhosts_writeline(kh, e, XSSH_KNOWNHOST_FILE_OPENSSH, &out), XSSH_OK, "%s", last_msg());
+    snprintf(line, sizeof line, "%s %s\n", good, key);
+    cr_assert_str_eq(out, line);
+    xssh_free(out);
+    xssh_knownhost_unref(e);
+    cr_assert_eq(xssh_knownhosts_writefile(kh, path, XSSH_KNOWNHOST_FILE_OPENSSH), XSSH_OK, "%s", last_msg());
+    char *text = slurp(path);
+    cr_assert_str_eq(text, line);
+    free(text);
+
+    /* addc with TYPE_SHA1: host is the hash, salt the salt, both 20 bytes of base64 */
+    const char *b64key = "AAAAC3NzaC1lZDI1NTE5AAAAIKn5scs8A+Zetetz8aRRzSBpS8bVrhcfz5xuPKFEldvf";
+    int mask = XSSH_KNOWNHOST_TYPE_SHA1 | XSSH_KNOWNHOST_KEYENC_BASE64 | XSSH_KNOWNHOST_KEY_ED25519;
+    cr_assert_eq(xssh_knownhosts_addc(kh, "A", "c2FsdHNhbHRzYWx0c2FsdHNhbHQ=", b64key, 0, NULL, mask, NULL), XSSH_EARG);
+    cr_assert(strstr(last_msg(), "the hash is not the base64 of 20 bytes"), "%s", last_msg());
+    cr_assert_eq(xssh_knownhosts_addc(kh, "mHloZS5yZ+/0as0o+LZY0Lh4fhk=", "A", b64key, 0, NULL, mask, NULL), XSSH_EARG);
+    cr_assert(strstr(last_msg(), "the salt is not the base64 of 20 bytes"), "%s", last_msg());
+    cr_assert_eq(kh_count(kh), 1);
+    cr_assert_eq(xssh_knownhosts_addc(kh, "mHloZS5yZ+/0as0o+LZY0Lh4fhk=", "c2FsdHNhbHRzYWx0c2FsdHNhbHQ=", b64key, 0,
+                                      NULL, mask, &e),
+                 XSSH_OK, "%s", last_msg());
+    cr_assert_eq(xssh_knownhosts_writeline(kh, e, XSSH_KNOWNHOST_FILE_OPENSSH, &out), XSSH_OK, "%s", last_msg());
+    cr_assert_str_eq(out, line);
+    xssh_free(out);
+    xssh_knownhost_unref(e);
+    free(path);
+    xssh_knownhosts_unref(kh);
+    xssh_session_unref(s);
+}

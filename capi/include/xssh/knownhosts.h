@@ -73,11 +73,16 @@ XSSH_EXTERN(void) xssh_knownhosts_unref(xssh_knownhosts *kh);
  * @param path the known_hosts file (NUL-terminated)
  * @param file_type XSSH_KNOWNHOST_FILE_OPENSSH
  * @param[out] count_out entries read (may be NULL)
+ * Lines libssh2 cannot parse are skipped, and so are hashed lines ("|1|salt|hash")
+ * whose salt or hash is not the base64 of 20 bytes (OpenSSH never matches them).
  * @return XSSH_OK or XSSH_EKNOWNHOST_READFILE
  */
 XSSH_EXTERN(int) xssh_knownhosts_readfile(xssh_knownhosts *kh, const char *path, int file_type, size_t *count_out);
 /**
  * Parse one known_hosts line into the collection. @return XSSH_OK or XSSH_EKNOWNHOST_READLINE
+ * (also for a hashed host field "|1|salt|hash" whose salt or hash is not the base64 of
+ * 20 bytes, as OpenSSH writes them: libssh2 1.10 would keep such an entry and over-read
+ * its heap when writing it back).
  * libssh2: libssh2_knownhost_readline().
  * @param kh the known-hosts collection (borrowed)
  * @param line one known_hosts line (len bytes)
@@ -108,7 +113,8 @@ XSSH_EXTERN(int) xssh_knownhosts_writeline(xssh_knownhosts *kh, xssh_knownhost *
  * libssh2: libssh2_knownhost_addc().
  * @param kh the known-hosts collection (borrowed)
  * @param host host name, or "[host]:port"; with XSSH_KNOWNHOST_TYPE_SHA1 the base64 hash
- * @param salt base64 salt for TYPE_SHA1, else NULL
+ *             (HMAC-SHA1 of the name keyed with the salt: 20 bytes, 28 base64 characters)
+ * @param salt base64 salt (20 bytes) for TYPE_SHA1, else NULL; another length is XSSH_EARG
  * @param key key data (raw blob with KEYENC_RAW, base64 text with KEYENC_BASE64)
  * @param key_len length of key in bytes (0 for a NUL-terminated Base64 key)
  * @param comment optional comment (NULL for none)
