@@ -24,6 +24,9 @@ import os
 import re
 import sys
 
+# C keywords that a "name (...) {" line of a function body starts with
+C_STATEMENTS = {"if", "while", "for", "switch", "return", "sizeof", "do", "else"}
+
 OUT_MARKERS = ("OUTPUT", "OUT_", "WRITTEN")
 
 
@@ -144,7 +147,8 @@ class Swig(object):
         for m in re.finditer(r"%inline\s*%\{(.*?)%\}", raw, flags=re.S):
             code = _strip_comments(m.group(1))
             for d in re.finditer(r"^[ \t]*(?:static\s+)?[\w \t\*]+?\b(\w+)\s*\([^;{]*\)\s*\{", code, flags=re.M):
-                names.setdefault(d.group(1), d.group(1))
+                if d.group(1) not in C_STATEMENTS:  # "  if (x && *x) {" inside a body is no definition
+                    names.setdefault(d.group(1), d.group(1))
         for cname, lname in names.items():
             if lname.startswith("_"):
                 continue
