@@ -22,6 +22,9 @@
  *   op.state() / op.result_swig() / op.session() / op.channel() / op.cancel()
  *   multi_op_set_pull(o, flag)                   pull_output (run): op.take_output(stream) -> bytes,
  *                                                op.output_pending() -> (out_bytes, err_bytes)
+ *   multi_op_set_caller(o, name)                 caller: add errors and failed/cancelled results
+ *                                                name `name` (what the user called) at the start
+ *                                                of their message; nil/None/"": none. Copied.
  *   m.add_sftp_listdir(sftp, path, o, on_output, on_done) -> op.entries() (idioms: list of
  *                                                (name, longentry, attrs) from entry_swig(i))
  *   m.add_sftp_open(session, o, on_output, on_done)      -> op.sftp()
@@ -149,6 +152,7 @@ typedef struct xssh_swig_opopts {
   int has_stdin;
   xssh_transfer_opts transfer; /* get/put: atomic, mode (copied by the multi at add) */
   int has_transfer;
+  char *caller;           /* multi_op_set_caller: owned copy (NULL: none); the multi copies it at add */
 } xssh_swig_opopts;
 
 /* an add: enter, the options with the context (callbacks, stdin) set into o */
@@ -173,6 +177,7 @@ static int xssh_swig_add_begin(xssh_swig_multi *w, xssh_swig_opopts *opts, xssh_
   o->on_done = NULL;
   o->userdata = NULL;
   o->transfer = opts && opts->has_transfer ? &opts->transfer : NULL; /* the multi copies it */
+  o->caller = opts ? opts->caller : NULL;                             /* the multi copies it */
   if (*on_output || *on_done || (opts && opts->has_stdin)) {
     c = xssh_swig_ctx_new(w, on_output, on_done, opts && opts->has_stdin ? (opts->stdin_data ? opts->stdin_data : "") : NULL,
                           opts ? opts->stdin_len : 0);
@@ -273,8 +278,10 @@ XSSH_HANDLE(xssh_swig_opopts, MultiOpOptions)
 %{
 static void xssh_swig_opopts_unref(xssh_swig_opopts *o)
 {
-  if (o)
+  if (o) {
     free(o->stdin_data);
+    free(o->caller);
+  }
   free(o);
 }
 static int xssh_swig_opopts_make(long connect_ms, long auth_ms, long command_ms, long idle_ms, int merge_stderr, int pty,
@@ -660,6 +667,30 @@ static xssh_err xssh_swig_multi_op_set_pull(xssh_swig_opopts *opts, int pull) {
   if (!opts)
     return XSSH_EARG;
   opts->o.pull_output = pull != 0;
+  return 0;
+}
+%}
+%rename(multi_op_set_caller) xssh_swig_multi_op_set_caller;
+%inline %{
+/** Name what the user called in the messages of the ops added with @p opts (a MultiOpOptions):
+    @p caller ("xssh.aio.Session.run()", "Xssh::Session#run", "xssh.async.run") replaces the C
+    function's name at the start of an add error and of a failed or cancelled op's result message,
+    or goes in front of any other message ("caller: ..."), never twice (the rule of
+    xssh_multi_op_opts.caller in xssh/multi.h). Copied; setting it again replaces it; nil/None or
+    "" clears it (messages as without it). Raises InvalidArgumentError for a NULL opts,
+    OutOfMemoryError when the copy fails. */
+static xssh_err xssh_swig_multi_op_set_caller(xssh_swig_opopts *opts, const char *caller) {
+  /* (no braced if in an %inline block: scripts/gen-api-docs.py would take it for a function) */
+  size_t n = caller ? strlen(caller) : 0;
+  char *copy = NULL;
+  if (!opts)
+    return XSSH_EARG;
+  if (n && !(copy = (char *)malloc(n + 1)))
+    return XSSH_ENOMEM;
+  if (copy)
+    memcpy(copy, caller, n + 1);
+  free(opts->caller);
+  opts->caller = copy;
   return 0;
 }
 %}

@@ -520,3 +520,82 @@ int xssh__fail_handshake(xssh_session *s, int rc, const char *who, long timeout_
 }
 
 void xssh_free(void *ptr) { free(ptr); }
+
+/* ---- naming what the user called (xssh_multi_op_opts.caller) ------------ */
+
+/* the length of a leading C function name ("xssh_" then [A-Za-z0-9_]+) that a
+   ':' follows, else 0 */
+static size_t c_name_len(const char *m)
+{
+    if (strncmp(m, "xssh_", 5) != 0)
+        return 0;
+    size_t i = 5;
+    for (;;) {
+        char c = m[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')
+            i++;
+        else
+            break;
+    }
+    return i > 5 && m[i] == ':' ? i : 0;
+}
+
+/* append len bytes of p to out (cap bytes in all, *pos used, *cut set when it
+   did not fit): a cut never falls inside a UTF-8 sequence */
+static void put_text(char *out, size_t cap, size_t *pos, int *cut, const char *p, size_t len)
+{
+    if (*cut)
+        return;
+    size_t room = cap - 1 - *pos;
+    if (len > room) {
+        len = room;
+        while (len > 0 && ((unsigned char)p[len] & 0xC0) == 0x80) /* p[len]: the first byte left out */
+            len--;
+        *cut = 1;
+    }
+    memcpy(out + *pos, p, len);
+    *pos += len;
+    out[*pos] = '\0';
+}
+
+size_t xssh__caller_name(char *out, size_t cap, const char *caller, const char *msg)
+{
+    if (!msg)
+        msg = "";
+    if (!caller)
+        caller = "";
+    size_t cl = strlen(caller), ml = strlen(msg);
+    const char *head = caller, *sep = "", *tail = "";
+    size_t hl = cl, n;
+    if (!cl || !strcmp(msg, caller) || (!strncmp(msg, caller, cl) && msg[cl] == ':')) {
+        head = msg; /* no caller, or it is named already: as it is */
+        hl = ml;
+    } else if ((n = c_name_len(msg)) != 0) {
+        tail = msg + n; /* ": the session is closed" */
+    } else if (*msg) {
+        sep = ": ";
+        tail = msg;
+    }
+    size_t sl = strlen(sep), tl = strlen(tail);
+    if (cap) {
+        size_t pos = 0;
+        int cut = 0;
+        out[0] = '\0';
+        put_text(out, cap, &pos, &cut, head, hl);
+        put_text(out, cap, &pos, &cut, sep, sl);
+        put_text(out, cap, &pos, &cut, tail, tl);
+    }
+    return hl + sl + tl;
+}
+
+int xssh__err_named(const char *caller, int rc)
+{
+    if (rc == XSSH_OK || !caller || !*caller)
+        return rc;
+    xssh__errstate *es = cur_err();
+    char tmp[XSSH__MSG_CAP];
+    xssh__caller_name(tmp, sizeof tmp, caller, es->err.message);
+    memcpy(es->msg, tmp, sizeof tmp);
+    es->err.message = es->msg; /* code, libssh2_code and sftp_status stay */
+    return rc;
+}

@@ -197,6 +197,21 @@ void xssh__note_io_failure(xssh_session *s, int dir, int err);
    XSSH_ESOCKET_*) and msg say why; kept only if s had no transport failure yet.
    Called by the carrier thread before s sees its end of stream. */
 void xssh__note_carrier_failure(xssh_session *s, int code, const char *msg);
+/* The rule of xssh_multi_op_opts.caller (multi.h), the one place it is written:
+   msg named by caller, what the user called. A message that starts with a C
+   function's name and a ':' ("xssh_" then [A-Za-z0-9_]+, as "xssh_multi_add_run:
+   the session is closed") gets that name replaced by caller; one that is caller or
+   starts with caller and a ':' is left as it is (never doubled); an empty (or NULL)
+   one becomes caller; any other gets "caller: " in front. caller NULL or "": msg
+   as it is. Writes the result into out (cap bytes, NUL-terminated when cap > 0; a
+   text too long is cut at a UTF-8 character boundary) and returns its full length
+   (as snprintf: a buffer of the return value + 1 holds all of it). */
+size_t xssh__caller_name(char *out, size_t cap, const char *caller, const char *msg);
+/* An add that failed (rc != XSSH_OK) with caller set (not NULL, not ""): the last
+   error's message named by caller (xssh__caller_name, cut to XSSH__MSG_CAP); its
+   code, libssh2_code and sftp_status are kept, the session's copy is not
+   changed. Returns rc. */
+int xssh__err_named(const char *caller, int rc);
 /* LIBSSH2_CALLBACK_DISCONNECT: keeps the server's reason and description. */
 void xssh__on_disconnect(LIBSSH2_SESSION *ssh, int reason, const char *msg, int msg_len, const char *lang,
                          int lang_len, void **abstract);

@@ -143,6 +143,7 @@ struct xssh_multi_op {
     xssh_transfer_opts topts;
     int have_topts;
     void *stdin_copy;
+    char *caller;               /* opts.caller copied (NULL: none) */
     /* the result */
     xssh_multi_result res;
     char *msg;
@@ -1202,6 +1203,15 @@ static xssh_multi_op *op_alloc(xssh_multi *m, int kind, const xssh_multi_op_opts
             op->have_topts = 1;
             op->opts.transfer = &op->topts;
         }
+        op->opts.caller = NULL;
+        if (opts->caller && *opts->caller) { /* copied: the caller's string need not outlive the add */
+            op->caller = xssh__strdup(opts->caller);
+            if (!op->caller) {
+                free(op);
+                return NULL;
+            }
+            op->opts.caller = op->caller;
+        }
     }
     return op;
 }
@@ -1217,6 +1227,7 @@ static void op_free(xssh_multi_op *op)
     xssh_sftp_unref(op->sftp);
     xssh_session_unref(op->session);
     free(op->stdin_copy);
+    free(op->caller);
     free(op->msg);
     obuf_free(&op->out);
     obuf_free(&op->err);
@@ -1265,11 +1276,18 @@ static int add_op(xssh_multi *m, xssh_multi_op *op, xssh_multi_op **out)
     return xssh__ok();
 }
 
+/* XSSH__ARG naming the public function fn (the helpers below are not it) */
+#define FN_ARG(fname, cond, what)                                                        \
+    do {                                                                                 \
+        if (!(cond))                                                                     \
+            return xssh__fail(NULL, XSSH_EARG, 0, "%s: invalid argument: %s", (fname), (what)); \
+    } while (0)
+
 static int host_op(const char *fn, xssh_multi *m, int kind, const char *host, xssh_options *options,
                    const xssh_multi_op_opts *opts, xssh_multi_op **opp)
 {
     *opp = NULL;
-    XSSH__ARG(NULL, m, "multi is NULL");
+    FN_ARG(fn, m, "multi is NULL");
     if (m->dying)
         return xssh__fail(NULL, XSSH_EBAD_USE, 0, "%s: the multi is being freed", fn);
     if (!host)
@@ -1308,8 +1326,8 @@ static int session_op(const char *fn, xssh_multi *m, int kind, xssh_session *s, 
                       xssh_multi_op **opp)
 {
     *opp = NULL;
-    XSSH__ARG(NULL, m, "multi is NULL");
-    XSSH__ARG(NULL, s, "session is NULL");
+    FN_ARG(fn, m, "multi is NULL");
+    FN_ARG(fn, s, "session is NULL");
     if (m->dying)
         return xssh__fail(NULL, XSSH_EBAD_USE, 0, "%s: the multi is being freed", fn);
     if (atomic_load(&s->state) == XSSH__STATE_CLOSED)
@@ -1330,8 +1348,8 @@ static int session_op(const char *fn, xssh_multi *m, int kind, xssh_session *s, 
         }                                                                      \
     } while (0)
 
-int xssh_multi_add_connect(xssh_multi *m, const char *host, xssh_options *options, const xssh_multi_op_opts *opts,
-                           xssh_multi_op **out)
+static int add_connect(xssh_multi *m, const char *host, xssh_options *options, const xssh_multi_op_opts *opts,
+                       xssh_multi_op **out)
 {
     if (out)
         *out = NULL;
@@ -1342,12 +1360,18 @@ int xssh_multi_add_connect(xssh_multi *m, const char *host, xssh_options *option
     return add_op(m, op, out);
 }
 
-int xssh_multi_add_host_run(xssh_multi *m, const char *host, xssh_options *options, const char *command,
-                            const xssh_multi_op_opts *opts, xssh_multi_op **out)
+int xssh_multi_add_connect(xssh_multi *m, const char *host, xssh_options *options, const xssh_multi_op_opts *opts,
+                           xssh_multi_op **out)
+{
+    return xssh__err_named(opts ? opts->caller : NULL, add_connect(m, host, options, opts, out));
+}
+
+static int add_host_run(xssh_multi *m, const char *host, xssh_options *options, const char *command,
+                        const xssh_multi_op_opts *opts, xssh_multi_op **out)
 {
     if (out)
         *out = NULL;
-    XSSH__ARG(NULL, command, "command is NULL");
+    FN_ARG("xssh_multi_add_host_run", command, "command is NULL");
     int rc = pull_check("xssh_multi_add_host_run", opts);
     if (rc)
         return rc;
@@ -1360,12 +1384,18 @@ int xssh_multi_add_host_run(xssh_multi *m, const char *host, xssh_options *optio
     return add_op(m, op, out);
 }
 
-int xssh_multi_add_run(xssh_multi *m, xssh_session *session, const char *command, const xssh_multi_op_opts *opts,
-                       xssh_multi_op **out)
+int xssh_multi_add_host_run(xssh_multi *m, const char *host, xssh_options *options, const char *command,
+                            const xssh_multi_op_opts *opts, xssh_multi_op **out)
+{
+    return xssh__err_named(opts ? opts->caller : NULL, add_host_run(m, host, options, command, opts, out));
+}
+
+static int add_run(xssh_multi *m, xssh_session *session, const char *command, const xssh_multi_op_opts *opts,
+                   xssh_multi_op **out)
 {
     if (out)
         *out = NULL;
-    XSSH__ARG(NULL, command, "command is NULL");
+    FN_ARG("xssh_multi_add_run", command, "command is NULL");
     int rc = pull_check("xssh_multi_add_run", opts);
     if (rc)
         return rc;
@@ -1378,11 +1408,17 @@ int xssh_multi_add_run(xssh_multi *m, xssh_session *session, const char *command
     return add_op(m, op, out);
 }
 
+int xssh_multi_add_run(xssh_multi *m, xssh_session *session, const char *command, const xssh_multi_op_opts *opts,
+                       xssh_multi_op **out)
+{
+    return xssh__err_named(opts ? opts->caller : NULL, add_run(m, session, command, opts, out));
+}
+
 static int host_xfer(const char *fn, xssh_multi *m, int kind, const char *host, xssh_options *options,
                      const char *src, const char *dst, const xssh_multi_op_opts *opts, xssh_multi_op **out)
 {
-    XSSH__ARG(NULL, src && *src, "source path is NULL or empty");
-    XSSH__ARG(NULL, dst && *dst, "destination path is NULL or empty");
+    FN_ARG(fn, src && *src, "source path is NULL or empty");
+    FN_ARG(fn, dst && *dst, "destination path is NULL or empty");
     xssh_multi_op *op;
     int rc = host_op(fn, m, kind, host, options, opts, &op);
     if (rc)
@@ -1400,28 +1436,40 @@ static int host_xfer(const char *fn, xssh_multi *m, int kind, const char *host, 
     return add_op(m, op, out);
 }
 
-int xssh_multi_add_host_put(xssh_multi *m, const char *host, xssh_options *options, const char *local,
-                            const char *remote, const xssh_multi_op_opts *opts, xssh_multi_op **out)
+static int add_host_put(xssh_multi *m, const char *host, xssh_options *options, const char *local,
+                        const char *remote, const xssh_multi_op_opts *opts, xssh_multi_op **out)
 {
     if (out)
         *out = NULL;
     return host_xfer("xssh_multi_add_host_put", m, K_HOST_PUT, host, options, local, remote, opts, out);
 }
 
-int xssh_multi_add_host_get(xssh_multi *m, const char *host, xssh_options *options, const char *remote,
-                            const char *local, const xssh_multi_op_opts *opts, xssh_multi_op **out)
+int xssh_multi_add_host_put(xssh_multi *m, const char *host, xssh_options *options, const char *local,
+                            const char *remote, const xssh_multi_op_opts *opts, xssh_multi_op **out)
+{
+    return xssh__err_named(opts ? opts->caller : NULL, add_host_put(m, host, options, local, remote, opts, out));
+}
+
+static int add_host_get(xssh_multi *m, const char *host, xssh_options *options, const char *remote,
+                        const char *local, const xssh_multi_op_opts *opts, xssh_multi_op **out)
 {
     if (out)
         *out = NULL;
     return host_xfer("xssh_multi_add_host_get", m, K_HOST_GET, host, options, remote, local, opts, out);
 }
 
+int xssh_multi_add_host_get(xssh_multi *m, const char *host, xssh_options *options, const char *remote,
+                            const char *local, const xssh_multi_op_opts *opts, xssh_multi_op **out)
+{
+    return xssh__err_named(opts ? opts->caller : NULL, add_host_get(m, host, options, remote, local, opts, out));
+}
+
 static int sftp_xfer(const char *fn, xssh_multi *m, int kind, xssh_sftp *sftp, const char *src, const char *dst,
                      const xssh_multi_op_opts *opts, xssh_multi_op **out)
 {
-    XSSH__ARG(NULL, sftp, "sftp is NULL");
-    XSSH__ARG(NULL, src && *src, "source path is NULL or empty");
-    XSSH__ARG(NULL, dst && *dst, "destination path is NULL or empty");
+    FN_ARG(fn, sftp, "sftp is NULL");
+    FN_ARG(fn, src && *src, "source path is NULL or empty");
+    FN_ARG(fn, dst && *dst, "destination path is NULL or empty");
     xssh_session *s = NULL;
     int rc = xssh_sftp_session(sftp, &s);
     if (rc)
@@ -1437,24 +1485,36 @@ static int sftp_xfer(const char *fn, xssh_multi *m, int kind, xssh_sftp *sftp, c
     return add_op(m, op, out);
 }
 
-int xssh_multi_add_sftp_get(xssh_multi *m, xssh_sftp *sftp, const char *remote, const char *local,
-                            const xssh_multi_op_opts *opts, xssh_multi_op **out)
+static int add_sftp_get(xssh_multi *m, xssh_sftp *sftp, const char *remote, const char *local,
+                        const xssh_multi_op_opts *opts, xssh_multi_op **out)
 {
     if (out)
         *out = NULL;
     return sftp_xfer("xssh_multi_add_sftp_get", m, K_SFTP_GET, sftp, remote, local, opts, out);
 }
 
-int xssh_multi_add_sftp_put(xssh_multi *m, xssh_sftp *sftp, const char *local, const char *remote,
+int xssh_multi_add_sftp_get(xssh_multi *m, xssh_sftp *sftp, const char *remote, const char *local,
                             const xssh_multi_op_opts *opts, xssh_multi_op **out)
+{
+    return xssh__err_named(opts ? opts->caller : NULL, add_sftp_get(m, sftp, remote, local, opts, out));
+}
+
+static int add_sftp_put(xssh_multi *m, xssh_sftp *sftp, const char *local, const char *remote,
+                        const xssh_multi_op_opts *opts, xssh_multi_op **out)
 {
     if (out)
         *out = NULL;
     return sftp_xfer("xssh_multi_add_sftp_put", m, K_SFTP_PUT, sftp, local, remote, opts, out);
 }
 
-int xssh_multi_add_channel_open(xssh_multi *m, xssh_session *session, const xssh_multi_op_opts *opts,
-                                xssh_multi_op **out)
+int xssh_multi_add_sftp_put(xssh_multi *m, xssh_sftp *sftp, const char *local, const char *remote,
+                            const xssh_multi_op_opts *opts, xssh_multi_op **out)
+{
+    return xssh__err_named(opts ? opts->caller : NULL, add_sftp_put(m, sftp, local, remote, opts, out));
+}
+
+static int add_channel_open(xssh_multi *m, xssh_session *session, const xssh_multi_op_opts *opts,
+                            xssh_multi_op **out)
 {
     if (out)
         *out = NULL;
@@ -1465,13 +1525,19 @@ int xssh_multi_add_channel_open(xssh_multi *m, xssh_session *session, const xssh
     return add_op(m, op, out);
 }
 
-int xssh_multi_add_call(xssh_multi *m, xssh_session *session, xssh_multi_fn fn, void *userdata,
-                        const xssh_multi_op_opts *opts, xssh_multi_op **out)
+int xssh_multi_add_channel_open(xssh_multi *m, xssh_session *session, const xssh_multi_op_opts *opts,
+                                xssh_multi_op **out)
+{
+    return xssh__err_named(opts ? opts->caller : NULL, add_channel_open(m, session, opts, out));
+}
+
+static int add_call(xssh_multi *m, xssh_session *session, xssh_multi_fn fn, void *userdata,
+                    const xssh_multi_op_opts *opts, xssh_multi_op **out)
 {
     if (out)
         *out = NULL;
-    XSSH__ARG(NULL, m, "multi is NULL");
-    XSSH__ARG(NULL, fn, "fn is NULL");
+    FN_ARG("xssh_multi_add_call", m, "multi is NULL");
+    FN_ARG("xssh_multi_add_call", fn, "fn is NULL");
     xssh_multi_op *op;
     if (session) {
         int rc = session_op("xssh_multi_add_call", m, K_CALL, session, opts, &op);
@@ -1487,6 +1553,12 @@ int xssh_multi_add_call(xssh_multi *m, xssh_session *session, xssh_multi_fn fn, 
     op->fn = fn;
     op->fn_ud = userdata;
     return add_op(m, op, out);
+}
+
+int xssh_multi_add_call(xssh_multi *m, xssh_session *session, xssh_multi_fn fn, void *userdata,
+                        const xssh_multi_op_opts *opts, xssh_multi_op **out)
+{
+    return xssh__err_named(opts ? opts->caller : NULL, add_call(m, session, fn, userdata, opts, out));
 }
 
 /* ---- what an operation runs (on its own stack) ------------------------------------ */
@@ -1819,6 +1891,15 @@ static void finish_result(xssh_multi_op *op, int rc)
             char buf[200];
             snprintf(buf, sizeof buf, "%s (%s)", xssh_strerror(rc), xssh_err_name(rc));
             op->msg = xssh__strdup(buf);
+        }
+    }
+    if (op->msg && op->caller) { /* named by what the user called (xssh_multi_op_opts.caller) */
+        size_t n = xssh__caller_name(NULL, 0, op->caller, op->msg);
+        char *named = malloc(n + 1);
+        if (named) {
+            xssh__caller_name(named, n + 1, op->caller, op->msg);
+            free(op->msg);
+            op->msg = named;
         }
     }
     op->res.message = op->msg ? op->msg : "";
@@ -2866,8 +2947,8 @@ static int do_listdir(xssh_multi_op *op)
     return rc;
 }
 
-int xssh_multi_add_sftp_open(xssh_multi *m, xssh_session *session, const xssh_multi_op_opts *opts,
-                             xssh_multi_op **out)
+static int add_sftp_open(xssh_multi *m, xssh_session *session, const xssh_multi_op_opts *opts,
+                         xssh_multi_op **out)
 {
     if (out)
         *out = NULL;
@@ -2878,13 +2959,19 @@ int xssh_multi_add_sftp_open(xssh_multi *m, xssh_session *session, const xssh_mu
     return add_op(m, op, out);
 }
 
-int xssh_multi_add_sftp_listdir(xssh_multi *m, xssh_sftp *sftp, const char *path, const xssh_multi_op_opts *opts,
-                                xssh_multi_op **out)
+int xssh_multi_add_sftp_open(xssh_multi *m, xssh_session *session, const xssh_multi_op_opts *opts,
+                             xssh_multi_op **out)
+{
+    return xssh__err_named(opts ? opts->caller : NULL, add_sftp_open(m, session, opts, out));
+}
+
+static int add_sftp_listdir(xssh_multi *m, xssh_sftp *sftp, const char *path, const xssh_multi_op_opts *opts,
+                            xssh_multi_op **out)
 {
     if (out)
         *out = NULL;
-    XSSH__ARG(NULL, sftp, "sftp is NULL");
-    XSSH__ARG(NULL, path, "path is NULL");
+    FN_ARG("xssh_multi_add_sftp_listdir", sftp, "sftp is NULL");
+    FN_ARG("xssh_multi_add_sftp_listdir", path, "path is NULL");
     xssh_session *s = NULL;
     int rc = xssh_sftp_session(sftp, &s);
     if (rc)
@@ -2897,6 +2984,12 @@ int xssh_multi_add_sftp_listdir(xssh_multi *m, xssh_sftp *sftp, const char *path
     op->sftp = xssh_sftp_ref(sftp);
     DUP_OR_FAIL(src, path);
     return add_op(m, op, out);
+}
+
+int xssh_multi_add_sftp_listdir(xssh_multi *m, xssh_sftp *sftp, const char *path, const xssh_multi_op_opts *opts,
+                                xssh_multi_op **out)
+{
+    return xssh__err_named(opts ? opts->caller : NULL, add_sftp_listdir(m, sftp, path, opts, out));
 }
 
 int xssh_multi_op_sftp(xssh_multi_op *op, xssh_sftp **out)

@@ -540,16 +540,23 @@ static int listen_on(const char *bind_host, int bind_port, int *bound)
     return fd;
 }
 
-int xssh_multi_add_forward_local(xssh_multi *multi, xssh_session *session, const char *bind_host, int bind_port,
-                                 const char *host, int port, const xssh_multi_op_opts *opts, xssh_multi_op **out)
+/* XSSH__ARG naming the public function (add_forward_local is not it) */
+#define FWD_ARG(cond, what)                                                                                \
+    do {                                                                                                   \
+        if (!(cond))                                                                                       \
+            return xssh__fail(NULL, XSSH_EARG, 0, "xssh_multi_add_forward_local: invalid argument: %s", (what)); \
+    } while (0)
+
+static int add_forward_local(xssh_multi *multi, xssh_session *session, const char *bind_host, int bind_port,
+                             const char *host, int port, const xssh_multi_op_opts *opts, xssh_multi_op **out)
 {
     if (out)
         *out = NULL;
-    XSSH__ARG(NULL, multi, "multi is NULL");
-    XSSH__ARG(NULL, session, "session is NULL");
-    XSSH__ARG(NULL, host && *host, "host is NULL or empty");
-    XSSH__ARG(NULL, port > 0 && port < 65536, "port must be 1..65535");
-    XSSH__ARG(NULL, bind_port >= 0 && bind_port < 65536, "bind_port must be 0..65535 (0: any free port)");
+    FWD_ARG(multi, "multi is NULL");
+    FWD_ARG(session, "session is NULL");
+    FWD_ARG(host && *host, "host is NULL or empty");
+    FWD_ARG(port > 0 && port < 65536, "port must be 1..65535");
+    FWD_ARG(bind_port >= 0 && bind_port < 65536, "bind_port must be 0..65535 (0: any free port)");
     if (!bind_host || !*bind_host)
         bind_host = "127.0.0.1";
     if (atomic_load(&session->state) == XSSH__STATE_CLOSED)
@@ -578,6 +585,13 @@ int xssh_multi_add_forward_local(xssh_multi *multi, xssh_session *session, const
         return rc;
     }
     return xssh__ok();
+}
+
+int xssh_multi_add_forward_local(xssh_multi *multi, xssh_session *session, const char *bind_host, int bind_port,
+                                 const char *host, int port, const xssh_multi_op_opts *opts, xssh_multi_op **out)
+{
+    return xssh__err_named(opts ? opts->caller : NULL,
+                           add_forward_local(multi, session, bind_host, bind_port, host, port, opts, out));
 }
 
 int xssh_multi_op_forward_port(xssh_multi_op *op, int *port)

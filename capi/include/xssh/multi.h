@@ -154,6 +154,27 @@ typedef struct xssh_multi_op_opts {
                                   smaller, for longer ones; the last unterminated line once the op
                                   is done). on_output must be NULL. The result's out/err are then
                                   empty. */
+    const char *caller;      /**< what the user called, for messages: a language's name of the
+                                  method or function that made this op ("xssh.aio.Session.run()",
+                                  "Xssh::Session#run", "xssh.async.run"); NUL-terminated text
+                                  (UTF-8), any length. NULL or "": none, messages as without it.
+                                  Copied at add (the string need not outlive the add call).
+                                  When set, these messages are named by it:
+                                  - xssh_multi_result.message of a failed or cancelled op;
+                                  - xssh_error_last()->message after an xssh_multi_add_*() call
+                                    with these options fails (its code, libssh2_code and
+                                    sftp_status, and the result's error, phase and sftp_status,
+                                    are never changed; neither is xssh_session_last_error()).
+                                  The rule: a message that starts with a C function's name and
+                                  a ':' ("xssh_" then [A-Za-z0-9_]+, as "xssh_multi_add_run: the
+                                  session is closed") gets that name replaced by caller
+                                  ("X: the session is closed"); a message that is caller, or
+                                  starts with caller and a ':', is left as it is (never
+                                  doubled); an empty message becomes caller; any other gets
+                                  "caller: " in front ("run 'sleep 5': timed out ..." ->
+                                  "X: run 'sleep 5': timed out ..."). xssh_error_last()'s
+                                  message holds at most 4095 bytes: a longer one is cut at a
+                                  UTF-8 character boundary (result messages are not cut). */
 } xssh_multi_op_opts;
 
 /** The outcome of an operation (owned by the op; valid until it is unreferenced). */
