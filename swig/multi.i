@@ -680,16 +680,15 @@ static xssh_err xssh_swig_multi_op_set_pull(xssh_swig_opopts *opts, int pull) {
     "" clears it (messages as without it). Raises InvalidArgumentError for a NULL opts,
     OutOfMemoryError when the copy fails. */
 static xssh_err xssh_swig_multi_op_set_caller(xssh_swig_opopts *opts, const char *caller) {
+  /* (no braced if in an %inline block: scripts/gen-api-docs.py would take it for a function) */
+  size_t n = caller ? strlen(caller) : 0;
   char *copy = NULL;
   if (!opts)
     return XSSH_EARG;
-  if (caller && *caller) {
-    size_t n = strlen(caller) + 1;
-    copy = (char *)malloc(n);
-    if (!copy)
-      return XSSH_ENOMEM;
-    memcpy(copy, caller, n);
-  }
+  if (n && !(copy = (char *)malloc(n + 1)))
+    return XSSH_ENOMEM;
+  if (copy)
+    memcpy(copy, caller, n + 1);
   free(opts->caller);
   opts->caller = copy;
   return 0;
