@@ -29,7 +29,6 @@ from typing import Any, AsyncIterator, Optional
 
 from . import core as _c
 from . import _connect_options
-from .exceptions import SSH2Error as _SSH2Error
 from ._many import _op_options, _path
 
 __all__ = ["connect", "Session", "Process", "LocalForward", "run_many"]
@@ -383,44 +382,24 @@ def _rpath(fn, name, p):
     return _path(fn, name, p)
 
 
-def _named(fn, e):
-    """e, an xssh exception an op ended with, naming fn (the method the user called:
-    "xssh.aio.Session.run()") at the start of its message: a C function's name there
-    ("xssh_multi_add_run: the session is closed") is replaced by fn; any other message
-    ("run 'sleep 5': timed out ...", "run: waiting for output: the session was closed
-    meanwhile", "cannot connect to ...") gets "fn: " in front; one that starts with fn already
-    is left as it is. Class, code, libssh2_code and sftp_status are kept; an exception that is
-    not an xssh one is left as it is. Returns e."""
-    m = getattr(e, "message", None)
-    if not isinstance(e, _SSH2Error) or not isinstance(m, str) or m == fn or m.startswith(fn + ":"):
-        return e
-    head, sep, rest = m.partition(":")
-    if sep and head.startswith("xssh_") and head.isascii() and head.replace("_", "a").isalnum():
-        m = fn + ":" + rest
-    else:
-        m = fn + ": " + m if m else fn
-    e.message = m
-    e.args = (m,) + tuple(e.args[1:])
-    return e
+def _opts(fn, timeout=None, idle_timeout=None, *args):
+    """The options of an op the user's call fn ("xssh.aio.Session.run()") adds: _op_options(fn,
+    ...) with fn as the op's caller, so that the C core names fn at the start of the op's errors
+    (an add that fails, a failed or cancelled op's result: xssh_multi_op_opts.caller in
+    capi/include/xssh/multi.h, "xssh_multi_add_run: the session is closed" ->
+    "xssh.aio.Session.run(): the session is closed"); class, code and sftp_status stay."""
+    o = _op_options(fn, None, None, timeout, idle_timeout, *args)
+    _c.multi_op_set_caller(o, fn)
+    return o
 
 
-def _add(fn, d, adder, *args, **kwargs):
-    """d.add(adder, ...) (an op added to the driver's Multi); its error (a closed session, a
-    port that cannot be bound) raised naming fn."""
-    try:
-        return d.add(adder, *args, **kwargs)
-    except Exception as e:
-        _named(fn, e)
-        raise
-
-
-def _raise_of(r, fn=None):
+def _raise_of(r):
     if r.error is not None:
-        raise _named(fn, r.error) if fn else r.error
+        raise r.error
 
 
-def _run_result(r, fn):
-    _raise_of(r, fn)
+def _run_result(r):
+    _raise_of(r)
     sig = r.exit_signal.encode() if isinstance(r.exit_signal, str) else r.exit_signal
     return _c.RunResult(r.stdout, r.stderr, r.exit_status, sig)
 
@@ -454,11 +433,10 @@ class _Connecting(object):
         timeout = kw.get("timeout")
         o = _connect_options("xssh.aio.connect()", **kw)
         d = _driver()
-        oo = _op_options("xssh.aio.connect()", None, None, None, None)
-        op, fut = _add("xssh.aio.connect()", d, d.multi.add_connect, self._host, o, oo)
+        op, fut = d.add(d.multi.add_connect, self._host, o, _opts("xssh.aio.connect()"))
         await d.wait_op(op, fut)
         r = op.result()
-        _raise_of(r, "xssh.aio.connect()")
+        _raise_of(r)
         s = Session(d, op.session(), self._host, timeout)
         return s
 
@@ -521,8 +499,8 @@ class Process(object):
         await self._s._lock.acquire()
         d = self._s._d
         try:
-            self._op, self._w = _add(_STREAM, d, d.multi.add_run, self._s._s, self._command, self._opts,
-                                     on_output=self._on_output, then=self._done)
+            self._op, self._w = d.add(d.multi.add_run, self._s._s, self._command, self._opts,
+                                      on_output=self._on_output, then=self._done)
             self._s._current = self._op
         except BaseException:
             self._s._release()
@@ -573,7 +551,7 @@ class Process(object):
         if not self._w.done:
             await self._s._d.wait_op(self._op, self._w)
         self._record()
-        _raise_of(self._result, _STREAM)
+        _raise_of(self._result)
 
     async def wait(self):
         """Wait for the end (output not read yet is dropped): RunResult(b"", b"", status, signal)."""
@@ -626,9 +604,9 @@ class Session(object):
         await self.close()
         return False
 
-    async def _op(self, fn, adder, *args, on_output=None):
+    async def _op(self, adder, *args, on_output=None):
         async with self._lock:
-            op, fut = _add(fn, self._d, adder, *args, on_output=on_output)
+            op, fut = self._d.add(adder, *args, on_output=on_output)
             self._current = op
             await self._d.wait_op(op, fut)
             return op.result()
@@ -639,10 +617,10 @@ class Session(object):
         exit_signal). timeout / idle_timeout: seconds → xssh.exceptions.Timeout."""
         self._check("run")
         _command("xssh.aio.Session.run()", command)
-        o = _op_options("xssh.aio.Session.run()", None, None, timeout, idle_timeout, merge_stderr, pty,
-                        _OUTPUT_ALL, False, False, stdin)
-        r = await self._op("xssh.aio.Session.run()", self._d.multi.add_run, self._s, command, o)
-        return _run_result(r, "xssh.aio.Session.run()")
+        o = _opts("xssh.aio.Session.run()", timeout, idle_timeout, merge_stderr, pty, _OUTPUT_ALL, False, False,
+                  stdin)
+        r = await self._op(self._d.multi.add_run, self._s, command, o)
+        return _run_result(r)
 
     def stream(self, command, stdin=None, timeout: Optional[float] = None, idle_timeout: Optional[float] = None,
                merge_stderr: bool = False, pty: bool = False, line_mode: bool = False) -> Process:
@@ -650,8 +628,7 @@ class Session(object):
         (``async for stream, data in s.stream(cmd)``); line_mode: whole lines per item."""
         self._check("stream")
         _command("xssh.aio.Session.stream()", command)
-        o = _op_options("xssh.aio.Session.stream()", None, None, timeout, idle_timeout, merge_stderr, pty,
-                        None, line_mode, False, stdin)
+        o = _opts(_STREAM, timeout, idle_timeout, merge_stderr, pty, None, line_mode, False, stdin)
         return Process(self, command, o, line_mode)
 
     # ---- non-blocking calls (the end of the session: SFTP close, disconnect) ----
@@ -675,10 +652,10 @@ class Session(object):
         """The session's SFTP subsystem, started by an sftp_open op the first time (its errors
         name fn, the method called)."""
         if self._sftp is None:
-            op, w = _add(fn, self._d, self._d.multi.add_sftp_open, self._s, None)
+            op, w = self._d.add(self._d.multi.add_sftp_open, self._s, _opts(fn))
             self._current = op
             await self._d.wait_op(op, w)
-            _raise_of(op.result(), fn)
+            _raise_of(op.result())
             self._sftp = op.sftp()
         return self._sftp
 
@@ -694,13 +671,14 @@ class Session(object):
             except Exception:
                 pass
 
-    async def _sftp_op(self, fn, adder, *args):
-        """An SFTP op (listdir, get, put) on the session's subsystem; the done op."""
+    async def _sftp_op(self, fn, adder, o, *args):
+        """An SFTP op (listdir, get, put: adder(sftp, *args, o)) on the session's subsystem; the
+        done op."""
         async with self._lock:
             name = "xssh.aio.Session.%s()" % fn
             sftp = await self._sftp_open(name)
             self._check(fn)
-            op, w = _add(name, self._d, adder, sftp, *args)
+            op, w = self._d.add(adder, sftp, *args, o)
             self._current = op
             try:
                 await self._d.wait_op(op, w)
@@ -710,7 +688,7 @@ class Session(object):
             r = op.result()
             if r.error is not None and getattr(r.error, "code", None) not in _SFTP_STATUS:
                 await self._drop_sftp()  # (a status the server answered leaves the channel in order)
-        _raise_of(r, name)
+        _raise_of(r)
         return op, r
 
     async def listdir(self, path=".") -> "list[str]":
@@ -719,14 +697,15 @@ class Session(object):
         xssh.exceptions.SFTPNoSuchFileError (any SFTP status: its SFTPError subclass)."""
         self._check("listdir")
         path = _rpath("xssh.aio.Session.listdir()", "path", path)
-        op, _r = await self._sftp_op("listdir", self._d.multi.add_sftp_listdir, path, None)
+        op, _r = await self._sftp_op("listdir", self._d.multi.add_sftp_listdir, _opts("xssh.aio.Session.listdir()"),
+                                     path)
         return [name.decode("utf-8", "surrogateescape") for name, _long, _attrs in op.entries()]
 
     async def _transfer(self, fn, a, b, timeout):
-        o = _op_options("xssh.aio.Session.%s()" % fn, None, None, timeout, None)
+        o = _opts("xssh.aio.Session.%s()" % fn, timeout)
         _c.multi_op_set_transfer(o, 1, 0)  # atomic: a temporary name renamed into place; cancelled, nothing is left
         adder = self._d.multi.add_sftp_get if fn == "get" else self._d.multi.add_sftp_put
-        _op, r = await self._sftp_op(fn, adder, a, b, o)
+        _op, r = await self._sftp_op(fn, adder, o, a, b)
         return r.transferred
 
     async def get(self, remote, local, timeout: Optional[float] = None) -> int:
@@ -765,8 +744,8 @@ class Session(object):
         # forwards go on beside it) and runs until cancelled
         fw = LocalForward(self, remote_host, remote_port, local_host)
         d = self._d
-        fw._op, fw._w = _add(fn, d, d.multi.add_forward_local, self._s, local_host, local_port, remote_host,
-                             remote_port, None, then=fw._ended)
+        fw._op, fw._w = d.add(d.multi.add_forward_local, self._s, local_host, local_port, remote_host, remote_port,
+                              _opts(fn), then=fw._ended)
         fw.port = fw._op.forward_port()
         if not fw._w.done:
             self._forwards.add(fw)
@@ -845,8 +824,7 @@ class LocalForward(object):
             return None
         if self._error is None:
             e = self._op.result().error
-            self._error = (None if e is None or e.code == _c.XSSH_ECANCELLED
-                           else _named("xssh.aio.Session.forward_local()", e),)
+            self._error = (None if e is None or e.code == _c.XSSH_ECANCELLED else e,)
         return self._error[0]
 
     def close(self):

@@ -13,7 +13,6 @@ import socket
 import xssh
 import xssh.aio
 import xssh.exceptions as X
-from xssh import aio as _aio
 
 
 def _run(coro, limit=120):
@@ -113,20 +112,39 @@ def test_sftp_status_error_is_kept(env, tmpdir_path):
     _run(main())
 
 
-def test_named_keeps_class_code_and_status():
-    e = xssh.core._error_object(xssh.core.XSSH_ESFTP_PERMISSION_DENIED,
-                                "xssh_multi_add_sftp_get: the server said no", 3)
-    n = _aio._named("xssh.aio.Session.get()", e)
-    assert n is e and type(n) is type(e) and isinstance(n, X.SFTPError)
-    assert (n.code, n.sftp_status) == (xssh.core.XSSH_ESFTP_PERMISSION_DENIED, 3)
-    assert n.message == str(n) == "xssh.aio.Session.get(): the server said no"
-    # a message without a C name gets the name in front, once
-    other = xssh.core._error_object(xssh.core.XSSH_ETIMEOUT, "run 'x': timed out")
-    n = _aio._named("xssh.aio.Session.run()", other)
-    assert n is other and str(n) == n.message == "xssh.aio.Session.run(): run 'x': timed out"
-    assert str(_aio._named("xssh.aio.Session.run()", n)) == "xssh.aio.Session.run(): run 'x': timed out"
-    plain = ValueError("not an xssh error")
-    assert _aio._named("xssh.aio.Session.run()", plain) is plain and str(plain) == "not an xssh error"
+def test_sftp_status_errors_keep_class_code_and_status(env, tmpdir_path):
+    """What xssh.aio's own renaming (_named) was unit-tested for, now that the C core names the
+    ops (xssh_multi_op_opts.caller): an SFTP status the server answered keeps its class, code
+    and sftp_status, and the message starts with the method once, with no C function's name."""
+    missing = os.path.join(tmpdir_path, "missing")
+    up = os.path.join(tmpdir_path, "up")
+    with open(up, "wb") as f:
+        f.write(b"data")
+
+    async def main():
+        got = []
+        async with xssh.aio.connect(env.host, **_kw(env)) as s:
+            for fn, call in (("get", lambda: s.get(missing, os.path.join(tmpdir_path, "down"))),
+                             ("put", lambda: s.put(up, os.path.join(missing, "r"))),
+                             ("listdir", lambda: s.listdir(missing))):
+                try:
+                    r = await call()
+                except X.SSH2Error as e:
+                    got.append((fn, e))
+                else:
+                    got.append((fn, r))
+            assert await s.listdir(tmpdir_path)  # the subsystem is still in order
+        return got
+
+    got = _run(main())
+    assert [fn for fn, _ in got] == ["get", "put", "listdir"], got
+    for fn, e in got:
+        name = "xssh.aio.Session.%s(): " % fn
+        assert type(e) is X.SFTPNoSuchFileError and isinstance(e, X.SFTPError), (fn, repr(e))
+        assert (e.code, e.sftp_status) == (xssh.core.XSSH_ESFTP_NO_SUCH_FILE, 2), (fn, e.code, e.sftp_status)
+        assert e.message == str(e) and e.message.startswith(name), e.message
+        assert e.message.count("xssh.aio.") == 1 and "xssh_" not in e.message, e.message
+    assert not os.path.exists(os.path.join(tmpdir_path, "down"))
 
 
 def test_forward_stats_is_public(env):
