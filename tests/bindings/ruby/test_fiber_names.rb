@@ -106,20 +106,25 @@ class TestFiberNames < Minitest::Test
     end
   end
 
-  # the helper itself: class, code, libssh2_code and sftp_status kept, only the C name replaced
-  def test_named_error_keeps_the_error
-    e = Xssh::Native.error_object(Xssh::ESFTP_PERMISSION_DENIED).exception('xssh_multi_add_sftp_get: the server said no')
-    e.instance_variable_set(:@sftp_status, 3)
-    n = Xssh::FiberSched.named_error(e, 'Xssh::SFTP#get')
-    assert_instance_of e.class, n
-    assert_equal [Xssh::ESFTP_PERMISSION_DENIED, e.name, e.libssh2_code, 3], [n.code, n.name, n.libssh2_code, n.sftp_status]
-    assert_equal 'Xssh::SFTP#get: the server said no', n.message
-    # no C name: the label in front, once
-    other = Xssh::Native.error_object(Xssh::ETIMEOUT).exception("run 'x': timed out")
-    n = Xssh::FiberSched.named_error(other, 'Xssh::Session#run')
-    assert_instance_of other.class, n
-    assert_equal "Xssh::Session#run: run 'x': timed out", n.message
-    assert_same n, Xssh::FiberSched.named_error(n, 'Xssh::Session#run')
+  # an op's failure keeps its error (class, code, name, sftp_status) and names the method once,
+  # also where the C core's text names a C function (the op's caller: xssh_multi_op_opts.caller)
+  def test_an_op_error_keeps_the_error_and_names_the_method_once
+    missing = File.join(@dir, 'missing')
+    errs = reactor do
+      T.connect(agent: false) do |s|
+        sf = s.sftp
+        { 'Xssh::SFTP#get' => assert_raises(Xssh::SFTPError) { sf.get(missing, File.join(@dir, 'down')) },
+          'Xssh::SFTP#put' => assert_raises(Xssh::SFTPError) { sf.put(@up, File.join(missing, 'r')) } }
+      end
+    end
+    errs.each do |meth, e|
+      assert_equal [Xssh::ESFTP_NO_SUCH_FILE, 'XSSH_ESFTP_NO_SUCH_FILE', 2], [e.code, e.name, e.sftp_status], meth
+      assert_instance_of Xssh::ERROR_CLASSES_BY_CODE.fetch(e.code), e
+      assert e.message.start_with?("#{meth}: "), e.message
+      assert_equal 1, e.message.scan('Xssh::SFTP#').size, e.message
+      refute_includes e.message, 'xssh_'
+    end
+    refute File.exist?(File.join(@dir, 'down')), 'a failed get left a file'
   end
 
   # ---- every error an op ends with names the method, also those the C core words itself ----

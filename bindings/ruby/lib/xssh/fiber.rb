@@ -71,50 +71,30 @@ module Xssh
       Process.clock_gettime(Process::CLOCK_MONOTONIC)
     end
 
-    # An error of the C core names the C function ("xssh_multi_add_run: the
-    # session is closed"): the same error (its class, code, libssh2_code,
-    # sftp_status) naming label instead, the Ruby method the user called
-    # ("Xssh::Session#run", see Xssh.callee). Other errors are returned as they are.
-    #
-    # Every error an op ends with is named so, also those the C core words
-    # itself ("run 'sleep 5': timed out ...", "run: waiting for output: the
-    # session was closed meanwhile", "cannot connect to ..."): "label: " is put
-    # in front of them. A message that starts with label already is left as it is.
-    def named_error(err, label)
-      return err unless label && err.is_a?(Xssh::Error)
-
-      msg = err.message
-      return err if msg == label || msg.start_with?("#{label}:")
-
-      named = msg.sub(/\Axssh_\w+:/) { "#{label}:" }
-      named = msg.empty? ? label : "#{label}: #{msg}" if named == msg
-      err.exception(named)
-    end
-
-    # yield; an Xssh::Error it raises is raised naming label (named_error)
-    def named(label)
+    # An error of this layer or of a drive call while label's op waits (the
+    # driver failed, Multi#wait refused): the same error (class, code,
+    # sftp_status) with "label: " in front. The op's own errors (its add, its
+    # result) are named by the C core (the op's caller, FiberSched.opts).
+    def labelled(label)
       yield
     rescue Xssh::Error => e
-      n = named_error(e, label)
-      raise if n.equal?(e)
-
-      raise n, cause: e.cause
+      raise e.exception("#{label}: #{e.message}"), cause: e.cause
     end
 
     # Add an op to the calling scheduler's Multi (the block gets the Multi and
-    # returns the op), wait until it is done and return [op, MultiResult]; the
-    # op's error is raised (naming label, the method called: named_error). A
-    # fiber stopped meanwhile cancels the op.
+    # returns the op; its options name label, the method called, as caller),
+    # wait until it is done and return [op, MultiResult]; the op's error is
+    # raised. A fiber stopped meanwhile cancels the op.
     def call(label, &add)
       lp = Loop.current
-      op = named(label) { lp.add(&add) }
+      op = lp.add(&add)
       begin
-        named(label) { lp.wait(op) }
+        labelled(label) { lp.wait(op) }
         r = op.result
       ensure
         lp.finish(op)
       end
-      raise named_error(r.error, label) if r.error
+      raise r.error if r.error
 
       [op, r]
     end
@@ -447,11 +427,15 @@ module Xssh
     # xssh_multi_op_opts.max_output for "keep every byte" (XSSH_MULTI_OUTPUT_ALL, (size_t)-1)
     OUTPUT_ALL = Native.const_defined?(:XSSH_MULTI_OUTPUT_ALL) ? Native::XSSH_MULTI_OUTPUT_ALL : (1 << 64) - 1
 
-    def opts(timeout_ms: 0, idle_ms: 0, connect_ms: 0, merge_stderr: false, pty: false, stdin: nil, pull: false,
-             line_mode: false, max_output: 0)
+    # The options of an op; caller: the method the user called ("Xssh::Session#run"),
+    # which the C core puts at the start of the op's add error and failed result
+    # (xssh_multi_op_opts.caller: class, code and sftp_status kept).
+    def opts(caller:, timeout_ms: 0, idle_ms: 0, connect_ms: 0, merge_stderr: false, pty: false, stdin: nil,
+             pull: false, line_mode: false, max_output: 0)
       o = Native.multi_op_options(connect_ms, 0, timeout_ms, idle_ms, merge_stderr ? 1 : 0, pty ? 1 : 0, max_output,
                                   line_mode ? 1 : 0, 0, stdin)
       Native.multi_op_set_pull(o, 1) if pull
+      Native.multi_op_set_caller(o, caller)
       o
     end
   end
@@ -472,8 +456,9 @@ module Xssh
       o = connect_options(**kw)
       t = kw[:timeout] # checked by connect_options (0: no limit)
       ms = t&.positive? ? timeout_ms(t, :timeout, self, :connect) : 0
-      oo = FiberSched.opts(connect_ms: ms)
-      op, = FiberSched.call(Xssh.callee(self, :connect)) { |m| m.add_connect(host, o, oo) }
+      label = Xssh.callee(self, :connect)
+      oo = FiberSched.opts(caller: label, connect_ms: ms)
+      op, = FiberSched.call(label) { |m| m.add_connect(host, o, oo) }
       s = op.session
       return s unless blk
 
@@ -496,10 +481,11 @@ module Xssh
       raise Xssh.arg_type_error(self, :stdin, 'String or nil', stdin, :run) unless stdin.nil? || stdin.is_a?(String)
 
       # every byte of the output is kept, as the blocking run keeps it
-      o = FiberSched.opts(timeout_ms: Xssh.timeout_ms(timeout, :timeout, self, :run),
+      label = Xssh.callee(self, :run)
+      o = FiberSched.opts(caller: label, timeout_ms: Xssh.timeout_ms(timeout, :timeout, self, :run),
                           idle_ms: Xssh.timeout_ms(idle_timeout, :idle_timeout, self, :run),
                           merge_stderr: merge_stderr, pty: pty, stdin: stdin, max_output: FiberSched::OUTPUT_ALL)
-      _, r = FiberSched.call(Xssh.callee(self, :run)) { |m| m.add_run(self, command, o) }
+      _, r = FiberSched.call(label) { |m| m.add_run(self, command, o) }
       RunResult.new(r.stdout, r.stderr, r.exit_status, r.exit_signal)
     end
   end
@@ -532,15 +518,15 @@ module Xssh
       raise Xssh.arg_type_error(self, :command, 'String', command, :stream) unless command.is_a?(String)
       raise Xssh.arg_type_error(self, :stdin, 'String or nil', stdin, :stream) unless stdin.nil? || stdin.is_a?(String)
 
-      o = FiberSched.opts(timeout_ms: Xssh.timeout_ms(timeout, :timeout, self, :stream),
+      label = Xssh.callee(self, :stream)
+      o = FiberSched.opts(caller: label, timeout_ms: Xssh.timeout_ms(timeout, :timeout, self, :stream),
                           idle_ms: Xssh.timeout_ms(idle_timeout, :idle_timeout, self, :stream),
                           merge_stderr: merge_stderr, pty: pty, stdin: stdin, pull: true, line_mode: line_mode)
       lp = FiberSched.active? ? FiberSched::Loop.current : FiberSched::Private.new
-      label = Xssh.callee(self, :stream)
-      op = FiberSched.named(label) { lp.add { |m| m.add_run(self, command, o) } }
+      op = lp.add { |m| m.add_run(self, command, o) }
       begin
         loop do
-          lp.wait(op, output: true)
+          FiberSched.labelled(label) { lp.wait(op, output: true) }
           done = op.state == Native::XSSH_OP_DONE
           lp.take_output(op).each_with_index do |data, i|
             next if data.empty?
@@ -557,7 +543,7 @@ module Xssh
       ensure
         lp.finish(op)
       end
-      raise FiberSched.named_error(r.error, label) if r.error
+      raise r.error if r.error
 
       RunResult.new(String.new(encoding: Encoding::BINARY), String.new(encoding: Encoding::BINARY),
                     r.exit_status, r.exit_signal)
@@ -604,7 +590,8 @@ module Xssh
 
     # (meth: the public method called, named in its errors)
     private def fiber_sftp_open(meth)
-      op, = FiberSched.call(Xssh.callee(self, meth)) { |m| m.add_sftp_open(self, FiberSched.opts) }
+      label = Xssh.callee(self, meth)
+      op, = FiberSched.call(label) { |m| m.add_sftp_open(self, FiberSched.opts(caller: label)) }
       sf = op.sftp
       sf.instance_variable_set(:@session, self)
       return sf unless block_given?
@@ -629,10 +616,9 @@ module Xssh
       Xssh.forward_args(self, :forward_local, Xssh::FORWARD_LOCAL_ARGS, [bind_host, bind_port, dest_host, dest_port])
       lp = FiberSched::Loop.current
       label = Xssh.callee(self, :forward_local)
-      op = FiberSched.named(label) do
-        lp.add { |m| m.add_forward_local(self, bind_host, bind_port, dest_host, dest_port, FiberSched.opts) }
-      end
-      fwd = FiberForward.new(self, op, lp, label)
+      o = FiberSched.opts(caller: label)
+      op = lp.add { |m| m.add_forward_local(self, bind_host, bind_port, dest_host, dest_port, o) }
+      fwd = FiberForward.new(self, op, lp)
       lp.keep(op)
       return fwd unless blk
 
@@ -651,11 +637,10 @@ module Xssh
     # The Session it forwards over.
     attr_reader :session
 
-    def initialize(session, op, loop, label = nil)
+    def initialize(session, op, loop)
       @session = session
       @op = op
       @loop = loop
-      @label = label # the method that started it, named in #error
       @port = op.forward_port
       # dropped without close: the op is cancelled (its listener closed) by the driver
       ObjectSpace.define_finalizer(self, self.class.canceller(op, loop))
@@ -699,7 +684,7 @@ module Xssh
       return nil if running?
 
       e = @op.result.error
-      e.is_a?(Xssh::CancelledError) ? nil : FiberSched.named_error(e, @label)
+      e.is_a?(Xssh::CancelledError) ? nil : e
     end
 
     def inspect
@@ -758,8 +743,9 @@ module Xssh
     # (meth: the public method called, named in its errors)
     def fiber_listdir(path, meth)
       p = Xssh.path_arg(path, :path, self, meth)
-      o = FiberSched.opts
-      op, = FiberSched.call(Xssh.callee(self, meth)) { |m| m.add_sftp_listdir(self, p, o) }
+      label = Xssh.callee(self, meth)
+      o = FiberSched.opts(caller: label)
+      op, = FiberSched.call(label) { |m| m.add_sftp_listdir(self, p, o) }
       op.entries
     end
 
@@ -772,9 +758,10 @@ module Xssh
       raise Xssh.arg_type_error(self, :mode, 'Integer', mode, meth) unless mode.is_a?(Integer)
 
       _ = progress
-      o = FiberSched.opts
+      label = Xssh.callee(self, meth)
+      o = FiberSched.opts(caller: label)
       Native.multi_op_set_transfer(o, atomic ? 1 : 0, mode)
-      _, r = FiberSched.call(Xssh.callee(self, meth)) { |m| m.public_send(:"add_sftp_#{meth}", self, a, b, o) }
+      _, r = FiberSched.call(label) { |m| m.public_send(:"add_sftp_#{meth}", self, a, b, o) }
       r.transferred
     end
   end
