@@ -1349,7 +1349,7 @@ static int session_op(const char *fn, xssh_multi *m, int kind, xssh_session *s, 
     } while (0)
 
 static int add_connect(xssh_multi *m, const char *host, xssh_options *options, const xssh_multi_op_opts *opts,
-                           xssh_multi_op **out)
+                       xssh_multi_op **out)
 {
     if (out)
         *out = NULL;
@@ -1367,7 +1367,7 @@ int xssh_multi_add_connect(xssh_multi *m, const char *host, xssh_options *option
 }
 
 static int add_host_run(xssh_multi *m, const char *host, xssh_options *options, const char *command,
-                            const xssh_multi_op_opts *opts, xssh_multi_op **out)
+                        const xssh_multi_op_opts *opts, xssh_multi_op **out)
 {
     if (out)
         *out = NULL;
@@ -1391,7 +1391,7 @@ int xssh_multi_add_host_run(xssh_multi *m, const char *host, xssh_options *optio
 }
 
 static int add_run(xssh_multi *m, xssh_session *session, const char *command, const xssh_multi_op_opts *opts,
-                       xssh_multi_op **out)
+                   xssh_multi_op **out)
 {
     if (out)
         *out = NULL;
@@ -1437,7 +1437,7 @@ static int host_xfer(const char *fn, xssh_multi *m, int kind, const char *host, 
 }
 
 static int add_host_put(xssh_multi *m, const char *host, xssh_options *options, const char *local,
-                            const char *remote, const xssh_multi_op_opts *opts, xssh_multi_op **out)
+                        const char *remote, const xssh_multi_op_opts *opts, xssh_multi_op **out)
 {
     if (out)
         *out = NULL;
@@ -1451,7 +1451,7 @@ int xssh_multi_add_host_put(xssh_multi *m, const char *host, xssh_options *optio
 }
 
 static int add_host_get(xssh_multi *m, const char *host, xssh_options *options, const char *remote,
-                            const char *local, const xssh_multi_op_opts *opts, xssh_multi_op **out)
+                        const char *local, const xssh_multi_op_opts *opts, xssh_multi_op **out)
 {
     if (out)
         *out = NULL;
@@ -1486,7 +1486,7 @@ static int sftp_xfer(const char *fn, xssh_multi *m, int kind, xssh_sftp *sftp, c
 }
 
 static int add_sftp_get(xssh_multi *m, xssh_sftp *sftp, const char *remote, const char *local,
-                            const xssh_multi_op_opts *opts, xssh_multi_op **out)
+                        const xssh_multi_op_opts *opts, xssh_multi_op **out)
 {
     if (out)
         *out = NULL;
@@ -1500,7 +1500,7 @@ int xssh_multi_add_sftp_get(xssh_multi *m, xssh_sftp *sftp, const char *remote, 
 }
 
 static int add_sftp_put(xssh_multi *m, xssh_sftp *sftp, const char *local, const char *remote,
-                            const xssh_multi_op_opts *opts, xssh_multi_op **out)
+                        const xssh_multi_op_opts *opts, xssh_multi_op **out)
 {
     if (out)
         *out = NULL;
@@ -1514,7 +1514,7 @@ int xssh_multi_add_sftp_put(xssh_multi *m, xssh_sftp *sftp, const char *local, c
 }
 
 static int add_channel_open(xssh_multi *m, xssh_session *session, const xssh_multi_op_opts *opts,
-                                xssh_multi_op **out)
+                            xssh_multi_op **out)
 {
     if (out)
         *out = NULL;
@@ -1532,7 +1532,7 @@ int xssh_multi_add_channel_open(xssh_multi *m, xssh_session *session, const xssh
 }
 
 static int add_call(xssh_multi *m, xssh_session *session, xssh_multi_fn fn, void *userdata,
-                        const xssh_multi_op_opts *opts, xssh_multi_op **out)
+                    const xssh_multi_op_opts *opts, xssh_multi_op **out)
 {
     if (out)
         *out = NULL;
@@ -2948,7 +2948,7 @@ static int do_listdir(xssh_multi_op *op)
 }
 
 static int add_sftp_open(xssh_multi *m, xssh_session *session, const xssh_multi_op_opts *opts,
-                             xssh_multi_op **out)
+                         xssh_multi_op **out)
 {
     if (out)
         *out = NULL;
@@ -2966,7 +2966,7 @@ int xssh_multi_add_sftp_open(xssh_multi *m, xssh_session *session, const xssh_mu
 }
 
 static int add_sftp_listdir(xssh_multi *m, xssh_sftp *sftp, const char *path, const xssh_multi_op_opts *opts,
-                                xssh_multi_op **out)
+                            xssh_multi_op **out)
 {
     if (out)
         *out = NULL;
