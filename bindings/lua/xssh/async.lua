@@ -184,35 +184,18 @@ end
 
 -- Every error an op ends with names the Lua function fname the user called, at
 -- the start of its message, keeping the error object (its class, code,
--- sftp_status): a C function's name there (xssh_multi_add_run: the session is
--- closed) is replaced by fname; any other message (run 'sleep 5': timed out
--- ..., run: waiting for output: the session was closed meanwhile, cannot
--- connect to ...) gets "fname: " in front; one starting with fname already is
--- left as it is. Errors that are not xssh error objects are left as they are.
-local function named_error(fname, e)
-  if xssh.is_error(e) and type(e.message) == "string" then
-    local m = e.message
-    if m ~= fname and m:sub(1, #fname + 1) ~= fname .. ":" then
-      local n, k = m:gsub("^xssh_[%w_]+:", function() return fname .. ":" end, 1)
-      if k == 0 then n = m == "" and fname or fname .. ": " .. m end
-      e.message = n
-    end
-  end
-  return e
-end
-M._named_error = named_error -- (for tests)
-
--- m:<method>(...): the op added to m; its error (a closed session, a port that
--- cannot be bound) raised naming fname
-local function add_op(fname, m, method, ...)
-  local ok, op = pcall(m[method], m, ...)
-  if not ok then error(named_error(fname, op), 0) end
-  return op
+-- sftp_status): the C core does it (xssh_multi_op_opts.caller, its rule in
+-- xssh/multi.h) for the error of a failed add and the result of a failed or
+-- cancelled op. o: the op's options (nil: defaults), returned with fname as caller.
+local function named(fname, o)
+  o = o or core.multi_op_options(0, 0, 0, 0, 0, 0, 0, 0, 0, nil)
+  core.multi_op_set_caller(o, fname)
+  return o
 end
 
--- the op's result r, or its error raised (naming fname)
-local function raise_of(r, fname)
-  if r.error then error(named_error(fname, r.error), 0) end
+-- the op's result r, or its error raised (named by the C core)
+local function raise_of(r)
+  if r.error then error(r.error, 0) end
   return r
 end
 
@@ -248,9 +231,9 @@ function MAKERS.connect(fname, depth) return function(opts, port, user, more)
     arg_error(fname .. ": passphrase_callback/prompt_callback are not supported (give passphrase/password)", 2)
   end
   local m = core.Multi()
-  local op = add_op(fname, m, "add_connect", host, o, core.multi_op_options(ms(fname, "timeout", t.timeout), 0, 0,
-    0, 0, 0, 0, 0, 0, nil))
-  raise_of(await(m, op), fname)
+  local op = m:add_connect(host, o, named(fname, core.multi_op_options(ms(fname, "timeout", t.timeout), 0, 0,
+    0, 0, 0, 0, 0, 0, nil)))
+  raise_of(await(m, op))
   return op:session()
 end end
 
@@ -289,8 +272,8 @@ end
 function MAKERS.run(fname, depth) return function(session, command, opts)
   local o = run_options(fname, depth, session, command, opts, RUN_KEYS)
   local m = core.Multi()
-  local op = add_op(fname, m, "add_run", session, command, o)
-  return run_result(raise_of(await(m, op), fname))
+  local op = m:add_run(session, command, named(fname, o))
+  return run_result(raise_of(await(m, op)))
 end end
 
 -- ---- streamed output --------------------------------------------------------
@@ -366,7 +349,7 @@ local function process_next(p)
     if not got then
       if done then
         p.finished = true
-        raise_of(process_record(p), p.fname)
+        raise_of(process_record(p))
         return nil
       end
       process_drive(p)
@@ -399,7 +382,7 @@ function Process:wait()
     end
     process_drive(self)
   end
-  local r = raise_of(process_record(self), self.fname)
+  local r = raise_of(process_record(self))
   return run_result({ stdout = "", stderr = "", exit_status = r.exit_status, exit_signal = r.exit_signal })
 end
 
@@ -428,8 +411,8 @@ function MAKERS.stream(fname, depth) return function(session, command, opts)
   local o = run_options(fname, depth, session, command, opts, STREAM_KEYS)
   core.multi_op_set_pull(o, 1)
   local m = core.Multi()
-  local op = add_op(fname, m, "add_run", session, command, o)
-  return setmetatable({ m = m, op = op, fname = fname, line_mode = opts and opts.line_mode and true or false,
+  local op = m:add_run(session, command, named(fname, o))
+  return setmetatable({ m = m, op = op, line_mode = opts and opts.line_mode and true or false,
     queue = { first = 1, last = 0 }, finished = false }, Process)
 end end
 
@@ -461,14 +444,14 @@ end
 function MAKERS.get(fname, depth) return function(sftp, remote, lpath, opts)
   local o = transfer_options(fname, depth, sftp, remote, "remote", lpath, "local", opts)
   local m = core.Multi()
-  local op = add_op(fname, m, "add_sftp_get", sftp, remote, lpath, o)
-  return raise_of(await(m, op), fname).transferred
+  local op = m:add_sftp_get(sftp, remote, lpath, named(fname, o))
+  return raise_of(await(m, op)).transferred
 end end
 function MAKERS.put(fname, depth) return function(sftp, lpath, remote, opts)
   local o = transfer_options(fname, depth, sftp, lpath, "local", remote, "remote", opts)
   local m = core.Multi()
-  local op = add_op(fname, m, "add_sftp_put", sftp, lpath, remote, o)
-  return raise_of(await(m, op), fname).transferred
+  local op = m:add_sftp_put(sftp, lpath, remote, named(fname, o))
+  return raise_of(await(m, op)).transferred
 end end
 
 -- xssh.async.sftp(session): start the SFTP subsystem (as Session:sftp_init)
@@ -476,8 +459,8 @@ end end
 function MAKERS.sftp(fname, depth) return function(session)
   check_object(fname, 1, "session", session, "Session", depth)
   local m = core.Multi()
-  local op = add_op(fname, m, "add_sftp_open", session, nil)
-  raise_of(await(m, op), fname)
+  local op = m:add_sftp_open(session, named(fname, nil))
+  raise_of(await(m, op))
   return op:sftp()
 end end
 
@@ -489,8 +472,8 @@ function MAKERS.listdir(fname, depth) return function(sftp, path)
   check_object(fname, 1, "sftp", sftp, "SFTP", depth)
   check_string(fname, 2, "path", path, true, depth)
   local m = core.Multi()
-  local op = add_op(fname, m, "add_sftp_listdir", sftp, path, nil)
-  raise_of(await(m, op), fname)
+  local op = m:add_sftp_listdir(sftp, path, named(fname, nil))
+  raise_of(await(m, op))
   return op:entries()
 end end
 
@@ -520,7 +503,7 @@ function Forward:serve()
   local r = op:result()
   self.ended = true
   if r.error and not self.closed then
-    self.error = named_error(self.fname, r.error)
+    self.error = r.error
     error(self.error, 0)
   end
   return true
@@ -575,8 +558,8 @@ function MAKERS.forward_local(fname, depth) return function(session, host, port,
       math.type(bind_port) == "integer" and tostring(bind_port) or type_of(bind_port)), 2)
   end
   local m = core.Multi()
-  local op = add_op(fname, m, "add_forward_local", session, bind_host, bind_port, host, port, nil)
-  return setmetatable({ m = m, op = op, fname = fname, port = op:forward_port(), host = host, remote_port = port,
+  local op = m:add_forward_local(session, bind_host, bind_port, host, port, named(fname, nil))
+  return setmetatable({ m = m, op = op, port = op:forward_port(), host = host, remote_port = port,
     closed = false, serving = false }, Forward)
 end end
 

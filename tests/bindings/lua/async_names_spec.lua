@@ -172,17 +172,24 @@ describe("xssh.async / xssh.luv: every error an op ends with starts with the fun
     if rest then assert.truthy(m:find(rest, #fname + 3, true), m) end
   end
 
-  it("the helper: a C name replaced, other text prefixed, once; the object kept", function()
-    local e = xssh.core.error_object(xssh.core.XSSH_ETIMEOUT)
-    e.message = "run 'x': timed out"
-    local n = xasync._named_error("xssh.async.run", e)
-    assert.equal(e, n)
-    assert.equal("xssh.async.run: run 'x': timed out", n.message)
-    assert.equal("xssh.async.run: run 'x': timed out", xasync._named_error("xssh.async.run", n).message)
-    e.message = "xssh_multi_add_run: the session is closed"
-    assert.equal("xssh.async.run: the session is closed", xasync._named_error("xssh.async.run", e).message)
-    assert.is_true(e:is("Timeout"))
-    assert.equal("plain", xasync._named_error("xssh.async.run", "plain"))
+  it("the rule (the C core's, xssh_multi_op_opts.caller): a C name replaced, other text prefixed, once; the object kept",
+    function()
+    -- no Lua copy of the rule left: xssh.async sets the caller, the C core names the message
+    assert.is_nil(xasync._named_error)
+    local s = E.session()
+    local sftp = s:sftp_init()
+    local missing = E.tmpdir() .. "/missing"
+    -- other text prefixed, once; an SFTPError keeps its class and sftp_status
+    local ok, err = pcall(xasync.listdir, sftp, missing)
+    assert.is_false(ok)
+    check(err, "xssh.async.listdir", "SFTPError", xssh.core.XSSH_ESFTP_NO_SUCH_FILE)
+    assert.equal(2, err.sftp_status)
+    -- a C name replaced (xssh_multi_add_run: the session is closed), once
+    s:disconnect()
+    ok, err = pcall(xasync.run, s, "x")
+    assert.is_false(ok)
+    assert.equal("xssh.async.run: the session is closed", err.message)
+    check(err, "xssh.async.run", "ClosedError", xssh.core.XSSH_ECLOSED)
   end)
 
   it("a timeout (run and stream; plain and in a task)", function()
