@@ -131,6 +131,17 @@ char *xt_tmppath(const char *stem)
     return p;
 }
 
+void xt_empty_home(const char *tag)
+{
+    static char home[1024]; /* setenv copies; kept for the suite's life anyway */
+    char ssh[1100];
+    snprintf(home, sizeof home, "%s/%s-home-%d", xt()->dir, tag, (int)getpid());
+    snprintf(ssh, sizeof ssh, "%s/.ssh", home);
+    mkdir(home, 0700);
+    mkdir(ssh, 0700);
+    setenv("HOME", home, 1);
+}
+
 int xt_have_password(void)
 {
     return xt()->password && *xt()->password;

@@ -41,6 +41,10 @@ xssh_session *xt_connect_auth(void);
 xssh_session *xt_hop(xssh_session *via);
 /* A fresh path inside the harness directory (unique per call); caller frees. */
 char *xt_tmppath(const char *stem);
+/* HOME set to an empty directory <harness dir>/<tag>-home-<pid> with an empty .ssh
+   (created if missing), so that no ~/.ssh/config or keys of the machine's user take
+   part; for a suite's .init. */
+void xt_empty_home(const char *tag);
 /* A data size for bulk tests: `full`, or a sixteenth of it (>= 64 KiB) when the
    test runs under valgrind (XSSH_TEST_VALGRIND=1), which is ~50x slower. */
 size_t xt_size(size_t full);

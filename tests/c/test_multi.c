@@ -26,17 +26,7 @@
 /* the library's internal xssh__parallel (exported for tests through the static
    library? no: declared here, resolved from the shared library only when visible) */
 
-static char home[1024];
-
-static void init_home(void)
-{
-    snprintf(home, sizeof home, "%s/multi-home-%d", xt()->dir, (int)getpid());
-    mkdir(home, 0700);
-    char p[1100];
-    snprintf(p, sizeof p, "%s/.ssh", home);
-    mkdir(p, 0700);
-    setenv("HOME", home, 1); /* no ~/.ssh/config of the machine's user */
-}
+static void init_home(void) { xt_empty_home("multi"); }
 
 TestSuite(multi, .init = init_home);
 

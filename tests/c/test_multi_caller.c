@@ -18,17 +18,7 @@
 
 #include "fixture.h"
 
-static char home[1024];
-
-static void init_home(void)
-{
-    snprintf(home, sizeof home, "%s/multi-caller-home-%d", xt()->dir, (int)getpid());
-    mkdir(home, 0700);
-    char p[1100];
-    snprintf(p, sizeof p, "%s/.ssh", home);
-    mkdir(p, 0700);
-    setenv("HOME", home, 1); /* no ~/.ssh/config of the machine's user */
-}
+static void init_home(void) { xt_empty_home("multi-caller"); }
 
 TestSuite(multi_caller, .init = init_home, .timeout = 120);
 

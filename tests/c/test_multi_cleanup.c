@@ -19,14 +19,7 @@
 
 #include "fixture.h"
 
-static char home[1024];
-
-static void init_home(void)
-{
-    snprintf(home, sizeof home, "%s/multi-cleanup-home-%d", xt()->dir, (int)getpid());
-    mkdir(home, 0700);
-    setenv("HOME", home, 1);
-}
+static void init_home(void) { xt_empty_home("multi-cleanup"); }
 
 TestSuite(multi_cleanup, .init = init_home);
 
