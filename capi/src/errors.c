@@ -427,8 +427,13 @@ int xssh__fail_ssh(xssh_session *s, int rc, const char *fmt, ...)
 void xssh__note_io_failure(xssh_session *s, int dir, int err)
 {
     int none = 0;
-    if (atomic_compare_exchange_strong(&s->io_fail_errno, &none, err ? err : -1))
+    if (atomic_compare_exchange_strong(&s->io_fail_errno, &none, err ? err : -1)) {
         atomic_store(&s->io_fail_dir, dir);
+        /* the input side changed for every waiter of the session: the unlock that
+           ends this call wakes them (xssh__unlock), so that an op that does not
+           read the session itself (a forward's listener) sees the failure */
+        atomic_fetch_add(&s->rx_count, 1);
+    }
 }
 
 void xssh__note_carrier_failure(xssh_session *s, int code, const char *msg)

@@ -361,7 +361,8 @@ static void conn_release(fconn *c)
         xssh__fd_closing(c->fd);
         close(c->fd);
     }
-    f->st.active--;
+    if (--f->st.active == 0)
+        xssh__wake(f); /* the watcher (task_watch) looks at the session again */
     free(c->ubuf);
     free(c->dbuf);
     free(c);
@@ -456,13 +457,59 @@ static int accept_some(struct xssh__fwd *f)
     return 0;
 }
 
+/* While no connection is open nobody reads the session for this forward, and a
+   server that went away (its end of the session socket closed or reset) would go
+   unnoticed while the listener waits for a client. This task watches the
+   session's socket then: readable with nothing to read (EOF) or an error is the
+   end of the session, noted as a transport failure and woken on key s, so the
+   op ends with it (xssh__fwd_run's session_dead). Readable with bytes waiting is
+   left to whoever reads the session next (a connection's channel, another op);
+   the task then waits for key s only (a read, a connection's end, the end of the
+   op), so it never spins. A server that sends something (a DISCONNECT) before
+   closing is therefore seen only at the next connection or read (libssh2 1.10
+   has no public call that reads the transport without a channel). */
+static int task_watch(void *arg)
+{
+    struct xssh__fwd *f = arg;
+    xssh_session *s = f->s;
+    char why[600];
+    for (;;) {
+        int w;
+        if (f->lfd < 0 || session_dead(s, why, sizeof why))
+            return XSSH_OK; /* the op is ending */
+        if (f->st.active != 0) {
+            w = xssh__sleep_until(f, 0, 0); /* until the last connection is released */
+        } else {
+            w = xssh__wait(s->fd, XSSH__WAIT_IN, -1, s, 0, 0); /* key s: the session closed */
+            if (w == 1 && f->st.active == 0 && f->lfd >= 0 && !session_dead(s, why, sizeof why)) {
+                char b;
+                ssize_t n = recv(s->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+                if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+                    xssh__note_io_failure(s, 2, n == 0 ? -1 : errno);
+                    xssh__wake(s);
+                    xssh__wake_threads(s);
+                    return XSSH_OK;
+                }
+                if (n > 0) /* bytes for their reader: wait until the session is read or the op ends */
+                    w = xssh__sleep_until(s, 0, 0);
+            }
+        }
+        if (w == XSSH_ECANCELLED || w == XSSH_ETIMEOUT)
+            return XSSH_OK;
+    }
+}
+
 int xssh__fwd_run(struct xssh__fwd *f)
 {
     xssh__phase(XSSH_PHASE_CHANNEL);
     xssh__tls_nonblocking = 1;
     f->tasks = xssh__tasks_new();
-    if (!f->tasks)
+    if (!f->tasks || xssh__tasks_add(f->tasks, task_watch, f) != XSSH_OK) {
+        if (f->tasks)
+            xssh__tasks_wait_free(f->tasks);
+        f->tasks = NULL;
         return xssh__fail(NULL, XSSH_ENOMEM, 0, "local forward: out of memory");
+    }
     int rc = XSSH_OK;
     char why[600];
     for (;;) {

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -1146,4 +1147,66 @@ Test(multi_forward, local_reset_fails_that_connection_only, .timeout = 120)
     xssh_multi_unref(m);
     xssh_session_unref(s);
     echo_stop(&e);
+}
+
+/* The session's sshd process (the parent of a command's shell), for the tests
+   below that make the server go away. */
+static pid_t sshd_of(xssh_session *s)
+{
+    xssh_run_result *rr = NULL;
+    cr_assert_eq(xssh_session_run(s, "echo $PPID", NULL, &rr), XSSH_OK, "%s", last_msg());
+    pid_t pid = (pid_t)atol(rr->out);
+    xssh_run_result_free(rr);
+    cr_assert_gt(pid, 1);
+    return pid;
+}
+
+static void assert_ended_by_the_server(xssh_multi_op *op)
+{
+    const xssh_multi_result *r = result_of(op);
+    cr_assert_neq(r->error, XSSH_OK);
+    cr_assert_neq(r->error, XSSH_ECANCELLED, "%s", r->message);
+    cr_assert(strstr(r->message, "local forward"), "%s", r->message);
+}
+
+/* A forward with no connection open reads nothing of the session: the server
+   going away (its sshd killed: the session socket gets EOF) still ends the op
+   with that failure (task_watch), instead of leaving it listening on a dead
+   session until a client comes (it never ended before). */
+Test(multi_forward, idle_forward_ends_when_the_server_goes_away, .timeout = 120)
+{
+    xssh_session *s = xt_connect_auth();
+    pid_t pid = sshd_of(s);
+    xssh_multi *m = new_multi();
+    int port = 0;
+    xssh_multi_op *op = add_forward(m, s, xt()->port, &port);
+    cr_assert_eq(xssh_multi_perform(m, NULL), XSSH_OK, "%s", last_msg());
+    cr_assert_eq(xssh_multi_op_state(op), XSSH_OP_RUNNING);
+    cr_assert_eq(kill(pid, SIGKILL), 0, "kill %d: %s", (int)pid, strerror(errno));
+    drive_until_done(m, op);
+    assert_ended_by_the_server(op);
+    /* the listener is closed */
+    cr_assert_lt(try_connect(port, 0), 0, "the forward's port still accepts");
+    xssh_multi_op_unref(op);
+    xssh_multi_unref(m);
+    xssh_session_unref(s);
+}
+
+/* The same when another op of the session sees the server go away first. */
+Test(multi_forward, forward_ends_when_another_op_sees_the_server_go, .timeout = 120)
+{
+    xssh_session *s = xt_connect_auth();
+    xssh_multi *m = new_multi();
+    int port = 0;
+    xssh_multi_op *op = add_forward(m, s, xt()->port, &port);
+    xssh_multi_op *run = NULL;
+    cr_assert_eq(xssh_multi_add_run(m, s, "kill -9 $PPID", NULL, &run), XSSH_OK, "%s", last_msg());
+    drive_until_done(m, run);
+    cr_assert_neq(result_of(run)->error, XSSH_OK, "the run survived its sshd: %s", result_of(run)->message);
+    drive_until_done(m, op);
+    assert_ended_by_the_server(op);
+    xssh_multi_op_unref(run);
+    xssh_multi_op_unref(op);
+    xssh_multi_unref(m);
+    xssh_session_unref(s);
 }
