@@ -22,6 +22,7 @@ cancels a forward the same way. Errors are the xssh exception classes (xssh.exce
 from __future__ import annotations
 
 import asyncio
+import collections.abc as _abc
 import inspect as _inspect
 import os as _os
 import weakref as _weakref
@@ -356,6 +357,13 @@ def _err(code, message):
 def _command(fn, command):
     if not isinstance(command, (str, bytes)):
         raise TypeError("%s: argument 'command' must be str or bytes, not %s" % (fn, type(command).__name__))
+    _no_nul(fn, "command", command)
+
+
+def _no_nul(fn, name, v):
+    """ValueError naming fn for a str/bytes argument with a NUL byte (it goes to C as a C string)."""
+    if ("\0" if isinstance(v, str) else b"\0") in v:
+        raise ValueError("%s: argument '%s' contains a NUL byte" % (fn, name))
 
 
 def _port(fn, name, v, low):
@@ -409,16 +417,33 @@ _CALLBACK_ARGS = ("passphrase_callback", "prompt_callback")
 _CONNECT_KEYS = frozenset(list(_inspect.signature(_connect_options).parameters)[1:])
 
 
-class _Connecting(object):
-    """What connect() returns: awaitable (a Session) and an async context manager."""
+class _Connecting(_abc.Coroutine):
+    """What connect() returns: a coroutine (await it, or hand it to asyncio.create_task() /
+    asyncio.run() / gather(): a Session) and an async context manager."""
 
     def __init__(self, host, kwargs):
         self._host = host
         self._kwargs = kwargs
         self._session = None
+        self._coro = None
+
+    def _inner(self):
+        if self._coro is None:
+            self._coro = self._connect()
+        return self._coro
 
     def __await__(self):
-        return self._connect().__await__()
+        return self._inner().__await__()
+
+    def send(self, value):
+        return self._inner().send(value)
+
+    def throw(self, *exc):
+        return self._inner().throw(*exc)
+
+    def close(self):
+        if self._coro is not None:
+            self._coro.close()
 
     async def _connect(self):
         kw = self._kwargs
@@ -430,6 +455,7 @@ class _Connecting(object):
         kw = {k: v for k, v in kw.items() if k not in _CALLBACK_ARGS}
         if not isinstance(self._host, str):
             raise TypeError("xssh.aio.connect(): argument 'host' must be str, not %s" % type(self._host).__name__)
+        _no_nul("xssh.aio.connect()", "host", self._host)
         timeout = kw.get("timeout")
         o = _connect_options("xssh.aio.connect()", **kw)
         d = _driver()

@@ -1,14 +1,17 @@
 # Type stub of xssh.aio (hand-written: scripts/gen-pyi.py skips modules marked _HAND_WRITTEN_STUB).
 import os
-from typing import Any, AsyncIterator, Awaitable, Generator, Literal, Mapping, Sequence
+from typing import Any, AsyncIterator, Coroutine, Generator, Literal, Mapping, Sequence
 
 from .core import ForwardStats, Options, RunResult
 from .core import Session as _BlockingSession
 
 _Path = str | bytes | os.PathLike[str] | os.PathLike[bytes]
 
-class _Connecting(Awaitable["Session"]):
+class _Connecting(Coroutine[Any, Any, "Session"]):
     def __await__(self) -> Generator[Any, None, Session]: ...
+    def send(self, value: Any) -> Any: ...
+    def throw(self, *exc: Any) -> Any: ...
+    def close(self) -> None: ...
     async def __aenter__(self) -> Session: ...
     async def __aexit__(self, *exc: object) -> bool: ...
 

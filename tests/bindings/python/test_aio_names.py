@@ -10,6 +10,7 @@ import asyncio
 import os
 import socket
 
+import pytest
 import xssh
 import xssh.aio
 import xssh.exceptions as X
@@ -284,3 +285,36 @@ def test_forward_local_ports_type_and_range(env):
     assert got[0][2] == fn + "argument 'remote_port' must be int, not str"
     assert got[3][2] == fn + "argument 'local_port' must be int, not str"
     assert got[5][2] == fn + "argument 'remote_port' must be a port 1..65535, not 70000"
+
+
+def test_a_nul_byte_names_the_method(env):
+    """A NUL byte in a command or host is refused naming the method called (not an internal one)."""
+    async def main():
+        with pytest.raises(ValueError, match=r"^xssh\.aio\.connect\(\): argument 'host' contains a NUL byte"):
+            await xssh.aio.connect("a\0b", **_kw(env))
+        async with xssh.aio.connect(env.host, **_kw(env)) as s:
+            for cmd in ("echo a\0b", b"echo a\0b"):
+                with pytest.raises(ValueError, match=r"^xssh\.aio\.Session\.run\(\): argument 'command' contains"):
+                    await s.run(cmd)
+            with pytest.raises(ValueError, match=r"^xssh\.aio\.Session\.stream\(\): argument 'command' contains"):
+                s.stream("echo a\0b")
+            assert (await s.run("echo ok")).stdout == b"ok\n"
+    _run(main())
+
+
+def test_connect_is_a_coroutine_for_create_task(env):
+    """connect()'s result goes to asyncio.create_task()/asyncio.run() like any coroutine."""
+    async def main():
+        t = asyncio.create_task(xssh.aio.connect(env.host, **_kw(env)))
+        s = await t
+        try:
+            return (await s.run("echo task")).stdout
+        finally:
+            await s.close()
+    assert _run(main()) == b"task\n"
+
+    async def both():
+        s = await asyncio.wait_for(xssh.aio.connect(env.host, **_kw(env)), 60)
+        await s.close()
+        return True
+    assert _run(both())
