@@ -45,6 +45,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -460,14 +461,16 @@ static int accept_some(struct xssh__fwd *f)
 /* While no connection is open nobody reads the session for this forward, and a
    server that went away (its end of the session socket closed or reset) would go
    unnoticed while the listener waits for a client. This task watches the
-   session's socket then: readable with nothing to read (EOF) or an error is the
-   end of the session, noted as a transport failure and woken on key s, so the
-   op ends with it (xssh__fwd_run's session_dead). Readable with bytes waiting is
-   left to whoever reads the session next (a connection's channel, another op);
-   the task then waits for key s only (a read, a connection's end, the end of the
-   op), so it never spins. A server that sends something (a DISCONNECT) before
-   closing is therefore seen only at the next connection or read (libssh2 1.10
-   has no public call that reads the transport without a channel). */
+   session's socket then: its end (the peer's FIN: POLLRDHUP, seen even behind
+   bytes not read yet) or a reset is the end of the session, noted as a transport
+   failure and woken on key s, so the op ends with it (xssh__fwd_run's
+   session_dead). Bytes waiting (a server keepalive, the late CLOSE of a cancelled
+   command's channel) are left to whoever reads the session next: libssh2 1.10 has
+   no public call that reads the transport without a channel. The socket stays
+   readable meanwhile, so the end behind them is looked for once every
+   FWD_WATCH_MS (and whenever the session is read) instead of on readiness: the
+   task never spins. */
+#define FWD_WATCH_MS 1000
 static int task_watch(void *arg)
 {
     struct xssh__fwd *f = arg;
@@ -482,16 +485,19 @@ static int task_watch(void *arg)
         } else {
             w = xssh__wait(s->fd, XSSH__WAIT_IN, -1, s, 0, 0); /* key s: the session closed */
             if (w == 1 && f->st.active == 0 && f->lfd >= 0 && !session_dead(s, why, sizeof why)) {
-                char b;
-                ssize_t n = recv(s->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-                if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-                    xssh__note_io_failure(s, 2, n == 0 ? -1 : errno);
+                struct pollfd p = {.fd = s->fd, .events = POLLIN | POLLRDHUP};
+                if (poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+                    int err = 0;
+                    socklen_t len = sizeof err;
+                    if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+                        err = 0;
+                    xssh__note_io_failure(s, 2, err ? err : -1);
                     xssh__wake(s);
                     xssh__wake_threads(s);
                     return XSSH_OK;
                 }
-                if (n > 0) /* bytes for their reader: wait until the session is read or the op ends */
-                    w = xssh__sleep_until(s, 0, 0);
+                if (p.revents & POLLIN) /* bytes for their reader */
+                    w = xssh__sleep_until(s, xssh__now_ms() + FWD_WATCH_MS, 0);
             }
         }
         if (w == XSSH_ECANCELLED || w == XSSH_ETIMEOUT)

@@ -1210,3 +1210,36 @@ Test(multi_forward, forward_ends_when_another_op_sees_the_server_go, .timeout = 
     xssh_multi_unref(m);
     xssh_session_unref(s);
 }
+
+/* The same when bytes the server sent are still unread when it goes away (here
+   the echo of a `cat` nobody reads; in use: a server keepalive, the late CLOSE of
+   a cancelled command): the end of the stream behind them still ends the op
+   (it waited for a client before). */
+Test(multi_forward, idle_forward_ends_with_unread_bytes_behind, .timeout = 120)
+{
+    xssh_session *s = xt_connect_auth();
+    pid_t pid = sshd_of(s);
+    xssh_channel *ch = NULL;
+    cr_assert_eq(xssh_channel_open_session(&ch, s), XSSH_OK, "%s", last_msg());
+    cr_assert_eq(xssh_channel_execute(ch, "cat"), XSSH_OK, "%s", last_msg());
+    size_t wr = 0;
+    cr_assert_eq(xssh_channel_write(ch, "x\n", 2, &wr), XSSH_OK, "%s", last_msg());
+    cr_assert_eq(wr, 2);
+    /* the echo arrives and stays unread on the session's socket */
+    int fd = -1;
+    cr_assert_eq(xssh_session_socket(s, &fd), XSSH_OK, "%s", last_msg());
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    cr_assert_eq(poll(&p, 1, 50000), 1, "the echo never came");
+    xssh_multi *m = new_multi();
+    int port = 0;
+    xssh_multi_op *op = add_forward(m, s, xt()->port, &port);
+    cr_assert_eq(xssh_multi_perform(m, NULL), XSSH_OK, "%s", last_msg());
+    cr_assert_eq(xssh_multi_op_state(op), XSSH_OP_RUNNING);
+    cr_assert_eq(kill(pid, SIGKILL), 0, "kill %d: %s", (int)pid, strerror(errno));
+    drive_until_done(m, op);
+    assert_ended_by_the_server(op);
+    xssh_channel_unref(ch);
+    xssh_multi_op_unref(op);
+    xssh_multi_unref(m);
+    xssh_session_unref(s);
+}
