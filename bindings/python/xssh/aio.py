@@ -456,6 +456,9 @@ class _Connecting(_abc.Coroutine):
         if not isinstance(self._host, str):
             raise TypeError("xssh.aio.connect(): argument 'host' must be str, not %s" % type(self._host).__name__)
         _no_nul("xssh.aio.connect()", "host", self._host)
+        for k, v in kw.items():
+            if isinstance(v, (str, bytes)):
+                _no_nul("xssh.aio.connect()", k, v)
         timeout = kw.get("timeout")
         o = _connect_options("xssh.aio.connect()", **kw)
         d = _driver()
@@ -766,6 +769,8 @@ class Session(object):
         if not isinstance(local_host, str):
             raise TypeError("%s: argument 'local_host' must be str, not %s" % (fn, type(local_host).__name__))
         _port(fn, "local_port", local_port, 0)
+        _no_nul(fn, "remote_host", remote_host)
+        _no_nul(fn, "local_host", local_host)
         # not under the session lock: a forward op does not hold its session (runs and other
         # forwards go on beside it) and runs until cancelled
         fw = LocalForward(self, remote_host, remote_port, local_host)

@@ -298,7 +298,11 @@ def test_a_nul_byte_names_the_method(env):
                     await s.run(cmd)
             with pytest.raises(ValueError, match=r"^xssh\.aio\.Session\.stream\(\): argument 'command' contains"):
                 s.stream("echo a\0b")
+            with pytest.raises(ValueError, match=r"^xssh\.aio\.Session\.forward_local\(\): argument 'remote_host'"):
+                await s.forward_local("127.0.0.1\0x", 22)
             assert (await s.run("echo ok")).stdout == b"ok\n"
+        with pytest.raises(ValueError, match=r"^xssh\.aio\.connect\(\): argument 'user' contains a NUL byte"):
+            await xssh.aio.connect(env.host, **dict(_kw(env), user="ro\0ot"))
     _run(main())
 
 
