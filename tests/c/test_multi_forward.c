@@ -1169,14 +1169,10 @@ static void assert_ended_by_the_server(xssh_multi_op *op)
     cr_assert(strstr(r->message, "local forward"), "%s", r->message);
 }
 
-/* A forward with no connection open reads nothing of the session: the server
-   going away (its sshd killed: the session socket gets EOF) still ends the op
-   with that failure (task_watch), instead of leaving it listening on a dead
-   session until a client comes (it never ended before). */
-Test(multi_forward, idle_forward_ends_when_the_server_goes_away, .timeout = 120)
+/* A forward on s with no connection, then the session's sshd (pid) killed: the
+   op must end with the server's failure. Returns the forward's local port. */
+static int forward_then_kill(xssh_session *s, pid_t pid)
 {
-    xssh_session *s = xt_connect_auth();
-    pid_t pid = sshd_of(s);
     xssh_multi *m = new_multi();
     int port = 0;
     xssh_multi_op *op = add_forward(m, s, xt()->port, &port);
@@ -1185,10 +1181,22 @@ Test(multi_forward, idle_forward_ends_when_the_server_goes_away, .timeout = 120)
     cr_assert_eq(kill(pid, SIGKILL), 0, "kill %d: %s", (int)pid, strerror(errno));
     drive_until_done(m, op);
     assert_ended_by_the_server(op);
-    /* the listener is closed */
-    cr_assert_lt(try_connect(port, 0), 0, "the forward's port still accepts");
     xssh_multi_op_unref(op);
     xssh_multi_unref(m);
+    return port;
+}
+
+/* A forward with no connection open reads nothing of the session: the server
+   going away (its sshd killed: the session socket gets EOF) still ends the op
+   with that failure (task_watch), instead of leaving it listening on a dead
+   session until a client comes (it never ended before). */
+Test(multi_forward, idle_forward_ends_when_the_server_goes_away, .timeout = 120)
+{
+    xssh_session *s = xt_connect_auth();
+    pid_t pid = sshd_of(s);
+    int port = forward_then_kill(s, pid);
+    /* the listener is closed */
+    cr_assert_lt(try_connect(port, 0), 0, "the forward's port still accepts");
     xssh_session_unref(s);
 }
 
@@ -1230,16 +1238,7 @@ Test(multi_forward, idle_forward_ends_with_unread_bytes_behind, .timeout = 120)
     cr_assert_eq(xssh_session_socket(s, &fd), XSSH_OK, "%s", last_msg());
     struct pollfd p = {.fd = fd, .events = POLLIN};
     cr_assert_eq(poll(&p, 1, 50000), 1, "the echo never came");
-    xssh_multi *m = new_multi();
-    int port = 0;
-    xssh_multi_op *op = add_forward(m, s, xt()->port, &port);
-    cr_assert_eq(xssh_multi_perform(m, NULL), XSSH_OK, "%s", last_msg());
-    cr_assert_eq(xssh_multi_op_state(op), XSSH_OP_RUNNING);
-    cr_assert_eq(kill(pid, SIGKILL), 0, "kill %d: %s", (int)pid, strerror(errno));
-    drive_until_done(m, op);
-    assert_ended_by_the_server(op);
+    forward_then_kill(s, pid);
     xssh_channel_unref(ch);
-    xssh_multi_op_unref(op);
-    xssh_multi_unref(m);
     xssh_session_unref(s);
 }
