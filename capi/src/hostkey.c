@@ -127,8 +127,9 @@ int xssh__knownhosts_load(LIBSSH2_KNOWNHOSTS *kh, const char *path, size_t *coun
     ssize_t n;
     errno = 0;
     while ((n = getline(&line, &cap, f)) > 0) {
-        if (xssh__kh_hashed_line_why(line, (size_t)n) == NULL &&
-            libssh2_knownhost_readline(kh, line, (size_t)n, LIBSSH2_KNOWNHOST_FILE_OPENSSH) == 0) {
+        size_t len = (size_t)n;
+        if (xssh__kh_line_check(line, &len) == NULL &&
+            libssh2_knownhost_readline(kh, line, len, LIBSSH2_KNOWNHOST_FILE_OPENSSH) == 0) {
             const char *p = line;
             while (*p == ' ' || *p == '\t')
                 p++;
@@ -226,20 +227,34 @@ const char *xssh__kh_hashed_part_why(const char *b64, size_t len, int is_salt)
     return NULL;
 }
 
-const char *xssh__kh_hashed_line_why(const char *line, size_t len)
+const char *xssh__kh_line_check(char *line, size_t *len)
 {
+    size_t n = *len;
+    /* a CRLF line (a file written on Windows): the CR is not part of the key or comment */
+    if (n >= 2 && line[n - 2] == '\r' && line[n - 1] == '\n') {
+        line[n - 2] = '\n';
+        line[n - 1] = '\0';
+        n--;
+    } else if (n >= 1 && line[n - 1] == '\r') {
+        line[n - 1] = '\0';
+        n--;
+    }
+    *len = n;
     /* the host field as libssh2_knownhost_readline finds it: after blanks, up to a blank or NUL */
     size_t i = 0;
-    while (i < len && (line[i] == ' ' || line[i] == '\t'))
+    while (i < n && (line[i] == ' ' || line[i] == '\t'))
         i++;
     size_t start = i;
-    while (i < len && line[i] && line[i] != ' ' && line[i] != '\t')
+    while (i < n && line[i] && line[i] != ' ' && line[i] != '\t')
         i++;
     const char *f = line + start;
-    size_t n = i - start;
-    if (n < 3 || memcmp(f, "|1|", 3) != 0)
+    size_t fl = i - start;
+    if (fl && f[0] == '@')
+        return "a marker (@cert-authority, @revoked) is not kept in a known-hosts collection (libssh2 1.10 "
+               "has no place for it; xssh_session_verify_host() reads markers from the file itself)";
+    if (fl < 3 || memcmp(f, "|1|", 3) != 0)
         return NULL;
-    const char *salt = f + 3, *end = f + n;
+    const char *salt = f + 3, *end = f + fl;
     const char *bar = memchr(salt, '|', (size_t)(end - salt));
     if (!bar)
         return "a hashed host field needs |1|salt|hash";

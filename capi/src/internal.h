@@ -568,15 +568,17 @@ int xssh__match_pattern_list(const char *string, const char *list, int dolower);
 /* known_hosts helpers shared by hostkey.c and knownhosts.c */
 char *xssh__default_known_hosts(void);
 int xssh__knownhosts_load(LIBSSH2_KNOWNHOSTS *kh, const char *path, size_t *count_out);
-/* libssh2 1.10 stores a hashed entry's salt and hash as it decodes them and later
-   base64-encodes them with strlen() when their length is 0 (writeline, writefile:
-   a heap over-read found by tests/fuzz/fuzz_known_hosts_line.c). Every line and
-   hashed host given to libssh2 passes this first: NULL when `line` (a known_hosts
-   line, not terminated) holds no hashed host field, or one whose salt and hash are
-   each the strict base64 of 20 bytes (OpenSSH's HMAC-SHA1 salt and digest, hostfile.c);
-   else why not, a static string. xssh__kh_hashed_part_why checks one part (b64, len
-   characters, not terminated). */
-const char *xssh__kh_hashed_line_why(const char *line, size_t len);
+/* Every known_hosts line given to libssh2's collection passes this first (line: len
+   bytes, writable, NUL-terminated at len). A CRLF line's CR is dropped (*len
+   shortened): libssh2 would keep it in the key. Returns NULL when the line may go
+   to libssh2, else why not (a static string): a marker line (@cert-authority,
+   @revoked: libssh2 1.10 would keep "@revoked" as a host name), or a hashed host
+   field whose salt or hash is not the strict base64 of 20 bytes (OpenSSH's
+   HMAC-SHA1 salt and digest, hostfile.c): libssh2 1.10 keeps such a salt or hash
+   as it decodes, and base64-encodes an empty one with strlen() when writing the
+   entry back (a heap over-read found by tests/fuzz/fuzz_known_hosts_line.c).
+   xssh__kh_hashed_part_why checks one part (b64, len characters, not terminated). */
+const char *xssh__kh_line_check(char *line, size_t *len);
 const char *xssh__kh_hashed_part_why(const char *b64, size_t len, int is_salt);
 /* verify_host's check of a host key blob (libssh2 type ktype) against known_hosts
    file `file` under `policy` (session lock held; no I/O on the session, which

@@ -288,7 +288,7 @@ int xssh_knownhosts_readline(xssh_knownhosts *kh, const char *line, size_t len, 
         free(copy);
         return e;
     }
-    const char *why = xssh__kh_hashed_line_why(copy, n); /* libssh2 would keep it and over-read later */
+    const char *why = xssh__kh_line_check(copy, &n); /* (CR dropped; lines libssh2 must not keep) */
     int rc = why ? LIBSSH2_ERROR_METHOD_NOT_SUPPORTED
                  : libssh2_knownhost_readline(kh->kh, copy, n, LIBSSH2_KNOWNHOST_FILE_OPENSSH);
     if (rc) {
@@ -374,7 +374,7 @@ int xssh_knownhosts_addc(xssh_knownhosts *kh, const char *host, const char *salt
     XSSH__ARG(kh->s, key_len || b64, "key_len is 0 for a raw key");
     int hashed = (typemask & XSSH_KNOWNHOST_TYPE_MASK) == XSSH_KNOWNHOST_TYPE_SHA1;
     XSSH__ARG(kh->s, !hashed || (salt && *salt), "XSSH_KNOWNHOST_TYPE_SHA1 needs a salt");
-    if (hashed) { /* as a known_hosts line's |1|salt|hash (xssh__kh_hashed_line_why) */
+    if (hashed) { /* as a known_hosts line's |1|salt|hash (xssh__kh_line_check) */
         const char *why = xssh__kh_hashed_part_why(salt, strlen(salt), 1);
         if (!why)
             why = xssh__kh_hashed_part_why(host, strlen(host), 0);

@@ -730,3 +730,55 @@ Test(knownhosts, hashed_malformed_refused, .timeout = 60)
     xssh_knownhosts_unref(kh);
     xssh_session_unref(s);
 }
+
+/* A CRLF line keeps no CR in its key (a check against the same key matched as
+   "changed" before, and writefile wrote the CR back); a marker line
+   (@cert-authority, @revoked) is refused by readline saying why and skipped by
+   readfile (it was kept as a host named "@revoked"). */
+Test(knownhosts, crlf_and_marker_lines, .timeout = 60)
+{
+    xssh_session *s = NULL;
+    cr_assert_eq(xssh_session_new(&s), XSSH_OK);
+    xssh_knownhosts *kh = kh_new(s);
+    const char *b64 = "AAAAC3NzaC1lZDI1NTE5AAAAIKn5scs8A+Zetetz8aRRzSBpS8bVrhcfz5xuPKFEldvf";
+    char line[512];
+    snprintf(line, sizeof line, "crlf.example ssh-ed25519 %s\r\n", b64);
+    cr_assert_eq(xssh_knownhosts_readline(kh, line, strlen(line), XSSH_KNOWNHOST_FILE_OPENSSH), XSSH_OK, "%s",
+                 last_msg());
+    int result = -1;
+    int mask = XSSH_KNOWNHOST_TYPE_PLAIN | XSSH_KNOWNHOST_KEYENC_BASE64 | XSSH_KNOWNHOST_KEY_ED25519;
+    cr_assert_eq(xssh_knownhosts_checkp(kh, "crlf.example", 22, b64, strlen(b64), mask, &result, NULL), XSSH_OK,
+                 "%s", last_msg());
+    cr_assert_eq(result, XSSH_KNOWNHOST_CHECK_MATCH);
+    xssh_knownhost *e = NULL;
+    const char *key = NULL;
+    cr_assert_eq(xssh_knownhosts_get(kh, 0, &e), XSSH_OK);
+    cr_assert_eq(xssh_knownhost_key(e, &key), XSSH_OK);
+    cr_assert_str_eq(key, b64);
+    xssh_knownhost_unref(e);
+
+    snprintf(line, sizeof line, "@revoked revoked.example ssh-ed25519 %s\n", b64);
+    cr_assert_eq(xssh_knownhosts_readline(kh, line, strlen(line), XSSH_KNOWNHOST_FILE_OPENSSH),
+                 XSSH_EKNOWNHOST_READLINE);
+    cr_assert(strstr(last_msg(), "a marker (@cert-authority, @revoked)"), "%s", last_msg());
+    cr_assert_eq(kh_count(kh), 1);
+
+    char *path = xt_tmppath("crlf_markers");
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "@cert-authority *.example ssh-ed25519 %s\r\n@revoked x.example ssh-ed25519 %s\r\n", b64, b64);
+    fprintf(f, "file.example ssh-ed25519 %s\r\n", b64);
+    fclose(f);
+    size_t n = 0;
+    cr_assert_eq(xssh_knownhosts_readfile(kh, path, XSSH_KNOWNHOST_FILE_OPENSSH, &n), XSSH_OK, "%s", last_msg());
+    cr_assert_eq(n, 1);
+    cr_assert_eq(xssh_knownhosts_writefile(kh, path, XSSH_KNOWNHOST_FILE_OPENSSH), XSSH_OK, "%s", last_msg());
+    size_t len = 0;
+    char *text = (char *)xt_slurp(path, &len);
+    cr_assert_null(strchr(text, '\r'), "a CR was written back: %s", text);
+    cr_assert_null(strchr(text, '@'), "a marker was kept: %s", text);
+    free(text);
+    free(path);
+    xssh_knownhosts_unref(kh);
+    xssh_session_unref(s);
+}
