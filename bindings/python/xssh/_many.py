@@ -257,6 +257,11 @@ def _path(fn, name, p):
         p = p.decode("utf-8", "surrogateescape")
     if not isinstance(p, str):
         raise TypeError("%s: argument '%s' must be a path (str or os.PathLike), not %s" % (fn, name, type(p).__name__))
-    if "\0" in p:
-        raise ValueError("%s: argument '%s' must be a path without a null byte" % (fn, name))
+    _no_nul(fn, name, p, "a path")
     return p
+
+
+def _no_nul(fn, name, v, what):
+    """ValueError naming fn when the str/bytes argument v has a NUL byte (it goes to C as a C string)."""
+    if ("\0" if isinstance(v, str) else b"\0") in v:
+        raise ValueError("%s: argument '%s' must be %s without a null byte" % (fn, name, what))

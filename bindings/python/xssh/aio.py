@@ -30,7 +30,7 @@ from typing import Any, AsyncIterator, Optional
 
 from . import core as _c
 from . import _connect_options
-from ._many import _op_options, _path
+from ._many import _no_nul, _op_options, _path
 
 __all__ = ["connect", "Session", "Process", "LocalForward", "run_many"]
 _HAND_WRITTEN_STUB = True  # aio.pyi beside this file (scripts/gen-pyi.py leaves it alone)
@@ -357,13 +357,7 @@ def _err(code, message):
 def _command(fn, command):
     if not isinstance(command, (str, bytes)):
         raise TypeError("%s: argument 'command' must be str or bytes, not %s" % (fn, type(command).__name__))
-    _no_nul(fn, "command", command)
-
-
-def _no_nul(fn, name, v):
-    """ValueError naming fn for a str/bytes argument with a NUL byte (it goes to C as a C string)."""
-    if ("\0" if isinstance(v, str) else b"\0") in v:
-        raise ValueError("%s: argument '%s' contains a NUL byte" % (fn, name))
+    _no_nul(fn, "command", command, "a command")
 
 
 def _port(fn, name, v, low):
@@ -455,10 +449,10 @@ class _Connecting(_abc.Coroutine):
         kw = {k: v for k, v in kw.items() if k not in _CALLBACK_ARGS}
         if not isinstance(self._host, str):
             raise TypeError("xssh.aio.connect(): argument 'host' must be str, not %s" % type(self._host).__name__)
-        _no_nul("xssh.aio.connect()", "host", self._host)
+        _no_nul("xssh.aio.connect()", "host", self._host, "a host name")
         for k, v in kw.items():
             if isinstance(v, (str, bytes)):
-                _no_nul("xssh.aio.connect()", k, v)
+                _no_nul("xssh.aio.connect()", k, v, "a string")
         timeout = kw.get("timeout")
         o = _connect_options("xssh.aio.connect()", **kw)
         d = _driver()
@@ -769,8 +763,8 @@ class Session(object):
         if not isinstance(local_host, str):
             raise TypeError("%s: argument 'local_host' must be str, not %s" % (fn, type(local_host).__name__))
         _port(fn, "local_port", local_port, 0)
-        _no_nul(fn, "remote_host", remote_host)
-        _no_nul(fn, "local_host", local_host)
+        _no_nul(fn, "remote_host", remote_host, "a host name")
+        _no_nul(fn, "local_host", local_host, "a host name")
         # not under the session lock: a forward op does not hold its session (runs and other
         # forwards go on beside it) and runs until cancelled
         fw = LocalForward(self, remote_host, remote_port, local_host)

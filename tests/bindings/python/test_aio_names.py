@@ -290,18 +290,22 @@ def test_forward_local_ports_type_and_range(env):
 def test_a_nul_byte_names_the_method(env):
     """A NUL byte in a command or host is refused naming the method called (not an internal one)."""
     async def main():
-        with pytest.raises(ValueError, match=r"^xssh\.aio\.connect\(\): argument 'host' contains a NUL byte"):
+        with pytest.raises(ValueError, match=r"^xssh\.aio\.connect\(\): argument 'host' must be "
+                                             r"a host name without a null byte"):
             await xssh.aio.connect("a\0b", **_kw(env))
         async with xssh.aio.connect(env.host, **_kw(env)) as s:
             for cmd in ("echo a\0b", b"echo a\0b"):
-                with pytest.raises(ValueError, match=r"^xssh\.aio\.Session\.run\(\): argument 'command' contains"):
+                with pytest.raises(ValueError, match=r"^xssh\.aio\.Session\.run\(\): argument 'command' "
+                                                     r"must be a command without a null byte"):
                     await s.run(cmd)
-            with pytest.raises(ValueError, match=r"^xssh\.aio\.Session\.stream\(\): argument 'command' contains"):
+            with pytest.raises(ValueError, match=r"^xssh\.aio\.Session\.stream\(\): argument 'command' "
+                                                 r"must be a command without a null byte"):
                 s.stream("echo a\0b")
             with pytest.raises(ValueError, match=r"^xssh\.aio\.Session\.forward_local\(\): argument 'remote_host'"):
                 await s.forward_local("127.0.0.1\0x", 22)
             assert (await s.run("echo ok")).stdout == b"ok\n"
-        with pytest.raises(ValueError, match=r"^xssh\.aio\.connect\(\): argument 'user' contains a NUL byte"):
+        with pytest.raises(ValueError, match=r"^xssh\.aio\.connect\(\): argument 'user' must be "
+                                             r"a string without a null byte"):
             await xssh.aio.connect(env.host, **dict(_kw(env), user="ro\0ot"))
     _run(main())
 
